@@ -1,0 +1,75 @@
+import { BerthError, runChecks } from "@berth/core";
+import { ping } from "@berth/db";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Deps } from "./deps";
+import type { AppEnv } from "./http/context";
+import { envelope, toBerthError } from "./http/errors";
+import { observe } from "./http/observability";
+import { openApiDocument } from "./http/openapi";
+import { mountRest } from "./http/rest";
+import { appRouter } from "./trpc/router";
+
+/** The HTTP application: no I/O happens until a request arrives. */
+export function createApp(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(observe(deps.logger, deps.metrics));
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: () => {
+        throw new BerthError(
+          "PAYLOAD_TOO_LARGE",
+          `request bodies are limited to ${deps.bodyLimitBytes} bytes`,
+        );
+      },
+    }),
+  );
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const { ready, checks } = await runChecks({
+      postgres: () => ping(deps.db),
+      redis: () => deps.redis.ping(),
+    });
+    return c.json({ status: ready ? "ready" : "not ready", checks }, ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) =>
+    c.text(await deps.metrics.metrics(), 200, { "content-type": deps.metrics.contentType }),
+  );
+  app.get("/.well-known/jwks.json", (c) => c.json(deps.tokens.jwks()));
+  app.get("/v1/openapi.json", (c) => c.json(openApiDocument(deps.publicUrl)));
+
+  mountRest(app, deps);
+
+  app.all("/trpc/*", (c) =>
+    fetchRequestHandler({
+      endpoint: "/trpc",
+      req: c.req.raw,
+      router: appRouter,
+      createContext: () => ({
+        deps,
+        requestId: c.get("requestId"),
+        authorization: c.req.header("authorization"),
+      }),
+    }),
+  );
+
+  app.notFound((c) => {
+    const { status, body } = envelope(
+      new BerthError("ROUTE_NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`),
+      c.get("requestId"),
+    );
+    return c.json(body, status as 404);
+  });
+  app.onError((err, c) => {
+    const error = toBerthError(err);
+    const requestId = c.get("requestId");
+    if (error.code === "INTERNAL") deps.logger.error({ err, requestId }, "unhandled error");
+    const { status, body } = envelope(error, requestId);
+    if (error.details.retryAfterSeconds) c.header("retry-after", String(error.details.retryAfterSeconds));
+    return c.json(body, status as 400);
+  });
+  return app;
+}

@@ -1,0 +1,51 @@
+import { createLogger, createMetricsRegistry, parseMasterKey } from "@berth/core";
+import { createQueues } from "@berth/core/queues";
+import { closeDb, createDb } from "@berth/db";
+import { serve } from "@hono/node-server";
+import { Redis } from "ioredis";
+import { createApp } from "./app";
+import { loadAccessTokens } from "./auth/access-tokens";
+import type { Deps } from "./deps";
+import { parseEnv } from "./env";
+
+const env = parseEnv();
+const logger = createLogger("control-api", env.LOG_LEVEL);
+const db = createDb(env.DATABASE_URL, { applicationName: "berth-control-api" });
+const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+await redis.connect();
+const master = parseMasterKey(env.BERTH_MASTER_KEY);
+const deps: Deps = {
+  db,
+  redis,
+  queues: createQueues(redis, env.QUEUE_PREFIX),
+  logger,
+  metrics: createMetricsRegistry("control-api"),
+  master,
+  tokens: await loadAccessTokens(db, master, {
+    issuer: env.PUBLIC_URL,
+    ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+  }),
+  publicUrl: env.PUBLIC_URL,
+  bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  now: () => new Date(),
+};
+
+const app = createApp(deps);
+const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
+  logger.info({ url: `http://${info.address}:${info.port}` }, "control-api listening"),
+);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "stopping");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await deps.queues.close();
+  await redis.quit();
+  await closeDb(db);
+  logger.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,0 +1,170 @@
+import {
+  ConflictError,
+  NotFoundError,
+  newId,
+  newSecretToken,
+  QuotaExceededError,
+  sha256Hex,
+} from "@berth/core";
+import { clusters, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
+import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Deps, UserCaller } from "../deps";
+import { kick } from "./kick";
+import { DNS_LABEL } from "./manifest";
+import { page, pageInput } from "./paging";
+
+export const MAX_CLUSTERS_PER_TENANT = 10;
+const JOIN_TOKEN_DEFAULT_TTL_SECONDS = 3600;
+
+export const clusterId = z.string().min(1).max(64);
+
+function view(c: typeof clusters.$inferSelect) {
+  return {
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    statusReason: c.statusReason,
+    createdAt: c.createdAt.toISOString(),
+    activeAt: c.activeAt?.toISOString() ?? null,
+    deletedAt: c.deletedAt?.toISOString() ?? null,
+  };
+}
+
+/** Loads a tenant's cluster, or NOT_FOUND (also for another tenant's id: RLS hides it). */
+export async function loadCluster(tx: Tx, id: string) {
+  const [c] = await tx.select().from(clusters).where(eq(clusters.id, id));
+  if (!c) throw new NotFoundError("cluster", id);
+  return c;
+}
+
+export const createClusterInput = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(DNS_LABEL, "must be a DNS label (lower-case alphanumerics and '-')"),
+  })
+  .strict();
+
+export async function createCluster(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof createClusterInput>,
+) {
+  const cluster = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    // Serialise creates of one tenant so the quota and the name check cannot race.
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`clusters:${caller.tenantId}`}))`);
+    const live = await tx
+      .select({ name: clusters.name })
+      .from(clusters)
+      .where(and(eq(clusters.tenantId, caller.tenantId), ne(clusters.status, "deleted")));
+    if (live.some((c) => c.name === input.name))
+      throw new ConflictError(`a cluster named ${JSON.stringify(input.name)} exists`);
+    if (live.length >= MAX_CLUSTERS_PER_TENANT)
+      throw new QuotaExceededError(`a tenant may have at most ${MAX_CLUSTERS_PER_TENANT} clusters`);
+    const [row] = await tx
+      .insert(clusters)
+      .values({ id: newId("cluster"), tenantId: caller.tenantId, name: input.name, status: "provisioning" })
+      .returning();
+    if (!row) throw new Error("insert returned nothing");
+    await recordEvent(tx, {
+      tenantId: caller.tenantId,
+      clusterId: row.id,
+      objectKind: "Cluster",
+      objectName: row.name,
+      reason: "Provisioning",
+      message: "control plane requested",
+    });
+    return row;
+  });
+  // Enqueued after commit. If this process dies in between, the provisioner's sweep finds the
+  // cluster still `provisioning` with no job and enqueues it.
+  await kick(deps, "cluster.provision", { tenantId: caller.tenantId, clusterId: cluster.id });
+  return view(cluster);
+}
+
+export const listClustersInput = pageInput.extend({}).strict();
+
+export async function listClusters(deps: Deps, caller: UserCaller, input: z.infer<typeof listClustersInput>) {
+  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
+    tx
+      .select()
+      .from(clusters)
+      .where(
+        and(eq(clusters.tenantId, caller.tenantId), input.cursor ? lt(clusters.id, input.cursor) : undefined),
+      )
+      .orderBy(desc(clusters.id))
+      .limit(input.limit + 1),
+  );
+  return page(rows.map(view), input.limit);
+}
+
+export const clusterRefInput = z.object({ clusterId }).strict();
+
+export async function getCluster(deps: Deps, caller: UserCaller, input: z.infer<typeof clusterRefInput>) {
+  return view(await withTenant(deps.db, caller.tenantId, (tx) => loadCluster(tx, input.clusterId)));
+}
+
+export async function deleteCluster(deps: Deps, caller: UserCaller, input: z.infer<typeof clusterRefInput>) {
+  const cluster = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const c = await loadCluster(tx, input.clusterId);
+    if (c.status === "deleted" || c.status === "deleting") return c;
+    const [row] = await tx
+      .update(clusters)
+      .set({ status: "deleting", statusReason: "deletion requested", deletingAt: deps.now() })
+      .where(eq(clusters.id, c.id))
+      .returning();
+    await tx.delete(joinTokens).where(eq(joinTokens.clusterId, c.id));
+    await recordEvent(tx, {
+      tenantId: c.tenantId,
+      clusterId: c.id,
+      objectKind: "Cluster",
+      objectName: c.name,
+      reason: "Deleting",
+      message: "deletion requested: stopping pods and releasing nodes",
+    });
+    return row ?? c;
+  });
+  if (cluster.status !== "deleted")
+    await kick(deps, "cluster.delete", { tenantId: caller.tenantId, clusterId: cluster.id });
+  return view(cluster);
+}
+
+export const createJoinTokenInput = z
+  .object({
+    clusterId,
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .optional(),
+  })
+  .strict();
+
+/** A bootstrap token for node agents: shown once, stored as a hash, expiring. */
+export async function createJoinToken(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof createJoinTokenInput>,
+) {
+  const token = newSecretToken("bjt");
+  const expiresAt = new Date(
+    deps.now().getTime() + (input.ttlSeconds ?? JOIN_TOKEN_DEFAULT_TTL_SECONDS) * 1000,
+  );
+  await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const c = await loadCluster(tx, input.clusterId);
+    if (c.status !== "active" && c.status !== "provisioning")
+      throw new ConflictError(`cluster ${c.id} is ${c.status}; nodes cannot join it`, "CLUSTER_NOT_ACTIVE");
+    await tx.insert(joinTokens).values({
+      id: newId("joinToken"),
+      tenantId: caller.tenantId,
+      clusterId: c.id,
+      tokenHash: sha256Hex(token),
+      expiresAt,
+    });
+  });
+  return { token, expiresAt: expiresAt.toISOString() };
+}

@@ -1,0 +1,108 @@
+import { cpus, hostname, totalmem } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+const HELP = `berth node agent: joins a Berth cluster and runs its pods on this host.
+
+usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
+
+  --server URL            control API (env BERTH_SERVER)
+  --join-token TOKEN      bootstrap token from POST /v1/clusters/{id}/join-tokens (env BERTH_JOIN_TOKEN);
+                          not needed once the node has joined (its identity is kept in --state-dir)
+  --name NAME             node name (default: the host name)
+  --state-dir DIR         where the node keeps its identity (default: .data/node-agent/<name>)
+  --cpu MILLIS            CPU to offer, in millicores (default: all cores)
+  --memory BYTES          memory to offer (default: 80% of the host's)
+  --max-pods N            default 110
+  --port-range MIN-MAX    host ports for pods (default 30000-32767)
+  --address ADDR          the address users reach pods on (default 127.0.0.1)
+  --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
+  --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
+`;
+
+const schema = z.object({
+  server: z.url(),
+  joinToken: z.string().min(10).optional(),
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS label")
+    .max(63),
+  stateDir: z.string(),
+  cpu: z.coerce.number().int().min(100),
+  memory: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024 * 1024),
+  maxPods: z.coerce.number().int().min(1).max(1000),
+  portRange: z
+    .string()
+    .regex(/^\d+-\d+$/, "MIN-MAX")
+    .transform((s) => {
+      const [min = 0, max = 0] = s.split("-").map(Number);
+      return { min, max };
+    })
+    .refine((r) => r.min >= 1024 && r.max <= 65535 && r.max >= r.min, "a range within 1024-65535"),
+  address: z.string().min(1),
+  healthPort: z.coerce.number().int().min(0).max(65535).optional(),
+  containerHost: z.string().min(1),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+});
+export type AgentConfig = z.infer<typeof schema>;
+
+/** Flags first, then the environment, then defaults; a bad value stops the agent naming it. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      server: { type: "string" },
+      "join-token": { type: "string" },
+      name: { type: "string" },
+      "state-dir": { type: "string" },
+      cpu: { type: "string" },
+      memory: { type: "string" },
+      "max-pods": { type: "string" },
+      "port-range": { type: "string" },
+      address: { type: "string" },
+      "health-port": { type: "string" },
+      "container-host": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) return "help";
+  const name =
+    values.name ??
+    hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, "-")
+      .slice(0, 63);
+  const root = resolve(import.meta.dirname, "../../..");
+  const parsed = schema.safeParse({
+    server: values.server ?? env.BERTH_SERVER,
+    joinToken: values["join-token"] ?? env.BERTH_JOIN_TOKEN,
+    name,
+    stateDir: values["state-dir"] ?? resolve(root, ".data/node-agent", name),
+    cpu: values.cpu ?? cpus().length * 1000,
+    memory: values.memory ?? Math.floor(totalmem() * 0.8),
+    maxPods: values["max-pods"] ?? 110,
+    portRange: values["port-range"] ?? "30000-32767",
+    address: values.address ?? "127.0.0.1",
+    healthPort: values["health-port"],
+    containerHost:
+      values["container-host"] ??
+      env.CONTAINER_HOST ??
+      env.DOCKER_HOST ??
+      `unix://${resolve(root, ".data/podman/podman.sock")}`,
+    logLevel: env.LOG_LEVEL ?? "info",
+  });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (i) => `  --${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`,
+    );
+    throw new Error(`invalid options:\n${lines.join("\n")}\n\n${HELP}`);
+  }
+  return parsed.data;
+}
+
+export { HELP };

@@ -1,0 +1,80 @@
+import { createLogger, createMetricsRegistry } from "@berth/core";
+import { serve } from "@hono/node-server";
+import { Gauge } from "prom-client";
+import { createAgent } from "./agent";
+import { createControlPlane } from "./api";
+import { HELP, parseConfig } from "./env";
+import { createHealthApp } from "./health";
+import { createDockerEngineRuntime } from "./runtime";
+
+const AGENT_VERSION = "0.1.0";
+
+let config: ReturnType<typeof parseConfig>;
+try {
+  config = parseConfig(process.argv.slice(2));
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+if (config === "help") {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const logger = createLogger("node-agent", config.logLevel);
+const runtime = createDockerEngineRuntime(
+  config.containerHost.startsWith("unix://")
+    ? { socketPath: config.containerHost.slice("unix://".length) }
+    : { url: config.containerHost },
+);
+const agent = createAgent(
+  {
+    server: config.server,
+    joinToken: config.joinToken,
+    stateDir: config.stateDir,
+    join: {
+      name: config.name,
+      capacity: { cpuMillis: config.cpu, memoryBytes: config.memory, pods: config.maxPods },
+      portRange: config.portRange,
+      address: config.address,
+      labels: {},
+      agentVersion: AGENT_VERSION,
+    },
+    publishAddress: config.address,
+    stopTimeoutSeconds: 10,
+  },
+  { runtime, controlPlane: createControlPlane(config.server), logger },
+);
+
+const metrics = createMetricsRegistry("node-agent");
+new Gauge({
+  name: "berth_agent_pods",
+  help: "Pods assigned to this node",
+  registers: [metrics],
+  collect() {
+    this.set(agent.status().pods);
+  },
+});
+const health =
+  config.healthPort !== undefined
+    ? serve({ fetch: createHealthApp(agent, metrics).fetch, port: config.healthPort, hostname: "127.0.0.1" })
+    : null;
+
+try {
+  await agent.start();
+} catch (error) {
+  logger.fatal({ err: error }, "the agent could not start");
+  process.exit(1);
+}
+logger.info({ node: config.name, server: config.server, ...agent.status() }, "node agent running");
+
+async function stop(signal: string): Promise<void> {
+  logger.info({ signal }, "stopping; pods keep running");
+  await agent.stop();
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));
+const how = await agent.done;
+health?.close();
+logger.info({ how }, how === "left" ? "left the cluster" : "stopped");
+process.exit(0);

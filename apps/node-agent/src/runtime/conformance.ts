@@ -1,0 +1,369 @@
+/**
+ * The behaviour every ContainerRuntime must show, against real containers. An implementation's
+ * test file calls `runtimeConformanceSuite(...)` once. Every container the suite makes carries a
+ * per-run label; each test removes its own, and a final sweep removes any left by a failure.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { expectRuntimeError, freePort, httpGet, ids, sleep, waitForState } from "./conformance-helpers";
+import type { ContainerRuntime, ContainerSpec } from "./types";
+
+export interface ConformanceOptions {
+  /** A busybox userland in /bin whose default command serves a non-empty page over HTTP on 8080. */
+  image: string;
+  /** Kills the container's main process with SIGKILL behind the runtime's back, as a crash would. */
+  kill: (id: string) => Promise<void>;
+}
+
+const T = 30_000;
+
+export function runtimeConformanceSuite(
+  name: string,
+  makeRuntime: () => ContainerRuntime,
+  opts: ConformanceOptions,
+): void {
+  describe(`ContainerRuntime conformance: ${name}`, () => {
+    const runId = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+    const runLabels = { "berth.test.conformance-run": runId };
+    let rt: ContainerRuntime;
+    let seq = 0;
+    let created: string[] = [];
+
+    const spec = (what: string, extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
+      name: `berth-conf-${runId}-${what}-${++seq}`,
+      image: opts.image,
+      env: {},
+      ports: [],
+      resources: {},
+      ...extra,
+      labels: { ...runLabels, ...extra.labels },
+    });
+    const create = async (s: ContainerSpec): Promise<string> => {
+      const id = await rt.create(s);
+      created.push(id);
+      return id;
+    };
+    const run = async (s: ContainerSpec): Promise<string> => {
+      const id = await create(s);
+      await rt.start(id);
+      return id;
+    };
+    const sh = (what: string, script: string, extra: Partial<ContainerSpec> = {}) =>
+      spec(what, { command: ["/bin/sh", "-c", script], ...extra });
+    /** Runs a shell script to completion and returns its output. */
+    const output = async (
+      what: string,
+      script: string,
+      extra: Partial<ContainerSpec> = {},
+    ): Promise<string> => {
+      const id = await run(sh(what, script, extra));
+      await waitForState(rt, id, "exited");
+      return rt.logs(id, { tail: 100 });
+    };
+
+    beforeAll(async () => {
+      rt = makeRuntime();
+      await rt.ensureImage(opts.image);
+    }, T);
+    afterEach(async () => {
+      await Promise.all(created.map((id) => rt.remove(id)));
+      created = [];
+    }, T);
+    afterAll(async () => {
+      const left = await rt.list(runLabels);
+      await Promise.all(left.map((c) => rt.remove(c.id)));
+    }, T);
+
+    it("answers ping", async () => {
+      await rt.ping();
+    });
+
+    it("ensureImage of an image already present resolves", async () => {
+      await rt.ensureImage(opts.image);
+    });
+
+    it(
+      "ensureImage of an absent image with no reachable registry fails fast with IMAGE_NOT_FOUND",
+      async () => {
+        const started = Date.now();
+        await expectRuntimeError(rt.ensureImage(`localhost:1/berth/absent-${runId}:v1`), "IMAGE_NOT_FOUND");
+        expect(Date.now() - started).toBeLessThan(20_000);
+      },
+      T,
+    );
+
+    it(
+      "create returns an id that inspect reports as created, and start makes it running",
+      async () => {
+        const s = spec("lifecycle", { labels: { "berth.test.role": "lifecycle" } });
+        const id = await create(s);
+        const before = await rt.inspect(id);
+        expect(before).toMatchObject({
+          id,
+          name: s.name,
+          image: opts.image,
+          state: "created",
+          exitCode: null,
+        });
+        expect(before?.startedAt).toBeNull();
+        expect(before?.labels).toMatchObject(s.labels);
+        expect(await rt.inspect(s.name)).toMatchObject({ id });
+
+        await rt.start(id);
+        const after = await rt.inspect(id);
+        expect(after).toMatchObject({ state: "running", exitCode: null, finishedAt: null });
+        expect(after?.startedAt).toEqual(expect.any(String));
+        await rt.start(id); // starting a running container is fine
+        expect((await rt.inspect(id))?.state).toBe("running");
+      },
+      T,
+    );
+
+    it(
+      "publishes a port on 127.0.0.1 that answers HTTP from the image's default command",
+      async () => {
+        const hostPort = await freePort();
+        await run(
+          spec("web", { ports: [{ containerPort: 8080, hostPort, hostIp: "127.0.0.1", protocol: "tcp" }] }),
+        );
+        const body = await httpGet(`http://127.0.0.1:${hostPort}/`);
+        expect(body.length).toBeGreaterThan(0);
+      },
+      T,
+    );
+
+    it(
+      "passes command, args and env to the process",
+      async () => {
+        const id = await run(
+          spec("argv", {
+            command: ["/bin/sh", "-c", 'echo "foo=$FOO args=$*"', "argv0"],
+            args: ["one", "two words"],
+            env: { FOO: "bar baz" },
+          }),
+        );
+        await waitForState(rt, id, "exited");
+        expect(await rt.logs(id, { tail: 10 })).toBe("foo=bar baz args=one two words\n");
+      },
+      T,
+    );
+
+    it(
+      "command without args replaces the entrypoint and drops the image CMD",
+      async () => {
+        const id = await run(spec("cmd-only", { command: ["/bin/echo", "only-this"] }));
+        await waitForState(rt, id, "exited");
+        expect(await rt.logs(id, { tail: 10 })).toBe("only-this\n");
+      },
+      T,
+    );
+
+    it(
+      "args without command replace the image CMD",
+      async () => {
+        const id = await run(spec("args-only", { args: ["/bin/echo", "from-args"] }));
+        await waitForState(rt, id, "exited");
+        expect(await rt.logs(id, { tail: 10 })).toBe("from-args\n");
+      },
+      T,
+    );
+
+    it(
+      "sets the hostname",
+      async () => {
+        expect(await output("hostname", "hostname", { hostname: "berth-conf-host" })).toBe(
+          "berth-conf-host\n",
+        );
+      },
+      T,
+    );
+
+    it(
+      "reports the exit code and finish time of the main process",
+      async () => {
+        const id = await run(sh("exit", "exit 3"));
+        const info = await waitForState(rt, id, "exited");
+        expect(info).toMatchObject({ exitCode: 3 });
+        expect(info.finishedAt).toEqual(expect.any(String));
+      },
+      T,
+    );
+
+    it(
+      "demultiplexes logs, keeping stdout and stderr in order, and tail keeps the last lines",
+      async () => {
+        const script = "echo out1; sleep 0.2; echo err1 >&2; sleep 0.2; echo out2; sleep 0.2; echo err2 >&2";
+        const id = await run(sh("logs", script));
+        await waitForState(rt, id, "exited");
+        const all = await rt.logs(id, { tail: 100 });
+        expect(all).toBe("out1\nerr1\nout2\nerr2\n"); // exact: no frame header bytes left
+        expect(await rt.logs(id, { tail: 2 })).toBe("out2\nerr2\n");
+      },
+      T,
+    );
+
+    it(
+      "applies the memory limit in the kernel (cgroup v1 or v2)",
+      async () => {
+        const memoryBytes = 64 * 1024 * 1024;
+        const script =
+          "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes";
+        expect(await output("memory", script, { resources: { memoryBytes } })).toBe(`${memoryBytes}\n`);
+      },
+      T,
+    );
+
+    it(
+      "applies the CPU limit as a CFS quota",
+      async () => {
+        const script =
+          "cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)";
+        const [quota, period] = (await output("cpu", script, { resources: { nanoCpus: 500_000_000 } }))
+          .trim()
+          .split(" ")
+          .map(Number);
+        expect((quota ?? 0) / (period ?? 1)).toBeCloseTo(0.5, 5);
+      },
+      T,
+    );
+
+    it(
+      "runs unprivileged: no capabilities, no new privileges, a bounded number of processes",
+      async () => {
+        const script =
+          "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max";
+        const lines = (await output("privileges", script)).trim().split("\n");
+        expect(lines.slice(0, 5)).toEqual([
+          "CapPrm:\t0000000000000000",
+          "CapEff:\t0000000000000000",
+          "CapBnd:\t0000000000000000",
+          "CapAmb:\t0000000000000000",
+          "NoNewPrivs:\t1",
+        ]);
+        expect(lines[5]).toMatch(/^\d+$/); // a number, not "max"
+      },
+      T,
+    );
+
+    it(
+      "reports a container killed behind its back as exited, and starts it again",
+      async () => {
+        const hostPort = await freePort();
+        const id = await run(
+          spec("crash", { ports: [{ containerPort: 8080, hostPort, hostIp: "127.0.0.1", protocol: "tcp" }] }),
+        );
+        await httpGet(`http://127.0.0.1:${hostPort}/`);
+        await opts.kill(id);
+        expect(await waitForState(rt, id, "exited")).toMatchObject({ exitCode: 137 });
+        expect(await rt.stats(id)).toBeNull();
+
+        await rt.start(id);
+        expect((await rt.inspect(id))?.state).toBe("running");
+        expect((await httpGet(`http://127.0.0.1:${hostPort}/`)).length).toBeGreaterThan(0);
+      },
+      T,
+    );
+
+    it(
+      "does not restart an exited container by itself",
+      async () => {
+        const id = await run(sh("no-restart", "exit 1"));
+        await waitForState(rt, id, "exited");
+        await sleep(1500);
+        expect(await rt.inspect(id)).toMatchObject({ state: "exited", exitCode: 1, restartCount: 0 });
+      },
+      T,
+    );
+
+    it(
+      "stop ends a process that ignores SIGTERM after the timeout, and is idempotent",
+      async () => {
+        const id = await run(spec("stop", { command: ["/bin/sleep", "300"] })); // PID 1 ignores SIGTERM
+        const started = Date.now();
+        await rt.stop(id, 1);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect((await rt.inspect(id))?.state).toBe("exited");
+        await rt.stop(id, 1);
+        const never = await create(spec("stop-created"));
+        await rt.stop(never, 1);
+        expect((await rt.inspect(never))?.state).toBe("created");
+      },
+      T,
+    );
+
+    it(
+      "remove force-removes a running container and is idempotent",
+      async () => {
+        const id = await run(spec("remove"));
+        await rt.remove(id);
+        expect(await rt.inspect(id)).toBeNull();
+        await rt.remove(id);
+        await rt.stop(id, 1); // stopping what is gone is fine too
+      },
+      T,
+    );
+
+    it(
+      "inspect and stats of a missing container are null; start and logs fail with NOT_FOUND",
+      async () => {
+        const missing = `berth-conf-${runId}-missing`;
+        expect(await rt.inspect(missing)).toBeNull();
+        expect(await rt.stats(missing)).toBeNull();
+        await expectRuntimeError(rt.start(missing), "NOT_FOUND");
+        await expectRuntimeError(rt.logs(missing, { tail: 10 }), "NOT_FOUND");
+      },
+      T,
+    );
+
+    it(
+      "create with a name already taken fails with CONFLICT",
+      async () => {
+        const s = spec("dup");
+        await create(s);
+        await expectRuntimeError(rt.create(s), "CONFLICT");
+      },
+      T,
+    );
+
+    it(
+      "create from an absent image fails with IMAGE_NOT_FOUND",
+      async () => {
+        await expectRuntimeError(
+          rt.create(spec("no-image", { image: `localhost/berth/absent-${runId}:v1` })),
+          "IMAGE_NOT_FOUND",
+        );
+      },
+      T,
+    );
+
+    it(
+      "list returns containers in every state carrying all the given labels, and no others",
+      async () => {
+        const a1 = await create(spec("list-a", { labels: { "berth.test.group": "a" } }));
+        const a2 = await run(sh("list-a", "exit 0", { labels: { "berth.test.group": "a" } }));
+        const b = await create(spec("list-b", { labels: { "berth.test.group": "b" } }));
+        await waitForState(rt, a2, "exited");
+
+        const listed = await rt.list({ ...runLabels, "berth.test.group": "a" });
+        expect(ids(listed)).toEqual([a1, a2].sort());
+        expect(listed.map((c) => c.state).sort()).toEqual(["created", "exited"]);
+        expect(ids(await rt.list({ ...runLabels, "berth.test.group": "b" }))).toEqual([b]);
+        expect(await rt.list({ ...runLabels, "berth.test.group": "c" })).toEqual([]);
+      },
+      T,
+    );
+
+    it(
+      "stats of a running container report memory in use and cumulative CPU time",
+      async () => {
+        const id = await run(spec("stats"));
+        const stats = await rt.stats(id);
+        expect(stats?.memoryBytes).toBeGreaterThan(0);
+        expect(stats?.cpuNanos).toBeGreaterThanOrEqual(0);
+        await rt.stop(id, 1);
+        expect(await rt.stats(id)).toBeNull();
+      },
+      T,
+    );
+  });
+}

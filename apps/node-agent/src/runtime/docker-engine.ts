@@ -1,0 +1,204 @@
+/**
+ * ContainerRuntime over the Docker Engine API v1.41, which Podman's compat service answers too
+ * (`podman system service unix://…/podman.sock`). Structured HTTP over a unix socket or TCP: no
+ * shell, no CLI.
+ */
+import { createEngineClient, type EngineEndpoint, engineMessage, responseError } from "./engine-http";
+import {
+  imagePath,
+  labelFilters,
+  splitImageRef,
+  toContainerIds,
+  toContainerInfo,
+  toContainerStats,
+  toCreateBody,
+  toCreatedId,
+} from "./engine-mapping";
+import { demultiplexLogs, isTransientPullError, pullStreamError } from "./engine-stream";
+import {
+  type ContainerInfo,
+  type ContainerRuntime,
+  type ContainerSpec,
+  type ContainerStats,
+  RuntimeError,
+} from "./types";
+
+export interface DockerEngineRuntimeOptions {
+  /** Deadline of each request, except pulls and the grace period of a stop. Default 30 s. */
+  timeoutMs?: number;
+  /** Deadline of an image pull. Default 5 min. */
+  pullTimeoutMs?: number;
+  /** Process limit of every container. Default 512. */
+  pidsLimit?: number;
+  /** How many containers `list` inspects at once. Default 8. */
+  inspectConcurrency?: number;
+}
+
+export type DockerEngineRuntimeConfig = EngineEndpoint & DockerEngineRuntimeOptions;
+
+export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): ContainerRuntime {
+  const timeoutMs = config.timeoutMs ?? 30_000;
+  const pullTimeoutMs = config.pullTimeoutMs ?? 300_000;
+  const hardening = { pidsLimit: config.pidsLimit ?? 512 };
+  const inspectConcurrency = config.inspectConcurrency ?? 8;
+  const endpoint: EngineEndpoint =
+    "socketPath" in config ? { socketPath: config.socketPath } : { url: config.url };
+  const engine = createEngineClient(endpoint, { timeoutMs });
+  const containerPath = (id: string, suffix = "") => `/containers/${encodeURIComponent(id)}${suffix}`;
+
+  async function inspect(id: string): Promise<ContainerInfo | null> {
+    const res = await engine.request({ method: "GET", path: containerPath(id, "/json") });
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw responseError(res, `inspect container ${id}`);
+    return toContainerInfo(res.body);
+  }
+
+  async function imagePresent(image: string): Promise<boolean> {
+    const res = await engine.request({ method: "GET", path: `/images/${imagePath(image)}/json` });
+    if (res.status === 200) return true;
+    if (res.status === 404) return false;
+    throw responseError(res, `inspect image ${image}`);
+  }
+
+  return {
+    name: "docker-engine",
+
+    async ping() {
+      const res = await engine.request({ method: "GET", path: "/_ping" });
+      if (res.status !== 200) {
+        throw new RuntimeError(
+          "UNAVAILABLE",
+          `ping ${engine.endpoint}: ${engineMessage(res)} (HTTP ${res.status})`,
+          {
+            retryable: true,
+          },
+        );
+      }
+    },
+
+    async ensureImage(image) {
+      if (await imagePresent(image)) return;
+      const { repo, tag } = splitImageRef(image);
+      const res = await engine.request({
+        method: "POST",
+        path: "/images/create",
+        query: { fromImage: repo, tag },
+        timeoutMs: pullTimeoutMs,
+      });
+      // Failures arrive either as an error status or as an error line in a 200 progress stream.
+      const failure = res.status === 200 ? pullStreamError(res.body) : engineMessage(res);
+      if (failure !== null) {
+        throw new RuntimeError(
+          "IMAGE_NOT_FOUND",
+          `image ${image} is not present and could not be pulled: ${failure}`,
+          {
+            retryable: isTransientPullError(failure),
+          },
+        );
+      }
+      if (!(await imagePresent(image))) {
+        throw new RuntimeError(
+          "IMAGE_NOT_FOUND",
+          `image ${image}: the pull reported success but the image is absent`,
+        );
+      }
+    },
+
+    async create(spec: ContainerSpec) {
+      const res = await engine.request({
+        method: "POST",
+        path: "/containers/create",
+        query: { name: spec.name },
+        json: toCreateBody(spec, hardening),
+      });
+      if (res.status !== 201 && res.status !== 200) {
+        throw responseError(res, `create container ${spec.name} from ${spec.image}`, "IMAGE_NOT_FOUND");
+      }
+      return toCreatedId(res.body);
+    },
+
+    async start(id) {
+      const res = await engine.request({ method: "POST", path: containerPath(id, "/start") });
+      // 304: already running.
+      if (res.status === 204 || res.status === 304) return;
+      throw responseError(res, `start container ${id}`);
+    },
+
+    async stop(id, timeoutSeconds) {
+      const t = Math.max(0, Math.ceil(timeoutSeconds));
+      const res = await engine.request({
+        method: "POST",
+        path: containerPath(id, "/stop"),
+        query: { t },
+        // The engine waits up to t seconds before SIGKILL, then answers.
+        timeoutMs: t * 1000 + timeoutMs,
+      });
+      // 304: already stopped; 404: gone, which is stopped enough.
+      if (res.status === 204 || res.status === 304 || res.status === 404) return;
+      throw responseError(res, `stop container ${id}`);
+    },
+
+    async remove(id) {
+      const res = await engine.request({
+        method: "DELETE",
+        path: containerPath(id),
+        query: { force: true, v: true },
+      });
+      if (res.status === 204 || res.status === 200 || res.status === 404) return;
+      throw responseError(res, `remove container ${id}`);
+    },
+
+    inspect,
+
+    async list(labelFilter) {
+      const res = await engine.request({
+        method: "GET",
+        path: "/containers/json",
+        query: { all: true, filters: labelFilters(labelFilter) },
+      });
+      if (res.status !== 200) throw responseError(res, "list containers");
+      // The list entries lack exit codes and times; inspect each. One removed in between is skipped.
+      const infos = await mapLimit(toContainerIds(res.body), inspectConcurrency, inspect);
+      return infos.filter((c): c is ContainerInfo => c !== null);
+    },
+
+    async logs(id, opts) {
+      const res = await engine.request({
+        method: "GET",
+        path: containerPath(id, "/logs"),
+        query: { stdout: true, stderr: true, tail: Math.max(0, Math.floor(opts.tail)) },
+      });
+      if (res.status !== 200) throw responseError(res, `logs of container ${id}`);
+      return demultiplexLogs(res.body);
+    },
+
+    async stats(id): Promise<ContainerStats | null> {
+      const res = await engine.request({
+        method: "GET",
+        path: containerPath(id, "/stats"),
+        // one-shot: skip Docker's second sample for precpu; only the cumulative counters are used.
+        query: { stream: false, "one-shot": true },
+      });
+      if (res.status === 404) return null;
+      if (res.status !== 200) {
+        const err = responseError(res, `stats of container ${id}`);
+        if (err.code === "CONFLICT") return null; // not running
+        throw err;
+      }
+      return toContainerStats(res.body);
+    },
+  };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return results;
+}

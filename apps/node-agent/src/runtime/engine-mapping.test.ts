@@ -1,0 +1,191 @@
+import { describe, expect, it } from "vitest";
+import {
+  imagePath,
+  labelFilters,
+  splitImageRef,
+  toContainerInfo,
+  toContainerState,
+  toContainerStats,
+  toCreateBody,
+} from "./engine-mapping";
+import type { ContainerSpec } from "./types";
+
+const base: ContainerSpec = {
+  name: "berth-pod_1",
+  image: "busybox",
+  env: {},
+  labels: {},
+  ports: [],
+  resources: {},
+};
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+
+describe("toCreateBody", () => {
+  it("always runs unprivileged, without capabilities, with a process limit and no engine restarts", () => {
+    expect(toCreateBody(base, { pidsLimit: 512 }).HostConfig).toEqual({
+      Privileged: false,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      PidsLimit: 512,
+      PortBindings: {},
+      RestartPolicy: { Name: "no" },
+    });
+  });
+
+  it("sets memory with no swap, CPU, ports grouped per container port, env and hostname", () => {
+    const body = toCreateBody(
+      {
+        ...base,
+        hostname: "web-1",
+        env: { A: "1", B: "x=y" },
+        resources: { memoryBytes: 134_217_728, nanoCpus: 250_000_000 },
+        ports: [
+          { containerPort: 8080, hostPort: 18080, hostIp: "127.0.0.1", protocol: "tcp" },
+          { containerPort: 8080, hostPort: 18081, hostIp: "10.0.0.2", protocol: "tcp" },
+          { containerPort: 53, hostPort: 1053, hostIp: "0.0.0.0", protocol: "udp" },
+        ],
+      },
+      { pidsLimit: 64 },
+    );
+    expect(body).toMatchObject({
+      Hostname: "web-1",
+      Env: ["A=1", "B=x=y"],
+      ExposedPorts: { "8080/tcp": {}, "53/udp": {} },
+      HostConfig: {
+        Memory: 134_217_728,
+        MemorySwap: 134_217_728,
+        NanoCpus: 250_000_000,
+        PortBindings: {
+          "8080/tcp": [
+            { HostIp: "127.0.0.1", HostPort: "18080" },
+            { HostIp: "10.0.0.2", HostPort: "18081" },
+          ],
+          "53/udp": [{ HostIp: "0.0.0.0", HostPort: "1053" }],
+        },
+      },
+    });
+  });
+
+  it("maps command to Entrypoint with an empty Cmd, so the image CMD is not appended", () => {
+    expect(toCreateBody({ ...base, command: ["/bin/app"] }, { pidsLimit: 1 })).toMatchObject({
+      Entrypoint: ["/bin/app"],
+      Cmd: [],
+    });
+    expect(toCreateBody({ ...base, command: ["/bin/app"], args: ["-v"] }, { pidsLimit: 1 })).toMatchObject({
+      Entrypoint: ["/bin/app"],
+      Cmd: ["-v"],
+    });
+  });
+
+  it("keeps the image's entrypoint when only args are given, and both when neither (or empty lists) are", () => {
+    const argsOnly = toCreateBody({ ...base, args: ["serve"] }, { pidsLimit: 1 });
+    expect(argsOnly).toMatchObject({ Cmd: ["serve"] });
+    expect(argsOnly).not.toHaveProperty("Entrypoint");
+    const neither = toCreateBody({ ...base, command: [], args: [] }, { pidsLimit: 1 });
+    expect(neither).not.toHaveProperty("Entrypoint");
+    expect(neither).not.toHaveProperty("Cmd");
+  });
+});
+
+describe("image references", () => {
+  it("splits repository and tag or digest, defaulting the tag to latest", () => {
+    expect(splitImageRef("busybox")).toEqual({ repo: "busybox", tag: "latest" });
+    expect(splitImageRef("localhost:5000/berth/web")).toEqual({
+      repo: "localhost:5000/berth/web",
+      tag: "latest",
+    });
+    expect(splitImageRef("localhost:5000/berth/web:1.2")).toEqual({
+      repo: "localhost:5000/berth/web",
+      tag: "1.2",
+    });
+    expect(splitImageRef("ghcr.io/a/b@sha256:abc")).toEqual({ repo: "ghcr.io/a/b", tag: "sha256:abc" });
+  });
+
+  it("encodes each path segment but keeps the slashes", () => {
+    expect(imagePath("localhost:5000/berth/web:1.2")).toBe("localhost%3A5000/berth/web%3A1.2");
+  });
+});
+
+describe("toContainerInfo", () => {
+  const inspect = (state: Record<string, unknown>) =>
+    json({
+      Id: "abc",
+      Name: "/berth-pod_1",
+      RestartCount: 0,
+      Image: "sha256:deadbeef",
+      State: { ExitCode: 0, StartedAt: "0001-01-01T00:00:00Z", FinishedAt: "0001-01-01T00:00:00Z", ...state },
+      Config: { Image: "localhost/berth/web:1", Labels: { "berth.pod": "pod_1" } },
+    });
+
+  it("strips the leading slash, keeps the image as given and nulls Go's zero times", () => {
+    expect(toContainerInfo(inspect({ Status: "created" }))).toEqual({
+      id: "abc",
+      name: "berth-pod_1",
+      image: "localhost/berth/web:1",
+      labels: { "berth.pod": "pod_1" },
+      state: "created",
+      exitCode: null,
+      startedAt: null,
+      finishedAt: null,
+      restartCount: 0,
+    });
+  });
+
+  it("reports exit code and finish time only once the container has exited", () => {
+    const running = toContainerInfo(
+      inspect({ Status: "running", StartedAt: "2026-01-01T00:00:02Z", FinishedAt: "2026-01-01T00:00:01Z" }),
+    );
+    expect(running).toMatchObject({
+      state: "running",
+      exitCode: null,
+      startedAt: "2026-01-01T00:00:02Z",
+      finishedAt: null,
+    });
+    const exited = toContainerInfo(
+      inspect({
+        Status: "exited",
+        ExitCode: 137,
+        StartedAt: "2026-01-01T00:00:02Z",
+        FinishedAt: "2026-01-01T00:00:05Z",
+      }),
+    );
+    expect(exited).toMatchObject({ state: "exited", exitCode: 137, finishedAt: "2026-01-01T00:00:05Z" });
+  });
+
+  it("rejects a body that is not a container with a FAILED RuntimeError", () => {
+    expect(() => toContainerInfo(json({ message: "nope" }))).toThrow(/unexpected engine response/);
+  });
+
+  it("folds Podman's own state names into Docker's", () => {
+    expect(toContainerState("configured")).toBe("created");
+    expect(toContainerState("stopped")).toBe("exited");
+    expect(toContainerState("stopping")).toBe("running");
+    expect(toContainerState("paused")).toBe("paused");
+    expect(toContainerState("weird")).toBe("unknown");
+  });
+});
+
+describe("toContainerStats", () => {
+  it("reads cumulative CPU nanoseconds and memory without the inactive page cache", () => {
+    const body = json({
+      cpu_stats: { cpu_usage: { total_usage: 30_575_479 } },
+      memory_stats: { usage: 10_000_000, stats: { inactive_file: 4_000_000 } },
+    });
+    expect(toContainerStats(body)).toEqual({ cpuNanos: 30_575_479, memoryBytes: 6_000_000 });
+  });
+
+  it("is null for Podman's empty body and Docker's zeroed stats of a stopped container", () => {
+    expect(toContainerStats(Buffer.alloc(0))).toBeNull();
+    expect(
+      toContainerStats(json({ cpu_stats: { cpu_usage: { total_usage: 0 } }, memory_stats: {} })),
+    ).toBeNull();
+  });
+});
+
+describe("labelFilters", () => {
+  it("asks for containers carrying every label", () => {
+    expect(JSON.parse(labelFilters({ "berth.pod": "pod_1", tier: "web" }))).toEqual({
+      label: ["berth.pod=pod_1", "tier=web"],
+    });
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * Pure translation between Berth's runtime types and Docker Engine API (v1.41) bodies.
+ */
+import { z } from "zod";
+import {
+  type ContainerInfo,
+  type ContainerSpec,
+  type ContainerState,
+  type ContainerStats,
+  RuntimeError,
+} from "./types";
+
+export interface HardeningOptions {
+  /** Maximum number of processes in the container. */
+  pidsLimit: number;
+}
+
+/** The body of `POST /containers/create`: unprivileged, no capabilities, no swap, no engine restarts. */
+export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): Record<string, unknown> {
+  const command = nonEmpty(spec.command);
+  const args = nonEmpty(spec.args);
+  const exposedPorts: Record<string, Record<string, never>> = {};
+  const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of spec.ports) {
+    const key = `${p.containerPort}/${p.protocol}`;
+    exposedPorts[key] = {};
+    const bindings = portBindings[key] ?? [];
+    bindings.push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+    portBindings[key] = bindings;
+  }
+  const { memoryBytes, nanoCpus } = spec.resources;
+
+  return {
+    Image: spec.image,
+    ...(spec.hostname !== undefined ? { Hostname: spec.hostname } : {}),
+    // Kubernetes semantics: `command` replaces ENTRYPOINT and, with no `args`, the image CMD is
+    // dropped too (an explicit empty Cmd), never appended to the new entrypoint.
+    ...(command !== undefined ? { Entrypoint: command, Cmd: args ?? [] } : {}),
+    ...(command === undefined && args !== undefined ? { Cmd: args } : {}),
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: spec.labels,
+    ExposedPorts: exposedPorts,
+    HostConfig: {
+      Privileged: false,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      PidsLimit: hardening.pidsLimit,
+      ...(memoryBytes !== undefined ? { Memory: memoryBytes, MemorySwap: memoryBytes } : {}),
+      ...(nanoCpus !== undefined ? { NanoCpus: nanoCpus } : {}),
+      PortBindings: portBindings,
+      RestartPolicy: { Name: "no" },
+    },
+  };
+}
+
+function nonEmpty(list: string[] | undefined): string[] | undefined {
+  return list !== undefined && list.length > 0 ? list : undefined;
+}
+
+/**
+ * Splits an image reference for `POST /images/create?fromImage=&tag=`. The tag is always given:
+ * an empty tag asks Docker for every tag of the repository.
+ */
+export function splitImageRef(image: string): { repo: string; tag: string } {
+  const at = image.indexOf("@");
+  if (at !== -1) return { repo: image.slice(0, at), tag: image.slice(at + 1) };
+  const colon = image.lastIndexOf(":");
+  if (colon > image.lastIndexOf("/")) return { repo: image.slice(0, colon), tag: image.slice(colon + 1) };
+  return { repo: image, tag: "latest" };
+}
+
+/** Path segments encoded one by one: engines route `/images/{name}/json` with the slashes raw. */
+export function imagePath(image: string): string {
+  return image.split("/").map(encodeURIComponent).join("/");
+}
+
+const labelsSchema = z.record(z.string(), z.string()).nullish();
+
+const inspectSchema = z.object({
+  Id: z.string(),
+  Name: z.string(),
+  RestartCount: z.number().nullish(),
+  State: z.object({
+    Status: z.string(),
+    ExitCode: z.number().nullish(),
+    StartedAt: z.string().nullish(),
+    FinishedAt: z.string().nullish(),
+  }),
+  Config: z.object({ Image: z.string().nullish(), Labels: labelsSchema }),
+  Image: z.string().nullish(),
+});
+
+const listSchema = z.array(z.object({ Id: z.string() }));
+
+const statsSchema = z.object({
+  cpu_stats: z.object({ cpu_usage: z.object({ total_usage: z.number() }).nullish() }).nullish(),
+  memory_stats: z
+    .object({ usage: z.number().nullish(), stats: z.record(z.string(), z.number()).nullish() })
+    .nullish(),
+});
+
+function parseBody<T>(schema: z.ZodType<T>, body: Buffer, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch (cause) {
+    throw new RuntimeError("FAILED", `${what}: engine sent invalid JSON`, { cause });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new RuntimeError("FAILED", `${what}: unexpected engine response: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}
+
+const KNOWN_STATES: ReadonlySet<string> = new Set<ContainerState>([
+  "created",
+  "running",
+  "exited",
+  "paused",
+  "restarting",
+  "removing",
+  "dead",
+]);
+
+/** Docker's states pass through; Podman's own names, should they leak, are folded into Docker's. */
+export function toContainerState(status: string): ContainerState {
+  const s = status.toLowerCase();
+  if (KNOWN_STATES.has(s)) return s as ContainerState;
+  if (s === "configured" || s === "initialized") return "created";
+  if (s === "stopped") return "exited";
+  if (s === "stopping") return "running";
+  return "unknown";
+}
+
+/** Engines report "never" as Go's zero time. */
+function timeOrNull(value: string | null | undefined): string | null {
+  if (!value || value.startsWith("0001-01-01")) return null;
+  return value;
+}
+
+export function toContainerInfo(body: Buffer): ContainerInfo {
+  const c = parseBody(inspectSchema, body, "inspect container");
+  const state = toContainerState(c.State.Status);
+  const ended = state === "exited" || state === "dead";
+  return {
+    id: c.Id,
+    name: c.Name.replace(/^\//, ""),
+    image: c.Config.Image ?? c.Image ?? "",
+    labels: c.Config.Labels ?? {},
+    state,
+    exitCode: ended ? (c.State.ExitCode ?? null) : null,
+    startedAt: timeOrNull(c.State.StartedAt),
+    finishedAt: ended ? timeOrNull(c.State.FinishedAt) : null,
+    restartCount: c.RestartCount ?? 0,
+  };
+}
+
+export function toCreatedId(body: Buffer): string {
+  return parseBody(z.object({ Id: z.string().min(1) }), body, "create container").Id;
+}
+
+export function toContainerIds(body: Buffer): string[] {
+  return parseBody(listSchema, body, "list containers").map((c) => c.Id);
+}
+
+/**
+ * Null when the engine has nothing to report: Podman answers a stopped container with 200 and
+ * an empty body, Docker with zeroed stats and no memory usage. Memory excludes the inactive page
+ * cache, as `docker stats` shows it.
+ */
+export function toContainerStats(body: Buffer): ContainerStats | null {
+  if (body.toString("utf8").trim() === "") return null;
+  const s = parseBody(statsSchema, body, "container stats");
+  const usage = s.memory_stats?.usage;
+  const cpu = s.cpu_stats?.cpu_usage?.total_usage;
+  if (usage === undefined || usage === null || cpu === undefined) return null;
+  const extra = s.memory_stats?.stats ?? {};
+  const inactive = extra.inactive_file ?? extra.total_inactive_file ?? 0;
+  return { cpuNanos: cpu, memoryBytes: Math.max(0, usage - inactive) };
+}
+
+/** `filters` for `GET /containers/json`: every label must match. */
+export function labelFilters(labels: Record<string, string>): string {
+  return JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
+}

@@ -1,0 +1,109 @@
+/**
+ * The narrow interface the node agent drives containers through. Implementations speak to an
+ * engine API with structured requests (never shell strings) and all pass `conformance.ts`.
+ */
+
+export interface PortMapping {
+  containerPort: number;
+  hostPort: number;
+  hostIp: string;
+  protocol: "tcp" | "udp";
+}
+
+export interface ContainerSpec {
+  /** Unique container name, e.g. "berth-pod_01h...". */
+  name: string;
+  image: string;
+  /** Kubernetes semantics: overrides the image ENTRYPOINT. An empty array counts as not given. */
+  command?: string[] | undefined;
+  /** Overrides the image CMD. An empty array counts as not given. */
+  args?: string[] | undefined;
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  ports: PortMapping[];
+  resources: { nanoCpus?: number | undefined; memoryBytes?: number | undefined };
+  hostname?: string | undefined;
+}
+
+export type ContainerState =
+  | "created"
+  | "running"
+  | "exited"
+  | "paused"
+  | "restarting"
+  | "removing"
+  | "dead"
+  | "unknown";
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  /** The image reference the container was created from, as given in the spec. */
+  image: string;
+  /** The container's labels; engines merge the image's own labels in. */
+  labels: Record<string, string>;
+  state: ContainerState;
+  /** Exit code of the last run; null unless the state is "exited" or "dead". */
+  exitCode: number | null;
+  /** Start of the current or last run; null if never started. */
+  startedAt: string | null;
+  /** End of the last run; null unless the state is "exited" or "dead". */
+  finishedAt: string | null;
+  /** Restarts done by the engine's own restart policy (always 0 here: the agent restarts). */
+  restartCount: number;
+}
+
+/** Cumulative CPU time in nanoseconds and current memory use in bytes. */
+export interface ContainerStats {
+  cpuNanos: number;
+  memoryBytes: number;
+}
+
+export interface ContainerRuntime {
+  readonly name: string;
+  ping(): Promise<void>;
+  /** Present locally → nothing; else pull. Throws IMAGE_NOT_FOUND if neither works. */
+  ensureImage(image: string): Promise<void>;
+  /** Returns the id; throws CONFLICT if the name is taken, IMAGE_NOT_FOUND if the image is absent. */
+  create(spec: ContainerSpec): Promise<string>;
+  /** Idempotent: starting a running container is fine. Throws NOT_FOUND if missing. */
+  start(id: string): Promise<void>;
+  /** Idempotent: a stopped (or missing) container is fine. SIGTERM, then SIGKILL after the timeout. */
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  /** Force-removes the container and its anonymous volumes. Idempotent: missing is fine. */
+  remove(id: string): Promise<void>;
+  /** Null when missing. */
+  inspect(id: string): Promise<ContainerInfo | null>;
+  /** Containers in every state carrying all the given labels. */
+  list(labelFilter: Record<string, string>): Promise<ContainerInfo[]>;
+  /** Demultiplexed stdout and stderr, interleaved in the order written. Throws NOT_FOUND if missing. */
+  logs(id: string, opts: { tail: number }): Promise<string>;
+  /** One-shot sample; null when the container is missing or not running. */
+  stats(id: string): Promise<ContainerStats | null>;
+}
+
+export const RUNTIME_ERROR_CODES = [
+  "NOT_FOUND",
+  "CONFLICT",
+  "IMAGE_NOT_FOUND",
+  "UNAVAILABLE",
+  "FAILED",
+] as const;
+export type RuntimeErrorCode = (typeof RUNTIME_ERROR_CODES)[number];
+
+export class RuntimeError extends Error {
+  readonly code: RuntimeErrorCode;
+  /** Whether the same call may succeed later without the caller changing anything. */
+  readonly retryable: boolean;
+
+  constructor(code: RuntimeErrorCode, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = "RuntimeError";
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export function isRuntimeError(err: unknown, code?: RuntimeErrorCode): err is RuntimeError {
+  return err instanceof RuntimeError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,61 @@
+import { createLogger, createMetricsRegistry, parseMasterKey } from "@berth/core";
+import { createQueues } from "@berth/core/queues";
+import { closeDb, createDb } from "@berth/db";
+import { serve } from "@hono/node-server";
+import { Redis } from "ioredis";
+import type { Deps } from "./deps";
+import { parseEnv } from "./env";
+import { createHealthApp } from "./health";
+import { createWorkers } from "./workers";
+
+const env = parseEnv();
+const logger = createLogger("provisioner", env.LOG_LEVEL);
+const db = createDb(env.DATABASE_URL, {
+  applicationName: "berth-provisioner",
+  max: env.RECONCILE_CONCURRENCY + 6,
+});
+const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+await redis.connect();
+const deps: Deps = {
+  db,
+  redis,
+  queues: createQueues(redis, env.QUEUE_PREFIX),
+  logger,
+  metrics: createMetricsRegistry("provisioner"),
+  master: parseMasterKey(env.BERTH_MASTER_KEY),
+  timings: {
+    nodeLeaseMs: env.NODE_LEASE_SECONDS * 1000,
+    podEvictionMs: env.POD_EVICTION_SECONDS * 1000,
+    sweepIntervalMs: env.SWEEP_INTERVAL_MS,
+    deleteGraceMs: 120_000,
+  },
+  reconcileConcurrency: env.RECONCILE_CONCURRENCY,
+  now: () => new Date(),
+};
+
+const workers = createWorkers(deps);
+await workers.start();
+const server = serve(
+  { fetch: createHealthApp(deps).fetch, port: env.PROVISIONER_PORT, hostname: env.PROVISIONER_HOST },
+  (info) =>
+    logger.info(
+      { url: `http://${info.address}:${info.port}` },
+      "provisioner running; health and metrics listening",
+    ),
+);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "stopping: finishing jobs in progress");
+  await workers.stop();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await deps.queues.close();
+  await redis.quit();
+  await closeDb(db);
+  logger.info("stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));

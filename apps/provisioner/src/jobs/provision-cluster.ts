@@ -1,0 +1,71 @@
+import { encryptSecret, generateSigningKey, type JobPayload } from "@berth/core";
+import { clusters, openMeter, recordEvent, withTenant } from "@berth/db";
+import { eq } from "drizzle-orm";
+import type { Deps } from "../deps";
+
+/**
+ * Brings a cluster's control plane up: its own signing key (encrypted at rest), then `active`.
+ * One transaction with the cluster row locked: a crash anywhere leaves it as it was, and a retry
+ * (or a second worker) finds either nothing done or everything done.
+ */
+export async function provisionCluster(deps: Deps, p: JobPayload<"cluster.provision">): Promise<void> {
+  const key = await generateSigningKey();
+  await withTenant(deps.db, p.tenantId, async (tx) => {
+    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    if (!c || c.status !== "provisioning") return;
+    const now = deps.now();
+    await tx
+      .update(clusters)
+      .set({
+        status: "active",
+        statusReason: null,
+        activeAt: now,
+        ...(c.signingKeyEnc
+          ? {}
+          : {
+              signingKeyEnc: encryptSecret(deps.master, key.privatePkcs8, `cluster-key:${c.id}`),
+              signingPublicJwk: JSON.stringify(key.publicJwk),
+              signingKid: key.kid,
+            }),
+      })
+      .where(eq(clusters.id, c.id));
+    await openMeter(tx, {
+      tenantId: c.tenantId,
+      clusterId: c.id,
+      meter: "cluster_hours",
+      subjectId: c.id,
+      rate: 1n,
+      at: now,
+    });
+    await recordEvent(tx, {
+      tenantId: c.tenantId,
+      clusterId: c.id,
+      objectKind: "Cluster",
+      objectName: c.name,
+      reason: "Active",
+      message: "control plane is ready: signing key created, nodes may join",
+    });
+  });
+}
+
+/** After the last retry: the cluster says why it failed instead of provisioning forever. */
+export async function failClusterProvisioning(
+  deps: Deps,
+  p: JobPayload<"cluster.provision">,
+  reason: string,
+): Promise<void> {
+  await withTenant(deps.db, p.tenantId, async (tx) => {
+    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    if (!c || c.status !== "provisioning") return;
+    await tx.update(clusters).set({ status: "failed", statusReason: reason }).where(eq(clusters.id, c.id));
+    await recordEvent(tx, {
+      tenantId: c.tenantId,
+      clusterId: c.id,
+      objectKind: "Cluster",
+      objectName: c.name,
+      type: "Warning",
+      reason: "ProvisioningFailed",
+      message: reason,
+    });
+  });
+}

@@ -1,0 +1,45 @@
+import { clusters, nodes, recordEvent, withSystem } from "@berth/db";
+import { and, eq, inArray, lt } from "drizzle-orm";
+import type { Deps } from "../deps";
+
+/**
+ * The periodic safety net of every control loop: lapses the lease of silent nodes, and makes sure
+ * each cluster that needs work has a job — so that a lost enqueue (a crash between commit and
+ * enqueue) or a lost job delays work by one sweep and never loses it. Reads across tenants.
+ */
+export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: number }> {
+  const now = deps.now();
+  const leaseCutoff = new Date(now.getTime() - deps.timings.nodeLeaseMs);
+  const work = await withSystem(deps.db, async (tx) => {
+    const lapsed = await tx
+      .update(nodes)
+      .set({
+        status: "not_ready",
+        statusReason: `no sync for ${Math.round(deps.timings.nodeLeaseMs / 1000)} s: lease expired`,
+      })
+      .where(and(eq(nodes.status, "ready"), lt(nodes.lastHeartbeatAt, leaseCutoff)))
+      .returning({ tenantId: nodes.tenantId, clusterId: nodes.clusterId, name: nodes.name });
+    for (const n of lapsed)
+      await recordEvent(tx, {
+        tenantId: n.tenantId,
+        clusterId: n.clusterId,
+        objectKind: "Node",
+        objectName: n.name,
+        type: "Warning",
+        reason: "NodeNotReady",
+        message: "the node agent stopped syncing; its pods are replaced if it does not come back",
+      });
+    const open = await tx
+      .select({ id: clusters.id, tenantId: clusters.tenantId, status: clusters.status })
+      .from(clusters)
+      .where(inArray(clusters.status, ["provisioning", "active", "deleting"]));
+    return { lapsed: lapsed.length, open };
+  });
+  for (const c of work.open) {
+    const ref = { tenantId: c.tenantId, clusterId: c.id };
+    if (c.status === "provisioning") await deps.queues.enqueue("cluster.provision", ref);
+    else if (c.status === "deleting") await deps.queues.enqueue("cluster.delete", ref);
+    else await deps.queues.enqueue("cluster.reconcile", ref);
+  }
+  return { lapsed: work.lapsed, clusters: work.open.length };
+}

@@ -1,0 +1,116 @@
+import { JOBS, type JobName, type JobPayload, QUEUE_NAMES, type QueueName } from "@berth/core";
+import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
+import { Counter, Histogram } from "prom-client";
+import type { Deps } from "./deps";
+import { deleteCluster } from "./jobs/delete-cluster";
+import { failClusterProvisioning, provisionCluster } from "./jobs/provision-cluster";
+import { reconcileCluster } from "./jobs/reconcile-cluster";
+import { sweep } from "./jobs/sweep";
+
+type Handler<N extends JobName> = (
+  deps: Deps,
+  payload: JobPayload<N>,
+  job: Job,
+  token: string | undefined,
+) => Promise<unknown>;
+
+/** Every job of the catalog has exactly one handler (a missing one fails to compile). */
+const handlers: { [N in JobName]: Handler<N> } = {
+  "cluster.provision": (deps, p) => provisionCluster(deps, p),
+  "cluster.delete": async (deps, p, job, token) => {
+    if ((await deleteCluster(deps, p)) === "waiting") {
+      // Agents are still leaving: come back in a second without spending an attempt.
+      await job.moveToDelayed(Date.now() + 1_000, token);
+      throw new DelayedError();
+    }
+  },
+  "cluster.reconcile": (deps, p) => reconcileCluster(deps, p),
+  "reconcile.sweep": (deps) => sweep(deps),
+};
+
+const CONCURRENCY: Record<QueueName, (deps: Deps) => number> = {
+  clusters: () => 4,
+  reconcile: (deps) => deps.reconcileConcurrency,
+  sweep: () => 1,
+};
+
+export interface Workers {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createWorkers(deps: Deps): Workers {
+  const processed = new Counter({
+    name: "berth_jobs_total",
+    help: "Jobs processed by name and result",
+    labelNames: ["job", "result"],
+    registers: [deps.metrics],
+  });
+  const duration = new Histogram({
+    name: "berth_job_duration_seconds",
+    help: "Job run time by name",
+    labelNames: ["job"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [deps.metrics],
+  });
+  const workers: Worker[] = [];
+
+  async function process(job: Job, token: string | undefined): Promise<unknown> {
+    const name = job.name as JobName;
+    const spec = JOBS[name];
+    if (!spec) throw new UnrecoverableError(`unknown job ${job.name}`);
+    const parsed = spec.payload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
+    const started = performance.now();
+    try {
+      const out = await (handlers[name] as Handler<typeof name>)(deps, parsed.data as never, job, token);
+      processed.inc({ job: name, result: "ok" });
+      return out;
+    } catch (error) {
+      if (error instanceof DelayedError) {
+        processed.inc({ job: name, result: "delayed" });
+        throw error;
+      }
+      processed.inc({ job: name, result: "error" });
+      deps.logger.warn({ err: error, job: name, jobId: job.id, attempt: job.attemptsMade + 1 }, "job failed");
+      throw error;
+    } finally {
+      duration.observe({ job: name }, (performance.now() - started) / 1000);
+    }
+  }
+
+  return {
+    async start() {
+      for (const queue of QUEUE_NAMES) {
+        const worker = new Worker(queue, process, {
+          connection: deps.redis.duplicate({ maxRetriesPerRequest: null }),
+          prefix: deps.queues.prefix,
+          concurrency: CONCURRENCY[queue](deps),
+          skipVersionCheck: true,
+        });
+        worker.on("failed", (job, err) => {
+          if (!job || job.name !== "cluster.provision" || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+          void failClusterProvisioning(
+            deps,
+            job.data as JobPayload<"cluster.provision">,
+            `provisioning failed: ${err.message}`,
+          ).catch((e: unknown) => deps.logger.error({ err: e }, "could not record the provisioning failure"));
+        });
+        worker.on("error", (err) => deps.logger.error({ err, queue }, "worker error"));
+        workers.push(worker);
+      }
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      await deps.queues
+        .get("sweep")
+        .upsertJobScheduler(
+          "sweep",
+          { every: deps.timings.sweepIntervalMs },
+          { name: "reconcile.sweep", data: {} },
+        );
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(workers.map((w) => w.disconnect()));
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { randomBytes } from "node:crypto";
+
+/** Every id kind Berth hands out, with its prefix. */
+export const ID_PREFIXES = {
+  tenant: "ten",
+  user: "usr",
+  cluster: "cl",
+  joinToken: "jt",
+  node: "node",
+  deployment: "dep",
+  pod: "pod",
+  event: "evt",
+  meter: "mtr",
+  key: "key",
+} as const;
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
+
+function encodeTime(ms: number): string {
+  let out = "";
+  let n = ms;
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET.charAt(n % 32) + out;
+    n = Math.floor(n / 32);
+  }
+  return out;
+}
+
+/** A prefixed, time-sortable id: `cl_01hx…` (10 chars of milliseconds, 16 random). */
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  const random = randomBytes(16);
+  let tail = "";
+  for (const byte of random) tail += ALPHABET.charAt(byte % 32);
+  return `${ID_PREFIXES[kind]}_${encodeTime(now)}${tail}`;
+}
+
+export function isIdOf(kind: IdKind, value: string): boolean {
+  return new RegExp(`^${ID_PREFIXES[kind]}_[0-9a-z]{26}$`).test(value);
+}

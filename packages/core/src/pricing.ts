@@ -1,0 +1,77 @@
+import { divRoundHalfUp, formatFixed, formatTrimmed } from "./money";
+
+/**
+ * Meters. Usage is recorded as intervals with an integer rate (1 for a cluster or node, millicores or
+ * bytes for a pod); the raw amount of an interval is `milliseconds × rate`. `rawPerUnit` converts raw
+ * amounts into the billed unit exactly.
+ */
+export const METERS = {
+  cluster_hours: { unit: "cluster-hour", rawPerUnit: 3_600_000n },
+  node_hours: { unit: "node-hour", rawPerUnit: 3_600_000n },
+  pod_vcpu_seconds: { unit: "vCPU-second", rawPerUnit: 1_000_000n }, // ms × millicores
+  pod_memory_gib_seconds: { unit: "GiB-second", rawPerUnit: 1000n * 1024n ** 3n }, // ms × bytes
+} as const satisfies Record<string, { unit: string; rawPerUnit: bigint }>;
+export type Meter = keyof typeof METERS;
+export const METER_NAMES = Object.keys(METERS) as Meter[];
+
+/** Prices are integers of nano-units of the currency (1e-9) per billed unit. */
+export const PRICE_DECIMALS = 9;
+/** Amounts are reported in micro-units (1e-6); totals are sums of reported line amounts. */
+export const AMOUNT_DECIMALS = 6;
+/** Quantities are reported to six decimals of their unit. */
+export const QUANTITY_DECIMALS = 6;
+
+export interface PriceBook {
+  readonly currency: string;
+  readonly nanoPerUnit: Readonly<Record<Meter, bigint>>;
+}
+
+/** The default, pay-as-you-go prices (USD). */
+export const DEFAULT_PRICE_BOOK: PriceBook = {
+  currency: "USD",
+  nanoPerUnit: {
+    cluster_hours: 100_000_000n, // $0.10 per cluster-hour
+    node_hours: 10_000_000n, // $0.01 per node-hour (management fee)
+    pod_vcpu_seconds: 11_244n, // $0.000011244 per vCPU-second requested
+    pod_memory_gib_seconds: 1_235n, // $0.000001235 per GiB-second requested
+  },
+};
+
+export interface PricedLine {
+  meter: Meter;
+  clusterId: string;
+  quantity: string;
+  unit: string;
+  unitPrice: string;
+  amount: string;
+}
+
+export interface PricedUsage {
+  currency: string;
+  lines: PricedLine[];
+  total: string;
+}
+
+/** Prices raw usage exactly: amount = raw × nanoPrice / rawPerUnit, rounded once, to micro-units. */
+export function priceUsage(
+  raw: readonly { meter: Meter; clusterId: string; raw: bigint }[],
+  book: PriceBook = DEFAULT_PRICE_BOOK,
+): PricedUsage {
+  let totalMicro = 0n;
+  const lines = raw.map(({ meter, clusterId, raw: amountRaw }) => {
+    const { unit, rawPerUnit } = METERS[meter];
+    const nano = book.nanoPerUnit[meter];
+    const micro = divRoundHalfUp(amountRaw * nano, rawPerUnit * 1000n);
+    totalMicro += micro;
+    const quantityMicro = divRoundHalfUp(amountRaw * 1_000_000n, rawPerUnit);
+    return {
+      meter,
+      clusterId,
+      quantity: formatFixed(quantityMicro, QUANTITY_DECIMALS),
+      unit,
+      unitPrice: formatTrimmed(nano, PRICE_DECIMALS),
+      amount: formatFixed(micro, AMOUNT_DECIMALS),
+    };
+  });
+  return { currency: book.currency, lines, total: formatFixed(totalMicro, AMOUNT_DECIMALS) };
+}

@@ -1,0 +1,46 @@
+import { type JobsOptions, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { JOBS, type JobName, type JobPayload, jobIdFor, QUEUE_NAMES, type QueueName } from "./jobs";
+
+/** The BullMQ queues of the job catalog, sharing one Redis connection and one key prefix. */
+export interface Queues {
+  readonly prefix: string;
+  get(name: QueueName): Queue;
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts?: { delayMs?: number }): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const queues = new Map<QueueName, Queue>(
+    QUEUE_NAMES.map((q) => [q, new Queue(q, { connection, prefix, skipVersionCheck: true })]),
+  );
+  const get = (name: QueueName): Queue => {
+    const q = queues.get(name);
+    if (!q) throw new Error(`unknown queue ${name}`);
+    return q;
+  };
+  return {
+    prefix,
+    get,
+    async enqueue(name, payload, opts = {}) {
+      const spec = JOBS[name];
+      const data = spec.payload.parse(payload);
+      const id = jobIdFor(name, payload);
+      const options: JobsOptions = {
+        attempts: spec.attempts,
+        backoff: { type: "exponential", delay: spec.backoffMs },
+        removeOnComplete: { count: 100 },
+        removeOnFail: { count: 500 },
+        ...(opts.delayMs ? { delay: opts.delayMs } : {}),
+      };
+      // Reconciles are level-triggered: while one runs, keep exactly one follow-up waiting so that a
+      // change made during the run is never lost. Every other job is deduplicated by its job id.
+      if (name === "cluster.reconcile") options.deduplication = { id, keepLastIfActive: true };
+      else options.jobId = id;
+      await get(spec.queue).add(name, data, options);
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { closeDb, createDb, type Db, type DbOptions, ping, type Tx, withSystem, withTenant } from "./client";
+export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
+export { closeMeters, type EventInput, openMeter, recordEvent } from "./records";
+export * from "./schema";

@@ -1,0 +1,55 @@
+import { type Meter, newId } from "@berth/core";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Tx } from "./client";
+import { events, meterIntervals } from "./schema";
+
+export interface EventInput {
+  tenantId: string;
+  clusterId: string | null;
+  objectKind: string;
+  objectName: string;
+  type?: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+/** Events a tenant can read, written in the same transaction as the change they describe. */
+export async function recordEvent(tx: Tx, e: EventInput): Promise<void> {
+  await tx.insert(events).values({ id: newId("event"), type: "Normal", ...e });
+}
+
+/** Starts metering a subject; a second open of the same meter and subject does nothing (idempotent). */
+export async function openMeter(
+  tx: Tx,
+  m: { tenantId: string; clusterId: string; meter: Meter; subjectId: string; rate: bigint; at: Date },
+): Promise<void> {
+  await tx
+    .insert(meterIntervals)
+    .values({
+      id: newId("meter"),
+      tenantId: m.tenantId,
+      clusterId: m.clusterId,
+      meter: m.meter,
+      subjectId: m.subjectId,
+      rate: m.rate,
+      startedAt: m.at,
+    })
+    .onConflictDoNothing({
+      target: [meterIntervals.meter, meterIntervals.subjectId],
+      where: sql`${meterIntervals.endedAt} is null`,
+    });
+}
+
+/** Stops metering a subject (every meter when `meter` is omitted); closing a closed meter does nothing. */
+export async function closeMeters(tx: Tx, subjectId: string, at: Date, meter?: Meter): Promise<void> {
+  await tx
+    .update(meterIntervals)
+    .set({ endedAt: sql`greatest(${meterIntervals.startedAt}, ${at.toISOString()}::timestamptz)` })
+    .where(
+      and(
+        eq(meterIntervals.subjectId, subjectId),
+        isNull(meterIntervals.endedAt),
+        meter ? eq(meterIntervals.meter, meter) : undefined,
+      ),
+    );
+}

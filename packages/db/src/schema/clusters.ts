@@ -1,0 +1,49 @@
+import { sql } from "drizzle-orm";
+import { index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { tenants } from "./tenants";
+
+export const CLUSTER_STATUSES = ["provisioning", "active", "deleting", "deleted", "failed"] as const;
+export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
+
+export const clusters = pgTable(
+  "clusters",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    name: text().notNull(),
+    status: text({ enum: CLUSTER_STATUSES }).notNull().default("provisioning"),
+    statusReason: text(),
+    /** The cluster's own token signing key (Ed25519 PKCS#8), envelope-encrypted; null until provisioned and after deletion. */
+    signingKeyEnc: text(),
+    signingPublicJwk: text(),
+    signingKid: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    activeAt: timestamp({ withTimezone: true }),
+    deletingAt: timestamp({ withTimezone: true }),
+    deletedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("clusters_tenant_name_live_key").on(t.tenantId, t.name).where(sql`${t.status} <> 'deleted'`),
+    index("clusters_tenant_idx").on(t.tenantId),
+  ],
+);
+
+export const joinTokens = pgTable(
+  "join_tokens",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    clusterId: text()
+      .notNull()
+      .references(() => clusters.id),
+    tokenHash: text().notNull().unique(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    usedCount: integer().notNull().default(0),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("join_tokens_cluster_idx").on(t.clusterId)],
+);

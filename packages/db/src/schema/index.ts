@@ -1,0 +1,5 @@
+export * from "./clusters";
+export * from "./metering";
+export * from "./nodes";
+export * from "./tenants";
+export * from "./workloads";

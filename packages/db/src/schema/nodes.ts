@@ -1,0 +1,56 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { clusters } from "./clusters";
+import { tenants } from "./tenants";
+
+export const NODE_STATUSES = ["ready", "not_ready", "leaving", "left"] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule";
+}
+
+export const nodes = pgTable(
+  "nodes",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    clusterId: text()
+      .notNull()
+      .references(() => clusters.id),
+    name: text().notNull(),
+    status: text({ enum: NODE_STATUSES }).notNull().default("ready"),
+    statusReason: text(),
+    unschedulable: boolean().notNull().default(false),
+    cpuMillis: integer().notNull(),
+    memoryBytes: bigint({ mode: "number" }).notNull(),
+    maxPods: integer().notNull(),
+    portMin: integer().notNull(),
+    portMax: integer().notNull(),
+    address: text().notNull(),
+    labels: jsonb().$type<Record<string, string>>().notNull().default({}),
+    taints: jsonb().$type<Taint[]>().notNull().default([]),
+    agentVersion: text(),
+    joinedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lastHeartbeatAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    leftAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("nodes_cluster_name_live_key").on(t.clusterId, t.name).where(sql`${t.status} <> 'left'`),
+    index("nodes_cluster_idx").on(t.clusterId),
+  ],
+);

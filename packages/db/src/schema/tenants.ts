@@ -1,0 +1,40 @@
+import { sql } from "drizzle-orm";
+import { index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+export const tenants = pgTable("tenants", {
+  id: text().primaryKey(),
+  name: text().notNull().unique(),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    email: text().notNull(),
+    passwordHash: text().notNull(),
+    status: text({ enum: ["active", "disabled"] })
+      .notNull()
+      .default("active"),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(sql`lower(${t.email})`),
+    index("users_tenant_idx").on(t.tenantId),
+  ],
+);
+
+/** Platform signing keys for access tokens (not tenant-scoped); private halves encrypted at rest. */
+export const signingKeys = pgTable("signing_keys", {
+  kid: text().primaryKey(),
+  alg: text().notNull(),
+  publicJwk: text().notNull(),
+  privateKeyEnc: text().notNull(),
+  status: text({ enum: ["active", "retired"] })
+    .notNull()
+    .default("active"),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});

@@ -1,0 +1,147 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { clusters } from "./clusters";
+import { nodes } from "./nodes";
+import { tenants } from "./tenants";
+
+/** A container as the control plane stores it: normalised, quantities already integers. */
+export interface ContainerTemplate {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env: { name: string; value: string }[];
+  ports: { containerPort: number; protocol: "TCP" | "UDP"; name?: string }[];
+  /** Requests: what the scheduler reserves and what is billed. */
+  resources: { cpuMillis: number; memoryBytes: number };
+  /** Limits the runtime enforces (the requests when the manifest gives none). */
+  limits: { cpuMillis: number; memoryBytes: number };
+}
+
+export interface PodTemplate {
+  containers: ContainerTemplate[];
+  nodeSelector: Record<string, string>;
+  tolerations: { key: string; operator?: "Equal" | "Exists"; value?: string; effect?: string }[];
+  priority: number;
+  rollout: { maxSurge: number | string; maxUnavailable: number | string };
+}
+
+export const deployments = pgTable(
+  "deployments",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    clusterId: text()
+      .notNull()
+      .references(() => clusters.id),
+    namespace: text().notNull(),
+    name: text().notNull(),
+    generation: integer().notNull().default(1),
+    replicas: integer().notNull(),
+    template: jsonb().$type<PodTemplate>().notNull(),
+    templateHash: text().notNull(),
+    /** The manifest as the user applied it, returned by GET. */
+    manifest: jsonb().$type<Record<string, unknown>>().notNull(),
+    labels: jsonb().$type<Record<string, string>>().notNull().default({}),
+    observedGeneration: integer().notNull().default(0),
+    readyReplicas: integer().notNull().default(0),
+    updatedReplicas: integer().notNull().default(0),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("deployments_live_key")
+      .on(t.clusterId, t.namespace, t.name)
+      .where(sql`${t.deletedAt} is null`),
+    index("deployments_cluster_idx").on(t.clusterId),
+  ],
+);
+
+export const POD_PHASES = ["Pending", "Running", "Failed", "Succeeded"] as const;
+export type PodPhase = (typeof POD_PHASES)[number];
+
+export const pods = pgTable(
+  "pods",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    clusterId: text()
+      .notNull()
+      .references(() => clusters.id),
+    deploymentId: text()
+      .notNull()
+      .references(() => deployments.id),
+    namespace: text().notNull(),
+    name: text().notNull(),
+    templateHash: text().notNull(),
+    template: jsonb().$type<PodTemplate>().notNull(),
+    cpuMillis: integer().notNull(),
+    memoryBytes: bigint({ mode: "number" }).notNull(),
+    /** Monotonic creation order: FIFO tie-break for the scheduler. */
+    seq: bigserial({ mode: "number" }).notNull(),
+    nodeId: text().references(() => nodes.id),
+    hostPorts: jsonb().$type<number[]>().notNull().default([]),
+    phase: text({ enum: POD_PHASES }).notNull().default("Pending"),
+    ready: boolean().notNull().default(false),
+    restarts: integer().notNull().default(0),
+    reason: text(),
+    message: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    scheduledAt: timestamp({ withTimezone: true }),
+    startedAt: timestamp({ withTimezone: true }),
+    stoppedAt: timestamp({ withTimezone: true }),
+    /** Set when the pod should go away; the row is removed once its node confirms the containers are gone. */
+    deletionRequestedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("pods_cluster_ns_name_key").on(t.clusterId, t.namespace, t.name),
+    index("pods_cluster_idx").on(t.clusterId),
+    index("pods_node_idx").on(t.nodeId),
+    index("pods_deployment_idx").on(t.deploymentId),
+  ],
+);
+
+export const events = pgTable(
+  "events",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    clusterId: text().references(() => clusters.id),
+    objectKind: text().notNull(),
+    objectName: text().notNull(),
+    type: text({ enum: ["Normal", "Warning"] }).notNull(),
+    reason: text().notNull(),
+    message: text().notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("events_cluster_created_idx").on(t.clusterId, t.createdAt)],
+);
+
+/** What a pod of this template asks the scheduler for: the sum of its containers' requests. */
+export function podRequests(t: PodTemplate): { cpuMillis: number; memoryBytes: number } {
+  return t.containers.reduce(
+    (sum, c) => ({
+      cpuMillis: sum.cpuMillis + c.resources.cpuMillis,
+      memoryBytes: sum.memoryBytes + c.resources.memoryBytes,
+    }),
+    { cpuMillis: 0, memoryBytes: 0 },
+  );
+}

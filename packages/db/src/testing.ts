@@ -1,0 +1,91 @@
+import { createHash, randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+import { closeDb, createDb, type Db } from "./client";
+import { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
+
+/**
+ * Test helpers: each test file gets its own database, cloned in milliseconds from a template that
+ * has every migration applied. The template's name carries a hash of the migrations, so it is built
+ * once per change of schema and reused by every later run.
+ */
+export function testServerUrl(): string {
+  return process.env.DATABASE_URL ?? "postgres://berth@127.0.0.1:55432/berth";
+}
+
+function templateName(): string {
+  const hash = createHash("sha256");
+  for (const file of readdirSync(MIGRATIONS_FOLDER, { recursive: true }).map(String).sort()) {
+    if (file.endsWith(".sql") || file.endsWith(".json"))
+      hash.update(file).update(readFileSync(join(MIGRATIONS_FOLDER, file)));
+  }
+  return `berth_tpl_${hash.digest("hex").slice(0, 12)}`;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Builds the migrated template if it is missing. Called once per test run (vitest globalSetup). */
+export async function ensureTemplate(): Promise<string> {
+  const name = templateName();
+  const admin = postgres(testServerUrl(), { max: 1, onnotice: () => {} });
+  try {
+    await admin`select pg_advisory_lock(hashtext('berth:test-template'))`;
+    const [row] = await admin`select 1 as ok from pg_database where datname = ${name}`;
+    if (!row) {
+      const building = `${name}_building`;
+      await admin.unsafe(`drop database if exists "${building}" with (force)`);
+      await admin.unsafe(`create database "${building}"`);
+      await runMigrations(withDatabase(testServerUrl(), building));
+      await admin.unsafe(`alter database "${building}" rename to "${name}"`);
+      // Older templates from earlier schemas are no longer of use.
+      const stale =
+        await admin`select datname from pg_database where datname like 'berth_tpl_%' and datname <> ${name}`;
+      for (const { datname } of stale)
+        await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+    await admin`select pg_advisory_unlock(hashtext('berth:test-template'))`;
+    return name;
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  readonly db: Db;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of this test's own; `drop()` it in afterAll. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const template = templateName();
+  const name = `berth_test_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(testServerUrl(), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database "${name}" template "${template}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const url = withDatabase(testServerUrl(), name);
+  const db = createDb(url, { max: 5, applicationName: "berth-test" });
+  return {
+    name,
+    url,
+    db,
+    async drop() {
+      await closeDb(db);
+      const a = postgres(testServerUrl(), { max: 1, onnotice: () => {} });
+      try {
+        await a.unsafe(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await a.end({ timeout: 5 });
+      }
+    },
+  };
+}
