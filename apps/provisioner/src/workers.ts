@@ -89,7 +89,7 @@ export function createWorkers(deps: Deps): Workers {
           skipVersionCheck: true,
         });
         worker.on("failed", (job, err) => {
-          if (!job || job.name !== "cluster.provision" || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+          if (job?.name !== "cluster.provision" || job.attemptsMade < (job.opts.attempts ?? 1)) return;
           void failClusterProvisioning(
             deps,
             job.data as JobPayload<"cluster.provision">,

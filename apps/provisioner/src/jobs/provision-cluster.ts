@@ -12,7 +12,7 @@ export async function provisionCluster(deps: Deps, p: JobPayload<"cluster.provis
   const key = await generateSigningKey();
   await withTenant(deps.db, p.tenantId, async (tx) => {
     const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
-    if (!c || c.status !== "provisioning") return;
+    if (c?.status !== "provisioning") return;
     const now = deps.now();
     await tx
       .update(clusters)
@@ -56,7 +56,7 @@ export async function failClusterProvisioning(
 ): Promise<void> {
   await withTenant(deps.db, p.tenantId, async (tx) => {
     const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
-    if (!c || c.status !== "provisioning") return;
+    if (c?.status !== "provisioning") return;
     await tx.update(clusters).set({ status: "failed", statusReason: reason }).where(eq(clusters.id, c.id));
     await recordEvent(tx, {
       tenantId: c.tenantId,
