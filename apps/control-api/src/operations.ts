@@ -1,3 +1,4 @@
+import { usageToCsv } from "@berth/core";
 import { brn, clusterBrn, defineOperation as op } from "./operation";
 import { issueToken, signup, signupInput, tokenInput } from "./services/accounts";
 import {
@@ -12,7 +13,7 @@ import {
   listClustersInput,
 } from "./services/clusters";
 import { joinInput, joinNode, listNodes, listNodesInput, syncInput, syncNode } from "./services/nodes";
-import { getUsage, usageInput, usageToCsv } from "./services/usage";
+import { getUsage, usageInput } from "./services/usage";
 import {
   applyDeployment,
   applyDeploymentInput,

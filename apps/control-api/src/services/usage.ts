@@ -59,18 +59,3 @@ export async function getUsage(
       .map((r) => ({ meter: r.meter, clusterId: r.clusterId, raw: BigInt(r.raw.split(".")[0] ?? "0") })),
   );
 }
-
-const CSV_COLUMNS = ["meter", "clusterId", "quantity", "unit", "unitPrice", "amount", "currency"] as const;
-
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-/** The same report as CSV: one line a meter and cluster, then a total line. */
-export function usageToCsv(usage: PricedUsage): string {
-  const lines = [CSV_COLUMNS.join(",")];
-  for (const l of usage.lines)
-    lines.push(CSV_COLUMNS.map((c) => csvField(c === "currency" ? usage.currency : l[c])).join(","));
-  lines.push(["total", "", "", "", "", usage.total, usage.currency].map(csvField).join(","));
-  return `${lines.join("\n")}\n`;
-}

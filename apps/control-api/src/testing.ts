@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import { createLogger, createMetricsRegistry, generateMasterKey, parseMasterKey } from "@berth/core";
+import { createQueues } from "@berth/core/queues";
+import { createTestDatabase, type TestDatabase } from "@berth/db/testing";
+import type { Hono } from "hono";
+import { Redis } from "ioredis";
+import { createApp } from "./app";
+import { loadAccessTokens } from "./auth/access-tokens";
+import type { Deps } from "./deps";
+import type { AppEnv } from "./http/context";
+
+/**
+ * A real control API for tests: its own database (cloned from the migrated template), real Redis
+ * with a queue prefix of its own, served in-process through `app.request()`.
+ */
+export interface TestApi {
+  deps: Deps;
+  app: Hono<AppEnv>;
+  database: TestDatabase;
+  /** `app.request` with JSON in and out. */
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read JSON replies freely; the assertions check them
+  ): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  /** Signs a tenant up and returns a token for its first user. */
+  tenant(name: string): Promise<{ tenantId: string; userId: string; token: string }>;
+  close(): Promise<void>;
+}
+
+export const TEST_PUBLIC_URL = "http://berth.test";
+
+export async function createTestApi(
+  opts: { database?: TestDatabase; queuePrefix?: string; masterKey?: string } = {},
+): Promise<TestApi> {
+  const database = opts.database ?? (await createTestDatabase());
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:56379", { maxRetriesPerRequest: 3 });
+  const queues = createQueues(redis, opts.queuePrefix ?? `test-${randomBytes(5).toString("hex")}`);
+  const master = parseMasterKey(opts.masterKey ?? generateMasterKey());
+  const deps: Deps = {
+    db: database.db,
+    redis,
+    queues,
+    logger: createLogger("control-api", process.env.TEST_LOG_LEVEL ?? "silent"),
+    metrics: createMetricsRegistry("control-api"),
+    master,
+    tokens: await loadAccessTokens(database.db, master, { issuer: TEST_PUBLIC_URL, ttlSeconds: 900 }),
+    publicUrl: TEST_PUBLIC_URL,
+    bodyLimitBytes: 64 * 1024,
+    now: () => new Date(),
+  };
+  const app = createApp(deps);
+  const call: TestApi["call"] = async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    let body: string | undefined;
+    if (o.body !== undefined) {
+      body = typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
+    return { status: res.status, body: parsed, text, headers: res.headers };
+  };
+  return {
+    deps,
+    app,
+    database,
+    call,
+    async tenant(name) {
+      const email = `${name}-${randomBytes(3).toString("hex")}@example.test`;
+      const password = "correct horse battery staple";
+      const s = await call("POST", "/v1/signup", { body: { tenantName: name, email, password } });
+      if (s.status !== 201) throw new Error(`signup failed: ${s.text}`);
+      const t = await call("POST", "/v1/auth/token", { body: { email, password } });
+      if (t.status !== 200) throw new Error(`token failed: ${t.text}`);
+      return { tenantId: s.body.tenant.id, userId: s.body.user.id, token: t.body.accessToken };
+    },
+    async close() {
+      for (const name of ["clusters", "reconcile", "sweep"] as const)
+        await queues.get(name).obliterate({ force: true });
+      await queues.close();
+      await redis.quit();
+      if (!opts.database) await database.drop();
+    },
+  };
+}

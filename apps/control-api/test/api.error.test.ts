@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApi, type TestApi } from "../src/testing";
+
+let api: TestApi;
+let token: string;
+beforeAll(async () => {
+  api = await createTestApi();
+  ({ token } = await api.tenant("errors"));
+});
+afterAll(() => api.close());
+
+/** Every error is the one envelope, and never shows a stack or an internal message. */
+function expectEnvelope(r: { status: number; body: unknown; text: string }, status: number, code: string) {
+  expect(r.status).toBe(status);
+  expect(r.body).toMatchObject({
+    error: { code, message: expect.any(String), requestId: expect.any(String) },
+  });
+  expect(r.text).not.toMatch(/at \w+ \(|\.ts:\d+/);
+}
+
+describe("bad input gets a clear 4xx", () => {
+  it("rejects a sign-up with a short password, naming the field", async () => {
+    const r = await api.call("POST", "/v1/signup", {
+      body: { tenantName: "x-co", email: "a@b.test", password: "short" },
+    });
+    expectEnvelope(r, 400, "VALIDATION_FAILED");
+    expect(r.body.error.message).toMatch(/password/);
+  });
+
+  it("rejects unknown and server-owned fields instead of storing them", async () => {
+    const r = await api.call("POST", "/v1/clusters", {
+      token,
+      body: { name: "a", status: "active", tenantId: "ten_x" },
+    });
+    expectEnvelope(r, 400, "VALIDATION_FAILED");
+    expect((await api.call("GET", "/v1/clusters", { token })).body.items).toEqual([]);
+  });
+
+  it("rejects malformed JSON", async () => {
+    expectEnvelope(
+      await api.call("POST", "/v1/clusters", { token, body: "{not json" }),
+      400,
+      "VALIDATION_FAILED",
+    );
+  });
+
+  it("rejects an unsupported content type with 415", async () => {
+    const r = await api.call("POST", "/v1/clusters", {
+      token,
+      body: "name=a",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expectEnvelope(r, 415, "UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("rejects a body over the size limit with 413", async () => {
+    const r = await api.call("POST", "/v1/clusters", { token, body: { name: "x".repeat(100_000) } });
+    expectEnvelope(r, 413, "PAYLOAD_TOO_LARGE");
+  });
+
+  it("answers unknown routes with 404 in the envelope", async () => {
+    expectEnvelope(await api.call("GET", "/v1/nope"), 404, "ROUTE_NOT_FOUND");
+  });
+
+  it("answers an unknown cluster with 404", async () => {
+    expectEnvelope(await api.call("GET", "/v1/clusters/cl_doesnotexist", { token }), 404, "NOT_FOUND");
+  });
+
+  it("refuses a duplicate email and a duplicate tenant name with 409", async () => {
+    const body = { tenantName: "dupe", email: "dupe@example.test", password: "correct horse battery" };
+    expect((await api.call("POST", "/v1/signup", { body })).status).toBe(201);
+    expectEnvelope(
+      await api.call("POST", "/v1/signup", { body: { ...body, tenantName: "dupe2" } }),
+      409,
+      "EMAIL_TAKEN",
+    );
+    expectEnvelope(
+      await api.call("POST", "/v1/signup", { body: { ...body, email: "other@example.test" } }),
+      409,
+      "TENANT_NAME_TAKEN",
+    );
+  });
+
+  it("refuses a wrong password and an unknown email alike", async () => {
+    const wrong = await api.call("POST", "/v1/auth/token", {
+      body: { email: "dupe@example.test", password: "not the password" },
+    });
+    const unknown = await api.call("POST", "/v1/auth/token", {
+      body: { email: "nobody@example.test", password: "not the password" },
+    });
+    expectEnvelope(wrong, 401, "UNAUTHENTICATED");
+    expect(unknown.body.error.message).toBe(wrong.body.error.message);
+  });
+
+  it("refuses requests without a token, with a tampered token, or with alg none", async () => {
+    expectEnvelope(await api.call("GET", "/v1/clusters"), 401, "UNAUTHENTICATED");
+    const [h, p, s] = token.split(".");
+    const payload = JSON.parse(Buffer.from(p ?? "", "base64url").toString());
+    const forged = Buffer.from(JSON.stringify({ ...payload, tid: "ten_other" })).toString("base64url");
+    expectEnvelope(
+      await api.call("GET", "/v1/clusters", { token: `${h}.${forged}.${s}` }),
+      401,
+      "UNAUTHENTICATED",
+    );
+    const none = Buffer.from(JSON.stringify({ alg: "none", typ: "at+jwt" })).toString("base64url");
+    expectEnvelope(await api.call("GET", "/v1/clusters", { token: `${none}.${p}.` }), 401, "UNAUTHENTICATED");
+  });
+
+  it("rejects a usage range that ends before it starts", async () => {
+    const r = await api.call("GET", "/v1/usage?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", { token });
+    expectEnvelope(r, 400, "VALIDATION_FAILED");
+  });
+
+  it("rejects an invalid page size", async () => {
+    expectEnvelope(await api.call("GET", "/v1/clusters?limit=100000", { token }), 400, "VALIDATION_FAILED");
+  });
+
+  it("maps validation errors over tRPC to 400 with the same code", async () => {
+    const res = await api.app.request("/trpc/clusters.create", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Not A DNS Label" }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { data: { code: string }; message: string } };
+    expect(body.error.data.code).toBe("VALIDATION_FAILED");
+    expect(JSON.stringify(body)).not.toMatch(/stack/);
+  });
+
+  it("maps a missing token over tRPC to 401", async () => {
+    const res = await api.app.request("/trpc/clusters.list");
+    expect(res.status).toBe(401);
+  });
+});

@@ -1,0 +1,42 @@
+import { createLogger, createMetricsRegistry, type MasterKey } from "@berth/core";
+import type { Queues } from "@berth/core/queues";
+import type { Db } from "@berth/db";
+import type { Redis } from "ioredis";
+import type { Deps, Timings } from "./deps";
+import { createWorkers, type Workers } from "./workers";
+
+export const TEST_TIMINGS: Timings = {
+  nodeLeaseMs: 3_000,
+  podEvictionMs: 5_000,
+  sweepIntervalMs: 500,
+  deleteGraceMs: 20_000,
+};
+
+/** Provisioner deps over a test's own database, Redis connection and queue prefix. */
+export function createTestProvisionerDeps(shared: {
+  db: Db;
+  redis: Redis;
+  queues: Queues;
+  master: MasterKey;
+  timings?: Partial<Timings>;
+  now?: () => Date;
+}): Deps {
+  return {
+    db: shared.db,
+    redis: shared.redis,
+    queues: shared.queues,
+    master: shared.master,
+    logger: createLogger("provisioner", process.env.TEST_LOG_LEVEL ?? "silent"),
+    metrics: createMetricsRegistry("provisioner"),
+    timings: { ...TEST_TIMINGS, ...shared.timings },
+    reconcileConcurrency: 2,
+    now: shared.now ?? (() => new Date()),
+  };
+}
+
+/** The real provisioner's workers, running in the test's process. */
+export async function startTestProvisioner(deps: Deps): Promise<Workers> {
+  const workers = createWorkers(deps);
+  await workers.start();
+  return workers;
+}
