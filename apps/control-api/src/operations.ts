@@ -243,3 +243,5 @@ export const operations = {
     run: syncNode,
   }),
 };
+
+export type { AnyOperation } from "./operation";

@@ -51,15 +51,13 @@ export async function insertTenantAndCluster(f: Fixture, status: "provisioning" 
   const clusterId = newId("cluster");
   await withSystem(f.deps.db, async (tx) => {
     await tx.insert(tenants).values({ id: tenantId, name: `t-${randomBytes(4).toString("hex")}` });
-    await tx
-      .insert(clusters)
-      .values({
-        id: clusterId,
-        tenantId,
-        name: "c",
-        status,
-        activeAt: status === "active" ? f.clock.now : null,
-      });
+    await tx.insert(clusters).values({
+      id: clusterId,
+      tenantId,
+      name: "c",
+      status,
+      activeAt: status === "active" ? f.clock.now : null,
+    });
   });
   return { tenantId, clusterId };
 }
