@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      s.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the first match of `pattern` in the output. */
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+}
+
+/** Starts a command with argv (no shell), collecting its output. */
+export function start(command: string, args: string[], env: Record<string, string>): Proc {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitForOutput(pattern, timeoutMs) {
+      return new Promise((ok, fail) => {
+        const check = () => {
+          const m = out.match(pattern);
+          if (m) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            ok(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          fail(new Error(`timed out waiting for ${pattern}; output so far:\n${out.slice(-4000)}`));
+        }, timeoutMs);
+        listeners.add(check);
+        void exited.then((code) => {
+          if (listeners.has(check)) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            fail(new Error(`exited (${code}) before ${pattern}; output:\n${out.slice(-4000)}`));
+          }
+        });
+        check();
+      });
+    },
+  };
+}
+
+export async function poll<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The container engine's API, for looking behind the platform's back (and killing a container by hand). */
+export function engine(method: string, path: string): Promise<{ status: number; body: unknown }> {
+  const host =
+    process.env.CONTAINER_HOST ?? process.env.DOCKER_HOST ?? `unix://${ROOT}/.data/podman/podman.sock`;
+  return new Promise((ok, fail) => {
+    const req = request(
+      { socketPath: host.replace(/^unix:\/\//, ""), path: `/v1.41${path}`, method },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => {
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {}
+          ok({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+export interface EngineContainer {
+  Id: string;
+  Names: string[];
+  State: string;
+  Labels: Record<string, string>;
+}
+
+export async function containersOf(nodeId: string): Promise<EngineContainer[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`berth.node=${nodeId}`] }));
+  return (await engine("GET", `/containers/json?all=true&filters=${filters}`)).body as EngineContainer[];
+}
