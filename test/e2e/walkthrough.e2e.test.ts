@@ -32,7 +32,8 @@ async function api(method: string, path: string, body?: unknown, headers: Record
     ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  let json: any; // biome-ignore lint/suspicious/noExplicitAny: replies are checked by the assertions
+  // biome-ignore lint/suspicious/noExplicitAny: replies are checked by the assertions
+  let json: any;
   try {
     json = JSON.parse(text);
   } catch {
