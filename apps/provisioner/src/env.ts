@@ -22,6 +22,8 @@ const schema = z.object({
   POD_EVICTION_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
   /** How often the sweep looks for lapsed leases and clusters that need work. */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
+  /** How long a deleting cluster waits for its node agents to confirm they left before releasing them. */
+  CLUSTER_DELETE_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 

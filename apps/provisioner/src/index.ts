@@ -27,7 +27,7 @@ const deps: Deps = {
     nodeLeaseMs: env.NODE_LEASE_SECONDS * 1000,
     podEvictionMs: env.POD_EVICTION_SECONDS * 1000,
     sweepIntervalMs: env.SWEEP_INTERVAL_MS,
-    deleteGraceMs: 120_000,
+    deleteGraceMs: env.CLUSTER_DELETE_GRACE_SECONDS * 1000,
   },
   reconcileConcurrency: env.RECONCILE_CONCURRENCY,
   now: () => new Date(),
