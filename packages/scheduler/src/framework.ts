@@ -1,0 +1,77 @@
+import type { NodeState, PendingPod } from "./types";
+
+/**
+ * The plugin contract, after kube-scheduler's framework: a plugin is prepared once per pod
+ * (PreFilter/PreScore) and hands back a small per-node function, or `null` when it has nothing to
+ * say about this pod (no node selector, no host ports, no owner…), in which case the framework
+ * skips it for every node.
+ */
+
+/** Why a filter turned a node down: one reason, or several that are each counted (cpu and memory). */
+export type Rejection = string | readonly string[];
+
+/** Per-node verdict of a prepared filter: `null` lets the node through. */
+export type NodeFilter = (node: NodeInfo) => Rejection | null;
+
+export interface FilterPlugin {
+  readonly name: string;
+  /**
+   * The parts of the pod the verdict depends on, as a string (say, its node selector). Promises
+   * that pods with equal keys get equal verdicts on a node, and that a node's verdict changes only
+   * when that node's own state does (a pod is placed on it). Lets the framework reuse work across
+   * replicas of one deployment. Omit it when the verdict looks at other nodes: the filter then
+   * runs for every pod and node.
+   */
+  podKey?(pod: PendingPod): string;
+  /**
+   * With `podKey`: the verdict depends on the node's spec only, never on what is placed on it.
+   * The framework runs static filters once per key over every node, ahead of the others.
+   */
+  readonly static?: boolean;
+  prepare(pod: PendingPod, cluster: ClusterView): NodeFilter | null;
+}
+
+/** Per-node raw score of a prepared scorer. */
+export type NodeScorer = (node: NodeInfo) => number;
+
+export interface ScorePlugin {
+  readonly name: string;
+  /** Weight used unless `ScheduleOptions.weights` overrides it; a non-negative integer. */
+  readonly weight: number;
+  prepare(pod: PendingPod, cluster: ClusterView): NodeScorer | null;
+  /**
+   * Optional: rewrite `scores[0..count)` in place once every candidate node has its raw score
+   * (kube's NormalizeScore). After this step, or straight from the NodeScorer when absent, each score
+   * must be an integer in 0..100, higher is better; the framework clamps anything else.
+   */
+  normalize?(scores: Int32Array, count: number): void;
+}
+
+/** What a plugin sees of a node: its spec plus what is already committed to it in this plan. */
+export interface NodeInfo {
+  /** Position in the canonical order (name, then id); also the deterministic tie-break. */
+  readonly index: number;
+  readonly node: NodeState;
+  readonly requestedCpu: number;
+  readonly requestedMemory: number;
+  readonly podCount: number;
+  /**
+   * Requests as counted for scoring: pods that request zero cpu or memory count as
+   * `NON_ZERO_DEFAULTS` so best-effort pods still spread (kube's NonZeroRequested).
+   */
+  readonly nonZeroCpu: number;
+  readonly nonZeroMemory: number;
+  /** Host ports of the node's range not yet handed out. */
+  readonly freePorts: number;
+}
+
+/** What a plugin sees of the cluster while preparing for a pod. */
+export interface ClusterView {
+  readonly nodes: readonly NodeInfo[];
+  /** True when some node carries a taint with this effect (lets taint plugins skip cheaply). */
+  hasTaintEffect(effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule"): boolean;
+  /** Pods of this owner per node index (bound and placed so far), or undefined when there are none. */
+  ownerPods(pod: PendingPod): ReadonlyMap<number, number> | undefined;
+}
+
+export const NON_ZERO_DEFAULTS = { cpuMillis: 100, memoryBytes: 200 * 1024 * 1024 } as const;

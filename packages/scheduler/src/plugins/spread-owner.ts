@@ -1,0 +1,19 @@
+import type { ScorePlugin } from "../framework";
+import { reverseNormalize } from "./normalize";
+
+/**
+ * Prefers nodes running fewer pods of the same owner (deployment), so one node going away takes
+ * as few replicas as possible with it. Raw score is the count; normalised so the busiest
+ * candidate scores 0 and an owner-free node 100. Skipped for pods without an owner, or whose
+ * owner has no pods anywhere yet (every node would tie).
+ */
+export const spreadOwner: ScorePlugin = {
+  name: "SpreadOwner",
+  weight: 2,
+  prepare(pod, cluster) {
+    const perNode = cluster.ownerPods(pod);
+    if (!perNode || perNode.size === 0) return null;
+    return (info) => perNode.get(info.index) ?? 0;
+  },
+  normalize: reverseNormalize,
+};

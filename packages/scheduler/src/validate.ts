@@ -1,0 +1,63 @@
+import { SchedulerInputError } from "./errors";
+import { isCount } from "./int";
+import type { PendingPod, Resources, Snapshot } from "./types";
+
+const MAX_PORT = 65_535;
+
+function isPort(n: number | undefined): boolean {
+  return isCount(n) && n <= MAX_PORT;
+}
+
+function checkResources(r: Resources | undefined, path: string): string | null {
+  if (typeof r !== "object" || r === null) return `${path} is missing`;
+  if (!isCount(r.cpuMillis)) return `${path}.cpuMillis must be a non-negative integer`;
+  if (!isCount(r.memoryBytes)) return `${path}.memoryBytes must be a non-negative integer`;
+  return null;
+}
+
+/** Throws `SchedulerInputError` for a snapshot whose numbers or ids would make the plan unsafe. */
+export function assertValidSnapshot(snapshot: Snapshot): void {
+  const ids = new Set<string>();
+  for (const node of snapshot.nodes) {
+    const where = `node ${JSON.stringify(node.id)}`;
+    if (typeof node.id !== "string" || typeof node.name !== "string") {
+      throw new SchedulerInputError(`${where}: id and name must be strings`);
+    }
+    if (ids.has(node.id)) throw new SchedulerInputError(`${where} appears twice in the snapshot`);
+    ids.add(node.id);
+    const problem = checkResources(node.capacity, "capacity");
+    if (problem) throw new SchedulerInputError(`${where}: ${problem}`);
+    if (!isCount(node.capacity.pods)) {
+      throw new SchedulerInputError(`${where}: capacity.pods must be a non-negative integer`);
+    }
+    const range = node.hostPortRange;
+    if (!isPort(range?.min) || !isPort(range?.max)) {
+      throw new SchedulerInputError(`${where}: hostPortRange.min and max must be ports (0..65535)`);
+    }
+  }
+  for (const pod of snapshot.pods) {
+    const problem = checkResources(pod.requests, "requests");
+    if (problem) throw new SchedulerInputError(`bound pod ${JSON.stringify(pod.id)}: ${problem}`);
+  }
+}
+
+/** Why a pending pod cannot even be considered, or null when its spec is usable. */
+export function pendingPodProblem(pod: PendingPod): string | null {
+  if (typeof pod.tenantId !== "string") return "tenantId must be a string";
+  const problem = checkResources(pod.requests, "requests");
+  if (problem) return problem;
+  if (!isCount(pod.hostPortCount) || pod.hostPortCount > MAX_PORT + 1) {
+    return "hostPortCount must be an integer from 0 to 65536";
+  }
+  if (!Number.isFinite(pod.priority)) return "priority must be a finite number";
+  if (!Number.isFinite(pod.createdSeq)) return "createdSeq must be a finite number";
+  return null;
+}
+
+export function assertUniquePendingIds(pending: readonly PendingPod[]): void {
+  const ids = new Set<string>();
+  for (const pod of pending) {
+    if (ids.has(pod.id)) throw new SchedulerInputError(`pending pod ${JSON.stringify(pod.id)} appears twice`);
+    ids.add(pod.id);
+  }
+}
