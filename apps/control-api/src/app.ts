@@ -8,6 +8,7 @@ import type { AppEnv } from "./http/context";
 import { envelope, toBerthError } from "./http/errors";
 import { observe } from "./http/observability";
 import { openApiDocument } from "./http/openapi";
+import { requestMetaOf } from "./http/request-meta";
 import { mountRest } from "./http/rest";
 import { appRouter } from "./trpc/router";
 
@@ -38,7 +39,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.get("/metrics", async (c) =>
     c.text(await deps.metrics.metrics(), 200, { "content-type": deps.metrics.contentType }),
   );
-  app.get("/.well-known/jwks.json", (c) => c.json(deps.tokens.jwks()));
+  app.get("/.well-known/jwks.json", async (c) => c.json(await deps.tokens.jwks()));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument(deps.publicUrl)));
 
   mountRest(app, deps);
@@ -51,7 +52,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
       createContext: () => ({
         deps,
         requestId: c.get("requestId"),
-        authorization: c.req.header("authorization"),
+        metaFor: (scratch) => requestMetaOf(c, deps, scratch),
       }),
     }),
   );

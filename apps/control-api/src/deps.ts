@@ -3,7 +3,8 @@ import type { Queues } from "@berth/core/queues";
 import type { Db } from "@berth/db";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import type { AccessTokens } from "./auth/access-tokens";
+import type { AccessTokens, PrincipalType } from "./auth/access-tokens";
+import type { AttachedPolicy } from "./auth/authorize";
 
 /** Everything the API needs, built once in index.ts (or by a test) and passed down. */
 export interface Deps {
@@ -17,12 +18,24 @@ export interface Deps {
   /** The issuer of every token and the URL node agents are told to use. */
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
+  readonly limits: Limits;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  readonly trustProxy: boolean;
+  readonly refreshTokenTtlSeconds: number;
   readonly now: () => Date;
 }
 
 export type Caller =
   | { readonly kind: "anonymous" }
-  | { readonly kind: "user"; readonly tenantId: string; readonly userId: string }
+  | {
+      /** A tenant's principal: a user or a service account. */
+      readonly kind: "user";
+      readonly tenantId: string;
+      readonly principalId: string;
+      readonly principalType: PrincipalType;
+      readonly apiKeyId: string | undefined;
+      readonly policies: AttachedPolicy[];
+    }
   | {
       readonly kind: "node";
       readonly tenantId: string;
@@ -34,3 +47,15 @@ export type Caller =
 
 export type UserCaller = Extract<Caller, { kind: "user" }>;
 export type NodeCaller = Extract<Caller, { kind: "node" }>;
+
+/** Abuse limits; every one is explicit and configurable. */
+export interface Limits {
+  /** Requests per minute of one principal, and of all principals of one tenant. */
+  requestsPerMinutePerPrincipal: number;
+  requestsPerMinutePerTenant: number;
+  /** Failed logins per 15 minutes for one account, and from one address. */
+  loginFailuresPerAccount: number;
+  loginFailuresPerIp: number;
+  /** Requests per minute to the public routes (sign-up, login) from one address. */
+  publicRequestsPerMinutePerIp: number;
+}

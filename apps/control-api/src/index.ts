@@ -27,6 +27,15 @@ const deps: Deps = {
   }),
   publicUrl: env.PUBLIC_URL,
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  trustProxy: env.TRUST_PROXY,
+  refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+  limits: {
+    requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,
+    requestsPerMinutePerTenant: env.RATE_LIMIT_PER_TENANT_PER_MINUTE,
+    publicRequestsPerMinutePerIp: env.RATE_LIMIT_PUBLIC_PER_IP_PER_MINUTE,
+    loginFailuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
+    loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
+  },
   now: () => new Date(),
 };
 

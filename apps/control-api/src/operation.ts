@@ -1,6 +1,17 @@
 import type { z } from "zod";
 import type { Caller, Deps, NodeCaller, UserCaller } from "./deps";
 
+/** What the transport knows of a request; the same for REST and tRPC. */
+export interface RequestMeta {
+  readonly requestId: string;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  readonly secureTransport: boolean;
+  readonly authorization: string | undefined;
+  /** Ties an anonymous call to the account it concerns, for the audit log (e.g. a failed login). */
+  readonly attribute: (who: { tenantId: string; principalId: string; principalType: string }) => void;
+}
+
 export type AuthKind = "public" | "user" | "node";
 export type CallerOf<A extends AuthKind> = A extends "user"
   ? UserCaller
@@ -29,7 +40,14 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
   /** When set, a REST request's body is passed as this input field rather than merged into the input. */
   readonly bodyAs?: string;
   readonly input: I;
-  readonly run: (deps: Deps, caller: CallerOf<A>, input: z.output<I>) => Promise<O>;
+  readonly run: (deps: Deps, caller: CallerOf<A>, input: z.output<I>, request: RequestMeta) => Promise<O>;
+  /**
+   * "policy" (the default): IAM must allow `action` on `resource`. "authenticated": any active
+   * principal may call it (like STS GetCallerIdentity); say why where it is used.
+   */
+  readonly authorization?: "policy" | "authenticated";
+  /** Audit every call ("always", the default for writes), only failures ("failures", default for reads). */
+  readonly audit?: "always" | "failures";
   /** REST only: a representation other than JSON (e.g. CSV), or undefined for JSON. */
   readonly render?: (value: O, input: z.output<I>) => { contentType: string; body: string } | undefined;
 }

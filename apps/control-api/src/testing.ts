@@ -6,7 +6,7 @@ import type { Hono } from "hono";
 import { Redis } from "ioredis";
 import { createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
-import type { Deps } from "./deps";
+import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
 
 /**
@@ -25,14 +25,36 @@ export interface TestApi {
     // biome-ignore lint/suspicious/noExplicitAny: tests read JSON replies freely; the assertions check them
   ): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   /** Signs a tenant up and returns a token for its first user. */
-  tenant(name: string): Promise<{ tenantId: string; userId: string; token: string }>;
+  tenant(name: string): Promise<{
+    tenantId: string;
+    userId: string;
+    token: string;
+    email: string;
+    password: string;
+    refreshToken: string;
+  }>;
   close(): Promise<void>;
 }
 
 export const TEST_PUBLIC_URL = "http://berth.test";
 
+/** Generous limits, so that only tests about limits meet them. */
+export const TEST_LIMITS: Limits = {
+  requestsPerMinutePerPrincipal: 100_000,
+  requestsPerMinutePerTenant: 100_000,
+  publicRequestsPerMinutePerIp: 100_000,
+  loginFailuresPerAccount: 5,
+  loginFailuresPerIp: 1_000,
+};
+
 export async function createTestApi(
-  opts: { database?: TestDatabase; queuePrefix?: string; masterKey?: string } = {},
+  opts: {
+    database?: TestDatabase;
+    queuePrefix?: string;
+    masterKey?: string;
+    limits?: Partial<Limits>;
+    tokenTtlSeconds?: number;
+  } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
   const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:56379", { maxRetriesPerRequest: 3 });
@@ -45,9 +67,16 @@ export async function createTestApi(
     logger: createLogger("control-api", process.env.TEST_LOG_LEVEL ?? "silent"),
     metrics: createMetricsRegistry("control-api"),
     master,
-    tokens: await loadAccessTokens(database.db, master, { issuer: TEST_PUBLIC_URL, ttlSeconds: 900 }),
+    tokens: await loadAccessTokens(database.db, master, {
+      issuer: TEST_PUBLIC_URL,
+      ttlSeconds: opts.tokenTtlSeconds ?? 900,
+    }),
     publicUrl: TEST_PUBLIC_URL,
     bodyLimitBytes: 64 * 1024,
+    limits: { ...TEST_LIMITS, ...opts.limits },
+    // Tests say where a request comes from with X-Forwarded-For.
+    trustProxy: true,
+    refreshTokenTtlSeconds: 3600,
     now: () => new Date(),
   };
   const app = createApp(deps);
@@ -79,7 +108,14 @@ export async function createTestApi(
       if (s.status !== 201) throw new Error(`signup failed: ${s.text}`);
       const t = await call("POST", "/v1/auth/token", { body: { email, password } });
       if (t.status !== 200) throw new Error(`token failed: ${t.text}`);
-      return { tenantId: s.body.tenant.id, userId: s.body.user.id, token: t.body.accessToken };
+      return {
+        tenantId: s.body.tenant.id,
+        userId: s.body.user.id,
+        token: t.body.accessToken,
+        email,
+        password,
+        refreshToken: t.body.refreshToken,
+      };
     },
     async close() {
       for (const name of ["clusters", "reconcile", "sweep"] as const)

@@ -3,6 +3,7 @@ import type { Queues } from "@berth/core/queues";
 import type { Db } from "@berth/db";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
+import type { MachineProvider } from "./providers/types";
 
 export interface Timings {
   nodeLeaseMs: number;
@@ -10,6 +11,12 @@ export interface Timings {
   sweepIntervalMs: number;
   /** How long a deleting cluster waits for its node agents to leave before it releases them itself. */
   deleteGraceMs: number;
+  /** A launched machine whose node has not joined by then is replaced. */
+  machineJoinTimeoutMs: number;
+  /** A machine whose node is not ready for this long is replaced. */
+  machineRepairTimeoutMs: number;
+  /** How long a retiring machine's node may take to move its pods away before the machine goes anyway. */
+  drainTimeoutMs: number;
 }
 
 export interface Deps {
@@ -23,4 +30,13 @@ export interface Deps {
   readonly timings: Timings;
   readonly reconcileConcurrency: number;
   readonly now: () => Date;
+  /** Where machines come from, by provider name; only the configured ones. */
+  readonly providers: Partial<Record<"ec2" | "local-vm", MachineProvider>>;
+  /** The control API's URL as machines reach it (written into their boot scripts). */
+  readonly apiUrl: string;
+  /**
+   * A named point in a job where tests inject a crash (kill -9 of the whole process) to prove that
+   * every step resumes. A no-op unless BERTH_CRASH_AT names it.
+   */
+  readonly crashpoint: (name: string) => void;
 }

@@ -24,6 +24,27 @@ const schema = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
   /** How long a deleting cluster waits for its node agents to confirm they left before releasing them. */
   CLUSTER_DELETE_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  /** The control API's URL as machines reach it; written into their boot scripts. */
+  BERTH_API_URL: z.url().default("http://127.0.0.1:8080"),
+  MACHINE_JOIN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(600),
+  MACHINE_REPAIR_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(120),
+  DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** The ec2 provider is on when EC2_AMI_ID is set. Region and credentials: the AWS SDK's default chain. */
+  EC2_ENDPOINT: z.url().optional(),
+  EC2_AMI_ID: z.string().min(1).optional(),
+  EC2_SUBNET_ID: z.string().min(1).optional(),
+  EC2_SECURITY_GROUP_IDS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  AWS_REGION: z.string().default("us-east-1"),
+  /** Tests only: kill -9 this process at the named crash point (see Deps.crashpoint). */
+  BERTH_CRASH_AT: z.string().optional(),
   RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 

@@ -3,9 +3,11 @@ import { createQueues } from "@berth/core/queues";
 import { closeDb, createDb } from "@berth/db";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
+import { crashpointFrom } from "./crashpoint";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
 import { createHealthApp } from "./health";
+import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "./providers/ec2";
 import { createWorkers } from "./workers";
 
 const env = parseEnv();
@@ -28,7 +30,24 @@ const deps: Deps = {
     podEvictionMs: env.POD_EVICTION_SECONDS * 1000,
     sweepIntervalMs: env.SWEEP_INTERVAL_MS,
     deleteGraceMs: env.CLUSTER_DELETE_GRACE_SECONDS * 1000,
+    machineJoinTimeoutMs: env.MACHINE_JOIN_TIMEOUT_SECONDS * 1000,
+    machineRepairTimeoutMs: env.MACHINE_REPAIR_TIMEOUT_SECONDS * 1000,
+    drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
   },
+  providers: env.EC2_AMI_ID
+    ? {
+        ec2: createEc2Provider({
+          endpoint: env.EC2_ENDPOINT,
+          region: env.AWS_REGION,
+          amiId: env.EC2_AMI_ID,
+          subnetId: env.EC2_SUBNET_ID,
+          securityGroupIds: env.EC2_SECURITY_GROUP_IDS,
+          instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
+        }),
+      }
+    : {},
+  apiUrl: env.BERTH_API_URL,
+  crashpoint: crashpointFrom(env.BERTH_CRASH_AT),
   reconcileConcurrency: env.RECONCILE_CONCURRENCY,
   now: () => new Date(),
 };

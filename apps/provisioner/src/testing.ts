@@ -10,6 +10,9 @@ export const TEST_TIMINGS: Timings = {
   podEvictionMs: 5_000,
   sweepIntervalMs: 500,
   deleteGraceMs: 20_000,
+  machineJoinTimeoutMs: 60_000,
+  machineRepairTimeoutMs: 8_000,
+  drainTimeoutMs: 10_000,
 };
 
 /** Provisioner deps over a test's own database, Redis connection and queue prefix. */
@@ -20,6 +23,8 @@ export function createTestProvisionerDeps(shared: {
   master: MasterKey;
   timings?: Partial<Timings>;
   now?: () => Date;
+  providers?: Deps["providers"];
+  apiUrl?: string;
 }): Deps {
   return {
     db: shared.db,
@@ -31,6 +36,9 @@ export function createTestProvisionerDeps(shared: {
     timings: { ...TEST_TIMINGS, ...shared.timings },
     reconcileConcurrency: 2,
     now: shared.now ?? (() => new Date()),
+    providers: shared.providers ?? {},
+    apiUrl: shared.apiUrl ?? "http://127.0.0.1:8080",
+    crashpoint: () => {},
   };
 }
 

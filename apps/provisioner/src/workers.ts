@@ -5,6 +5,7 @@ import type { Deps } from "./deps";
 import { deleteCluster } from "./jobs/delete-cluster";
 import { failClusterProvisioning, provisionCluster } from "./jobs/provision-cluster";
 import { reconcileCluster } from "./jobs/reconcile-cluster";
+import { reconcileMachines } from "./jobs/reconcile-machines";
 import { sweep } from "./jobs/sweep";
 
 type Handler<N extends JobName> = (
@@ -18,19 +19,28 @@ type Handler<N extends JobName> = (
 const handlers: { [N in JobName]: Handler<N> } = {
   "cluster.provision": (deps, p) => provisionCluster(deps, p),
   "cluster.delete": async (deps, p, job, token) => {
-    if ((await deleteCluster(deps, p)) === "waiting") {
-      // Agents are still leaving: come back in a second without spending an attempt.
+    const progress = await deleteCluster(deps, p);
+    if (progress === "machines") await deps.queues.enqueue("machines.reconcile", p);
+    if (progress !== "done") {
+      // Agents are leaving or instances terminating: come back in a second without spending an attempt.
       await job.moveToDelayed(Date.now() + 1_000, token);
       throw new DelayedError();
     }
   },
   "cluster.reconcile": (deps, p) => reconcileCluster(deps, p),
+  "machines.reconcile": async (deps, p) => {
+    const result = await reconcileMachines(deps, p);
+    // Launches and terminations in flight are confirmed by looking again shortly.
+    if (result.pending) await deps.queues.enqueue("machines.reconcile", p, { delayMs: 1_000 });
+    return result;
+  },
   "reconcile.sweep": (deps) => sweep(deps),
 };
 
 const CONCURRENCY: Record<QueueName, (deps: Deps) => number> = {
   clusters: () => 4,
   reconcile: (deps) => deps.reconcileConcurrency,
+  machines: () => 4,
   sweep: () => 1,
 };
 

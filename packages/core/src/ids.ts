@@ -11,7 +11,14 @@ export const ID_PREFIXES = {
   pod: "pod",
   event: "evt",
   meter: "mtr",
-  key: "key",
+  serviceAccount: "sa",
+  apiKey: "ak",
+  policy: "pol",
+  attachment: "att",
+  refreshToken: "rt",
+  audit: "aud",
+  nodePool: "np",
+  machine: "m",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -1,6 +1,7 @@
 export * from "./crypto";
 export * from "./errors";
 export * from "./ids";
+export * from "./instance-types";
 export * from "./jobs";
 export * from "./keys";
 export * from "./money";

@@ -28,6 +28,13 @@ export const JOBS = {
     backoffMs: 500,
     jobId: (p: z.infer<typeof clusterRef>) => `reconcile-${p.clusterId}`,
   },
+  "machines.reconcile": {
+    queue: "machines",
+    payload: clusterRef,
+    attempts: 5,
+    backoffMs: 1_000,
+    jobId: (p: z.infer<typeof clusterRef>) => `machines-${p.clusterId}`,
+  },
   "reconcile.sweep": {
     queue: "sweep",
     payload: z.object({}).strict(),

@@ -1,3 +1,4 @@
+import { INSTANCE_TYPES, type InstanceType } from "./instance-types";
 import { divRoundHalfUp, formatFixed, formatTrimmed } from "./money";
 
 /**
@@ -8,6 +9,9 @@ import { divRoundHalfUp, formatFixed, formatTrimmed } from "./money";
 export const METERS = {
   cluster_hours: { unit: "cluster-hour", rawPerUnit: 3_600_000n },
   node_hours: { unit: "node-hour", rawPerUnit: 3_600_000n },
+  machine_small_hours: { unit: "small-machine-hour", rawPerUnit: 3_600_000n },
+  machine_medium_hours: { unit: "medium-machine-hour", rawPerUnit: 3_600_000n },
+  machine_large_hours: { unit: "large-machine-hour", rawPerUnit: 3_600_000n },
   pod_vcpu_seconds: { unit: "vCPU-second", rawPerUnit: 1_000_000n }, // ms × millicores
   pod_memory_gib_seconds: { unit: "GiB-second", rawPerUnit: 1000n * 1024n ** 3n }, // ms × bytes
 } as const satisfies Record<string, { unit: string; rawPerUnit: bigint }>;
@@ -31,7 +35,10 @@ export const DEFAULT_PRICE_BOOK: PriceBook = {
   currency: "USD",
   nanoPerUnit: {
     cluster_hours: 100_000_000n, // $0.10 per cluster-hour
-    node_hours: 10_000_000n, // $0.01 per node-hour (management fee)
+    node_hours: 10_000_000n, // $0.01 per node-hour (management fee, every node)
+    machine_small_hours: INSTANCE_TYPES.small.nanoPerHour, // machines Berth runs for node pools
+    machine_medium_hours: INSTANCE_TYPES.medium.nanoPerHour,
+    machine_large_hours: INSTANCE_TYPES.large.nanoPerHour,
     pod_vcpu_seconds: 11_244n, // $0.000011244 per vCPU-second requested
     pod_memory_gib_seconds: 1_235n, // $0.000001235 per GiB-second requested
   },
@@ -89,4 +96,9 @@ export function usageToCsv(usage: PricedUsage): string {
     lines.push(CSV_COLUMNS.map((c) => csvField(c === "currency" ? usage.currency : l[c])).join(","));
   lines.push(["total", "", "", "", "", usage.total, usage.currency].map(csvField).join(","));
   return `${lines.join("\n")}\n`;
+}
+
+/** The meter an hour of a machine of this size runs on. */
+export function machineMeter(type: InstanceType): Meter {
+  return `machine_${type}_hours`;
 }

@@ -1,89 +1,123 @@
-import {
-  decryptSecret,
-  encryptSecret,
-  generateSigningKey,
-  importPrivateKey,
-  type MasterKey,
-  TOKEN_ALG,
-  UnauthenticatedError,
-} from "@berth/core";
-import { type Db, signingKeys, withSystem } from "@berth/db";
-import { eq, sql } from "drizzle-orm";
+import { importPrivateKey, type MasterKey, TOKEN_ALG, UnauthenticatedError } from "@berth/core";
+import { type Db, loadPlatformKeys } from "@berth/db";
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
 
 export const API_AUDIENCE = "berth:api";
 
+export type PrincipalType = "user" | "serviceAccount";
+
 export interface AccessClaims {
   tenantId: string;
-  userId: string;
+  principalId: string;
+  principalType: PrincipalType;
+  /** The API key the token was minted from, if any: revoking the key revokes the token. */
+  apiKeyId?: string | undefined;
 }
 
 export interface AccessTokens {
   issue(claims: AccessClaims): Promise<{ accessToken: string; expiresIn: number }>;
-  verify(token: string): Promise<AccessClaims>;
-  jwks(): JSONWebKeySet;
+  verify(token: string): Promise<AccessClaims & { expiresAt: number }>;
+  jwks(): Promise<JSONWebKeySet>;
 }
 
+/** How long keys loaded from the database are trusted before they are read again (rotation reaches every replica). */
+const KEY_CACHE_MS = 30_000;
+/** An unknown `kid` may trigger a reload at most this often (a flood of junk tokens cannot hammer the database). */
+const UNKNOWN_KID_RELOAD_MS = 5_000;
+
 /**
- * Access tokens for tenants' principals: EdDSA JWTs signed with the platform's active key, which is
- * created on first boot (under an advisory lock, so replicas agree on one) and stored encrypted.
- * Verification pins the algorithm, issuer and audience, and accepts only keys of the JWKS.
+ * Access tokens for tenants' principals: EdDSA JWTs signed with the platform's active key.
+ * Verification pins the algorithm, type, issuer and audience, requires exp/iat/nbf, and accepts
+ * only keys of the JWKS (the active key, and rotated ones until their tokens have expired).
  */
 export async function loadAccessTokens(
   db: Db,
   master: MasterKey,
   opts: { issuer: string; ttlSeconds: number },
 ): Promise<AccessTokens> {
-  const rows = await withSystem(db, async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('berth:platform-signing-key'))`);
-    const existing = await tx.select().from(signingKeys).where(eq(signingKeys.status, "active"));
-    if (existing.length > 0) return tx.select().from(signingKeys);
-    const key = await generateSigningKey();
-    await tx.insert(signingKeys).values({
-      kid: key.kid,
-      alg: TOKEN_ALG,
-      publicJwk: JSON.stringify(key.publicJwk),
-      privateKeyEnc: encryptSecret(master, key.privatePkcs8, `signing-key:${key.kid}`),
+  type Loaded = {
+    at: number;
+    kid: string;
+    privateKey: Awaited<ReturnType<typeof importPrivateKey>>;
+    jwks: JSONWebKeySet;
+    keySet: ReturnType<typeof createLocalJWKSet>;
+  };
+  let loaded: Loaded | null = null;
+  let lastForced = 0;
+  async function keys(force = false): Promise<Loaded> {
+    if (loaded && !force && Date.now() - loaded.at < KEY_CACHE_MS) return loaded;
+    const k = await loadPlatformKeys(db, master);
+    const jwks = { keys: k.publicJwks as JWK[] };
+    loaded = {
+      at: Date.now(),
+      kid: k.active.kid,
+      privateKey: await importPrivateKey(k.active.privatePkcs8),
+      jwks,
+      keySet: createLocalJWKSet(jwks),
+    };
+    return loaded;
+  }
+  await keys();
+
+  const fail = () => new UnauthenticatedError("the access token is invalid or expired");
+  async function check(token: string, k: Loaded) {
+    return jwtVerify(token, k.keySet, {
+      algorithms: [TOKEN_ALG],
+      issuer: opts.issuer,
+      audience: API_AUDIENCE,
+      typ: "at+jwt",
+      requiredClaims: ["exp", "iat", "nbf", "sub", "tid", "pty"],
     });
-    return tx.select().from(signingKeys);
-  });
-  const active = rows.filter((r) => r.status === "active").sort((a, b) => +b.createdAt - +a.createdAt)[0];
-  if (!active) throw new Error("no active signing key");
-  const privateKey = await importPrivateKey(
-    decryptSecret(master, active.privateKeyEnc, `signing-key:${active.kid}`),
-  );
-  const jwks: JSONWebKeySet = { keys: rows.map((r) => JSON.parse(r.publicJwk) as JWK) };
-  const keySet = createLocalJWKSet(jwks);
+  }
 
   return {
-    async issue({ tenantId, userId }) {
-      const accessToken = await new SignJWT({ tid: tenantId })
-        .setProtectedHeader({ alg: TOKEN_ALG, kid: active.kid, typ: "at+jwt" })
+    async issue(claims) {
+      const k = await keys();
+      const accessToken = await new SignJWT({
+        tid: claims.tenantId,
+        pty: claims.principalType,
+        ...(claims.apiKeyId ? { akid: claims.apiKeyId } : {}),
+      })
+        .setProtectedHeader({ alg: TOKEN_ALG, kid: k.kid, typ: "at+jwt" })
         .setIssuer(opts.issuer)
         .setAudience(API_AUDIENCE)
-        .setSubject(userId)
+        .setSubject(claims.principalId)
         .setIssuedAt()
         .setNotBefore("0s")
         .setExpirationTime(`${opts.ttlSeconds}s`)
         .setJti(crypto.randomUUID())
-        .sign(privateKey);
+        .sign(k.privateKey);
       return { accessToken, expiresIn: opts.ttlSeconds };
     },
     async verify(token) {
+      let result: Awaited<ReturnType<typeof check>>;
       try {
-        const { payload } = await jwtVerify(token, keySet, {
-          algorithms: [TOKEN_ALG],
-          issuer: opts.issuer,
-          audience: API_AUDIENCE,
-          typ: "at+jwt",
-          requiredClaims: ["exp", "iat", "sub", "tid"],
-        });
-        if (typeof payload.sub !== "string" || typeof payload.tid !== "string") throw new Error("claims");
-        return { tenantId: payload.tid, userId: payload.sub };
-      } catch {
-        throw new UnauthenticatedError("the access token is invalid or expired");
+        result = await check(token, await keys());
+      } catch (error) {
+        // A key rotated on another replica: reload once, rate-limited, and try again.
+        const unknownKey = (error as { code?: string }).code === "ERR_JWKS_NO_MATCHING_KEY";
+        if (!unknownKey || Date.now() - lastForced < UNKNOWN_KID_RELOAD_MS) throw fail();
+        lastForced = Date.now();
+        try {
+          result = await check(token, await keys(true));
+        } catch {
+          throw fail();
+        }
       }
+      const p = result.payload;
+      if (typeof p.sub !== "string" || typeof p.tid !== "string" || typeof p.exp !== "number") throw fail();
+      if (p.pty !== "user" && p.pty !== "serviceAccount") throw fail();
+      if (p.akid !== undefined && typeof p.akid !== "string") throw fail();
+      return {
+        tenantId: p.tid,
+        principalId: p.sub,
+        principalType: p.pty,
+        apiKeyId: p.akid,
+        expiresAt: p.exp * 1000,
+      };
     },
-    jwks: () => jwks,
+    async jwks() {
+      return (await keys()).jwks;
+    },
   };
 }

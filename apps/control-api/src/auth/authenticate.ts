@@ -1,7 +1,9 @@
 import { UnauthenticatedError } from "@berth/core";
 import type { Caller, Deps } from "../deps";
 import type { AuthKind } from "../operation";
+import { admit } from "./authorize";
 import { verifyNodeCredential } from "./node-credentials";
+import { hit } from "./rate-limit";
 
 function bearer(header: string | undefined): string {
   const m = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/.exec(header ?? "");
@@ -9,18 +11,54 @@ function bearer(header: string | undefined): string {
   return m[1];
 }
 
-/** Resolves the caller an operation requires from the Authorization header, or throws UNAUTHENTICATED. */
+/**
+ * Resolves the caller an operation requires from the Authorization header, or throws
+ * UNAUTHENTICATED; then applies the caller's rate limits (RATE_LIMITED with Retry-After).
+ */
 export async function authenticate(
   deps: Deps,
   kind: AuthKind,
   authorization: string | undefined,
+  sourceIp: string,
 ): Promise<Caller> {
+  const minute = 60_000;
   switch (kind) {
     case "public":
+      await hit(
+        deps.redis,
+        deps.queues.prefix,
+        [{ key: `ip:${sourceIp}`, limit: deps.limits.publicRequestsPerMinutePerIp, windowMs: minute }],
+        "requests from this address",
+      );
       return { kind: "anonymous" };
     case "user": {
       const claims = await deps.tokens.verify(bearer(authorization));
-      return { kind: "user", ...claims };
+      await hit(
+        deps.redis,
+        deps.queues.prefix,
+        [
+          {
+            key: `principal:${claims.principalId}`,
+            limit: deps.limits.requestsPerMinutePerPrincipal,
+            windowMs: minute,
+          },
+          {
+            key: `tenant:${claims.tenantId}`,
+            limit: deps.limits.requestsPerMinutePerTenant,
+            windowMs: minute,
+          },
+        ],
+        "requests",
+      );
+      const policies = await admit(deps, claims);
+      return {
+        kind: "user",
+        tenantId: claims.tenantId,
+        principalId: claims.principalId,
+        principalType: claims.principalType,
+        apiKeyId: claims.apiKeyId,
+        policies,
+      };
     }
     case "node": {
       const claims = await verifyNodeCredential(deps.db, deps.publicUrl, bearer(authorization));

@@ -1,20 +1,25 @@
+import { httpStatusOf } from "@berth/core";
 import type { Context, Hono } from "hono";
 import { authenticate } from "../auth/authenticate";
 import type { Deps } from "../deps";
-import type { AnyOperation, CallerOf } from "../operation";
+import type { AnyOperation } from "../operation";
 import { operations } from "../operations";
 import { readBody } from "./body";
 import type { AppEnv } from "./context";
+import { toBerthError } from "./errors";
+import { auditOutcome, authorizeAndRun, type Scratch } from "./pipeline";
+import { requestMetaOf } from "./request-meta";
 
 /** Gathers an operation's input from the path, the query string and the body. */
-async function restInput(c: Context, op: AnyOperation): Promise<Record<string, unknown>> {
+async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
   const input: Record<string, unknown> = {};
   if (op.method === "GET" || op.method === "DELETE") Object.assign(input, c.req.query());
   else {
     const body = await readBody(c);
     if (op.bodyAs) input[op.bodyAs] = body;
     else if (body !== undefined) {
-      if (typeof body !== "object" || body === null || Array.isArray(body)) return { __body: body };
+      // A body that is not an object is passed as it is, for the schema to reject.
+      if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
       Object.assign(input, body);
     }
   }
@@ -23,16 +28,28 @@ async function restInput(c: Context, op: AnyOperation): Promise<Record<string, u
   return input;
 }
 
+/** Every operation of the catalog as a REST route: authenticate → validate → authorise → run → audit. */
 export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
   for (const op of Object.values(operations) as AnyOperation[]) {
     app.on(op.method, op.path, async (c) => {
-      const caller = await authenticate(deps, op.auth, c.req.header("authorization"));
-      c.set("caller", caller);
-      const input = op.input.parse(await restInput(c, op));
-      const value: unknown = await op.run(deps, caller as CallerOf<typeof op.auth>, input);
-      const rendered = op.render?.(value, input);
-      if (rendered) return c.body(rendered.body, op.successStatus, { "content-type": rendered.contentType });
-      return c.json(value as object, op.successStatus);
+      const scratch: Scratch = {};
+      const meta = requestMetaOf(c, deps, scratch);
+      try {
+        const caller = await authenticate(deps, op.auth, meta.authorization, meta.sourceIp);
+        scratch.caller = caller;
+        c.set("caller", caller);
+        const input = op.input.parse(await restInput(c, op));
+        const value = await authorizeAndRun(deps, op, caller, input, meta, scratch);
+        await auditOutcome(deps, op, meta, scratch, null, op.successStatus);
+        const rendered = op.render?.(value, input);
+        if (rendered)
+          return c.body(rendered.body, op.successStatus, { "content-type": rendered.contentType });
+        return c.json(value as object, op.successStatus);
+      } catch (error) {
+        const berth = toBerthError(error);
+        await auditOutcome(deps, op, meta, scratch, berth, httpStatusOf(berth.code));
+        throw error;
+      }
     });
   }
 }

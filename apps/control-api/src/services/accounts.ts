@@ -1,8 +1,8 @@
-import { ConflictError, newId, UnauthenticatedError } from "@berth/core";
-import { recordEvent, tenants, users, withSystem } from "@berth/db";
+import { ConflictError, newId } from "@berth/core";
+import { policyAttachments, recordEvent, tenants, users, withSystem } from "@berth/db";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/passwords";
+import { hashPassword } from "../auth/passwords";
 import type { Deps } from "../deps";
 
 export const signupInput = z
@@ -40,6 +40,13 @@ export async function signup(deps: Deps, input: z.infer<typeof signupInput>) {
       throw new ConflictError("an account with this email exists; sign in instead", "EMAIL_TAKEN");
     await tx.insert(tenants).values(tenant);
     await tx.insert(users).values({ ...user, tenantId: tenant.id, passwordHash });
+    // The tenant's first user administers it.
+    await tx.insert(policyAttachments).values({
+      id: newId("attachment"),
+      tenantId: tenant.id,
+      policyId: "AdministratorAccess",
+      principalId: user.id,
+    });
     await recordEvent(tx, {
       tenantId: tenant.id,
       clusterId: null,
@@ -50,27 +57,4 @@ export async function signup(deps: Deps, input: z.infer<typeof signupInput>) {
     });
   });
   return { tenant, user };
-}
-
-export const tokenInput = z
-  .object({ email: z.email().max(254), password: z.string().min(1).max(256) })
-  .strict();
-
-export async function issueToken(deps: Deps, input: z.infer<typeof tokenInput>) {
-  // Logging in is by email, before any tenant is known.
-  const [user] = await withSystem(deps.db, (tx) =>
-    tx
-      .select({
-        id: users.id,
-        tenantId: users.tenantId,
-        passwordHash: users.passwordHash,
-        status: users.status,
-      })
-      .from(users)
-      .where(sql`lower(${users.email}) = ${input.email.toLowerCase()}`),
-  );
-  const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !ok || user.status !== "active") throw new UnauthenticatedError("wrong email or password");
-  const { accessToken, expiresIn } = await deps.tokens.issue({ tenantId: user.tenantId, userId: user.id });
-  return { accessToken, tokenType: "Bearer" as const, expiresIn };
 }

@@ -23,6 +23,7 @@ function view(c: typeof clusters.$inferSelect) {
   return {
     id: c.id,
     name: c.name,
+    tags: c.tags,
     status: c.status,
     statusReason: c.statusReason,
     createdAt: c.createdAt.toISOString(),
@@ -38,6 +39,17 @@ export async function loadCluster(tx: Tx, id: string) {
   return c;
 }
 
+export const tagMap = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:/=+@-]+$/, "letters, digits and _.:/=+@-"),
+    z.string().max(256),
+  )
+  .refine((t) => Object.keys(t).length <= 50, "at most 50 tags");
+
 export const createClusterInput = z
   .object({
     name: z
@@ -45,6 +57,7 @@ export const createClusterInput = z
       .min(1)
       .max(63)
       .regex(DNS_LABEL, "must be a DNS label (lower-case alphanumerics and '-')"),
+    tags: tagMap.optional(),
   })
   .strict();
 
@@ -66,7 +79,13 @@ export async function createCluster(
       throw new QuotaExceededError(`a tenant may have at most ${MAX_CLUSTERS_PER_TENANT} clusters`);
     const [row] = await tx
       .insert(clusters)
-      .values({ id: newId("cluster"), tenantId: caller.tenantId, name: input.name, status: "provisioning" })
+      .values({
+        id: newId("cluster"),
+        tenantId: caller.tenantId,
+        name: input.name,
+        tags: input.tags ?? {},
+        status: "provisioning",
+      })
       .returning();
     if (!row) throw new Error("insert returned nothing");
     await recordEvent(tx, {

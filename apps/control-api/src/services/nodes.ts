@@ -1,7 +1,16 @@
-import { ConflictError, newId, sha256Hex, UnauthenticatedError, ValidationError } from "@berth/core";
+import {
+  ConflictError,
+  NotFoundError,
+  newId,
+  sha256Hex,
+  UnauthenticatedError,
+  ValidationError,
+} from "@berth/core";
 import {
   closeMeters,
   joinTokens,
+  machines,
+  nodePools,
   nodes,
   openMeter,
   pods,
@@ -9,7 +18,7 @@ import {
   withSystem,
   withTenant,
 } from "@berth/db";
-import { and, desc, eq, gt, inArray, lt, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { issueNodeCredential, NODE_CREDENTIAL_TTL_SECONDS } from "../auth/node-credentials";
 import type { Deps, NodeCaller, UserCaller } from "../deps";
@@ -68,16 +77,40 @@ export async function joinNode(deps: Deps, input: z.infer<typeof joinInput>) {
         `cluster ${cluster.id} is ${cluster.status}; try again when it is active`,
         "CLUSTER_NOT_ACTIVE",
       );
+    // A machine's own token: the node is that machine, with its pool's labels and taints.
+    let machine: typeof machines.$inferSelect | undefined;
+    let pool: typeof nodePools.$inferSelect | undefined;
+    if (token.machineId) {
+      [machine] = await tx.select().from(machines).where(eq(machines.id, token.machineId)).for("update");
+      if (!machine || machine.status === "terminating" || machine.status === "terminated")
+        throw new UnauthenticatedError("the join token's machine is gone");
+      if (machine.nodeName !== input.name)
+        throw new UnauthenticatedError("this join token is for another machine");
+      [pool] = await tx.select().from(nodePools).where(eq(nodePools.id, machine.poolId));
+    }
+    const labels = {
+      ...(input.labels ?? {}),
+      ...(pool?.labels ?? {}),
+      ...(machine
+        ? {
+            "berth.io/pool": pool?.name ?? "",
+            "berth.io/machine": machine.id,
+            "berth.io/instance-type": machine.instanceType,
+          }
+        : {}),
+    };
     const values = {
       status: "ready" as const,
       statusReason: null,
+      unschedulable: false,
       cpuMillis: input.capacity.cpuMillis,
       memoryBytes: input.capacity.memoryBytes,
       maxPods: input.capacity.pods,
       portMin: input.portRange.min,
       portMax: input.portRange.max,
       address: input.address,
-      labels: input.labels ?? {},
+      labels,
+      taints: pool?.taints ?? [],
       agentVersion: input.agentVersion ?? null,
       lastHeartbeatAt: now,
     };
@@ -126,6 +159,8 @@ export async function joinNode(deps: Deps, input: z.infer<typeof joinInput>) {
     return { nodeId, clusterId: cluster.id, ...issued };
   });
   await kick(deps, "cluster.reconcile", { tenantId: token.tenantId, clusterId: token.clusterId });
+  if (token.machineId)
+    await kick(deps, "machines.reconcile", { tenantId: token.tenantId, clusterId: token.clusterId });
   return {
     nodeId: result.nodeId,
     clusterId: result.clusterId,
@@ -362,3 +397,55 @@ export async function listNodes(deps: Deps, caller: UserCaller, input: z.infer<t
 function assertNoDuplicates(ids: string[]): void {
   if (new Set(ids).size !== ids.length) throw new ValidationError("a pod is reported twice");
 }
+
+export const nodeRefInput = z.object({ clusterId, nodeId: z.string().min(1).max(64) }).strict();
+
+async function setSchedulable(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof nodeRefInput>,
+  unschedulable: boolean,
+  evict: boolean,
+) {
+  const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    await loadCluster(tx, input.clusterId);
+    const [node] = await tx
+      .update(nodes)
+      .set({ unschedulable })
+      .where(and(eq(nodes.id, input.nodeId), eq(nodes.clusterId, input.clusterId), ne(nodes.status, "left")))
+      .returning();
+    if (!node) throw new NotFoundError("node", input.nodeId);
+    let evicted = 0;
+    if (evict) {
+      const moved = await tx
+        .update(pods)
+        .set({ deletionRequestedAt: deps.now(), ready: false })
+        .where(and(eq(pods.nodeId, node.id), isNull(pods.deletionRequestedAt)))
+        .returning({ id: pods.id });
+      evicted = moved.length;
+    }
+    await recordEvent(tx, {
+      tenantId: node.tenantId,
+      clusterId: node.clusterId,
+      objectKind: "Node",
+      objectName: node.name,
+      reason: evict ? "Drained" : unschedulable ? "Cordoned" : "Uncordoned",
+      message: evict
+        ? `cordoned; ${evicted} pod(s) will be replaced on other nodes`
+        : unschedulable
+          ? "no new pods will be placed here"
+          : "schedulable again",
+    });
+    return { id: node.id, name: node.name, unschedulable, evictedPods: evicted };
+  });
+  await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: input.clusterId });
+  return result;
+}
+
+/** Cordons a node and moves its pods elsewhere: the deployment controller replaces each on another node. */
+export const drainNode = (deps: Deps, caller: UserCaller, input: z.infer<typeof nodeRefInput>) =>
+  setSchedulable(deps, caller, input, true, true);
+export const cordonNode = (deps: Deps, caller: UserCaller, input: z.infer<typeof nodeRefInput>) =>
+  setSchedulable(deps, caller, input, true, false);
+export const uncordonNode = (deps: Deps, caller: UserCaller, input: z.infer<typeof nodeRefInput>) =>
+  setSchedulable(deps, caller, input, false, false);

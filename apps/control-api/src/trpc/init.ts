@@ -1,15 +1,17 @@
-import { BerthError, type ErrorCode } from "@berth/core";
+import { type ErrorCode, httpStatusOf } from "@berth/core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import { authenticate } from "../auth/authenticate";
-import type { Deps } from "../deps";
+import type { Caller, Deps } from "../deps";
 import { toBerthError } from "../http/errors";
-import type { CallerOf, Operation } from "../operation";
+import { auditOutcome, authorizeAndRun, type Scratch } from "../http/pipeline";
+import type { AnyOperation, AuthKind, CallerOf, Operation, RequestMeta } from "../operation";
 
 export interface TrpcContext {
   deps: Deps;
   requestId: string;
-  authorization: string | undefined;
+  /** Request facts for one call; its audit scratch receives what the call learns. */
+  metaFor: (scratch: Scratch) => RequestMeta;
 }
 
 type TrpcCode = TRPCError["code"];
@@ -69,45 +71,66 @@ const t = initTRPC.context<TrpcContext>().create({
   },
 });
 
-/** Our errors become tRPC errors of the matching code; `next()` does not throw, so look at its result. */
-const errors = t.middleware(async ({ next }) => {
-  const result = await next();
-  if (!result.ok) {
-    const berth = toBerthError(result.error.cause ?? result.error);
-    if (
-      result.error.code === "BAD_REQUEST" &&
-      !(result.error.cause instanceof BerthError) &&
-      berth.code === "INTERNAL"
-    )
-      return result;
-    throw new TRPCError({ code: trpcCodeOf(berth.code), message: berth.message, cause: berth });
-  }
-  return result;
-});
-
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-const base = t.procedure.use(errors);
 
-function withCaller<A extends "public" | "user" | "node">(kind: A) {
-  return base.use(async ({ ctx, next }) => {
-    const caller = (await authenticate(ctx.deps, kind, ctx.authorization)) as CallerOf<A>;
-    return next({ ctx: { caller } });
-  });
+/**
+ * The procedure of one operation: the same pipeline as REST (authenticate → validate → authorise →
+ * run → audit). Our errors become tRPC errors of the matching code; `next()` does not throw, so
+ * the outcome is read from its result.
+ */
+function procedureFor<A extends AuthKind, I extends z.ZodType, O>(op: Operation<A, I, O>) {
+  return t.procedure
+    .use(async ({ ctx, next }) => {
+      const scratch: Scratch = {};
+      const meta = ctx.metaFor(scratch);
+      const result = await next({ ctx: { scratch, meta } });
+      if (result.ok) {
+        await auditOutcome(ctx.deps, op as unknown as AnyOperation, meta, scratch, null, op.successStatus);
+        return result;
+      }
+      const berth = toBerthError(result.error.cause ?? result.error);
+      await auditOutcome(
+        ctx.deps,
+        op as unknown as AnyOperation,
+        meta,
+        scratch,
+        berth,
+        httpStatusOf(berth.code),
+      );
+      throw new TRPCError({ code: trpcCodeOf(berth.code), message: berth.message, cause: berth });
+    })
+    .use(async ({ ctx, next }) => {
+      const caller = await authenticate(ctx.deps, op.auth, ctx.meta.authorization, ctx.meta.sourceIp);
+      ctx.scratch.caller = caller;
+      return next({ ctx: { caller: caller as CallerOf<A> } });
+    })
+    .input(op.input);
+}
+
+type Resolver<O> = (opts: {
+  ctx: TrpcContext & { scratch: Scratch; meta: RequestMeta; caller: Caller };
+  input: unknown;
+}) => Promise<O>;
+
+function resolver<A extends AuthKind, I extends z.ZodType, O>(op: Operation<A, I, O>): Resolver<O> {
+  return ({ ctx, input }) =>
+    authorizeAndRun(
+      ctx.deps,
+      op as unknown as AnyOperation,
+      ctx.caller,
+      input,
+      ctx.meta,
+      ctx.scratch,
+    ) as Promise<O>;
 }
 
 /** A query procedure running an operation of the catalog. */
-export function query<A extends "public" | "user" | "node", I extends z.ZodType, O>(op: Operation<A, I, O>) {
-  return withCaller(op.auth)
-    .input(op.input)
-    .query(({ ctx, input }) => op.run(ctx.deps, ctx.caller, input as z.output<I>));
+export function query<A extends AuthKind, I extends z.ZodType, O>(op: Operation<A, I, O>) {
+  return procedureFor(op).query(resolver(op));
 }
 
 /** A mutation procedure running an operation of the catalog. */
-export function mutation<A extends "public" | "user" | "node", I extends z.ZodType, O>(
-  op: Operation<A, I, O>,
-) {
-  return withCaller(op.auth)
-    .input(op.input)
-    .mutation(({ ctx, input }) => op.run(ctx.deps, ctx.caller, input as z.output<I>));
+export function mutation<A extends AuthKind, I extends z.ZodType, O>(op: Operation<A, I, O>) {
+  return procedureFor(op).mutation(resolver(op));
 }

@@ -3,7 +3,35 @@ import { mutation, query, router } from "./init";
 
 /** The typed API of the SDK: the same operations as REST, grouped as plain records. */
 export const appRouter = router({
-  auth: router({ signup: mutation(ops.signup), token: mutation(ops.token) }),
+  auth: router({
+    signup: mutation(ops.signup),
+    token: mutation(ops.token),
+    refresh: mutation(ops.refresh),
+    me: query(ops.me),
+  }),
+  users: router({
+    create: mutation(ops.createUser),
+    list: query(ops.listUsers),
+    update: mutation(ops.updateUser),
+    delete: mutation(ops.deleteUser),
+  }),
+  serviceAccounts: router({
+    create: mutation(ops.createServiceAccount),
+    list: query(ops.listServiceAccounts),
+  }),
+  apiKeys: router({
+    create: mutation(ops.createApiKey),
+    list: query(ops.listApiKeys),
+    revoke: mutation(ops.revokeApiKey),
+  }),
+  policies: router({
+    create: mutation(ops.createPolicy),
+    list: query(ops.listPolicies),
+    attach: mutation(ops.attachPolicy),
+    detach: mutation(ops.detachPolicy),
+  }),
+  iam: router({ simulate: mutation(ops.simulate) }),
+  audit: router({ list: query(ops.listAuditEvents) }),
   clusters: router({
     create: mutation(ops.createCluster),
     list: query(ops.listClusters),
@@ -11,7 +39,21 @@ export const appRouter = router({
     delete: mutation(ops.deleteCluster),
     createJoinToken: mutation(ops.createJoinToken),
   }),
-  nodes: router({ list: query(ops.listNodes), join: mutation(ops.joinNode), sync: mutation(ops.syncNode) }),
+  nodes: router({
+    list: query(ops.listNodes),
+    join: mutation(ops.joinNode),
+    sync: mutation(ops.syncNode),
+    drain: mutation(ops.drainNode),
+    cordon: mutation(ops.cordonNode),
+    uncordon: mutation(ops.uncordonNode),
+  }),
+  nodePools: router({
+    create: mutation(ops.createNodePool),
+    list: query(ops.listNodePools),
+    get: query(ops.getNodePool),
+    update: mutation(ops.updateNodePool),
+    delete: mutation(ops.deleteNodePool),
+  }),
   deployments: router({
     upsert: mutation(ops.applyDeployment),
     get: query(ops.getDeployment),

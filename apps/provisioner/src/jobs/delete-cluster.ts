@@ -4,6 +4,7 @@ import {
   clusters,
   deployments,
   joinTokens,
+  machines,
   nodes,
   pods,
   recordEvent,
@@ -13,7 +14,8 @@ import {
 import { and, eq, inArray, isNull, ne } from "drizzle-orm";
 import type { Deps } from "../deps";
 
-export type DeleteProgress = "done" | "waiting";
+/** "waiting": node agents are leaving; "machines": instances are being terminated; "done". */
+export type DeleteProgress = "done" | "waiting" | "machines";
 
 /** Releases a node whose agent will not confirm (gone, or past the grace period): its pods and meters end now. */
 async function releaseNode(tx: Tx, node: typeof nodes.$inferSelect, at: Date, reason: string): Promise<void> {
@@ -42,8 +44,7 @@ async function releaseNode(tx: Tx, node: typeof nodes.$inferSelect, at: Date, re
 export async function deleteCluster(deps: Deps, p: JobPayload<"cluster.delete">): Promise<DeleteProgress> {
   return withTenant(deps.db, p.tenantId, async (tx) => {
     const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
-    if (!c || c.status === "deleted") return "done";
-    if (c.status !== "deleting") return "done";
+    if (c?.status !== "deleting") return "done";
     const now = deps.now();
     const deletingSince = c.deletingAt ?? now;
 
@@ -62,6 +63,14 @@ export async function deleteCluster(deps: Deps, p: JobPayload<"cluster.delete">)
       .set({ status: "leaving", statusReason: "the cluster is being deleted" })
       .where(and(eq(nodes.clusterId, c.id), inArray(nodes.status, ["ready", "not_ready"])));
 
+    deps.crashpoint("delete.after-mark");
+    // Machines go first: the machine controller drains nothing (the cluster is going) and
+    // terminates every instance; their nodes are released as each instance is confirmed gone.
+    const liveMachines = await tx
+      .select({ id: machines.id })
+      .from(machines)
+      .where(and(eq(machines.clusterId, c.id), ne(machines.status, "terminated")));
+    if (liveMachines.length > 0) return "machines";
     const graceOver = now.getTime() - deletingSince.getTime() > deps.timings.deleteGraceMs;
     const remaining = await tx
       .select()
@@ -80,6 +89,7 @@ export async function deleteCluster(deps: Deps, p: JobPayload<"cluster.delete">)
       else waiting++;
     }
     if (waiting > 0) return "waiting";
+    deps.crashpoint("delete.before-finalize");
 
     await closeMeters(tx, c.id, now);
     await tx

@@ -45,7 +45,9 @@ export async function provisionCluster(deps: Deps, p: JobPayload<"cluster.provis
       reason: "Active",
       message: "control plane is ready: signing key created, nodes may join",
     });
+    deps.crashpoint("provision.before-commit");
   });
+  deps.crashpoint("provision.after-commit");
 }
 
 /** After the last retry: the cluster says why it failed instead of provisioning forever. */

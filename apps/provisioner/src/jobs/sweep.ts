@@ -1,5 +1,5 @@
-import { clusters, nodes, recordEvent, withSystem } from "@berth/db";
-import { and, eq, inArray, lt } from "drizzle-orm";
+import { clusters, machines, nodePools, nodes, recordEvent, withSystem } from "@berth/db";
+import { and, eq, inArray, lt, ne } from "drizzle-orm";
 import type { Deps } from "../deps";
 
 /**
@@ -33,13 +33,27 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
       .select({ id: clusters.id, tenantId: clusters.tenantId, status: clusters.status })
       .from(clusters)
       .where(inArray(clusters.status, ["provisioning", "active", "deleting"]));
-    return { lapsed: lapsed.length, open };
+    const pooled = await tx
+      .selectDistinct({ clusterId: machines.clusterId })
+      .from(machines)
+      .where(ne(machines.status, "terminated"));
+    const pools = await tx
+      .selectDistinct({ clusterId: nodePools.clusterId })
+      .from(nodePools)
+      .where(ne(nodePools.status, "deleted"));
+    return {
+      lapsed: lapsed.length,
+      open,
+      withMachines: new Set([...pooled, ...pools].map((r) => r.clusterId)),
+    };
   });
   for (const c of work.open) {
     const ref = { tenantId: c.tenantId, clusterId: c.id };
     if (c.status === "provisioning") await deps.queues.enqueue("cluster.provision", ref);
     else if (c.status === "deleting") await deps.queues.enqueue("cluster.delete", ref);
     else await deps.queues.enqueue("cluster.reconcile", ref);
+    if (c.status !== "provisioning" && work.withMachines.has(c.id))
+      await deps.queues.enqueue("machines.reconcile", ref);
   }
   return { lapsed: work.lapsed, clusters: work.open.length };
 }

@@ -1,8 +1,15 @@
 import { sql } from "drizzle-orm";
-import { index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { tenants } from "./tenants";
 
-export const CLUSTER_STATUSES = ["provisioning", "active", "deleting", "deleted", "failed"] as const;
+export const CLUSTER_STATUSES = [
+  "provisioning",
+  "active",
+  "updating",
+  "deleting",
+  "deleted",
+  "failed",
+] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
 export const clusters = pgTable(
@@ -13,6 +20,8 @@ export const clusters = pgTable(
       .notNull()
       .references(() => tenants.id),
     name: text().notNull(),
+    /** Resource tags, for IAM conditions (`berth:ResourceTag/<key>`) and for billing reports. */
+    tags: jsonb().$type<Record<string, string>>().notNull().default({}),
     status: text({ enum: CLUSTER_STATUSES }).notNull().default("provisioning"),
     statusReason: text(),
     /** The cluster's own token signing key (Ed25519 PKCS#8), envelope-encrypted; null until provisioned and after deletion. */
@@ -41,6 +50,8 @@ export const joinTokens = pgTable(
       .notNull()
       .references(() => clusters.id),
     tokenHash: text().notNull().unique(),
+    /** Set for a machine's own token: the node that joins with it is that machine. */
+    machineId: text(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     usedCount: integer().notNull().default(0),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

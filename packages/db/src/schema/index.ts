@@ -1,4 +1,6 @@
 export * from "./clusters";
+export * from "./iam";
+export * from "./machines";
 export * from "./metering";
 export * from "./nodes";
 export * from "./tenants";

@@ -33,8 +33,10 @@ export const signingKeys = pgTable("signing_keys", {
   alg: text().notNull(),
   publicJwk: text().notNull(),
   privateKeyEnc: text().notNull(),
-  status: text({ enum: ["active", "retired"] })
+  /** active: signs and verifies; verifying: verifies tokens it signed until they expire; retired: neither. */
+  status: text({ enum: ["active", "verifying", "retired"] })
     .notNull()
     .default("active"),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  rotatedAt: timestamp({ withTimezone: true }),
 });

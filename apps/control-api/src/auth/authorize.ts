@@ -1,0 +1,138 @@
+import { ForbiddenError, UnauthenticatedError } from "@berth/core";
+import { apiKeys, clusters, policies, policyAttachments, type Tx, withTenant } from "@berth/db";
+import {
+  type EvaluationResult,
+  evaluate,
+  type ManagedPolicy,
+  managedPolicies,
+  type PolicyDocument,
+} from "@berth/iam";
+import { eq, inArray } from "drizzle-orm";
+import type { Deps, UserCaller } from "../deps";
+import { findPrincipal } from "../services/principals";
+import type { AccessClaims } from "./access-tokens";
+
+/** Managed policies are attached, listed and addressed in the API by their name ("ReadOnlyAccess"). */
+const MANAGED: readonly ManagedPolicy[] = Object.values(managedPolicies);
+const MANAGED_BY_NAME = new Map<string, ManagedPolicy>(MANAGED.map((p) => [p.name, p]));
+export const managedPolicyNamed = (name: string): ManagedPolicy | undefined => MANAGED_BY_NAME.get(name);
+export { MANAGED as managedPolicyList };
+
+export interface AttachedPolicy {
+  id: string;
+  name: string;
+  document: PolicyDocument;
+}
+
+/** Every policy attached to a principal: managed ones by name, the tenant's own by id. */
+export async function policiesOf(tx: Tx, principalId: string): Promise<AttachedPolicy[]> {
+  const attached = await tx
+    .select({ policyId: policyAttachments.policyId })
+    .from(policyAttachments)
+    .where(eq(policyAttachments.principalId, principalId));
+  const out: AttachedPolicy[] = [];
+  const own: string[] = [];
+  for (const { policyId } of attached) {
+    const managed = managedPolicyNamed(policyId);
+    if (managed) out.push({ id: managed.id, name: managed.name, document: managed.document });
+    else own.push(policyId);
+  }
+  if (own.length > 0) {
+    const rows = await tx.select().from(policies).where(inArray(policies.id, own));
+    for (const r of rows)
+      out.push({ id: r.id, name: r.name, document: r.document as unknown as PolicyDocument });
+  }
+  return out;
+}
+
+/**
+ * Admits the principal behind a verified token: it must still exist and be active, and the API key
+ * the token came from must be neither revoked nor expired. Returns its policies for authorisation.
+ * Checked on every request, so disabling a user or revoking a key takes effect at once.
+ */
+export async function admit(deps: Deps, claims: AccessClaims): Promise<AttachedPolicy[]> {
+  const fail = new UnauthenticatedError("the access token is invalid or expired");
+  return withTenant(deps.db, claims.tenantId, async (tx) => {
+    const principal = await findPrincipal(tx, claims.principalId);
+    if (principal?.status !== "active" || principal.type !== claims.principalType) throw fail;
+    if (claims.apiKeyId) {
+      const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, claims.apiKeyId));
+      const now = deps.now();
+      if (
+        !key ||
+        key.principalId !== principal.id ||
+        key.revokedAt ||
+        (key.expiresAt && key.expiresAt <= now)
+      )
+        throw fail;
+    }
+    return policiesOf(tx, principal.id);
+  });
+}
+
+export interface RequestFacts {
+  sourceIp: string;
+  secureTransport: boolean;
+}
+
+const CLUSTER_RESOURCE = /^brn:berth:[^:]+:cluster\/(cl_[0-9a-z]+)/;
+
+/** The IAM request context: who, from where, when, and the tags of the resource when a policy asks for them. */
+async function contextFor(
+  deps: Deps,
+  caller: UserCaller,
+  resource: string,
+  facts: RequestFacts,
+  wantsTags: boolean,
+  overrides: Record<string, string>,
+) {
+  const now = deps.now();
+  const context: Record<string, string | undefined> = {
+    "berth:SourceIp": facts.sourceIp,
+    "berth:CurrentTime": now.toISOString(),
+    "berth:EpochTime": String(Math.floor(now.getTime() / 1000)),
+    "berth:PrincipalId": caller.principalId,
+    "berth:PrincipalType": caller.principalType,
+    "berth:TenantId": caller.tenantId,
+    "berth:SecureTransport": String(facts.secureTransport),
+  };
+  const clusterId = CLUSTER_RESOURCE.exec(resource)?.[1];
+  if (wantsTags && clusterId) {
+    const [row] = await withTenant(deps.db, caller.tenantId, (tx) =>
+      tx.select({ tags: clusters.tags }).from(clusters).where(eq(clusters.id, clusterId)),
+    );
+    for (const [k, v] of Object.entries(row?.tags ?? {})) context[`berth:ResourceTag/${k}`] = v;
+  }
+  return { ...context, ...overrides };
+}
+
+export async function evaluateFor(
+  deps: Deps,
+  caller: UserCaller,
+  policySet: AttachedPolicy[],
+  action: string,
+  resource: string,
+  facts: RequestFacts,
+  overrides: Record<string, string> = {},
+): Promise<EvaluationResult> {
+  const wantsTags = policySet.some((p) => JSON.stringify(p.document).includes("ResourceTag/"));
+  const context = await contextFor(deps, caller, resource, facts, wantsTags, overrides);
+  return evaluate(policySet, { action, resource, context });
+}
+
+/** Throws FORBIDDEN unless the caller's policies allow `action` on `resource` (default deny; an explicit Deny wins). */
+export async function authorize(
+  deps: Deps,
+  caller: UserCaller,
+  action: string,
+  resource: string,
+  facts: RequestFacts,
+): Promise<void> {
+  const result = await evaluateFor(deps, caller, caller.policies, action, resource, facts);
+  if (result.decision === "Allow") return;
+  const why =
+    result.decision === "ExplicitDeny" && result.decidingStatement
+      ? `an explicit Deny in ${result.decidingStatement.policyName}${result.decidingStatement.sid ? ` (${result.decidingStatement.sid})` : ""}`
+      : "no policy allows it";
+  throw new ForbiddenError(`${caller.principalId} is not allowed to ${action} on ${resource}: ${why}`);
+}

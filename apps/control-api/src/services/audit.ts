@@ -1,0 +1,83 @@
+import { newId } from "@berth/core";
+import { auditEvents, withSystem, withTenant } from "@berth/db";
+import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
+import { z } from "zod";
+import type { Deps, UserCaller } from "../deps";
+import { pageInput } from "./paging";
+
+export interface AuditEntry {
+  tenantId: string | null;
+  principalId: string | null;
+  principalType: string | null;
+  action: string;
+  resource: string;
+  result: "success" | "denied" | "failure";
+  status: number;
+  errorCode: string | null;
+  requestId: string;
+  sourceIp: string;
+  userAgent: string;
+}
+
+/** Appends to the audit log. Never throws: a failure to audit is logged loudly instead of failing the call. */
+export async function recordAudit(deps: Deps, e: AuditEntry): Promise<void> {
+  try {
+    await withSystem(deps.db, (tx) =>
+      tx.insert(auditEvents).values({
+        id: newId("audit"),
+        ...e,
+        status: String(e.status),
+        userAgent: e.userAgent.slice(0, 256),
+        time: deps.now(),
+      }),
+    );
+  } catch (error) {
+    deps.logger.error({ err: error, audit: e }, "could not write the audit log");
+  }
+}
+
+export const listAuditInput = pageInput
+  .extend({
+    principalId: z.string().max(64).optional(),
+    action: z.string().max(128).optional(),
+    result: z.enum(["success", "denied", "failure"]).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict();
+
+export async function listAuditEvents(deps: Deps, caller: UserCaller, input: z.infer<typeof listAuditInput>) {
+  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
+    tx
+      .select()
+      .from(auditEvents)
+      .where(
+        and(
+          eq(auditEvents.tenantId, caller.tenantId),
+          input.principalId ? eq(auditEvents.principalId, input.principalId) : undefined,
+          input.action ? eq(auditEvents.action, input.action) : undefined,
+          input.result ? eq(auditEvents.result, input.result) : undefined,
+          input.from ? gte(auditEvents.time, new Date(input.from)) : undefined,
+          input.to ? lte(auditEvents.time, new Date(input.to)) : undefined,
+          input.cursor ? lt(auditEvents.id, input.cursor) : undefined,
+        ),
+      )
+      .orderBy(desc(auditEvents.id))
+      .limit(input.limit + 1),
+  );
+  const items = rows.slice(0, input.limit).map((r) => ({
+    id: r.id,
+    time: r.time.toISOString(),
+    principalId: r.principalId,
+    principalType: r.principalType,
+    action: r.action,
+    resource: r.resource,
+    result: r.result,
+    status: Number(r.status),
+    errorCode: r.errorCode,
+    requestId: r.requestId,
+    sourceIp: r.sourceIp,
+    userAgent: r.userAgent,
+  }));
+  return { items, nextCursor: rows.length > input.limit ? (items.at(-1)?.id ?? null) : null };
+}

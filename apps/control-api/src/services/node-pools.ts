@@ -1,0 +1,247 @@
+import {
+  ConflictError,
+  INSTANCE_TYPE_NAMES,
+  NotFoundError,
+  newId,
+  QuotaExceededError,
+  ValidationError,
+} from "@berth/core";
+import { machines, nodePools, PROVIDERS, recordEvent, type Tx, withTenant } from "@berth/db";
+import { and, eq, ne } from "drizzle-orm";
+import { z } from "zod";
+import type { Deps, UserCaller } from "../deps";
+import { clusterId, loadCluster } from "./clusters";
+import { kick } from "./kick";
+import { DNS_LABEL } from "./manifest";
+
+export const MAX_POOLS_PER_CLUSTER = 10;
+export const MAX_POOL_SIZE = 100;
+
+const labelMap = z
+  .record(z.string().min(1).max(63), z.string().max(63))
+  .refine((m) => Object.keys(m).length <= 32, "at most 32 labels");
+const taints = z
+  .array(
+    z
+      .object({
+        key: z.string().min(1).max(253),
+        value: z.string().max(63).optional(),
+        effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+      })
+      .strict(),
+  )
+  .max(16);
+const size = z.number().int().min(0).max(MAX_POOL_SIZE);
+
+export const createNodePoolInput = z
+  .object({
+    clusterId,
+    name: z.string().min(1).max(40).regex(DNS_LABEL, "must be a DNS label"),
+    provider: z.enum(PROVIDERS),
+    instanceType: z.enum(INSTANCE_TYPE_NAMES as [string, ...string[]]).default("small"),
+    minSize: size.default(0),
+    maxSize: size.default(10),
+    desiredSize: size,
+    labels: labelMap.optional(),
+    taints: taints.optional(),
+  })
+  .strict();
+
+function checkSizes(s: { minSize: number; maxSize: number; desiredSize: number }, provider: string): void {
+  if (s.minSize > s.maxSize) throw new ValidationError("minSize must not exceed maxSize");
+  if (s.desiredSize < s.minSize || s.desiredSize > s.maxSize)
+    throw new ValidationError(`desiredSize must be within ${s.minSize}..${s.maxSize}`);
+  if (provider === "byo" && s.desiredSize > 0)
+    throw new ValidationError(
+      "a byo pool launches nothing: its nodes join with join tokens; use desiredSize 0",
+    );
+}
+
+async function poolView(tx: Tx, pool: typeof nodePools.$inferSelect) {
+  const ms = await tx
+    .select()
+    .from(machines)
+    .where(and(eq(machines.poolId, pool.id), ne(machines.status, "terminated")));
+  const count = (s: string) => ms.filter((m) => m.status === s).length;
+  return {
+    id: pool.id,
+    clusterId: pool.clusterId,
+    name: pool.name,
+    provider: pool.provider,
+    instanceType: pool.instanceType,
+    minSize: pool.minSize,
+    maxSize: pool.maxSize,
+    desiredSize: pool.desiredSize,
+    labels: pool.labels,
+    taints: pool.taints,
+    status: pool.status,
+    machines: {
+      pending: count("pending"),
+      launching: count("launching"),
+      running: count("running"),
+      terminating: count("terminating"),
+    },
+    createdAt: pool.createdAt.toISOString(),
+  };
+}
+
+async function loadPool(tx: Tx, cluster: string, poolId: string) {
+  const [pool] = await tx
+    .select()
+    .from(nodePools)
+    .where(and(eq(nodePools.id, poolId), eq(nodePools.clusterId, cluster), ne(nodePools.status, "deleted")));
+  if (!pool) throw new NotFoundError("node pool", poolId);
+  return pool;
+}
+
+export async function createNodePool(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof createNodePoolInput>,
+) {
+  checkSizes(input, input.provider);
+  if (input.provider === "local-vm")
+    throw new ValidationError("the local-vm provider is not available yet; use ec2 or byo");
+  const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const cluster = await loadCluster(tx, input.clusterId);
+    if (cluster.status !== "active")
+      throw new ConflictError(`cluster ${cluster.id} is ${cluster.status}`, "CLUSTER_NOT_ACTIVE");
+    const existing = await tx
+      .select({ name: nodePools.name })
+      .from(nodePools)
+      .where(and(eq(nodePools.clusterId, cluster.id), ne(nodePools.status, "deleted")));
+    if (existing.some((p) => p.name === input.name))
+      throw new ConflictError(`a node pool named ${JSON.stringify(input.name)} exists`);
+    if (existing.length >= MAX_POOLS_PER_CLUSTER)
+      throw new QuotaExceededError(`a cluster may have at most ${MAX_POOLS_PER_CLUSTER} node pools`);
+    const [pool] = await tx
+      .insert(nodePools)
+      .values({
+        id: newId("nodePool"),
+        tenantId: caller.tenantId,
+        clusterId: cluster.id,
+        name: input.name,
+        provider: input.provider,
+        instanceType: input.instanceType,
+        minSize: input.minSize,
+        maxSize: input.maxSize,
+        desiredSize: input.desiredSize,
+        labels: input.labels ?? {},
+        taints: input.taints ?? [],
+      })
+      .returning();
+    if (!pool) throw new Error("insert returned nothing");
+    await recordEvent(tx, {
+      tenantId: caller.tenantId,
+      clusterId: cluster.id,
+      objectKind: "NodePool",
+      objectName: pool.name,
+      reason: "Created",
+      message: `${input.provider} pool of ${input.desiredSize} ${input.instanceType} machine(s)`,
+    });
+    return poolView(tx, pool);
+  });
+  await kick(deps, "machines.reconcile", { tenantId: caller.tenantId, clusterId: input.clusterId });
+  return view;
+}
+
+export const nodePoolRefInput = z.object({ clusterId, poolId: z.string().min(1).max(64) }).strict();
+export const listNodePoolsInput = z.object({ clusterId }).strict();
+
+export async function listNodePools(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof listNodePoolsInput>,
+) {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
+    await loadCluster(tx, input.clusterId);
+    const rows = await tx
+      .select()
+      .from(nodePools)
+      .where(and(eq(nodePools.clusterId, input.clusterId), ne(nodePools.status, "deleted")));
+    const items = [];
+    for (const p of rows) items.push(await poolView(tx, p));
+    return { items };
+  });
+}
+
+export async function getNodePool(deps: Deps, caller: UserCaller, input: z.infer<typeof nodePoolRefInput>) {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
+    await loadCluster(tx, input.clusterId);
+    return poolView(tx, await loadPool(tx, input.clusterId, input.poolId));
+  });
+}
+
+export const updateNodePoolInput = z
+  .object({
+    clusterId,
+    poolId: z.string().min(1).max(64),
+    minSize: size.optional(),
+    maxSize: size.optional(),
+    desiredSize: size.optional(),
+  })
+  .strict();
+
+/** Scales a pool; the provisioner launches or drains and terminates machines to match. */
+export async function updateNodePool(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof updateNodePoolInput>,
+) {
+  const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    await loadCluster(tx, input.clusterId);
+    const pool = await loadPool(tx, input.clusterId, input.poolId);
+    if (pool.status !== "active") throw new ConflictError(`node pool ${pool.name} is ${pool.status}`);
+    const next = {
+      minSize: input.minSize ?? pool.minSize,
+      maxSize: input.maxSize ?? pool.maxSize,
+      desiredSize: input.desiredSize ?? pool.desiredSize,
+    };
+    checkSizes(next, pool.provider);
+    const [row] = await tx
+      .update(nodePools)
+      .set({ ...next, updatedAt: deps.now() })
+      .where(eq(nodePools.id, pool.id))
+      .returning();
+    if (next.desiredSize !== pool.desiredSize)
+      await recordEvent(tx, {
+        tenantId: caller.tenantId,
+        clusterId: pool.clusterId,
+        objectKind: "NodePool",
+        objectName: pool.name,
+        reason: "Scaled",
+        message: `desired size ${pool.desiredSize} → ${next.desiredSize}`,
+      });
+    return poolView(tx, row ?? pool);
+  });
+  await kick(deps, "machines.reconcile", { tenantId: caller.tenantId, clusterId: input.clusterId });
+  return view;
+}
+
+/** Deletes a pool: its nodes are drained (pods move elsewhere), then its machines terminated. */
+export async function deleteNodePool(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof nodePoolRefInput>,
+) {
+  const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    await loadCluster(tx, input.clusterId);
+    const pool = await loadPool(tx, input.clusterId, input.poolId);
+    const [row] = await tx
+      .update(nodePools)
+      .set({ status: "deleting", updatedAt: deps.now() })
+      .where(eq(nodePools.id, pool.id))
+      .returning();
+    await recordEvent(tx, {
+      tenantId: caller.tenantId,
+      clusterId: pool.clusterId,
+      objectKind: "NodePool",
+      objectName: pool.name,
+      reason: "Deleting",
+      message: "draining and terminating its machines",
+    });
+    return poolView(tx, row ?? pool);
+  });
+  await kick(deps, "machines.reconcile", { tenantId: caller.tenantId, clusterId: input.clusterId });
+  return view;
+}

@@ -1,0 +1,202 @@
+import { ConflictError, NotFoundError, newId, ValidationError } from "@berth/core";
+import { policies, policyAttachments, type Tx, withTenant } from "@berth/db";
+import { parsePolicyDocument } from "@berth/iam";
+import { and, desc, eq, lt } from "drizzle-orm";
+import { z } from "zod";
+import { evaluateFor, managedPolicyList, managedPolicyNamed, policiesOf } from "../auth/authorize";
+import type { Deps, UserCaller } from "../deps";
+import type { RequestMeta } from "../operation";
+import { page, pageInput } from "./paging";
+import { findPrincipal } from "./principals";
+
+export const MAX_POLICIES_PER_TENANT = 200;
+export const MAX_ATTACHMENTS_PER_PRINCIPAL = 20;
+
+const policyId = z.string().min(1).max(64);
+
+export const createPolicyInput = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9+=,.@_-]+$/, "letters, digits and +=,.@_-"),
+    description: z.string().max(1000).optional(),
+    document: z.unknown(),
+  })
+  .strict();
+
+export async function createPolicy(deps: Deps, caller: UserCaller, input: z.infer<typeof createPolicyInput>) {
+  const parsed = parsePolicyDocument(input.document);
+  if (!parsed.ok)
+    throw new ValidationError(
+      `document: ${parsed.errors[0]?.path ?? ""} ${parsed.errors[0]?.message ?? "is not a valid policy"}`.trim(),
+      parsed.errors.map((e) => ({ path: `document.${e.path}`, message: e.message })),
+    );
+  if (managedPolicyNamed(input.name))
+    throw new ConflictError(`${input.name} is the name of a managed policy`);
+  const row = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const existing = await tx
+      .select({ name: policies.name })
+      .from(policies)
+      .where(eq(policies.tenantId, caller.tenantId));
+    if (existing.some((p) => p.name === input.name))
+      throw new ConflictError(`a policy named ${JSON.stringify(input.name)} exists`);
+    if (existing.length >= MAX_POLICIES_PER_TENANT)
+      throw new ValidationError(`a tenant may have at most ${MAX_POLICIES_PER_TENANT} policies`);
+    const [p] = await tx
+      .insert(policies)
+      .values({
+        id: newId("policy"),
+        tenantId: caller.tenantId,
+        name: input.name,
+        description: input.description ?? "",
+        document: parsed.document as unknown as Record<string, unknown>,
+      })
+      .returning();
+    if (!p) throw new Error("insert returned nothing");
+    return p;
+  });
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    managed: false,
+    document: row.document,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export const listPoliciesInput = pageInput.extend({}).strict();
+
+/** The tenant's own policies, after the managed ones on the first page. */
+export async function listPolicies(deps: Deps, caller: UserCaller, input: z.infer<typeof listPoliciesInput>) {
+  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
+    tx
+      .select()
+      .from(policies)
+      .where(
+        and(eq(policies.tenantId, caller.tenantId), input.cursor ? lt(policies.id, input.cursor) : undefined),
+      )
+      .orderBy(desc(policies.id))
+      .limit(input.limit + 1),
+  );
+  const own = page(
+    rows.map((p) => ({
+      id: p.id,
+      name: p.name,
+      description: p.description,
+      managed: false,
+      document: p.document as unknown,
+      createdAt: p.createdAt.toISOString(),
+    })),
+    input.limit,
+  );
+  const managed = input.cursor
+    ? []
+    : managedPolicyList.map((m) => ({
+        id: m.name,
+        name: m.name,
+        description: m.description,
+        managed: true,
+        document: m.document as unknown,
+        createdAt: null,
+      }));
+  return { items: [...managed, ...own.items], nextCursor: own.nextCursor };
+}
+
+async function policyExists(tx: Tx, id: string): Promise<boolean> {
+  if (managedPolicyNamed(id)) return true;
+  const [p] = await tx.select({ id: policies.id }).from(policies).where(eq(policies.id, id));
+  return Boolean(p);
+}
+
+export const attachmentInput = z.object({ policyId, principalId: z.string().min(1).max(64) }).strict();
+
+export async function attachPolicy(deps: Deps, caller: UserCaller, input: z.infer<typeof attachmentInput>) {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
+    if (!(await policyExists(tx, input.policyId))) throw new NotFoundError("policy", input.policyId);
+    if (!(await findPrincipal(tx, input.principalId)))
+      throw new NotFoundError("principal", input.principalId);
+    const attached = await tx
+      .select()
+      .from(policyAttachments)
+      .where(eq(policyAttachments.principalId, input.principalId));
+    const existing = attached.find((a) => a.policyId === input.policyId);
+    if (existing) return { id: existing.id, policyId: input.policyId, principalId: input.principalId };
+    if (attached.length >= MAX_ATTACHMENTS_PER_PRINCIPAL)
+      throw new ValidationError(
+        `a principal may have at most ${MAX_ATTACHMENTS_PER_PRINCIPAL} policies attached`,
+      );
+    const id = newId("attachment");
+    await tx
+      .insert(policyAttachments)
+      .values({ id, tenantId: caller.tenantId, policyId: input.policyId, principalId: input.principalId });
+    return { id, policyId: input.policyId, principalId: input.principalId };
+  });
+}
+
+export async function detachPolicy(deps: Deps, caller: UserCaller, input: z.infer<typeof attachmentInput>) {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
+    const [row] = await tx
+      .delete(policyAttachments)
+      .where(
+        and(
+          eq(policyAttachments.policyId, input.policyId),
+          eq(policyAttachments.principalId, input.principalId),
+        ),
+      )
+      .returning();
+    if (!row) throw new NotFoundError("attachment", `${input.policyId} → ${input.principalId}`);
+    return { id: row.id, policyId: row.policyId, principalId: row.principalId, detached: true };
+  });
+}
+
+export const simulateInput = z
+  .object({
+    principalId: z.string().min(1).max(64),
+    action: z.string().min(1).max(128),
+    resource: z.string().min(1).max(1024),
+    /** Facts to simulate instead of this request's, e.g. `{"berth:SourceIp": "10.0.0.1"}`. */
+    context: z.record(z.string().max(128), z.string().max(1024)).optional(),
+  })
+  .strict();
+
+/** Would `principal` be allowed `action` on `resource`? And which statement decides (AWS's policy simulator). */
+export async function simulate(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof simulateInput>,
+  meta: RequestMeta,
+) {
+  const { principal, policySet } = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const p = await findPrincipal(tx, input.principalId);
+    if (!p) throw new NotFoundError("principal", input.principalId);
+    return { principal: p, policySet: await policiesOf(tx, p.id) };
+  });
+  const subject: UserCaller = {
+    ...caller,
+    principalId: principal.id,
+    principalType: principal.type,
+    apiKeyId: undefined,
+    policies: policySet,
+  };
+  const result = await evaluateFor(
+    deps,
+    subject,
+    policySet,
+    input.action,
+    input.resource,
+    meta,
+    input.context ?? {},
+  );
+  return {
+    principalId: principal.id,
+    action: input.action,
+    resource: input.resource,
+    decision: result.decision,
+    allowed: result.decision === "Allow",
+    decidingStatement: result.decidingStatement,
+    matchedStatements: result.matchedStatements,
+  };
+}

@@ -1,0 +1,179 @@
+import { ConflictError, NotFoundError, newId, ValidationError } from "@berth/core";
+import {
+  apiKeys,
+  policyAttachments,
+  recordEvent,
+  refreshTokens,
+  serviceAccounts,
+  users,
+  withSystem,
+  withTenant,
+} from "@berth/db";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { z } from "zod";
+import { hashPassword } from "../auth/passwords";
+import type { Deps, UserCaller } from "../deps";
+import { DNS_LABEL } from "./manifest";
+import { page, pageInput } from "./paging";
+
+export const password = z.string().min(12, "at least 12 characters").max(256);
+
+const userView = (u: typeof users.$inferSelect) => ({
+  id: u.id,
+  email: u.email,
+  status: u.status,
+  createdAt: u.createdAt.toISOString(),
+});
+
+export const createUserInput = z.object({ email: z.email().max(254), password }).strict();
+
+/** Adds a user to the caller's tenant. It has no permissions until a policy is attached. */
+export async function createUser(deps: Deps, caller: UserCaller, input: z.infer<typeof createUserInput>) {
+  const passwordHash = await hashPassword(input.password);
+  const email = input.email.toLowerCase();
+  // Emails are unique across tenants (they sign in by email), so the check must see them all.
+  const [taken] = await withSystem(deps.db, (tx) =>
+    tx.select({ id: users.id }).from(users).where(sql`lower(${users.email}) = ${email}`),
+  );
+  if (taken) throw new ConflictError("an account with this email exists", "EMAIL_TAKEN");
+  const row = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const [u] = await tx
+      .insert(users)
+      .values({ id: newId("user"), tenantId: caller.tenantId, email, passwordHash })
+      .returning();
+    if (!u) throw new Error("insert returned nothing");
+    return u;
+  });
+  return userView(row);
+}
+
+export const listUsersInput = pageInput.extend({}).strict();
+
+export async function listUsers(deps: Deps, caller: UserCaller, input: z.infer<typeof listUsersInput>) {
+  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
+    tx
+      .select()
+      .from(users)
+      .where(and(eq(users.tenantId, caller.tenantId), input.cursor ? lt(users.id, input.cursor) : undefined))
+      .orderBy(desc(users.id))
+      .limit(input.limit + 1),
+  );
+  return page(rows.map(userView), input.limit);
+}
+
+export const userRefInput = z.object({ userId: z.string().min(1).max(64) }).strict();
+export const updateUserInput = z
+  .object({
+    userId: z.string().min(1).max(64),
+    status: z.enum(["active", "disabled"]).optional(),
+    password: password.optional(),
+  })
+  .strict()
+  .refine((v) => v.status !== undefined || v.password !== undefined, "give a status or a password");
+
+/** Disables or re-enables a user, or sets its password. Disabling revokes its sessions at once. */
+export async function updateUser(deps: Deps, caller: UserCaller, input: z.infer<typeof updateUserInput>) {
+  if (input.userId === caller.principalId && input.status === "disabled")
+    throw new ValidationError("you cannot disable yourself");
+  const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+  const row = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const [u] = await tx
+      .update(users)
+      .set({ ...(input.status ? { status: input.status } : {}), ...(passwordHash ? { passwordHash } : {}) })
+      .where(eq(users.id, input.userId))
+      .returning();
+    if (!u) throw new NotFoundError("user", input.userId);
+    if (input.status === "disabled" || passwordHash)
+      await tx
+        .update(refreshTokens)
+        .set({ revokedAt: deps.now() })
+        .where(and(eq(refreshTokens.principalId, u.id), sql`${refreshTokens.revokedAt} is null`));
+    return u;
+  });
+  return userView(row);
+}
+
+/** Deletes a user with its API keys, sessions and policy attachments, in one transaction. */
+export async function deleteUser(deps: Deps, caller: UserCaller, input: z.infer<typeof userRefInput>) {
+  if (input.userId === caller.principalId) throw new ValidationError("you cannot delete yourself");
+  await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const [u] = await tx.delete(users).where(eq(users.id, input.userId)).returning();
+    if (!u) throw new NotFoundError("user", input.userId);
+    await tx.delete(apiKeys).where(eq(apiKeys.principalId, u.id));
+    await tx.delete(refreshTokens).where(eq(refreshTokens.principalId, u.id));
+    await tx.delete(policyAttachments).where(eq(policyAttachments.principalId, u.id));
+    await recordEvent(tx, {
+      tenantId: caller.tenantId,
+      clusterId: null,
+      objectKind: "User",
+      objectName: u.email,
+      reason: "Deleted",
+      message: `deleted by ${caller.principalId}`,
+    });
+  });
+  return { id: input.userId, deleted: true };
+}
+
+const saView = (s: typeof serviceAccounts.$inferSelect) => ({
+  id: s.id,
+  name: s.name,
+  description: s.description,
+  status: s.status,
+  createdAt: s.createdAt.toISOString(),
+});
+
+export const createServiceAccountInput = z
+  .object({
+    name: z.string().min(1).max(63).regex(DNS_LABEL, "must be a DNS label"),
+    description: z.string().max(256).optional(),
+  })
+  .strict();
+
+export async function createServiceAccount(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof createServiceAccountInput>,
+) {
+  const row = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const [existing] = await tx
+      .select({ id: serviceAccounts.id })
+      .from(serviceAccounts)
+      .where(eq(serviceAccounts.name, input.name));
+    if (existing) throw new ConflictError(`a service account named ${JSON.stringify(input.name)} exists`);
+    const [s] = await tx
+      .insert(serviceAccounts)
+      .values({
+        id: newId("serviceAccount"),
+        tenantId: caller.tenantId,
+        name: input.name,
+        description: input.description ?? "",
+      })
+      .returning();
+    if (!s) throw new Error("insert returned nothing");
+    return s;
+  });
+  return saView(row);
+}
+
+export const listServiceAccountsInput = pageInput.extend({}).strict();
+
+export async function listServiceAccounts(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof listServiceAccountsInput>,
+) {
+  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
+    tx
+      .select()
+      .from(serviceAccounts)
+      .where(
+        and(
+          eq(serviceAccounts.tenantId, caller.tenantId),
+          input.cursor ? lt(serviceAccounts.id, input.cursor) : undefined,
+        ),
+      )
+      .orderBy(desc(serviceAccounts.id))
+      .limit(input.limit + 1),
+  );
+  return page(rows.map(saView), input.limit);
+}

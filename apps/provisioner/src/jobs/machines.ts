@@ -1,0 +1,180 @@
+import { randomBytes } from "node:crypto";
+import { type InstanceType, machineMeter, newId, sha256Hex } from "@berth/core";
+import {
+  closeMeters,
+  joinTokens,
+  machines,
+  nodes,
+  openMeter,
+  pods,
+  recordEvent,
+  type Tx,
+  withTenant,
+} from "@berth/db";
+import { and, eq, inArray, isNull, ne } from "drizzle-orm";
+import type { Deps } from "../deps";
+import { nodeUserData } from "../providers/user-data";
+
+export type MachineRow = typeof machines.$inferSelect;
+
+/** Runs `fn` on the machine row, locked, only while it is still in one of `states` (another worker may have moved it). */
+export async function withMachine<T>(
+  deps: Deps,
+  m: MachineRow,
+  states: MachineRow["status"][],
+  fn: (tx: Tx, row: MachineRow) => Promise<T>,
+): Promise<T | undefined> {
+  return withTenant(deps.db, m.tenantId, async (tx) => {
+    const [row] = await tx.select().from(machines).where(eq(machines.id, m.id)).for("update");
+    if (!row || !states.includes(row.status)) return undefined;
+    return fn(tx, row);
+  });
+}
+
+const machineEvent = (
+  tx: Tx,
+  m: MachineRow,
+  reason: string,
+  message: string,
+  type: "Normal" | "Warning" = "Normal",
+) =>
+  recordEvent(tx, {
+    tenantId: m.tenantId,
+    clusterId: m.clusterId,
+    objectKind: "Machine",
+    objectName: m.nodeName,
+    type,
+    reason,
+    message,
+  });
+
+/** A one-machine bootstrap token: the node that joins with it is this machine (see joinNode). */
+async function machineJoinToken(deps: Deps, m: MachineRow): Promise<string> {
+  const token = `bjt_${randomBytes(32).toString("base64url")}`;
+  await withTenant(deps.db, m.tenantId, (tx) =>
+    tx.insert(joinTokens).values({
+      id: newId("joinToken"),
+      tenantId: m.tenantId,
+      clusterId: m.clusterId,
+      machineId: m.id,
+      tokenHash: sha256Hex(token),
+      expiresAt: new Date(deps.now().getTime() + deps.timings.machineJoinTimeoutMs + 600_000),
+    }),
+  );
+  return token;
+}
+
+/**
+ * Launches a pending machine. If an instance already carries its id (a launch before a crash),
+ * it is adopted instead; otherwise the provider is asked with the machine id as idempotency token.
+ */
+export async function launch(deps: Deps, m: MachineRow, adoptable: string | null): Promise<void> {
+  const provider = deps.providers[m.provider as "ec2"];
+  let instanceId = adoptable;
+  if (!instanceId) {
+    if (!provider) {
+      await withMachine(deps, m, ["pending"], (tx) =>
+        tx
+          .update(machines)
+          .set({ statusReason: `the ${m.provider} provider is not configured on this provisioner` })
+          .where(eq(machines.id, m.id)),
+      );
+      return;
+    }
+    const joinToken = await machineJoinToken(deps, m);
+    deps.crashpoint("machines.before-launch");
+    ({ instanceId } = await provider.create({
+      machineId: m.id,
+      tenantId: m.tenantId,
+      clusterId: m.clusterId,
+      poolId: m.poolId,
+      instanceType: m.instanceType as InstanceType,
+      userData: nodeUserData({
+        server: deps.apiUrl,
+        joinToken,
+        nodeName: m.nodeName,
+        instanceType: m.instanceType as InstanceType,
+      }),
+    }));
+    deps.crashpoint("machines.after-launch");
+  }
+  const now = deps.now();
+  await withMachine(deps, m, ["pending"], async (tx) => {
+    await tx
+      .update(machines)
+      .set({ status: "launching", instanceId, launchedAt: now, statusReason: null })
+      .where(eq(machines.id, m.id));
+    await openMeter(tx, {
+      tenantId: m.tenantId,
+      clusterId: m.clusterId,
+      meter: machineMeter(m.instanceType as InstanceType),
+      subjectId: m.id,
+      rate: 1n,
+      at: now,
+    });
+    await machineEvent(
+      tx,
+      m,
+      adoptable ? "Adopted" : "Launched",
+      `${m.provider} instance ${instanceId} (${m.instanceType})`,
+    );
+  });
+}
+
+/**
+ * Retires a machine: its node is asked to leave (its pods move elsewhere) unless `drain` is false,
+ * then the instance is terminated. Called again until the provider reports it gone.
+ */
+export async function retire(deps: Deps, m: MachineRow, reason: string, drain: boolean): Promise<void> {
+  const now = deps.now();
+  await withMachine(deps, m, ["pending", "launching", "running"], async (tx, row) => {
+    await tx
+      .update(machines)
+      .set({ status: "terminating", statusReason: reason, terminateRequestedAt: now })
+      .where(eq(machines.id, row.id));
+    if (row.nodeId) {
+      await tx
+        .update(nodes)
+        .set({ status: "leaving", unschedulable: true, statusReason: `machine retiring: ${reason}` })
+        .where(and(eq(nodes.id, row.nodeId), inArray(nodes.status, ["ready", "not_ready"])));
+      if (!drain)
+        await tx
+          .update(pods)
+          .set({ deletionRequestedAt: now })
+          .where(and(eq(pods.nodeId, row.nodeId), isNull(pods.deletionRequestedAt)));
+    }
+    await machineEvent(tx, row, "Terminating", reason, drain ? "Normal" : "Warning");
+  });
+}
+
+/** Marks a machine terminated once its instance is gone: the node is released, metering stops. */
+export async function markTerminated(deps: Deps, m: MachineRow): Promise<void> {
+  const now = deps.now();
+  await withMachine(deps, m, ["terminating"], async (tx, row) => {
+    await tx.update(machines).set({ status: "terminated", terminatedAt: now }).where(eq(machines.id, row.id));
+    await closeMeters(tx, row.id, now);
+    if (row.nodeId) {
+      const [node] = await tx
+        .select()
+        .from(nodes)
+        .where(and(eq(nodes.id, row.nodeId), ne(nodes.status, "left")));
+      if (node) {
+        const left = await tx.select({ id: pods.id }).from(pods).where(eq(pods.nodeId, node.id));
+        for (const p of left) await closeMeters(tx, p.id, now);
+        if (left.length > 0)
+          await tx.delete(pods).where(
+            inArray(
+              pods.id,
+              left.map((p) => p.id),
+            ),
+          );
+        await tx
+          .update(nodes)
+          .set({ status: "left", statusReason: "its machine was terminated", leftAt: now })
+          .where(eq(nodes.id, node.id));
+        await closeMeters(tx, node.id, now);
+      }
+    }
+    await machineEvent(tx, row, "Terminated", `instance ${row.instanceId ?? "(never launched)"} is gone`);
+  });
+}

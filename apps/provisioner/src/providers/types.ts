@@ -1,0 +1,46 @@
+import type { InstanceType } from "@berth/core";
+
+/** What a provider is asked to launch: one machine of a node pool, which joins on its own. */
+export interface MachineSpec {
+  machineId: string;
+  tenantId: string;
+  clusterId: string;
+  poolId: string;
+  instanceType: InstanceType;
+  /** The boot script (cloud-init user-data) that installs and starts the node agent. */
+  userData: string;
+}
+
+export type InstanceState = "pending" | "running" | "stopping" | "stopped" | "shutting-down" | "terminated";
+
+export interface ProviderInstance {
+  instanceId: string;
+  /** From the `berth:machine` tag: which machine row it belongs to. */
+  machineId: string | null;
+  clusterId: string | null;
+  state: InstanceState;
+}
+
+/**
+ * Where machines come from. Every call is idempotent: `create` with the same machine id yields the
+ * same instance (the id is the launch token and a tag looked up before launching again),
+ * `terminate` of a terminated instance is fine. Errors say whether retrying helps (`retryable`).
+ */
+export interface MachineProvider {
+  readonly name: "ec2" | "local-vm";
+  create(spec: MachineSpec): Promise<{ instanceId: string }>;
+  describe(instanceId: string): Promise<ProviderInstance | null>;
+  terminate(instanceId: string): Promise<void>;
+  /** Every instance carrying Berth's tags (of one cluster, or all), including terminated ones the provider still lists. */
+  listOwned(filter: { clusterId?: string }): Promise<ProviderInstance[]>;
+}
+
+export const TAG = {
+  cluster: "berth:cluster",
+  pool: "berth:pool",
+  machine: "berth:machine",
+  tenant: "berth:tenant",
+} as const;
+
+/** States in which an instance exists, costs, or may come back. */
+export const LIVE_STATES: readonly InstanceState[] = ["pending", "running", "stopping", "stopped"];

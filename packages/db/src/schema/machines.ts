@@ -1,0 +1,83 @@
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { clusters } from "./clusters";
+import type { Taint } from "./nodes";
+import { tenants } from "./tenants";
+
+export const PROVIDERS = ["ec2", "local-vm", "byo"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const nodePools = pgTable(
+  "node_pools",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    clusterId: text()
+      .notNull()
+      .references(() => clusters.id),
+    name: text().notNull(),
+    provider: text({ enum: PROVIDERS }).notNull(),
+    instanceType: text().notNull(),
+    minSize: integer().notNull(),
+    maxSize: integer().notNull(),
+    desiredSize: integer().notNull(),
+    labels: jsonb().$type<Record<string, string>>().notNull().default({}),
+    taints: jsonb().$type<Taint[]>().notNull().default([]),
+    status: text({ enum: ["active", "deleting", "deleted"] })
+      .notNull()
+      .default("active"),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    deletedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("node_pools_cluster_name_live_key")
+      .on(t.clusterId, t.name)
+      .where(sql`${t.status} <> 'deleted'`),
+    index("node_pools_cluster_idx").on(t.clusterId),
+  ],
+);
+
+/**
+ * A machine Berth runs for a node pool. The row is written before the provider is asked for it
+ * (the row's id is the launch's idempotency token and a tag on the instance), so that a crash at
+ * any point leaves either a row to resume from or an instance that names its row.
+ *
+ *   pending → launching (instance exists) → running (its node joined) → terminating → terminated
+ *                                 └──────────── failed (reason) ─────────┘
+ */
+export const MACHINE_STATUSES = ["pending", "launching", "running", "terminating", "terminated"] as const;
+export type MachineStatus = (typeof MACHINE_STATUSES)[number];
+
+export const machines = pgTable(
+  "machines",
+  {
+    id: text().primaryKey(),
+    tenantId: text()
+      .notNull()
+      .references(() => tenants.id),
+    clusterId: text()
+      .notNull()
+      .references(() => clusters.id),
+    poolId: text()
+      .notNull()
+      .references(() => nodePools.id),
+    provider: text({ enum: PROVIDERS }).notNull(),
+    instanceType: text().notNull(),
+    status: text({ enum: MACHINE_STATUSES }).notNull().default("pending"),
+    statusReason: text(),
+    /** The provider's id for it (EC2 instance id), once known. */
+    instanceId: text(),
+    /** The node name its agent joins under. */
+    nodeName: text().notNull(),
+    nodeId: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    launchedAt: timestamp({ withTimezone: true }),
+    joinedAt: timestamp({ withTimezone: true }),
+    terminateRequestedAt: timestamp({ withTimezone: true }),
+    terminatedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [index("machines_cluster_idx").on(t.clusterId), index("machines_pool_idx").on(t.poolId)],
+);

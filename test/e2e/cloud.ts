@@ -1,0 +1,82 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
+import { serve } from "@hono/node-server";
+import { containersOf, engine, ROOT } from "./support";
+
+/**
+ * A cloud on this machine: the control API listening on a real port (machines' agents call it),
+ * and an EC2-compatible endpoint whose instances run their user-data — Berth's boot script — as
+ * local processes, with `berth-node-agent` on their PATH being this repository's agent.
+ */
+export interface Cloud {
+  api: TestApi;
+  apiUrl: string;
+  ec2: Ec2Emulator;
+  workDir: string;
+  close(): Promise<void>;
+}
+
+export async function startCloud(
+  opts: { ignoreClientToken?: boolean; runUserData?: boolean } = {},
+): Promise<Cloud> {
+  const workDir = await mkdtemp(join(tmpdir(), "berth-cloud-"));
+  const bin = join(workDir, "bin");
+  await mkdir(bin);
+  await writeFile(
+    join(bin, "berth-node-agent"),
+    `#!/bin/sh\nexec "${ROOT}/node_modules/.bin/tsx" "${ROOT}/apps/node-agent/src/index.ts" "$@"\n`,
+  );
+  await chmod(join(bin, "berth-node-agent"), 0o755);
+
+  const api = await createTestApi();
+  const server = serve({ fetch: api.app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((ok) => server.once("listening", () => ok()));
+  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const portBase = 43000 + Math.floor(Math.random() * 100) * 200;
+  const ec2 = await createEc2Emulator({
+    workDir: join(workDir, "instances"),
+    ignoreClientToken: opts.ignoreClientToken ?? false,
+    runUserData: opts.runUserData ?? true,
+    userDataEnv: ({ index }) => ({
+      PATH: `${bin}:${process.env.PATH ?? ""}`,
+      BERTH_NODE_ADDRESS: "127.0.0.1",
+      BERTH_STATE_DIR: join(workDir, "state", String(index)),
+      BERTH_PORT_RANGE: `${portBase + index * 10}-${portBase + index * 10 + 9}`,
+      LOG_LEVEL: "warn",
+    }),
+  });
+  return {
+    api,
+    apiUrl,
+    ec2,
+    workDir,
+    async close() {
+      await ec2.stop();
+      // Instances' containers run under the host's engine, not inside the "machine": remove them.
+      for (const i of ec2.instances()) {
+        const nodeIds = (
+          await api.deps.db.$client`select id from nodes where name = ${i.tags["berth:machine"] ?? ""}`
+        ).map((r) => String(r.id));
+        for (const id of nodeIds)
+          for (const c of await containersOf(id)) await engine("DELETE", `/containers/${c.Id}?force=true`);
+      }
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await api.close();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const EC2_ENV = (cloud: Cloud) => ({
+  EC2_ENDPOINT: cloud.ec2.url,
+  EC2_AMI_ID: "ami-0123456789abcdef0",
+  EC2_SUBNET_ID: "subnet-0123456789abcdef0",
+  EC2_SECURITY_GROUP_IDS: "sg-0123456789abcdef0",
+  AWS_REGION: "us-east-1",
+  AWS_ACCESS_KEY_ID: "test",
+  AWS_SECRET_ACCESS_KEY: "test",
+});
