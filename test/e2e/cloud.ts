@@ -3,8 +3,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import { systemRows } from "@berth/db/testing";
 import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
 import { serve } from "@hono/node-server";
+import { sql } from "drizzle-orm";
 import { containersOf, engine, ROOT } from "./support";
 
 /**
@@ -59,7 +61,10 @@ export async function startCloud(
       // Instances' containers run under the host's engine, not inside the "machine": remove them.
       for (const i of ec2.instances()) {
         const nodeIds = (
-          await api.deps.db.$client`select id from nodes where name = ${i.tags["berth:machine"] ?? ""}`
+          await systemRows(
+            api.deps.db,
+            sql`select node_id as id from machines where id = ${i.tags["berth:machine"] ?? ""} and node_id is not null`,
+          )
         ).map((r) => String(r.id));
         for (const id of nodeIds)
           for (const c of await containersOf(id)) await engine("DELETE", `/containers/${c.Id}?force=true`);

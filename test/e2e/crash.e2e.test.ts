@@ -1,4 +1,6 @@
+import { systemRows } from "@berth/db/testing";
 import { CRASH_POINTS } from "@berth/provisioner/crashpoints";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cloud, EC2_ENV, startCloud } from "./cloud";
 import { freePort, type Proc, poll, ROOT, start } from "./support";
@@ -44,8 +46,10 @@ const live = (clusterId: string) =>
 
 /** Every live instance belongs to exactly one machine that is meant to be live, and no machine has two. */
 async function audit(clusterId: string) {
-  const rows = await cloud.api.deps.db
-    .$client`select id, status, instance_id from machines where cluster_id = ${clusterId}`;
+  const rows = await systemRows(
+    cloud.api.deps.db,
+    sql`select id, status, instance_id from machines where cluster_id = ${clusterId}`,
+  );
   const liveMachines = new Set(
     rows
       .filter((r) => ["pending", "launching", "running"].includes(String(r.status)))
@@ -133,8 +137,10 @@ async function scenario(point: string) {
           if (phase === "delete")
             return status === "deleted" && live(clusterId).length === 0 && a.liveMachines === 0;
           if (phase === "create") return status === "active";
-          const machines = await cloud.api.deps.db
-            .$client`select count(*)::int as n from machines where cluster_id = ${clusterId} and status = 'launching'`;
+          const machines = await systemRows(
+            cloud.api.deps.db,
+            sql`select count(*)::int as n from machines where cluster_id = ${clusterId} and status = 'launching'`,
+          );
           return status === "active" && live(clusterId).length === 2 && machines[0]?.n === 2;
         },
         60_000,

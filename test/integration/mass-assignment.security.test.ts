@@ -1,4 +1,6 @@
 import { type AnyOperation, operations } from "@berth/control-api/operations";
+import { systemRows } from "@berth/db/testing";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Platform, startPlatform } from "./harness";
 
@@ -83,10 +85,13 @@ describe("mass assignment", () => {
       (o) => o.method !== "GET" && o.method !== "DELETE",
     ).length;
     expect(covered).toHaveLength(writes);
-    const forged = await p.api.deps.db.$client`
+    const forged = await systemRows(
+      p.api.deps.db,
+      sql`
       select (select count(*) from clusters where id = 'forged-id' or tenant_id = 'ten_forged')
            + (select count(*) from users where id = 'forged-id' or tenant_id = 'ten_forged')
-           + (select count(*) from deployments where name = 'x') as n`;
+           + (select count(*) from deployments where name = 'x') as n`,
+    );
     expect(Number(forged[0]?.n)).toBe(0);
     console.log(`mass assignment: ${covered.length} write routes covered`);
   });

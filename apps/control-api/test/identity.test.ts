@@ -1,4 +1,6 @@
 import { auditEvents, withSystem } from "@berth/db";
+import { systemRows } from "@berth/db/testing";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../src/testing";
 
@@ -151,7 +153,10 @@ describe("users and service accounts", () => {
     const key = await as(admin.token).post("/v1/api-keys", { principalId: sa.body.id, name: "ci-key" });
     expect(key.status).toBe(201);
     expect(key.body.key).toMatch(/^brk_ak_[0-9a-z]{26}_/);
-    const stored = await api.deps.db.$client`select secret_hash from api_keys where id = ${key.body.id}`;
+    const stored = await systemRows(
+      api.deps.db,
+      sql`select secret_hash from api_keys where id = ${key.body.id}`,
+    );
     expect(JSON.stringify(stored)).not.toContain(key.body.key.split("_").at(-1));
     const listed = await as(admin.token).get("/v1/api-keys");
     expect(JSON.stringify(listed.body)).not.toContain(key.body.key);

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
-import { closeDb, createDb, type Db } from "./client";
+import { closeDb, createDb, type Db, withSystem } from "./client";
 import { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 
 /**
@@ -88,4 +89,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
   };
+}
+
+/** Rows of a query run as the platform (outside any tenant), for tests that inspect every tenant's data. */
+export async function systemRows(db: Db, query: SQL): Promise<Record<string, unknown>[]> {
+  return withSystem(db, async (tx) => [...(await tx.execute(query))] as Record<string, unknown>[]);
 }

@@ -137,6 +137,12 @@ export async function joinNode(deps: Deps, input: z.infer<typeof joinInput>) {
       rate: 1n,
       at: now,
     });
+    // The machine controller promotes a launching machine once its node has joined.
+    if (machine)
+      await tx
+        .update(machines)
+        .set({ nodeId, joinedAt: machine.joinedAt ?? now })
+        .where(eq(machines.id, machine.id));
     await tx
       .update(joinTokens)
       .set({ usedCount: sql`${joinTokens.usedCount} + 1` })

@@ -3,7 +3,7 @@ import { clusters, machines, nodePools, nodes, recordEvent, withTenant } from "@
 import { and, eq, ne } from "drizzle-orm";
 import type { Deps } from "../deps";
 import { LIVE_STATES, type MachineProvider, type ProviderInstance } from "../providers/types";
-import { launch, type MachineRow, markTerminated, retire } from "./machines";
+import { launch, type MachineRow, markTerminated, retire, withMachine } from "./machines";
 
 export interface MachinesResult {
   created: number;
@@ -125,8 +125,19 @@ export async function reconcileMachines(
           false,
         );
         result.retired++;
-      }
-      if (m.status === "launching") result.pending = true;
+      } else if (m.status === "launching" && node) {
+        await withMachine(deps, m, ["launching"], async (tx, row) => {
+          await tx.update(machines).set({ status: "running" }).where(eq(machines.id, row.id));
+          await recordEvent(tx, {
+            tenantId: row.tenantId,
+            clusterId: row.clusterId,
+            objectKind: "Machine",
+            objectName: row.nodeName,
+            reason: "Joined",
+            message: `its node ${node.name} joined`,
+          });
+        });
+      } else if (m.status === "launching") result.pending = true;
     } else if (m.status === "terminating") {
       const node = m.nodeId ? nodeById.get(m.nodeId) : undefined;
       const draining =
