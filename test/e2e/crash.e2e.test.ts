@@ -3,7 +3,7 @@ import { CRASH_POINTS } from "@berth/provisioner/crashpoints";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cloud, EC2_ENV, startCloud } from "./cloud";
-import { freePort, type Proc, poll, ROOT, start } from "./support";
+import { freePort, type Proc, poll, start } from "./support";
 
 /**
  * kill -9 of the provisioner at every step of cluster create, node-pool scale-up and cluster
@@ -24,7 +24,8 @@ const results: {
 }[] = [];
 
 function provisioner(crashAt: string | undefined, port: number): Proc {
-  return start(`${ROOT}/node_modules/.bin/tsx`, ["apps/provisioner/src/index.ts"], {
+  // One node process (no tsx wrapper), so that its SIGKILL is what the test observes.
+  return start(process.execPath, ["--import", "tsx", "apps/provisioner/src/index.ts"], {
     ...EC2_ENV(cloud),
     DATABASE_URL: cloud.api.database.url,
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:56379",
@@ -33,6 +34,9 @@ function provisioner(crashAt: string | undefined, port: number): Proc {
     BERTH_API_URL: cloud.apiUrl,
     PROVISIONER_PORT: String(port),
     SWEEP_INTERVAL_MS: "300",
+    // A killed worker's job is picked up again within a few seconds.
+    JOB_LOCK_SECONDS: "4",
+    JOB_STALLED_CHECK_SECONDS: "1",
     LOG_LEVEL: "warn",
     ...(crashAt ? { BERTH_CRASH_AT: crashAt } : {}),
   });
@@ -125,6 +129,10 @@ async function scenario(point: string) {
       new Promise((r) => setTimeout(() => r("timeout"), 60_000)),
     ]);
     const crashed = exit === "SIGKILL";
+    if (!crashed)
+      console.error(
+        `${point}: the provisioner did not crash (${String(exit)}):\n${crashing.output().slice(-3000)}`,
+      );
 
     healthy = provisioner(undefined, healthyPort);
     let converged = false;
@@ -146,7 +154,9 @@ async function scenario(point: string) {
         60_000,
       );
       converged = true;
-    } catch {}
+    } catch (error) {
+      console.error(`${point}: ${String(error)}\n${healthy.output().slice(-3000)}`);
+    }
     const a = await audit(clusterId);
     results.push({ point, crashed, converged, orphans: a.orphans, duplicates: a.duplicates });
     return { crashed, converged, ...a };

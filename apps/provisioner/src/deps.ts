@@ -29,6 +29,11 @@ export interface Deps {
   readonly master: MasterKey;
   readonly timings: Timings;
   readonly reconcileConcurrency: number;
+  /**
+   * A job whose worker died (kill -9, lost machine) is noticed when its lock lapses and run again;
+   * every job is idempotent, so it may be retried after any number of such stalls.
+   */
+  readonly jobLocks: { lockMs: number; stalledCheckMs: number };
   readonly now: () => Date;
   /** Where machines come from, by provider name; only the configured ones. */
   readonly providers: Partial<Record<"ec2" | "local-vm", MachineProvider>>;

@@ -45,6 +45,9 @@ const schema = z.object({
   AWS_REGION: z.string().default("us-east-1"),
   /** Tests only: kill -9 this process at the named crash point (see Deps.crashpoint). */
   BERTH_CRASH_AT: z.string().optional(),
+  /** A job whose worker died is run again this long after its last sign of life (plus one stall check). */
+  JOB_LOCK_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
+  JOB_STALLED_CHECK_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
   RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 

@@ -96,6 +96,9 @@ export function createWorkers(deps: Deps): Workers {
           connection: deps.redis.duplicate({ maxRetriesPerRequest: null }),
           prefix: deps.queues.prefix,
           concurrency: CONCURRENCY[queue](deps),
+          lockDuration: deps.jobLocks.lockMs,
+          stalledInterval: deps.jobLocks.stalledCheckMs,
+          maxStalledCount: 1_000,
           skipVersionCheck: true,
         });
         worker.on("failed", (job, err) => {

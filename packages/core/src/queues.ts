@@ -29,8 +29,10 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       const options: JobsOptions = {
         attempts: spec.attempts,
         backoff: { type: "exponential", delay: spec.backoffMs },
-        removeOnComplete: { count: 100 },
-        removeOnFail: { count: 500 },
+        // Job ids are deterministic: a finished job must not stay behind and swallow the next
+        // enqueue of the same work (the sweep re-enqueues whatever is unfinished).
+        removeOnComplete: true,
+        removeOnFail: true,
         ...(opts.delayMs ? { delay: opts.delayMs } : {}),
       };
       // Reconciles are level-triggered: while one runs, keep exactly one follow-up waiting so that a
