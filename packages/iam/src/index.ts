@@ -1,0 +1,26 @@
+export { BASE_OPERATORS, type BaseOperator, type Family, parseOperatorName } from "./conditions/operators";
+export { evaluate } from "./evaluate";
+export type { PolicyIssue } from "./issues";
+export {
+  AdministratorAccess,
+  BillingViewer,
+  ClusterAdmin,
+  type ManagedPolicy,
+  managedPolicies,
+  ReadOnlyAccess,
+} from "./managed";
+export { type ParseResult, POLICY_LIMITS, parsePolicyDocument } from "./schema";
+export type {
+  AuthorizationRequest,
+  ConditionBlock,
+  ConditionValue,
+  Decision,
+  Effect,
+  EvaluationResult,
+  MatchedStatement,
+  OneOrMany,
+  Policy,
+  PolicyDocument,
+  Statement,
+  StatementRef,
+} from "./types";
