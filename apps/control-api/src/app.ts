@@ -1,4 +1,5 @@
-import { BerthError, runChecks } from "@berth/core";
+import { BerthError } from "@berth/core";
+import { mountHealth } from "@berth/core/health";
 import { ping } from "@berth/db";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
@@ -28,17 +29,10 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     }),
   );
 
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) => {
-    const { ready, checks } = await runChecks({
-      postgres: () => ping(deps.db),
-      redis: () => deps.redis.ping(),
-    });
-    return c.json({ status: ready ? "ready" : "not ready", checks }, ready ? 200 : 503);
+  mountHealth(app, {
+    checks: { postgres: () => ping(deps.db), redis: () => deps.redis.ping() },
+    metrics: deps.metrics,
   });
-  app.get("/metrics", async (c) =>
-    c.text(await deps.metrics.metrics(), 200, { "content-type": deps.metrics.contentType }),
-  );
   app.get("/.well-known/jwks.json", async (c) => c.json(await deps.tokens.jwks()));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument(deps.publicUrl)));
 

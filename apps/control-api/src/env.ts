@@ -1,21 +1,10 @@
-import { resolve } from "node:path";
-import { developmentMasterKey } from "@berth/core";
+import { parseServerEnv, serverEnvShape } from "@berth/core";
 import { z } from "zod";
 
 const schema = z.object({
-  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  ...serverEnvShape,
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   HOST: z.string().default("127.0.0.1"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DATABASE_URL: z.url().default("postgres://berth@127.0.0.1:55432/berth"),
-  REDIS_URL: z.url().default("redis://127.0.0.1:56379"),
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9:_-]+$/)
-    .default("berth"),
-  /** 32 bytes, base64. Required in production; in development a key is kept under BERTH_DATA_DIR. */
-  BERTH_MASTER_KEY: z.string().optional(),
-  BERTH_DATA_DIR: z.string().default(resolve(import.meta.dirname, "../../../.data")),
   /** The issuer claim of every token, and the public URL nodes use to reach the API. */
   PUBLIC_URL: z.url().optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
@@ -47,15 +36,8 @@ export type Env = z.infer<typeof schema> & { BERTH_MASTER_KEY: string; PUBLIC_UR
 
 /** Parses the environment once at boot; a bad value stops the process with the variable's name. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  const parsed = schema.safeParse(source);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`invalid environment:\n${lines.join("\n")}`);
-  }
-  const env = parsed.data;
-  return {
-    ...env,
-    BERTH_MASTER_KEY: env.BERTH_MASTER_KEY ?? developmentMasterKey(env.NODE_ENV, env.BERTH_DATA_DIR),
-    PUBLIC_URL: env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
-  };
+  const env = parseServerEnv(schema, source);
+  return { ...env, PUBLIC_URL: env.PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}` };
 }
+
+/** Parses the environment once at boot; a bad value stops the process with the variable's name. */

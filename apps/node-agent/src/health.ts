@@ -1,18 +1,23 @@
+import { mountHealth } from "@berth/core/health";
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Agent } from "./agent";
+import type { ContainerRuntime } from "./runtime";
 
-/** Liveness; readiness = joined and synced recently; Prometheus metrics. */
-export function createHealthApp(agent: Agent, metrics: Registry): Hono {
+/** Liveness; readiness = the container engine answers and the control plane heard from us recently; metrics. */
+export function createHealthApp(agent: Agent, runtime: ContainerRuntime, metrics: Registry): Hono {
   const app = new Hono();
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => {
-    const s = agent.status();
-    const ready = s.nodeId !== null && s.lastSyncAt !== null && Date.now() - s.lastSyncAt < 30_000;
-    return c.json({ status: ready ? "ready" : "not ready", ...s }, ready ? 200 : 503);
+  mountHealth(app, {
+    metrics,
+    checks: {
+      runtime: () => runtime.ping(),
+      controlPlane: async () => {
+        const s = agent.status();
+        if (s.nodeId === null) throw new Error("not joined yet");
+        if (s.lastSyncAt === null || Date.now() - s.lastSyncAt > 30_000)
+          throw new Error(`no sync for 30 s (${s.syncFailures} failures)`);
+      },
+    },
   });
-  app.get("/metrics", async (c) =>
-    c.text(await metrics.metrics(), 200, { "content-type": metrics.contentType }),
-  );
   return app;
 }

@@ -57,7 +57,11 @@ new Gauge({
 });
 const health =
   config.healthPort !== undefined
-    ? serve({ fetch: createHealthApp(agent, metrics).fetch, port: config.healthPort, hostname: "127.0.0.1" })
+    ? serve({
+        fetch: createHealthApp(agent, runtime, metrics).fetch,
+        port: config.healthPort,
+        hostname: "127.0.0.1",
+      })
     : null;
 
 try {

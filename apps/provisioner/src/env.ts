@@ -1,18 +1,8 @@
-import { resolve } from "node:path";
-import { developmentMasterKey } from "@berth/core";
+import { parseServerEnv, serverEnvShape } from "@berth/core";
 import { z } from "zod";
 
 const schema = z.object({
-  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DATABASE_URL: z.url().default("postgres://berth@127.0.0.1:55432/berth"),
-  REDIS_URL: z.url().default("redis://127.0.0.1:56379"),
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9:_-]+$/)
-    .default("berth"),
-  BERTH_MASTER_KEY: z.string().optional(),
-  BERTH_DATA_DIR: z.string().default(resolve(import.meta.dirname, "../../../.data")),
+  ...serverEnvShape,
   /** Health and metrics endpoint of the provisioner. */
   PROVISIONER_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   PROVISIONER_HOST: z.string().default("127.0.0.1"),
@@ -55,14 +45,7 @@ export type Env = z.infer<typeof schema> & { BERTH_MASTER_KEY: string };
 
 /** Parses the environment once at boot; a bad value stops the process with the variable's name. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  const parsed = schema.safeParse(source);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`invalid environment:\n${lines.join("\n")}`);
-  }
-  const env = parsed.data;
-  return {
-    ...env,
-    BERTH_MASTER_KEY: env.BERTH_MASTER_KEY ?? developmentMasterKey(env.NODE_ENV, env.BERTH_DATA_DIR),
-  };
+  return parseServerEnv(schema, source);
 }
+
+/** Parses the environment once at boot; a bad value stops the process with the variable's name. */

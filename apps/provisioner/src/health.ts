@@ -1,4 +1,4 @@
-import { runChecks } from "@berth/core";
+import { mountHealth } from "@berth/core/health";
 import { ping } from "@berth/db";
 import { Hono } from "hono";
 import type { Deps } from "./deps";
@@ -6,17 +6,10 @@ import type { Deps } from "./deps";
 /** The provisioner's own small server: liveness, readiness (Postgres and Redis) and metrics. */
 export function createHealthApp(deps: Deps): Hono {
   const app = new Hono();
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) => {
-    const { ready, checks } = await runChecks({
-      postgres: () => ping(deps.db),
-      redis: () => deps.redis.ping(),
-    });
-    return c.json({ status: ready ? "ready" : "not ready", checks }, ready ? 200 : 503);
+  mountHealth(app, {
+    checks: { postgres: () => ping(deps.db), redis: () => deps.redis.ping() },
+    metrics: deps.metrics,
   });
-  app.get("/metrics", async (c) =>
-    c.text(await deps.metrics.metrics(), 200, { "content-type": deps.metrics.contentType }),
-  );
   app.notFound((c) =>
     c.json(
       {

@@ -1,4 +1,5 @@
 export * from "./crypto";
+export * from "./env";
 export * from "./errors";
 export * from "./ids";
 export * from "./instance-types";

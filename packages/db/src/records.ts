@@ -1,7 +1,7 @@
 import { type Meter, newId } from "@berth/core";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Tx } from "./client";
-import { events, meterIntervals } from "./schema";
+import { events, meterIntervals, nodes, pods } from "./schema";
 
 export interface EventInput {
   tenantId: string;
@@ -52,4 +52,21 @@ export async function closeMeters(tx: Tx, subjectId: string, at: Date, meter?: M
         meter ? eq(meterIntervals.meter, meter) : undefined,
       ),
     );
+}
+
+/**
+ * A node leaves the cluster: whatever pods it still had are gone with it (their metering ends
+ * now), it is marked left, and its own metering ends. Idempotent: a node already left is untouched.
+ */
+export async function releaseNode(tx: Tx, nodeId: string, at: Date, reason: string): Promise<boolean> {
+  const [node] = await tx
+    .update(nodes)
+    .set({ status: "left", statusReason: reason, leftAt: at })
+    .where(and(eq(nodes.id, nodeId), ne(nodes.status, "left")))
+    .returning({ id: nodes.id });
+  if (!node) return false;
+  const gone = await tx.delete(pods).where(eq(pods.nodeId, nodeId)).returning({ id: pods.id });
+  for (const p of gone) await closeMeters(tx, p.id, at);
+  await closeMeters(tx, nodeId, at);
+  return true;
 }

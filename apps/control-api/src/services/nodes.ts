@@ -15,6 +15,7 @@ import {
   openMeter,
   pods,
   recordEvent,
+  releaseNode,
   withSystem,
   withTenant,
 } from "@berth/db";
@@ -235,20 +236,7 @@ export async function syncNode(deps: Deps, caller: NodeCaller, input: z.infer<ty
 
     if (node.status === "left") return { node, cluster, leave: true, assignments: [] as PodAssignment[] };
     if (input.left) {
-      const remaining = await tx.select({ id: pods.id }).from(pods).where(eq(pods.nodeId, node.id));
-      for (const p of remaining) await closeMeters(tx, p.id, now);
-      if (remaining.length > 0)
-        await tx.delete(pods).where(
-          inArray(
-            pods.id,
-            remaining.map((p) => p.id),
-          ),
-        );
-      await tx
-        .update(nodes)
-        .set({ status: "left", statusReason: "the agent left", leftAt: now })
-        .where(eq(nodes.id, node.id));
-      await closeMeters(tx, node.id, now);
+      await releaseNode(tx, node.id, now, "the agent left");
       await event("Left", "the node agent stopped its pods and left the cluster");
       changed = true;
       return { node, cluster, leave: true, assignments: [] as PodAssignment[] };

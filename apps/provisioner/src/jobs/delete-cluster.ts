@@ -8,7 +8,7 @@ import {
   nodes,
   pods,
   recordEvent,
-  type Tx,
+  releaseNode,
   withTenant,
 } from "@berth/db";
 import { and, eq, inArray, isNull, ne } from "drizzle-orm";
@@ -16,24 +16,6 @@ import type { Deps } from "../deps";
 
 /** "waiting": node agents are leaving; "machines": instances are being terminated; "done". */
 export type DeleteProgress = "done" | "waiting" | "machines";
-
-/** Releases a node whose agent will not confirm (gone, or past the grace period): its pods and meters end now. */
-async function releaseNode(tx: Tx, node: typeof nodes.$inferSelect, at: Date, reason: string): Promise<void> {
-  const left = await tx.select({ id: pods.id }).from(pods).where(eq(pods.nodeId, node.id));
-  for (const p of left) await closeMeters(tx, p.id, at);
-  if (left.length > 0)
-    await tx.delete(pods).where(
-      inArray(
-        pods.id,
-        left.map((p) => p.id),
-      ),
-    );
-  await tx
-    .update(nodes)
-    .set({ status: "left", statusReason: reason, leftAt: at })
-    .where(eq(nodes.id, node.id));
-  await closeMeters(tx, node.id, at);
-}
 
 /**
  * Deletes a cluster in steps, each idempotent: stop every workload, ask every node agent to leave
@@ -82,7 +64,7 @@ export async function deleteCluster(deps: Deps, p: JobPayload<"cluster.delete">)
       if (silent || graceOver)
         await releaseNode(
           tx,
-          n,
+          n.id,
           now,
           silent ? "released: the agent stopped syncing" : "released: the agent did not leave in time",
         );

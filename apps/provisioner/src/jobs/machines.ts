@@ -8,10 +8,11 @@ import {
   openMeter,
   pods,
   recordEvent,
+  releaseNode,
   type Tx,
   withTenant,
 } from "@berth/db";
-import { and, eq, inArray, isNull, ne } from "drizzle-orm";
+import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Deps } from "../deps";
 import { nodeUserData } from "../providers/user-data";
 
@@ -153,28 +154,7 @@ export async function markTerminated(deps: Deps, m: MachineRow): Promise<void> {
   await withMachine(deps, m, ["terminating"], async (tx, row) => {
     await tx.update(machines).set({ status: "terminated", terminatedAt: now }).where(eq(machines.id, row.id));
     await closeMeters(tx, row.id, now);
-    if (row.nodeId) {
-      const [node] = await tx
-        .select()
-        .from(nodes)
-        .where(and(eq(nodes.id, row.nodeId), ne(nodes.status, "left")));
-      if (node) {
-        const left = await tx.select({ id: pods.id }).from(pods).where(eq(pods.nodeId, node.id));
-        for (const p of left) await closeMeters(tx, p.id, now);
-        if (left.length > 0)
-          await tx.delete(pods).where(
-            inArray(
-              pods.id,
-              left.map((p) => p.id),
-            ),
-          );
-        await tx
-          .update(nodes)
-          .set({ status: "left", statusReason: "its machine was terminated", leftAt: now })
-          .where(eq(nodes.id, node.id));
-        await closeMeters(tx, node.id, now);
-      }
-    }
+    if (row.nodeId) await releaseNode(tx, row.nodeId, now, "its machine was terminated");
     await machineEvent(tx, row, "Terminated", `instance ${row.instanceId ?? "(never launched)"} is gone`);
   });
 }

@@ -1,0 +1,45 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { developmentMasterKey } from "./crypto";
+
+/**
+ * The environment every server process of Berth shares: where Postgres and Redis are, the queue
+ * prefix, the master key. Each app's own `env.ts` extends it with its settings.
+ */
+export const serverEnvShape = {
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: z.url().default("postgres://berth@127.0.0.1:55432/berth"),
+  REDIS_URL: z.url().default("redis://127.0.0.1:56379"),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9:_-]+$/)
+    .default("berth"),
+  /** 32 bytes, base64. Required in production; in development a key is kept under BERTH_DATA_DIR. */
+  BERTH_MASTER_KEY: z.string().optional(),
+  BERTH_DATA_DIR: z.string().default(resolve(import.meta.dirname, "../../../.data")),
+};
+
+/**
+ * Parses the environment once at boot; a bad value stops the process with the variable's name.
+ * The master key is resolved here (a development key outside production).
+ */
+export function parseServerEnv<S extends z.ZodObject<typeof serverEnvShape & z.ZodRawShape>>(
+  schema: S,
+  source: NodeJS.ProcessEnv,
+): z.infer<S> & { BERTH_MASTER_KEY: string } {
+  const parsed = schema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid environment:\n${lines.join("\n")}`);
+  }
+  const env = parsed.data as z.infer<S> & {
+    NODE_ENV: string;
+    BERTH_DATA_DIR: string;
+    BERTH_MASTER_KEY?: string;
+  };
+  return {
+    ...env,
+    BERTH_MASTER_KEY: env.BERTH_MASTER_KEY ?? developmentMasterKey(env.NODE_ENV, env.BERTH_DATA_DIR),
+  };
+}
