@@ -29,6 +29,8 @@ export interface Deps {
   readonly master: MasterKey;
   readonly timings: Timings;
   readonly reconcileConcurrency: number;
+  /** The platform's token signing key is rotated once it is this old. */
+  readonly signingKeyMaxAgeMs: number;
   /**
    * A job whose worker died (kill -9, lost machine) is noticed when its lock lapses and run again;
    * every job is idempotent, so it may be retried after any number of such stalls.

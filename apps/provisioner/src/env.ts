@@ -38,6 +38,13 @@ const schema = z.object({
   /** A job whose worker died is run again this long after its last sign of life (plus one stall check). */
   JOB_LOCK_SECONDS: z.coerce.number().int().min(2).max(600).default(30),
   JOB_STALLED_CHECK_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  /** Rotate the platform's access-token signing key once it is this old. */
+  SIGNING_KEY_ROTATION_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 365)
+    .default(24 * 7),
   RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 

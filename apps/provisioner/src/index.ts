@@ -49,6 +49,7 @@ const deps: Deps = {
   apiUrl: env.BERTH_API_URL,
   crashpoint: crashpointFrom(env.BERTH_CRASH_AT),
   reconcileConcurrency: env.RECONCILE_CONCURRENCY,
+  signingKeyMaxAgeMs: env.SIGNING_KEY_ROTATION_HOURS * 3_600_000,
   jobLocks: { lockMs: env.JOB_LOCK_SECONDS * 1000, stalledCheckMs: env.JOB_STALLED_CHECK_SECONDS * 1000 },
   now: () => new Date(),
 };

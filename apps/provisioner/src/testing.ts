@@ -35,6 +35,7 @@ export function createTestProvisionerDeps(shared: {
     metrics: createMetricsRegistry("provisioner"),
     timings: { ...TEST_TIMINGS, ...shared.timings },
     reconcileConcurrency: 2,
+    signingKeyMaxAgeMs: 7 * 24 * 3_600_000,
     jobLocks: { lockMs: 10_000, stalledCheckMs: 2_000 },
     now: shared.now ?? (() => new Date()),
     providers: shared.providers ?? {},
