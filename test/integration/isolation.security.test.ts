@@ -25,6 +25,7 @@ const bodyFor = (id: string): unknown => {
   const bodies: Record<string, unknown> = {
     "clusters.create": { name: "b-cluster" },
     "clusters.createJoinToken": {},
+    "clusters.rotateKey": {},
     "deployments.upsert": manifest,
     "nodePools.create": { name: "b-pool", provider: "byo", desiredSize: 0 },
     "nodePools.update": { desiredSize: 0 },

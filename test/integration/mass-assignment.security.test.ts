@@ -15,6 +15,7 @@ const validBodies: Record<string, unknown> = {
   "auth.refresh": { refreshToken: "brt_0123456789" },
   "clusters.create": { name: "mass" },
   "clusters.createJoinToken": {},
+  "clusters.rotateKey": {},
   "nodePools.create": { name: "p", provider: "byo", desiredSize: 0 },
   "nodePools.update": { desiredSize: 1 },
   "nodes.drain": {},

@@ -42,6 +42,7 @@ export type Caller =
       readonly clusterId: string;
       readonly nodeId: string;
       readonly expiresAt: number;
+      readonly kid: string;
     }
   | { readonly kind: "joinToken"; readonly token: string };
 

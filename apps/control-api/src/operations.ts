@@ -21,6 +21,7 @@ import {
   getCluster,
   listClusters,
   listClustersInput,
+  rotateClusterKey,
 } from "./services/clusters";
 import {
   createNodePool,
@@ -371,6 +372,19 @@ export const operations = {
     successStatus: 202,
     input: clusterRefInput,
     run: deleteCluster,
+  }),
+  rotateClusterKey: op({
+    id: "clusters.rotateKey",
+    summary:
+      "Rotate the cluster's signing key; node credentials of the old key keep working until they expire",
+    method: "POST",
+    path: "/v1/clusters/:clusterId/rotate-key",
+    auth: "user",
+    action: "cluster:RotateKey",
+    resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
+    successStatus: 202,
+    input: clusterRefInput,
+    run: rotateClusterKey,
   }),
   createJoinToken: op({
     id: "clusters.createJoinToken",

@@ -6,6 +6,7 @@ import { deleteCluster } from "./jobs/delete-cluster";
 import { failClusterProvisioning, provisionCluster } from "./jobs/provision-cluster";
 import { reconcileCluster } from "./jobs/reconcile-cluster";
 import { reconcileMachines } from "./jobs/reconcile-machines";
+import { rotateClusterKey } from "./jobs/rotate-cluster-key";
 import { sweep } from "./jobs/sweep";
 
 type Handler<N extends JobName> = (
@@ -28,6 +29,7 @@ const handlers: { [N in JobName]: Handler<N> } = {
     }
   },
   "cluster.reconcile": (deps, p) => reconcileCluster(deps, p),
+  "cluster.rotate-key": (deps, p) => rotateClusterKey(deps, p),
   "machines.reconcile": async (deps, p) => {
     const result = await reconcileMachines(deps, p);
     // Launches and terminations in flight are confirmed by looking again shortly.

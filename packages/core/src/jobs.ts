@@ -28,6 +28,13 @@ export const JOBS = {
     backoffMs: 500,
     jobId: (p: z.infer<typeof clusterRef>) => `reconcile-${p.clusterId}`,
   },
+  "cluster.rotate-key": {
+    queue: "clusters",
+    payload: clusterRef,
+    attempts: 10,
+    backoffMs: 1_000,
+    jobId: (p: z.infer<typeof clusterRef>) => `rotate-${p.clusterId}`,
+  },
   "machines.reconcile": {
     queue: "machines",
     payload: clusterRef,

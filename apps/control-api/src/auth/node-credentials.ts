@@ -22,6 +22,8 @@ export interface NodeClaims {
 export interface VerifiedNode extends NodeClaims {
   /** When the credential expires, in epoch milliseconds. */
   expiresAt: number;
+  /** The cluster key that signed it: after a rotation, agents still holding the old one get a new credential. */
+  kid: string;
 }
 
 export interface ClusterKeyRow {
@@ -71,22 +73,46 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
   }
   if (typeof clusterId !== "string" || clusterId.length > 64) throw fail();
   const [cluster] = await withSystem(db, (tx) =>
-    tx.select({ jwk: clusters.signingPublicJwk }).from(clusters).where(eq(clusters.id, clusterId)),
+    tx
+      .select({
+        jwk: clusters.signingPublicJwk,
+        previous: clusters.previousPublicJwk,
+        retireAt: clusters.previousKeyRetireAt,
+      })
+      .from(clusters)
+      .where(eq(clusters.id, clusterId)),
   );
   if (!cluster?.jwk) throw fail();
-  try {
-    const key = await importJWK(JSON.parse(cluster.jwk) as JWK, TOKEN_ALG);
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [TOKEN_ALG],
-      issuer,
-      audience: clusterAudience(clusterId),
-      typ: "node+jwt",
-      requiredClaims: ["exp", "sub", "tid", "cid"],
-    });
-    if (typeof payload.sub !== "string" || typeof payload.tid !== "string" || typeof payload.exp !== "number")
-      throw fail();
-    return { tenantId: payload.tid, clusterId, nodeId: payload.sub, expiresAt: payload.exp * 1000 };
-  } catch {
-    throw fail();
+  // The current key, and after a rotation the previous one until its credentials have expired.
+  const candidates = [cluster.jwk];
+  if (cluster.previous && cluster.retireAt && cluster.retireAt > new Date())
+    candidates.push(cluster.previous);
+  for (const jwk of candidates) {
+    try {
+      const key = await importJWK(JSON.parse(jwk) as JWK, TOKEN_ALG);
+      const { payload, protectedHeader } = await jwtVerify(token, key, {
+        algorithms: [TOKEN_ALG],
+        issuer,
+        audience: clusterAudience(clusterId),
+        typ: "node+jwt",
+        requiredClaims: ["exp", "sub", "tid", "cid"],
+      });
+      if (
+        typeof payload.sub !== "string" ||
+        typeof payload.tid !== "string" ||
+        typeof payload.exp !== "number"
+      )
+        throw fail();
+      return {
+        tenantId: payload.tid,
+        clusterId,
+        nodeId: payload.sub,
+        expiresAt: payload.exp * 1000,
+        kid: protectedHeader.kid ?? "",
+      };
+    } catch {
+      // try the next key
+    }
   }
+  throw fail();
 }

@@ -6,7 +6,7 @@ import {
   QuotaExceededError,
   sha256Hex,
 } from "@berth/core";
-import { clusters, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
+import { clusters, isOperational, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -175,7 +175,7 @@ export async function createJoinToken(
   );
   await withTenant(deps.db, caller.tenantId, async (tx) => {
     const c = await loadCluster(tx, input.clusterId);
-    if (c.status !== "active" && c.status !== "provisioning")
+    if (!isOperational(c.status) && c.status !== "provisioning")
       throw new ConflictError(`cluster ${c.id} is ${c.status}; nodes cannot join it`, "CLUSTER_NOT_ACTIVE");
     await tx.insert(joinTokens).values({
       id: newId("joinToken"),
@@ -186,4 +186,37 @@ export async function createJoinToken(
     });
   });
   return { token, expiresAt: expiresAt.toISOString() };
+}
+
+/** Starts a rotation of the cluster's signing key (`active` → `updating` → `active`). */
+export async function rotateClusterKey(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof clusterRefInput>,
+) {
+  const cluster = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const c = await loadCluster(tx, input.clusterId);
+    if (c.status === "updating") return c;
+    if (c.status !== "active")
+      throw new ConflictError(
+        `cluster ${c.id} is ${c.status}; only an active cluster's key can rotate`,
+        "CLUSTER_NOT_ACTIVE",
+      );
+    const [row] = await tx
+      .update(clusters)
+      .set({ status: "updating", statusReason: "rotating its signing key" })
+      .where(eq(clusters.id, c.id))
+      .returning();
+    await recordEvent(tx, {
+      tenantId: c.tenantId,
+      clusterId: c.id,
+      objectKind: "Cluster",
+      objectName: c.name,
+      reason: "Updating",
+      message: "signing key rotation requested",
+    });
+    return row ?? c;
+  });
+  await kick(deps, "cluster.rotate-key", { tenantId: caller.tenantId, clusterId: cluster.id });
+  return view(cluster);
 }

@@ -6,7 +6,7 @@ import {
   QuotaExceededError,
   ValidationError,
 } from "@berth/core";
-import { machines, nodePools, PROVIDERS, recordEvent, type Tx, withTenant } from "@berth/db";
+import { isOperational, machines, nodePools, PROVIDERS, recordEvent, type Tx, withTenant } from "@berth/db";
 import { and, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -104,7 +104,7 @@ export async function createNodePool(
     throw new ValidationError("the local-vm provider is not available yet; use ec2 or byo");
   const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const cluster = await loadCluster(tx, input.clusterId);
-    if (cluster.status !== "active")
+    if (!isOperational(cluster.status))
       throw new ConflictError(`cluster ${cluster.id} is ${cluster.status}`, "CLUSTER_NOT_ACTIVE");
     const existing = await tx
       .select({ name: nodePools.name })

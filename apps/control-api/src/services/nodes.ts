@@ -8,6 +8,7 @@ import {
 } from "@berth/core";
 import {
   closeMeters,
+  isOperational,
   joinTokens,
   machines,
   nodePools,
@@ -73,7 +74,7 @@ export async function joinNode(deps: Deps, input: z.infer<typeof joinInput>) {
   if (!token) throw new UnauthenticatedError("the join token is invalid or expired");
   const result = await withTenant(deps.db, token.tenantId, async (tx) => {
     const cluster = await loadCluster(tx, token.clusterId);
-    if (cluster.status !== "active")
+    if (!isOperational(cluster.status))
       throw new ConflictError(
         `cluster ${cluster.id} is ${cluster.status}; try again when it is active`,
         "CLUSTER_NOT_ACTIVE",
@@ -335,9 +336,10 @@ export async function syncNode(deps: Deps, caller: NodeCaller, input: z.infer<ty
       tenantId: caller.tenantId,
       clusterId: caller.clusterId,
     });
-  // Renew the credential when less than half of its life is left.
+  // Renew the credential when less than half of its life is left, or when the cluster's key rotated.
   let credential: { credential: string; expiresAt: string } | null = null;
-  if (!result.leave && caller.expiresAt - now.getTime() < (NODE_CREDENTIAL_TTL_SECONDS * 1000) / 2) {
+  const halfLife = caller.expiresAt - now.getTime() < (NODE_CREDENTIAL_TTL_SECONDS * 1000) / 2;
+  if (!result.leave && (halfLife || caller.kid !== result.cluster.signingKid)) {
     const issued = await issueNodeCredential(deps.master, deps.publicUrl, result.cluster, caller, now);
     credential = { credential: issued.credential, expiresAt: issued.expiresAt.toISOString() };
   }

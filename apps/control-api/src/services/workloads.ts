@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, newId, QuotaExceededError } from "@berth/core";
-import { deployments, events, nodes, pods, recordEvent, type Tx, withTenant } from "@berth/db";
+import { deployments, events, isOperational, nodes, pods, recordEvent, type Tx, withTenant } from "@berth/db";
 import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -74,7 +74,7 @@ export async function applyDeployment(
   const normal = normaliseDeployment(input.manifest, input);
   const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const cluster = await loadCluster(tx, input.clusterId);
-    if (cluster.status !== "active")
+    if (!isOperational(cluster.status))
       throw new ConflictError(
         `cluster ${cluster.id} is ${cluster.status}; deployments need an active cluster`,
         "CLUSTER_NOT_ACTIVE",

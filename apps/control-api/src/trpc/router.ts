@@ -38,6 +38,7 @@ export const appRouter = router({
     get: query(ops.getCluster),
     delete: mutation(ops.deleteCluster),
     createJoinToken: mutation(ops.createJoinToken),
+    rotateKey: mutation(ops.rotateClusterKey),
   }),
   nodes: router({
     list: query(ops.listNodes),

@@ -4,6 +4,7 @@ import {
   closeMeters,
   clusters,
   deployments,
+  isOperational,
   nodes,
   podRequests,
   pods,
@@ -70,7 +71,7 @@ export async function reconcileCluster(
   const result: ReconcileResult = { created: 0, removed: 0, placed: 0, unschedulable: 0, evicted: 0 };
   await withTenant(deps.db, p.tenantId, async (tx) => {
     const [cluster] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
-    if (cluster?.status !== "active") return;
+    if (!cluster || !isOperational(cluster.status)) return;
     const now = deps.now();
     const event = (
       kind: string,

@@ -47,7 +47,7 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
     const open = await tx
       .select({ id: clusters.id, tenantId: clusters.tenantId, status: clusters.status })
       .from(clusters)
-      .where(inArray(clusters.status, ["provisioning", "active", "deleting"]));
+      .where(inArray(clusters.status, ["provisioning", "active", "updating", "deleting"]));
     const pooled = await tx
       .selectDistinct({ clusterId: machines.clusterId })
       .from(machines)
@@ -66,6 +66,7 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
     const ref = { tenantId: c.tenantId, clusterId: c.id };
     if (c.status === "provisioning") await deps.queues.enqueue("cluster.provision", ref);
     else if (c.status === "deleting") await deps.queues.enqueue("cluster.delete", ref);
+    else if (c.status === "updating") await deps.queues.enqueue("cluster.rotate-key", ref);
     else await deps.queues.enqueue("cluster.reconcile", ref);
     if (c.status !== "provisioning" && work.withMachines.has(c.id))
       await deps.queues.enqueue("machines.reconcile", ref);

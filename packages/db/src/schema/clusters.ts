@@ -12,6 +12,9 @@ export const CLUSTER_STATUSES = [
 ] as const;
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
+/** A cluster whose control plane serves: nodes join, workloads run (also while its key rotates). */
+export const isOperational = (status: ClusterStatus): boolean => status === "active" || status === "updating";
+
 export const clusters = pgTable(
   "clusters",
   {
@@ -28,6 +31,9 @@ export const clusters = pgTable(
     signingKeyEnc: text(),
     signingPublicJwk: text(),
     signingKid: text(),
+    /** After a rotation, the previous key still verifies the node credentials it signed, until they expire. */
+    previousPublicJwk: text(),
+    previousKeyRetireAt: timestamp({ withTimezone: true }),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     activeAt: timestamp({ withTimezone: true }),
     deletingAt: timestamp({ withTimezone: true }),

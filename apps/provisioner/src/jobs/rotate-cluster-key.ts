@@ -1,0 +1,41 @@
+import { encryptSecret, generateSigningKey, type JobPayload } from "@berth/core";
+import { clusters, recordEvent, withTenant } from "@berth/db";
+import { eq } from "drizzle-orm";
+import type { Deps } from "../deps";
+
+/** How long node credentials live (control-api's NODE_CREDENTIAL_TTL_SECONDS), plus clock skew. */
+const PREVIOUS_KEY_GRACE_MS = 3_600_000 + 60_000;
+
+/**
+ * Rotates a cluster's signing key (`updating` → `active`): the new key signs every credential
+ * from now on; the previous one keeps verifying the credentials it signed until they expire.
+ * Agents receive a credential of the new key on their next sync. One transaction: idempotent.
+ */
+export async function rotateClusterKey(deps: Deps, p: JobPayload<"cluster.rotate-key">): Promise<void> {
+  const key = await generateSigningKey();
+  await withTenant(deps.db, p.tenantId, async (tx) => {
+    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    if (!c || c.status !== "updating") return;
+    const now = deps.now();
+    await tx
+      .update(clusters)
+      .set({
+        status: "active",
+        statusReason: null,
+        signingKeyEnc: encryptSecret(deps.master, key.privatePkcs8, `cluster-key:${c.id}`),
+        signingPublicJwk: JSON.stringify(key.publicJwk),
+        signingKid: key.kid,
+        previousPublicJwk: c.signingPublicJwk,
+        previousKeyRetireAt: new Date(now.getTime() + PREVIOUS_KEY_GRACE_MS),
+      })
+      .where(eq(clusters.id, c.id));
+    await recordEvent(tx, {
+      tenantId: c.tenantId,
+      clusterId: c.id,
+      objectKind: "Cluster",
+      objectName: c.name,
+      reason: "KeyRotated",
+      message: `new signing key ${key.kid}; the previous one verifies existing node credentials for another hour`,
+    });
+  });
+}
