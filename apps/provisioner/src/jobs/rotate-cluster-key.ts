@@ -15,7 +15,7 @@ export async function rotateClusterKey(deps: Deps, p: JobPayload<"cluster.rotate
   const key = await generateSigningKey();
   await withTenant(deps.db, p.tenantId, async (tx) => {
     const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
-    if (!c || c.status !== "updating") return;
+    if (c?.status !== "updating") return;
     const now = deps.now();
     await tx
       .update(clusters)
