@@ -1,0 +1,117 @@
+import { usageToCsv } from "@berth/core";
+import { z } from "zod";
+import { brn, clusterBrn, defineOperation as op } from "../operation";
+import { getUsage, usageInput } from "../services/usage";
+import {
+  applyDeployment,
+  applyDeploymentInput,
+  deleteDeployment,
+  deploymentRefInput,
+  getDeployment,
+  listDeployments,
+  listDeploymentsInput,
+  listEvents,
+  listEventsInput,
+  listPods,
+  listPodsInput,
+} from "../services/workloads";
+
+const _emptyInputSchema = z.object({}).strict();
+
+const deploymentBrn = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
+  brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/deployment/${i.name}`);
+
+/** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
+
+/** Deployments, pods, events and usage. */
+export const workloadOperations = {
+  applyDeployment: op({
+    id: "deployments.upsert",
+    summary: "Create or update a deployment from a Kubernetes-shaped manifest (JSON or YAML)",
+    method: "PUT",
+    path: "/v1/clusters/:clusterId/deployments/:namespace/:name",
+    auth: "user",
+    action: "deployment:Apply",
+    resource: (c, i) => deploymentBrn(c.tenantId, i),
+    successStatus: 200,
+    bodyAs: "manifest",
+    input: applyDeploymentInput,
+    run: applyDeployment,
+  }),
+  getDeployment: op({
+    id: "deployments.get",
+    summary: "Get a deployment and its status",
+    method: "GET",
+    path: "/v1/clusters/:clusterId/deployments/:namespace/:name",
+    auth: "user",
+    action: "deployment:Describe",
+    resource: (c, i) => deploymentBrn(c.tenantId, i),
+    successStatus: 200,
+    input: deploymentRefInput,
+    run: getDeployment,
+  }),
+  listDeployments: op({
+    id: "deployments.list",
+    summary: "List a cluster's deployments",
+    method: "GET",
+    path: "/v1/clusters/:clusterId/deployments",
+    auth: "user",
+    action: "deployment:List",
+    resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
+    successStatus: 200,
+    input: listDeploymentsInput,
+    run: listDeployments,
+  }),
+  deleteDeployment: op({
+    id: "deployments.delete",
+    summary: "Delete a deployment; its pods are stopped",
+    method: "DELETE",
+    path: "/v1/clusters/:clusterId/deployments/:namespace/:name",
+    auth: "user",
+    action: "deployment:Delete",
+    resource: (c, i) => deploymentBrn(c.tenantId, i),
+    successStatus: 202,
+    input: deploymentRefInput,
+    run: deleteDeployment,
+  }),
+  listPods: op({
+    id: "pods.list",
+    summary: "List a cluster's pods with their placement and phase",
+    method: "GET",
+    path: "/v1/clusters/:clusterId/pods",
+    auth: "user",
+    action: "pod:List",
+    resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
+    successStatus: 200,
+    input: listPodsInput,
+    run: listPods,
+  }),
+  listEvents: op({
+    id: "events.list",
+    summary: "List a cluster's events, newest first",
+    method: "GET",
+    path: "/v1/clusters/:clusterId/events",
+    auth: "user",
+    action: "event:List",
+    resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
+    successStatus: 200,
+    input: listEventsInput,
+    run: listEvents,
+  }),
+  usage: op({
+    id: "usage.get",
+    summary: "Metered usage and its price between two instants (JSON, or CSV with format=csv)",
+    method: "GET",
+    path: "/v1/usage",
+    auth: "user",
+    action: "usage:Read",
+    resource: (c) => brn(c.tenantId, "usage"),
+    successStatus: 200,
+    input: usageInput,
+    run: getUsage,
+    render: (value, input) =>
+      input.format === "csv"
+        ? { contentType: "text/csv; charset=utf-8", body: usageToCsv(value) }
+        : undefined,
+  }),
+};
