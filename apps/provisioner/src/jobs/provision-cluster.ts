@@ -1,7 +1,8 @@
-import { encryptSecret, generateSigningKey, type JobPayload } from "@berth/core";
+import { generateSigningKey, type JobPayload } from "@berth/core";
 import { clusters, openMeter, recordEvent, withTenant } from "@berth/db";
 import { eq } from "drizzle-orm";
 import type { Deps } from "../deps";
+import { clusterKeyColumns } from "./cluster-key";
 
 /**
  * Brings a cluster's control plane up: its own signing key (encrypted at rest), then `active`.
@@ -20,13 +21,7 @@ export async function provisionCluster(deps: Deps, p: JobPayload<"cluster.provis
         status: "active",
         statusReason: null,
         activeAt: now,
-        ...(c.signingKeyEnc
-          ? {}
-          : {
-              signingKeyEnc: encryptSecret(deps.master, key.privatePkcs8, `cluster-key:${c.id}`),
-              signingPublicJwk: JSON.stringify(key.publicJwk),
-              signingKid: key.kid,
-            }),
+        ...(c.signingKeyEnc ? {} : clusterKeyColumns(deps.master, c.id, key)),
       })
       .where(eq(clusters.id, c.id));
     await openMeter(tx, {

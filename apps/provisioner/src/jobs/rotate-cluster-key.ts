@@ -1,7 +1,8 @@
-import { encryptSecret, generateSigningKey, type JobPayload } from "@berth/core";
+import { generateSigningKey, type JobPayload } from "@berth/core";
 import { clusters, recordEvent, withTenant } from "@berth/db";
 import { eq } from "drizzle-orm";
 import type { Deps } from "../deps";
+import { clusterKeyColumns } from "./cluster-key";
 
 /** How long node credentials live (control-api's NODE_CREDENTIAL_TTL_SECONDS), plus clock skew. */
 const PREVIOUS_KEY_GRACE_MS = 3_600_000 + 60_000;
@@ -22,9 +23,7 @@ export async function rotateClusterKey(deps: Deps, p: JobPayload<"cluster.rotate
       .set({
         status: "active",
         statusReason: null,
-        signingKeyEnc: encryptSecret(deps.master, key.privatePkcs8, `cluster-key:${c.id}`),
-        signingPublicJwk: JSON.stringify(key.publicJwk),
-        signingKid: key.kid,
+        ...clusterKeyColumns(deps.master, c.id, key),
         previousPublicJwk: c.signingPublicJwk,
         previousKeyRetireAt: new Date(now.getTime() + PREVIOUS_KEY_GRACE_MS),
       })

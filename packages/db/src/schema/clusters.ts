@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { tenants } from "./tenants";
+import { tenantRef } from "./tenant";
+import { createdAt } from "./timestamps";
 
 export const CLUSTER_STATUSES = [
   "provisioning",
@@ -19,9 +20,7 @@ export const clusters = pgTable(
   "clusters",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     name: text().notNull(),
     /** Resource tags, for IAM conditions (`berth:ResourceTag/<key>`) and for billing reports. */
     tags: jsonb().$type<Record<string, string>>().notNull().default({}),
@@ -34,7 +33,7 @@ export const clusters = pgTable(
     /** After a rotation, the previous key still verifies the node credentials it signed, until they expire. */
     previousPublicJwk: text(),
     previousKeyRetireAt: timestamp({ withTimezone: true }),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     activeAt: timestamp({ withTimezone: true }),
     deletingAt: timestamp({ withTimezone: true }),
     deletedAt: timestamp({ withTimezone: true }),
@@ -49,18 +48,21 @@ export const joinTokens = pgTable(
   "join_tokens",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    clusterId: text()
-      .notNull()
-      .references(() => clusters.id),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
     tokenHash: text().notNull().unique(),
     /** Set for a machine's own token: the node that joins with it is that machine. */
     machineId: text(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     usedCount: integer().notNull().default(0),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [index("join_tokens_cluster_idx").on(t.clusterId)],
 );
+
+/** The cluster a row belongs to. */
+export function clusterRef() {
+  return text()
+    .notNull()
+    .references(() => clusters.id);
+}

@@ -1,21 +1,20 @@
 import { sql } from "drizzle-orm";
 import { index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { tenants } from "./tenants";
+import { tenantRef } from "./tenant";
+import { createdAt } from "./timestamps";
 
 /** Non-human principals of a tenant (CI systems, operators); they authenticate with API keys only. */
 export const serviceAccounts = pgTable(
   "service_accounts",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     name: text().notNull(),
     description: text().notNull().default(""),
     status: text({ enum: ["active", "disabled"] })
       .notNull()
       .default("active"),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [uniqueIndex("service_accounts_tenant_name_key").on(t.tenantId, t.name)],
 );
@@ -25,9 +24,7 @@ export const apiKeys = pgTable(
   "api_keys",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     principalId: text().notNull(),
     name: text().notNull().default(""),
     secretHash: text().notNull(),
@@ -35,7 +32,7 @@ export const apiKeys = pgTable(
     revokedAt: timestamp({ withTimezone: true }),
     lastUsedAt: timestamp({ withTimezone: true }),
     createdBy: text().notNull(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [index("api_keys_principal_idx").on(t.principalId)],
 );
@@ -44,13 +41,11 @@ export const policies = pgTable(
   "policies",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     name: text().notNull(),
     description: text().notNull().default(""),
     document: jsonb().$type<Record<string, unknown>>().notNull(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [uniqueIndex("policies_tenant_name_key").on(t.tenantId, t.name)],
 );
@@ -60,12 +55,10 @@ export const policyAttachments = pgTable(
   "policy_attachments",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     policyId: text().notNull(),
     principalId: text().notNull(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex("policy_attachments_key").on(t.policyId, t.principalId),
@@ -81,16 +74,14 @@ export const refreshTokens = pgTable(
   "refresh_tokens",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     principalId: text().notNull(),
     familyId: text().notNull(),
     tokenHash: text().notNull().unique(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     usedAt: timestamp({ withTimezone: true }),
     revokedAt: timestamp({ withTimezone: true }),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [index("refresh_tokens_family_idx").on(t.familyId)],
 );

@@ -1,8 +1,9 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { clusters } from "./clusters";
+import { clusterRef } from "./clusters";
 import type { Taint } from "./nodes";
-import { tenants } from "./tenants";
+import { tenantRef } from "./tenant";
+import { createdAt } from "./timestamps";
 
 export const PROVIDERS = ["ec2", "local-vm", "byo"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -11,12 +12,8 @@ export const nodePools = pgTable(
   "node_pools",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    clusterId: text()
-      .notNull()
-      .references(() => clusters.id),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
     name: text().notNull(),
     provider: text({ enum: PROVIDERS }).notNull(),
     instanceType: text().notNull(),
@@ -28,7 +25,7 @@ export const nodePools = pgTable(
     status: text({ enum: ["active", "deleting", "deleted"] })
       .notNull()
       .default("active"),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp({ withTimezone: true }),
   },
@@ -55,12 +52,8 @@ export const machines = pgTable(
   "machines",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    clusterId: text()
-      .notNull()
-      .references(() => clusters.id),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
     poolId: text()
       .notNull()
       .references(() => nodePools.id),
@@ -73,7 +66,7 @@ export const machines = pgTable(
     /** The node name its agent joins under. */
     nodeName: text().notNull(),
     nodeId: text(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     launchedAt: timestamp({ withTimezone: true }),
     joinedAt: timestamp({ withTimezone: true }),
     terminateRequestedAt: timestamp({ withTimezone: true }),

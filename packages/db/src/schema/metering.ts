@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { clusters } from "./clusters";
-import { tenants } from "./tenants";
+import { clusterRef } from "./clusters";
+import { tenantRef } from "./tenant";
 
 /**
  * Usage as intervals: a meter runs for a subject (cluster, node, pod) from `startedAt` to `endedAt`
@@ -13,12 +13,8 @@ export const meterIntervals = pgTable(
   "meter_intervals",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    clusterId: text()
-      .notNull()
-      .references(() => clusters.id),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
     meter: text().notNull(),
     subjectId: text().notNull(),
     rate: bigint({ mode: "bigint" }).notNull(),

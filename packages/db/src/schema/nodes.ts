@@ -10,8 +10,8 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { clusters } from "./clusters";
-import { tenants } from "./tenants";
+import { clusterRef } from "./clusters";
+import { tenantRef } from "./tenant";
 
 export const NODE_STATUSES = ["ready", "not_ready", "leaving", "left"] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
@@ -26,12 +26,8 @@ export const nodes = pgTable(
   "nodes",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    clusterId: text()
-      .notNull()
-      .references(() => clusters.id),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
     name: text().notNull(),
     status: text({ enum: NODE_STATUSES }).notNull().default("ready"),
     statusReason: text(),

@@ -1,25 +1,19 @@
 import { sql } from "drizzle-orm";
 import { index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-
-export const tenants = pgTable("tenants", {
-  id: text().primaryKey(),
-  name: text().notNull().unique(),
-  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
-});
+import { tenantRef } from "./tenant";
+import { createdAt } from "./timestamps";
 
 export const users = pgTable(
   "users",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     email: text().notNull(),
     passwordHash: text().notNull(),
     status: text({ enum: ["active", "disabled"] })
       .notNull()
       .default("active"),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex("users_email_key").on(sql`lower(${t.email})`),
@@ -37,6 +31,6 @@ export const signingKeys = pgTable("signing_keys", {
   status: text({ enum: ["active", "verifying", "retired"] })
     .notNull()
     .default("active"),
-  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  createdAt: createdAt(),
   rotatedAt: timestamp({ withTimezone: true }),
 });

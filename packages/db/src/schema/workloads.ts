@@ -11,9 +11,10 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { clusters } from "./clusters";
+import { clusterRef, clusters } from "./clusters";
 import { nodes } from "./nodes";
-import { tenants } from "./tenants";
+import { tenantRef } from "./tenant";
+import { createdAt } from "./timestamps";
 
 /** A container as the control plane stores it: normalised, quantities already integers. */
 export interface ContainerTemplate {
@@ -41,12 +42,8 @@ export const deployments = pgTable(
   "deployments",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    clusterId: text()
-      .notNull()
-      .references(() => clusters.id),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
     namespace: text().notNull(),
     name: text().notNull(),
     generation: integer().notNull().default(1),
@@ -59,7 +56,7 @@ export const deployments = pgTable(
     observedGeneration: integer().notNull().default(0),
     readyReplicas: integer().notNull().default(0),
     updatedReplicas: integer().notNull().default(0),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp({ withTimezone: true }),
   },
@@ -78,12 +75,8 @@ export const pods = pgTable(
   "pods",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
-    clusterId: text()
-      .notNull()
-      .references(() => clusters.id),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
     deploymentId: text()
       .notNull()
       .references(() => deployments.id),
@@ -102,7 +95,7 @@ export const pods = pgTable(
     restarts: integer().notNull().default(0),
     reason: text(),
     message: text(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
     scheduledAt: timestamp({ withTimezone: true }),
     startedAt: timestamp({ withTimezone: true }),
     stoppedAt: timestamp({ withTimezone: true }),
@@ -121,16 +114,14 @@ export const events = pgTable(
   "events",
   {
     id: text().primaryKey(),
-    tenantId: text()
-      .notNull()
-      .references(() => tenants.id),
+    tenantId: tenantRef(),
     clusterId: text().references(() => clusters.id),
     objectKind: text().notNull(),
     objectName: text().notNull(),
     type: text({ enum: ["Normal", "Warning"] }).notNull(),
     reason: text().notNull(),
     message: text().notNull(),
-    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
   },
   (t) => [index("events_cluster_created_idx").on(t.clusterId, t.createdAt)],
 );
