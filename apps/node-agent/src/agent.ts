@@ -13,6 +13,8 @@ export interface AgentOptions {
   join: Omit<JoinRequest, "joinToken">;
   publishAddress: string;
   stopTimeoutSeconds: number;
+  /** How long to keep retrying a join the control plane cannot take yet (default 10 minutes). */
+  joinRetryMs?: number;
 }
 
 export interface AgentDeps {
@@ -52,9 +54,34 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   let finish: (how: "left" | "stopped") => void = () => {};
   const done = new Promise<"left" | "stopped">((resolve) => (finish = resolve));
 
+  /**
+   * A machine may boot before the control plane can be reached, or while its cluster is busy:
+   * unreachable, 5xx, 409 and 429 are retried with back-off (up to `joinRetryMs`); a refused token
+   * (401) or a bad request is final.
+   */
+  async function joinWithRetries(joinToken: string) {
+    const deadline = Date.now() + (opts.joinRetryMs ?? 600_000);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await controlPlane.join({ ...opts.join, joinToken });
+      } catch (error) {
+        const retryable =
+          error instanceof ApiError &&
+          (error.status === 0 || error.status >= 500 || error.status === 409 || error.status === 429);
+        if (!retryable || Date.now() > deadline) throw error;
+        const delay = Math.min(1000 * 2 ** (attempt - 1), 15_000);
+        logger.warn(
+          { err: (error as Error).message, attempt, retryInMs: delay },
+          "could not join yet; retrying",
+        );
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   async function joinCluster(): Promise<AgentState> {
     if (!opts.joinToken) throw new Error("this node has no saved identity: pass --join-token");
-    const reply = await controlPlane.join({ ...opts.join, joinToken: opts.joinToken });
+    const reply = await joinWithRetries(opts.joinToken);
     const s = {
       server: opts.server,
       nodeId: reply.nodeId,
