@@ -37,12 +37,34 @@ export async function policiesOf(tx: Tx, principalId: string): Promise<AttachedP
     if (managed) out.push({ id: managed.id, name: managed.name, document: managed.document });
     else own.push(policyId);
   }
-  if (own.length > 0) {
-    const rows = await tx.select().from(policies).where(inArray(policies.id, own));
+  const uncached = own.filter((id) => !documentCache.has(id));
+  if (uncached.length > 0) {
+    const rows = await tx.select().from(policies).where(inArray(policies.id, uncached));
     for (const r of rows)
-      out.push({ id: r.id, name: r.name, document: r.document as unknown as PolicyDocument });
+      remember({ id: r.id, name: r.name, document: r.document as unknown as PolicyDocument });
+  }
+  for (const id of own) {
+    const cached = documentCache.get(id);
+    if (cached) out.push(cached);
   }
   return out;
+}
+
+/**
+ * A tenant's policies never change once created (there is no update, only new policies), so each
+ * is read and handed to the evaluator as the same object every time: the evaluator compiles a
+ * document's patterns once per object. Bounded; the oldest entries go first. Row-level security
+ * still decides who may load a policy: the cache is filled only from the caller's tenant, and it is
+ * keyed by ids the caller's own attachments name.
+ */
+const documentCache = new Map<string, AttachedPolicy>();
+const DOCUMENT_CACHE_SIZE = 10_000;
+function remember(p: AttachedPolicy): void {
+  if (documentCache.size >= DOCUMENT_CACHE_SIZE) {
+    const oldest = documentCache.keys().next().value;
+    if (oldest !== undefined) documentCache.delete(oldest);
+  }
+  documentCache.set(p.id, p);
 }
 
 /**
