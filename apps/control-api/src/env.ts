@@ -7,7 +7,8 @@ const schema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** The issuer claim of every token, and the public URL nodes use to reach the API. */
   PUBLIC_URL: z.url().optional(),
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  /** Access tokens are short-lived: at most 15 minutes. */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(900).default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce
     .number()
     .int()
