@@ -64,7 +64,7 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database of this test's own; `drop()` it in afterAll. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { poolSize?: number } = {}): Promise<TestDatabase> {
   const template = templateName();
   const name = `berth_test_${randomBytes(6).toString("hex")}`;
   const admin = postgres(testServerUrl(), { max: 1, onnotice: () => {} });
@@ -74,7 +74,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await admin.end({ timeout: 5 });
   }
   const url = withDatabase(testServerUrl(), name);
-  const db = createDb(url, { max: 5, applicationName: "berth-test" });
+  const db = createDb(url, { max: opts.poolSize ?? 5, applicationName: "berth-test" });
   return {
     name,
     url,

@@ -1,11 +1,17 @@
 import { BerthError } from "@berth/core";
 import type { Redis } from "ioredis";
 
-// One atomic step of a fixed-window counter: count this hit, start the window on the first one.
+// One atomic round trip for every window of a request: count the hit in each fixed window
+// (starting the window on its first hit), and report each window's count and remaining time.
 const HIT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return { n, redis.call('PTTL', KEYS[1]) }`;
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, ARGV[i]) end
+  out[#out + 1] = n
+  out[#out + 1] = redis.call('PTTL', key)
+end
+return out`;
 
 export interface Window {
   key: string;
@@ -15,8 +21,15 @@ export interface Window {
 
 /** Counts a hit in every window; the first window over its limit becomes 429 with Retry-After. */
 export async function hit(redis: Redis, prefix: string, windows: Window[], what: string): Promise<void> {
-  for (const w of windows) {
-    const [count, ttl] = (await redis.eval(HIT, 1, `${prefix}:rl:${w.key}`, w.windowMs)) as [number, number];
+  const result = (await redis.eval(
+    HIT,
+    windows.length,
+    ...windows.map((w) => `${prefix}:rl:${w.key}`),
+    ...windows.map((w) => w.windowMs),
+  )) as number[];
+  windows.forEach((w, i) => {
+    const count = result[i * 2] ?? 0;
+    const ttl = result[i * 2 + 1] ?? w.windowMs;
     if (count > w.limit) {
       const retryAfterSeconds = Math.max(1, Math.ceil(ttl / 1000));
       throw new BerthError("RATE_LIMITED", `too many ${what}; retry in ${retryAfterSeconds} s`, {
@@ -24,7 +37,7 @@ export async function hit(redis: Redis, prefix: string, windows: Window[], what:
         details: { retryAfterSeconds },
       });
     }
-  }
+  });
 }
 
 /** The current count of a window without counting a hit (for login throttling before checking a password). */
