@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createLogger, createMetricsRegistry, generateMasterKey, parseMasterKey } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
-import { createTestDatabase, type TestDatabase } from "@berth/db/testing";
+import { createTestDatabase, type TestDatabase, testLogLevel, testRedisUrl } from "@berth/db/testing";
 import type { Hono } from "hono";
 import { Redis } from "ioredis";
 import { createApp } from "./app";
@@ -57,14 +57,14 @@ export async function createTestApi(
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
-  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:56379", { maxRetriesPerRequest: 3 });
+  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 3 });
   const queues = createQueues(redis, opts.queuePrefix ?? `test-${randomBytes(5).toString("hex")}`);
   const master = parseMasterKey(opts.masterKey ?? generateMasterKey());
   const deps: Deps = {
     db: database.db,
     redis,
     queues,
-    logger: createLogger("control-api", process.env.TEST_LOG_LEVEL ?? "silent"),
+    logger: createLogger("control-api", testLogLevel()),
     metrics: createMetricsRegistry("control-api"),
     master,
     tokens: await loadAccessTokens(database.db, master, {

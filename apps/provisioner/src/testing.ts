@@ -1,6 +1,7 @@
 import { createLogger, createMetricsRegistry, type MasterKey } from "@berth/core";
 import type { Queues } from "@berth/core/queues";
 import type { Db } from "@berth/db";
+import { testLogLevel } from "@berth/db/testing";
 import type { Redis } from "ioredis";
 import type { Deps, Timings } from "./deps";
 import { createWorkers, type Workers } from "./workers";
@@ -31,7 +32,7 @@ export function createTestProvisionerDeps(shared: {
     redis: shared.redis,
     queues: shared.queues,
     master: shared.master,
-    logger: createLogger("provisioner", process.env.TEST_LOG_LEVEL ?? "silent"),
+    logger: createLogger("provisioner", testLogLevel()),
     metrics: createMetricsRegistry("provisioner"),
     timings: { ...TEST_TIMINGS, ...shared.timings },
     reconcileConcurrency: 2,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { SQL } from "drizzle-orm";
 import postgres from "postgres";
 import { closeDb, createDb, type Db, withSystem } from "./client";
+import { toolEnv } from "./env";
 import { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 
 /**
@@ -12,7 +13,7 @@ import { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
  * once per change of schema and reused by every later run.
  */
 export function testServerUrl(): string {
-  return process.env.DATABASE_URL ?? "postgres://berth@127.0.0.1:55432/berth";
+  return toolEnv().DATABASE_URL;
 }
 
 function templateName(): string {
@@ -95,3 +96,7 @@ export async function createTestDatabase(opts: { poolSize?: number } = {}): Prom
 export async function systemRows(db: Db, query: SQL): Promise<Record<string, unknown>[]> {
   return withSystem(db, async (tx) => [...(await tx.execute(query))] as Record<string, unknown>[]);
 }
+
+/** Redis and log level for apps running inside tests. */
+export const testRedisUrl = (): string => toolEnv().REDIS_URL;
+export const testLogLevel = (): string => toolEnv().TEST_LOG_LEVEL;

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { inheritedEnvironment } from "./env";
 import { killTree } from "./process-tree";
 import { prepareInstanceDir, runScript } from "./runner";
 import type { Instance } from "./store";
@@ -61,7 +62,7 @@ export class Lifecycle {
         file,
         instance.dir,
         instance.instanceId,
-        { ...process.env, ...extra },
+        { ...inheritedEnvironment(), ...extra },
         {
           onExit: (code, signal) => {
             run.exitCode = code;

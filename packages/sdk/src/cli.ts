@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { usageToCsv } from "@berth/core";
 import { parse as parseYaml } from "yaml";
+import { cliEnv } from "./env";
 import { type BerthClient, createClient, errorCodeOf } from "./index";
 
 const HELP = `berth: the Berth command line (BERTH_URL, BERTH_TOKEN from the environment)
