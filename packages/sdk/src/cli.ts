@@ -86,10 +86,7 @@ if (!command || values.help) {
   process.stdout.write(HELP);
   process.exit(command || values.help ? 0 : 2);
 }
-const client = createClient({
-  url: process.env.BERTH_URL ?? "http://127.0.0.1:8080",
-  token: process.env.BERTH_TOKEN,
-});
+const client = createClient(cliEnv());
 try {
   const out = await command(client, rest, values);
   console.log(typeof out === "string" ? out : JSON.stringify(out, null, 2));
