@@ -13,7 +13,7 @@ const client = (token?: string) =>
   createClient({
     url: "http://berth.test",
     ...(token ? { token } : {}),
-    fetch: (input, init) => api.app.request(input as string, init),
+    fetch: async (input, init) => api.app.request(input as string, init),
   });
 
 describe("the SDK", () => {
