@@ -230,6 +230,11 @@ describe("from sign-up to a running container, billed", () => {
     expect(pod.phase).toBe("Pending");
     expect(pod.message).toMatch(/0\/1 nodes are available: 1 Insufficient memory/);
     expect((await api("DELETE", `/v1/clusters/${s.clusterId}/deployments/default/huge`)).status).toBe(202);
+    await poll("the unschedulable pod is gone", async () =>
+      (await api("GET", `/v1/clusters/${s.clusterId}/pods`)).json.items.every(
+        (p: { name: string }) => !p.name.startsWith("huge-"),
+      ),
+    );
   });
 
   it("9. the typed tRPC client sees what REST sees", async () => {
