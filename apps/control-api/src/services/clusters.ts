@@ -5,8 +5,9 @@ import {
   newSecretToken,
   QuotaExceededError,
   sha256Hex,
+  ValidationError,
 } from "@berth/core";
-import { clusters, isOperational, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
+import { clusters, isOperational, joinTokens, nodePools, recordEvent, type Tx, withTenant } from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -160,6 +161,8 @@ export const createJoinTokenInput = z
       .min(60)
       .max(7 * 24 * 3600)
       .optional(),
+    /** A bring-your-own node pool: nodes joining with the token get its labels and taints. */
+    poolId: z.string().min(1).max(64).optional(),
   })
   .strict();
 
@@ -177,10 +180,24 @@ export async function createJoinToken(
     const c = await loadCluster(tx, input.clusterId);
     if (!isOperational(c.status) && c.status !== "provisioning")
       throw new ConflictError(`cluster ${c.id} is ${c.status}; nodes cannot join it`, "CLUSTER_NOT_ACTIVE");
+    if (input.poolId) {
+      const [pool] = await tx
+        .select()
+        .from(nodePools)
+        .where(
+          and(eq(nodePools.id, input.poolId), eq(nodePools.clusterId, c.id), eq(nodePools.status, "active")),
+        );
+      if (!pool) throw new NotFoundError("node pool", input.poolId);
+      if (pool.provider !== "byo")
+        throw new ValidationError(
+          `${pool.name} is an ${pool.provider} pool: its machines join by themselves`,
+        );
+    }
     await tx.insert(joinTokens).values({
       id: newId("joinToken"),
       tenantId: caller.tenantId,
       clusterId: c.id,
+      poolId: input.poolId ?? null,
       tokenHash: sha256Hex(token),
       expiresAt,
     });

@@ -81,10 +81,18 @@ export async function joinNode(deps: Deps, input: z.infer<typeof joinInput>) {
       if (machine.nodeName !== input.name)
         throw new UnauthenticatedError("this join token is for another machine");
       [pool] = await tx.select().from(nodePools).where(eq(nodePools.id, machine.poolId));
+    } else if (token.poolId) {
+      // A bring-your-own pool's token: the node joins that pool.
+      [pool] = await tx
+        .select()
+        .from(nodePools)
+        .where(and(eq(nodePools.id, token.poolId), eq(nodePools.status, "active")));
+      if (!pool) throw new UnauthenticatedError("the join token's node pool is gone");
     }
     const labels = {
       ...(input.labels ?? {}),
       ...(pool?.labels ?? {}),
+      ...(pool && !machine ? { "berth.io/pool": pool.name } : {}),
       ...(machine
         ? {
             "berth.io/pool": pool?.name ?? "",

@@ -53,6 +53,8 @@ export const joinTokens = pgTable(
     tokenHash: text().notNull().unique(),
     /** Set for a machine's own token: the node that joins with it is that machine. */
     machineId: text(),
+    /** Set for a node pool's token (bring-your-own pools): nodes that join with it get the pool's labels and taints. */
+    poolId: text(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     usedCount: integer().notNull().default(0),
     createdAt: createdAt(),

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Platform, startPlatform } from "./harness";
+
+/** A bring-your-own pool: nothing to launch, and nodes that join with its token carry its labels and taints. */
+let p: Platform;
+let token: string;
+let clusterId: string;
+beforeAll(async () => {
+  p = await startPlatform();
+  ({ token } = await p.api.tenant("byo"));
+  clusterId = await p.activeCluster(token, "c");
+});
+afterAll(() => p.close());
+
+const join = (joinToken: string, name: string) =>
+  p.api.call("POST", "/v1/nodes/join", {
+    body: {
+      joinToken,
+      name,
+      capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10 },
+      portRange: { min: 30000, max: 30010 },
+      address: "127.0.0.1",
+    },
+  });
+
+describe("a byo node pool", () => {
+  it("gives nodes that join with its token the pool's labels and taints, which the scheduler honours", async () => {
+    const pool = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: {
+        name: "gpu",
+        provider: "byo",
+        desiredSize: 0,
+        labels: { accelerator: "yes" },
+        taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }],
+      },
+    });
+    expect(pool.status).toBe(202);
+    const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, {
+      token,
+      body: { poolId: pool.body.id },
+    });
+    expect(jt.status).toBe(201);
+    expect((await join(jt.body.token, "gpu-1")).status).toBe(201);
+    const node = (await p.api.call("GET", `/v1/clusters/${clusterId}/nodes`, { token })).body.items.find(
+      (n: { name: string }) => n.name === "gpu-1",
+    );
+    expect(node.labels).toMatchObject({ accelerator: "yes", "berth.io/pool": "gpu" });
+    expect(node.taints).toEqual([{ key: "dedicated", value: "gpu", effect: "NoSchedule" }]);
+
+    // A pod that does not tolerate the taint is not placed there.
+    await p.api.call("PUT", `/v1/clusters/${clusterId}/deployments/default/plain`, {
+      token,
+      body: { spec: { replicas: 1, template: { spec: { containers: [{ name: "a", image: "x" }] } } } },
+    });
+    const pending = await p.waitFor("unschedulable", async () =>
+      (await p.api.call("GET", `/v1/clusters/${clusterId}/pods`, { token })).body.items.find(
+        (x: { reason: string }) => x.reason === "Unschedulable",
+      ),
+    );
+    expect(pending.message).toMatch(/untolerated taint/);
+    expect(pool.body.machines).toEqual({ pending: 0, launching: 0, running: 0, terminating: 0 });
+  });
+
+  it("refuses a join token for an ec2 pool or an unknown one", async () => {
+    const ec2 = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: { name: "cloud", provider: "ec2", desiredSize: 0 },
+    });
+    expect(
+      (
+        await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, {
+          token,
+          body: { poolId: ec2.body.id },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, {
+          token,
+          body: { poolId: "np_nope" },
+        })
+      ).status,
+    ).toBe(404);
+  });
+});
