@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import {
   clusterRefInput,
@@ -31,11 +30,6 @@ import {
   nodeRefInput,
   uncordonNode,
 } from "../services/nodes";
-
-const _emptyInputSchema = z.object({}).strict();
-
-const _deploymentBrn = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
-  brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/deployment/${i.name}`);
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 

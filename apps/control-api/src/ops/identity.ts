@@ -39,9 +39,6 @@ import {
 
 const emptyInputSchema = z.object({}).strict();
 
-const _deploymentBrn = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
-  brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/deployment/${i.name}`);
-
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 
 /** Sign-up, sessions, users, service accounts, API keys, policies, audit. */

@@ -1,11 +1,5 @@
-import { z } from "zod";
-import { brn, clusterBrn, defineOperation as op } from "../operation";
+import { clusterBrn, defineOperation as op } from "../operation";
 import { joinInput, joinNode, syncInput, syncNode } from "../services/node-agent";
-
-const _emptyInputSchema = z.object({}).strict();
-
-const _deploymentBrn = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
-  brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/deployment/${i.name}`);
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 

@@ -1,5 +1,4 @@
 import { usageToCsv } from "@berth/core";
-import { z } from "zod";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import { getUsage, usageInput } from "../services/usage";
 import {
@@ -15,8 +14,6 @@ import {
   listPods,
   listPodsInput,
 } from "../services/workloads";
-
-const _emptyInputSchema = z.object({}).strict();
 
 const deploymentBrn = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
   brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/deployment/${i.name}`);
