@@ -3,6 +3,7 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { Counter, Histogram } from "prom-client";
 import type { Deps } from "./deps";
 import { deleteCluster } from "./jobs/delete-cluster";
+import { maintenance } from "./jobs/maintenance";
 import { failClusterProvisioning, provisionCluster } from "./jobs/provision-cluster";
 import { reconcileCluster } from "./jobs/reconcile-cluster";
 import { reconcileMachines } from "./jobs/reconcile-machines";
@@ -37,6 +38,7 @@ const handlers: { [N in JobName]: Handler<N> } = {
     return result;
   },
   "reconcile.sweep": (deps) => sweep(deps),
+  "maintenance.sweep": (deps) => maintenance(deps),
 };
 
 const CONCURRENCY: Record<QueueName, (deps: Deps) => number> = {
@@ -122,6 +124,9 @@ export function createWorkers(deps: Deps): Workers {
           { every: deps.timings.sweepIntervalMs },
           { name: "reconcile.sweep", data: {} },
         );
+      await deps.queues
+        .get("sweep")
+        .upsertJobScheduler("maintenance", { every: 60_000 }, { name: "maintenance.sweep", data: {} });
     },
     async stop() {
       await Promise.all(workers.map((w) => w.close()));

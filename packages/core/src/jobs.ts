@@ -42,6 +42,13 @@ export const JOBS = {
     backoffMs: 1_000,
     jobId: (p: z.infer<typeof clusterRef>) => `machines-${p.clusterId}`,
   },
+  "maintenance.sweep": {
+    queue: "sweep",
+    payload: z.object({}).strict(),
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "maintenance",
+  },
   "reconcile.sweep": {
     queue: "sweep",
     payload: z.object({}).strict(),

@@ -1,28 +1,13 @@
-import { clusters, machines, nodePools, nodes, recordEvent, rotatePlatformKey, withSystem } from "@berth/db";
+import { clusters, machines, nodePools, nodes, recordEvent, withSystem } from "@berth/db";
 import { and, eq, inArray, lt, ne } from "drizzle-orm";
 import type { Deps } from "../deps";
-import { sweepOrphans } from "./orphans";
 
 /**
  * The periodic safety net of every control loop: lapses the lease of silent nodes, and makes sure
  * each cluster that needs work has a job — so that a lost enqueue (a crash between commit and
  * enqueue) or a lost job delays work by one sweep and never loses it. Reads across tenants.
  */
-/** Account-wide work (orphaned instances, signing key age) is done at most this often. */
-const SLOW_SWEEP_MS = 60_000;
-let lastSlowSweep = 0;
-
 export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: number }> {
-  if (Date.now() - lastSlowSweep >= SLOW_SWEEP_MS) {
-    lastSlowSweep = Date.now();
-    await sweepOrphans(deps);
-    await rotatePlatformKey(deps.db, deps.master, {
-      now: deps.now(),
-      maxAgeMs: deps.signingKeyMaxAgeMs,
-      // Rotated keys keep verifying for the longest access token lifetime Berth allows.
-      tokenTtlMs: 3_600_000,
-    });
-  }
   const now = deps.now();
   const leaseCutoff = new Date(now.getTime() - deps.timings.nodeLeaseMs);
   const work = await withSystem(deps.db, async (tx) => {
