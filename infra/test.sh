@@ -15,11 +15,8 @@ rm -f "$RESULTS"
 stage() { printf '%s\n' "$*" >"$STAGE"; }
 
 stage install
-if [[ ! -d node_modules ]]; then
-  # `npm install` follows the committed lockfile; npm 11's `npm ci` refuses it over Biome's
-  # per-platform optional packages that it never records.
-  npm install --no-audit --no-fund
-fi
+source infra/deps.sh
+ensure_node_modules
 
 stage services
 bash infra/services.sh up

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run up`: everything a developer needs, in the foreground.
-#   dependencies (npm install, from the lockfile, when node_modules is missing) → Postgres, Redis, Podman, demo image
+#   dependencies (npm ci, from the lockfile, when node_modules is missing or stale) → Postgres, Redis, Podman, demo image
 #   (infra/services.sh up) → migrations → control-api and provisioner, until Ctrl-C.
 # Ctrl-C / SIGTERM stops both apps (SIGTERM to each process tree, SIGKILL after
 # BERTH_STOP_TIMEOUT seconds) and exits 0; if one app dies, the other is stopped and this exits
@@ -28,12 +28,8 @@ probe() { (trap '' INT && exec curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/n
 now_ms() { NOW_MS=$((${EPOCHREALTIME//[!0-9]/} / 1000)); }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-if [[ ! -d node_modules ]]; then
-  # `npm install` follows the committed lockfile; npm 11's `npm ci` refuses it over Biome's
-  # per-platform optional packages that it never records.
-  say "installing dependencies (npm install) ..."
-  npm install --no-audit --no-fund
-fi
+source infra/deps.sh
+ensure_node_modules
 
 bash infra/services.sh up
 service_env=$(bash infra/services.sh env)
