@@ -44,12 +44,15 @@ export async function ensureTemplate(): Promise<string> {
       await admin.unsafe(`create database "${building}"`);
       await runMigrations(withDatabase(testServerUrl(), building));
       await admin.unsafe(`alter database "${building}" rename to "${name}"`);
-      // Older templates from earlier schemas are no longer of use.
-      const stale =
-        await admin`select datname from pg_database where datname like 'berth_tpl_%' and datname <> ${name}`;
-      for (const { datname } of stale)
-        await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     }
+    // Templates of other schemas are of no use once nobody has built one for a day (another
+    // checkout of another branch may still be using its own, so recent ones stay).
+    await admin.unsafe(`comment on database "${name}" is '${Date.now()}'`);
+    const stale = await admin`
+      select datname from pg_database d
+      where datname like 'berth_tpl_%' and datname <> ${name}
+        and coalesce(shobj_description(d.oid, 'pg_database'), '0')::bigint < ${Date.now() - 86_400_000}`;
+    for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     await admin`select pg_advisory_unlock(hashtext('berth:test-template'))`;
     return name;
   } finally {
