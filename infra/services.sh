@@ -5,7 +5,7 @@
 #   infra/services.sh up       install missing Debian packages, start (or reuse) everything
 #   infra/services.sh down     stop what `up` started here (data in .data/ is kept)
 #   infra/services.sh status   what is running (exit 1 if something is down)
-#   infra/services.sh env      `export …` lines for eval: DATABASE_URL, REDIS_URL, CONTAINER_HOST
+#   infra/services.sh env      `export …` lines for eval: DATABASE_URL (+ _SYSTEM_, _MIGRATION_), REDIS_URL, CONTAINER_HOST
 #   infra/services.sh check    run the demo image (non-root, no capabilities, memory limit,
 #                              published port) through the container API and curl it
 #
@@ -24,7 +24,11 @@ PG_PORT=${BERTH_PG_PORT:-55432}
 PG_DIR=$DATA/pg
 PGDATA_DIR=$PG_DIR/data
 PG_LOG=$PG_DIR/postgres.log
-LOCAL_DATABASE_URL=postgres://berth@127.0.0.1:$PG_PORT/berth
+# Three roles: berth owns the schema (migrations); the apps connect as berth_app (tenant-scoped,
+# row-level security) and berth_system (the platform's work across tenants).
+LOCAL_DATABASE_URL=postgres://berth_app@127.0.0.1:$PG_PORT/berth
+LOCAL_DATABASE_SYSTEM_URL=postgres://berth_system@127.0.0.1:$PG_PORT/berth
+LOCAL_DATABASE_MIGRATION_URL=postgres://berth@127.0.0.1:$PG_PORT/berth
 
 REDIS_PORT=${BERTH_REDIS_PORT:-56379}
 REDIS_DIR=$DATA/redis
@@ -50,9 +54,19 @@ GIVEN_DATABASE_URL=${DATABASE_URL:-}
 GIVEN_REDIS_URL=${REDIS_URL:-}
 GIVEN_CONTAINER_HOST=${CONTAINER_HOST:-${DOCKER_HOST:-}}
 [[ $GIVEN_DATABASE_URL == "$LOCAL_DATABASE_URL" ]] && GIVEN_DATABASE_URL=
+# (the owner's URL was the apps' URL before the apps got roles of their own)
+[[ $GIVEN_DATABASE_URL == "$LOCAL_DATABASE_MIGRATION_URL" ]] && GIVEN_DATABASE_URL=
 [[ $GIVEN_REDIS_URL == "$LOCAL_REDIS_URL" ]] && GIVEN_REDIS_URL=
 [[ $GIVEN_CONTAINER_HOST == "$LOCAL_CONTAINER_HOST" ]] && GIVEN_CONTAINER_HOST=
 EFFECTIVE_DATABASE_URL=${GIVEN_DATABASE_URL:-$LOCAL_DATABASE_URL}
+# With a Postgres of your own, give all three URLs (README, Operations).
+if [[ -n $GIVEN_DATABASE_URL ]]; then
+  EFFECTIVE_DATABASE_SYSTEM_URL=${DATABASE_SYSTEM_URL:?DATABASE_URL is given: give DATABASE_SYSTEM_URL too}
+  EFFECTIVE_DATABASE_MIGRATION_URL=${DATABASE_MIGRATION_URL:?DATABASE_URL is given: give DATABASE_MIGRATION_URL too}
+else
+  EFFECTIVE_DATABASE_SYSTEM_URL=$LOCAL_DATABASE_SYSTEM_URL
+  EFFECTIVE_DATABASE_MIGRATION_URL=$LOCAL_DATABASE_MIGRATION_URL
+fi
 EFFECTIVE_REDIS_URL=${GIVEN_REDIS_URL:-$LOCAL_REDIS_URL}
 EFFECTIVE_CONTAINER_HOST=${GIVEN_CONTAINER_HOST:-$LOCAL_CONTAINER_HOST}
 
@@ -207,12 +221,17 @@ pg_up() {
     [[ ${BERTH_PG_FAST:-} == 1 ]] && PG_STATE+=", fsync off"
   fi
 
-  # Role `berth` (no superuser, no RLS bypass: tests exercise row-level security) owns `berth`.
-  psql_admin >/dev/null <<'SQL' || die "could not create role berth on port $PG_PORT"
+  # Role `berth` (no superuser, no RLS bypass) owns `berth` and runs migrations; the apps connect as
+  # berth_app and berth_system, which own nothing (the migrations grant them what they may do).
+  psql_admin >/dev/null <<'SQL' || die "could not create the roles berth, berth_app, berth_system on port $PG_PORT"
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'berth') THEN CREATE ROLE berth; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'berth_app') THEN CREATE ROLE berth_app; END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'berth_system') THEN CREATE ROLE berth_system; END IF;
 END $$;
 ALTER ROLE berth LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS;
+ALTER ROLE berth_app LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER NOBYPASSRLS;
+ALTER ROLE berth_system LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER NOBYPASSRLS;
 SQL
   if [[ $(psql_admin -At -c "SELECT 1 FROM pg_database WHERE datname = 'berth'") != 1 ]]; then
     psql_admin -c 'CREATE DATABASE berth OWNER berth' >/dev/null || die "could not create database berth"
@@ -526,6 +545,8 @@ cmd_status() {
 
 cmd_env() {
   printf 'export DATABASE_URL=%q\n' "$EFFECTIVE_DATABASE_URL"
+  printf 'export DATABASE_SYSTEM_URL=%q\n' "$EFFECTIVE_DATABASE_SYSTEM_URL"
+  printf 'export DATABASE_MIGRATION_URL=%q\n' "$EFFECTIVE_DATABASE_MIGRATION_URL"
   printf 'export REDIS_URL=%q\n' "$EFFECTIVE_REDIS_URL"
   printf 'export CONTAINER_HOST=%q\n' "$EFFECTIVE_CONTAINER_HOST"
   # For the podman CLI when CONTAINER_HOST is unset again (it goes remote while it is set).

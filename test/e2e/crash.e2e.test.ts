@@ -28,6 +28,7 @@ function provisioner(crashAt: string | undefined, port: number): Proc {
   return start(process.execPath, ["--import", "tsx", "apps/provisioner/src/index.ts"], {
     ...EC2_ENV(cloud),
     DATABASE_URL: cloud.api.database.url,
+    DATABASE_SYSTEM_URL: cloud.api.database.systemUrl,
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:56379",
     QUEUE_PREFIX: cloud.api.deps.queues.prefix,
     BERTH_MASTER_KEY: masterKey,

@@ -73,6 +73,8 @@ beforeAll(async () => {
     PORT: String(port),
     PROVISIONER_PORT: String(provisionerPort),
     DATABASE_URL: db.url,
+    DATABASE_SYSTEM_URL: db.systemUrl,
+    DATABASE_MIGRATION_URL: db.migrationUrl,
     QUEUE_PREFIX: prefix,
     LOG_LEVEL: "warn",
   });

@@ -10,7 +10,10 @@ import { parseEnv } from "./env";
 
 const env = parseEnv();
 const logger = createLogger("control-api", env.LOG_LEVEL);
-const db = createDb(env.DATABASE_URL, { applicationName: "berth-control-api" });
+const db = createDb(
+  { url: env.DATABASE_URL, systemUrl: env.DATABASE_SYSTEM_URL },
+  { applicationName: "berth-control-api" },
+);
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
 await redis.connect();
 const master = parseMasterKey(env.BERTH_MASTER_KEY);

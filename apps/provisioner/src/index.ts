@@ -12,10 +12,13 @@ import { createWorkers } from "./workers";
 
 const env = parseEnv();
 const logger = createLogger("provisioner", env.LOG_LEVEL);
-const db = createDb(env.DATABASE_URL, {
-  applicationName: "berth-provisioner",
-  max: env.RECONCILE_CONCURRENCY + 6,
-});
+const db = createDb(
+  { url: env.DATABASE_URL, systemUrl: env.DATABASE_SYSTEM_URL },
+  {
+    applicationName: "berth-provisioner",
+    max: env.RECONCILE_CONCURRENCY + 6,
+  },
+);
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
 await redis.connect();
 const deps: Deps = {

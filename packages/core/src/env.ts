@@ -9,7 +9,10 @@ import { developmentMasterKey } from "./crypto";
 export const serverEnvShape = {
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DATABASE_URL: z.url().default("postgres://berth@127.0.0.1:55432/berth"),
+  /** The tenant role's connection (row-level security by tenant); see README, Operations. */
+  DATABASE_URL: z.url().default("postgres://berth_app@127.0.0.1:55432/berth"),
+  /** The system role's connection, for the platform's work across tenants. */
+  DATABASE_SYSTEM_URL: z.url().default("postgres://berth_system@127.0.0.1:55432/berth"),
   REDIS_URL: z.url().default("redis://127.0.0.1:56379"),
   QUEUE_PREFIX: z
     .string()

@@ -3,31 +3,54 @@ import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema";
 
-export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
+/**
+ * The database as the apps see it: queries run as the tenant role (`berth_app`, row-level security
+ * by tenant), and `$system` is a separate pool of the system role (`berth_system`) that only
+ * `withSystem` uses. The tenant role cannot become the system role, so nothing a tenant's request
+ * runs can read across tenants.
+ */
+export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql; $system: SystemDb };
+type SystemDb = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 /** A transaction handle; the same query API as `Db`. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 export interface DbOptions {
-  /** Pool size; the default suits one app replica. */
+  /** Pool size of the tenant role; the default suits one app replica. */
   max?: number;
+  /** Pool size of the system role (default: half of `max`, at least 2). */
+  systemMax?: number;
   /** Name reported in pg_stat_activity. */
   applicationName?: string;
 }
 
-/** Connects lazily: no connection is opened until the first query. */
-export function createDb(url: string, opts: DbOptions = {}): Db {
+export interface DbUrls {
+  /** The tenant role's connection (`berth_app`): every query is limited to one tenant's rows. */
+  url: string;
+  /** The system role's connection (`berth_system`): platform work across tenants, through `withSystem` only. */
+  systemUrl: string;
+}
+
+function connect(url: string, max: number, applicationName: string) {
   const client = postgres(url, {
-    max: opts.max ?? 10,
+    max,
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: () => {},
-    connection: { application_name: opts.applicationName ?? "berth" },
+    connection: { application_name: applicationName },
   });
-  return drizzle(client, { schema, casing: "snake_case" }) as Db;
+  return drizzle(client, { schema, casing: "snake_case" });
+}
+
+/** Connects lazily: no connection is opened until the first query. */
+export function createDb(urls: DbUrls, opts: DbOptions = {}): Db {
+  const name = opts.applicationName ?? "berth";
+  const max = opts.max ?? 10;
+  const system = connect(urls.systemUrl, opts.systemMax ?? Math.max(2, Math.ceil(max / 2)), `${name}-system`);
+  return Object.assign(connect(urls.url, max, name), { $system: system }) as Db;
 }
 
 export async function closeDb(db: Db): Promise<void> {
-  await db.$client.end({ timeout: 5 });
+  await Promise.all([db.$client.end({ timeout: 5 }), db.$system.$client.end({ timeout: 5 })]);
 }
 
 /**
@@ -42,17 +65,15 @@ export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Pr
 }
 
 /**
- * Runs `fn` in one transaction that may read and write every tenant's rows. Only for the platform's
- * own work that is not on behalf of one tenant: sign-up, login by email, the sweeps of the control
- * loops. Grep for it: each use is a place where isolation rests on the code, not on the database.
+ * Runs `fn` in one transaction of the system role, which may read and write every tenant's rows.
+ * Only for the platform's own work that is not on behalf of one tenant: sign-up, login by email,
+ * the sweeps of the control loops. Grep for it: each use is a place where isolation rests on the
+ * code, not on the database.
  */
 export async function withSystem<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('berth.system', 'on', true)`);
-    return fn(tx);
-  });
+  return db.$system.transaction((tx) => fn(tx as unknown as Tx));
 }
 
 export async function ping(db: Db): Promise<void> {
-  await db.execute(sql`select 1`);
+  await Promise.all([db.execute(sql`select 1`), db.$system.execute(sql`select 1`)]);
 }

@@ -5,7 +5,11 @@ import { z } from "zod";
  * the test harness (which every app's tests share). Apps pass their URLs in; they never come here.
  */
 const schema = z.object({
-  DATABASE_URL: z.url().default("postgres://berth@127.0.0.1:55432/berth"),
+  /** The tenant role (`berth_app`) and the system role (`berth_system`), as the apps connect. */
+  DATABASE_URL: z.url().default("postgres://berth_app@127.0.0.1:55432/berth"),
+  DATABASE_SYSTEM_URL: z.url().default("postgres://berth_system@127.0.0.1:55432/berth"),
+  /** The owner of the schema: migrations, and the test harness creating databases. */
+  DATABASE_MIGRATION_URL: z.url().default("postgres://berth@127.0.0.1:55432/berth"),
   REDIS_URL: z.url().default("redis://127.0.0.1:56379"),
   /** Log level of apps running inside tests. */
   TEST_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("silent"),

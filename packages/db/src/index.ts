@@ -1,4 +1,14 @@
-export { closeDb, createDb, type Db, type DbOptions, ping, type Tx, withSystem, withTenant } from "./client";
+export {
+  closeDb,
+  createDb,
+  type Db,
+  type DbOptions,
+  type DbUrls,
+  ping,
+  type Tx,
+  withSystem,
+  withTenant,
+} from "./client";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export { closeMeters, type EventInput, openMeter, recordEvent, releaseNode } from "./records";

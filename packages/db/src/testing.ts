@@ -13,7 +13,7 @@ import { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
  * once per change of schema and reused by every later run.
  */
 export function testServerUrl(): string {
-  return toolEnv().DATABASE_URL;
+  return toolEnv().DATABASE_MIGRATION_URL;
 }
 
 function templateName(): string {
@@ -62,7 +62,12 @@ export async function ensureTemplate(): Promise<string> {
 
 export interface TestDatabase {
   readonly name: string;
+  /** The tenant role's URL of this database (the apps' DATABASE_URL). */
   readonly url: string;
+  /** The system role's URL (DATABASE_SYSTEM_URL). */
+  readonly systemUrl: string;
+  /** The owner's URL (DATABASE_MIGRATION_URL). */
+  readonly migrationUrl: string;
   readonly db: Db;
   drop(): Promise<void>;
 }
@@ -77,11 +82,15 @@ export async function createTestDatabase(opts: { poolSize?: number } = {}): Prom
   } finally {
     await admin.end({ timeout: 5 });
   }
-  const url = withDatabase(testServerUrl(), name);
-  const db = createDb(url, { max: opts.poolSize ?? 5, applicationName: "berth-test" });
+  const env = toolEnv();
+  const url = withDatabase(env.DATABASE_URL, name);
+  const systemUrl = withDatabase(env.DATABASE_SYSTEM_URL, name);
+  const db = createDb({ url, systemUrl }, { max: opts.poolSize ?? 5, applicationName: "berth-test" });
   return {
     name,
     url,
+    systemUrl,
+    migrationUrl: withDatabase(env.DATABASE_MIGRATION_URL, name),
     db,
     async drop() {
       await closeDb(db);

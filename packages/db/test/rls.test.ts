@@ -49,10 +49,59 @@ describe("row-level security", () => {
     expect(all.map((r) => r.name).sort()).toEqual(["b1", "renamed"]);
   });
 
-  it("connects as a role that is neither superuser nor able to bypass RLS", async () => {
-    const [role] = await t.db.execute<{ rolsuper: boolean; rolbypassrls: boolean }>(
-      sql`select rolsuper, rolbypassrls from pg_roles where rolname = current_user`,
+  it("connects as roles that are neither superuser nor able to bypass RLS, and own nothing", async () => {
+    for (const db of [t.db, t.db.$system]) {
+      const [role] = await db.execute<{ rolsuper: boolean; rolbypassrls: boolean; owns: number }>(
+        sql`select rolsuper, rolbypassrls,
+              (select count(*)::int from pg_tables where tableowner = current_user) as owns
+            from pg_roles where rolname = current_user`,
+      );
+      expect(role).toEqual({ rolsuper: false, rolbypassrls: false, owns: 0 });
+    }
+  });
+
+  it("cannot be talked into system mode by a tenant transaction: the old setting means nothing", async () => {
+    const rows = await withTenant(t.db, a, async (tx) => {
+      await tx.execute(sql`select set_config('berth.system', 'on', true)`);
+      return tx.select().from(clusters);
+    });
+    expect(rows.map((r) => r.tenantId)).toEqual([a]);
+  });
+
+  it("cannot become the system role, switch row-level security off, or read the signing keys", async () => {
+    const attempts = [
+      sql`set role berth_system`,
+      sql`alter table clusters no force row level security`,
+      sql`alter table clusters disable row level security`,
+      sql`drop policy tenant_isolation on clusters`,
+      sql`select * from signing_keys`,
+      sql`create table sneaky (id int)`,
+    ];
+    for (const attempt of attempts) {
+      const error = await withTenant(t.db, a, (tx) => tx.execute(attempt)).catch((e: unknown) => e as Error);
+      expect(String((error as Error).cause ?? error), String(attempt.queryChunks)).toMatch(
+        /permission denied|must be owner|must be member/,
+      );
+    }
+  });
+
+  it("keeps the audit log append-only for both roles", async () => {
+    await withTenant(t.db, a, (tx) =>
+      tx.execute(
+        sql`insert into audit_events (id, tenant_id, action, resource, result, status, request_id, source_ip)
+            values ('aud_1', ${a}, 'x:Y', '*', 'success', '200', 'r', '127.0.0.1')`,
+      ),
     );
-    expect(role).toEqual({ rolsuper: false, rolbypassrls: false });
+    for (const run of [
+      (q: ReturnType<typeof sql>) => withTenant(t.db, a, (tx) => tx.execute(q)),
+      (q: ReturnType<typeof sql>) => withSystem(t.db, (tx) => tx.execute(q)),
+    ]) {
+      const update = await run(sql`update audit_events set action = 'forged'`).catch((e: unknown) => e);
+      expect(String((update as Error).cause ?? update)).toMatch(/append-only/);
+    }
+    const del = await withSystem(t.db, (tx) => tx.execute(sql`delete from audit_events`)).catch(
+      (e: unknown) => e,
+    );
+    expect(String((del as Error).cause ?? del)).toMatch(/closed tenant/);
   });
 });

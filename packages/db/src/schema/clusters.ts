@@ -57,6 +57,12 @@ export const joinTokens = pgTable(
     poolId: text(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
     usedCount: integer().notNull().default(0),
+    /** How many nodes may join with it; null: any number until it expires. */
+    maxUses: integer(),
+    revokedAt: timestamp({ withTimezone: true }),
+    description: text().notNull().default(""),
+    /** The principal that created it; null for a machine's own token. */
+    createdBy: text(),
     createdAt: createdAt(),
   },
   (t) => [index("join_tokens_cluster_idx").on(t.clusterId)],

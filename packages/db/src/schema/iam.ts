@@ -14,6 +14,8 @@ export const serviceAccounts = pgTable(
     status: text({ enum: ["active", "disabled"] })
       .notNull()
       .default("active"),
+    /** Access tokens issued before this instant are refused (its policies or keys changed). */
+    sessionsValidAfter: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex("service_accounts_tenant_name_key").on(t.tenantId, t.name)],

@@ -40,6 +40,8 @@ export const nodes = pgTable(
     address: text().notNull(),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     taints: jsonb().$type<Taint[]>().notNull().default([]),
+    /** Host ports of the node's range that something other than its pods holds (the agent reports them). */
+    reservedHostPorts: jsonb().$type<number[]>().notNull().default([]),
     agentVersion: text(),
     joinedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastHeartbeatAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

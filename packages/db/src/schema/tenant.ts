@@ -1,9 +1,17 @@
-import { pgTable, text } from "drizzle-orm/pg-core";
+import { jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 import { createdAt } from "./timestamps";
+
+export const TENANT_STATUSES = ["active", "closed"] as const;
 
 export const tenants = pgTable("tenants", {
   id: text().primaryKey(),
   name: text().notNull().unique(),
+  /** `closed`: its principals are locked out and its clusters deleted; its data is erased at `eraseAfter`. */
+  status: text({ enum: TENANT_STATUSES }).notNull().default("active"),
+  closedAt: timestamp({ withTimezone: true }),
+  eraseAfter: timestamp({ withTimezone: true }),
+  /** Image references its pods may use (prefixes); null: the platform's default list. */
+  allowedImagePrefixes: jsonb().$type<string[]>(),
   createdAt: createdAt(),
 });
 

@@ -13,6 +13,8 @@ export const users = pgTable(
     status: text({ enum: ["active", "disabled"] })
       .notNull()
       .default("active"),
+    /** Access and refresh tokens issued before this instant are refused (password change, sign-out everywhere). */
+    sessionsValidAfter: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [

@@ -30,6 +30,15 @@ export interface ContainerTemplate {
   limits: { cpuMillis: number; memoryBytes: number };
 }
 
+/** A status condition, as Kubernetes objects carry them. */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
 export interface PodTemplate {
   containers: ContainerTemplate[];
   nodeSelector: Record<string, string>;
@@ -54,6 +63,8 @@ export const deployments = pgTable(
     manifest: jsonb().$type<Record<string, unknown>>().notNull(),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     observedGeneration: integer().notNull().default(0),
+    /** Kubernetes-shaped status conditions (`type`, `status`, `reason`, `message`, `lastTransitionTime`). */
+    conditions: jsonb().$type<Condition[]>().notNull().default([]),
     readyReplicas: integer().notNull().default(0),
     updatedReplicas: integer().notNull().default(0),
     createdAt: createdAt(),
