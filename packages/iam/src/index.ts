@@ -1,4 +1,5 @@
 export { BASE_OPERATORS, type BaseOperator, type Family, parseOperatorName } from "./conditions/operators";
+export { type CoverageContext, type CoverageResult, policiesCover } from "./escalation/cover";
 export { evaluate } from "./evaluate";
 export type { PolicyIssue } from "./issues";
 export {
