@@ -1,4 +1,5 @@
 import { type AnyOperation, operations } from "@berth/control-api/operations";
+import { newId } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Platform, startPlatform } from "./harness";
 
@@ -24,6 +25,8 @@ const manifest = {
 const bodyFor = (id: string): unknown => {
   const bodies: Record<string, unknown> = {
     "clusters.create": { name: "b-cluster" },
+    // A's name: B's own tenant must not close (the name does not match B's).
+    "tenant.close": { confirm: "tenant-a" },
     "clusters.createJoinToken": {},
     "clusters.rotateKey": {},
     "deployments.upsert": manifest,
@@ -51,7 +54,7 @@ const day = 86_400_000;
 const usageRange = `?from=${new Date(Date.now() - day).toISOString()}&to=${new Date(Date.now() + day).toISOString()}`;
 
 let p: Platform;
-let a: { token: string; tenantId: string };
+let a: { token: string; tenantId: string; userId: string };
 let b: { token: string; tenantId: string };
 let secrets: string[];
 let params: Record<string, string>;
@@ -96,7 +99,19 @@ beforeAll(async () => {
     "a-prod",
     "a-node",
   ];
-  params = { clusterId, namespace: "default", name: "web" };
+  // A's ids where A has them; ids of the right shape that nobody has for the rest.
+  params = {
+    clusterId,
+    namespace: "default",
+    name: "web",
+    nodeId: joined.body.nodeId,
+    poolId: newId("nodePool"),
+    userId: a.userId,
+    apiKeyId: newId("apiKey"),
+    policyId: newId("policy"),
+    principalId: a.userId,
+    tokenId: newId("joinToken"),
+  };
 });
 afterAll(() => p.close());
 

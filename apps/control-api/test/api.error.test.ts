@@ -62,8 +62,15 @@ describe("bad input gets a clear 4xx", () => {
     expectEnvelope(await api.call("GET", "/v1/nope"), 404, "ROUTE_NOT_FOUND");
   });
 
-  it("answers an unknown cluster with 404", async () => {
-    expectEnvelope(await api.call("GET", "/v1/clusters/cl_doesnotexist", { token }), 404, "NOT_FOUND");
+  it("answers an unknown cluster with 404, and an id of the wrong shape with 400", async () => {
+    expectEnvelope(
+      await api.call("GET", "/v1/clusters/cl_0123456789abcdefghjkmnpqrs", { token }),
+      404,
+      "NOT_FOUND",
+    );
+    const malformed = await api.call("GET", "/v1/clusters/cl_doesnotexist", { token });
+    expectEnvelope(malformed, 400, "VALIDATION_FAILED");
+    expect(malformed.body.error.message).toMatch(/clusterId/);
   });
 
   it("refuses a duplicate email and a duplicate tenant name with 409", async () => {

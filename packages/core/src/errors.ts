@@ -11,6 +11,7 @@ export const ERROR_CODES = [
   "FORBIDDEN",
   "NOT_FOUND",
   "ROUTE_NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
   "CONFLICT",
   "EMAIL_TAKEN",
   "TENANT_NAME_TAKEN",
@@ -92,7 +93,9 @@ export class UnavailableError extends BerthError {
 }
 
 /** HTTP status for each code; exhaustive, so a new code must be mapped here. */
-export function httpStatusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503 {
+export function httpStatusOf(
+  code: ErrorCode,
+): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503 {
   switch (code) {
     case "VALIDATION_FAILED":
       return 400;
@@ -103,6 +106,8 @@ export function httpStatusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413
     case "NOT_FOUND":
     case "ROUTE_NOT_FOUND":
       return 404;
+    case "METHOD_NOT_ALLOWED":
+      return 405;
     case "CONFLICT":
     case "EMAIL_TAKEN":
     case "TENANT_NAME_TAKEN":

@@ -1,6 +1,7 @@
 export * from "./crypto";
 export * from "./env";
 export * from "./errors";
+export * from "./fair-semaphore";
 export * from "./ids";
 export * from "./instance-types";
 export * from "./jobs";
@@ -9,3 +10,4 @@ export * from "./money";
 export * from "./observability";
 export * from "./pricing";
 export * from "./quantity";
+export * from "./validation";

@@ -1,4 +1,4 @@
-import { httpStatusOf } from "@berth/core";
+import { assertSafeInput, httpStatusOf } from "@berth/core";
 import type { Context, Hono } from "hono";
 import { authenticate } from "../auth/authenticate";
 import type { Deps } from "../deps";
@@ -38,7 +38,9 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
         const caller = await authenticate(deps, op.auth, meta.authorization, meta.sourceIp);
         scratch.caller = caller;
         c.set("caller", caller);
-        const input = op.input.parse(await restInput(c, op));
+        const raw = await restInput(c, op);
+        assertSafeInput(raw);
+        const input = op.input.parse(raw);
         const value = await authorizeAndRun(deps, op, caller, input, meta, scratch);
         await auditOutcome(deps, op, meta, scratch, null, op.successStatus);
         const rendered = op.render?.(value, input);

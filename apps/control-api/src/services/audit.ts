@@ -1,4 +1,4 @@
-import { newId } from "@berth/core";
+import { instantSchema, newId } from "@berth/core";
 import { auditEvents, withSystem, withTenant } from "@berth/db";
 import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
 import { z } from "zod";
@@ -41,8 +41,8 @@ export const listAuditInput = pageInput
     principalId: z.string().max(64).optional(),
     action: z.string().max(128).optional(),
     result: z.enum(["success", "denied", "failure"]).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    from: instantSchema.optional(),
+    to: instantSchema.optional(),
   })
   .strict();
 

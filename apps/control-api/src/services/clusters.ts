@@ -1,5 +1,6 @@
 import {
   ConflictError,
+  idOf,
   NotFoundError,
   newId,
   newSecretToken,
@@ -18,7 +19,7 @@ import { page, pageInput } from "./paging";
 export const MAX_CLUSTERS_PER_TENANT = 10;
 const JOIN_TOKEN_DEFAULT_TTL_SECONDS = 3600;
 
-export const clusterId = z.string().min(1).max(64);
+export const clusterId = idOf("cluster");
 
 function view(c: typeof clusters.$inferSelect) {
   return {

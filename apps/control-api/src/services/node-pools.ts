@@ -1,6 +1,7 @@
 import {
   ConflictError,
   INSTANCE_TYPE_NAMES,
+  idOf,
   NotFoundError,
   newId,
   QuotaExceededError,
@@ -145,7 +146,7 @@ export async function createNodePool(
   return view;
 }
 
-export const nodePoolRefInput = z.object({ clusterId, poolId: z.string().min(1).max(64) }).strict();
+export const nodePoolRefInput = z.object({ clusterId, poolId: idOf("nodePool") }).strict();
 export const listNodePoolsInput = z.object({ clusterId }).strict();
 
 export async function listNodePools(
@@ -175,7 +176,7 @@ export async function getNodePool(deps: Deps, caller: UserCaller, input: z.infer
 export const updateNodePoolInput = z
   .object({
     clusterId,
-    poolId: z.string().min(1).max(64),
+    poolId: idOf("nodePool"),
     minSize: size.optional(),
     maxSize: size.optional(),
     desiredSize: size.optional(),

@@ -1,4 +1,4 @@
-import { NotFoundError } from "@berth/core";
+import { idOf, NotFoundError } from "@berth/core";
 import { nodes, pods, recordEvent, withTenant } from "@berth/db";
 import { and, desc, eq, isNull, lt, ne } from "drizzle-orm";
 import { z } from "zod";
@@ -45,7 +45,7 @@ export async function listNodes(deps: Deps, caller: UserCaller, input: z.infer<t
   );
 }
 
-export const nodeRefInput = z.object({ clusterId, nodeId: z.string().min(1).max(64) }).strict();
+export const nodeRefInput = z.object({ clusterId, nodeId: idOf("node") }).strict();
 
 async function setSchedulable(
   deps: Deps,

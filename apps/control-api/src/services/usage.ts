@@ -1,4 +1,12 @@
-import { METER_NAMES, type Meter, type PricedUsage, priceUsage, ValidationError } from "@berth/core";
+import {
+  idOf,
+  instantSchema,
+  METER_NAMES,
+  type Meter,
+  type PricedUsage,
+  priceUsage,
+  ValidationError,
+} from "@berth/core";
 import { meterIntervals, withTenant } from "@berth/db";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -8,9 +16,9 @@ const MAX_RANGE_DAYS = 366;
 
 export const usageInput = z
   .object({
-    from: z.iso.datetime({ offset: true }),
-    to: z.iso.datetime({ offset: true }),
-    clusterId: z.string().min(1).max(64).optional(),
+    from: instantSchema,
+    to: instantSchema,
+    clusterId: idOf("cluster").optional(),
     format: z.enum(["json", "csv"]).default("json"),
   })
   .strict();

@@ -25,7 +25,7 @@ export type DeleteProgress = "done" | "waiting" | "machines";
  */
 export async function deleteCluster(deps: Deps, p: JobPayload<"cluster.delete">): Promise<DeleteProgress> {
   return withTenant(deps.db, p.tenantId, async (tx) => {
-    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("no key update");
     if (c?.status !== "deleting") return "done";
     const now = deps.now();
     const deletingSince = c.deletingAt ?? now;

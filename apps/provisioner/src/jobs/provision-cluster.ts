@@ -12,7 +12,7 @@ import { clusterKeyColumns } from "./cluster-key";
 export async function provisionCluster(deps: Deps, p: JobPayload<"cluster.provision">): Promise<void> {
   const key = await generateSigningKey();
   await withTenant(deps.db, p.tenantId, async (tx) => {
-    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("no key update");
     if (c?.status !== "provisioning") return;
     const now = deps.now();
     await tx
@@ -52,7 +52,7 @@ export async function failClusterProvisioning(
   reason: string,
 ): Promise<void> {
   await withTenant(deps.db, p.tenantId, async (tx) => {
-    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("no key update");
     if (c?.status !== "provisioning") return;
     await tx.update(clusters).set({ status: "failed", statusReason: reason }).where(eq(clusters.id, c.id));
     await recordEvent(tx, {

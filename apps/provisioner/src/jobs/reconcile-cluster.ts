@@ -70,7 +70,11 @@ export async function reconcileCluster(
 ): Promise<ReconcileResult> {
   const result: ReconcileResult = { created: 0, removed: 0, placed: 0, unschedulable: 0, evicted: 0 };
   await withTenant(deps.db, p.tenantId, async (tx) => {
-    const [cluster] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    const [cluster] = await tx
+      .select()
+      .from(clusters)
+      .where(eq(clusters.id, p.clusterId))
+      .for("no key update");
     if (!cluster || !isOperational(cluster.status)) return;
     const now = deps.now();
     const event = (

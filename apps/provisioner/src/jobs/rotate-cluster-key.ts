@@ -15,7 +15,7 @@ const PREVIOUS_KEY_GRACE_MS = 3_600_000 + 60_000;
 export async function rotateClusterKey(deps: Deps, p: JobPayload<"cluster.rotate-key">): Promise<void> {
   const key = await generateSigningKey();
   await withTenant(deps.db, p.tenantId, async (tx) => {
-    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("update");
+    const [c] = await tx.select().from(clusters).where(eq(clusters.id, p.clusterId)).for("no key update");
     if (c?.status !== "updating") return;
     const now = deps.now();
     await tx
