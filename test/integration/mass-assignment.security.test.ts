@@ -13,6 +13,8 @@ const validBodies: Record<string, unknown> = {
   "auth.signup": { tenantName: "mass-x", email: "mass-x@example.test", password: "correct horse battery" },
   "auth.token": { email: "a@b.test", password: "whatever" },
   "auth.refresh": { refreshToken: "brt_0123456789" },
+  "auth.logout": { refreshToken: "brt_0123456789" },
+  "tenant.close": { confirm: "mass-tenant" },
   "clusters.create": { name: "mass" },
   "clusters.createJoinToken": {},
   "clusters.rotateKey": {},

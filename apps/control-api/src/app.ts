@@ -13,6 +13,27 @@ import { requestMetaOf } from "./http/request-meta";
 import { mountRest } from "./http/rest";
 import { appRouter } from "./trpc/router";
 
+/**
+ * The API's Redis client fails fast: while Redis is unreachable a command fails at once (no offline
+ * queue, one retry) and a hung one after 2 s, so requests answer 503 with Retry-After instead of
+ * waiting ever longer for a reconnection (BullMQ's advice for producers in request handlers).
+ */
+export const API_REDIS_OPTIONS = {
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+  commandTimeout: 2_000,
+} as const;
+
+/** Health and metrics alone, without credentials: for a private port (METRICS_PORT). */
+export function createMetricsApp(deps: Deps): Hono {
+  const app = new Hono();
+  mountHealth(app, {
+    checks: { postgres: () => ping(deps.db), redis: () => deps.redis.ping() },
+    metrics: deps.metrics,
+  });
+  return app;
+}
+
 /** The HTTP application: no I/O happens until a request arrives. */
 export function createApp(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -32,6 +53,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   mountHealth(app, {
     checks: { postgres: () => ping(deps.db), redis: () => deps.redis.ping() },
     metrics: deps.metrics,
+    // The public port serves metrics only with the token; METRICS_PORT serves them privately.
+    metricsAccess: deps.metricsToken,
   });
   app.get("/.well-known/jwks.json", async (c) => c.json(await deps.tokens.jwks()));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument(deps.publicUrl)));
@@ -43,6 +66,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
       endpoint: "/trpc",
       req: c.req.raw,
       router: appRouter,
+      // Each call of a batch is authenticated, rate-limited and audited on its own; a batch holds at most this many.
+      maxBatchSize: deps.limits.trpcBatchSize,
       createContext: () => ({
         deps,
         requestId: c.get("requestId"),
@@ -62,6 +87,8 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     const error = toBerthError(err);
     const requestId = c.get("requestId");
     if (error.code === "INTERNAL") deps.logger.error({ err, requestId }, "unhandled error");
+    else if (error.code === "UNAVAILABLE")
+      deps.logger.warn({ err: error.cause ?? err, requestId }, "a backing service failed the request");
     const { status, body } = envelope(error, requestId);
     if (error.details.retryAfterSeconds) c.header("retry-after", String(error.details.retryAfterSeconds));
     return c.json(body, status as 400);

@@ -1,4 +1,4 @@
-import type { Logger, MasterKey } from "@berth/core";
+import type { FairSemaphore, Logger, MasterKey } from "@berth/core";
 import type { Queues } from "@berth/core/queues";
 import type { Db } from "@berth/db";
 import type { Redis } from "ioredis";
@@ -22,6 +22,10 @@ export interface Deps {
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   readonly trustProxy: boolean;
   readonly refreshTokenTtlSeconds: number;
+  /** `/metrics` on the public port needs `Authorization: Bearer <this>`; null: not served there. */
+  readonly metricsToken: string | null;
+  /** Slots for expensive calls (large lists), shared fairly between tenants within this replica. */
+  readonly expensiveCalls: FairSemaphore;
   readonly now: () => Date;
 }
 
@@ -54,9 +58,19 @@ export interface Limits {
   /** Requests per minute of one principal, and of all principals of one tenant. */
   requestsPerMinutePerPrincipal: number;
   requestsPerMinutePerTenant: number;
-  /** Failed logins per 15 minutes for one account, and from one address. */
-  loginFailuresPerAccount: number;
+  /**
+   * Sign-in attempts per 15 minutes: for one account from one address (the tight limit), from one
+   * address, and for one account from addresses it never signed in from (see login-throttle.ts).
+   */
+  loginFailuresPerAccountAndIp: number;
   loginFailuresPerIp: number;
+  loginFailuresPerAccount: number;
   /** Requests per minute to the public routes (sign-up, login) from one address. */
   publicRequestsPerMinutePerIp: number;
+  /** The most calls one tRPC batch request may carry. */
+  trpcBatchSize: number;
+  /** Lifetime of an API key created without `expiresAt` ("never" must be asked for). */
+  apiKeyDefaultTtlDays: number;
+  /** How long a closed tenant's data is kept before the provisioner erases it. */
+  tenantRetentionDays: number;
 }

@@ -23,8 +23,21 @@ const schema = z.object({
   RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   RATE_LIMIT_PER_TENANT_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
   RATE_LIMIT_PUBLIC_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(120),
-  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
-  LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(50),
+  LOGIN_FAILURES_PER_ACCOUNT_AND_IP: z.coerce.number().int().min(1).default(5),
+  LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
+  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(50),
+  /** Large lists (over 100 rows) running at once in one replica: in all, and of one tenant. */
+  EXPENSIVE_CALLS_PER_REPLICA: z.coerce.number().int().min(1).max(1000).default(16),
+  EXPENSIVE_CALLS_PER_TENANT: z.coerce.number().int().min(1).max(100).default(2),
+  TRPC_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  API_KEY_DEFAULT_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** A closed tenant's data is erased this many days after its closure. */
+  TENANT_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
+  /** A private listener for /metrics (and health) without credentials, e.g. 9464; off when unset. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  /** When set, /metrics on the public port answers requests bearing it (Prometheus `authorization`). */
+  METRICS_TOKEN: z.string().min(16).optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

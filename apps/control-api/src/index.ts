@@ -1,9 +1,9 @@
-import { createLogger, createMetricsRegistry, parseMasterKey } from "@berth/core";
+import { createLogger, createMetricsRegistry, FairSemaphore, parseMasterKey } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { closeDb, createDb } from "@berth/db";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
-import { createApp } from "./app";
+import { API_REDIS_OPTIONS, createApp, createMetricsApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
@@ -14,7 +14,9 @@ const db = createDb(
   { url: env.DATABASE_URL, systemUrl: env.DATABASE_SYSTEM_URL },
   { applicationName: "berth-control-api" },
 );
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
+const redis = new Redis(env.REDIS_URL, { ...API_REDIS_OPTIONS, lazyConnect: true });
+// While Redis is away, requests answer 503 (see http/errors.ts) and ioredis keeps reconnecting.
+redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
 await redis.connect();
 const master = parseMasterKey(env.BERTH_MASTER_KEY);
 const deps: Deps = {
@@ -32,13 +34,22 @@ const deps: Deps = {
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   trustProxy: env.TRUST_PROXY,
   refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+  metricsToken: env.METRICS_TOKEN ?? null,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,
     requestsPerMinutePerTenant: env.RATE_LIMIT_PER_TENANT_PER_MINUTE,
     publicRequestsPerMinutePerIp: env.RATE_LIMIT_PUBLIC_PER_IP_PER_MINUTE,
-    loginFailuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
+    loginFailuresPerAccountAndIp: env.LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
     loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
+    loginFailuresPerAccount: env.LOGIN_FAILURES_PER_ACCOUNT,
+    trpcBatchSize: env.TRPC_MAX_BATCH_SIZE,
+    apiKeyDefaultTtlDays: env.API_KEY_DEFAULT_TTL_DAYS,
+    tenantRetentionDays: env.TENANT_RETENTION_DAYS,
   },
+  expensiveCalls: new FairSemaphore({
+    capacity: env.EXPENSIVE_CALLS_PER_REPLICA,
+    perKey: env.EXPENSIVE_CALLS_PER_TENANT,
+  }),
   now: () => new Date(),
 };
 
@@ -46,6 +57,13 @@ const app = createApp(deps);
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
   logger.info({ url: `http://${info.address}:${info.port}` }, "control-api listening"),
 );
+const metricsServer =
+  env.METRICS_PORT === undefined
+    ? null
+    : serve(
+        { fetch: createMetricsApp(deps).fetch, port: env.METRICS_PORT, hostname: env.METRICS_HOST },
+        (info) => logger.info({ url: `http://${info.address}:${info.port}/metrics` }, "metrics listening"),
+      );
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -53,6 +71,7 @@ async function stop(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, "stopping");
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
   await deps.queues.close();
   await redis.quit();
   await closeDb(db);

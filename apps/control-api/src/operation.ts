@@ -34,8 +34,11 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
   readonly auth: A;
   /** IAM action, `service:Verb`. */
   readonly action: string;
-  /** IAM resource name the action is on: `brn:berth:<tenant>:cluster/<id>`. */
-  readonly resource: (caller: CallerOf<A>, input: z.output<I>) => string;
+  /**
+   * IAM resource name the action is on: `brn:berth:<tenant>:cluster/<id>`. May read the database
+   * (through `deps`) when the name depends on the object, e.g. the principal an API key belongs to.
+   */
+  readonly resource: (caller: CallerOf<A>, input: z.output<I>, deps: Deps) => string | Promise<string>;
   readonly successStatus: 200 | 201 | 202;
   /** When set, a REST request's body is passed as this input field rather than merged into the input. */
   readonly bodyAs?: string;
@@ -46,6 +49,8 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
    * principal may call it (like STS GetCallerIdentity); say why where it is used.
    */
   readonly authorization?: "policy" | "authenticated";
+  /** Rate-limit units of a call (default: 1, or one per 50 rows a list may read; see costOf). */
+  readonly cost?: (input: z.output<I>) => number;
   /** Audit every call ("always", the default for writes), only failures ("failures", default for reads). */
   readonly audit?: "always" | "failures";
   /** REST only: a representation other than JSON (e.g. CSV), or undefined for JSON. */
@@ -64,3 +69,11 @@ export function defineOperation<A extends AuthKind, I extends z.ZodType, O>(
 export const brn = (tenantId: string, path = ""): string => `brn:berth:${tenantId}:${path}`;
 export const clusterBrn = (tenantId: string, clusterId: string): string =>
   brn(tenantId, `cluster/${clusterId}`);
+
+/** A principal's path in resource names: `user/<id>` or `service-account/<id>` (`*` when unknown). */
+export const principalPath = (principalId: string | undefined): string =>
+  principalId?.startsWith("usr_")
+    ? `user/${principalId}`
+    : principalId?.startsWith("sa_")
+      ? `service-account/${principalId}`
+      : "*";

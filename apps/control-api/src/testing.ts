@@ -1,10 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { createLogger, createMetricsRegistry, generateMasterKey, parseMasterKey } from "@berth/core";
+import {
+  createLogger,
+  createMetricsRegistry,
+  FairSemaphore,
+  generateMasterKey,
+  parseMasterKey,
+} from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { createTestDatabase, type TestDatabase, testLogLevel, testRedisUrl } from "@berth/db/testing";
 import type { Hono } from "hono";
 import { Redis } from "ioredis";
-import { createApp } from "./app";
+import { API_REDIS_OPTIONS, createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
@@ -37,14 +43,19 @@ export interface TestApi {
 }
 
 export const TEST_PUBLIC_URL = "http://berth.test";
+export const TEST_METRICS_TOKEN = "test-metrics-token-0123456789";
 
 /** Generous limits, so that only tests about limits meet them. */
 export const TEST_LIMITS: Limits = {
   requestsPerMinutePerPrincipal: 100_000,
   requestsPerMinutePerTenant: 100_000,
   publicRequestsPerMinutePerIp: 100_000,
-  loginFailuresPerAccount: 5,
+  loginFailuresPerAccountAndIp: 5,
   loginFailuresPerIp: 1_000,
+  loginFailuresPerAccount: 50,
+  trpcBatchSize: 10,
+  apiKeyDefaultTtlDays: 90,
+  tenantRetentionDays: 30,
 };
 
 export async function createTestApi(
@@ -54,10 +65,16 @@ export async function createTestApi(
     masterKey?: string;
     limits?: Partial<Limits>;
     tokenTtlSeconds?: number;
+    /** Another Redis (e.g. one that is down). */
+    redisUrl?: string;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
-  const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 3 });
+  const redis = new Redis(opts.redisUrl ?? testRedisUrl(), { ...API_REDIS_OPTIONS, lazyConnect: true });
+  redis.on("error", () => {}); // a test of an outage expects them; requests see the failures
+  await redis.connect().catch((error: unknown) => {
+    if (!opts.redisUrl) throw error;
+  });
   const queues = createQueues(redis, opts.queuePrefix ?? `test-${randomBytes(5).toString("hex")}`);
   const master = parseMasterKey(opts.masterKey ?? generateMasterKey());
   const deps: Deps = {
@@ -77,6 +94,8 @@ export async function createTestApi(
     // Tests say where a request comes from with X-Forwarded-For.
     trustProxy: true,
     refreshTokenTtlSeconds: 3600,
+    metricsToken: TEST_METRICS_TOKEN,
+    expensiveCalls: new FairSemaphore({ capacity: 8, perKey: 2 }),
     now: () => new Date(),
   };
   const app = createApp(deps);

@@ -13,9 +13,9 @@ describe("rate limits", () => {
     const t = await api.tenant("limited");
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++)
-      statuses.push((await api.call("GET", "/v1/clusters", { token: t.token })).status);
+      statuses.push((await api.call("GET", "/v1/clusters?limit=50", { token: t.token })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
-    const r = await api.call("GET", "/v1/clusters", { token: t.token });
+    const r = await api.call("GET", "/v1/clusters?limit=50", { token: t.token });
     expect(r.status).toBe(429);
     expect(r.body.error.code).toBe("RATE_LIMITED");
     expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -41,9 +41,38 @@ describe("rate limits", () => {
     // The admin used 2 of the tenant's 6; the second user gets the other 4, then 429.
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++)
-      statuses.push((await api.call("GET", "/v1/clusters", { token: second })).status);
+      statuses.push((await api.call("GET", "/v1/clusters?limit=50", { token: second })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
-    expect((await api.call("GET", "/v1/clusters", { token: t.token })).status).toBe(429);
+    expect((await api.call("GET", "/v1/clusters?limit=50", { token: t.token })).status).toBe(429);
+  });
+
+  it("costs a list by the rows it may read: one unit per 50", async () => {
+    const api = await createTestApi({ limits: { requestsPerMinutePerPrincipal: 25 } });
+    apis.push(api);
+    const t = await api.tenant("lister");
+    // 10 units each: two fit in 25, the third does not.
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push((await api.call("GET", "/v1/clusters?limit=500", { token: t.token })).status);
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+
+  it("runs at most two large lists of one tenant at once, and lets another tenant's through", async () => {
+    const api = await createTestApi();
+    apis.push(api);
+    const a = await api.tenant("flooder");
+    const b = await api.tenant("neighbour");
+    const held = [
+      await api.deps.expensiveCalls.acquire(a.tenantId),
+      await api.deps.expensiveCalls.acquire(a.tenantId),
+    ];
+    const started = Date.now();
+    const third = api.call("GET", "/v1/clusters?limit=500", { token: a.token });
+    const other = await api.call("GET", "/v1/clusters?limit=500", { token: b.token });
+    expect(other.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    for (const release of held) release();
+    expect((await third).status).toBe(200);
   });
 
   it("limits the public routes per address", async () => {

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { FairSemaphore } from "@berth/core";
 import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -9,7 +11,12 @@ import * as schema from "./schema";
  * `withSystem` uses. The tenant role cannot become the system role, so nothing a tenant's request
  * runs can read across tenants.
  */
-export type Db = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql; $system: SystemDb };
+export type Db = PostgresJsDatabase<typeof schema> & {
+  $client: postgres.Sql;
+  $system: SystemDb;
+  /** Hands the tenant pool's connections out fairly between tenants (see withTenant). */
+  $fair: FairSemaphore;
+};
 type SystemDb = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 /** A transaction handle; the same query API as `Db`. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
@@ -46,22 +53,31 @@ export function createDb(urls: DbUrls, opts: DbOptions = {}): Db {
   const name = opts.applicationName ?? "berth";
   const max = opts.max ?? 10;
   const system = connect(urls.systemUrl, opts.systemMax ?? Math.max(2, Math.ceil(max / 2)), `${name}-system`);
-  return Object.assign(connect(urls.url, max, name), { $system: system }) as Db;
+  const fair = new FairSemaphore({ capacity: max, perKey: Math.max(1, Math.ceil(max / 2)) });
+  return Object.assign(connect(urls.url, max, name), { $system: system, $fair: fair }) as Db;
 }
 
 export async function closeDb(db: Db): Promise<void> {
   await Promise.all([db.$client.end({ timeout: 5 }), db.$system.$client.end({ timeout: 5 })]);
 }
 
+const insideTenantTransaction = new AsyncLocalStorage<true>();
+
 /**
  * Runs `fn` in one transaction scoped to a tenant: row-level security limits every statement to the
  * tenant's rows, so a query that forgets its `where tenant_id = …` still sees nothing of others.
+ * Connections are handed out fairly: one tenant holds at most half of the pool, and when tenants
+ * wait, freed connections go to them in turn (a flood of one tenant's queries queues behind itself).
  */
 export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
-    return fn(tx);
-  });
+  const run = () =>
+    db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
+      return insideTenantTransaction.run(true, () => fn(tx));
+    });
+  // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
+  if (insideTenantTransaction.getStore()) return run();
+  return db.$fair.run(tenantId, run);
 }
 
 /**

@@ -12,11 +12,13 @@ export interface AccessClaims {
   principalType: PrincipalType;
   /** The API key the token was minted from, if any: revoking the key revokes the token. */
   apiKeyId?: string | undefined;
+  /** The sign-in session (refresh-token family) the token belongs to, if any: signing out revokes the token. */
+  sessionId?: string | undefined;
 }
 
 export interface AccessTokens {
   issue(claims: AccessClaims): Promise<{ accessToken: string; expiresIn: number }>;
-  verify(token: string): Promise<AccessClaims & { expiresAt: number }>;
+  verify(token: string): Promise<AccessClaims & { expiresAt: number; issuedAt: number }>;
   jwks(): Promise<JSONWebKeySet>;
 }
 
@@ -77,6 +79,7 @@ export async function loadAccessTokens(
         tid: claims.tenantId,
         pty: claims.principalType,
         ...(claims.apiKeyId ? { akid: claims.apiKeyId } : {}),
+        ...(claims.sessionId ? { sid: claims.sessionId } : {}),
       })
         .setProtectedHeader({ alg: TOKEN_ALG, kid: k.kid, typ: "at+jwt" })
         .setIssuer(opts.issuer)
@@ -105,15 +108,24 @@ export async function loadAccessTokens(
         }
       }
       const p = result.payload;
-      if (typeof p.sub !== "string" || typeof p.tid !== "string" || typeof p.exp !== "number") throw fail();
+      if (
+        typeof p.sub !== "string" ||
+        typeof p.tid !== "string" ||
+        typeof p.exp !== "number" ||
+        typeof p.iat !== "number"
+      )
+        throw fail();
       if (p.pty !== "user" && p.pty !== "serviceAccount") throw fail();
       if (p.akid !== undefined && typeof p.akid !== "string") throw fail();
+      if (p.sid !== undefined && typeof p.sid !== "string") throw fail();
       return {
         tenantId: p.tid,
         principalId: p.sub,
         principalType: p.pty,
         apiKeyId: p.akid,
+        sessionId: p.sid,
         expiresAt: p.exp * 1000,
+        issuedAt: p.iat * 1000,
       };
     },
     async jwks() {

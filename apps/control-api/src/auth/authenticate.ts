@@ -3,7 +3,21 @@ import type { Caller, Deps } from "../deps";
 import type { AuthKind } from "../operation";
 import { admit } from "./authorize";
 import { verifyNodeCredential } from "./node-credentials";
-import { hit } from "./rate-limit";
+import { hit, type Window } from "./rate-limit";
+
+const MINUTE = 60_000;
+
+/** A tenant principal's request windows: its own, and its tenant's. */
+export function principalWindows(deps: Deps, who: { principalId: string; tenantId: string }): Window[] {
+  return [
+    {
+      key: `principal:${who.principalId}`,
+      limit: deps.limits.requestsPerMinutePerPrincipal,
+      windowMs: MINUTE,
+    },
+    { key: `tenant:${who.tenantId}`, limit: deps.limits.requestsPerMinutePerTenant, windowMs: MINUTE },
+  ];
+}
 
 function bearer(header: string | undefined): string {
   const m = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/.exec(header ?? "");
@@ -21,35 +35,18 @@ export async function authenticate(
   authorization: string | undefined,
   sourceIp: string,
 ): Promise<Caller> {
-  const minute = 60_000;
   switch (kind) {
     case "public":
       await hit(
         deps.redis,
         deps.queues.prefix,
-        [{ key: `ip:${sourceIp}`, limit: deps.limits.publicRequestsPerMinutePerIp, windowMs: minute }],
+        [{ key: `ip:${sourceIp}`, limit: deps.limits.publicRequestsPerMinutePerIp, windowMs: MINUTE }],
         "requests from this address",
       );
       return { kind: "anonymous" };
     case "user": {
       const claims = await deps.tokens.verify(bearer(authorization));
-      await hit(
-        deps.redis,
-        deps.queues.prefix,
-        [
-          {
-            key: `principal:${claims.principalId}`,
-            limit: deps.limits.requestsPerMinutePerPrincipal,
-            windowMs: minute,
-          },
-          {
-            key: `tenant:${claims.tenantId}`,
-            limit: deps.limits.requestsPerMinutePerTenant,
-            windowMs: minute,
-          },
-        ],
-        "requests",
-      );
+      await hit(deps.redis, deps.queues.prefix, principalWindows(deps, claims), "requests");
       const policies = await admit(deps, claims);
       return {
         kind: "user",

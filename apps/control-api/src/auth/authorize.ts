@@ -1,5 +1,13 @@
 import { ForbiddenError, UnauthenticatedError } from "@berth/core";
-import { apiKeys, clusters, policies, policyAttachments, type Tx, withTenant } from "@berth/db";
+import {
+  apiKeys,
+  clusters,
+  policies,
+  policyAttachments,
+  refreshTokens,
+  type Tx,
+  withTenant,
+} from "@berth/db";
 import {
   type EvaluationResult,
   evaluate,
@@ -7,7 +15,7 @@ import {
   managedPolicies,
   type PolicyDocument,
 } from "@berth/iam";
-import { eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, isNotNull } from "drizzle-orm";
 import type { Deps, UserCaller } from "../deps";
 import { findPrincipal } from "../services/principals";
 import type { AccessClaims } from "./access-tokens";
@@ -68,15 +76,31 @@ function remember(p: AttachedPolicy): void {
 }
 
 /**
- * Admits the principal behind a verified token: it must still exist and be active, and the API key
- * the token came from must be neither revoked nor expired. Returns its policies for authorisation.
- * Checked on every request, so disabling a user or revoking a key takes effect at once.
+ * Admits the principal behind a verified token: it must still exist and be active, the token must
+ * be newer than its last credential change (password set, signed out everywhere), its session must
+ * not have been signed out, and the API key the token came from must be neither revoked nor
+ * expired. Returns its policies for authorisation. Checked on every request, so each of these
+ * takes effect at once.
  */
-export async function admit(deps: Deps, claims: AccessClaims): Promise<AttachedPolicy[]> {
+export async function admit(
+  deps: Deps,
+  claims: AccessClaims & { issuedAt: number },
+): Promise<AttachedPolicy[]> {
   const fail = new UnauthenticatedError("the access token is invalid or expired");
   return withTenant(deps.db, claims.tenantId, async (tx) => {
     const principal = await findPrincipal(tx, claims.principalId);
     if (principal?.status !== "active" || principal.type !== claims.principalType) throw fail;
+    // iat has whole seconds: a token of the same second as the change is still accepted.
+    const cutoff = principal.sessionsValidAfter?.getTime();
+    if (cutoff !== undefined && claims.issuedAt < Math.floor(cutoff / 1000) * 1000) throw fail;
+    if (claims.sessionId) {
+      const [revoked] = await tx
+        .select({ id: refreshTokens.id })
+        .from(refreshTokens)
+        .where(and(eq(refreshTokens.familyId, claims.sessionId), isNotNull(refreshTokens.revokedAt)))
+        .limit(1);
+      if (revoked) throw fail;
+    }
     if (claims.apiKeyId) {
       const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, claims.apiKeyId));
       const now = deps.now();

@@ -1,13 +1,15 @@
 import { BerthError } from "@berth/core";
 import type { Redis } from "ioredis";
 
-// One atomic round trip for every window of a request: count the hit in each fixed window
-// (starting the window on its first hit), and report each window's count and remaining time.
+// One atomic round trip for every window of a request: count the hit (its cost, 1 for most calls)
+// in each fixed window (starting the window on its first hit), and report each window's count and
+// remaining time. ARGV: the cost, then each window's length.
 const HIT = `
 local out = {}
+local cost = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
-  if n == 1 then redis.call('PEXPIRE', key, ARGV[i]) end
+  local n = redis.call('INCRBY', key, cost)
+  if n == cost then redis.call('PEXPIRE', key, ARGV[i + 1]) end
   out[#out + 1] = n
   out[#out + 1] = redis.call('PTTL', key)
 end
@@ -19,12 +21,22 @@ export interface Window {
   windowMs: number;
 }
 
-/** Counts a hit in every window; the first window over its limit becomes 429 with Retry-After. */
-export async function hit(redis: Redis, prefix: string, windows: Window[], what: string): Promise<void> {
+/**
+ * Counts a hit of `cost` units (1 for most calls; a list counts the rows it may read) in every
+ * window; the first window over its limit becomes 429 with Retry-After.
+ */
+export async function hit(
+  redis: Redis,
+  prefix: string,
+  windows: Window[],
+  what: string,
+  cost = 1,
+): Promise<void> {
   const result = (await redis.eval(
     HIT,
     windows.length,
     ...windows.map((w) => `${prefix}:rl:${w.key}`),
+    cost,
     ...windows.map((w) => w.windowMs),
   )) as number[];
   windows.forEach((w, i) => {
@@ -38,19 +50,4 @@ export async function hit(redis: Redis, prefix: string, windows: Window[], what:
       });
     }
   });
-}
-
-/** The current count of a window without counting a hit (for login throttling before checking a password). */
-export async function peek(
-  redis: Redis,
-  prefix: string,
-  w: Window,
-): Promise<{ count: number; ttlMs: number }> {
-  const key = `${prefix}:rl:${w.key}`;
-  const [count, ttl] = await Promise.all([redis.get(key), redis.pttl(key)]);
-  return { count: Number(count ?? 0), ttlMs: ttl };
-}
-
-export async function reset(redis: Redis, prefix: string, key: string): Promise<void> {
-  await redis.del(`${prefix}:rl:${key}`);
 }

@@ -1,5 +1,7 @@
-import type { BerthError } from "@berth/core";
+import { BerthError, SemaphoreTimeoutError } from "@berth/core";
+import { principalWindows } from "../auth/authenticate";
 import { authorize } from "../auth/authorize";
+import { hit } from "../auth/rate-limit";
 import type { Caller, Deps } from "../deps";
 import type { AnyOperation, CallerOf, RequestMeta } from "../operation";
 import { recordAudit } from "../services/audit";
@@ -12,6 +14,20 @@ export interface Scratch {
   attributedTo?: { tenantId: string; principalId: string; principalType: string };
 }
 
+/**
+ * What a call costs in the rate-limit windows: 1, or for a list the rows it may read (one unit per
+ * 50), so that listing 500 rows is not as cheap as reading one.
+ */
+export function costOf(op: AnyOperation, input: unknown): number {
+  if (op.cost) return op.cost(input);
+  const limit = (input as { limit?: unknown } | null)?.limit;
+  return typeof limit === "number" ? Math.max(1, Math.ceil(limit / 50)) : 1;
+}
+
+/** Calls this costly hold one of the tenant's few slots for expensive calls while they run. */
+const EXPENSIVE_COST = 3;
+const EXPENSIVE_WAIT_MS = 5_000;
+
 /** Authorises the operation for the caller (IAM, for tenant principals) and runs it. */
 export async function authorizeAndRun(
   deps: Deps,
@@ -22,12 +38,30 @@ export async function authorizeAndRun(
   scratch: Scratch,
 ): Promise<unknown> {
   if (caller.kind === "user" || caller.kind === "node") {
-    scratch.resource = op.resource(caller as CallerOf<typeof op.auth>, input);
+    scratch.resource = await op.resource(caller as CallerOf<typeof op.auth>, input, deps);
   }
   if (caller.kind === "user" && op.authorization !== "authenticated") {
     await authorize(deps, caller, op.action, scratch.resource ?? "*", meta);
   }
-  return op.run(deps, caller as CallerOf<typeof op.auth>, input, meta);
+  const run = () => op.run(deps, caller as CallerOf<typeof op.auth>, input, meta);
+  const cost = costOf(op, input);
+  if (caller.kind !== "user" || cost === 1) return run();
+  // The first unit was counted when the caller was authenticated.
+  await hit(deps.redis, deps.queues.prefix, principalWindows(deps, caller), "requests", cost - 1);
+  if (cost < EXPENSIVE_COST) return run();
+  try {
+    return await deps.expensiveCalls.run(caller.tenantId, run, EXPENSIVE_WAIT_MS);
+  } catch (error) {
+    if (!(error instanceof SemaphoreTimeoutError)) throw error;
+    throw new BerthError(
+      "RATE_LIMITED",
+      "too many large list requests of this tenant at once; retry shortly",
+      {
+        retryable: true,
+        details: { retryAfterSeconds: 1 },
+      },
+    );
+  }
 }
 
 const AUTH_FAILURES = new Set(["UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"]);

@@ -2,7 +2,9 @@ import { z } from "zod";
 import { brn, defineOperation as op } from "../operation";
 import { signup, signupInput } from "../services/accounts";
 import {
+  apiKeyBrn,
   apiKeyRefInput,
+  apiKeyResource,
   createApiKey,
   createApiKeyInput,
   listApiKeys,
@@ -21,7 +23,7 @@ import {
   simulate,
   simulateInput,
 } from "../services/policies";
-import { issueToken, me, refresh, refreshInput, tokenInput } from "../services/sessions";
+import { issueToken, logout, me, refresh, refreshInput, tokenInput } from "../services/sessions";
 import {
   createServiceAccount,
   createServiceAccountInput,
@@ -78,6 +80,18 @@ export const identityOperations = {
     successStatus: 200,
     input: refreshInput,
     run: (deps, _caller, input) => refresh(deps, input),
+  }),
+  logout: op({
+    id: "auth.logout",
+    summary: "Sign out: revoke the refresh token's session and every access token of it",
+    method: "POST",
+    path: "/v1/auth/logout",
+    auth: "public",
+    action: "auth:Logout",
+    resource: () => "*",
+    successStatus: 200,
+    input: refreshInput,
+    run: (deps, _caller, input) => logout(deps, input),
   }),
   me: op({
     id: "auth.me",
@@ -173,10 +187,10 @@ export const identityOperations = {
     path: "/v1/api-keys",
     auth: "user",
     action: "iam:CreateApiKey",
-    resource: (c, i) => brn(c.tenantId, `api-key/${i.principalId ?? c.principalId}`),
+    resource: (c, i) => apiKeyBrn(c.tenantId, i.principalId ?? c.principalId),
     successStatus: 201,
     input: createApiKeyInput,
-    run: createApiKey,
+    run: (deps, caller, input, meta) => createApiKey(deps, caller, input, meta),
   }),
   listApiKeys: op({
     id: "apiKeys.list",
@@ -185,7 +199,8 @@ export const identityOperations = {
     path: "/v1/api-keys",
     auth: "user",
     action: "iam:ListApiKeys",
-    resource: (c) => brn(c.tenantId, "api-key/*"),
+    // A list filtered to one principal is on that principal's keys, else on everyone's.
+    resource: (c, i) => apiKeyBrn(c.tenantId, i.principalId),
     successStatus: 200,
     input: listApiKeysInput,
     run: listApiKeys,
@@ -197,7 +212,7 @@ export const identityOperations = {
     path: "/v1/api-keys/:apiKeyId",
     auth: "user",
     action: "iam:DeleteApiKey",
-    resource: (c, i) => brn(c.tenantId, `api-key/${i.apiKeyId}`),
+    resource: (c, i, deps) => apiKeyResource(deps, c, i.apiKeyId),
     successStatus: 200,
     input: apiKeyRefInput,
     run: revokeApiKey,
@@ -236,7 +251,7 @@ export const identityOperations = {
     resource: (c, i) => brn(c.tenantId, `policy/${i.policyId}`),
     successStatus: 201,
     input: attachmentInput,
-    run: attachPolicy,
+    run: (deps, caller, input, meta) => attachPolicy(deps, caller, input, meta),
   }),
   detachPolicy: op({
     id: "policies.detach",

@@ -1,18 +1,31 @@
 import { ConflictError, NotFoundError, newId, ValidationError } from "@berth/core";
 import { policies, policyAttachments, type Tx, withTenant } from "@berth/db";
-import { parsePolicyDocument } from "@berth/iam";
+import { type PolicyDocument, parsePolicyDocument } from "@berth/iam";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
-import { evaluateFor, managedPolicyList, managedPolicyNamed, policiesOf } from "../auth/authorize";
+import {
+  type AttachedPolicy,
+  evaluateFor,
+  managedPolicyList,
+  managedPolicyNamed,
+  policiesOf,
+} from "../auth/authorize";
+import { assertCanGrant } from "../auth/escalation";
 import type { Deps, UserCaller } from "../deps";
 import type { RequestMeta } from "../operation";
 import { page, pageInput } from "./paging";
-import { findPrincipal } from "./principals";
+import { findPrincipal, principalIdSchema } from "./principals";
 
 export const MAX_POLICIES_PER_TENANT = 200;
 export const MAX_ATTACHMENTS_PER_PRINCIPAL = 20;
 
-const policyId = z.string().min(1).max(64);
+/** A tenant's own policy (`pol_…`) or a managed one by name (`ReadOnlyAccess`). */
+const policyId = z
+  .string()
+  .regex(
+    /^(pol_[0-9a-z]{26}|[A-Z][A-Za-z0-9]{0,63})$/,
+    "must be a policy id (pol_…) or a managed policy's name",
+  );
 
 export const createPolicyInput = z
   .object({
@@ -105,19 +118,33 @@ export async function listPolicies(deps: Deps, caller: UserCaller, input: z.infe
   return { items: [...managed, ...own.items], nextCursor: own.nextCursor };
 }
 
-async function policyExists(tx: Tx, id: string): Promise<boolean> {
-  if (managedPolicyNamed(id)) return true;
-  const [p] = await tx.select({ id: policies.id }).from(policies).where(eq(policies.id, id));
-  return Boolean(p);
+/** A managed policy by name, or the tenant's own by id; null when there is none. */
+async function findPolicy(tx: Tx, id: string): Promise<AttachedPolicy | null> {
+  const managed = managedPolicyNamed(id);
+  if (managed) return { id: managed.id, name: managed.name, document: managed.document };
+  const [p] = await tx.select().from(policies).where(eq(policies.id, id));
+  return p ? { id: p.id, name: p.name, document: p.document as unknown as PolicyDocument } : null;
 }
 
-export const attachmentInput = z.object({ policyId, principalId: z.string().min(1).max(64) }).strict();
+export const attachmentInput = z.object({ policyId, principalId: principalIdSchema }).strict();
 
-export async function attachPolicy(deps: Deps, caller: UserCaller, input: z.infer<typeof attachmentInput>) {
+/** Attaches a policy; the caller must hold everything the policy grants (see escalation.ts). */
+export async function attachPolicy(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof attachmentInput>,
+  meta: RequestMeta,
+) {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
-    if (!(await policyExists(tx, input.policyId))) throw new NotFoundError("policy", input.policyId);
+    const policy = await findPolicy(tx, input.policyId);
+    if (!policy) throw new NotFoundError("policy", input.policyId);
     if (!(await findPrincipal(tx, input.principalId)))
       throw new NotFoundError("principal", input.principalId);
+    await assertCanGrant(deps, caller, meta, {
+      what: `${policy.name} to ${input.principalId}`,
+      granted: [policy],
+      grantedPrincipalId: input.principalId,
+    });
     const attached = await tx
       .select()
       .from(policyAttachments)
@@ -154,7 +181,7 @@ export async function detachPolicy(deps: Deps, caller: UserCaller, input: z.infe
 
 export const simulateInput = z
   .object({
-    principalId: z.string().min(1).max(64),
+    principalId: principalIdSchema,
     action: z.string().min(1).max(128),
     resource: z.string().min(1).max(1024),
     /** Facts to simulate instead of this request's, e.g. `{"berth:SourceIp": "10.0.0.1"}`. */

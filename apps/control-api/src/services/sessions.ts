@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { BerthError, newId, sha256Hex, UnauthenticatedError } from "@berth/core";
+import { newId, sha256Hex, UnauthenticatedError } from "@berth/core";
 import { refreshTokens, users, withSystem, withTenant } from "@berth/db";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { AccessClaims } from "../auth/access-tokens";
 import { policiesOf } from "../auth/authorize";
+import { reserveLoginAttempt } from "../auth/login-throttle";
 import { DUMMY_PASSWORD_HASH, verifyPassword } from "../auth/passwords";
-import { hit, peek, reset } from "../auth/rate-limit";
 import type { Deps, UserCaller } from "../deps";
 import type { RequestMeta } from "../operation";
 import { authenticateApiKey } from "./api-keys";
@@ -37,14 +37,18 @@ async function newRefreshToken(deps: Deps, claims: AccessClaims, familyId: strin
 }
 
 async function tokensFor(deps: Deps, claims: AccessClaims, familyId: string | null) {
-  const { accessToken, expiresIn } = await deps.tokens.issue(claims);
+  const { accessToken, expiresIn } = await deps.tokens.issue({
+    ...claims,
+    ...(familyId ? { sessionId: familyId } : {}),
+  });
   const refreshToken = familyId ? await newRefreshToken(deps, claims, familyId) : undefined;
   return { accessToken, tokenType: "Bearer" as const, expiresIn, ...(refreshToken ? { refreshToken } : {}) };
 }
 
 /**
  * Signs in with an email and password (→ access and refresh token) or an API key (→ access token).
- * Failed passwords are throttled per account and per address before the password is even checked.
+ * Every password attempt is counted (per account and address, per address, per account) before the
+ * password is checked; see login-throttle.ts.
  */
 export async function issueToken(deps: Deps, input: z.infer<typeof tokenInput>, meta: RequestMeta) {
   if ("apiKey" in input) {
@@ -56,24 +60,18 @@ export async function issueToken(deps: Deps, input: z.infer<typeof tokenInput>, 
     );
   }
   const email = input.email.toLowerCase();
-  const windows = [
+  const attempt = await reserveLoginAttempt(
+    deps.redis,
+    deps.queues.prefix,
     {
-      key: `login:acct:${sha256Hex(email)}`,
-      limit: deps.limits.loginFailuresPerAccount,
+      perAccountAndIp: deps.limits.loginFailuresPerAccountAndIp,
+      perIp: deps.limits.loginFailuresPerIp,
+      perAccount: deps.limits.loginFailuresPerAccount,
       windowMs: LOGIN_WINDOW_MS,
     },
-    { key: `login:ip:${meta.sourceIp}`, limit: deps.limits.loginFailuresPerIp, windowMs: LOGIN_WINDOW_MS },
-  ];
-  for (const w of windows) {
-    const { count, ttlMs } = await peek(deps.redis, deps.queues.prefix, w);
-    if (count >= w.limit) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
-      throw new BerthError("RATE_LIMITED", `too many failed sign-ins; retry in ${retryAfterSeconds} s`, {
-        retryable: true,
-        details: { retryAfterSeconds },
-      });
-    }
-  }
+    email,
+    meta.sourceIp,
+  );
   // Logging in is by email, before any tenant is known.
   const [user] = await withSystem(deps.db, (tx) =>
     tx
@@ -88,12 +86,8 @@ export async function issueToken(deps: Deps, input: z.infer<typeof tokenInput>, 
   );
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (user) meta.attribute({ tenantId: user.tenantId, principalId: user.id, principalType: "user" });
-  if (!user || !ok || user.status !== "active") {
-    for (const w of windows)
-      await hit(deps.redis, deps.queues.prefix, [{ ...w, limit: Number.MAX_SAFE_INTEGER }], "sign-ins");
-    throw new UnauthenticatedError("wrong email or password");
-  }
-  await reset(deps.redis, deps.queues.prefix, windows[0]?.key ?? "");
+  if (!user || !ok || user.status !== "active") throw new UnauthenticatedError("wrong email or password");
+  await attempt.succeeded();
   return tokensFor(
     deps,
     { tenantId: user.tenantId, principalId: user.id, principalType: "user" },
@@ -102,6 +96,28 @@ export async function issueToken(deps: Deps, input: z.infer<typeof tokenInput>, 
 }
 
 export const refreshInput = z.object({ refreshToken: z.string().min(10).max(200) }).strict();
+
+/**
+ * Signs out: the refresh token's whole session (its family) is revoked, and so is every access
+ * token of that session (each request checks it). Answers the same whether or not the token was
+ * valid, so it cannot be used to test tokens.
+ */
+export async function logout(deps: Deps, input: z.infer<typeof refreshInput>) {
+  const [row] = await withSystem(deps.db, (tx) =>
+    tx
+      .select({ tenantId: refreshTokens.tenantId, familyId: refreshTokens.familyId })
+      .from(refreshTokens)
+      .where(eq(refreshTokens.tokenHash, sha256Hex(input.refreshToken))),
+  );
+  if (row)
+    await withTenant(deps.db, row.tenantId, (tx) =>
+      tx
+        .update(refreshTokens)
+        .set({ revokedAt: deps.now() })
+        .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt))),
+    );
+  return { signedOut: true };
+}
 
 /**
  * Trades a refresh token for new tokens; the old one is spent. Presenting a spent token means it
@@ -139,6 +155,7 @@ export async function refresh(deps: Deps, input: z.infer<typeof refreshInput>) {
     () => null,
   );
   if (principal?.status !== "active") throw fail;
+  if (principal.sessionsValidAfter && row.createdAt < principal.sessionsValidAfter) throw fail;
   return tokensFor(
     deps,
     { tenantId: row.tenantId, principalId: principal.id, principalType: principal.type },

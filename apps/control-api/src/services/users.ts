@@ -1,15 +1,16 @@
-import { ConflictError, NotFoundError, newId, ValidationError } from "@berth/core";
+import { ConflictError, idOf, NotFoundError, newId, ValidationError } from "@berth/core";
 import {
   apiKeys,
   policyAttachments,
   recordEvent,
   refreshTokens,
   serviceAccounts,
+  type Tx,
   users,
   withSystem,
   withTenant,
 } from "@berth/db";
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import { hashPassword } from "../auth/passwords";
 import type { Deps, UserCaller } from "../deps";
@@ -61,36 +62,60 @@ export async function listUsers(deps: Deps, caller: UserCaller, input: z.infer<t
   return page(rows.map(userView), input.limit);
 }
 
-export const userRefInput = z.object({ userId: z.string().min(1).max(64) }).strict();
+export const userRefInput = z.object({ userId: idOf("user") }).strict();
 export const updateUserInput = z
   .object({
-    userId: z.string().min(1).max(64),
+    userId: idOf("user"),
     status: z.enum(["active", "disabled"]).optional(),
     password: password.optional(),
   })
   .strict()
   .refine((v) => v.status !== undefined || v.password !== undefined, "give a status or a password");
 
-/** Disables or re-enables a user, or sets its password. Disabling revokes its sessions at once. */
+/**
+ * Disables or re-enables a user, or sets its password. Disabling it or setting its password signs it
+ * out everywhere at once: its refresh tokens are revoked and its access tokens refused; disabling
+ * it also revokes the API keys it created for other principals (they must not outlive its rights).
+ */
 export async function updateUser(deps: Deps, caller: UserCaller, input: z.infer<typeof updateUserInput>) {
   if (input.userId === caller.principalId && input.status === "disabled")
     throw new ValidationError("you cannot disable yourself");
   const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+  const now = deps.now();
+  const signOut = input.status === "disabled" || passwordHash !== undefined;
   const row = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const [u] = await tx
       .update(users)
-      .set({ ...(input.status ? { status: input.status } : {}), ...(passwordHash ? { passwordHash } : {}) })
+      .set({
+        ...(input.status ? { status: input.status } : {}),
+        ...(passwordHash ? { passwordHash } : {}),
+        ...(signOut ? { sessionsValidAfter: now } : {}),
+      })
       .where(eq(users.id, input.userId))
       .returning();
     if (!u) throw new NotFoundError("user", input.userId);
-    if (input.status === "disabled" || passwordHash)
-      await tx
-        .update(refreshTokens)
-        .set({ revokedAt: deps.now() })
-        .where(and(eq(refreshTokens.principalId, u.id), sql`${refreshTokens.revokedAt} is null`));
+    if (signOut) await revokeSessions(tx, u.id, now);
+    if (input.status === "disabled") await revokeKeysCreatedForOthers(tx, u.id, now);
     return u;
   });
   return userView(row);
+}
+
+async function revokeSessions(tx: Tx, principalId: string, now: Date): Promise<void> {
+  await tx
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(refreshTokens.principalId, principalId), isNull(refreshTokens.revokedAt)));
+}
+
+/** API keys a principal minted for other principals end with its rights. */
+async function revokeKeysCreatedForOthers(tx: Tx, creatorId: string, now: Date): Promise<void> {
+  await tx
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(
+      and(eq(apiKeys.createdBy, creatorId), ne(apiKeys.principalId, creatorId), isNull(apiKeys.revokedAt)),
+    );
 }
 
 /** Deletes a user with its API keys, sessions and policy attachments, in one transaction. */
@@ -100,6 +125,7 @@ export async function deleteUser(deps: Deps, caller: UserCaller, input: z.infer<
     const [u] = await tx.delete(users).where(eq(users.id, input.userId)).returning();
     if (!u) throw new NotFoundError("user", input.userId);
     await tx.delete(apiKeys).where(eq(apiKeys.principalId, u.id));
+    await revokeKeysCreatedForOthers(tx, u.id, deps.now());
     await tx.delete(refreshTokens).where(eq(refreshTokens.principalId, u.id));
     await tx.delete(policyAttachments).where(eq(policyAttachments.principalId, u.id));
     await recordEvent(tx, {

@@ -1,4 +1,4 @@
-import { type ErrorCode, httpStatusOf } from "@berth/core";
+import { assertSafeInput, BerthError, type ErrorCode, httpStatusOf } from "@berth/core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import { authenticate } from "../auth/authenticate";
@@ -32,6 +32,8 @@ export function trpcCodeOf(code: ErrorCode): TrpcCode {
     case "NOT_FOUND":
     case "ROUTE_NOT_FOUND":
       return "NOT_FOUND";
+    case "METHOD_NOT_ALLOWED":
+      return "METHOD_NOT_SUPPORTED";
     case "CONFLICT":
     case "EMAIL_TAKEN":
     case "TENANT_NAME_TAKEN":
@@ -51,18 +53,42 @@ export function trpcCodeOf(code: ErrorCode): TrpcCode {
   }
 }
 
+/** What tRPC itself refuses (no such procedure, wrong method, bad batch), in our codes. */
+const TRPC_OWN: Partial<Record<TrpcCode, ErrorCode>> = {
+  NOT_FOUND: "ROUTE_NOT_FOUND",
+  METHOD_NOT_SUPPORTED: "METHOD_NOT_ALLOWED",
+  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  PARSE_ERROR: "VALIDATION_FAILED",
+  BAD_REQUEST: "VALIDATION_FAILED",
+};
+
+/** Ours as they came (a procedure's BerthError is the cause), else tRPC's own refusal mapped, else INTERNAL. */
+export function fromTrpcError(error: TRPCError): BerthError {
+  const fromCause = error.cause ? toBerthError(error.cause) : null;
+  if (fromCause && fromCause.code !== "INTERNAL") return fromCause;
+  const own = TRPC_OWN[error.code];
+  if (own) return new BerthError(own, error.message.slice(0, 200));
+  return fromCause ?? toBerthError(error);
+}
+
 const t = initTRPC.context<TrpcContext>().create({
   isDev: false,
   errorFormatter({ shape, error, ctx }) {
-    const berth = toBerthError(error.cause ?? error);
+    const berth = fromTrpcError(error);
     if (berth.code === "INTERNAL")
       ctx?.deps.logger.error({ err: error, requestId: ctx.requestId }, "unhandled error");
+    else if (berth.code === "UNAVAILABLE")
+      ctx?.deps.logger.warn(
+        { err: berth.cause ?? error, requestId: ctx.requestId },
+        "a backing service failed the request",
+      );
     return {
       message: berth.message,
       code: shape.code,
       data: {
         code: berth.code,
-        httpStatus: shape.data.httpStatus,
+        httpStatus: httpStatusOf(berth.code),
         path: shape.data.path,
         requestId: ctx?.requestId ?? "",
         ...(berth.details.issues ? { issues: berth.details.issues } : {}),
@@ -100,9 +126,10 @@ function procedureFor<A extends AuthKind, I extends z.ZodType, O>(op: Operation<
       );
       throw new TRPCError({ code: trpcCodeOf(berth.code), message: berth.message, cause: berth });
     })
-    .use(async ({ ctx, next }) => {
+    .use(async ({ ctx, next, getRawInput }) => {
       const caller = await authenticate(ctx.deps, op.auth, ctx.meta.authorization, ctx.meta.sourceIp);
       ctx.scratch.caller = caller;
+      assertSafeInput(await getRawInput());
       return next({ ctx: { caller: caller as CallerOf<A> } });
     })
     .input(op.input);

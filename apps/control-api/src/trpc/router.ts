@@ -7,7 +7,12 @@ export const appRouter = router({
     signup: mutation(ops.signup),
     token: mutation(ops.token),
     refresh: mutation(ops.refresh),
+    logout: mutation(ops.logout),
     me: query(ops.me),
+  }),
+  tenant: router({
+    get: query(ops.getTenant),
+    close: mutation(ops.closeTenant),
   }),
   users: router({
     create: mutation(ops.createUser),
