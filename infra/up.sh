@@ -35,6 +35,8 @@ bash infra/services.sh up
 service_env=$(bash infra/services.sh env)
 eval "$service_env"
 
+# Development, said explicitly: a master key is generated and kept under .data/ when none is given.
+export BERTH_DEV=${BERTH_DEV:-1}
 export PORT=${PORT:-8080} HOST=${HOST:-127.0.0.1} PROVISIONER_PORT=${PROVISIONER_PORT:-8081}
 for port in "$PORT" "$PROVISIONER_PORT"; do
   port_open "$port" && die "port $port is already in use (another \`npm run up\`?); stop it, or set PORT / PROVISIONER_PORT"

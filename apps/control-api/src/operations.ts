@@ -1,6 +1,7 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { nodeAgentOperations } from "./ops/node-agent";
+import { tenantOperations } from "./ops/tenant";
 import { workloadOperations } from "./ops/workloads";
 
 /**
@@ -9,6 +10,7 @@ import { workloadOperations } from "./ops/workloads";
  */
 export const operations = {
   ...identityOperations,
+  ...tenantOperations,
   ...clusterOperations,
   ...workloadOperations,
   ...nodeAgentOperations,

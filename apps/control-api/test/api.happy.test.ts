@@ -1,6 +1,6 @@
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, type TestApi } from "../src/testing";
+import { createTestApi, TEST_METRICS_TOKEN, type TestApi } from "../src/testing";
 
 let api: TestApi;
 beforeAll(async () => {
@@ -66,7 +66,9 @@ describe("sign-up, tokens and clusters", () => {
     expect((await api.call("GET", "/healthz")).status).toBe(200);
     const ready = await api.call("GET", "/readyz");
     expect(ready.body).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
-    const metrics = await api.call("GET", "/metrics");
+    expect((await api.call("GET", "/metrics")).status).toBe(401);
+    expect((await api.call("GET", "/metrics", { token: "not-the-metrics-token-at-all" })).status).toBe(401);
+    const metrics = await api.call("GET", "/metrics", { token: TEST_METRICS_TOKEN });
     expect(metrics.text).toMatch(/http_requests_total\{[^}]*route="\/v1\/clusters"/);
   });
 

@@ -76,9 +76,11 @@ export function constantTimeEqual(a: string, b: string): boolean {
  * Outside production, a master key is generated once and kept beside the local databases, so that
  * `npm run up` needs no configuration. Production must pass BERTH_MASTER_KEY.
  */
-export function developmentMasterKey(nodeEnv: string, dataDir: string): string {
-  if (nodeEnv === "production")
-    throw new Error("invalid environment:\n  BERTH_MASTER_KEY: required in production");
+export function developmentMasterKey(development: boolean, dataDir: string): string {
+  if (!development)
+    throw new Error(
+      "invalid environment:\n  BERTH_MASTER_KEY: required (32 bytes, base64); only BERTH_DEV=1 keeps a development key under BERTH_DATA_DIR",
+    );
   const file = resolve(dataDir, "master.key");
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });

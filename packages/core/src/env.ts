@@ -7,7 +7,6 @@ import { developmentMasterKey } from "./crypto";
  * prefix, the master key. Each app's own `env.ts` extends it with its settings.
  */
 export const serverEnvShape = {
-  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** The tenant role's connection (row-level security by tenant); see README, Operations. */
   DATABASE_URL: z.url().default("postgres://berth_app@127.0.0.1:55432/berth"),
@@ -18,8 +17,13 @@ export const serverEnvShape = {
     .string()
     .regex(/^[a-z0-9:_-]+$/)
     .default("berth"),
-  /** 32 bytes, base64. Required in production; in development a key is kept under BERTH_DATA_DIR. */
+  /** 32 bytes, base64. Required, except with BERTH_DEV=1, where a key is kept under BERTH_DATA_DIR. */
   BERTH_MASTER_KEY: z.string().optional(),
+  /** Development mode, said explicitly (npm run up does): a missing master key is generated and kept. */
+  BERTH_DEV: z
+    .enum(["0", "1"])
+    .default("0")
+    .transform((v) => v === "1"),
   BERTH_DATA_DIR: z.string().default(resolve(import.meta.dirname, "../../../.data")),
 };
 
@@ -37,12 +41,12 @@ export function parseServerEnv<S extends z.ZodObject<typeof serverEnvShape & z.Z
     throw new Error(`invalid environment:\n${lines.join("\n")}`);
   }
   const env = parsed.data as z.infer<S> & {
-    NODE_ENV: string;
+    BERTH_DEV: boolean;
     BERTH_DATA_DIR: string;
     BERTH_MASTER_KEY?: string;
   };
   return {
     ...env,
-    BERTH_MASTER_KEY: env.BERTH_MASTER_KEY ?? developmentMasterKey(env.NODE_ENV, env.BERTH_DATA_DIR),
+    BERTH_MASTER_KEY: env.BERTH_MASTER_KEY ?? developmentMasterKey(env.BERTH_DEV, env.BERTH_DATA_DIR),
   };
 }

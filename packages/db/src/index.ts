@@ -9,6 +9,7 @@ export {
   withSystem,
   withTenant,
 } from "./client";
+export { eraseClosedTenants } from "./erase";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export { closeMeters, type EventInput, openMeter, recordEvent, releaseNode } from "./records";

@@ -1,0 +1,31 @@
+import { brn, defineOperation as op } from "../operation";
+import { closeTenant, closeTenantInput, emptyTenantInput, getTenant } from "../services/tenant";
+
+/** The tenant (account) itself: its settings and its closure. */
+export const tenantOperations = {
+  getTenant: op({
+    id: "tenant.get",
+    summary: "The caller's tenant: its status and settings",
+    method: "GET",
+    path: "/v1/tenant",
+    auth: "user",
+    action: "tenant:Describe",
+    resource: (c) => brn(c.tenantId, "tenant"),
+    successStatus: 200,
+    input: emptyTenantInput,
+    run: (deps, caller) => getTenant(deps, caller),
+  }),
+  closeTenant: op({
+    id: "tenant.close",
+    summary:
+      "Close the tenant: principals locked out, keys revoked, clusters deleted; data erased after the retention period",
+    method: "POST",
+    path: "/v1/tenant/close",
+    auth: "user",
+    action: "tenant:Close",
+    resource: (c) => brn(c.tenantId, "tenant"),
+    successStatus: 202,
+    input: closeTenantInput,
+    run: closeTenant,
+  }),
+};

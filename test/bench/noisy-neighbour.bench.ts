@@ -1,0 +1,159 @@
+/**
+ * Noisy neighbour: does one tenant flooding expensive lists at its rate limit slow another tenant's
+ * single-object reads? The control API runs as its own process (the real `src/index.ts`) on a
+ * database of its own; this process is only the load. Tenant A (500 deployments, 1,000 pods) lists
+ * `…/deployments?limit=500` from 6 clients as fast as its limits let it; tenant B reads one cluster
+ * from one client. B's latency is measured quiet, then during the flood.
+ *
+ * Run: `npm run bench:noisy-neighbour` (services up). `-- --json` ends with one JSON line.
+ * Goal (the hardening issue): B's p99 under the flood < 2 × its quiet p99.
+ */
+import { randomBytes } from "node:crypto";
+import { generateMasterKey, newId } from "@berth/core";
+import { createTestDatabase, ensureTemplate, systemRows, testRedisUrl } from "@berth/db/testing";
+import { sql } from "drizzle-orm";
+import { freePort, poll, start } from "../e2e/support";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const FLOODERS = 6;
+const json = process.argv.includes("--json");
+
+await ensureTemplate();
+const db = await createTestDatabase();
+const port = await freePort();
+const url = `http://127.0.0.1:${port}`;
+const api = start("npx", ["tsx", "apps/control-api/src/index.ts"], {
+  PORT: String(port),
+  DATABASE_URL: db.url,
+  DATABASE_SYSTEM_URL: db.systemUrl,
+  REDIS_URL: testRedisUrl(),
+  QUEUE_PREFIX: `bench-${randomBytes(4).toString("hex")}`,
+  BERTH_MASTER_KEY: generateMasterKey(),
+  LOG_LEVEL: "warn",
+  // A's limit allows six 500-row lists a second (10 units each), the rate the probe found harmful.
+  RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: "3600",
+  RATE_LIMIT_PER_TENANT_PER_MINUTE: "100000",
+});
+await poll("the API", async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok, 60_000);
+
+async function call(method: string, path: string, token?: string, body?: unknown) {
+  const res = await fetch(url + path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function tenant(name: string) {
+  const email = `${name}@bench.test`;
+  const password = "correct horse battery staple";
+  const s = await call("POST", "/v1/signup", undefined, { tenantName: name, email, password });
+  const t = await call("POST", "/v1/auth/token", undefined, { email, password });
+  const c = await call("POST", "/v1/clusters", t.body.accessToken as string, { name: `${name}-c` });
+  const clusterId = c.body.id as string;
+  // No provisioner runs here: the control plane is marked active by hand.
+  await systemRows(db.db, sql`update clusters set status = 'active' where id = ${clusterId}`);
+  return {
+    token: t.body.accessToken as string,
+    tenantId: (s.body.tenant as { id: string }).id,
+    clusterId,
+  };
+}
+
+const a = await tenant("flooder");
+const b = await tenant("neighbour");
+const manifest = {
+  spec: {
+    replicas: 2,
+    template: {
+      spec: {
+        containers: [
+          {
+            name: "web",
+            image: "localhost/berth/demo-web:latest",
+            resources: { requests: { cpu: "10m", memory: "16Mi" } },
+          },
+        ],
+      },
+    },
+  },
+};
+for (let i = 0; i < 500; i += 25)
+  await Promise.all(
+    Array.from({ length: 25 }, (_, j) =>
+      call("PUT", `/v1/clusters/${a.clusterId}/deployments/default/app-${i + j}`, a.token, manifest),
+    ),
+  );
+// Two pods per deployment, as the control loop would have made them.
+await systemRows(
+  db.db,
+  sql`insert into pods (id, tenant_id, cluster_id, deployment_id, namespace, name, template_hash, template, cpu_millis, memory_bytes)
+      select ${newId("pod")} || '-' || d.id || '-' || n, d.tenant_id, d.cluster_id, d.id, d.namespace, d.name || '-' || n,
+             d.template_hash, d.template, 10, 16777216
+      from deployments d, generate_series(1, 2) n where d.cluster_id = ${a.clusterId}`,
+);
+
+async function measureB(flood: boolean) {
+  const latencies: number[] = [];
+  let floodOk = 0;
+  let flood429 = 0;
+  const until = performance.now() + SECONDS * 1000;
+  const flooders = flood
+    ? Array.from({ length: FLOODERS }, async () => {
+        while (performance.now() < until) {
+          const r = await fetch(`${url}/v1/clusters/${a.clusterId}/deployments?limit=500`, {
+            headers: { authorization: `Bearer ${a.token}` },
+          });
+          await r.arrayBuffer();
+          if (r.status === 200) floodOk++;
+          else if (r.status === 429) {
+            flood429++;
+            await new Promise((ok) => setTimeout(ok, 100));
+          }
+        }
+      })
+    : [];
+  const reader = (async () => {
+    while (performance.now() < until) {
+      const started = performance.now();
+      const r = await fetch(`${url}/v1/clusters/${b.clusterId}`, {
+        headers: { authorization: `Bearer ${b.token}` },
+      });
+      await r.arrayBuffer();
+      if (r.status !== 200) throw new Error(`B's read answered ${r.status}`);
+      latencies.push(performance.now() - started);
+    }
+  })();
+  await Promise.all([reader, ...flooders]);
+  latencies.sort((x, y) => x - y);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    p50: Number(at(0.5).toFixed(1)),
+    p99: Number(at(0.99).toFixed(1)),
+    reads: latencies.length,
+    floodListsPerSec: Number((floodOk / SECONDS).toFixed(1)),
+    flood429PerSec: Number((flood429 / SECONDS).toFixed(1)),
+  };
+}
+
+await measureB(false); // warm-up
+const quiet = await measureB(false);
+const flooded = await measureB(true);
+const ratio = Number((flooded.p99 / quiet.p99).toFixed(2));
+console.log(
+  `tenant B GET /v1/clusters/{id}, ${SECONDS} s each, 1 client; tenant A: ${FLOODERS} clients listing 500 of 500 deployments`,
+);
+console.log(`quiet:   p50 ${quiet.p50} ms  p99 ${quiet.p99} ms  (${quiet.reads} reads)`);
+console.log(
+  `flooded: p50 ${flooded.p50} ms  p99 ${flooded.p99} ms  (${flooded.reads} reads; A got ${flooded.floodListsPerSec} lists/s, ${flooded.flood429PerSec} × 429/s)`,
+);
+console.log(`p99 flooded / quiet: ${ratio} (goal < 2)`);
+if (json) console.log(JSON.stringify({ quiet, flooded, p99Ratio: ratio }));
+api.child.kill("SIGTERM");
+await api.exited;
+await db.drop();
+process.exit(0);
