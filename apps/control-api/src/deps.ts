@@ -22,6 +22,8 @@ export interface Deps {
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
   readonly trustProxy: boolean;
   readonly refreshTokenTtlSeconds: number;
+  /** Image prefixes pods may use when their tenant has no list of its own (ALLOWED_IMAGE_PREFIXES). */
+  readonly allowedImagePrefixes: readonly string[];
   readonly now: () => Date;
 }
 

@@ -32,6 +32,7 @@ const deps: Deps = {
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   trustProxy: env.TRUST_PROXY,
   refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+  allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,
     requestsPerMinutePerTenant: env.RATE_LIMIT_PER_TENANT_PER_MINUTE,

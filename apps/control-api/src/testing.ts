@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { createLogger, createMetricsRegistry, generateMasterKey, parseMasterKey } from "@berth/core";
+import {
+  createLogger,
+  createMetricsRegistry,
+  DEFAULT_ALLOWED_IMAGE_PREFIXES,
+  generateMasterKey,
+  parseMasterKey,
+} from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { createTestDatabase, type TestDatabase, testLogLevel, testRedisUrl } from "@berth/db/testing";
 import type { Hono } from "hono";
@@ -54,6 +60,7 @@ export async function createTestApi(
     masterKey?: string;
     limits?: Partial<Limits>;
     tokenTtlSeconds?: number;
+    allowedImagePrefixes?: readonly string[];
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -77,6 +84,7 @@ export async function createTestApi(
     // Tests say where a request comes from with X-Forwarded-For.
     trustProxy: true,
     refreshTokenTtlSeconds: 3600,
+    allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
     now: () => new Date(),
   };
   const app = createApp(deps);

@@ -4,6 +4,7 @@ import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
+import { allowedImagePrefixesOf, checkImagesAllowed } from "./image-policy";
 import { kick } from "./kick";
 import { DNS_LABEL, deploymentManifest, normaliseDeployment } from "./manifest";
 import { page, pageInput } from "./paging";
@@ -34,6 +35,8 @@ function deploymentView(d: DeploymentRow, podCount: number) {
       readyReplicas: d.readyReplicas,
       updatedReplicas: d.updatedReplicas,
       availableReplicas: d.readyReplicas,
+      /** Kubernetes-shaped: `ReplicaFailure` (`True`) while the control loop cannot reconcile it, with the reason. */
+      conditions: d.conditions,
     },
   };
 }
@@ -79,6 +82,10 @@ export async function applyDeployment(
         `cluster ${cluster.id} is ${cluster.status}; deployments need an active cluster`,
         "CLUSTER_NOT_ACTIVE",
       );
+    checkImagesAllowed(
+      input.manifest.spec.template.spec.containers.map((c) => c.image),
+      await allowedImagePrefixesOf(deps, tx, caller.tenantId),
+    );
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deployments:${cluster.id}`}))`);
     const existing = await liveDeployment(tx, cluster.id, input.namespace, input.name);
     const fields = {
