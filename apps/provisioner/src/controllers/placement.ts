@@ -1,4 +1,4 @@
-import { pods } from "@berth/db";
+import { type PodTemplate, pods } from "@berth/db";
 import { type NodeState, type PendingPod, schedule } from "@berth/scheduler";
 import { and, eq, isNull } from "drizzle-orm";
 import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
@@ -14,6 +14,25 @@ function nodeState(n: NodeRow): NodeState {
     taints: n.taints,
     hostPortRange: { min: n.portMin, max: n.portMax },
   };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Why a pod's stored template cannot be handed to the scheduler, or null. Admission makes these
+ * impossible; a row written past it must cost that pod its placement, not the cluster its loop.
+ */
+function templateProblem(template: unknown): string | null {
+  const t = template as Partial<PodTemplate> | null;
+  if (!isObject(t) || !Array.isArray(t.containers)) return "the pod template has no list of containers";
+  if (!t.containers.every((c) => isObject(c) && Array.isArray(c.ports)))
+    return "a container has no list of ports";
+  if (!isObject(t.nodeSelector) || !Object.values(t.nodeSelector).every((v) => typeof v === "string"))
+    return "nodeSelector is not a map of strings";
+  if (!Array.isArray(t.tolerations) || !t.tolerations.every((x) => isObject(x) && typeof x.key === "string"))
+    return "tolerations is not a list of tolerations";
+  return null;
 }
 
 function pendingPod(x: PodRow): PendingPod {
@@ -40,11 +59,17 @@ export async function placePending(
   ctx: LoopContext,
   live: readonly PodRow[],
 ): Promise<{ placed: number; unschedulable: number }> {
-  const pending = await ctx.tx
+  const waiting = await ctx.tx
     .select()
     .from(pods)
     .where(and(eq(pods.clusterId, ctx.cluster.id), isNull(pods.nodeId), isNull(pods.deletionRequestedAt)));
-  if (pending.length === 0) return { placed: 0, unschedulable: 0 };
+  if (waiting.length === 0) return { placed: 0, unschedulable: 0 };
+  const invalid = waiting.flatMap((x) => {
+    const problem = templateProblem(x.template);
+    return problem ? [{ podId: x.id, reason: `invalid pod spec: ${problem}` }] : [];
+  });
+  const invalidIds = new Set(invalid.map((u) => u.podId));
+  const pending = waiting.filter((x) => !invalidIds.has(x.id));
   const plan = schedule(
     {
       nodes: [...ctx.nodeById.values()].map(nodeState),
@@ -62,7 +87,7 @@ export async function placePending(
     },
     { pending: pending.map(pendingPod) },
   );
-  const pendingById = new Map(pending.map((x) => [x.id, x]));
+  const pendingById = new Map(waiting.map((x) => [x.id, x]));
   for (const placement of plan.placements) {
     await ctx.tx
       .update(pods)
@@ -84,7 +109,8 @@ export async function placePending(
         message: `assigned to ${node.name}`,
       });
   }
-  for (const u of plan.unschedulable) {
+  const unschedulable = [...plan.unschedulable, ...invalid];
+  for (const u of unschedulable) {
     const pod = pendingById.get(u.podId);
     if (!pod || (pod.reason === "Unschedulable" && pod.message === u.reason)) continue;
     await ctx.tx.update(pods).set({ reason: "Unschedulable", message: u.reason }).where(eq(pods.id, u.podId));
@@ -96,5 +122,5 @@ export async function placePending(
       type: "Warning",
     });
   }
-  return { placed: plan.placements.length, unschedulable: plan.unschedulable.length };
+  return { placed: plan.placements.length, unschedulable: unschedulable.length };
 }

@@ -1,7 +1,7 @@
 import type { JobPayload } from "@berth/core";
 import { clusters, deployments, isOperational, nodes, pods, withTenant } from "@berth/db";
 import { and, eq, ne } from "drizzle-orm";
-import { reconcileDeployment } from "../controllers/deployment";
+import { reconcileDeploymentIsolated } from "../controllers/deployment-isolation";
 import { evictLostPods } from "../controllers/eviction";
 import type { LoopContext, PodRow } from "../controllers/loop";
 import { placePending } from "../controllers/placement";
@@ -18,9 +18,10 @@ export interface ReconcileResult {
 /**
  * One pass of a cluster's control loop, in one transaction with the cluster row locked, in three
  * phases as kube's controllers and Nomad's reconciler have them: replace pods of lost nodes
- * (evictLostPods), move each deployment one rollout step towards its spec (reconcileDeployment),
- * then place pending pods with the scheduler (placePending). Level-triggered: it reads the whole
- * state and can run any number of times.
+ * (evictLostPods), move each deployment one rollout step towards its spec (reconcileDeployment,
+ * each in a savepoint: one that fails rolls back alone and carries a ReplicaFailure condition, the
+ * others go on), then place pending pods with the scheduler (placePending). Level-triggered: it
+ * reads the whole state and can run any number of times.
  */
 export async function reconcileCluster(
   deps: Deps,
@@ -52,8 +53,8 @@ export async function reconcileCluster(
     const created: PodRow[] = [];
     for (const d of await tx.select().from(deployments).where(eq(deployments.clusterId, cluster.id))) {
       const own = podRows.filter((x) => x.deploymentId === d.id && x.deletionRequestedAt === null);
-      const step = await reconcileDeployment(ctx, d, own);
-      if (step.status) await tx.update(deployments).set(step.status).where(eq(deployments.id, d.id));
+      const step = await reconcileDeploymentIsolated(ctx, d, own);
+      if (!step) continue;
       created.push(...step.created);
       result.created += step.created.length;
       result.removed += step.removed;
