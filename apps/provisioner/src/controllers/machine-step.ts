@@ -1,19 +1,34 @@
 import { machines, recordEvent } from "@berth/db";
 import { eq } from "drizzle-orm";
-import { launch, type MachineRow, markTerminated, retire, withMachine } from "../jobs/machines";
+import { failureMessage, isPermanent } from "../failures";
+import { failLaunch, launch, type MachineRow, markTerminated, retire, withMachine } from "../jobs/machines";
 import { anyInstance, liveInstance, type MachineWorld } from "./machine-world";
 
 /** What one machine's step did. */
-export type MachineOutcome = "launched" | "retired" | "terminated" | "waiting" | "none";
+export type MachineOutcome = "launched" | "failed" | "retired" | "terminated" | "waiting" | "none";
 
-/** A pending machine: launched (or adopted), unless nothing wants it any more. */
+/**
+ * A pending machine: launched (or adopted), unless nothing wants it any more. A launch the
+ * provider refuses for good (`retryable: false`) ends the machine with the reason instead of
+ * being tried again on every pass.
+ */
 async function stepPending(w: MachineWorld, m: MachineRow): Promise<MachineOutcome> {
   const pool = w.pools.find((x) => x.id === m.poolId);
   if (w.clusterGoing || !pool || pool.status !== "active") {
     await retire(w.deps, m, "no longer wanted", false);
     return "waiting";
   }
-  await launch(w.deps, m, anyInstance(w, m)?.instanceId ?? null);
+  try {
+    await launch(w.deps, m, anyInstance(w, m)?.instanceId ?? null);
+  } catch (error) {
+    if (!isPermanent(error)) throw error;
+    w.deps.logger.warn(
+      { err: error, machineId: m.id, poolId: pool.id },
+      "the provider refused a launch for good",
+    );
+    await failLaunch(w.deps, m, pool.name, failureMessage(error));
+    return "failed";
+  }
   return "launched";
 }
 

@@ -1,4 +1,4 @@
-import { clusters, machines, nodePools, nodes, withTenant } from "@berth/db";
+import { clusters, latestLaunchFailures, machines, nodePools, nodes, withTenant } from "@berth/db";
 import { and, eq, ne } from "drizzle-orm";
 import type { Deps } from "../deps";
 import type { MachineRow } from "../jobs/machines";
@@ -19,6 +19,8 @@ export interface MachineWorld {
   readonly clusterGoing: boolean;
   /** Instances the providers run for this cluster, by the machine id they are tagged with. */
   readonly observed: ReadonlyMap<string, ObservedInstance[]>;
+  /** Each pool's latest machine whose launch the provider refused for good. */
+  readonly launchFailures: ReadonlyMap<string, MachineRow>;
 }
 
 /** Machines that exist or are on their way: they count towards a pool's size. */
@@ -46,6 +48,7 @@ export async function observeMachineWorld(
         .select()
         .from(nodes)
         .where(and(eq(nodes.clusterId, cluster.id), ne(nodes.status, "left"))),
+      launchFailures: await latestLaunchFailures(tx, cluster.id),
     };
   });
   if (!rows) return null;
@@ -65,6 +68,7 @@ export async function observeMachineWorld(
     nodeById: new Map(rows.nodes.map((n) => [n.id, n])),
     clusterGoing: rows.cluster.status === "deleting" || rows.cluster.status === "deleted",
     observed,
+    launchFailures: rows.launchFailures,
   };
 }
 

@@ -1,5 +1,5 @@
 import { newId } from "@berth/core";
-import { machines, nodePools, recordEvent, withTenant } from "@berth/db";
+import { launchFailureCondition, machines, nodePools, recordEvent, withTenant } from "@berth/db";
 import { and, eq } from "drizzle-orm";
 import { type MachineRow, retire } from "../jobs/machines";
 import { LIVE_MACHINE, type MachineWorld, type PoolRow } from "./machine-world";
@@ -99,7 +99,15 @@ async function finishPoolDeletion(w: MachineWorld, pool: PoolRow): Promise<void>
 }
 
 /**
- * Moves a pool towards its size: an active pool towards its desired size; a pool being deleted,
+ * Whether the pool had a launch refused for good since it was last updated: launching the same
+ * machine again would be refused again, so it waits for its owner (or the platform) to change it.
+ */
+export function launchBlocked(w: MachineWorld, pool: PoolRow): boolean {
+  return launchFailureCondition(pool, w.launchFailures.get(pool.id)) !== null;
+}
+
+/**
+ * Moves a pool towards its size (not up while `launchBlocked`): an active pool towards its desired size; a pool being deleted,
  * and every pool of a deleting cluster, to zero. Bring-your-own pools launch nothing.
  */
 export async function sizePool(w: MachineWorld, pool: PoolRow): Promise<PoolOutcome> {
@@ -107,6 +115,7 @@ export async function sizePool(w: MachineWorld, pool: PoolRow): Promise<PoolOutc
   const live = w.machines.filter((m) => m.poolId === pool.id && LIVE_MACHINE.includes(m.status));
   const target = w.clusterGoing || pool.status !== "active" ? 0 : pool.desiredSize;
   if (pool.provider === "byo") return none;
+  if (live.length < target && launchBlocked(w, pool)) return none;
   if (live.length < target)
     return { ...none, created: await scaleUp(w, pool, live.length, target - live.length), pending: true };
   if (live.length > target)

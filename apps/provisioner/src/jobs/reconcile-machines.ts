@@ -7,6 +7,8 @@ import type { Deps } from "../deps";
 export interface MachinesResult {
   created: number;
   launched: number;
+  /** Launches the provider refused for good. */
+  failed: number;
   retired: number;
   terminated: number;
   orphans: number;
@@ -28,6 +30,7 @@ export async function reconcileMachines(
   const result: MachinesResult = {
     created: 0,
     launched: 0,
+    failed: 0,
     retired: 0,
     terminated: 0,
     orphans: 0,
@@ -37,9 +40,20 @@ export async function reconcileMachines(
   if (!world) return result;
   result.orphans = await terminateOrphans(world);
 
+  // One machine whose step fails (a provider that is down) does not hold up the others or the
+  // pools; the first such error is thrown at the end, so the job is retried with back-off.
+  let deferred: unknown;
   for (const m of world.machines) {
-    const outcome = await stepMachine(world, m);
+    let outcome: Awaited<ReturnType<typeof stepMachine>>;
+    try {
+      outcome = await stepMachine(world, m);
+    } catch (error) {
+      deps.logger.warn({ err: error, machineId: m.id }, "machine step failed; going on with the others");
+      deferred ??= error;
+      continue;
+    }
     if (outcome === "launched") result.launched++;
+    if (outcome === "failed") result.failed++;
     if (outcome === "retired") result.retired++;
     if (outcome === "terminated") result.terminated++;
     if (outcome === "launched" || outcome === "waiting") result.pending = true;
@@ -51,5 +65,6 @@ export async function reconcileMachines(
     result.retired += sized.retired;
     result.pending ||= sized.pending;
   }
+  if (deferred !== undefined) throw deferred;
   return result;
 }
