@@ -51,7 +51,9 @@ describe("a byo node pool", () => {
     // A pod that does not tolerate the taint is not placed there.
     await p.api.call("PUT", `/v1/clusters/${clusterId}/deployments/default/plain`, {
       token,
-      body: { spec: { replicas: 1, template: { spec: { containers: [{ name: "a", image: "x" }] } } } },
+      body: {
+        spec: { replicas: 1, template: { spec: { containers: [{ name: "a", image: "localhost/x" }] } } },
+      },
     });
     const pending = await p.waitFor("unschedulable", async () =>
       (await p.api.call("GET", `/v1/clusters/${clusterId}/pods`, { token })).body.items.find(

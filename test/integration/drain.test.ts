@@ -40,7 +40,9 @@ beforeAll(async () => {
     body: {
       spec: {
         replicas: 3,
-        template: { spec: { containers: [{ name: "w", image: "x", ports: [{ containerPort: 80 }] }] } },
+        template: {
+          spec: { containers: [{ name: "w", image: "localhost/x", ports: [{ containerPort: 80 }] }] },
+        },
       },
     },
   });

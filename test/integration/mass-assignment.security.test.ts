@@ -8,7 +8,9 @@ import { type Platform, startPlatform } from "./harness";
  * Every write route, given a valid body plus fields the server owns (ids, tenant, status, times)
  * or that do not exist, answers 400 and stores nothing.
  */
-const manifest = { spec: { replicas: 1, template: { spec: { containers: [{ name: "a", image: "x" }] } } } };
+const manifest = {
+  spec: { replicas: 1, template: { spec: { containers: [{ name: "a", image: "localhost/x" }] } } },
+};
 const validBodies: Record<string, unknown> = {
   "auth.signup": { tenantName: "mass-x", email: "mass-x@example.test", password: "correct horse battery" },
   "auth.token": { email: "a@b.test", password: "whatever" },

@@ -26,6 +26,8 @@ export interface Deps {
   readonly metricsToken: string | null;
   /** Slots for expensive calls (large lists), shared fairly between tenants within this replica. */
   readonly expensiveCalls: FairSemaphore;
+  /** Image prefixes pods may use when their tenant has no list of its own (ALLOWED_IMAGE_PREFIXES). */
+  readonly allowedImagePrefixes: readonly string[];
   readonly now: () => Date;
 }
 

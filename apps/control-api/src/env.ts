@@ -1,4 +1,9 @@
-import { parseServerEnv, serverEnvShape } from "@berth/core";
+import {
+  DEFAULT_ALLOWED_IMAGE_PREFIXES,
+  imagePrefixProblem,
+  parseServerEnv,
+  serverEnvShape,
+} from "@berth/core";
 import { z } from "zod";
 
 const schema = z.object({
@@ -44,6 +49,22 @@ const schema = z.object({
     .min(1024)
     .max(10 * 1024 * 1024)
     .default(256 * 1024),
+  /** Image prefixes pods may use unless their tenant has its own list: comma-separated, e.g. `localhost/,ghcr.io/acme/`. */
+  ALLOWED_IMAGE_PREFIXES: z
+    .string()
+    .default(DEFAULT_ALLOWED_IMAGE_PREFIXES.join(","))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .superRefine((list, ctx) => {
+      for (const p of list) {
+        const problem = imagePrefixProblem(p);
+        if (problem) ctx.addIssue({ code: "custom", message: `${JSON.stringify(p)}: ${problem}` });
+      }
+    }),
 });
 
 export type Env = z.infer<typeof schema> & { BERTH_MASTER_KEY: string; PUBLIC_URL: string };

@@ -35,6 +35,7 @@ const deps: Deps = {
   trustProxy: env.TRUST_PROXY,
   refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
   metricsToken: env.METRICS_TOKEN ?? null,
+  allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,
     requestsPerMinutePerTenant: env.RATE_LIMIT_PER_TENANT_PER_MINUTE,

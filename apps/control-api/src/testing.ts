@@ -3,6 +3,7 @@ import {
   createLogger,
   createMetricsRegistry,
   FairSemaphore,
+  DEFAULT_ALLOWED_IMAGE_PREFIXES,
   generateMasterKey,
   parseMasterKey,
 } from "@berth/core";
@@ -67,6 +68,7 @@ export async function createTestApi(
     tokenTtlSeconds?: number;
     /** Another Redis (e.g. one that is down). */
     redisUrl?: string;
+    allowedImagePrefixes?: readonly string[];
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -96,6 +98,7 @@ export async function createTestApi(
     refreshTokenTtlSeconds: 3600,
     metricsToken: TEST_METRICS_TOKEN,
     expensiveCalls: new FairSemaphore({ capacity: 8, perKey: 2 }),
+    allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
     now: () => new Date(),
   };
   const app = createApp(deps);

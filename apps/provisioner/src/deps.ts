@@ -1,4 +1,4 @@
-import type { Logger, MasterKey } from "@berth/core";
+import type { JobName, Logger, MasterKey } from "@berth/core";
 import type { Queues } from "@berth/core/queues";
 import type { Db } from "@berth/db";
 import type { Redis } from "ioredis";
@@ -8,7 +8,6 @@ import type { MachineProvider } from "./providers/types";
 export interface Timings {
   nodeLeaseMs: number;
   podEvictionMs: number;
-  sweepIntervalMs: number;
   /** How long a deleting cluster waits for its node agents to leave before it releases them itself. */
   deleteGraceMs: number;
   /** A launched machine whose node has not joined by then is replaced. */
@@ -28,6 +27,8 @@ export interface Deps {
   readonly metrics: Registry;
   readonly master: MasterKey;
   readonly timings: Timings;
+  /** Intervals of scheduled jobs that differ from the catalog's `schedule.everyMs` (SWEEP_INTERVAL_MS). */
+  readonly scheduleEveryMs: Partial<Record<JobName, number>>;
   readonly reconcileConcurrency: number;
   /** The platform's token signing key is rotated once it is this old. */
   readonly signingKeyMaxAgeMs: number;

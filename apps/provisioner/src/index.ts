@@ -31,12 +31,12 @@ const deps: Deps = {
   timings: {
     nodeLeaseMs: env.NODE_LEASE_SECONDS * 1000,
     podEvictionMs: env.POD_EVICTION_SECONDS * 1000,
-    sweepIntervalMs: env.SWEEP_INTERVAL_MS,
     deleteGraceMs: env.CLUSTER_DELETE_GRACE_SECONDS * 1000,
     machineJoinTimeoutMs: env.MACHINE_JOIN_TIMEOUT_SECONDS * 1000,
     machineRepairTimeoutMs: env.MACHINE_REPAIR_TIMEOUT_SECONDS * 1000,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
   },
+  scheduleEveryMs: { "reconcile.sweep": env.SWEEP_INTERVAL_MS },
   providers: env.EC2_AMI_ID
     ? {
         ec2: createEc2Provider({

@@ -4,12 +4,15 @@ import type { Db } from "@berth/db";
 import { testLogLevel } from "@berth/db/testing";
 import type { Redis } from "ioredis";
 import type { Deps, Timings } from "./deps";
+
+/** Scheduled jobs run more often in tests. */
+export const TEST_SCHEDULES: Deps["scheduleEveryMs"] = { "reconcile.sweep": 500 };
+
 import { createWorkers, type Workers } from "./workers";
 
 export const TEST_TIMINGS: Timings = {
   nodeLeaseMs: 3_000,
   podEvictionMs: 5_000,
-  sweepIntervalMs: 500,
   deleteGraceMs: 20_000,
   machineJoinTimeoutMs: 60_000,
   machineRepairTimeoutMs: 8_000,
@@ -35,6 +38,7 @@ export function createTestProvisionerDeps(shared: {
     logger: createLogger("provisioner", testLogLevel()),
     metrics: createMetricsRegistry("provisioner"),
     timings: { ...TEST_TIMINGS, ...shared.timings },
+    scheduleEveryMs: TEST_SCHEDULES,
     reconcileConcurrency: 2,
     signingKeyMaxAgeMs: 7 * 24 * 3_600_000,
     jobLocks: { lockMs: 10_000, stalledCheckMs: 2_000 },

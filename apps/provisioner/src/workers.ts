@@ -1,10 +1,21 @@
-import { JOBS, type JobName, type JobPayload, QUEUE_NAMES, type QueueName } from "@berth/core";
+import {
+  JOB_NAMES,
+  JOBS,
+  type JobName,
+  type JobPayload,
+  jobIdFor,
+  jobSpec,
+  QUEUE_NAMES,
+  type QueueName,
+} from "@berth/core";
 import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { Counter, Histogram } from "prom-client";
 import type { Deps } from "./deps";
+import { settleFailure } from "./exhausted";
+import { isPermanent } from "./failures";
 import { deleteCluster } from "./jobs/delete-cluster";
 import { maintenance } from "./jobs/maintenance";
-import { failClusterProvisioning, provisionCluster } from "./jobs/provision-cluster";
+import { provisionCluster } from "./jobs/provision-cluster";
 import { reconcileCluster } from "./jobs/reconcile-cluster";
 import { reconcileMachines } from "./jobs/reconcile-machines";
 import { rotateClusterKey } from "./jobs/rotate-cluster-key";
@@ -85,9 +96,17 @@ export function createWorkers(deps: Deps): Workers {
         processed.inc({ job: name, result: "delayed" });
         throw error;
       }
-      processed.inc({ job: name, result: "error" });
-      deps.logger.warn({ err: error, job: name, jobId: job.id, attempt: job.attemptsMade + 1 }, "job failed");
-      throw error;
+      const permanent = isPermanent(error);
+      processed.inc({ job: name, result: permanent ? "failed" : "error" });
+      deps.logger.warn(
+        { err: error, job: name, jobId: job.id, attempt: job.attemptsMade + 1, permanent },
+        permanent ? "job failed for good: not retried" : "job failed",
+      );
+      throw await settleFailure(
+        deps,
+        { name, payload: parsed.data, attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 },
+        error,
+      );
     } finally {
       duration.observe({ job: name }, (performance.now() - started) / 1000);
     }
@@ -105,28 +124,23 @@ export function createWorkers(deps: Deps): Workers {
           maxStalledCount: 1_000,
           skipVersionCheck: true,
         });
-        worker.on("failed", (job, err) => {
-          if (job?.name !== "cluster.provision" || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-          void failClusterProvisioning(
-            deps,
-            job.data as JobPayload<"cluster.provision">,
-            `provisioning failed: ${err.message}`,
-          ).catch((e: unknown) => deps.logger.error({ err: e }, "could not record the provisioning failure"));
-        });
         worker.on("error", (err) => deps.logger.error({ err, queue }, "worker error"));
         workers.push(worker);
       }
       await Promise.all(workers.map((w) => w.waitUntilReady()));
-      await deps.queues
-        .get("sweep")
-        .upsertJobScheduler(
-          "sweep",
-          { every: deps.timings.sweepIntervalMs },
-          { name: "reconcile.sweep", data: {} },
-        );
-      await deps.queues
-        .get("sweep")
-        .upsertJobScheduler("maintenance", { every: 60_000 }, { name: "maintenance.sweep", data: {} });
+      // Scheduled jobs, as the catalog lists them (one scheduler each across all replicas).
+      for (const name of JOB_NAMES) {
+        const spec = jobSpec(name);
+        if (!spec.schedule) continue;
+        const data = spec.payload.parse({}) as JobPayload<typeof name>;
+        await deps.queues
+          .get(spec.queue as QueueName)
+          .upsertJobScheduler(
+            jobIdFor(name, data),
+            { every: deps.scheduleEveryMs[name] ?? spec.schedule.everyMs },
+            { name, data },
+          );
+      }
     },
     async stop() {
       await Promise.all(workers.map((w) => w.close()));

@@ -1,10 +1,37 @@
 import { z } from "zod";
 
 /**
- * The one catalog of background jobs: name → queue, payload schema, retry policy and deterministic
- * job id. Payloads carry ids, never secrets. The control API enqueues; the provisioner consumes.
+ * The one catalog of background jobs: name → queue, payload schema, retry policy, deterministic
+ * job id, and the policy that used to be special-cased by name elsewhere: how a repeated enqueue
+ * is deduplicated, what happens when the job has failed for good, and whether it runs on a
+ * schedule. Payloads carry ids, never secrets. The control API enqueues; the provisioner consumes.
  */
 const clusterRef = z.object({ tenantId: z.string().min(1), clusterId: z.string().min(1) }).strict();
+const empty = z.object({}).strict();
+
+/**
+ * How a second enqueue of the same job (same job id) is handled:
+ * - `jobId`: it is the same job; while one is waiting, running or delayed, nothing is added.
+ * - `keepLastIfActive`: for level-triggered reconciles; while one runs, exactly one follow-up is
+ *   kept waiting, so a change made during the run is never lost (BullMQ deduplication).
+ */
+export type Dedupe = "jobId" | "keepLastIfActive";
+
+export interface JobSpec {
+  readonly queue: string;
+  readonly payload: z.ZodType;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly jobId: (payload: never) => string;
+  readonly dedupe: Dedupe;
+  /**
+   * The consumer's hook, by name, run once the job has failed for good: its last attempt failed,
+   * or it failed with a permanent error (`retryable: false`), which is never retried.
+   */
+  readonly onExhausted?: string;
+  /** Runs by itself every `everyMs` (one job scheduler across all replicas); the payload is empty. */
+  readonly schedule?: { readonly everyMs: number };
+}
 
 export const JOBS = {
   "cluster.provision": {
@@ -13,6 +40,8 @@ export const JOBS = {
     attempts: 10,
     backoffMs: 1_000,
     jobId: (p: z.infer<typeof clusterRef>) => `provision-${p.clusterId}`,
+    dedupe: "jobId",
+    onExhausted: "failClusterProvisioning",
   },
   "cluster.delete": {
     queue: "clusters",
@@ -20,6 +49,7 @@ export const JOBS = {
     attempts: 20,
     backoffMs: 1_000,
     jobId: (p: z.infer<typeof clusterRef>) => `delete-${p.clusterId}`,
+    dedupe: "jobId",
   },
   "cluster.reconcile": {
     queue: "reconcile",
@@ -27,6 +57,7 @@ export const JOBS = {
     attempts: 3,
     backoffMs: 500,
     jobId: (p: z.infer<typeof clusterRef>) => `reconcile-${p.clusterId}`,
+    dedupe: "keepLastIfActive",
   },
   "cluster.rotate-key": {
     queue: "clusters",
@@ -34,6 +65,7 @@ export const JOBS = {
     attempts: 10,
     backoffMs: 1_000,
     jobId: (p: z.infer<typeof clusterRef>) => `rotate-${p.clusterId}`,
+    dedupe: "jobId",
   },
   "machines.reconcile": {
     queue: "machines",
@@ -41,27 +73,48 @@ export const JOBS = {
     attempts: 5,
     backoffMs: 1_000,
     jobId: (p: z.infer<typeof clusterRef>) => `machines-${p.clusterId}`,
+    dedupe: "keepLastIfActive",
   },
   "maintenance.sweep": {
     queue: "sweep",
-    payload: z.object({}).strict(),
+    payload: empty,
     attempts: 1,
     backoffMs: 0,
     jobId: () => "maintenance",
+    dedupe: "jobId",
+    schedule: { everyMs: 60_000 },
   },
   "reconcile.sweep": {
     queue: "sweep",
-    payload: z.object({}).strict(),
+    payload: empty,
     attempts: 1,
     backoffMs: 0,
     jobId: () => "sweep",
+    dedupe: "jobId",
+    // SWEEP_INTERVAL_MS overrides it (the provisioner's Deps.scheduleEveryMs).
+    schedule: { everyMs: 2_000 },
   },
-} as const;
+} as const satisfies Record<string, JobSpec>;
 
 export type JobName = keyof typeof JOBS;
 export type JobPayload<N extends JobName> = z.infer<(typeof JOBS)[N]["payload"]>;
 export type QueueName = (typeof JOBS)[JobName]["queue"];
 export const QUEUE_NAMES: readonly QueueName[] = [...new Set(Object.values(JOBS).map((j) => j.queue))];
+export const JOB_NAMES = Object.keys(JOBS) as JobName[];
+
+/** A catalog entry seen through the common shape (for code that reads policy, not payload types). */
+export function jobSpec(name: JobName): JobSpec {
+  return JOBS[name];
+}
+
+/** The names of the consumer's exhausted-retry hooks the catalog refers to. */
+export type ExhaustedHook = {
+  [N in JobName]: (typeof JOBS)[N] extends { onExhausted: infer H extends string } ? H : never;
+}[JobName];
+/** The jobs whose exhausted-retry hook is `H` (its handler takes their payload). */
+export type JobsExhaustedBy<H extends ExhaustedHook> = {
+  [N in JobName]: (typeof JOBS)[N] extends { onExhausted: H } ? N : never;
+}[JobName];
 
 export function jobIdFor<N extends JobName>(name: N, payload: JobPayload<N>): string {
   const spec = JOBS[name];

@@ -15,11 +15,10 @@ export function parseCpuMillis(value: string | number, path = "cpu"): number {
       `${path}: ${JSON.stringify(text)} is not a CPU quantity (e.g. "250m", "0.5", "2")`,
     );
   const [, whole = "0", frac = "", milli] = m;
-  if (milli) {
-    if (frac) throw new ValidationError(`${path}: fractional millicores are not allowed`);
-    return Number(whole);
-  }
-  return Number(whole) * 1000 + Number(frac.padEnd(3, "0"));
+  if (milli && frac) throw new ValidationError(`${path}: fractional millicores are not allowed`);
+  const millis = milli ? Number(whole) : Number(whole) * 1000 + Number(frac.padEnd(3, "0"));
+  if (!Number.isSafeInteger(millis)) throw new ValidationError(`${path}: ${text} is too large`);
+  return millis;
 }
 
 const MEM = /^(\d+)(?:\.(\d+))?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/;

@@ -35,10 +35,8 @@ export function createQueues(connection: Redis, prefix: string): Queues {
         removeOnFail: true,
         ...(opts.delayMs ? { delay: opts.delayMs } : {}),
       };
-      // Reconciles are level-triggered: while one runs, keep exactly one follow-up waiting so that a
-      // change made during the run is never lost. Every other job is deduplicated by its job id.
-      if (name === "cluster.reconcile" || name === "machines.reconcile")
-        options.deduplication = { id, keepLastIfActive: true };
+      // The catalog says how a repeated enqueue is deduplicated (see `Dedupe`).
+      if (spec.dedupe === "keepLastIfActive") options.deduplication = { id, keepLastIfActive: true };
       else options.jobId = id;
       await get(spec.queue).add(name, data, options);
     },

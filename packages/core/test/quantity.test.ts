@@ -14,6 +14,9 @@ describe("resource quantities", () => {
     expect(() => parseCpuMillis(q)).toThrow(/CPU quantity|fractional/),
   );
 
+  it("refuses a CPU quantity that is not an exact integer of millicores", () =>
+    expect(() => parseCpuMillis("99999999999999999999999", "x.cpu")).toThrow(/^x\.cpu: .* is too large/));
+
   it.each([
     ["64Mi", 64 * 1024 * 1024],
     ["1Gi", 1024 ** 3],

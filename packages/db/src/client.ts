@@ -28,6 +28,8 @@ export interface DbOptions {
   systemMax?: number;
   /** Name reported in pg_stat_activity. */
   applicationName?: string;
+  /** Called with the text of every statement the tenant role runs (tests count queries with it). */
+  onQuery?: (sql: string) => void;
 }
 
 export interface DbUrls {
@@ -37,7 +39,7 @@ export interface DbUrls {
   systemUrl: string;
 }
 
-function connect(url: string, max: number, applicationName: string) {
+function connect(url: string, max: number, applicationName: string, onQuery?: (sql: string) => void) {
   const client = postgres(url, {
     max,
     idle_timeout: 30,
@@ -45,7 +47,11 @@ function connect(url: string, max: number, applicationName: string) {
     onnotice: () => {},
     connection: { application_name: applicationName },
   });
-  return drizzle(client, { schema, casing: "snake_case" });
+  return drizzle(client, {
+    schema,
+    casing: "snake_case",
+    ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}),
+  });
 }
 
 /** Connects lazily: no connection is opened until the first query. */
@@ -54,7 +60,7 @@ export function createDb(urls: DbUrls, opts: DbOptions = {}): Db {
   const max = opts.max ?? 10;
   const system = connect(urls.systemUrl, opts.systemMax ?? Math.max(2, Math.ceil(max / 2)), `${name}-system`);
   const fair = new FairSemaphore({ capacity: max, perKey: Math.max(1, Math.ceil(max / 2)) });
-  return Object.assign(connect(urls.url, max, name), { $system: system, $fair: fair }) as Db;
+  return Object.assign(connect(urls.url, max, name, opts.onQuery), { $system: system, $fair: fair }) as Db;
 }
 
 export async function closeDb(db: Db): Promise<void> {

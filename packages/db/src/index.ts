@@ -12,5 +12,12 @@ export {
 export { eraseClosedTenants } from "./erase";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
-export { closeMeters, type EventInput, openMeter, recordEvent, releaseNode } from "./records";
+export {
+  closeMeters,
+  type EventInput,
+  latestLaunchFailures,
+  openMeter,
+  recordEvent,
+  releaseNode,
+} from "./records";
 export * from "./schema";

@@ -1,7 +1,7 @@
 import { type Meter, newId } from "@berth/core";
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, like, ne, sql } from "drizzle-orm";
 import type { Tx } from "./client";
-import { events, meterIntervals, nodes, pods } from "./schema";
+import { events, LAUNCH_FAILED, machines, meterIntervals, nodes, pods } from "./schema";
 
 export interface EventInput {
   tenantId: string;
@@ -69,4 +69,27 @@ export async function releaseNode(tx: Tx, nodeId: string, at: Date, reason: stri
   for (const p of gone) await closeMeters(tx, p.id, at);
   await closeMeters(tx, nodeId, at);
   return true;
+}
+
+/**
+ * The latest machine of each of a cluster's pools whose launch the provider refused for good (see
+ * `isLaunchFailure`), by pool id. A pool stops adding machines while it has one newer than its
+ * last update, and says so.
+ */
+export async function latestLaunchFailures(
+  tx: Tx,
+  clusterId: string,
+): Promise<Map<string, typeof machines.$inferSelect>> {
+  const rows = await tx
+    .selectDistinctOn([machines.poolId])
+    .from(machines)
+    .where(
+      and(
+        eq(machines.clusterId, clusterId),
+        eq(machines.status, "terminated"),
+        like(machines.statusReason, `${LAUNCH_FAILED}%`),
+      ),
+    )
+    .orderBy(machines.poolId, desc(machines.terminatedAt));
+  return new Map(rows.map((m) => [m.poolId, m]));
 }

@@ -73,7 +73,9 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database of this test's own; `drop()` it in afterAll. */
-export async function createTestDatabase(opts: { poolSize?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  opts: { poolSize?: number; onQuery?: (sql: string) => void } = {},
+): Promise<TestDatabase> {
   const template = templateName();
   const name = `berth_test_${randomBytes(6).toString("hex")}`;
   const admin = postgres(testServerUrl(), { max: 1, onnotice: () => {} });
@@ -85,7 +87,14 @@ export async function createTestDatabase(opts: { poolSize?: number } = {}): Prom
   const env = toolEnv();
   const url = withDatabase(env.DATABASE_URL, name);
   const systemUrl = withDatabase(env.DATABASE_SYSTEM_URL, name);
-  const db = createDb({ url, systemUrl }, { max: opts.poolSize ?? 5, applicationName: "berth-test" });
+  const db = createDb(
+    { url, systemUrl },
+    {
+      max: opts.poolSize ?? 5,
+      applicationName: "berth-test",
+      ...(opts.onQuery ? { onQuery: opts.onQuery } : {}),
+    },
+  );
   return {
     name,
     url,

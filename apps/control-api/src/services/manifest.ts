@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { parseCpuMillis, parseMemoryBytes, ValidationError } from "@berth/core";
+import { MAX_REPLICAS, parseImageReference, ValidationError } from "@berth/core";
 import type { ContainerTemplate, PodTemplate } from "@berth/db";
 import { z } from "zod";
+import { checkPodTotals, containerResources, resourcesSchema } from "./resources";
 
 /**
  * A Kubernetes-shaped Deployment manifest (apps/v1), validated strictly: unknown fields and
@@ -16,8 +17,7 @@ const dnsLabel = z
 const labelMap = z
   .record(z.string().min(1).max(63), z.string().max(63))
   .refine((m) => Object.keys(m).length <= 64, "at most 64 labels");
-const quantity = z.union([z.string().max(32), z.number().nonnegative()]);
-const intOrPercent = z.union([z.number().int().min(0), z.string().regex(/^\d{1,3}%$/)]);
+const intOrPercent = z.union([z.number().int().min(0).max(MAX_REPLICAS), z.string().regex(/^\d{1,3}%$/)]);
 
 const container = z
   .object({
@@ -52,13 +52,7 @@ const container = z
       )
       .max(16)
       .optional(),
-    resources: z
-      .object({
-        requests: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
-        limits: z.object({ cpu: quantity.optional(), memory: quantity.optional() }).strict().optional(),
-      })
-      .strict()
-      .optional(),
+    resources: resourcesSchema.optional(),
   })
   .strict();
 
@@ -72,7 +66,7 @@ export const deploymentManifest = z
       .optional(),
     spec: z
       .object({
-        replicas: z.number().int().min(0).max(1000).optional(),
+        replicas: z.number().int().min(0).max(MAX_REPLICAS).optional(),
         selector: z.object({ matchLabels: labelMap }).strict().optional(),
         strategy: z
           .object({
@@ -115,9 +109,6 @@ export const deploymentManifest = z
   .strict();
 export type DeploymentManifest = z.infer<typeof deploymentManifest>;
 
-const DEFAULT_CPU_MILLIS = 100;
-const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
-
 export interface NormalisedDeployment {
   replicas: number;
   labels: Record<string, string>;
@@ -151,29 +142,11 @@ export function normaliseDeployment(
         throw new ValidationError(`${at}.ports: containerPort ${key} is used twice in the pod`);
       hostPorts.add(key);
     }
-    const req = c.resources?.requests;
-    const lim = c.resources?.limits;
-    const cpuMillis =
-      req?.cpu !== undefined ? parseCpuMillis(req.cpu, `${at}.resources.requests.cpu`) : DEFAULT_CPU_MILLIS;
-    const memoryBytes =
-      req?.memory !== undefined
-        ? parseMemoryBytes(req.memory, `${at}.resources.requests.memory`)
-        : DEFAULT_MEMORY_BYTES;
-    const limits = {
-      cpuMillis: lim?.cpu !== undefined ? parseCpuMillis(lim.cpu, `${at}.resources.limits.cpu`) : cpuMillis,
-      memoryBytes:
-        lim?.memory !== undefined
-          ? parseMemoryBytes(lim.memory, `${at}.resources.limits.memory`)
-          : memoryBytes,
-    };
-    if (cpuMillis < 1) throw new ValidationError(`${at}.resources.requests.cpu must be at least 1m`);
-    if (memoryBytes < 4 * 1024 * 1024)
-      throw new ValidationError(`${at}.resources.requests.memory must be at least 4Mi`);
-    if (limits.cpuMillis < cpuMillis || limits.memoryBytes < memoryBytes)
-      throw new ValidationError(`${at}.resources: limits must not be below requests`);
+    // Stored normalised: the node pulls exactly the reference the image policy was checked against.
+    const image = parseImageReference(c.image, `${at}.image`).normalised;
     return {
       name: c.name,
-      image: c.image,
+      image,
       ...(c.command ? { command: c.command } : {}),
       ...(c.args ? { args: c.args } : {}),
       env: c.env ?? [],
@@ -182,10 +155,11 @@ export function normaliseDeployment(
         protocol: p.protocol ?? "TCP",
         ...(p.name ? { name: p.name } : {}),
       })),
-      resources: { cpuMillis, memoryBytes },
-      limits,
+      ...containerResources(c.resources, at),
     };
   });
+  const replicas = m.spec.replicas ?? 1;
+  checkPodTotals(containers, replicas);
   const template: PodTemplate = {
     containers,
     nodeSelector: spec.nodeSelector ?? {},
@@ -197,7 +171,7 @@ export function normaliseDeployment(
     },
   };
   return {
-    replicas: m.spec.replicas ?? 1,
+    replicas,
     labels: m.metadata?.labels ?? {},
     template,
     // The rollout strategy says how to move between templates; changing it alone starts no rollout.

@@ -7,8 +7,18 @@ import {
   QuotaExceededError,
   ValidationError,
 } from "@berth/core";
-import { isOperational, machines, nodePools, PROVIDERS, recordEvent, type Tx, withTenant } from "@berth/db";
-import { and, eq, ne } from "drizzle-orm";
+import {
+  isOperational,
+  LAUNCH_FAILED,
+  launchFailureCondition,
+  machines,
+  nodePools,
+  PROVIDERS,
+  recordEvent,
+  type Tx,
+  withTenant,
+} from "@berth/db";
+import { and, desc, eq, like, ne } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
@@ -64,6 +74,19 @@ async function poolView(tx: Tx, pool: typeof nodePools.$inferSelect) {
     .from(machines)
     .where(and(eq(machines.poolId, pool.id), ne(machines.status, "terminated")));
   const count = (s: string) => ms.filter((m) => m.status === s).length;
+  const [failure] = await tx
+    .select()
+    .from(machines)
+    .where(
+      and(
+        eq(machines.poolId, pool.id),
+        eq(machines.status, "terminated"),
+        like(machines.statusReason, `${LAUNCH_FAILED}%`),
+      ),
+    )
+    .orderBy(desc(machines.terminatedAt))
+    .limit(1);
+  const launchFailure = launchFailureCondition(pool, failure);
   return {
     id: pool.id,
     clusterId: pool.clusterId,
@@ -82,6 +105,8 @@ async function poolView(tx: Tx, pool: typeof nodePools.$inferSelect) {
       running: count("running"),
       terminating: count("terminating"),
     },
+    /** `LaunchFailure` while a launch the provider refused for good keeps the pool from adding machines. */
+    conditions: launchFailure ? [launchFailure] : [],
     createdAt: pool.createdAt.toISOString(),
   };
 }

@@ -1,9 +1,10 @@
 import { ConflictError, NotFoundError, newId, QuotaExceededError } from "@berth/core";
 import { deployments, events, isOperational, nodes, pods, recordEvent, type Tx, withTenant } from "@berth/db";
-import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
+import { allowedImagePrefixesOf, checkImagesAllowed } from "./image-policy";
 import { kick } from "./kick";
 import { DNS_LABEL, deploymentManifest, normaliseDeployment } from "./manifest";
 import { page, pageInput } from "./paging";
@@ -12,6 +13,21 @@ export const MAX_DEPLOYMENTS_PER_CLUSTER = 500;
 const dnsLabel = z.string().min(1).max(63).regex(DNS_LABEL, "must be a DNS label");
 
 type DeploymentRow = typeof deployments.$inferSelect;
+
+/**
+ * A deployment's live pods, counted in the query that reads it (one query for a page, not one a
+ * row). Spelled out in SQL: drizzle leaves columns unqualified in a single-table select, which
+ * would make the correlation ambiguous.
+ */
+const podCount = sql<number>`(select count(*)::int from pods p where p.deployment_id = "deployments"."id" and p.deletion_requested_at is null)`;
+
+/** Live deployments with their pod counts, in one query. */
+function selectDeployments(tx: Tx, where: SQL | undefined) {
+  return tx
+    .select({ ...getTableColumns(deployments), podCount })
+    .from(deployments)
+    .where(and(isNull(deployments.deletedAt), where));
+}
 
 function deploymentView(d: DeploymentRow, podCount: number) {
   const manifestSpec = (d.manifest.spec ?? {}) as Record<string, unknown>;
@@ -34,31 +50,18 @@ function deploymentView(d: DeploymentRow, podCount: number) {
       readyReplicas: d.readyReplicas,
       updatedReplicas: d.updatedReplicas,
       availableReplicas: d.readyReplicas,
+      /** Kubernetes-shaped: `ReplicaFailure` (`True`) while the control loop cannot reconcile it, with the reason. */
+      conditions: d.conditions,
     },
   };
 }
 
 async function liveDeployment(tx: Tx, cluster: string, namespace: string, name: string) {
-  const [d] = await tx
-    .select()
-    .from(deployments)
-    .where(
-      and(
-        eq(deployments.clusterId, cluster),
-        eq(deployments.namespace, namespace),
-        eq(deployments.name, name),
-        isNull(deployments.deletedAt),
-      ),
-    );
+  const [d] = await selectDeployments(
+    tx,
+    and(eq(deployments.clusterId, cluster), eq(deployments.namespace, namespace), eq(deployments.name, name)),
+  );
   return d;
-}
-
-async function podCountOf(tx: Tx, deploymentId: string): Promise<number> {
-  const [row] = await tx
-    .select({ n: sql<number>`count(*)::int` })
-    .from(pods)
-    .where(and(eq(pods.deploymentId, deploymentId), isNull(pods.deletionRequestedAt)));
-  return row?.n ?? 0;
 }
 
 export const applyDeploymentInput = z
@@ -79,6 +82,10 @@ export async function applyDeployment(
         `cluster ${cluster.id} is ${cluster.status}; deployments need an active cluster`,
         "CLUSTER_NOT_ACTIVE",
       );
+    checkImagesAllowed(
+      input.manifest.spec.template.spec.containers.map((c) => c.image),
+      await allowedImagePrefixesOf(deps, tx, caller.tenantId),
+    );
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deployments:${cluster.id}`}))`);
     const existing = await liveDeployment(tx, cluster.id, input.namespace, input.name);
     const fields = {
@@ -95,7 +102,7 @@ export async function applyDeployment(
         existing.templateHash === normal.templateHash &&
         existing.replicas === normal.replicas &&
         JSON.stringify(existing.manifest) === JSON.stringify(input.manifest);
-      if (same) return deploymentView(existing, await podCountOf(tx, existing.id));
+      if (same) return deploymentView(existing, existing.podCount);
       [row] = await tx
         .update(deployments)
         .set({ ...fields, generation: existing.generation + 1 })
@@ -129,7 +136,8 @@ export async function applyDeployment(
       reason: existing ? "Updated" : "Created",
       message: `generation ${row.generation}: ${normal.replicas} replica(s) of template ${normal.templateHash}`,
     });
-    return deploymentView(row, await podCountOf(tx, row.id));
+    // This transaction touched no pods: an update keeps the count it had, a new deployment has none.
+    return deploymentView(row, existing?.podCount ?? 0);
   });
   await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: input.clusterId });
   return view;
@@ -146,7 +154,7 @@ export async function getDeployment(
     await loadCluster(tx, input.clusterId);
     const d = await liveDeployment(tx, input.clusterId, input.namespace, input.name);
     if (!d) throw new NotFoundError("deployment", `${input.namespace}/${input.name}`);
-    return deploymentView(d, await podCountOf(tx, d.id));
+    return deploymentView(d, d.podCount);
   });
 }
 
@@ -159,22 +167,20 @@ export async function listDeployments(
 ) {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
-    const rows = await tx
-      .select()
-      .from(deployments)
-      .where(
-        and(
-          eq(deployments.clusterId, input.clusterId),
-          isNull(deployments.deletedAt),
-          input.namespace ? eq(deployments.namespace, input.namespace) : undefined,
-          input.cursor ? lt(deployments.id, input.cursor) : undefined,
-        ),
-      )
+    const rows = await selectDeployments(
+      tx,
+      and(
+        eq(deployments.clusterId, input.clusterId),
+        input.namespace ? eq(deployments.namespace, input.namespace) : undefined,
+        input.cursor ? lt(deployments.id, input.cursor) : undefined,
+      ),
+    )
       .orderBy(desc(deployments.id))
       .limit(input.limit + 1);
-    const items = [];
-    for (const d of rows) items.push({ id: d.id, ...deploymentView(d, await podCountOf(tx, d.id)) });
-    return page(items, input.limit);
+    return page(
+      rows.map((d) => ({ id: d.id, ...deploymentView(d, d.podCount) })),
+      input.limit,
+    );
   });
 }
 
@@ -200,7 +206,7 @@ export async function deleteDeployment(
       reason: "Deleted",
       message: "deletion requested: its pods will be stopped",
     });
-    return deploymentView(row ?? d, await podCountOf(tx, d.id));
+    return deploymentView(row ?? d, d.podCount);
   });
   await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: input.clusterId });
   return view;

@@ -3,6 +3,7 @@ import { type InstanceType, machineMeter, newId, sha256Hex } from "@berth/core";
 import {
   closeMeters,
   joinTokens,
+  LAUNCH_FAILED,
   machines,
   nodes,
   openMeter,
@@ -156,5 +157,36 @@ export async function markTerminated(deps: Deps, m: MachineRow): Promise<void> {
     await closeMeters(tx, row.id, now);
     if (row.nodeId) await releaseNode(tx, row.nodeId, now, "its machine was terminated");
     await machineEvent(tx, row, "Terminated", `instance ${row.instanceId ?? "(never launched)"} is gone`);
+  });
+}
+
+/**
+ * The provider refused to launch a pending machine for good (an invalid image or instance type):
+ * the machine ends terminated with the provider's reason, its join token goes, and the machine and
+ * its pool each get a Warning event. The pool launches no more machines until it is updated.
+ */
+export async function failLaunch(
+  deps: Deps,
+  m: MachineRow,
+  poolName: string,
+  message: string,
+): Promise<void> {
+  const now = deps.now();
+  await withMachine(deps, m, ["pending"], async (tx, row) => {
+    await tx
+      .update(machines)
+      .set({ status: "terminated", statusReason: `${LAUNCH_FAILED}${message}`, terminatedAt: now })
+      .where(eq(machines.id, row.id));
+    await tx.delete(joinTokens).where(eq(joinTokens.machineId, row.id));
+    await machineEvent(tx, row, "LaunchFailed", message, "Warning");
+    await recordEvent(tx, {
+      tenantId: row.tenantId,
+      clusterId: row.clusterId,
+      objectKind: "NodePool",
+      objectName: poolName,
+      type: "Warning",
+      reason: "LaunchFailed",
+      message: `machine ${row.nodeName} could not be launched: ${message}; no more machines are launched until the pool is updated`,
+    });
   });
 }

@@ -4,6 +4,7 @@ import { clusterRef } from "./clusters";
 import type { Taint } from "./nodes";
 import { tenantRef } from "./tenant";
 import { createdAt } from "./timestamps";
+import type { Condition } from "./workloads";
 
 export const PROVIDERS = ["ec2", "local-vm", "byo"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -43,7 +44,7 @@ export const nodePools = pgTable(
  * any point leaves either a row to resume from or an instance that names its row.
  *
  *   pending → launching (instance exists) → running (its node joined) → terminating → terminated
- *                                 └──────────── failed (reason) ─────────┘
+ *      └── terminated, "launch failed: …" (the provider refused the launch for good)
  */
 export const MACHINE_STATUSES = ["pending", "launching", "running", "terminating", "terminated"] as const;
 export type MachineStatus = (typeof MACHINE_STATUSES)[number];
@@ -74,3 +75,31 @@ export const machines = pgTable(
   },
   (t) => [index("machines_cluster_idx").on(t.clusterId), index("machines_pool_idx").on(t.poolId)],
 );
+
+/** The status reason of a machine whose launch the provider refused for good (it never had an instance). */
+export const LAUNCH_FAILED = "launch failed: ";
+
+/** Whether a machine ended because its provider refused to launch it (not worth launching again as it is). */
+export function isLaunchFailure(m: { status: MachineStatus; statusReason: string | null }): boolean {
+  return m.status === "terminated" && (m.statusReason?.startsWith(LAUNCH_FAILED) ?? false);
+}
+
+/**
+ * The condition a pool carries while a launch refused for good (its latest, `failure`) is newer
+ * than the pool's last update: it adds no machines until it is updated, since the same launch
+ * would be refused again. Null when the pool may launch.
+ */
+export function launchFailureCondition(
+  pool: { updatedAt: Date },
+  failure: { statusReason: string | null; terminatedAt: Date | null; nodeName: string } | undefined,
+): Condition | null {
+  if (!failure?.terminatedAt || failure.terminatedAt < pool.updatedAt) return null;
+  const reason = (failure.statusReason ?? "").slice(LAUNCH_FAILED.length);
+  return {
+    type: "LaunchFailure",
+    status: "True",
+    reason: "ProviderRefused",
+    message: `machine ${failure.nodeName}: ${reason}; no machine is launched until the pool is updated`,
+    lastTransitionTime: failure.terminatedAt.toISOString(),
+  };
+}

@@ -24,10 +24,21 @@ export interface ContainerTemplate {
   args?: string[];
   env: { name: string; value: string }[];
   ports: { containerPort: number; protocol: "TCP" | "UDP"; name?: string }[];
-  /** Requests: what the scheduler reserves and what is billed. */
+  /** Requests: what the scheduler reserves. */
   resources: { cpuMillis: number; memoryBytes: number };
-  /** Limits the runtime enforces (the requests when the manifest gives none). */
-  limits: { cpuMillis: number; memoryBytes: number };
+  /**
+   * Limits the runtime enforces (the requests when the manifest gives none), never below the
+   * requests: what a pod may take, and so what is billed (see `podBilledResources`).
+   */
+  limits: {
+    cpuMillis: number;
+    memoryBytes: number;
+    /**
+     * The container's writable layer and logs (`ephemeral-storage`). Absent in templates stored
+     * before it existed: DEFAULT_EPHEMERAL_STORAGE_BYTES (@berth/core) applies to them.
+     */
+    ephemeralStorageBytes?: number;
+  };
 }
 
 /** A status condition, as Kubernetes objects carry them. */
@@ -143,6 +154,21 @@ export function podRequests(t: PodTemplate): { cpuMillis: number; memoryBytes: n
     (sum, c) => ({
       cpuMillis: sum.cpuMillis + c.resources.cpuMillis,
       memoryBytes: sum.memoryBytes + c.resources.memoryBytes,
+    }),
+    { cpuMillis: 0, memoryBytes: 0 },
+  );
+}
+
+/**
+ * What a pod of this template is billed for, per unit of time: the sum of its containers' limits
+ * (each at least its request), because that is what the pod may take from its node. The one rule
+ * every meter of pod CPU and memory uses.
+ */
+export function podBilledResources(t: PodTemplate): { cpuMillis: number; memoryBytes: number } {
+  return t.containers.reduce(
+    (sum, c) => ({
+      cpuMillis: sum.cpuMillis + Math.max(c.limits.cpuMillis, c.resources.cpuMillis),
+      memoryBytes: sum.memoryBytes + Math.max(c.limits.memoryBytes, c.resources.memoryBytes),
     }),
     { cpuMillis: 0, memoryBytes: 0 },
   );

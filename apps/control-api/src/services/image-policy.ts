@@ -1,0 +1,60 @@
+import {
+  BerthError,
+  imageAllowed,
+  imagePrefixProblem,
+  MAX_ALLOWED_IMAGE_PREFIXES,
+  parseImageReference,
+} from "@berth/core";
+import { type Tx, tenants } from "@berth/db";
+import { eq } from "drizzle-orm";
+import { z } from "zod";
+import type { Deps } from "../deps";
+
+/**
+ * Which registries a tenant's pods may pull from: the tenant's own list of image prefixes
+ * (`tenants.allowed_image_prefixes`), or the platform's (`ALLOWED_IMAGE_PREFIXES`) when it has
+ * none. Checked at admission, so a node is never asked to pull from anywhere else (such as its
+ * own loopback services).
+ */
+
+/**
+ * A list of allowed prefixes as an input field, for the tenant-settings operation (the same rules
+ * as `validateImagePrefixes` of @berth/core, which checks a plain list).
+ */
+export const allowedImagePrefixesInput = z
+  .array(z.string().max(255))
+  .max(MAX_ALLOWED_IMAGE_PREFIXES)
+  .superRefine((list, ctx) => {
+    list.forEach((p, i) => {
+      const problem = imagePrefixProblem(p);
+      if (problem) ctx.addIssue({ code: "custom", path: [i], message: `${JSON.stringify(p)}: ${problem}` });
+    });
+  });
+
+/** The prefixes that apply to a tenant, read in the caller's transaction. */
+export async function allowedImagePrefixesOf(
+  deps: Deps,
+  tx: Tx,
+  tenantId: string,
+): Promise<readonly string[]> {
+  const [row] = await tx
+    .select({ prefixes: tenants.allowedImagePrefixes })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId));
+  const own = row?.prefixes;
+  if (!Array.isArray(own)) return deps.allowedImagePrefixes;
+  // Lists are validated when set; an entry that is somehow not a prefix allows nothing.
+  return own.filter((p): p is string => typeof p === "string" && imagePrefixProblem(p) === null);
+}
+
+/** Refuses (403) the first image outside the allowed prefixes, naming its field and the list. */
+export function checkImagesAllowed(images: readonly string[], prefixes: readonly string[]): void {
+  images.forEach((image, i) => {
+    const path = `spec.template.spec.containers[${i}].image`;
+    const ref = parseImageReference(image, path);
+    if (imageAllowed(ref, prefixes)) return;
+    const list = prefixes.length > 0 ? prefixes.join(", ") : "(none)";
+    const message = `${JSON.stringify(image)} (${ref.normalised}) is not from an allowed registry; allowed image prefixes: ${list}`;
+    throw new BerthError("FORBIDDEN", `${path}: ${message}`, { details: { issues: [{ path, message }] } });
+  });
+}

@@ -1,0 +1,185 @@
+import {
+  DEFAULT_CPU_REQUEST_MILLIS,
+  DEFAULT_EPHEMERAL_STORAGE_BYTES,
+  DEFAULT_MAX_LIMIT_REQUEST_RATIO,
+  DEFAULT_MEMORY_REQUEST_BYTES,
+  formatCpuMillis,
+  formatMemoryBytes,
+  MAX_EPHEMERAL_STORAGE_BYTES,
+  MIN_CPU_LIMIT_MILLIS,
+  MIN_CPU_REQUEST_MILLIS,
+  MIN_EPHEMERAL_STORAGE_BYTES,
+  MIN_MEMORY_LIMIT_BYTES,
+  MIN_MEMORY_REQUEST_BYTES,
+  NODE_MAX_CPU_MILLIS,
+  NODE_MAX_MEMORY_BYTES,
+  parseCpuMillis,
+  parseMemoryBytes,
+  ValidationError,
+} from "@berth/core";
+import type { ContainerTemplate } from "@berth/db";
+import { z } from "zod";
+
+/**
+ * A container's `resources`, admitted the way a LimitRange would: every quantity within what a
+ * node can have, every limit one the runtime can honour, and no limit more than
+ * `maxLimitRequestRatio` times its request (what is placed and billed must be what may be used).
+ */
+const quantity = z.union([z.string().max(32), z.number().nonnegative()]);
+const quantities = z
+  .object({
+    cpu: quantity.optional(),
+    memory: quantity.optional(),
+    "ephemeral-storage": quantity.optional(),
+  })
+  .strict();
+export const resourcesSchema = z
+  .object({ requests: quantities.optional(), limits: quantities.optional() })
+  .strict();
+export type ResourcesInput = z.infer<typeof resourcesSchema>;
+
+type Quantity = z.infer<typeof quantity>;
+
+interface Kind {
+  name: "cpu" | "memory";
+  parse: (value: Quantity, path: string) => number;
+  format: (n: number) => string;
+  defaultRequest: number;
+  minRequest: number;
+  minLimit: number;
+  minLimitWhy: string;
+  max: number;
+  maxText: string;
+  ratio: number;
+}
+
+const CPU: Kind = {
+  name: "cpu",
+  parse: parseCpuMillis,
+  format: formatCpuMillis,
+  defaultRequest: DEFAULT_CPU_REQUEST_MILLIS,
+  minRequest: MIN_CPU_REQUEST_MILLIS,
+  minLimit: MIN_CPU_LIMIT_MILLIS,
+  minLimitWhy: "the CFS quota cannot be below 1 ms of its 100 ms period",
+  max: NODE_MAX_CPU_MILLIS,
+  maxText: `${NODE_MAX_CPU_MILLIS / 1000} CPUs`,
+  ratio: DEFAULT_MAX_LIMIT_REQUEST_RATIO.cpu,
+};
+
+const MEMORY: Kind = {
+  name: "memory",
+  parse: parseMemoryBytes,
+  format: formatMemoryBytes,
+  defaultRequest: DEFAULT_MEMORY_REQUEST_BYTES,
+  minRequest: MIN_MEMORY_REQUEST_BYTES,
+  minLimit: MIN_MEMORY_LIMIT_BYTES,
+  minLimitWhy: "container engines refuse smaller memory limits",
+  max: NODE_MAX_MEMORY_BYTES,
+  maxText: formatMemoryBytes(NODE_MAX_MEMORY_BYTES),
+  ratio: DEFAULT_MAX_LIMIT_REQUEST_RATIO.memory,
+};
+
+function invalid(path: string, message: string): never {
+  throw new ValidationError(`${path}: ${message}`, [{ path, message }]);
+}
+
+/** A request and a limit of one kind; the request defaults to the limit (as in Kubernetes), the limit to the request. */
+function requestAndLimit(kind: Kind, r: ResourcesInput | undefined, at: string) {
+  const reqPath = `${at}.resources.requests.${kind.name}`;
+  const limPath = `${at}.resources.limits.${kind.name}`;
+  const req = r?.requests?.[kind.name];
+  const lim = r?.limits?.[kind.name];
+  const given = {
+    request: req === undefined ? undefined : kind.parse(req, reqPath),
+    limit: lim === undefined ? undefined : kind.parse(lim, limPath),
+  };
+  for (const [value, path] of [
+    [given.request, reqPath],
+    [given.limit, limPath],
+  ] as const)
+    if (value !== undefined && value > kind.max)
+      invalid(path, `${kind.format(value)} is more than the largest node offers (${kind.maxText})`);
+  const request = given.request ?? given.limit ?? kind.defaultRequest;
+  const limit = given.limit ?? request;
+  if (request < kind.minRequest)
+    invalid(
+      given.request !== undefined ? reqPath : limPath,
+      `must be at least ${kind.format(kind.minRequest)}`,
+    );
+  if (limit < request) invalid(limPath, `limits must not be below requests (${kind.format(request)})`);
+  if (limit < kind.minLimit)
+    invalid(
+      given.limit !== undefined ? limPath : reqPath,
+      `the smallest ${kind.name} limit a container can have is ${kind.format(kind.minLimit)} (${kind.minLimitWhy})${
+        given.limit === undefined ? "; the limit defaults to the request" : ""
+      }`,
+    );
+  if (limit > kind.ratio * request)
+    invalid(
+      limPath,
+      `${kind.format(limit)} is more than ${kind.ratio} × requests.${kind.name} (${kind.format(request)}): ` +
+        `the maximum limit/request ratio (maxLimitRequestRatio) for ${kind.name} is ${kind.ratio}`,
+    );
+  return { request, limit };
+}
+
+function ephemeralStorage(r: ResourcesInput | undefined, at: string): number {
+  const reqPath = `${at}.resources.requests.ephemeral-storage`;
+  const limPath = `${at}.resources.limits.ephemeral-storage`;
+  const req = r?.requests?.["ephemeral-storage"];
+  const lim = r?.limits?.["ephemeral-storage"];
+  const request = req === undefined ? undefined : parseMemoryBytes(req, reqPath);
+  const limit =
+    lim === undefined ? (request ?? DEFAULT_EPHEMERAL_STORAGE_BYTES) : parseMemoryBytes(lim, limPath);
+  const path = lim !== undefined ? limPath : reqPath;
+  if (limit < MIN_EPHEMERAL_STORAGE_BYTES || limit > MAX_EPHEMERAL_STORAGE_BYTES)
+    invalid(
+      path,
+      `must be within ${formatMemoryBytes(MIN_EPHEMERAL_STORAGE_BYTES)}..${formatMemoryBytes(MAX_EPHEMERAL_STORAGE_BYTES)}`,
+    );
+  if (request !== undefined && request > limit)
+    invalid(limPath, `limits must not be below requests (${formatMemoryBytes(request)})`);
+  return limit;
+}
+
+/** A container's requests and limits as stored, or a ValidationError naming the field (`at` is the container's path). */
+export function containerResources(
+  r: ResourcesInput | undefined,
+  at: string,
+): Pick<ContainerTemplate, "resources" | "limits"> {
+  const cpu = requestAndLimit(CPU, r, at);
+  const memory = requestAndLimit(MEMORY, r, at);
+  return {
+    resources: { cpuMillis: cpu.request, memoryBytes: memory.request },
+    limits: {
+      cpuMillis: cpu.limit,
+      memoryBytes: memory.limit,
+      ephemeralStorageBytes: ephemeralStorage(r, at),
+    },
+  };
+}
+
+/**
+ * Bounds of the pod as a whole: its containers' limits (≥ their requests) must fit on the largest
+ * node, and `replicas` times them must stay exact integer arithmetic (quotas, usage).
+ */
+export function checkPodTotals(containers: readonly ContainerTemplate[], replicas: number): void {
+  const cpu = containers.reduce((n, c) => n + c.limits.cpuMillis, 0);
+  const memory = containers.reduce((n, c) => n + c.limits.memoryBytes, 0);
+  const at = "spec.template.spec.containers";
+  if (cpu > NODE_MAX_CPU_MILLIS)
+    invalid(
+      at,
+      `the containers' cpu limits add up to ${formatCpuMillis(cpu)}, more than the largest node offers (${CPU.maxText})`,
+    );
+  if (memory > NODE_MAX_MEMORY_BYTES)
+    invalid(
+      at,
+      `the containers' memory limits add up to ${formatMemoryBytes(memory)}, more than the largest node offers (${MEMORY.maxText})`,
+    );
+  if (!Number.isSafeInteger(replicas * memory) || !Number.isSafeInteger(replicas * cpu))
+    invalid(
+      "spec.replicas",
+      `${replicas} replicas of a pod of ${formatMemoryBytes(memory)} is too much memory`,
+    );
+}

@@ -1,0 +1,126 @@
+import { type PodTemplate, pods } from "@berth/db";
+import { type NodeState, type PendingPod, schedule } from "@berth/scheduler";
+import { and, eq, isNull } from "drizzle-orm";
+import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
+
+function nodeState(n: NodeRow): NodeState {
+  return {
+    id: n.id,
+    name: n.name,
+    ready: n.status === "ready",
+    unschedulable: n.unschedulable || n.status === "leaving",
+    capacity: { cpuMillis: n.cpuMillis, memoryBytes: n.memoryBytes, pods: n.maxPods },
+    labels: n.labels,
+    taints: n.taints,
+    hostPortRange: { min: n.portMin, max: n.portMax },
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Why a pod's stored template cannot be handed to the scheduler, or null. Admission makes these
+ * impossible; a row written past it must cost that pod its placement, not the cluster its loop.
+ */
+function templateProblem(template: unknown): string | null {
+  const t = template as Partial<PodTemplate> | null;
+  if (!isObject(t) || !Array.isArray(t.containers)) return "the pod template has no list of containers";
+  if (!t.containers.every((c) => isObject(c) && Array.isArray(c.ports)))
+    return "a container has no list of ports";
+  if (!isObject(t.nodeSelector) || !Object.values(t.nodeSelector).every((v) => typeof v === "string"))
+    return "nodeSelector is not a map of strings";
+  if (!Array.isArray(t.tolerations) || !t.tolerations.every((x) => isObject(x) && typeof x.key === "string"))
+    return "tolerations is not a list of tolerations";
+  return null;
+}
+
+function pendingPod(x: PodRow): PendingPod {
+  return {
+    id: x.id,
+    tenantId: x.tenantId,
+    namespace: x.namespace,
+    ownerId: x.deploymentId,
+    requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
+    hostPortCount: x.template.containers.reduce((n, c) => n + c.ports.length, 0),
+    priority: x.template.priority,
+    nodeSelector: x.template.nodeSelector,
+    tolerations: x.template.tolerations,
+    createdSeq: x.seq,
+  };
+}
+
+/**
+ * Places the cluster's pending pods with the scheduler, given the pods that hold node resources
+ * (`live`: bound pods, including those still stopping). Placed pods get their node and host
+ * ports; the others keep the scheduler's reason (an event when it changes).
+ */
+export async function placePending(
+  ctx: LoopContext,
+  live: readonly PodRow[],
+): Promise<{ placed: number; unschedulable: number }> {
+  const waiting = await ctx.tx
+    .select()
+    .from(pods)
+    .where(and(eq(pods.clusterId, ctx.cluster.id), isNull(pods.nodeId), isNull(pods.deletionRequestedAt)));
+  if (waiting.length === 0) return { placed: 0, unschedulable: 0 };
+  const invalid = waiting.flatMap((x) => {
+    const problem = templateProblem(x.template);
+    return problem ? [{ podId: x.id, reason: `invalid pod spec: ${problem}` }] : [];
+  });
+  const invalidIds = new Set(invalid.map((u) => u.podId));
+  const pending = waiting.filter((x) => !invalidIds.has(x.id));
+  const plan = schedule(
+    {
+      nodes: [...ctx.nodeById.values()].map(nodeState),
+      pods: live
+        .filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null)
+        .map((x) => ({
+          id: x.id,
+          nodeId: x.nodeId,
+          requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
+          hostPorts: x.hostPorts,
+          tenantId: x.tenantId,
+          namespace: x.namespace,
+          ownerId: x.deploymentId,
+        })),
+    },
+    { pending: pending.map(pendingPod) },
+  );
+  const pendingById = new Map(waiting.map((x) => [x.id, x]));
+  for (const placement of plan.placements) {
+    await ctx.tx
+      .update(pods)
+      .set({
+        nodeId: placement.nodeId,
+        hostPorts: placement.hostPorts,
+        scheduledAt: ctx.now,
+        reason: null,
+        message: null,
+      })
+      .where(and(eq(pods.id, placement.podId), isNull(pods.nodeId)));
+    const pod = pendingById.get(placement.podId);
+    const node = ctx.nodeById.get(placement.nodeId);
+    if (pod && node)
+      await loopEvent(ctx, {
+        kind: "Pod",
+        name: `${pod.namespace}/${pod.name}`,
+        reason: "Scheduled",
+        message: `assigned to ${node.name}`,
+      });
+  }
+  const unschedulable = [...plan.unschedulable, ...invalid];
+  for (const u of unschedulable) {
+    const pod = pendingById.get(u.podId);
+    if (!pod || (pod.reason === "Unschedulable" && pod.message === u.reason)) continue;
+    await ctx.tx.update(pods).set({ reason: "Unschedulable", message: u.reason }).where(eq(pods.id, u.podId));
+    await loopEvent(ctx, {
+      kind: "Pod",
+      name: `${pod.namespace}/${pod.name}`,
+      reason: "FailedScheduling",
+      message: u.reason,
+      type: "Warning",
+    });
+  }
+  return { placed: plan.placements.length, unschedulable: unschedulable.length };
+}
