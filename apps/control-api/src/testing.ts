@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import {
   createLogger,
   createMetricsRegistry,
-  FairSemaphore,
   DEFAULT_ALLOWED_IMAGE_PREFIXES,
+  FairSemaphore,
   generateMasterKey,
   parseMasterKey,
 } from "@berth/core";
