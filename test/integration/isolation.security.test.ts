@@ -27,6 +27,7 @@ const bodyFor = (id: string): unknown => {
     "clusters.create": { name: "b-cluster" },
     // A's name: B's own tenant must not close (the name does not match B's).
     "tenant.close": { confirm: "tenant-a" },
+    "tenant.update": { allowedImagePrefixes: ["localhost/"] },
     "clusters.createJoinToken": {},
     "clusters.rotateKey": {},
     "deployments.upsert": manifest,

@@ -17,6 +17,7 @@ const validBodies: Record<string, unknown> = {
   "auth.refresh": { refreshToken: "brt_0123456789" },
   "auth.logout": { refreshToken: "brt_0123456789" },
   "tenant.close": { confirm: "mass-tenant" },
+  "tenant.update": { allowedImagePrefixes: ["localhost/"] },
   "clusters.create": { name: "mass" },
   "clusters.createJoinToken": {},
   "clusters.rotateKey": {},

@@ -263,6 +263,22 @@ describe("images come only from allowed registries", () => {
     }
   });
 
+  it("lets a tenant set its own list through PATCH /v1/tenant, validated, and go back to the platform's", async () => {
+    const bad = await api.call("PATCH", "/v1/tenant", { token, body: { allowedImagePrefixes: ["nginx"] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/allowedImagePrefixes\.0/);
+    const set = await api.call("PATCH", "/v1/tenant", {
+      token,
+      body: { allowedImagePrefixes: ["docker.io/library/"] },
+    });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body.effectiveImagePrefixes).toEqual(["docker.io/library/"]);
+    expect((await put("via-api", manifest({ image: "localhost/app" }))).status).toBe(403);
+    const reset = await api.call("PATCH", "/v1/tenant", { token, body: { allowedImagePrefixes: null } });
+    expect(reset.body.effectiveImagePrefixes).toEqual(["localhost/"]);
+    expect((await put("via-api", manifest({ image: "localhost/app" }))).status).toBe(200);
+  });
+
   it("reads the platform's list from ALLOWED_IMAGE_PREFIXES and refuses a bad one at start", () => {
     const base = { BERTH_MASTER_KEY: generateMasterKey() };
     expect(parseEnv(base).ALLOWED_IMAGE_PREFIXES).toEqual(["localhost/"]);

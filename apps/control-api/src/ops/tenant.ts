@@ -1,5 +1,12 @@
 import { brn, defineOperation as op } from "../operation";
-import { closeTenant, closeTenantInput, emptyTenantInput, getTenant } from "../services/tenant";
+import {
+  closeTenant,
+  closeTenantInput,
+  emptyTenantInput,
+  getTenant,
+  updateTenant,
+  updateTenantInput,
+} from "../services/tenant";
 
 /** The tenant (account) itself: its settings and its closure. */
 export const tenantOperations = {
@@ -14,6 +21,18 @@ export const tenantOperations = {
     successStatus: 200,
     input: emptyTenantInput,
     run: (deps, caller) => getTenant(deps, caller),
+  }),
+  updateTenant: op({
+    id: "tenant.update",
+    summary: "Change the tenant's settings: the image prefixes its pods may use",
+    method: "PATCH",
+    path: "/v1/tenant",
+    auth: "user",
+    action: "tenant:Update",
+    resource: (c) => brn(c.tenantId, "tenant"),
+    successStatus: 200,
+    input: updateTenantInput,
+    run: updateTenant,
   }),
   closeTenant: op({
     id: "tenant.close",

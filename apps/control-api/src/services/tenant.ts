@@ -14,6 +14,7 @@ import {
 import { and, eq, isNull, notInArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
+import { allowedImagePrefixesInput } from "./image-policy";
 import { kick } from "./kick";
 
 async function loadTenant(tx: Tx, id: string) {
@@ -22,12 +23,14 @@ async function loadTenant(tx: Tx, id: string) {
   return t;
 }
 
-function tenantView(t: typeof tenants.$inferSelect) {
+function tenantView(t: typeof tenants.$inferSelect, deps: Deps) {
   return {
     id: t.id,
     name: t.name,
     status: t.status,
+    /** The tenant's own list, or null when the platform's applies (`effectiveImagePrefixes`). */
     allowedImagePrefixes: t.allowedImagePrefixes,
+    effectiveImagePrefixes: t.allowedImagePrefixes ?? deps.allowedImagePrefixes,
     createdAt: t.createdAt.toISOString(),
     closedAt: t.closedAt?.toISOString() ?? null,
     eraseAfter: t.eraseAfter?.toISOString() ?? null,
@@ -37,7 +40,43 @@ function tenantView(t: typeof tenants.$inferSelect) {
 export const emptyTenantInput = z.object({}).strict();
 
 export async function getTenant(deps: Deps, caller: UserCaller) {
-  return tenantView(await withTenant(deps.db, caller.tenantId, (tx) => loadTenant(tx, caller.tenantId)));
+  return tenantView(
+    await withTenant(deps.db, caller.tenantId, (tx) => loadTenant(tx, caller.tenantId)),
+    deps,
+  );
+}
+
+export const updateTenantInput = z
+  .object({
+    /** Image prefixes its pods may use (`registry.example/team/`); null: the platform's list. */
+    allowedImagePrefixes: allowedImagePrefixesInput.nullable(),
+  })
+  .strict();
+
+/** Changes the tenant's settings. Running pods keep their images; new admissions follow the list. */
+export async function updateTenant(deps: Deps, caller: UserCaller, input: z.infer<typeof updateTenantInput>) {
+  const row = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const tenant = await loadTenant(tx, caller.tenantId);
+    if (tenant.status !== "active") throw new ConflictError(`tenant ${tenant.name} is ${tenant.status}`);
+    const [updated] = await tx
+      .update(tenants)
+      .set({ allowedImagePrefixes: input.allowedImagePrefixes })
+      .where(eq(tenants.id, tenant.id))
+      .returning();
+    await recordEvent(tx, {
+      tenantId: tenant.id,
+      clusterId: null,
+      objectKind: "Tenant",
+      objectName: tenant.name,
+      reason: "Updated",
+      message:
+        input.allowedImagePrefixes === null
+          ? "allowed image prefixes: the platform's"
+          : `allowed image prefixes: ${input.allowedImagePrefixes.join(", ") || "(none)"}`,
+    });
+    return updated ?? tenant;
+  });
+  return tenantView(row, deps);
 }
 
 export const closeTenantInput = z
@@ -95,7 +134,7 @@ export async function closeTenant(deps: Deps, caller: UserCaller, input: z.infer
       reason: "Closed",
       message: `closed by ${caller.principalId}; its data is erased after ${eraseAfter.toISOString()}`,
     });
-    return { view: tenantView(closed ?? tenant), deleting };
+    return { view: tenantView(closed ?? tenant, deps), deleting };
   });
   for (const c of deleting)
     await kick(deps, "cluster.delete", { tenantId: caller.tenantId, clusterId: c.id });

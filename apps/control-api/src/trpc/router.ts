@@ -12,6 +12,7 @@ export const appRouter = router({
   }),
   tenant: router({
     get: query(ops.getTenant),
+    update: mutation(ops.updateTenant),
     close: mutation(ops.closeTenant),
   }),
   users: router({
