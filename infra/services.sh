@@ -232,6 +232,8 @@ END $$;
 ALTER ROLE berth LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS;
 ALTER ROLE berth_app LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER NOBYPASSRLS;
 ALTER ROLE berth_system LOGIN NOCREATEDB NOCREATEROLE NOSUPERUSER NOBYPASSRLS;
+-- Dropping a test database WITH (FORCE) ends the apps' sessions in it, which are other roles'.
+GRANT pg_signal_backend TO berth;
 SQL
   if [[ $(psql_admin -At -c "SELECT 1 FROM pg_database WHERE datname = 'berth'") != 1 ]]; then
     psql_admin -c 'CREATE DATABASE berth OWNER berth' >/dev/null || die "could not create database berth"

@@ -1,29 +1,54 @@
 import { BerthError } from "@berth/core";
 import type { Redis } from "ioredis";
 
-// One atomic round trip for every window of a request: count the hit (its cost, 1 for most calls)
-// in each fixed window (starting the window on its first hit), and report each window's count and
-// remaining time. ARGV: the cost, then each window's length.
-const HIT = `
-local out = {}
+/**
+ * Rate limits as the generic cell rate algorithm (GCRA, a token bucket kept as one number): a
+ * window of `limit` units per `windowMs` refills at that steady rate and holds at most `burst`
+ * units. Unlike fixed windows, nothing doubles at a window's edge, and a tenant that has spent
+ * its burst is held to the steady rate (a flood is spread out, not let through at once).
+ *
+ * One atomic round trip for all of a request's windows: either every window has room for the
+ * request's cost and all are charged, or none is charged and the wait of the first full one is
+ * returned. Redis's own clock is used, so replicas agree.
+ */
+const GCRA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cost = tonumber(ARGV[1])
+local next = {}
 for i, key in ipairs(KEYS) do
-  local n = redis.call('INCRBY', key, cost)
-  if n == cost then redis.call('PEXPIRE', key, ARGV[i + 1]) end
-  out[#out + 1] = n
-  out[#out + 1] = redis.call('PTTL', key)
+  local base = 1 + (i - 1) * 3
+  local interval = tonumber(ARGV[base + 2]) / tonumber(ARGV[base + 1])
+  local burst = tonumber(ARGV[base + 3])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local after = tat + cost * interval
+  local allowedAt = after - burst * interval
+  if allowedAt > now then return {i, math.ceil(allowedAt - now)} end
+  next[i] = after
 end
-return out`;
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, string.format('%.0f', next[i]), 'PX', math.ceil(next[i] - now) + 1000)
+end
+return {0, 0}`;
 
 export interface Window {
   key: string;
+  /** Units per window, refilled steadily. */
   limit: number;
   windowMs: number;
+  /** The most units that may be spent at once (default: see `burstOf`). */
+  burst?: number;
+}
+
+/** A tenth of a minute's worth, but never less than the whole limit for small limits (up to 30). */
+export function burstOf(w: Window): number {
+  return w.burst ?? Math.max(Math.min(w.limit, 30), Math.ceil(w.limit / 6));
 }
 
 /**
- * Counts a hit of `cost` units (1 for most calls; a list counts the rows it may read) in every
- * window; the first window over its limit becomes 429 with Retry-After.
+ * Charges `cost` units (1 for most calls; a list counts the rows it may read) to every window; when
+ * one has no room, nothing is charged and the call is 429 with Retry-After.
  */
 export async function hit(
   redis: Redis,
@@ -32,22 +57,17 @@ export async function hit(
   what: string,
   cost = 1,
 ): Promise<void> {
-  const result = (await redis.eval(
-    HIT,
+  const [blocked, waitMs] = (await redis.eval(
+    GCRA,
     windows.length,
-    ...windows.map((w) => `${prefix}:rl:${w.key}`),
+    ...windows.map((w) => `${prefix}:rl2:${w.key}`),
     cost,
-    ...windows.map((w) => w.windowMs),
-  )) as number[];
-  windows.forEach((w, i) => {
-    const count = result[i * 2] ?? 0;
-    const ttl = result[i * 2 + 1] ?? w.windowMs;
-    if (count > w.limit) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(ttl / 1000));
-      throw new BerthError("RATE_LIMITED", `too many ${what}; retry in ${retryAfterSeconds} s`, {
-        retryable: true,
-        details: { retryAfterSeconds },
-      });
-    }
+    ...windows.flatMap((w) => [w.limit, w.windowMs, Math.max(burstOf(w), cost)]),
+  )) as [number, number];
+  if (blocked === 0) return;
+  const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+  throw new BerthError("RATE_LIMITED", `too many ${what}; retry in ${retryAfterSeconds} s`, {
+    retryable: true,
+    details: { retryAfterSeconds },
   });
 }
