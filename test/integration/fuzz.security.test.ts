@@ -247,6 +247,24 @@ describe("hostile input over every route", () => {
       for (const leaf of leaves(input))
         for (const v of hostileValues) await call(op, setAt(input, leaf, v), `${leaf.join(".")}`);
       await call(op, deep(200), "deep input");
+      if (op.method !== "GET") {
+        const auth = op.auth === "user" ? token : op.auth === "node" ? nodeCredential : undefined;
+        const res = await p.api.app.request(`/trpc/${op.id}`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+          },
+          body: "{not json",
+        });
+        outcomes.push({
+          op: op.id,
+          transport: "trpc",
+          what: "malformed JSON",
+          status: res.status,
+          text: await res.text(),
+        });
+      }
       await call(op, "\u0000", "string input");
     }
     // Batches: over the size limit, and of procedures that do not exist.

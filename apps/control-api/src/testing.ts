@@ -68,6 +68,8 @@ export async function createTestApi(
     tokenTtlSeconds?: number;
     /** Another Redis (e.g. one that is down). */
     redisUrl?: string;
+    /** Where the API's log lines go, at level info (default: stdout at TEST_LOG_LEVEL). */
+    logTo?: { write(line: string): void };
     allowedImagePrefixes?: readonly string[];
   } = {},
 ): Promise<TestApi> {
@@ -83,7 +85,9 @@ export async function createTestApi(
     db: database.db,
     redis,
     queues,
-    logger: createLogger("control-api", testLogLevel()),
+    logger: opts.logTo
+      ? createLogger("control-api", "info", opts.logTo)
+      : createLogger("control-api", testLogLevel()),
     metrics: createMetricsRegistry("control-api"),
     master,
     tokens: await loadAccessTokens(database.db, master, {

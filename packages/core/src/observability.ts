@@ -4,15 +4,18 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 export type { Logger } from "pino";
 
 /** Structured JSON logs; `service` names the app in every line. */
-export function createLogger(service: string, level: string): Logger {
-  return pino({
-    level,
-    base: { service },
-    redact: {
-      paths: ["req.headers.authorization", "*.password", "*.token", "*.accessToken"],
-      censor: "[redacted]",
+export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service },
+      redact: {
+        paths: ["req.headers.authorization", "*.password", "*.token", "*.accessToken"],
+        censor: "[redacted]",
+      },
     },
-  });
+    destination,
+  );
 }
 
 /** A Prometheus registry of the process's own (no global default registry), with Node's defaults. */

@@ -38,7 +38,8 @@ export function observe(logger: Logger, registry: Registry): MiddlewareHandler<A
       {
         requestId,
         method: c.req.method,
-        path: c.req.path,
+        // Bounded: a client chooses the path (a tRPC batch names every procedure in it).
+        path: c.req.path.length > 256 ? `${c.req.path.slice(0, 256)}…` : c.req.path,
         route,
         status: c.res.status,
         ms: Math.round(seconds * 1000),

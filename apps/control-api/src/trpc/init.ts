@@ -1,4 +1,4 @@
-import { assertSafeInput, BerthError, type ErrorCode, httpStatusOf } from "@berth/core";
+import { assertSafeInput, BerthError, type ErrorCode, httpStatusOf, ValidationError } from "@berth/core";
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { z } from "zod";
 import { authenticate } from "../auth/authenticate";
@@ -129,7 +129,10 @@ function procedureFor<A extends AuthKind, I extends z.ZodType, O>(op: Operation<
     .use(async ({ ctx, next, getRawInput }) => {
       const caller = await authenticate(ctx.deps, op.auth, ctx.meta.authorization, ctx.meta.sourceIp);
       ctx.scratch.caller = caller;
-      assertSafeInput(await getRawInput());
+      const raw = await getRawInput().catch(() => {
+        throw new ValidationError("the input is not valid JSON");
+      });
+      assertSafeInput(raw);
       return next({ ctx: { caller: caller as CallerOf<A> } });
     })
     .input(op.input);
