@@ -310,9 +310,9 @@ api() {
   local method=$1 path=$2
   shift 2
   case $EFFECTIVE_CONTAINER_HOST in
-  unix://*) curl -sS --unix-socket "${EFFECTIVE_CONTAINER_HOST#unix://}" -X "$method" "$@" "http://d/$API_VERSION$path" ;;
-  tcp://*) curl -sS -X "$method" "$@" "http://${EFFECTIVE_CONTAINER_HOST#tcp://}/$API_VERSION$path" ;;
-  http://* | https://*) curl -sS -X "$method" "$@" "${EFFECTIVE_CONTAINER_HOST%/}/$API_VERSION$path" ;;
+  unix://*) curl -sS --max-time 120 --unix-socket "${EFFECTIVE_CONTAINER_HOST#unix://}" -X "$method" "$@" "http://d/$API_VERSION$path" ;;
+  tcp://*) curl -sS --max-time 120 -X "$method" "$@" "http://${EFFECTIVE_CONTAINER_HOST#tcp://}/$API_VERSION$path" ;;
+  http://* | https://*) curl -sS --max-time 120 -X "$method" "$@" "${EFFECTIVE_CONTAINER_HOST%/}/$API_VERSION$path" ;;
   *) return 2 ;;
   esac
 }
