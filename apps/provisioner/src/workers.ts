@@ -116,7 +116,13 @@ export function createWorkers(deps: Deps): Workers {
     async start() {
       for (const queue of QUEUE_NAMES) {
         const worker = new Worker(queue, process, {
-          connection: deps.redis.duplicate({ maxRetriesPerRequest: null }),
+          // Blocking reads wait for jobs: no per-command timeout, and commands wait out a reconnection
+          // (whatever the connection they are duplicated from does, e.g. the API's fail-fast one).
+          connection: deps.redis.duplicate({
+            maxRetriesPerRequest: null,
+            enableOfflineQueue: true,
+            commandTimeout: undefined,
+          }),
           prefix: deps.queues.prefix,
           concurrency: CONCURRENCY[queue](deps),
           lockDuration: deps.jobLocks.lockMs,
