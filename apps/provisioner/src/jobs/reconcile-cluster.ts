@@ -209,6 +209,7 @@ export async function reconcileCluster(
       labels: n.labels,
       taints: n.taints,
       hostPortRange: { min: n.portMin, max: n.portMax },
+      reservedHostPorts: n.reservedHostPorts,
     }));
     const plan = schedule(
       {
