@@ -88,15 +88,18 @@ beforeAll(async () => {
   const dep = await p.api.call("GET", `/v1/clusters/${clusterId}/deployments/default/web`, {
     token: a.token,
   });
+  const listed = await p.api.call("GET", `/v1/clusters/${clusterId}/join-tokens`, { token: a.token });
+  const tokenId = listed.body.items[0]?.id as string;
   secrets = [
     clusterId,
+    tokenId,
     joined.body.nodeId,
     dep.body.metadata.uid,
     ...placed.map((x: { id: string; name: string }) => x.id),
     "a-prod",
     "a-node",
   ];
-  params = { clusterId, namespace: "default", name: "web" };
+  params = { clusterId, namespace: "default", name: "web", tokenId };
 });
 afterAll(() => p.close());
 

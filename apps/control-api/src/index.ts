@@ -7,6 +7,7 @@ import { createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
+import { createAssignmentHub } from "./push/hub";
 
 const env = parseEnv();
 const logger = createLogger("control-api", env.LOG_LEVEL);
@@ -17,6 +18,8 @@ const db = createDb(
 const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 3, lazyConnect: true });
 await redis.connect();
 const master = parseMasterKey(env.BERTH_MASTER_KEY);
+const assignments = createAssignmentHub({ url: env.DATABASE_SYSTEM_URL, logger });
+await assignments.start();
 const deps: Deps = {
   db,
   redis,
@@ -40,6 +43,7 @@ const deps: Deps = {
     loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
   },
   now: () => new Date(),
+  assignments,
 };
 
 const app = createApp(deps);
@@ -52,7 +56,10 @@ async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "stopping");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Answers the watches still held, so the server can finish their requests and close.
+  await assignments.stop();
+  await closed;
   await deps.queues.close();
   await redis.quit();
   await closeDb(db);

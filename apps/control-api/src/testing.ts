@@ -8,6 +8,7 @@ import { createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
+import { createAssignmentHub } from "./push/hub";
 
 /**
  * A real control API for tests: its own database (cloned from the migrated template), real Redis
@@ -54,23 +55,33 @@ export async function createTestApi(
     masterKey?: string;
     limits?: Partial<Limits>;
     tokenTtlSeconds?: number;
+    /** How often the assignment hub checks its LISTEN connection (default 1 s in tests). */
+    probeIntervalMs?: number;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
   const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 3 });
   const queues = createQueues(redis, opts.queuePrefix ?? `test-${randomBytes(5).toString("hex")}`);
   const master = parseMasterKey(opts.masterKey ?? generateMasterKey());
+  const logger = createLogger("control-api", testLogLevel());
+  const tokens = await loadAccessTokens(database.db, master, {
+    issuer: TEST_PUBLIC_URL,
+    ttlSeconds: opts.tokenTtlSeconds ?? 900,
+  });
+  const assignments = createAssignmentHub({
+    url: database.systemUrl,
+    logger,
+    probeIntervalMs: opts.probeIntervalMs ?? 1_000,
+  });
+  await assignments.start();
   const deps: Deps = {
     db: database.db,
     redis,
     queues,
-    logger: createLogger("control-api", testLogLevel()),
+    logger,
     metrics: createMetricsRegistry("control-api"),
     master,
-    tokens: await loadAccessTokens(database.db, master, {
-      issuer: TEST_PUBLIC_URL,
-      ttlSeconds: opts.tokenTtlSeconds ?? 900,
-    }),
+    tokens,
     publicUrl: TEST_PUBLIC_URL,
     bodyLimitBytes: 64 * 1024,
     limits: { ...TEST_LIMITS, ...opts.limits },
@@ -78,6 +89,7 @@ export async function createTestApi(
     trustProxy: true,
     refreshTokenTtlSeconds: 3600,
     now: () => new Date(),
+    assignments,
   };
   const app = createApp(deps);
   const call: TestApi["call"] = async (method, path, o = {}) => {
@@ -118,6 +130,7 @@ export async function createTestApi(
       };
     },
     async close() {
+      await assignments.stop();
       for (const name of ["clusters", "reconcile", "sweep"] as const)
         await queues.get(name).obliterate({ force: true });
       await queues.close();

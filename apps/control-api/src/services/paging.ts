@@ -1,10 +1,12 @@
+import { objectId } from "@berth/protocol";
 import { z } from "zod";
 
 /** Lists are paged by id (newest first); a page holds at most 500 items. */
 export const MAX_PAGE_SIZE = 500;
 export const pageInput = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(100),
-  cursor: z.string().max(64).optional(),
+  /** The last id of the previous page: an id of ours, nothing else (never a NUL byte into a query). */
+  cursor: objectId.optional(),
 });
 
 export function page<T extends { id: string }>(
