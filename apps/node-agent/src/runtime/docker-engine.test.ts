@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runtimeConformanceSuite } from "./conformance";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "./conformance-image";
 import { createDockerEngineRuntime } from "./docker-engine";
@@ -38,3 +38,36 @@ function localPodmanSocket(): string {
   if (inRepo.length <= 100) return inRepo;
   return `/tmp/berth-podman-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.sock`;
 }
+
+describe("docker-engine without user namespaces (Docker, or Podman without subordinate ids)", () => {
+  const rt = createDockerEngineRuntime({ url, userNamespace: "off" });
+  const label = { "berth.test.userns-off": `${process.pid}` };
+
+  afterAll(async () => {
+    for (const c of await rt.list(label)) await rt.remove(c.id);
+  });
+
+  async function idOf(name: string, user?: string): Promise<string> {
+    const id = await rt.create({
+      name: `berth-userns-off-${process.pid}-${name}`,
+      image,
+      command: ["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"],
+      env: {},
+      labels: label,
+      ports: [],
+      resources: {},
+      user,
+    });
+    await rt.start(id);
+    for (let i = 0; i < 100 && (await rt.inspect(id))?.state !== "exited"; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    return rt.logs(id, { tail: 10 });
+  }
+
+  it("runs a container as nobody (65534) unless its spec names a user, never as root", async () => {
+    const out = (await idOf("default")).trim().split("\n");
+    expect(out[0]).toBe("65534");
+    expect(out[1]?.trim().split(/\s+/)).toEqual(["0", "0", "4294967295"]); // no user namespace
+    expect((await idOf("named", "1000:1000")).split("\n")[0]).toBe("1000");
+  }, 30_000);
+});

@@ -7,6 +7,7 @@ import {
   toContainerState,
   toContainerStats,
   toCreateBody,
+  toDiskUsage,
 } from "./engine-mapping";
 import type { ContainerSpec } from "./types";
 
@@ -87,6 +88,34 @@ describe("toCreateBody", () => {
   });
 });
 
+describe("toCreateBody and the host's root", () => {
+  it("asks for a user namespace of the container's own by default, and sets no user", () => {
+    const body = toCreateBody(base, { pidsLimit: 1, userNamespace: "auto" });
+    expect(body).not.toHaveProperty("User");
+    expect(body.HostConfig).toMatchObject({ UsernsMode: "auto" });
+  });
+
+  it("without user namespaces runs as the default non-root user unless the spec names one", () => {
+    const off = { pidsLimit: 1, userNamespace: "off" as const, defaultUser: "65534:65534" };
+    expect(toCreateBody(base, off)).toMatchObject({ User: "65534:65534" });
+    expect(toCreateBody(base, off).HostConfig).not.toHaveProperty("UsernsMode");
+    expect(toCreateBody({ ...base, user: "1000" }, off)).toMatchObject({ User: "1000" });
+  });
+});
+
+describe("toDiskUsage", () => {
+  it("reads each container's writable layer size, zero when the engine leaves it out", () => {
+    const body = json([
+      { Id: "a", Labels: { "berth.pod": "pod_1" }, SizeRw: 310 * 1024 * 1024 },
+      { Id: "b", Labels: null },
+    ]);
+    expect(toDiskUsage(body)).toEqual([
+      { id: "a", labels: { "berth.pod": "pod_1" }, writableBytes: 310 * 1024 * 1024 },
+      { id: "b", labels: {}, writableBytes: 0 },
+    ]);
+  });
+});
+
 describe("image references", () => {
   it("splits repository and tag or digest, defaulting the tag to latest", () => {
     expect(splitImageRef("busybox")).toEqual({ repo: "busybox", tag: "latest" });
@@ -128,7 +157,31 @@ describe("toContainerInfo", () => {
       startedAt: null,
       finishedAt: null,
       restartCount: 0,
+      ports: [],
     });
+  });
+
+  it("lists the host ports it publishes, one per binding", () => {
+    const body = json({
+      Id: "abc",
+      Name: "/x",
+      State: { Status: "running" },
+      Config: { Labels: null },
+      HostConfig: {
+        PortBindings: {
+          "8080/tcp": [
+            { HostIp: "127.0.0.1", HostPort: "30001" },
+            { HostIp: "", HostPort: "" },
+          ],
+          "53/udp": [{ HostIp: "0.0.0.0", HostPort: "30000" }],
+          "9090/tcp": null,
+        },
+      },
+    });
+    expect(toContainerInfo(body).ports).toEqual([
+      { containerPort: 53, hostPort: 30000, hostIp: "0.0.0.0", protocol: "udp" },
+      { containerPort: 8080, hostPort: 30001, hostIp: "127.0.0.1", protocol: "tcp" },
+    ]);
   });
 
   it("reports exit code and finish time only once the container has exited", () => {
