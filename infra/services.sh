@@ -346,22 +346,6 @@ wait_gone() { # pid, tenths of a second
   return 1
 }
 
-# The node agent gives every container a user namespace of its own (Podman's --userns=auto), so
-# that root in a container is an unprivileged user of the host. Podman takes those ids from the
-# ranges of the user `containers` in /etc/subuid and /etc/subgid: give it the upper half of the id
-# space once (nothing else on these machines uses it). Read at each container's creation: no restart.
-subordinate_ids() {
-  local f
-  for f in /etc/subuid /etc/subgid; do
-    grep -q '^containers:' "$f" 2>/dev/null && continue
-    if [[ -w $f || (! -e $f && -w /etc) ]]; then
-      echo "containers:2147483647:2147483648" >>"$f"
-    else
-      say "warning: no 'containers' range in $f and it is not writable: run the node agent with --user-namespaces off"
-    fi
-  done
-}
-
 podman_up() {
   if [[ -n $GIVEN_CONTAINER_HOST ]]; then
     case $GIVEN_CONTAINER_HOST in
@@ -374,7 +358,6 @@ podman_up() {
   fi
   command -v podman >/dev/null || die "podman not found (package podman)"
   mkdir -p "$PODMAN_DIR"
-  subordinate_ids
   if api_ping; then
     PODMAN_STATE="reused"
     return

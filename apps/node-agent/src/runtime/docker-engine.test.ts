@@ -39,35 +39,29 @@ function localPodmanSocket(): string {
   return `/tmp/berth-podman-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.sock`;
 }
 
-describe("docker-engine without user namespaces (Docker, or Podman without subordinate ids)", () => {
-  const rt = createDockerEngineRuntime({ url, userNamespace: "off" });
-  const label = { "berth.test.userns-off": `${process.pid}` };
+describe("docker-engine's default user", () => {
+  const rt = createDockerEngineRuntime({ url });
+  const label = { "berth.test.default-user": `${process.pid}` };
 
   afterAll(async () => {
     for (const c of await rt.list(label)) await rt.remove(c.id);
   });
 
-  async function idOf(name: string, user?: string): Promise<string> {
+  it("is nobody (65534): a container that names no user does not run as root, and without a user namespace", async () => {
     const id = await rt.create({
-      name: `berth-userns-off-${process.pid}-${name}`,
+      name: `berth-default-user-${process.pid}`,
       image,
-      command: ["/bin/sh", "-c", "id -u; cat /proc/self/uid_map"],
+      command: ["/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map"],
       env: {},
       labels: label,
       ports: [],
       resources: {},
-      user,
     });
     await rt.start(id);
     for (let i = 0; i < 100 && (await rt.inspect(id))?.state !== "exited"; i++)
       await new Promise((r) => setTimeout(r, 100));
-    return rt.logs(id, { tail: 10 });
-  }
-
-  it("runs a container as nobody (65534) unless its spec names a user, never as root", async () => {
-    const out = (await idOf("default")).trim().split("\n");
-    expect(out[0]).toBe("65534");
-    expect(out[1]?.trim().split(/\s+/)).toEqual(["0", "0", "4294967295"]); // no user namespace
-    expect((await idOf("named", "1000:1000")).split("\n")[0]).toBe("1000");
+    const [uid, gid, map] = (await rt.logs(id, { tail: 10 })).trim().split("\n");
+    expect([uid, gid]).toEqual(["65534", "65534"]);
+    expect(map?.trim().split(/\s+/)).toEqual(["0", "0", "4294967295"]);
   }, 30_000);
 });

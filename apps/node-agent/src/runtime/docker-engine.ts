@@ -35,10 +35,12 @@ export interface DockerEngineRuntimeOptions {
   /** How many containers `list` inspects at once. Default 8. */
   inspectConcurrency?: number;
   /**
-   * "auto" (the default): every container gets a user namespace of its own, so its root is an
-   * unprivileged user of the host (Podman's `--userns=auto`; needs a `containers` range in
-   * /etc/subuid and /etc/subgid). "off": no user namespace (Docker, or Podman without subordinate
-   * ids); containers then run as `defaultUser` unless their spec names a user.
+   * "off" (the default): no user namespace; containers run as `defaultUser` unless their spec
+   * names a user, so never as uid 0 of the host. "auto": every container gets a user namespace of
+   * its own (Podman's `--userns=auto`; needs a `containers` range in /etc/subuid and /etc/subgid),
+   * its root an unprivileged host user. Not the default: Podman 4.3 deadlocks (every API call hangs
+   * for good) when such containers are created while other containers are created, started or
+   * inspected — reproduced on the project's machines with 24 pods at once.
    */
   userNamespace?: "auto" | "off";
   /** `uid:gid` of containers without a user namespace or a user of their own. Default 65534:65534 (nobody). */
@@ -52,7 +54,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
   const pullTimeoutMs = config.pullTimeoutMs ?? 300_000;
   const hardening: HardeningOptions = {
     pidsLimit: config.pidsLimit ?? 512,
-    userNamespace: config.userNamespace ?? "auto",
+    userNamespace: config.userNamespace ?? "off",
     defaultUser: config.defaultUser ?? "65534:65534",
   };
   const inspectConcurrency = config.inspectConcurrency ?? 8;

@@ -23,7 +23,7 @@ const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 describe("toCreateBody", () => {
   it("always runs unprivileged, without capabilities, with a process limit and no engine restarts", () => {
-    expect(toCreateBody(base, { pidsLimit: 512 }).HostConfig).toEqual({
+    expect(toCreateBody(base, { pidsLimit: 512, userNamespace: "off" }).HostConfig).toEqual({
       Privileged: false,
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
@@ -89,17 +89,18 @@ describe("toCreateBody", () => {
 });
 
 describe("toCreateBody and the host's root", () => {
-  it("asks for a user namespace of the container's own by default, and sets no user", () => {
+  it("runs as the default non-root user unless the spec names one, without a user namespace", () => {
+    expect(toCreateBody(base, { pidsLimit: 1 })).toMatchObject({ User: "65534:65534" });
+    const off = { pidsLimit: 1, userNamespace: "off" as const, defaultUser: "1001:1001" };
+    expect(toCreateBody(base, off)).toMatchObject({ User: "1001:1001" });
+    expect(toCreateBody(base, off).HostConfig).not.toHaveProperty("UsernsMode");
+    expect(toCreateBody({ ...base, user: "1000" }, off)).toMatchObject({ User: "1000" });
+  });
+
+  it("with user namespaces asks for one of the container's own and sets no user", () => {
     const body = toCreateBody(base, { pidsLimit: 1, userNamespace: "auto" });
     expect(body).not.toHaveProperty("User");
     expect(body.HostConfig).toMatchObject({ UsernsMode: "auto" });
-  });
-
-  it("without user namespaces runs as the default non-root user unless the spec names one", () => {
-    const off = { pidsLimit: 1, userNamespace: "off" as const, defaultUser: "65534:65534" };
-    expect(toCreateBody(base, off)).toMatchObject({ User: "65534:65534" });
-    expect(toCreateBody(base, off).HostConfig).not.toHaveProperty("UsernsMode");
-    expect(toCreateBody({ ...base, user: "1000" }, off)).toMatchObject({ User: "1000" });
   });
 });
 

@@ -16,9 +16,9 @@ export interface HardeningOptions {
   /** Maximum number of processes in the container. */
   pidsLimit: number;
   /**
-   * "auto": each container gets a user namespace of its own (Podman's `--userns=auto`), so its
-   * root is an unprivileged user of the host. "off": no user namespace; containers then run as
-   * `defaultUser` unless their spec names a user.
+   * "off" (the default): no user namespace; containers run as `defaultUser` unless their spec
+   * names a user. "auto": each container gets a user namespace of its own (Podman's
+   * `--userns=auto`), its root an unprivileged user of the host.
    */
   userNamespace?: "auto" | "off";
   /** `uid:gid` for containers without a user namespace and without a user of their own. */
@@ -28,7 +28,7 @@ export interface HardeningOptions {
 /** The user a container runs as: its own, else (without a user namespace) the unprivileged default. */
 function userOf(spec: ContainerSpec, hardening: HardeningOptions): string | undefined {
   if (spec.user !== undefined) return spec.user;
-  return hardening.userNamespace === "off" ? (hardening.defaultUser ?? "65534:65534") : undefined;
+  return hardening.userNamespace === "auto" ? undefined : (hardening.defaultUser ?? "65534:65534");
 }
 
 /**
