@@ -57,9 +57,13 @@ async function stop(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, "stopping");
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Answers the watches still held, so the server can finish their requests and close.
+  // Answers the watches still held, so the server can finish their requests and close; then
+  // closes what stays open (kept-alive connections) after a grace period.
   await assignments.stop();
-  await closed;
+  const http = server as unknown as { closeIdleConnections?(): void; closeAllConnections?(): void };
+  http.closeIdleConnections?.();
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  http.closeAllConnections?.();
   await deps.queues.close();
   await redis.quit();
   await closeDb(db);
