@@ -1,7 +1,9 @@
 /**
  * The node agent under load, against the real control API and provisioner (in this process) and
  * real Podman containers: create → Running latency of single pods, then a Deployment of
- * BENCH_PODS pods on one node (time to all Running, NotReady and eviction events).
+ * BENCH_PODS pods on one node (time to all Running, NotReady and eviction events). Pods request
+ * BENCH_CPU (default 10m, which is also their CFS limit: such a container takes ~2.5 s to start on
+ * these machines, as its runtime's init runs throttled in its cgroup).
  * Run: `npx tsx test/bench/agent.bench.ts`.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,16 +11,34 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@berth/core";
-import { ensureTemplate } from "@berth/db/testing";
+import { ensureTemplate, systemRows } from "@berth/db/testing";
 import { createAgent } from "@berth/node-agent/agent";
 import { createControlPlane } from "@berth/node-agent/api";
-import { createDockerEngineRuntime } from "@berth/node-agent/runtime";
+import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
 import { serve } from "@hono/node-server";
+import { sql } from "drizzle-orm";
 import { containersOf, engine, ROOT } from "../e2e/support";
 import { startPlatform } from "../integration/harness";
 
 const PODS = Number(process.env.BENCH_PODS ?? 20);
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 5);
+
+/** With BENCH_LOG_LEVEL=debug, each runtime call's duration is printed (where an agent's time goes). */
+function traced(rt: ContainerRuntime): ContainerRuntime {
+  if (process.env.BENCH_LOG_LEVEL !== "debug") return rt;
+  const out = { ...rt } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(rt))
+    if (typeof v === "function")
+      out[k] = async (...args: unknown[]) => {
+        const t = Date.now();
+        try {
+          return await (v as (...a: unknown[]) => Promise<unknown>)(...args);
+        } finally {
+          console.log(JSON.stringify({ time: t, msg: `runtime.${k}`, ms: Date.now() - t }));
+        }
+      };
+  return out as unknown as ContainerRuntime;
+}
 
 await ensureTemplate();
 const p = await startPlatform({
@@ -53,9 +73,9 @@ const agent = createAgent(
     stopTimeoutSeconds: 2,
   },
   {
-    runtime: createDockerEngineRuntime({ socketPath: socket }),
+    runtime: traced(createDockerEngineRuntime({ socketPath: socket })),
     controlPlane: (server) => createControlPlane(server),
-    logger: createLogger("node-agent", "silent"),
+    logger: createLogger("node-agent", process.env.BENCH_LOG_LEVEL ?? "silent"),
   },
 );
 await agent.start();
@@ -71,14 +91,20 @@ const deployment = (replicas: number) => ({
             name: "web",
             image: "localhost/berth/demo-web:latest",
             ports: [{ containerPort: 8080 }],
-            resources: { requests: { cpu: "10m", memory: "16Mi" } },
+            resources: { requests: { cpu: process.env.BENCH_CPU ?? "10m", memory: "16Mi" } },
           },
         ],
       },
     },
   },
 });
-type PodView = { id: string; phase: string; deployment: string; createdAt: string; startedAt: string | null };
+type PodView = {
+  id: string;
+  phase: string;
+  deployment: string;
+  createdAt: string;
+  startedAt: string | null;
+};
 const pods = async (): Promise<PodView[]> =>
   (await p.api.call("GET", `/v1/clusters/${clusterId}/pods?limit=500`, { token })).body.items;
 const events = async (): Promise<{ reason: string }[]> =>
@@ -87,8 +113,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 try {
   const latencies: number[] = [];
+  const placed: number[] = [];
   for (let i = 0; i < SINGLE; i++) {
     const name = `single-${i}`;
+    if (process.env.BENCH_LOG_LEVEL) console.log(JSON.stringify({ time: Date.now(), msg: `PUT ${name}` }));
     await p.api.call("PUT", `/v1/clusters/${clusterId}/deployments/default/${name}`, {
       token,
       body: deployment(1),
@@ -99,11 +127,17 @@ try {
       60_000,
     );
     latencies.push(Date.parse(pod.startedAt ?? "") - Date.parse(pod.createdAt));
+    const [row] = await systemRows(
+      p.api.deps.db,
+      sql`select extract(epoch from scheduled_at - created_at) * 1000 as placed from pods where id = ${pod.id}`,
+    );
+    placed.push(Math.round(Number(row?.placed)));
     await p.api.call("DELETE", `/v1/clusters/${clusterId}/deployments/default/${name}`, { token });
     await p.waitFor(`${name} gone`, async () => !(await pods()).some((x) => x.deployment === name), 60_000);
   }
   console.log(
-    `create → Running, one pod at a time (${SINGLE}): median ${median(latencies)} ms, all ${latencies.join(", ")} ms`,
+    `create → Running, one pod at a time (${SINGLE}): median ${median(latencies)} ms, all ${latencies.join(", ")} ms` +
+      ` (of which create → placed: median ${median(placed)} ms)`,
   );
 
   const started = Date.now();

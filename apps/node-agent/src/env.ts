@@ -9,7 +9,8 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
 
   --server URL            control API (env BERTH_SERVER)
   --join-token TOKEN      bootstrap token from POST /v1/clusters/{id}/join-tokens (env BERTH_JOIN_TOKEN);
-                          not needed once the node has joined (its identity is kept in --state-dir)
+                          not needed once the node has joined (its identity is kept in --state-dir); a token
+                          other than the one it joined with makes it leave its old cluster first
   --name NAME             node name (default: the host name)
   --state-dir DIR         where the node keeps its identity (default: .data/node-agent/<name>)
   --cpu MILLIS            CPU to offer, in millicores (default: all cores)

@@ -84,7 +84,11 @@ export class NodeSession {
     this.watch = new AssignmentWatch({
       waitMs: opts.intervals.watchWaitMs,
       poll: (version, waitMs, signal) => cp.watch(opts.credential(), { version, waitMs }, signal),
-      onReply: (r) => (r.leave ? opts.onLeave() : this.supervisor.setAssignments(r.pods)),
+      onReply: (r) => {
+        logger.debug({ version: r.version, pods: r.pods.length }, "assignments pushed");
+        if (r.leave) opts.onLeave();
+        else this.supervisor.setAssignments(r.pods);
+      },
       onError: (e, n) => this.failed("watch", e, n),
     });
     this.reporter = new StatusReporter({
@@ -93,7 +97,12 @@ export class NodeSession {
         pods: this.supervisor.report(),
         ...(this.reserved ? { reservedHostPorts: this.reserved } : {}),
       }),
-      send: (body) => cp.sync(opts.credential(), body),
+      send: async (body) => {
+        const started = Date.now();
+        const reply = await cp.sync(opts.credential(), body);
+        logger.debug({ pods: body.pods.length, ms: Date.now() - started }, "status reported");
+        return reply;
+      },
       onReply: (r) => {
         if (r.credential) void opts.saveCredential(r.credential.credential, r.credential.expiresAt);
         // The watch is the fresher source while it works; this is the net under it.

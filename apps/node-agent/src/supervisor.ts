@@ -222,6 +222,7 @@ export class PodSupervisor {
 
   /** One pod, one step towards what it should be. Never runs twice at once for one pod. */
   private async syncPod(podId: string): Promise<void> {
+    const started = this.now();
     const rec = this.record(podId);
     const a = this.desired.get(podId);
     const filter = { [CONTAINER_LABELS.node]: this.identity.nodeId, [CONTAINER_LABELS.pod]: podId };
@@ -240,6 +241,7 @@ export class PodSupervisor {
       }
     }
     rec.containers = await this.runtime.list(filter);
+    this.opts.logger.debug({ podId, ms: this.now() - started }, "pod work done");
     if (!this.desired.has(podId) && rec.containers.length === 0) {
       if (rec.timer) clearTimeout(rec.timer);
       this.records.delete(podId);
