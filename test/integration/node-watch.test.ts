@@ -218,6 +218,35 @@ describe("status reports", () => {
   });
 });
 
+describe("the node routes", () => {
+  it("refuse hostile status reports with 400 and store nothing of them", async () => {
+    const report = { podId: "pod_x", state: "running", restarts: 0, ready: true };
+    for (const body of [
+      { pods: [{ ...report, podId: "pod_\u0000" }] },
+      { pods: [{ ...report, podId: "../../etc" }] },
+      { pods: [{ ...report, message: "a\u0000b" }] },
+      { pods: [{ ...report, message: "\uD800" }] },
+      { pods: [{ ...report, restarts: 1e308 }] },
+      { pods: [{ ...report, reason: "Whatever" }] },
+      { pods: [], reservedHostPorts: [1e308] },
+      { pods: [], reservedHostPorts: [0] },
+      { pods: [], reservedHostPorts: Array.from({ length: 70_000 }, () => 30_000) },
+      { pods: [report, report] },
+      { pods: "x" },
+    ]) {
+      const r = await sync(body);
+      expect(r.status, JSON.stringify(body).slice(0, 80)).toBeGreaterThanOrEqual(400);
+      expect(r.status, JSON.stringify(body).slice(0, 80)).toBeLessThan(500);
+    }
+  });
+
+  it("show the reserved host ports in the node listing", async () => {
+    await sync({ pods: [], reservedHostPorts: [30003] });
+    const nodes = await p.api.call("GET", `/v1/clusters/${clusterId}/nodes`, { token });
+    expect(nodes.body.items[0].reservedHostPorts).toEqual([30003]);
+  });
+});
+
 describe("heartbeats", () => {
   it("renew the lease and nothing else", async () => {
     const before = await systemRows(

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { containerTemplateSchema } from "./container";
-import { text } from "./strings";
+import { objectId, text } from "./strings";
 
 /** What the agent says a pod is doing. */
 export const POD_STATES = ["creating", "running", "exited", "failed", "gone"] as const;
@@ -23,7 +23,7 @@ export type PodReason = (typeof POD_REASONS)[number];
 
 export const podReportSchema = z
   .object({
-    podId: z.string().min(1).max(64),
+    podId: objectId,
     state: z.enum(POD_STATES),
     restarts: z.number().int().min(0).max(1_000_000),
     ready: z.boolean(),
