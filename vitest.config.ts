@@ -15,6 +15,7 @@ export default defineConfig({
       { extends: true, test: { name: "@berth/db", root: "./packages/db" } },
       { extends: true, test: { name: "@berth/scheduler", root: "./packages/scheduler" } },
       { extends: true, test: { name: "@berth/iam", root: "./packages/iam" } },
+      { extends: true, test: { name: "@berth/protocol", root: "./packages/protocol" } },
       { extends: true, test: { name: "@berth/sdk", root: "./packages/sdk" } },
       { extends: true, test: { name: "@berth/ec2-emulator", root: "./packages/ec2-emulator" } },
       { extends: true, test: { name: "@berth/control-api", root: "./apps/control-api" } },

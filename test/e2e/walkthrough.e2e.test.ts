@@ -275,8 +275,18 @@ describe("from sign-up to a running container, billed", () => {
 
   it("8. usage has real, exactly priced lines for the cluster, the node and the pods (JSON and CSV)", async () => {
     const from = new Date(Date.now() - 3_600_000).toISOString();
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const r = await api("GET", `/v1/usage?from=${from}&to=${to}`);
+    const to = new Date(Date.now() + 120_000).toISOString();
+    // Pods start within a second or two: give the cheapest meter (memory, $0.000001235 per
+    // GiB-second) the few seconds it needs to be worth a micro-dollar.
+    const r = await poll(
+      "every line worth at least a micro-dollar",
+      async () => {
+        const u = await api("GET", `/v1/usage?from=${from}&to=${to}`);
+        const lines = u.json.lines.filter((l: { clusterId: string }) => l.clusterId === s.clusterId);
+        return lines.length === 4 && lines.every((l: { amount: string }) => Number(l.amount) > 0) && u;
+      },
+      60_000,
+    );
     expect(r.status).toBe(200);
     expect(r.json.currency).toBe("USD");
     const mine = r.json.lines.filter((l: { clusterId: string }) => l.clusterId === s.clusterId);

@@ -25,7 +25,12 @@ function listen(): Promise<void> {
   server = serve({ fetch: p.api.app.fetch, port, hostname: "127.0.0.1" });
   return new Promise((ok) => server.once("listening", () => ok()));
 }
-const close = () => new Promise<void>((ok) => server.close(() => ok()));
+/** The control plane goes away: no new connections, and the open ones (the agent's watch) are cut. */
+const close = () =>
+  new Promise<void>((ok) => {
+    server.close(() => ok());
+    (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+  });
 
 beforeAll(async () => {
   p = await startPlatform();
@@ -77,8 +82,8 @@ describe("the node agent", () => {
       },
       {
         runtime: createDockerEngineRuntime({ socketPath: socket }),
-        controlPlane: createControlPlane(url, 3000),
-        logger: createLogger("node-agent", "silent"),
+        controlPlane: (server) => createControlPlane(server, 3000),
+        logger: createLogger("node-agent", process.env.AGENT_LOG_LEVEL ?? "silent"),
       },
     );
     const starting = agent.start();

@@ -13,7 +13,9 @@ export interface Platform {
   activeCluster(token: string, name: string): Promise<string>;
 }
 
-export async function startPlatform(): Promise<Platform> {
+export async function startPlatform(
+  opts: { timings?: Parameters<typeof createTestProvisionerDeps>[0]["timings"] } = {},
+): Promise<Platform> {
   const api = await createTestApi();
   const workers = await startTestProvisioner(
     createTestProvisionerDeps({
@@ -21,6 +23,7 @@ export async function startPlatform(): Promise<Platform> {
       redis: api.deps.redis,
       queues: api.deps.queues,
       master: api.deps.master,
+      ...(opts.timings ? { timings: opts.timings } : {}),
     }),
   );
   const waitFor: Platform["waitFor"] = async (what, probe, timeoutMs = 20_000) => {

@@ -92,8 +92,11 @@ beforeAll(async () => {
   const dep = await p.api.call("GET", `/v1/clusters/${clusterId}/deployments/default/web`, {
     token: a.token,
   });
+  const listed = await p.api.call("GET", `/v1/clusters/${clusterId}/join-tokens`, { token: a.token });
+  const tokenId = listed.body.items[0]?.id as string;
   secrets = [
     clusterId,
+    tokenId,
     joined.body.nodeId,
     dep.body.metadata.uid,
     ...placed.map((x: { id: string; name: string }) => x.id),
@@ -111,7 +114,7 @@ beforeAll(async () => {
     apiKeyId: newId("apiKey"),
     policyId: newId("policy"),
     principalId: a.userId,
-    tokenId: newId("joinToken"),
+    tokenId,
   };
 });
 afterAll(() => p.close());

@@ -34,6 +34,7 @@ const validBodies: Record<string, unknown> = {
     address: "127.0.0.1",
   },
   "nodes.sync": { pods: [] },
+  "nodes.heartbeat": {},
   "deployments.upsert": manifest,
   "users.create": { email: "mass@example.test", password: "correct horse battery" },
   "users.update": { status: "active" },

@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { AccessTokens, PrincipalType } from "./auth/access-tokens";
 import type { AttachedPolicy } from "./auth/authorize";
+import type { AssignmentHub } from "./push/hub";
 
 /** Everything the API needs, built once in index.ts (or by a test) and passed down. */
 export interface Deps {
@@ -29,6 +30,8 @@ export interface Deps {
   /** Image prefixes pods may use when their tenant has no list of its own (ALLOWED_IMAGE_PREFIXES). */
   readonly allowedImagePrefixes: readonly string[];
   readonly now: () => Date;
+  /** Wakes node agents' watches when their assignments change (LISTEN on Postgres). */
+  readonly assignments: AssignmentHub;
 }
 
 export type Caller =

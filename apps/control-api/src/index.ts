@@ -7,6 +7,7 @@ import { API_REDIS_OPTIONS, createApp, createMetricsApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
+import { createAssignmentHub } from "./push/hub";
 
 const env = parseEnv();
 const logger = createLogger("control-api", env.LOG_LEVEL);
@@ -19,6 +20,8 @@ const redis = new Redis(env.REDIS_URL, { ...API_REDIS_OPTIONS, lazyConnect: true
 redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
 await redis.connect();
 const master = parseMasterKey(env.BERTH_MASTER_KEY);
+const assignments = createAssignmentHub({ url: env.DATABASE_SYSTEM_URL, logger });
+await assignments.start();
 const deps: Deps = {
   db,
   redis,
@@ -52,6 +55,7 @@ const deps: Deps = {
     perKey: env.EXPENSIVE_CALLS_PER_TENANT,
   }),
   now: () => new Date(),
+  assignments,
 };
 
 const app = createApp(deps);
@@ -71,7 +75,14 @@ async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, "stopping");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Answers the watches still held, so the server can finish their requests and close; then
+  // closes what stays open (kept-alive connections) after a grace period.
+  await assignments.stop();
+  const http = server as unknown as { closeIdleConnections?(): void; closeAllConnections?(): void };
+  http.closeIdleConnections?.();
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  http.closeAllConnections?.();
   if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
   await deps.queues.close();
   await redis.quit();

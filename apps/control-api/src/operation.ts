@@ -8,6 +8,8 @@ export interface RequestMeta {
   readonly userAgent: string;
   readonly secureTransport: boolean;
   readonly authorization: string | undefined;
+  /** Aborted when the client goes away (a long poll stops waiting). */
+  readonly signal: AbortSignal | undefined;
   /** Ties an anonymous call to the account it concerns, for the audit log (e.g. a failed login). */
   readonly attribute: (who: { tenantId: string; principalId: string; principalType: string }) => void;
 }

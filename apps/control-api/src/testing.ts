@@ -15,6 +15,7 @@ import { API_REDIS_OPTIONS, createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
+import { createAssignmentHub } from "./push/hub";
 
 /**
  * A real control API for tests: its own database (cloned from the migrated template), real Redis
@@ -71,6 +72,8 @@ export async function createTestApi(
     /** Where the API's log lines go, at level info (default: stdout at TEST_LOG_LEVEL). */
     logTo?: { write(line: string): void };
     allowedImagePrefixes?: readonly string[];
+    /** How often the assignment hub checks its LISTEN connection (default 1 s in tests). */
+    probeIntervalMs?: number;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -81,19 +84,27 @@ export async function createTestApi(
   });
   const queues = createQueues(redis, opts.queuePrefix ?? `test-${randomBytes(5).toString("hex")}`);
   const master = parseMasterKey(opts.masterKey ?? generateMasterKey());
+  const logger = opts.logTo
+    ? createLogger("control-api", "info", opts.logTo)
+    : createLogger("control-api", testLogLevel());
+  const tokens = await loadAccessTokens(database.db, master, {
+    issuer: TEST_PUBLIC_URL,
+    ttlSeconds: opts.tokenTtlSeconds ?? 900,
+  });
+  const assignments = createAssignmentHub({
+    url: database.systemUrl,
+    logger,
+    probeIntervalMs: opts.probeIntervalMs ?? 1_000,
+  });
+  await assignments.start();
   const deps: Deps = {
     db: database.db,
     redis,
     queues,
-    logger: opts.logTo
-      ? createLogger("control-api", "info", opts.logTo)
-      : createLogger("control-api", testLogLevel()),
+    logger,
     metrics: createMetricsRegistry("control-api"),
     master,
-    tokens: await loadAccessTokens(database.db, master, {
-      issuer: TEST_PUBLIC_URL,
-      ttlSeconds: opts.tokenTtlSeconds ?? 900,
-    }),
+    tokens,
     publicUrl: TEST_PUBLIC_URL,
     bodyLimitBytes: 64 * 1024,
     limits: { ...TEST_LIMITS, ...opts.limits },
@@ -104,6 +115,7 @@ export async function createTestApi(
     expensiveCalls: new FairSemaphore({ capacity: 8, perKey: 2 }),
     allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
     now: () => new Date(),
+    assignments,
   };
   const app = createApp(deps);
   const call: TestApi["call"] = async (method, path, o = {}) => {
@@ -144,6 +156,7 @@ export async function createTestApi(
       };
     },
     async close() {
+      await assignments.stop();
       for (const name of ["clusters", "reconcile", "sweep"] as const)
         await queues.get(name).obliterate({ force: true });
       await queues.close();

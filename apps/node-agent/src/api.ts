@@ -1,66 +1,34 @@
+import {
+  type HeartbeatReply,
+  heartbeatReplySchema,
+  type JoinReply,
+  type JoinRequest,
+  joinReplySchema,
+  type SyncReply,
+  type SyncRequest,
+  syncReplySchema,
+  WATCH_MAX_WAIT_MS,
+  type WatchReply,
+  watchReplySchema,
+} from "@berth/protocol";
 import { z } from "zod";
 
 /**
- * The control plane as the agent sees it: two calls over REST, with every reply validated (the
- * agent trusts nothing it did not check, not even its own control plane).
+ * The control plane as the agent sees it: the calls of `@berth/protocol` over plain HTTP that the
+ * agent dials out (NAT and proxies are fine), every reply validated (the agent trusts nothing it
+ * did not check, not even its own control plane).
  */
-const containerSchema = z.object({
-  name: z.string(),
-  image: z.string(),
-  command: z.array(z.string()).optional(),
-  args: z.array(z.string()).optional(),
-  env: z.array(z.object({ name: z.string(), value: z.string() })),
-  ports: z.array(z.object({ containerPort: z.number().int(), protocol: z.enum(["TCP", "UDP"]) })),
-  resources: z.object({ cpuMillis: z.number().int(), memoryBytes: z.number().int() }),
-  limits: z.object({ cpuMillis: z.number().int(), memoryBytes: z.number().int() }),
-});
-export type ContainerTemplate = z.infer<typeof containerSchema>;
-
-const assignmentSchema = z.object({
-  podId: z.string(),
-  name: z.string(),
-  namespace: z.string(),
-  action: z.enum(["run", "stop"]),
-  hostPorts: z.array(z.number().int()),
-  containers: z.array(containerSchema),
-});
-export type Assignment = z.infer<typeof assignmentSchema>;
-
-const joinReply = z.object({
-  nodeId: z.string(),
-  clusterId: z.string(),
-  credential: z.string(),
-  expiresAt: z.string(),
-  heartbeatIntervalMs: z.number().int().positive(),
-});
-export type JoinReply = z.infer<typeof joinReply>;
-
-const syncReply = z.object({
-  nodeId: z.string(),
-  leave: z.boolean(),
-  heartbeatIntervalMs: z.number().int().positive(),
-  pods: z.array(assignmentSchema),
-  credential: z.object({ credential: z.string(), expiresAt: z.string() }).nullable(),
-});
-export type SyncReply = z.infer<typeof syncReply>;
-
-export type PodState = "creating" | "running" | "exited" | "failed" | "gone";
-export interface PodReport {
-  podId: string;
-  state: PodState;
-  restarts: number;
-  ready: boolean;
-  message?: string;
-}
-
-export interface JoinRequest {
-  joinToken: string;
-  name: string;
-  capacity: { cpuMillis: number; memoryBytes: number; pods: number };
-  portRange: { min: number; max: number };
-  address: string;
-  labels: Record<string, string>;
-  agentVersion: string;
+export interface ControlPlane {
+  readonly server: string;
+  join(req: JoinRequest): Promise<JoinReply>;
+  heartbeat(credential: string): Promise<HeartbeatReply>;
+  sync(credential: string, body: SyncRequest): Promise<SyncReply>;
+  /** The long poll: answers when the assignments differ from `version`, or after `waitMs`. */
+  watch(
+    credential: string,
+    opts: { version: string | undefined; waitMs: number },
+    signal?: AbortSignal,
+  ): Promise<WatchReply>;
 }
 
 /** A reply of the control plane that is not a success; `status` 0 means it could not be reached. */
@@ -75,39 +43,70 @@ export class ApiError extends Error {
   }
 }
 
-export interface ControlPlane {
-  join(req: JoinRequest): Promise<JoinReply>;
-  sync(credential: string, body: { pods: PodReport[]; left?: boolean }): Promise<SyncReply>;
+/** Whether asking again later may work: unreachable, overloaded, busy or conflicting for now. */
+export function isRetryable(error: unknown): boolean {
+  return (
+    error instanceof ApiError &&
+    (error.status === 0 || error.status >= 500 || error.status === 409 || error.status === 429)
+  );
 }
 
+const errorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
 export function createControlPlane(server: string, timeoutMs = 10_000): ControlPlane {
-  async function call<T>(path: string, body: unknown, schema: z.ZodType<T>, token?: string): Promise<T> {
+  async function call<T>(
+    method: "GET" | "POST",
+    path: string,
+    opts: { body?: unknown; token?: string; timeoutMs?: number; signal?: AbortSignal },
+    schema: z.ZodType<T>,
+  ): Promise<T> {
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? timeoutMs);
     let res: Response;
+    let text: string;
     try {
       res = await fetch(new URL(path, server), {
-        method: "POST",
+        method,
         headers: {
-          "content-type": "application/json",
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(opts.body !== undefined ? { "content-type": "application/json" } : {}),
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
         },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+        signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout,
       });
+      text = await res.text();
     } catch (error) {
       throw new ApiError(0, "UNREACHABLE", `cannot reach ${server}: ${(error as Error).message}`);
     }
-    const text = await res.text();
     if (!res.ok) {
-      const parsed = z
-        .object({ error: z.object({ code: z.string(), message: z.string() }) })
-        .safeParse(JSON.parse(text || "{}"));
-      const e = parsed.success ? parsed.data.error : { code: "HTTP_ERROR", message: text.slice(0, 200) };
+      let parsed: ReturnType<typeof errorEnvelope.safeParse> | null = null;
+      try {
+        parsed = errorEnvelope.safeParse(JSON.parse(text || "{}"));
+      } catch {}
+      const e = parsed?.success ? parsed.data.error : { code: "HTTP_ERROR", message: text.slice(0, 200) };
       throw new ApiError(res.status, e.code, e.message);
     }
-    return schema.parse(JSON.parse(text));
+    try {
+      return schema.parse(JSON.parse(text));
+    } catch (error) {
+      throw new ApiError(res.status, "BAD_REPLY", `unexpected reply to ${path}: ${(error as Error).message}`);
+    }
   }
+
   return {
-    join: (req) => call("/v1/nodes/join", req, joinReply),
-    sync: (credential, body) => call("/v1/nodes/sync", body, syncReply, credential),
+    server,
+    join: (req) => call("POST", "/v1/nodes/join", { body: req }, joinReplySchema),
+    heartbeat: (credential) =>
+      call("POST", "/v1/nodes/heartbeat", { body: {}, token: credential }, heartbeatReplySchema),
+    sync: (credential, body) => call("POST", "/v1/nodes/sync", { body, token: credential }, syncReplySchema),
+    watch: (credential, { version, waitMs }, signal) => {
+      const wait = Math.min(Math.max(0, waitMs), WATCH_MAX_WAIT_MS);
+      const query = new URLSearchParams({ waitMs: String(wait), ...(version ? { version } : {}) });
+      return call(
+        "GET",
+        `/v1/nodes/watch?${query}`,
+        { token: credential, timeoutMs: wait + timeoutMs, ...(signal ? { signal } : {}) },
+        watchReplySchema,
+      );
+    },
   };
 }

@@ -9,7 +9,8 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
 
   --server URL            control API (env BERTH_SERVER)
   --join-token TOKEN      bootstrap token from POST /v1/clusters/{id}/join-tokens (env BERTH_JOIN_TOKEN);
-                          not needed once the node has joined (its identity is kept in --state-dir)
+                          not needed once the node has joined (its identity is kept in --state-dir); a token
+                          other than the one it joined with makes it leave its old cluster first
   --name NAME             node name (default: the host name)
   --state-dir DIR         where the node keeps its identity (default: .data/node-agent/<name>)
   --cpu MILLIS            CPU to offer, in millicores (default: all cores)
@@ -19,6 +20,11 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --address ADDR          the address users reach pods on (default 127.0.0.1)
   --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
   --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
+  --pod-concurrency N     pods started or stopped at once (env BERTH_POD_CONCURRENCY; default 8)
+  --user-namespaces MODE  off: containers run as uid 65534 unless they name a user (never as root of the
+                          host); auto: each container in a user namespace of its own (Podman --userns=auto,
+                          needs a 'containers' range in /etc/subuid; Podman 4.3 deadlocks with it under
+                          concurrent starts) (env BERTH_USER_NAMESPACES; default off)
 `;
 
 const schema = z.object({
@@ -46,6 +52,8 @@ const schema = z.object({
   address: z.string().min(1),
   healthPort: z.coerce.number().int().min(0).max(65535).optional(),
   containerHost: z.string().min(1),
+  podConcurrency: z.coerce.number().int().min(1).max(64),
+  userNamespaces: z.enum(["auto", "off"]),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type AgentConfig = z.infer<typeof schema>;
@@ -66,6 +74,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       address: { type: "string" },
       "health-port": { type: "string" },
       "container-host": { type: "string" },
+      "pod-concurrency": { type: "string" },
+      "user-namespaces": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -94,6 +104,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       env.CONTAINER_HOST ??
       env.DOCKER_HOST ??
       `unix://${resolve(root, ".data/podman/podman.sock")}`,
+    podConcurrency: values["pod-concurrency"] ?? env.BERTH_POD_CONCURRENCY ?? 8,
+    userNamespaces: values["user-namespaces"] ?? env.BERTH_USER_NAMESPACES ?? "off",
     logLevel: env.LOG_LEVEL ?? "info",
   });
   if (!parsed.success) {

@@ -14,8 +14,8 @@ export function createHealthApp(agent: Agent, runtime: ContainerRuntime, metrics
       controlPlane: async () => {
         const s = agent.status();
         if (s.nodeId === null) throw new Error("not joined yet");
-        if (s.lastSyncAt === null || Date.now() - s.lastSyncAt > 30_000)
-          throw new Error(`no sync for 30 s (${s.syncFailures} failures)`);
+        if (s.lastHeartbeatAt === null || Date.now() - s.lastHeartbeatAt > 30_000)
+          throw new Error(`no heartbeat answered for 30 s (${s.heartbeatFailures} failures)`);
       },
     },
   });

@@ -22,11 +22,12 @@ if (config === "help") {
 }
 
 const logger = createLogger("node-agent", config.logLevel);
-const runtime = createDockerEngineRuntime(
-  config.containerHost.startsWith("unix://")
+const runtime = createDockerEngineRuntime({
+  ...(config.containerHost.startsWith("unix://")
     ? { socketPath: config.containerHost.slice("unix://".length) }
-    : { url: config.containerHost },
-);
+    : { url: config.containerHost }),
+  userNamespace: config.userNamespaces,
+});
 const agent = createAgent(
   {
     server: config.server,
@@ -42,8 +43,9 @@ const agent = createAgent(
     },
     publishAddress: config.address,
     stopTimeoutSeconds: 10,
+    podConcurrency: config.podConcurrency,
   },
-  { runtime, controlPlane: createControlPlane(config.server), logger },
+  { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );
 
 const metrics = createMetricsRegistry("node-agent");

@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 
@@ -9,8 +10,14 @@ const stateSchema = z.object({
   clusterId: z.string(),
   credential: z.string(),
   expiresAt: z.string(),
+  /** A hash of the join token it joined with: a different token means another cluster was meant. */
+  joinTokenHash: z.string().optional(),
 });
 export type AgentState = z.infer<typeof stateSchema>;
+
+export function hashJoinToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
 
 export async function loadState(dir: string): Promise<AgentState | null> {
   try {
@@ -22,8 +29,33 @@ export async function loadState(dir: string): Promise<AgentState | null> {
 
 /** Written to a temporary file and renamed, so a crash never leaves half a state file. */
 export async function saveState(dir: string, state: AgentState): Promise<void> {
+  await writeAtomically(dir, "state.json", JSON.stringify(state, null, 2));
+}
+
+/** Forgets the node identity (the installation id stays). */
+export async function forgetState(dir: string): Promise<void> {
+  await rm(join(dir, "state.json"), { force: true });
+}
+
+/**
+ * The id of this installation of the agent, made once and kept in the state dir apart from the
+ * node identity: every container it starts carries it, so that it can tell its own containers
+ * (also those of identities it had before) from those of other agents sharing the engine.
+ */
+export async function installationId(dir: string): Promise<string> {
+  const file = join(dir, "installation-id");
+  try {
+    const id = (await readFile(file, "utf8")).trim();
+    if (/^[a-z0-9]{16,64}$/.test(id)) return id;
+  } catch {}
+  const id = randomBytes(12).toString("hex");
+  await writeAtomically(dir, "installation-id", `${id}\n`);
+  return id;
+}
+
+async function writeAtomically(dir: string, name: string, content: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `state.json.${process.pid}.tmp`);
-  await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-  await rename(tmp, join(dir, "state.json"));
+  const tmp = join(dir, `${name}.${process.pid}.tmp`);
+  await writeFile(tmp, content, { mode: 0o600 });
+  await rename(tmp, join(dir, name));
 }

@@ -15,6 +15,7 @@ class NodeAccount implements NodeInfo {
   nonZeroCpu = 0;
   nonZeroMemory = 0;
   freePorts: number;
+  reservedPorts = 0;
   private readonly usedPorts = new Set<number>();
   /** Every port in [hostPortRange.min, nextPort) is taken: allocation only ever moves up. */
   private nextPort: number;
@@ -26,6 +27,7 @@ class NodeAccount implements NodeInfo {
     const { min, max } = node.hostPortRange;
     this.freePorts = max >= min ? max - min + 1 : 0;
     this.nextPort = min;
+    for (const port of node.reservedHostPorts ?? []) if (this.holdPort(port)) this.reservedPorts += 1;
   }
 
   add(requests: Resources): void {
@@ -36,12 +38,16 @@ class NodeAccount implements NodeInfo {
     this.podCount += 1;
   }
 
-  /** Records a port held by an already-bound pod; ports outside the range do not count against it. */
-  holdPort(port: number): void {
+  /**
+   * Records a port held by an already-bound pod or reserved on the node; ports outside the range do
+   * not count against it. True when the port was free until now.
+   */
+  holdPort(port: number): boolean {
     const { min, max } = this.node.hostPortRange;
-    if (port < min || port > max || this.usedPorts.has(port)) return;
+    if (port < min || port > max || this.usedPorts.has(port)) return false;
     this.usedPorts.add(port);
     this.freePorts -= 1;
+    return true;
   }
 
   /** The `count` lowest free ports of the range. The HostPorts filter has checked there are enough. */

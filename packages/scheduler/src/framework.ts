@@ -61,8 +61,10 @@ export interface NodeInfo {
    */
   readonly nonZeroCpu: number;
   readonly nonZeroMemory: number;
-  /** Host ports of the node's range not yet handed out. */
+  /** Host ports of the node's range not yet handed out (and not reserved). */
   readonly freePorts: number;
+  /** Ports of the node's range reserved by something outside Berth (not counted in `freePorts`). */
+  readonly reservedPorts: number;
 }
 
 /** What a plugin sees of the cluster while preparing for a pod. */

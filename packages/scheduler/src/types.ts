@@ -38,6 +38,11 @@ export interface NodeState {
   taints: Taint[];
   /** Inclusive range of host ports handed to pods on this node. */
   hostPortRange: { min: number; max: number };
+  /**
+   * Ports of that range something other than the node's pods holds (the agent finds them in use):
+   * never handed out. Absent means none.
+   */
+  reservedHostPorts?: readonly number[];
 }
 
 /** A pod already placed on a node; it consumes that node's capacity and host ports. */

@@ -34,6 +34,10 @@ export function assertValidSnapshot(snapshot: Snapshot): void {
     if (!isPort(range?.min) || !isPort(range?.max)) {
       throw new SchedulerInputError(`${where}: hostPortRange.min and max must be ports (0..65535)`);
     }
+    const reserved = node.reservedHostPorts;
+    if (reserved !== undefined && (!Array.isArray(reserved) || !reserved.every((p) => isPort(p)))) {
+      throw new SchedulerInputError(`${where}: reservedHostPorts must be a list of ports (0..65535)`);
+    }
   }
   for (const pod of snapshot.pods) {
     const problem = checkResources(pod.requests, "requests");

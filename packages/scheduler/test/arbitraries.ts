@@ -41,6 +41,8 @@ const nodeSpec = fc.record({
   taints: fc.array(taint, { maxLength: 2 }),
   portMin: fc.integer({ min: 30000, max: 30003 }),
   portSpan: fc.integer({ min: -1, max: 4 }),
+  // Ports something outside Berth holds, in and around the range.
+  reserved: fc.option(fc.array(fc.integer({ min: 29999, max: 30008 }), { maxLength: 3 }), { nil: undefined }),
 });
 
 export const nodes: fc.Arbitrary<NodeState[]> = fc.array(nodeSpec, { maxLength: 7 }).map((specs) =>
@@ -53,6 +55,7 @@ export const nodes: fc.Arbitrary<NodeState[]> = fc.array(nodeSpec, { maxLength: 
     labels: s.labels,
     taints: s.taints,
     hostPortRange: { min: s.portMin, max: s.portMin + s.portSpan },
+    ...(s.reserved !== undefined ? { reservedHostPorts: s.reserved } : {}),
   })),
 );
 

@@ -26,7 +26,9 @@ export function allowedOn(pod: PendingPod, node: NodeState): boolean {
 
 /** Whether `pod` would fit on `node` if nothing else ran there. */
 export function fitsEmpty(pod: PendingPod, node: NodeState): boolean {
-  const ports = Math.max(0, node.hostPortRange.max - node.hostPortRange.min + 1);
+  const { min, max } = node.hostPortRange;
+  const reserved = new Set((node.reservedHostPorts ?? []).filter((p) => p >= min && p <= max));
+  const ports = Math.max(0, max - min + 1) - reserved.size;
   return (
     allowedOn(pod, node) &&
     pod.requests.cpuMillis <= node.capacity.cpuMillis &&

@@ -29,6 +29,7 @@ function overCommitments(snapshot: Snapshot, pending: PendingPod[], plan: Plan):
     if (pods.length > node.capacity.pods)
       problems.push(`${node.id}: ${pods.length} pods > ${node.capacity.pods}`);
     const taken = new Set(bound.flatMap((b) => b.hostPorts));
+    const reserved = new Set(node.reservedHostPorts ?? []);
     for (const placement of placed) {
       if (placement.hostPorts.length !== byId.get(placement.podId)?.hostPortCount) {
         problems.push(`${placement.podId}: got ${placement.hostPorts.length} ports`);
@@ -37,6 +38,7 @@ function overCommitments(snapshot: Snapshot, pending: PendingPod[], plan: Plan):
         if (port < node.hostPortRange.min || port > node.hostPortRange.max)
           problems.push(`${node.id}: port ${port} out of range`);
         if (taken.has(port)) problems.push(`${node.id}: port ${port} handed out twice`);
+        if (reserved.has(port)) problems.push(`${node.id}: reserved port ${port} handed out`);
         taken.add(port);
       }
     }
@@ -45,7 +47,7 @@ function overCommitments(snapshot: Snapshot, pending: PendingPod[], plan: Plan):
 }
 
 describe("scheduler properties", () => {
-  it("never over-commits a node: cpu, memory, pod count, host ports unique and in range", () => {
+  it("never over-commits a node: cpu, memory, pod count, host ports unique, in range and never reserved ones", () => {
     fc.assert(
       fc.property(fc.oneof(scenario, replicaScenario), (s) => {
         expect(overCommitments(s.snapshot, s.pending, run(s))).toEqual([]);

@@ -2,7 +2,7 @@ import { UnauthenticatedError } from "@berth/core";
 import type { Caller, Deps } from "../deps";
 import type { AuthKind } from "../operation";
 import { admit } from "./authorize";
-import { verifyNodeCredential } from "./node-credentials";
+import { assertNodeMember, verifyNodeCredential } from "./node-credentials";
 import { hit, type Window } from "./rate-limit";
 
 const MINUTE = 60_000;
@@ -59,6 +59,7 @@ export async function authenticate(
     }
     case "node": {
       const claims = await verifyNodeCredential(deps.db, deps.publicUrl, bearer(authorization));
+      await assertNodeMember(deps.db, claims);
       return { kind: "node", ...claims };
     }
     default: {

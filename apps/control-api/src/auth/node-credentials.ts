@@ -5,13 +5,13 @@ import {
   TOKEN_ALG,
   UnauthenticatedError,
 } from "@berth/core";
-import { clusters, type Db, withSystem } from "@berth/db";
-import { eq } from "drizzle-orm";
+import { clusters, type Db, nodes, withSystem, withTenant } from "@berth/db";
+import { NODE_CREDENTIAL_TTL_SECONDS } from "@berth/protocol";
+import { and, eq } from "drizzle-orm";
 import { decodeJwt, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 
 /** Node credentials are JWTs signed with their cluster's own key, for that cluster's audience only. */
 export const clusterAudience = (clusterId: string): string => `berth:cluster:${clusterId}`;
-export const NODE_CREDENTIAL_TTL_SECONDS = 3600;
 
 export interface NodeClaims {
   tenantId: string;
@@ -115,4 +115,19 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
     }
   }
   throw fail();
+}
+
+/**
+ * A valid signature is not enough: the node must still be part of its cluster. A node that left
+ * (or was retired when another took its name) is refused, whatever its credential says.
+ */
+export async function assertNodeMember(db: Db, node: NodeClaims): Promise<void> {
+  const [row] = await withTenant(db, node.tenantId, (tx) =>
+    tx
+      .select({ status: nodes.status })
+      .from(nodes)
+      .where(and(eq(nodes.id, node.nodeId), eq(nodes.clusterId, node.clusterId))),
+  );
+  if (!row || row.status === "left")
+    throw new UnauthenticatedError("this node is no longer part of the cluster; join it again");
 }

@@ -27,6 +27,7 @@ export function requestMetaOf(c: Context<AppEnv>, deps: Deps, scratch: Scratch):
       new URL(c.req.url).protocol === "https:" ||
       (deps.trustProxy && c.req.header("x-forwarded-proto") === "https"),
     authorization: c.req.header("authorization"),
+    signal: c.req.raw.signal,
     attribute: (who) => {
       scratch.attributedTo = who;
     },

@@ -1,9 +1,18 @@
+import {
+  heartbeatRequestSchema,
+  joinRequestSchema,
+  syncRequestSchema,
+  watchRequestSchema,
+} from "@berth/protocol";
 import { clusterBrn, defineOperation as op } from "../operation";
-import { joinInput, joinNode, syncInput, syncNode } from "../services/node-agent";
+import { watchNode } from "../services/node-assignments";
+import { heartbeatNode } from "../services/node-heartbeat";
+import { joinNode } from "../services/node-join";
+import { syncNode } from "../services/node-sync";
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 
-/** The node agent's own calls. */
+/** The node agent's own calls; their bodies are the wire contract of `@berth/protocol`. */
 export const nodeAgentOperations = {
   joinNode: op({
     id: "nodes.join",
@@ -14,21 +23,47 @@ export const nodeAgentOperations = {
     action: "node:Join",
     resource: () => "*",
     successStatus: 201,
-    input: joinInput,
+    input: joinRequestSchema,
     run: (deps, _caller, input) => joinNode(deps, input),
+  }),
+  heartbeatNode: op({
+    id: "nodes.heartbeat",
+    summary: "Node agent: renew the node's lease (nothing else)",
+    method: "POST",
+    path: "/v1/nodes/heartbeat",
+    auth: "node",
+    action: "node:Heartbeat",
+    resource: (c) => clusterBrn(c.tenantId, c.clusterId),
+    successStatus: 200,
+    input: heartbeatRequestSchema,
+    run: heartbeatNode,
+    // Every two seconds per node: only failures are worth an audit record.
+    audit: "failures",
   }),
   syncNode: op({
     id: "nodes.sync",
-    summary: "Node agent: report pod status, renew the lease, receive assignments",
+    summary: "Node agent: report pod status and reserved host ports, receive assignments",
     method: "POST",
     path: "/v1/nodes/sync",
     auth: "node",
     action: "node:Sync",
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
-    input: syncInput,
+    input: syncRequestSchema,
     run: syncNode,
     // Agents sync every few seconds: only their failures are worth an audit record.
     audit: "failures",
+  }),
+  watchNode: op({
+    id: "nodes.watch",
+    summary: "Node agent: long poll that answers with the assignments as soon as they change",
+    method: "GET",
+    path: "/v1/nodes/watch",
+    auth: "node",
+    action: "node:Watch",
+    resource: (c) => clusterBrn(c.tenantId, c.clusterId),
+    successStatus: 200,
+    input: watchRequestSchema,
+    run: watchNode,
   }),
 };

@@ -1,14 +1,5 @@
-import {
-  ConflictError,
-  idOf,
-  NotFoundError,
-  newId,
-  newSecretToken,
-  QuotaExceededError,
-  sha256Hex,
-  ValidationError,
-} from "@berth/core";
-import { clusters, isOperational, joinTokens, nodePools, recordEvent, type Tx, withTenant } from "@berth/db";
+import { ConflictError, idOf, NotFoundError, newId, QuotaExceededError } from "@berth/core";
+import { clusters, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -17,7 +8,6 @@ import { DNS_LABEL } from "./manifest";
 import { page, pageInput } from "./paging";
 
 export const MAX_CLUSTERS_PER_TENANT = 10;
-const JOIN_TOKEN_DEFAULT_TTL_SECONDS = 3600;
 
 export const clusterId = idOf("cluster");
 
@@ -151,59 +141,6 @@ export async function deleteCluster(deps: Deps, caller: UserCaller, input: z.inf
   if (cluster.status !== "deleted")
     await kick(deps, "cluster.delete", { tenantId: caller.tenantId, clusterId: cluster.id });
   return view(cluster);
-}
-
-export const createJoinTokenInput = z
-  .object({
-    clusterId,
-    ttlSeconds: z
-      .number()
-      .int()
-      .min(60)
-      .max(7 * 24 * 3600)
-      .optional(),
-    /** A bring-your-own node pool: nodes joining with the token get its labels and taints. */
-    poolId: z.string().min(1).max(64).optional(),
-  })
-  .strict();
-
-/** A bootstrap token for node agents: shown once, stored as a hash, expiring. */
-export async function createJoinToken(
-  deps: Deps,
-  caller: UserCaller,
-  input: z.infer<typeof createJoinTokenInput>,
-) {
-  const token = newSecretToken("bjt");
-  const expiresAt = new Date(
-    deps.now().getTime() + (input.ttlSeconds ?? JOIN_TOKEN_DEFAULT_TTL_SECONDS) * 1000,
-  );
-  await withTenant(deps.db, caller.tenantId, async (tx) => {
-    const c = await loadCluster(tx, input.clusterId);
-    if (!isOperational(c.status) && c.status !== "provisioning")
-      throw new ConflictError(`cluster ${c.id} is ${c.status}; nodes cannot join it`, "CLUSTER_NOT_ACTIVE");
-    if (input.poolId) {
-      const [pool] = await tx
-        .select()
-        .from(nodePools)
-        .where(
-          and(eq(nodePools.id, input.poolId), eq(nodePools.clusterId, c.id), eq(nodePools.status, "active")),
-        );
-      if (!pool) throw new NotFoundError("node pool", input.poolId);
-      if (pool.provider !== "byo")
-        throw new ValidationError(
-          `${pool.name} is an ${pool.provider} pool: its machines join by themselves`,
-        );
-    }
-    await tx.insert(joinTokens).values({
-      id: newId("joinToken"),
-      tenantId: caller.tenantId,
-      clusterId: c.id,
-      poolId: input.poolId ?? null,
-      tokenHash: sha256Hex(token),
-      expiresAt,
-    });
-  });
-  return { token, expiresAt: expiresAt.toISOString() };
 }
 
 /** Starts a rotation of the cluster's signing key (`active` → `updating` → `active`). */

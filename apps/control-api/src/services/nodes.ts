@@ -34,6 +34,8 @@ export async function listNodes(deps: Deps, caller: UserCaller, input: z.infer<t
       unschedulable: n.unschedulable,
       capacity: { cpuMillis: n.cpuMillis, memoryBytes: n.memoryBytes, pods: n.maxPods },
       portRange: { min: n.portMin, max: n.portMax },
+      /** Ports of the range held on the node by something outside Berth: never handed out. */
+      reservedHostPorts: n.reservedHostPorts,
       address: n.address,
       labels: n.labels,
       taints: n.taints,

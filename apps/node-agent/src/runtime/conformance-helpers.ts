@@ -37,6 +37,17 @@ export async function waitForState(
   }
 }
 
+/** Polls `probe` until it gives something, or fails after the timeout. */
+export async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await sleep(200);
+  }
+}
+
 /** GETs a URL, retrying while the server is still starting. */
 export async function httpGet(url: string, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;

@@ -4,8 +4,18 @@
  * per-run label; each test removes its own, and a final sweep removes any left by a failure.
  */
 import { randomBytes } from "node:crypto";
+import { createServer as createHttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { expectRuntimeError, freePort, httpGet, ids, sleep, waitForState } from "./conformance-helpers";
+import {
+  expectRuntimeError,
+  freePort,
+  httpGet,
+  ids,
+  sleep,
+  waitFor,
+  waitForState,
+} from "./conformance-helpers";
 import type { ContainerRuntime, ContainerSpec } from "./types";
 
 export interface ConformanceOptions {
@@ -88,6 +98,34 @@ export function runtimeConformanceSuite(
         const started = Date.now();
         await expectRuntimeError(rt.ensureImage(`localhost:1/berth/absent-${runId}:v1`), "IMAGE_NOT_FOUND");
         expect(Date.now() - started).toBeLessThan(20_000);
+      },
+      T,
+    );
+
+    it(
+      "a failed pull says the same whatever the registry's address answered, and keeps the detail apart",
+      async () => {
+        // One address refuses connections, the other answers HTTP but is no registry: a tenant
+        // must not learn which (that would be a port scanner for the node's network).
+        const closed = await freePort();
+        const server = createHttpServer((_req, res) => res.writeHead(404).end("not a registry"));
+        await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+        const open = (server.address() as AddressInfo).port;
+        try {
+          const messages: string[] = [];
+          for (const port of [closed, open]) {
+            const image = `127.0.0.1:${port}/berth/probe-${runId}:v1`;
+            const err = await expectRuntimeError(rt.ensureImage(image), "IMAGE_NOT_FOUND");
+            expect(err.message).toBe(
+              `could not pull image ${JSON.stringify(image)}: not found or not reachable`,
+            );
+            expect(err.detail ?? "").not.toBe("");
+            messages.push(err.message.replace(String(port), "PORT"));
+          }
+          expect(messages[0]).toBe(messages[1]);
+        } finally {
+          server.close();
+        }
       },
       T,
     );
@@ -241,6 +279,68 @@ export function runtimeConformanceSuite(
           "NoNewPrivs:\t1",
         ]);
         expect(lines[5]).toMatch(/^\d+$/); // a number, not "max"
+      },
+      T,
+    );
+
+    it(
+      "never runs a container's processes as uid 0 of the host",
+      async () => {
+        // uid_map lines: inside-start host-start length. Without a user namespace: 0 0 4294967295.
+        const out = await output("host-uid", "id -u; cat /proc/self/uid_map");
+        const [uidLine = "", ...maps] = out.trim().split("\n");
+        const uid = Number(uidLine.trim());
+        const hostUid = maps
+          .map((l) => l.trim().split(/\s+/).map(Number))
+          .map(([inside = 0, host = 0, length = 0]) =>
+            uid >= inside && uid < inside + length ? host + (uid - inside) : null,
+          )
+          .find((h) => h !== null);
+        expect(hostUid).not.toBeUndefined();
+        expect(hostUid).not.toBe(0);
+      },
+      T,
+    );
+
+    it(
+      "runs as the user a spec names",
+      async () => {
+        expect((await output("user", "id -u; id -g", { user: "1234:2345" })).trim().split("\n")).toEqual([
+          "1234",
+          "2345",
+        ]);
+      },
+      T,
+    );
+
+    it(
+      "reports the size of each container's writable layer",
+      async () => {
+        const labels = { "berth.test.group": `disk-${seq}` };
+        const writer = await run(
+          sh("disk-writer", "head -c 8388608 /dev/zero > /tmp/fill; sleep 300", { labels }),
+        );
+        const idle = await run(spec("disk-idle", { labels }));
+        const usage = await waitFor(async () => {
+          const all = await rt.diskUsage({ ...runLabels, ...labels });
+          const w = all.find((u) => u.id === writer);
+          return w && w.writableBytes >= 8 * 1024 * 1024 ? all : null;
+        });
+        expect(usage.map((u) => u.id).sort()).toEqual([writer, idle].sort());
+        expect(usage.find((u) => u.id === writer)?.labels).toMatchObject(labels);
+        expect(usage.find((u) => u.id === idle)?.writableBytes).toBeLessThan(1024 * 1024);
+      },
+      T,
+    );
+
+    it(
+      "inspect reports the host ports a container publishes",
+      async () => {
+        const hostPort = await freePort();
+        const ports = [{ containerPort: 8080, hostPort, hostIp: "127.0.0.1", protocol: "tcp" as const }];
+        const id = await create(spec("ports", { ports }));
+        expect((await rt.inspect(id))?.ports).toEqual(ports);
+        expect((await rt.inspect(await create(spec("no-ports"))))?.ports).toEqual([]);
       },
       T,
     );

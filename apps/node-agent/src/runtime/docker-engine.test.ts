@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runtimeConformanceSuite } from "./conformance";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "./conformance-image";
 import { createDockerEngineRuntime } from "./docker-engine";
@@ -38,3 +38,30 @@ function localPodmanSocket(): string {
   if (inRepo.length <= 100) return inRepo;
   return `/tmp/berth-podman-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.sock`;
 }
+
+describe("docker-engine's default user", () => {
+  const rt = createDockerEngineRuntime({ url });
+  const label = { "berth.test.default-user": `${process.pid}` };
+
+  afterAll(async () => {
+    for (const c of await rt.list(label)) await rt.remove(c.id);
+  });
+
+  it("is nobody (65534): a container that names no user does not run as root, and without a user namespace", async () => {
+    const id = await rt.create({
+      name: `berth-default-user-${process.pid}`,
+      image,
+      command: ["/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map"],
+      env: {},
+      labels: label,
+      ports: [],
+      resources: {},
+    });
+    await rt.start(id);
+    for (let i = 0; i < 100 && (await rt.inspect(id))?.state !== "exited"; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const [uid, gid, map] = (await rt.logs(id, { tail: 10 })).trim().split("\n");
+    expect([uid, gid]).toEqual(["65534", "65534"]);
+    expect(map?.trim().split(/\s+/)).toEqual(["0", "0", "4294967295"]);
+  }, 30_000);
+});

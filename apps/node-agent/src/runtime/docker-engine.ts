@@ -5,6 +5,7 @@
  */
 import { createEngineClient, type EngineEndpoint, engineMessage, responseError } from "./engine-http";
 import {
+  type HardeningOptions,
   imagePath,
   labelFilters,
   splitImageRef,
@@ -13,6 +14,7 @@ import {
   toContainerStats,
   toCreateBody,
   toCreatedId,
+  toDiskUsage,
 } from "./engine-mapping";
 import { demultiplexLogs, isTransientPullError, pullStreamError } from "./engine-stream";
 import {
@@ -32,6 +34,17 @@ export interface DockerEngineRuntimeOptions {
   pidsLimit?: number;
   /** How many containers `list` inspects at once. Default 8. */
   inspectConcurrency?: number;
+  /**
+   * "off" (the default): no user namespace; containers run as `defaultUser` unless their spec
+   * names a user, so never as uid 0 of the host. "auto": every container gets a user namespace of
+   * its own (Podman's `--userns=auto`; needs a `containers` range in /etc/subuid and /etc/subgid),
+   * its root an unprivileged host user. Not the default: Podman 4.3 deadlocks (every API call hangs
+   * for good) when such containers are created while other containers are created, started or
+   * inspected — reproduced on the project's machines with 24 pods at once.
+   */
+  userNamespace?: "auto" | "off";
+  /** `uid:gid` of containers without a user namespace or a user of their own. Default 65534:65534 (nobody). */
+  defaultUser?: string;
 }
 
 export type DockerEngineRuntimeConfig = EngineEndpoint & DockerEngineRuntimeOptions;
@@ -39,7 +52,11 @@ export type DockerEngineRuntimeConfig = EngineEndpoint & DockerEngineRuntimeOpti
 export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): ContainerRuntime {
   const timeoutMs = config.timeoutMs ?? 30_000;
   const pullTimeoutMs = config.pullTimeoutMs ?? 300_000;
-  const hardening = { pidsLimit: config.pidsLimit ?? 512 };
+  const hardening: HardeningOptions = {
+    pidsLimit: config.pidsLimit ?? 512,
+    userNamespace: config.userNamespace ?? "off",
+    defaultUser: config.defaultUser ?? "65534:65534",
+  };
   const inspectConcurrency = config.inspectConcurrency ?? 8;
   const endpoint: EngineEndpoint =
     "socketPath" in config ? { socketPath: config.socketPath } : { url: config.url };
@@ -86,21 +103,19 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
         timeoutMs: pullTimeoutMs,
       });
       // Failures arrive either as an error status or as an error line in a 200 progress stream.
+      // What the registry's address answered (refused, timed out, not a registry) says something
+      // about the node's network: it goes to `detail` only, the message is always the same.
       const failure = res.status === 200 ? pullStreamError(res.body) : engineMessage(res);
       if (failure !== null) {
-        throw new RuntimeError(
-          "IMAGE_NOT_FOUND",
-          `image ${image} is not present and could not be pulled: ${failure}`,
-          {
-            retryable: isTransientPullError(failure),
-          },
-        );
+        throw new RuntimeError("IMAGE_NOT_FOUND", pullFailed(image), {
+          retryable: isTransientPullError(failure),
+          detail: failure,
+        });
       }
       if (!(await imagePresent(image))) {
-        throw new RuntimeError(
-          "IMAGE_NOT_FOUND",
-          `image ${image}: the pull reported success but the image is absent`,
-        );
+        throw new RuntimeError("IMAGE_NOT_FOUND", pullFailed(image), {
+          detail: "the pull reported success but the image is absent",
+        });
       }
     },
 
@@ -139,13 +154,19 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     },
 
     async remove(id) {
-      const res = await engine.request({
-        method: "DELETE",
-        path: containerPath(id),
-        query: { force: true, v: true },
-      });
-      if (res.status === 204 || res.status === 200 || res.status === 404) return;
-      throw responseError(res, `remove container ${id}`);
+      // Podman may still be unmounting a container that has just exited ("device or resource
+      // busy" on its shm): that clears up within moments, so it is tried again for a while.
+      for (let attempt = 1; ; attempt++) {
+        const res = await engine.request({
+          method: "DELETE",
+          path: containerPath(id),
+          query: { force: true, v: true },
+        });
+        if (res.status === 204 || res.status === 200 || res.status === 404) return;
+        const err = responseError(res, `remove container ${id}`);
+        if (attempt >= 8 || !/resource busy/i.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
     },
 
     inspect,
@@ -172,6 +193,16 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       return demultiplexLogs(res.body);
     },
 
+    async diskUsage(labelFilter) {
+      const res = await engine.request({
+        method: "GET",
+        path: "/containers/json",
+        query: { all: true, size: true, filters: labelFilters(labelFilter) },
+      });
+      if (res.status !== 200) throw responseError(res, "container sizes");
+      return toDiskUsage(res.body);
+    },
+
     async stats(id): Promise<ContainerStats | null> {
       const res = await engine.request({
         method: "GET",
@@ -188,6 +219,11 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       return toContainerStats(res.body);
     },
   };
+}
+
+/** The one thing a failed pull says: no reason, no address, no port state. */
+export function pullFailed(image: string): string {
+  return `could not pull image ${JSON.stringify(image)}: not found or not reachable`;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

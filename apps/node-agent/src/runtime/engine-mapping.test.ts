@@ -7,6 +7,7 @@ import {
   toContainerState,
   toContainerStats,
   toCreateBody,
+  toDiskUsage,
 } from "./engine-mapping";
 import type { ContainerSpec } from "./types";
 
@@ -22,7 +23,7 @@ const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 describe("toCreateBody", () => {
   it("always runs unprivileged, without capabilities, with a process limit and no engine restarts", () => {
-    expect(toCreateBody(base, { pidsLimit: 512 }).HostConfig).toEqual({
+    expect(toCreateBody(base, { pidsLimit: 512, userNamespace: "off" }).HostConfig).toEqual({
       Privileged: false,
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
@@ -87,6 +88,35 @@ describe("toCreateBody", () => {
   });
 });
 
+describe("toCreateBody and the host's root", () => {
+  it("runs as the default non-root user unless the spec names one, without a user namespace", () => {
+    expect(toCreateBody(base, { pidsLimit: 1 })).toMatchObject({ User: "65534:65534" });
+    const off = { pidsLimit: 1, userNamespace: "off" as const, defaultUser: "1001:1001" };
+    expect(toCreateBody(base, off)).toMatchObject({ User: "1001:1001" });
+    expect(toCreateBody(base, off).HostConfig).not.toHaveProperty("UsernsMode");
+    expect(toCreateBody({ ...base, user: "1000" }, off)).toMatchObject({ User: "1000" });
+  });
+
+  it("with user namespaces asks for one of the container's own and sets no user", () => {
+    const body = toCreateBody(base, { pidsLimit: 1, userNamespace: "auto" });
+    expect(body).not.toHaveProperty("User");
+    expect(body.HostConfig).toMatchObject({ UsernsMode: "auto" });
+  });
+});
+
+describe("toDiskUsage", () => {
+  it("reads each container's writable layer size, zero when the engine leaves it out", () => {
+    const body = json([
+      { Id: "a", Labels: { "berth.pod": "pod_1" }, SizeRw: 310 * 1024 * 1024 },
+      { Id: "b", Labels: null },
+    ]);
+    expect(toDiskUsage(body)).toEqual([
+      { id: "a", labels: { "berth.pod": "pod_1" }, writableBytes: 310 * 1024 * 1024 },
+      { id: "b", labels: {}, writableBytes: 0 },
+    ]);
+  });
+});
+
 describe("image references", () => {
   it("splits repository and tag or digest, defaulting the tag to latest", () => {
     expect(splitImageRef("busybox")).toEqual({ repo: "busybox", tag: "latest" });
@@ -128,7 +158,31 @@ describe("toContainerInfo", () => {
       startedAt: null,
       finishedAt: null,
       restartCount: 0,
+      ports: [],
     });
+  });
+
+  it("lists the host ports it publishes, one per binding", () => {
+    const body = json({
+      Id: "abc",
+      Name: "/x",
+      State: { Status: "running" },
+      Config: { Labels: null },
+      HostConfig: {
+        PortBindings: {
+          "8080/tcp": [
+            { HostIp: "127.0.0.1", HostPort: "30001" },
+            { HostIp: "", HostPort: "" },
+          ],
+          "53/udp": [{ HostIp: "0.0.0.0", HostPort: "30000" }],
+          "9090/tcp": null,
+        },
+      },
+    });
+    expect(toContainerInfo(body).ports).toEqual([
+      { containerPort: 53, hostPort: 30000, hostIp: "0.0.0.0", protocol: "udp" },
+      { containerPort: 8080, hostPort: 30001, hostIp: "127.0.0.1", protocol: "tcp" },
+    ]);
   });
 
   it("reports exit code and finish time only once the container has exited", () => {

@@ -3,19 +3,38 @@
  */
 import { z } from "zod";
 import {
+  type ContainerDiskUsage,
   type ContainerInfo,
   type ContainerSpec,
   type ContainerState,
   type ContainerStats,
+  type PortMapping,
   RuntimeError,
 } from "./types";
 
 export interface HardeningOptions {
   /** Maximum number of processes in the container. */
   pidsLimit: number;
+  /**
+   * "off" (the default): no user namespace; containers run as `defaultUser` unless their spec
+   * names a user. "auto": each container gets a user namespace of its own (Podman's
+   * `--userns=auto`), its root an unprivileged user of the host.
+   */
+  userNamespace?: "auto" | "off";
+  /** `uid:gid` for containers without a user namespace and without a user of their own. */
+  defaultUser?: string;
 }
 
-/** The body of `POST /containers/create`: unprivileged, no capabilities, no swap, no engine restarts. */
+/** The user a container runs as: its own, else (without a user namespace) the unprivileged default. */
+function userOf(spec: ContainerSpec, hardening: HardeningOptions): string | undefined {
+  if (spec.user !== undefined) return spec.user;
+  return hardening.userNamespace === "auto" ? undefined : (hardening.defaultUser ?? "65534:65534");
+}
+
+/**
+ * The body of `POST /containers/create`: unprivileged, no capabilities, no swap, no engine restarts,
+ * and never uid 0 of the host (a user namespace, or a non-root user).
+ */
 export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): Record<string, unknown> {
   const command = nonEmpty(spec.command);
   const args = nonEmpty(spec.args);
@@ -29,9 +48,11 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
     portBindings[key] = bindings;
   }
   const { memoryBytes, nanoCpus } = spec.resources;
+  const user = userOf(spec, hardening);
 
   return {
     Image: spec.image,
+    ...(user !== undefined ? { User: user } : {}),
     ...(spec.hostname !== undefined ? { Hostname: spec.hostname } : {}),
     // Kubernetes semantics: `command` replaces ENTRYPOINT and, with no `args`, the image CMD is
     // dropped too (an explicit empty Cmd), never appended to the new entrypoint.
@@ -49,6 +70,7 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
       ...(nanoCpus !== undefined ? { NanoCpus: nanoCpus } : {}),
       PortBindings: portBindings,
       RestartPolicy: { Name: "no" },
+      ...(hardening.userNamespace === "auto" ? { UsernsMode: "auto" } : {}),
     },
   };
 }
@@ -88,7 +110,21 @@ const inspectSchema = z.object({
   }),
   Config: z.object({ Image: z.string().nullish(), Labels: labelsSchema }),
   Image: z.string().nullish(),
+  HostConfig: z
+    .object({
+      PortBindings: z
+        .record(
+          z.string(),
+          z.array(z.object({ HostIp: z.string().nullish(), HostPort: z.string().nullish() })).nullish(),
+        )
+        .nullish(),
+    })
+    .nullish(),
 });
+
+const diskUsageSchema = z.array(
+  z.object({ Id: z.string(), Labels: labelsSchema, SizeRw: z.number().nullish() }),
+);
 
 const listSchema = z.array(z.object({ Id: z.string() }));
 
@@ -153,7 +189,38 @@ export function toContainerInfo(body: Buffer): ContainerInfo {
     startedAt: timeOrNull(c.State.StartedAt),
     finishedAt: ended ? timeOrNull(c.State.FinishedAt) : null,
     restartCount: c.RestartCount ?? 0,
+    ports: toPortMappings(c.HostConfig?.PortBindings ?? {}),
   };
+}
+
+/** `{"8080/tcp": [{HostIp, HostPort}]}` → one mapping per published host port. */
+function toPortMappings(
+  bindings: Record<string, { HostIp?: string | null; HostPort?: string | null }[] | null | undefined>,
+): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const [key, list] of Object.entries(bindings)) {
+    const [port = "", proto = "tcp"] = key.split("/");
+    for (const b of list ?? []) {
+      const hostPort = Number(b.HostPort);
+      if (!Number.isInteger(hostPort) || hostPort <= 0) continue;
+      out.push({
+        containerPort: Number(port),
+        hostPort,
+        hostIp: b.HostIp ?? "",
+        protocol: proto === "udp" ? "udp" : "tcp",
+      });
+    }
+  }
+  return out.sort((a, b) => a.hostPort - b.hostPort);
+}
+
+/** `GET /containers/json?size=true`: each container's writable layer (`SizeRw`). */
+export function toDiskUsage(body: Buffer): ContainerDiskUsage[] {
+  return parseBody(diskUsageSchema, body, "container sizes").map((c) => ({
+    id: c.Id,
+    labels: c.Labels ?? {},
+    writableBytes: c.SizeRw ?? 0,
+  }));
 }
 
 export function toCreatedId(body: Buffer): string {

@@ -23,6 +23,8 @@ export interface ContainerSpec {
   ports: PortMapping[];
   resources: { nanoCpus?: number | undefined; memoryBytes?: number | undefined };
   hostname?: string | undefined;
+  /** `uid[:gid]` to run as; absent: the runtime's default (see its options). */
+  user?: string | undefined;
 }
 
 export type ContainerState =
@@ -51,6 +53,15 @@ export interface ContainerInfo {
   finishedAt: string | null;
   /** Restarts done by the engine's own restart policy (always 0 here: the agent restarts). */
   restartCount: number;
+  /** The host ports it publishes (as configured, also while it is not running). */
+  ports: PortMapping[];
+}
+
+/** What a container has written: the size of its writable layer, in bytes. */
+export interface ContainerDiskUsage {
+  id: string;
+  labels: Record<string, string>;
+  writableBytes: number;
 }
 
 /** Cumulative CPU time in nanoseconds and current memory use in bytes. */
@@ -62,7 +73,11 @@ export interface ContainerStats {
 export interface ContainerRuntime {
   readonly name: string;
   ping(): Promise<void>;
-  /** Present locally → nothing; else pull. Throws IMAGE_NOT_FOUND if neither works. */
+  /**
+   * Present locally → nothing; else pull. Throws IMAGE_NOT_FOUND if neither works, with a message
+   * that says only that (`could not pull image "x": not found or not reachable`): what the network
+   * answered stays in `detail`, for the node's log.
+   */
   ensureImage(image: string): Promise<void>;
   /** Returns the id; throws CONFLICT if the name is taken, IMAGE_NOT_FOUND if the image is absent. */
   create(spec: ContainerSpec): Promise<string>;
@@ -80,6 +95,8 @@ export interface ContainerRuntime {
   logs(id: string, opts: { tail: number }): Promise<string>;
   /** One-shot sample; null when the container is missing or not running. */
   stats(id: string): Promise<ContainerStats | null>;
+  /** The writable layer's size of every container carrying all the given labels (what ephemeral storage limits). */
+  diskUsage(labelFilter: Record<string, string>): Promise<ContainerDiskUsage[]>;
 }
 
 export const RUNTIME_ERROR_CODES = [
@@ -95,12 +112,19 @@ export class RuntimeError extends Error {
   readonly code: RuntimeErrorCode;
   /** Whether the same call may succeed later without the caller changing anything. */
   readonly retryable: boolean;
+  /** The engine's own words, when `message` leaves them out: for the node's log only. */
+  readonly detail: string | undefined;
 
-  constructor(code: RuntimeErrorCode, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: RuntimeErrorCode,
+    message: string,
+    opts: { retryable?: boolean; cause?: unknown; detail?: string } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.name = "RuntimeError";
     this.code = code;
     this.retryable = opts.retryable ?? false;
+    this.detail = opts.detail;
   }
 }
 

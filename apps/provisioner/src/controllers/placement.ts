@@ -13,6 +13,7 @@ function nodeState(n: NodeRow): NodeState {
     labels: n.labels,
     taints: n.taints,
     hostPortRange: { min: n.portMin, max: n.portMax },
+    reservedHostPorts: n.reservedHostPorts,
   };
 }
 

@@ -1,11 +1,12 @@
 import { generateSigningKey, type JobPayload } from "@berth/core";
 import { clusters, recordEvent, withTenant } from "@berth/db";
+import { NODE_CREDENTIAL_TTL_SECONDS } from "@berth/protocol";
 import { eq } from "drizzle-orm";
 import type { Deps } from "../deps";
 import { clusterKeyColumns } from "./cluster-key";
 
-/** How long node credentials live (control-api's NODE_CREDENTIAL_TTL_SECONDS), plus clock skew. */
-const PREVIOUS_KEY_GRACE_MS = 3_600_000 + 60_000;
+/** How long node credentials live, plus clock skew. */
+const PREVIOUS_KEY_GRACE_MS = NODE_CREDENTIAL_TTL_SECONDS * 1000 + 60_000;
 
 /**
  * Rotates a cluster's signing key (`updating` → `active`): the new key signs every credential

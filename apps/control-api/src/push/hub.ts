@@ -1,0 +1,233 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "@berth/core";
+import postgres from "postgres";
+
+/** The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010). */
+export const ASSIGNMENTS_CHANNEL = "berth_node_assignments";
+const PROBE = "~probe:";
+
+/** One node's changes as one watch sees them. */
+export interface Subscription {
+  /** True as soon as the node's assignments may have changed (since the last call), false after `timeoutMs`. */
+  next(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  close(): void;
+}
+
+/**
+ * Wakes the watches this replica holds when their node's assignments change. One connection per
+ * replica LISTENs; every replica receives every notification and wakes only its own waiters, so
+ * any number of replicas work. A probe notification it sends itself proves the connection still
+ * delivers; when it does not (Postgres restarted, the connection was cut) the hub connects and
+ * listens again, with back-off, then wakes every waiter so none misses what changed meanwhile.
+ */
+export interface AssignmentHub {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  subscribe(nodeId: string): Subscription;
+  /** Whether notifications are being received right now. */
+  readonly listening: boolean;
+}
+
+export interface AssignmentHubOptions {
+  /** The system role's connection string (a LISTEN needs no tenant). */
+  url: string;
+  logger: Logger;
+  /** How often the hub checks that its connection still delivers (default 5 s). */
+  probeIntervalMs?: number;
+  /** Watches of one node held at once; the oldest is answered when more arrive (default 4). */
+  maxPerNode?: number;
+  applicationName?: string;
+}
+
+interface Waiter {
+  nodeId: string;
+  pending: boolean;
+  closed: boolean;
+  resolve: ((changed: boolean) => void) | null;
+}
+
+export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
+  const probeIntervalMs = opts.probeIntervalMs ?? 5_000;
+  const maxPerNode = opts.maxPerNode ?? 4;
+  const instance = randomBytes(6).toString("hex");
+  const waiters = new Map<string, Set<Waiter>>();
+  let sql: postgres.Sql | null = null;
+  let listening = false;
+  let running = false;
+  let probeTimer: NodeJS.Timeout | null = null;
+  let probeSent: string | null = null;
+  let probeSeen = true;
+  let reconnecting: Promise<void> | null = null;
+  let seq = 0;
+
+  function wake(w: Waiter, changed: boolean): void {
+    w.pending = w.pending || changed;
+    const resolve = w.resolve;
+    w.resolve = null;
+    resolve?.(changed);
+  }
+
+  function wakeNode(nodeId: string): void {
+    for (const w of waiters.get(nodeId) ?? []) wake(w, true);
+  }
+
+  function wakeAll(): void {
+    for (const set of waiters.values()) for (const w of set) wake(w, true);
+  }
+
+  function onNotify(payload: string): void {
+    if (payload.startsWith(PROBE)) {
+      if (payload === probeSent) probeSeen = true;
+      return;
+    }
+    wakeNode(payload);
+  }
+
+  async function connect(): Promise<void> {
+    const client = postgres(opts.url, {
+      max: 1,
+      connect_timeout: 10,
+      onnotice: () => {},
+      connection: { application_name: opts.applicationName ?? "berth-control-api-listen" },
+    });
+    sql = client;
+    let first = true;
+    // postgres.js listens again by itself when its connection drops and Postgres answers at once;
+    // what was notified in between is lost, so every waiter looks again.
+    const onListen = () => {
+      if (!first && sql === client) {
+        opts.logger.info("listening for assignment notifications again (reconnected)");
+        wakeAll();
+      }
+      first = false;
+    };
+    try {
+      await client.listen(ASSIGNMENTS_CHANNEL, onNotify, onListen);
+    } catch (error) {
+      sql = null;
+      await client.end({ timeout: 1 }).catch(() => {});
+      throw error;
+    }
+    listening = true;
+    probeSeen = true;
+    probeSent = null;
+  }
+
+  /** Drops the connection and listens again until it works (or the hub stops); then wakes everyone. */
+  function reconnect(reason: string): Promise<void> {
+    reconnecting ??= (async () => {
+      listening = false;
+      opts.logger.warn({ reason }, "assignment notifications lost: listening again");
+      const old = sql;
+      sql = null;
+      await old?.end({ timeout: 1 }).catch(() => {});
+      for (let attempt = 1; running; attempt++) {
+        try {
+          await connect();
+          opts.logger.info({ attempt }, "listening for assignment notifications again");
+          wakeAll();
+          return;
+        } catch (error) {
+          const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
+          opts.logger.warn({ err: (error as Error).message, retryInMs: delay }, "cannot listen yet");
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })().finally(() => {
+      reconnecting = null;
+    });
+    return reconnecting;
+  }
+
+  async function probe(): Promise<void> {
+    if (!running || reconnecting || !sql) return;
+    if (!probeSeen) return void reconnect("the last probe never arrived");
+    probeSent = `${PROBE}${instance}:${++seq}`;
+    probeSeen = false;
+    try {
+      await sql`select pg_notify(${ASSIGNMENTS_CHANNEL}, ${probeSent})`;
+    } catch (error) {
+      return void reconnect(`probe failed: ${(error as Error).message}`);
+    }
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    probeTimer = setTimeout(() => {
+      void probe().finally(schedule);
+    }, probeIntervalMs);
+  }
+
+  return {
+    get listening() {
+      return listening;
+    },
+    async start() {
+      running = true;
+      try {
+        await connect();
+      } catch (error) {
+        // Watches still answer (after their wait); the probe loop keeps trying to listen.
+        opts.logger.warn({ err: (error as Error).message }, "cannot listen for assignment notifications yet");
+        void reconnect("no connection at start");
+      }
+      schedule();
+    },
+    async stop() {
+      running = false;
+      if (probeTimer) clearTimeout(probeTimer);
+      for (const set of waiters.values()) for (const w of set) wake(w, false);
+      await reconnecting;
+      listening = false;
+      await sql?.end({ timeout: 2 }).catch(() => {});
+      sql = null;
+    },
+    subscribe(nodeId) {
+      let set = waiters.get(nodeId);
+      if (!set) {
+        set = new Set();
+        waiters.set(nodeId, set);
+      }
+      // A node holds a few watches at most: the oldest is answered (and ends) when more arrive.
+      if (set.size >= maxPerNode) {
+        const oldest = set.values().next().value;
+        if (oldest) {
+          oldest.closed = true;
+          set.delete(oldest);
+          wake(oldest, false);
+        }
+      }
+      const w: Waiter = { nodeId, pending: false, closed: false, resolve: null };
+      set.add(w);
+      return {
+        next(timeoutMs, signal) {
+          if (w.pending) {
+            w.pending = false;
+            return Promise.resolve(true);
+          }
+          if (w.closed || !running || signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
+          return new Promise<boolean>((resolve) => {
+            const done = (changed: boolean) => {
+              clearTimeout(timer);
+              signal?.removeEventListener("abort", onAbort);
+              w.resolve = null;
+              if (changed) w.pending = false;
+              resolve(changed);
+            };
+            const onAbort = () => done(false);
+            const timer = setTimeout(() => done(false), timeoutMs);
+            signal?.addEventListener("abort", onAbort, { once: true });
+            w.resolve = done;
+          });
+        },
+        close() {
+          w.closed = true;
+          const s = waiters.get(nodeId);
+          s?.delete(w);
+          if (s?.size === 0) waiters.delete(nodeId);
+          wake(w, false);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { UnauthenticatedError } from "@berth/core";
+import { clusters, nodes, recordEvent, withTenant } from "@berth/db";
+import { HEARTBEAT_INTERVAL_MS, type HeartbeatReply, type heartbeatRequestSchema } from "@berth/protocol";
+import { and, eq } from "drizzle-orm";
+import type { z } from "zod";
+import type { Deps, NodeCaller } from "../deps";
+import { kick } from "./kick";
+import { mustLeave } from "./node-assignments";
+
+/**
+ * Renews the node's lease and nothing else: one small transaction, never waiting on pod work, so
+ * an agent busy starting containers (or stuck on a slow runtime) still proves it is alive.
+ */
+export async function heartbeatNode(
+  deps: Deps,
+  caller: NodeCaller,
+  _input: z.infer<typeof heartbeatRequestSchema>,
+): Promise<HeartbeatReply> {
+  const now = deps.now();
+  const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const [row] = await tx
+      .select({ node: nodes, clusterStatus: clusters.status })
+      .from(nodes)
+      .innerJoin(clusters, eq(clusters.id, nodes.clusterId))
+      .where(and(eq(nodes.id, caller.nodeId), eq(nodes.clusterId, caller.clusterId)))
+      .for("update", { of: nodes });
+    if (!row || row.node.status === "left")
+      throw new UnauthenticatedError("this node is not part of the cluster");
+    const { node } = row;
+    const back = node.status === "not_ready";
+    await tx
+      .update(nodes)
+      .set({ lastHeartbeatAt: now, ...(back ? { status: "ready", statusReason: null } : {}) })
+      .where(eq(nodes.id, node.id));
+    if (back)
+      await recordEvent(tx, {
+        tenantId: node.tenantId,
+        clusterId: node.clusterId,
+        objectKind: "Node",
+        objectName: node.name,
+        reason: "NodeReady",
+        message: "the node is heartbeating again",
+      });
+    return { back, leave: mustLeave(node, { status: row.clusterStatus }) };
+  });
+  if (result.back)
+    await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: caller.clusterId });
+  return { nodeId: caller.nodeId, leave: result.leave, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS };
+}

@@ -1,0 +1,60 @@
+import { type Assignment, CONTAINER_LABELS, type ContainerTemplate } from "@berth/protocol";
+import type { ContainerSpec, PortMapping } from "./runtime";
+
+/** Who this agent is: every container it starts carries these. */
+export interface NodeIdentity {
+  nodeId: string;
+  clusterId: string;
+  installationId: string;
+}
+
+/** The host ports of each container of a pod, in the order the scheduler handed them out. */
+export function portsOf(a: Assignment, publishAddress: string): Map<string, PortMapping[]> {
+  const out = new Map<string, PortMapping[]>();
+  let next = 0;
+  for (const t of a.containers)
+    out.set(
+      t.name,
+      t.ports
+        .map((p) => ({
+          containerPort: p.containerPort,
+          hostPort: a.hostPorts[next++] ?? 0,
+          hostIp: publishAddress,
+          protocol: p.protocol === "UDP" ? ("udp" as const) : ("tcp" as const),
+        }))
+        .filter((p) => p.hostPort > 0),
+    );
+  return out;
+}
+
+export function containerName(podId: string, container: string): string {
+  return `berth-${podId}-${container}`;
+}
+
+/** The runtime's spec of one container of a pod. */
+export function containerSpecOf(
+  a: Assignment,
+  t: ContainerTemplate,
+  ports: PortMapping[],
+  identity: NodeIdentity,
+): ContainerSpec {
+  return {
+    name: containerName(a.podId, t.name),
+    image: t.image,
+    command: t.command,
+    args: t.args,
+    env: Object.fromEntries(t.env.map((e) => [e.name, e.value])),
+    labels: {
+      [CONTAINER_LABELS.node]: identity.nodeId,
+      [CONTAINER_LABELS.cluster]: identity.clusterId,
+      [CONTAINER_LABELS.installation]: identity.installationId,
+      [CONTAINER_LABELS.pod]: a.podId,
+      [CONTAINER_LABELS.container]: t.name,
+      [CONTAINER_LABELS.podName]: a.name,
+      [CONTAINER_LABELS.namespace]: a.namespace,
+    },
+    ports,
+    resources: { nanoCpus: t.limits.cpuMillis * 1_000_000, memoryBytes: t.limits.memoryBytes },
+    hostname: a.name.slice(0, 63),
+  };
+}

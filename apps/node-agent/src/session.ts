@@ -1,0 +1,220 @@
+import type { Logger } from "@berth/core";
+import { FULL_SYNC_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, WATCH_MAX_WAIT_MS } from "@berth/protocol";
+import { ApiError, type ControlPlane } from "./api";
+import { Heartbeat } from "./heartbeat";
+import { findReservedHostPorts } from "./host-ports";
+import type { NodeIdentity } from "./pod-spec";
+import { StatusReporter } from "./reporter";
+import type { ContainerRuntime } from "./runtime";
+import { enforceEphemeralStorage } from "./storage";
+import { PodSupervisor } from "./supervisor";
+import { AssignmentWatch } from "./watch";
+
+export interface Intervals {
+  heartbeatMs: number;
+  /** Full status reports, changed or not. */
+  fullSyncMs: number;
+  /** How often every container of the node is looked at (crashes are noticed within this). */
+  observeMs: number;
+  /** How often writable layers are measured against ephemeral-storage limits. */
+  storageMs: number;
+  /** How often host ports held outside Berth are looked for. */
+  portScanMs: number;
+  /** How long the watch asks the control plane to hold it. */
+  watchWaitMs: number;
+}
+
+export const DEFAULT_INTERVALS: Intervals = {
+  heartbeatMs: HEARTBEAT_INTERVAL_MS,
+  fullSyncMs: FULL_SYNC_INTERVAL_MS,
+  observeMs: 2_000,
+  storageMs: 10_000,
+  portScanMs: 30_000,
+  watchWaitMs: WATCH_MAX_WAIT_MS,
+};
+
+export interface SessionOptions {
+  identity: NodeIdentity;
+  credential: () => string;
+  /** A renewed credential arrived: keep it. */
+  saveCredential: (credential: string, expiresAt: string) => Promise<void>;
+  portRange: { min: number; max: number };
+  publishAddress: string;
+  stopTimeoutSeconds: number;
+  podConcurrency: number;
+  intervals: Intervals;
+  /** The control plane asks the node to leave. */
+  onLeave: () => void;
+  /** The control plane refuses the node's credential. */
+  onUnauthorized: (error: ApiError) => void;
+}
+
+/**
+ * One node identity at work: a heartbeat on its own timer, the watch that brings assignments, the
+ * status reports, and the pod supervisor with its periodic looks (containers, storage, ports).
+ * Each runs on its own; none waits for another.
+ */
+export class NodeSession {
+  readonly supervisor: PodSupervisor;
+  private readonly heartbeat: Heartbeat;
+  private readonly watch: AssignmentWatch;
+  private readonly reporter: StatusReporter;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private reserved: number[] | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: { runtime: ContainerRuntime; controlPlane: ControlPlane; logger: Logger },
+    private readonly opts: SessionOptions,
+  ) {
+    const { controlPlane: cp, logger } = deps;
+    this.supervisor = new PodSupervisor(deps.runtime, opts.identity, {
+      publishAddress: opts.publishAddress,
+      stopTimeoutSeconds: opts.stopTimeoutSeconds,
+      concurrency: opts.podConcurrency,
+      logger,
+      onChange: () => this.reporter.poke(),
+    });
+    this.heartbeat = new Heartbeat({
+      intervalMs: opts.intervals.heartbeatMs,
+      send: () => cp.heartbeat(opts.credential()),
+      onReply: (r) => r.leave && opts.onLeave(),
+      onError: (e, n) => this.failed("heartbeat", e, n),
+    });
+    this.watch = new AssignmentWatch({
+      waitMs: opts.intervals.watchWaitMs,
+      poll: (version, waitMs, signal) => cp.watch(opts.credential(), { version, waitMs }, signal),
+      onReply: (r) => {
+        logger.debug({ version: r.version, pods: r.pods.length }, "assignments pushed");
+        if (r.leave) opts.onLeave();
+        else this.supervisor.setAssignments(r.pods);
+      },
+      onError: (e, n) => this.failed("watch", e, n),
+    });
+    this.reporter = new StatusReporter({
+      intervalMs: opts.intervals.fullSyncMs,
+      build: async () => ({
+        pods: this.supervisor.report(),
+        ...(this.reserved ? { reservedHostPorts: this.reserved } : {}),
+      }),
+      send: async (body) => {
+        const started = Date.now();
+        const reply = await cp.sync(opts.credential(), body);
+        logger.debug({ pods: body.pods.length, ms: Date.now() - started }, "status reported");
+        return reply;
+      },
+      onReply: (r) => {
+        if (r.credential) void opts.saveCredential(r.credential.credential, r.credential.expiresAt);
+        // The watch is the fresher source while it works; this is the net under it.
+        if (r.leave) opts.onLeave();
+        else if (!this.watch.healthy) this.supervisor.setAssignments(r.pods);
+      },
+      onError: (e, n) => this.failed("status report", e, n),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.heartbeat.start();
+    await this.scanPorts();
+    await this.supervisor
+      .observe()
+      .catch((e: unknown) => this.deps.logger.warn({ err: e }, "could not list containers"));
+    await this.reporter.start();
+    this.watch.start();
+    this.every(this.opts.intervals.observeMs, () => this.supervisor.observe(), "looking at containers");
+    this.every(
+      this.opts.intervals.storageMs,
+      () => enforceEphemeralStorage(this.deps.runtime, this.supervisor, this.opts.identity.nodeId),
+      "measuring ephemeral storage",
+    );
+    this.every(this.opts.intervals.portScanMs, () => this.scanPorts(), "looking for host ports in use");
+  }
+
+  /** Stops everything but the pods, which keep running. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all([this.watch.stop(), this.reporter.stop(), this.heartbeat.stop()]);
+    await this.supervisor.stop();
+  }
+
+  /** Stops every pod, tells the control plane the node left (if it can), and stops. */
+  async leave(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.all([this.watch.stop(), this.reporter.stop()]);
+    this.deps.logger.info("the control plane asked this node to leave: stopping its pods");
+    await this.supervisor.removeAll();
+    try {
+      await this.deps.controlPlane.sync(this.opts.credential(), { pods: [], left: true });
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: (error as Error).message },
+        "could not confirm leaving; the control plane releases the node itself",
+      );
+    }
+    await this.heartbeat.stop();
+    await this.supervisor.stop();
+  }
+
+  status() {
+    return {
+      lastHeartbeatAt: this.heartbeat.lastOkAt,
+      heartbeatFailures: this.heartbeat.failures,
+      lastSyncAt: this.reporter.lastOkAt,
+      syncFailures: this.reporter.failures,
+      watching: this.watch.healthy,
+      pods: this.supervisor.running,
+      reservedHostPorts: this.reserved ?? [],
+    };
+  }
+
+  /** Runs `fn` every `ms` (measured from the end of the previous run) until the session stops. */
+  private every(ms: number, fn: () => Promise<unknown>, what: string): void {
+    const loop = () => {
+      if (this.stopped) return;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        fn()
+          .catch((error: unknown) =>
+            this.deps.logger.warn({ err: (error as Error).message }, `${what} failed`),
+          )
+          .finally(loop);
+      }, ms);
+      this.timers.add(t);
+    };
+    loop();
+  }
+
+  private async scanPorts(): Promise<void> {
+    try {
+      const found = await findReservedHostPorts(
+        this.deps.runtime,
+        this.opts.identity.nodeId,
+        this.opts.portRange,
+      );
+      const changed = JSON.stringify(found) !== JSON.stringify(this.reserved);
+      this.reserved = found;
+      if (changed) {
+        if (found.length > 0)
+          this.deps.logger.warn({ ports: found }, "host ports of the node's range are in use outside Berth");
+        this.reporter.poke();
+      }
+    } catch (error) {
+      this.deps.logger.warn({ err: (error as Error).message }, "could not look for host ports in use");
+    }
+  }
+
+  private failed(what: string, error: unknown, failures: number): void {
+    if (this.stopped) return;
+    if (error instanceof ApiError && error.status === 401) {
+      this.opts.onUnauthorized(error);
+      return;
+    }
+    // The control plane is unreachable or refusing: pods keep running as they were told to.
+    if (failures === 1 || failures % 10 === 0)
+      this.deps.logger.warn({ err: (error as Error).message, failures }, `${what} failed; pods keep running`);
+  }
+}

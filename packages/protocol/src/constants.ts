@@ -1,0 +1,43 @@
+/**
+ * Facts both ends of the node wire rely on. The control plane decides them; the agent takes the
+ * values the control plane sends where a reply carries them, and these as its defaults.
+ */
+
+/** How long a node credential lives; the control plane renews it on a sync past half of that. */
+export const NODE_CREDENTIAL_TTL_SECONDS = 3600;
+
+/** How often an agent renews its lease (`POST /v1/nodes/heartbeat`); a lease lasts a few of these. */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+
+/**
+ * How often an agent sends a full status report even when nothing changed: the safety net under
+ * the pushed assignments and the event-driven reports.
+ */
+export const FULL_SYNC_INTERVAL_MS = 10_000;
+
+/** The longest the control plane holds a watch (`GET /v1/nodes/watch`) open when nothing changes. */
+export const WATCH_MAX_WAIT_MS = 25_000;
+
+/** Ephemeral storage a container may write (its writable layer) when its template gives no limit. */
+export const DEFAULT_EPHEMERAL_STORAGE_BYTES = 1024 ** 3;
+
+/**
+ * Labels the agent puts on every container it runs. It only ever touches containers carrying its
+ * own installation and node ids; other agents may share the engine.
+ */
+export const CONTAINER_LABELS = {
+  node: "berth.node",
+  cluster: "berth.cluster",
+  installation: "berth.installation",
+  pod: "berth.pod",
+  container: "berth.container",
+  podName: "berth.pod-name",
+  namespace: "berth.namespace",
+} as const;
+
+/** Node labels only the platform sets (from the node pool or machine a node belongs to). */
+export const NODE_LABELS = {
+  pool: "berth.io/pool",
+  machine: "berth.io/machine",
+  instanceType: "berth.io/instance-type",
+} as const;

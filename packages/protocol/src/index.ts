@@ -1,0 +1,11 @@
+/**
+ * The wire contract between the control plane and the node agent: what each sends, what each
+ * accepts, and the facts both rely on. Pure: schemas, types and constants, no I/O.
+ */
+export * from "./constants";
+export * from "./container";
+export * from "./labels";
+export * from "./node";
+export * from "./pods";
+export * from "./quantity";
+export * from "./strings";

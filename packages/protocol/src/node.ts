@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { labelMap } from "./labels";
+import { assignmentSchema, podReportSchema } from "./pods";
+import { dnsLabel, text } from "./strings";
+
+const port = z.number().int().min(1024).max(65535);
+
+/** `POST /v1/nodes/join`: a bootstrap token for a node credential. */
+export const joinRequestSchema = z
+  .object({
+    joinToken: z
+      .string()
+      .min(10)
+      .max(200)
+      .regex(/^[A-Za-z0-9_-]+$/, "must be a join token"),
+    name: dnsLabel,
+    capacity: z
+      .object({
+        cpuMillis: z.number().int().min(100).max(1_024_000),
+        memoryBytes: z
+          .number()
+          .int()
+          .min(64 * 1024 * 1024)
+          .max(2 ** 44),
+        pods: z.number().int().min(1).max(1000),
+      })
+      .strict(),
+    portRange: z
+      .object({ min: port, max: port })
+      .strict()
+      .refine((r) => r.max >= r.min, "max must be at least min"),
+    address: text(255, 1),
+    labels: labelMap.optional(),
+    agentVersion: text(64).optional(),
+  })
+  .strict();
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export const joinReplySchema = z.object({
+  nodeId: z.string(),
+  clusterId: z.string(),
+  credential: z.string(),
+  expiresAt: z.string(),
+  heartbeatIntervalMs: z.number().int().positive(),
+});
+export type JoinReply = z.infer<typeof joinReplySchema>;
+
+/** `POST /v1/nodes/heartbeat`: renews the node's lease, nothing else. */
+export const heartbeatRequestSchema = z.object({}).strict();
+export const heartbeatReplySchema = z.object({
+  nodeId: z.string(),
+  /** The node should stop its pods and leave (it is being removed, or its cluster deleted). */
+  leave: z.boolean(),
+  heartbeatIntervalMs: z.number().int().positive(),
+});
+export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
+
+/**
+ * `POST /v1/nodes/sync`: the agent's status report (pods, host ports held by others) and the
+ * control plane's answer with the current assignments and, when due, a renewed credential.
+ */
+export const syncRequestSchema = z
+  .object({
+    pods: z.array(podReportSchema).max(1000),
+    /** The agent stopped its pods and leaves the cluster. */
+    left: z.boolean().optional(),
+    /** Host ports of the node's range held by something other than this node's pods. */
+    reservedHostPorts: z.array(z.number().int().min(1).max(65535)).max(65535).optional(),
+  })
+  .strict();
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+
+export const syncReplySchema = z.object({
+  nodeId: z.string(),
+  leave: z.boolean(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  pods: z.array(assignmentSchema),
+  credential: z.object({ credential: z.string(), expiresAt: z.string() }).nullable(),
+});
+export type SyncReply = z.output<typeof syncReplySchema>;
+
+/**
+ * `GET /v1/nodes/watch?version=&waitMs=`: the long poll that carries assignments the moment they
+ * are committed. Answers at once when the assignments differ from `version`, else when they
+ * change, else after `waitMs` with the same version.
+ */
+export const watchRequestSchema = z
+  .object({
+    version: z
+      .string()
+      .max(128)
+      .regex(/^[A-Za-z0-9_-]*$/, "must be a version")
+      .optional(),
+    waitMs: z.coerce.number().int().min(0).max(60_000).optional(),
+  })
+  .strict();
+export type WatchRequest = z.infer<typeof watchRequestSchema>;
+
+export const watchReplySchema = z.object({
+  /** Changes whenever the assignments (or `leave`) do. */
+  version: z.string(),
+  leave: z.boolean(),
+  pods: z.array(assignmentSchema),
+});
+export type WatchReply = z.output<typeof watchReplySchema>;

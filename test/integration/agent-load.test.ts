@@ -1,0 +1,144 @@
+import type { ContainerRuntime } from "@berth/node-agent/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { containersOf } from "../e2e/support";
+import { type Agents, demoDeployment, portBlock, startAgents } from "./agent-support";
+import { type Platform, startPlatform } from "./harness";
+
+/**
+ * The node agent under load, against the real control plane (leases of 3 s, evictions after 5 s)
+ * and real Podman: many pods at once on one node, and a runtime that takes 30 s to start each
+ * container. Heartbeats must never wait on either.
+ */
+let p: Platform;
+let agents: Agents;
+let token: string;
+
+beforeAll(async () => {
+  p = await startPlatform();
+  agents = await startAgents(p);
+  ({ token } = await p.api.tenant("load"));
+});
+afterAll(async () => {
+  await agents?.close();
+  await p?.close();
+});
+
+type PodView = { id: string; phase: string; restarts: number; createdAt: string; startedAt: string | null };
+const pods = async (clusterId: string): Promise<PodView[]> =>
+  (await p.api.call("GET", `/v1/clusters/${clusterId}/pods?limit=500`, { token })).body.items;
+const events = async (clusterId: string): Promise<{ reason: string }[]> =>
+  (await p.api.call("GET", `/v1/clusters/${clusterId}/events?limit=500`, { token })).body.items;
+
+/** Polls the node's status until stopped; remembers every status it saw. */
+function watchNodeStatus(clusterId: string) {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const nodes = await p.api.call("GET", `/v1/clusters/${clusterId}/nodes`, { token });
+      for (const n of nodes.body.items ?? []) seen.add(n.status);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** The real runtime, slowed down: each container start takes `ms` longer (a slow disk, a loaded host). */
+function slowStarts(runtime: ContainerRuntime, ms: number): ContainerRuntime {
+  return {
+    ...runtime,
+    name: `${runtime.name} (slow starts)`,
+    async start(id) {
+      await new Promise((r) => setTimeout(r, ms));
+      return runtime.start(id);
+    },
+  };
+}
+
+describe("the node agent under load", () => {
+  it("runs 50 pods on one node: all reach Running, none is evicted, the node is never NotReady", async () => {
+    const clusterId = await p.activeCluster(token, "fifty");
+    const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
+    const { agent } = await agents.start("fifty", {
+      joinToken: jt.body.token,
+      portRange: portBlock(80),
+      pods: 60,
+    });
+    const status = watchNodeStatus(clusterId);
+    const started = Date.now();
+    await p.api.call("PUT", `/v1/clusters/${clusterId}/deployments/default/web`, {
+      token,
+      body: demoDeployment(50),
+    });
+    try {
+      await p.waitFor(
+        "50 pods Running",
+        async () => (await pods(clusterId)).filter((x) => x.phase === "Running").length === 50,
+        240_000,
+      );
+    } finally {
+      await status.stop();
+    }
+    const took = Date.now() - started;
+    const list = await pods(clusterId);
+    const reasons = (await events(clusterId)).map((e) => e.reason);
+    const latencies = list
+      .map((x) => Date.parse(x.startedAt ?? "") - Date.parse(x.createdAt))
+      .sort((a, b) => a - b);
+    console.log(
+      `50 pods on one node: all Running after ${took} ms; create → Running median ${latencies[25]} ms, max ${latencies[49]} ms; ` +
+        `node statuses seen: ${[...status.seen].join(", ")}; NodeNotReady ${reasons.filter((r) => r === "NodeNotReady").length}, PodsEvicted ${reasons.filter((r) => r === "PodsEvicted").length}`,
+    );
+    expect(list).toHaveLength(50);
+    expect(list.every((x) => x.restarts === 0)).toBe(true);
+    expect([...status.seen]).toEqual(["ready"]);
+    expect(reasons).not.toContain("NodeNotReady");
+    expect(reasons).not.toContain("PodsEvicted");
+    const nodeId = agent.status().nodeId ?? "";
+    expect((await containersOf(nodeId)).filter((c) => c.State === "running")).toHaveLength(50);
+
+    // And they all go again.
+    await p.api.call("DELETE", `/v1/clusters/${clusterId}/deployments/default/web`, { token });
+    await p.waitFor("containers gone", async () => (await containersOf(nodeId)).length === 0, 120_000);
+  }, 400_000);
+
+  it("stays Ready while its runtime takes 30 s to start each container", async () => {
+    const clusterId = await p.activeCluster(token, "slow");
+    const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
+    await agents.start("slow", {
+      joinToken: jt.body.token,
+      portRange: portBlock(10),
+      runtime: slowStarts(agents.runtime, 30_000),
+    });
+    const status = watchNodeStatus(clusterId);
+    const started = Date.now();
+    await p.api.call("PUT", `/v1/clusters/${clusterId}/deployments/default/web`, {
+      token,
+      body: demoDeployment(3),
+    });
+    try {
+      await p.waitFor(
+        "3 pods Running",
+        async () => (await pods(clusterId)).filter((x) => x.phase === "Running").length === 3,
+        120_000,
+      );
+    } finally {
+      await status.stop();
+    }
+    const took = Date.now() - started;
+    const reasons = (await events(clusterId)).map((e) => e.reason);
+    console.log(
+      `30 s per container start: 3 pods Running after ${took} ms; node statuses seen: ${[...status.seen].join(", ")}`,
+    );
+    expect(took).toBeGreaterThanOrEqual(30_000);
+    expect([...status.seen]).toEqual(["ready"]);
+    expect(reasons).not.toContain("NodeNotReady");
+    expect(reasons).not.toContain("PodsEvicted");
+  }, 200_000);
+});

@@ -1,0 +1,124 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Agent, type AgentOptions, createAgent } from "@berth/node-agent/agent";
+import { createControlPlane } from "@berth/node-agent/api";
+import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
+import { serve } from "@hono/node-server";
+import { pino } from "pino";
+import { containersOf, engine, ROOT } from "../e2e/support";
+import type { Platform } from "./harness";
+
+/** Node agents in this process against a platform served on a real port, with real Podman. */
+export interface Agents {
+  url: string;
+  runtime: ContainerRuntime;
+  /** Starts an agent; `logs` collects its log lines. */
+  start(
+    name: string,
+    opts: {
+      joinToken?: string;
+      stateDir?: string;
+      portRange: { min: number; max: number };
+      pods?: number;
+      runtime?: ContainerRuntime;
+      podConcurrency?: number;
+      server?: string;
+      intervals?: AgentOptions["intervals"];
+    },
+  ): Promise<{ agent: Agent; stateDir: string; logs: string[] }>;
+  close(): Promise<void>;
+}
+
+export const socketPath = (): string =>
+  (process.env.CONTAINER_HOST ?? `unix://${ROOT}/.data/podman/podman.sock`).replace(/^unix:\/\//, "");
+
+export async function startAgents(p: Platform): Promise<Agents> {
+  const server = serve({ fetch: p.api.app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise<void>((ok) => server.once("listening", () => ok()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const runtime = createDockerEngineRuntime({ socketPath: socketPath() });
+  const started: { agent: Agent; stateDir: string; owned: boolean }[] = [];
+  return {
+    url,
+    runtime,
+    async start(name, o) {
+      const stateDir = o.stateDir ?? (await mkdtemp(join(tmpdir(), `berth-agent-${name}-`)));
+      const logs: string[] = [];
+      const level = process.env.AGENT_LOG_LEVEL ?? "info";
+      const logger = pino(
+        { level, base: { service: "node-agent", node: name } },
+        {
+          write(line: string) {
+            logs.push(line);
+            if (process.env.AGENT_LOG_LEVEL) process.stdout.write(line);
+          },
+        },
+      );
+      const agent = createAgent(
+        {
+          server: o.server ?? url,
+          joinToken: o.joinToken,
+          stateDir,
+          join: {
+            name,
+            capacity: { cpuMillis: 64_000, memoryBytes: 64 * 1024 ** 3, pods: o.pods ?? 20 },
+            portRange: o.portRange,
+            address: "127.0.0.1",
+            labels: {},
+            agentVersion: "test",
+          },
+          publishAddress: "127.0.0.1",
+          stopTimeoutSeconds: 2,
+          joinRetryMs: 30_000,
+          ...(o.podConcurrency ? { podConcurrency: o.podConcurrency } : {}),
+          ...(o.intervals ? { intervals: o.intervals } : {}),
+        },
+        { runtime: o.runtime ?? runtime, controlPlane: (s) => createControlPlane(s, 5_000), logger },
+      );
+      started.push({ agent, stateDir, owned: o.stateDir === undefined });
+      await agent.start();
+      return { agent, stateDir, logs };
+    },
+    async close() {
+      for (const { agent } of started) {
+        const nodeId = agent.status().nodeId;
+        await agent.stop().catch(() => {});
+        if (nodeId)
+          for (const c of await containersOf(nodeId))
+            await engine("DELETE", `/containers/${c.Id}?force=true`);
+      }
+      for (const { stateDir } of started) await rm(stateDir, { recursive: true, force: true });
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+      });
+    },
+  };
+}
+
+/** A free block of host ports for one test's nodes (tests run in parallel on one host). */
+export function portBlock(size: number): { min: number; max: number } {
+  const min = 33000 + Math.floor(Math.random() * 120) * 250;
+  return { min, max: min + size - 1 };
+}
+
+export const demoDeployment = (replicas: number, extra: Record<string, unknown> = {}) => ({
+  spec: {
+    replicas,
+    template: {
+      spec: {
+        containers: [
+          {
+            name: "web",
+            image: "localhost/berth/demo-web:latest",
+            ports: [{ containerPort: 8080 }],
+            resources: { requests: { cpu: "10m", memory: "16Mi" } },
+            ...extra,
+          },
+        ],
+      },
+    },
+  },
+});
