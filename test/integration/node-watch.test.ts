@@ -150,7 +150,9 @@ describe("the watch", () => {
     await systemRows(p.api.deps.db, sql`select 1`);
     const admin = postgres(p.api.database.migrationUrl, { max: 1, onnotice: () => {} });
     try {
+      // Only the system role (which the listener uses) is refused; tenant requests go on.
       await admin.unsafe(`revoke connect on database "${db}" from public`);
+      await admin.unsafe(`grant connect on database "${db}" to berth_app, berth`);
       await cutListeners();
       await p.waitFor("the loss noticed", async () => !second.deps.assignments.listening, 15_000);
       const held = watch(second, version, 20_000);
