@@ -80,9 +80,9 @@ describe("mass assignment", () => {
       const path = op.path.replace(":clusterId", clusterId).replace(/:(\w+)/g, "x");
       const auth = op.auth === "user" ? token : op.auth === "node" ? nodeCredential : undefined;
       const valid = validBodies[op.id] as Record<string, unknown>;
-      const body = op.bodyAs
-        ? { ...valid, status: { readyReplicas: 99 }, metadata: { uid: "forged" } }
-        : { ...valid, ...injected };
+      // A manifest's server-owned fields are ignored (GET → edit → PUT round-trips, as in
+      // Kubernetes; the next test shows they are not stored); its unknown fields are refused.
+      const body = op.bodyAs ? { ...valid, kindOfThing: "forged" } : { ...valid, ...injected };
       const r = await p.api.call(op.method, path, { token: auth, body });
       expect(r.status, `${op.id} → ${r.status} ${r.text}`).toBe(400);
       expect(r.body.error.code).toBe("VALIDATION_FAILED");
@@ -101,5 +101,22 @@ describe("mass assignment", () => {
     );
     expect(Number(forged[0]?.n)).toBe(0);
     console.log(`mass assignment: ${covered.length} write routes covered`);
+  });
+
+  it("ignores a manifest's server-owned fields: status, uid, creationTimestamp are never taken from it", async () => {
+    const path = `/v1/clusters/${clusterId}/deployments/default/owned`;
+    const r = await p.api.call("PUT", path, {
+      token,
+      body: {
+        ...manifest,
+        metadata: { uid: "forged", creationTimestamp: "2000-01-01T00:00:00Z", generation: 99 },
+        status: { readyReplicas: 99 },
+      },
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.metadata.uid).not.toBe("forged");
+    expect(r.body.metadata.generation).toBe(1);
+    expect(r.body.metadata.creationTimestamp).not.toBe("2000-01-01T00:00:00Z");
+    expect(r.body.status.readyReplicas).toBe(0);
   });
 });

@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { DEFAULT_EPHEMERAL_STORAGE_BYTES } from "./constants";
+import { lifecycleSchema, probeSchema } from "./probes";
+import { containerSecuritySchema } from "./security";
+import { volumeMountSchema } from "./volumes";
 
 /**
  * A container as the control plane hands it to the agent: normalised, quantities already
@@ -9,8 +12,12 @@ import { DEFAULT_EPHEMERAL_STORAGE_BYTES } from "./constants";
 export const containerTemplateSchema = z.object({
   name: z.string(),
   image: z.string(),
+  /** Kubernetes' rule: pull each start (Always), only when absent (IfNotPresent), or never. */
+  imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent"),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
+  workingDir: z.string().optional(),
+  /** Every variable resolved to its value (ConfigMap and Secret references included). */
   env: z.array(z.object({ name: z.string(), value: z.string() })),
   ports: z.array(
     z.object({
@@ -27,6 +34,16 @@ export const containerTemplateSchema = z.object({
     memoryBytes: z.number().int(),
     /** What the container may write to its writable layer before its pod is evicted. */
     ephemeralStorageBytes: z.number().int().positive().default(DEFAULT_EPHEMERAL_STORAGE_BYTES),
+  }),
+  readinessProbe: probeSchema.optional(),
+  livenessProbe: probeSchema.optional(),
+  startupProbe: probeSchema.optional(),
+  lifecycle: lifecycleSchema.optional(),
+  volumeMounts: z.array(volumeMountSchema).default([]),
+  securityContext: containerSecuritySchema.default({
+    runAsNonRoot: false,
+    readOnlyRootFilesystem: false,
+    capabilitiesAdd: [],
   }),
 });
 

@@ -7,5 +7,8 @@ export * from "./container";
 export * from "./labels";
 export * from "./node";
 export * from "./pods";
+export * from "./probes";
 export * from "./quantity";
+export * from "./security";
 export * from "./strings";
+export * from "./volumes";

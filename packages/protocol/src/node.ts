@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { labelMap } from "./labels";
-import { assignmentSchema, podReportSchema } from "./pods";
+import { assignmentSchema, podEventSchema, podReportSchema } from "./pods";
 import { dnsLabel, text } from "./strings";
 
 const port = z.number().int().min(1024).max(65535);
@@ -62,6 +62,8 @@ export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
 export const syncRequestSchema = z
   .object({
     pods: z.array(podReportSchema).max(1000),
+    /** What happened to pods since the last report (at most 500; older ones are dropped). */
+    events: z.array(podEventSchema).max(500).optional(),
     /** The agent stopped its pods and leaves the cluster. */
     left: z.boolean().optional(),
     /** Host ports of the node's range held by something other than this node's pods. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { containerTemplateSchema } from "./container";
 import { objectId, text } from "./strings";
+import { volumeSchema } from "./volumes";
 
 /** What the agent says a pod is doing. */
 export const POD_STATES = ["creating", "running", "exited", "failed", "gone"] as const;
@@ -15,11 +16,78 @@ export const POD_REASONS = [
   "ErrImagePull",
   "ImagePullBackOff",
   "CreateContainerError",
+  "CreateContainerConfigError",
   "RunContainerError",
   "CrashLoopBackOff",
   "Evicted",
+  "PodInitializing",
+  "Init:Error",
+  "Init:CrashLoopBackOff",
+  "DeadlineExceeded",
 ] as const;
 export type PodReason = (typeof POD_REASONS)[number];
+
+/** Why a container's last run ended (Kubernetes' `terminated.reason`). */
+export const TERMINATION_REASONS = ["Completed", "Error", "OOMKilled", "ContainerCannotRun"] as const;
+
+const terminatedSchema = z
+  .object({
+    exitCode: z.number().int().min(-1).max(255),
+    reason: z.enum(TERMINATION_REASONS),
+    startedAt: z.iso.datetime().nullable(),
+    finishedAt: z.iso.datetime().nullable(),
+  })
+  .strict();
+
+/** One container's state in Kubernetes' shape (`status.containerStatuses[]`). */
+export const containerStatusSchema = z
+  .object({
+    name: text(63, 1),
+    ready: z.boolean(),
+    started: z.boolean(),
+    restartCount: z.number().int().min(0).max(1_000_000),
+    /** Exactly one of waiting / running / terminated, as Kubernetes reports it. */
+    state: z
+      .object({
+        waiting: z
+          .object({ reason: text(64), message: text(1024).optional() })
+          .strict()
+          .optional(),
+        running: z.object({ startedAt: z.iso.datetime().nullable() }).strict().optional(),
+        terminated: terminatedSchema.optional(),
+      })
+      .strict(),
+    lastState: z.object({ terminated: terminatedSchema.optional() }).strict().default({}),
+    /** The image actually running, by digest when the engine knows it. */
+    imageID: text(512).optional(),
+  })
+  .strict();
+export type ContainerStatus = z.output<typeof containerStatusSchema>;
+
+/** Something the node saw happen to a pod, for the pod's events (Pulling, Started, Unhealthy, …). */
+export const POD_EVENT_REASONS = [
+  "Pulling",
+  "Pulled",
+  "Created",
+  "Started",
+  "Killing",
+  "Unhealthy",
+  "BackOff",
+  "Failed",
+  "Evicted",
+  "Completed",
+] as const;
+export const podEventSchema = z
+  .object({
+    podId: objectId,
+    type: z.enum(["Normal", "Warning"]),
+    reason: z.enum(POD_EVENT_REASONS),
+    message: text(1024),
+    /** When it happened on the node (events are batched into the next report). */
+    at: z.iso.datetime(),
+  })
+  .strict();
+export type PodEvent = z.output<typeof podEventSchema>;
 
 export const podReportSchema = z
   .object({
@@ -27,6 +95,9 @@ export const podReportSchema = z
     state: z.enum(POD_STATES),
     restarts: z.number().int().min(0).max(1_000_000),
     ready: z.boolean(),
+    /** Per container, in Kubernetes' shape; the pod-level fields above summarise them. */
+    containers: z.array(containerStatusSchema).max(64).optional(),
+    initContainers: z.array(containerStatusSchema).max(64).optional(),
     reason: z.enum(POD_REASONS).optional(),
     message: text(1024).optional(),
   })
@@ -41,6 +112,13 @@ export const assignmentSchema = z.object({
   action: z.enum(["run", "stop"]),
   hostPorts: z.array(z.number().int()),
   containers: z.array(containerTemplateSchema),
+  /** Run in order, each to success, before the containers start. */
+  initContainers: z.array(containerTemplateSchema).default([]),
+  volumes: z.array(volumeSchema).default([]),
+  /** Kubernetes' pod restart policy: what the agent does when a container exits. */
+  restartPolicy: z.enum(["Always", "OnFailure", "Never"]).default("Always"),
+  /** SIGTERM, then SIGKILL this many seconds later (after `preStop`). */
+  terminationGracePeriodSeconds: z.number().int().min(0).default(30),
 });
 export type Assignment = z.output<typeof assignmentSchema>;
 export type AssignmentInput = z.input<typeof assignmentSchema>;

@@ -1,55 +1,148 @@
 import { createHash } from "node:crypto";
-import { UnauthenticatedError } from "@berth/core";
-import { clusters, nodes, pods, type Tx, withTenant } from "@berth/db";
+import { type MasterKey, UnauthenticatedError } from "@berth/core";
+import { clusters, nodes, objects, pods, type Tx, withTenant } from "@berth/db";
+import { ConfigError, type ResolveContext, referencedObjects, resolvePod } from "@berth/kube";
 import {
   type AssignmentInput,
-  type ContainerTemplateInput,
   WATCH_MAX_WAIT_MS,
   type WatchReply,
   type watchRequestSchema,
 } from "@berth/protocol";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
 import type { RequestMeta } from "../operation";
+import { openSecretData } from "./secret-data";
 
 type NodeRow = typeof nodes.$inferSelect;
 type ClusterRow = typeof clusters.$inferSelect;
 type PodRow = typeof pods.$inferSelect;
-
-// The stored template must stay what the wire carries: this fails to compile if they drift apart.
-const _storedTemplateIsWireTemplate = (t: PodRow["template"]["containers"][number]): ContainerTemplateInput =>
-  t;
-void _storedTemplateIsWireTemplate;
 
 /** Whether a node is told to leave: it is being removed, or its cluster is going. */
 export function mustLeave(node: Pick<NodeRow, "status">, cluster: Pick<ClusterRow, "status">): boolean {
   return node.status === "leaving" || cluster.status === "deleting" || cluster.status === "deleted";
 }
 
-/** What should run on a node: every pod bound to it, those being removed (or failed) to stop. */
-export function assignmentOf(p: PodRow, leave: boolean): AssignmentInput {
-  return {
-    podId: p.id,
-    name: p.name,
-    namespace: p.namespace,
-    action: leave || p.deletionRequestedAt || p.phase === "Failed" ? "stop" : "run",
-    hostPorts: p.hostPorts,
-    containers: p.template.containers,
-  };
+/** What a pod's references resolve against on its node (its namespace's ConfigMaps and Secrets). */
+export type References = Pick<ResolveContext, "configMaps" | "secrets">;
+
+/**
+ * What should run on a node: every pod bound to it, those being removed (or failed) to stop. A pod
+ * whose ConfigMap or Secret reference points at nothing is held back (not run) with the reason.
+ */
+export function assignmentOf(
+  p: PodRow,
+  leave: boolean,
+  node: Pick<NodeRow, "name" | "address">,
+  refs: References,
+): { assignment: AssignmentInput; configError: string | null } {
+  const stop = leave || p.deletionRequestedAt !== null || p.phase === "Failed" || p.phase === "Succeeded";
+  const base = { podId: p.id, name: p.name, namespace: p.namespace, hostPorts: p.hostPorts };
+  try {
+    const resolved = resolvePod(p.template, {
+      ...refs,
+      pod: {
+        name: p.name,
+        namespace: p.namespace,
+        uid: p.id,
+        nodeName: node.name,
+        podIP: node.address,
+        hostIP: node.address,
+        serviceAccountName: "default",
+        labels: p.labels,
+        annotations: p.annotations,
+      },
+    });
+    return { assignment: { ...base, action: stop ? "stop" : "run", ...resolved }, configError: null };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Nothing to run without its configuration; the containers of a stopping pod still go.
+    return {
+      assignment: { ...base, action: "stop", containers: [] },
+      configError: stop ? null : error.message,
+    };
+  }
 }
+
+/** The ConfigMaps and Secrets the given pods refer to, by namespace, read (and opened) once. */
+export async function referencesOf(
+  tx: Tx,
+  master: MasterKey,
+  cluster: Pick<ClusterRow, "id" | "dataKeyEnc">,
+  list: readonly PodRow[],
+): Promise<Map<string, References>> {
+  const wanted = new Map<string, { configMaps: Set<string>; secrets: Set<string> }>();
+  for (const p of list) {
+    const r = referencedObjects(p.template);
+    const w = wanted.get(p.namespace) ?? { configMaps: new Set<string>(), secrets: new Set<string>() };
+    for (const n of r.configMaps) w.configMaps.add(n);
+    for (const n of r.secrets) w.secrets.add(n);
+    wanted.set(p.namespace, w);
+  }
+  const out = new Map<string, References>();
+  for (const [namespace, w] of wanted) {
+    const names = [...w.configMaps, ...w.secrets];
+    const rows =
+      names.length === 0
+        ? []
+        : await tx
+            .select()
+            .from(objects)
+            .where(
+              and(
+                eq(objects.clusterId, cluster.id),
+                eq(objects.namespace, namespace),
+                inArray(objects.kind, ["ConfigMap", "Secret"]),
+                inArray(objects.name, names),
+                isNull(objects.deletionTimestamp),
+              ),
+            );
+    const configMaps = new Map<
+      string,
+      { data: Record<string, string>; binaryData: Record<string, string> }
+    >();
+    const secrets = new Map<string, Record<string, string>>();
+    for (const o of rows) {
+      if (o.kind === "ConfigMap" && w.configMaps.has(o.name)) {
+        const spec = o.spec as { data?: Record<string, string>; binaryData?: Record<string, string> };
+        configMaps.set(o.name, { data: spec.data ?? {}, binaryData: spec.binaryData ?? {} });
+      }
+      if (o.kind === "Secret" && w.secrets.has(o.name) && o.dataEnc)
+        secrets.set(o.name, openSecretData(master, cluster, o.id, o.dataEnc));
+    }
+    out.set(namespace, { configMaps, secrets });
+  }
+  return out;
+}
+
+const NO_REFERENCES: References = { configMaps: new Map(), secrets: new Map() };
 
 /** A digest of the assignments: equal digests, nothing for the agent to do. */
 export function assignmentsVersion(leave: boolean, list: readonly AssignmentInput[]): string {
   return createHash("sha256").update(JSON.stringify({ leave, list })).digest("base64url").slice(0, 32);
 }
 
-/** The node's current assignments, read in the caller's tenant transaction. */
-export async function currentAssignments(tx: Tx, node: NodeRow, cluster: ClusterRow): Promise<WatchReply> {
+/**
+ * The node's current assignments, read in the caller's tenant transaction, with each pod's
+ * references resolved (a node receives the values of its own pods' ConfigMaps and Secrets only).
+ * The version covers resolved values, so a changed ConfigMap reaches its pods' nodes.
+ */
+export async function currentAssignments(
+  tx: Tx,
+  master: MasterKey,
+  node: NodeRow,
+  cluster: ClusterRow,
+): Promise<WatchReply & { configErrors: Map<string, string> }> {
   const leave = mustLeave(node, cluster);
   const rows = await tx.select().from(pods).where(eq(pods.nodeId, node.id)).orderBy(asc(pods.id));
-  const list = rows.map((p) => assignmentOf(p, leave));
-  return { version: assignmentsVersion(leave, list), leave, pods: list as WatchReply["pods"] };
+  const refs = await referencesOf(tx, master, cluster, rows);
+  const configErrors = new Map<string, string>();
+  const list = rows.map((p) => {
+    const { assignment, configError } = assignmentOf(p, leave, node, refs.get(p.namespace) ?? NO_REFERENCES);
+    if (configError) configErrors.set(p.id, configError);
+    return assignment;
+  });
+  return { version: assignmentsVersion(leave, list), leave, pods: list as WatchReply["pods"], configErrors };
 }
 
 async function readAssignments(deps: Deps, caller: NodeCaller): Promise<WatchReply> {
@@ -61,7 +154,13 @@ async function readAssignments(deps: Deps, caller: NodeCaller): Promise<WatchRep
       .where(and(eq(nodes.id, caller.nodeId), eq(nodes.clusterId, caller.clusterId)));
     if (!row || row.node.status === "left")
       throw new UnauthenticatedError("this node is not part of the cluster");
-    return currentAssignments(tx, row.node, row.cluster);
+    const { configErrors: _errors, ...reply } = await currentAssignments(
+      tx,
+      deps.master,
+      row.node,
+      row.cluster,
+    );
+    return reply;
   });
 }
 

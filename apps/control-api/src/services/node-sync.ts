@@ -24,7 +24,9 @@ import { issueNodeCredential } from "../auth/node-credentials";
 import type { Deps, NodeCaller } from "../deps";
 import { loadCluster } from "./clusters";
 import { kick } from "./kick";
-import { assignmentOf, mustLeave } from "./node-assignments";
+import { assignmentOf, mustLeave, referencesOf } from "./node-assignments";
+
+const NO_REFS = { configMaps: new Map(), secrets: new Map() };
 
 type NodeRow = typeof nodes.$inferSelect;
 type PodRow = typeof pods.$inferSelect;
@@ -91,7 +93,20 @@ export async function syncNode(deps: Deps, caller: NodeCaller, input: SyncInput)
     const rows = await tx.select().from(pods).where(eq(pods.nodeId, node.id));
     const applied = await applyReports(tx, rows, input.pods, now);
     changed ||= applied.changed;
-    const assignments = rows.filter((p) => !applied.gone.has(p.id)).map((p) => assignmentOf(p, leave));
+    const kept = rows.filter((p) => !applied.gone.has(p.id));
+    const refs = await referencesOf(tx, deps.master, cluster, kept);
+    const assignments: AssignmentInput[] = [];
+    for (const p of kept) {
+      const { assignment, configError } = assignmentOf(p, leave, node, refs.get(p.namespace) ?? NO_REFS);
+      assignments.push(assignment);
+      if (configError && (p.reason !== "CreateContainerConfigError" || p.message !== configError)) {
+        await tx
+          .update(pods)
+          .set({ reason: "CreateContainerConfigError", message: configError })
+          .where(eq(pods.id, p.id));
+        changed = true;
+      }
+    }
     for (const podId of applied.unknown)
       assignments.push({ podId, name: podId, namespace: "", action: "stop", hostPorts: [], containers: [] });
     return { node, cluster, leave, assignments };

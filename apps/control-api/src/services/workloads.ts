@@ -83,7 +83,10 @@ export async function applyDeployment(
         "CLUSTER_NOT_ACTIVE",
       );
     checkImagesAllowed(
-      input.manifest.spec.template.spec.containers.map((c) => c.image),
+      [
+        ...input.manifest.spec.template.spec.containers,
+        ...(input.manifest.spec.template.spec.initContainers ?? []),
+      ].map((c) => c.image),
       await allowedImagePrefixesOf(deps, tx, caller.tenantId),
     );
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deployments:${cluster.id}`}))`);
@@ -94,6 +97,8 @@ export async function applyDeployment(
       templateHash: normal.templateHash,
       manifest: input.manifest as Record<string, unknown>,
       labels: normal.labels,
+      annotations: normal.annotations,
+      spec: normal.spec,
       updatedAt: deps.now(),
     };
     let row: DeploymentRow | undefined;

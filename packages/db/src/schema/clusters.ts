@@ -30,6 +30,8 @@ export const clusters = pgTable(
     signingKeyEnc: text(),
     signingPublicJwk: text(),
     signingKid: text(),
+    /** The cluster's data key (AES-256), wrapped by the master key: Secrets are encrypted under it. */
+    dataKeyEnc: text(),
     /** After a rotation, the previous key still verifies the node credentials it signed, until they expire. */
     previousPublicJwk: text(),
     previousKeyRetireAt: timestamp({ withTimezone: true }),

@@ -1,3 +1,5 @@
+import type { DeploymentSpec, PodTemplate } from "@berth/kube";
+import type { ContainerStatus } from "@berth/protocol";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -6,6 +8,7 @@ import {
   index,
   integer,
   jsonb,
+  pgSequence,
   pgTable,
   text,
   timestamp,
@@ -16,31 +19,6 @@ import { nodes } from "./nodes";
 import { tenantRef } from "./tenant";
 import { createdAt } from "./timestamps";
 
-/** A container as the control plane stores it: normalised, quantities already integers. */
-export interface ContainerTemplate {
-  name: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-  env: { name: string; value: string }[];
-  ports: { containerPort: number; protocol: "TCP" | "UDP"; name?: string }[];
-  /** Requests: what the scheduler reserves. */
-  resources: { cpuMillis: number; memoryBytes: number };
-  /**
-   * Limits the runtime enforces (the requests when the manifest gives none), never below the
-   * requests: what a pod may take, and so what is billed (see `podBilledResources`).
-   */
-  limits: {
-    cpuMillis: number;
-    memoryBytes: number;
-    /**
-     * The container's writable layer and logs (`ephemeral-storage`). Absent in templates stored
-     * before it existed: DEFAULT_EPHEMERAL_STORAGE_BYTES (@berth/core) applies to them.
-     */
-    ephemeralStorageBytes?: number;
-  };
-}
-
 /** A status condition, as Kubernetes objects carry them. */
 export interface Condition {
   type: string;
@@ -50,13 +28,11 @@ export interface Condition {
   lastTransitionTime: string;
 }
 
-export interface PodTemplate {
-  containers: ContainerTemplate[];
-  nodeSelector: Record<string, string>;
-  tolerations: { key: string; operator?: "Equal" | "Exists"; value?: string; effect?: string }[];
-  priority: number;
-  rollout: { maxSurge: number | string; maxUnavailable: number | string };
-}
+export type { PodTemplate, StoredContainer as ContainerTemplate } from "@berth/kube";
+
+/** The monotonic version every write of a Kubernetes-shaped object takes (`metadata.resourceVersion`). */
+export const resourceVersions = pgSequence("resource_versions", { startWith: 1 });
+const resourceVersion = () => bigint({ mode: "number" }).notNull().default(sql`nextval('resource_versions')`);
 
 export const deployments = pgTable(
   "deployments",
@@ -73,11 +49,20 @@ export const deployments = pgTable(
     /** The manifest as the user applied it, returned by GET. */
     manifest: jsonb().$type<Record<string, unknown>>().notNull(),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
+    annotations: jsonb().$type<Record<string, string>>().notNull().default({}),
+    /** The rest of the spec (strategy, minReadySeconds, revisionHistoryLimit, paused, …); `template` and `replicas` have columns. */
+    spec: jsonb().$type<Partial<Omit<DeploymentSpec, "template" | "replicas">>>().notNull().default({}),
+    resourceVersion: resourceVersion(),
+    /** The revision of the current template (`deployment.kubernetes.io/revision`). */
+    revision: integer().notNull().default(1),
     observedGeneration: integer().notNull().default(0),
     /** Kubernetes-shaped status conditions (`type`, `status`, `reason`, `message`, `lastTransitionTime`). */
     conditions: jsonb().$type<Condition[]>().notNull().default([]),
     readyReplicas: integer().notNull().default(0),
     updatedReplicas: integer().notNull().default(0),
+    availableReplicas: integer().notNull().default(0),
+    /** When the current rollout last made progress (for progressDeadlineSeconds). */
+    progressAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp({ withTimezone: true }),
@@ -99,11 +84,18 @@ export const pods = pgTable(
     id: text().primaryKey(),
     tenantId: tenantRef(),
     clusterId: clusterRef(),
-    deploymentId: text()
+    /** Set for a Deployment's pods; a Job's (or a bare pod's) have none. */
+    deploymentId: text().references(() => deployments.id),
+    /** The controller that owns the pod (Kubernetes' controller ownerReference). */
+    ownerKind: text({ enum: ["Deployment", "Job"] })
       .notNull()
-      .references(() => deployments.id),
+      .default("Deployment"),
+    ownerId: text(),
     namespace: text().notNull(),
     name: text().notNull(),
+    labels: jsonb().$type<Record<string, string>>().notNull().default({}),
+    annotations: jsonb().$type<Record<string, string>>().notNull().default({}),
+    resourceVersion: resourceVersion(),
     templateHash: text().notNull(),
     template: jsonb().$type<PodTemplate>().notNull(),
     cpuMillis: integer().notNull(),
@@ -117,6 +109,13 @@ export const pods = pgTable(
     restarts: integer().notNull().default(0),
     reason: text(),
     message: text(),
+    /** Kubernetes' `status.containerStatuses` / `initContainerStatuses`, as the node last reported them. */
+    containerStatuses: jsonb().$type<ContainerStatus[]>().notNull().default([]),
+    initContainerStatuses: jsonb().$type<ContainerStatus[]>().notNull().default([]),
+    /** Kubernetes' pod conditions (PodScheduled, Initialized, ContainersReady, Ready). */
+    conditions: jsonb().$type<Condition[]>().notNull().default([]),
+    /** When it last became ready (minReadySeconds counts from here). */
+    readyAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
     scheduledAt: timestamp({ withTimezone: true }),
     startedAt: timestamp({ withTimezone: true }),
@@ -129,6 +128,63 @@ export const pods = pgTable(
     index("pods_cluster_idx").on(t.clusterId),
     index("pods_node_idx").on(t.nodeId),
     index("pods_deployment_idx").on(t.deploymentId),
+    index("pods_owner_idx").on(t.ownerId),
+  ],
+);
+
+/** A Deployment's templates over time (its ReplicaSets, in Kubernetes' terms): rollback goes to one. */
+export const deploymentRevisions = pgTable(
+  "deployment_revisions",
+  {
+    id: text().primaryKey(),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
+    deploymentId: text()
+      .notNull()
+      .references(() => deployments.id),
+    revision: integer().notNull(),
+    templateHash: text().notNull(),
+    template: jsonb().$type<PodTemplate>().notNull(),
+    /** Why it was made (`kubernetes.io/change-cause`), when the apply said so. */
+    changeCause: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("deployment_revisions_key").on(t.deploymentId, t.revision),
+    index("deployment_revisions_hash_idx").on(t.deploymentId, t.templateHash),
+  ],
+);
+
+/**
+ * Every other kind (Namespace, ConfigMap, Secret, ResourceQuota, LimitRange, Job, CronJob, …) as
+ * Kubernetes stores it: metadata, the admitted spec, and status. A Secret's data is never in
+ * `spec`: it is in `dataEnc`, envelope-encrypted under the cluster's data key.
+ */
+export const objects = pgTable(
+  "objects",
+  {
+    id: text().primaryKey(),
+    tenantId: tenantRef(),
+    clusterId: clusterRef(),
+    kind: text().notNull(),
+    /** "" for cluster-scoped kinds (Namespace). */
+    namespace: text().notNull().default(""),
+    name: text().notNull(),
+    labels: jsonb().$type<Record<string, string>>().notNull().default({}),
+    annotations: jsonb().$type<Record<string, string>>().notNull().default({}),
+    spec: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    dataEnc: text(),
+    status: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    ownerReferences: jsonb().$type<Record<string, unknown>[]>().notNull().default([]),
+    generation: integer().notNull().default(1),
+    resourceVersion: resourceVersion(),
+    createdAt: createdAt(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    deletionTimestamp: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("objects_key").on(t.clusterId, t.kind, t.namespace, t.name),
+    index("objects_cluster_kind_idx").on(t.clusterId, t.kind),
   ],
 );
 
@@ -143,9 +199,20 @@ export const events = pgTable(
     type: text({ enum: ["Normal", "Warning"] }).notNull(),
     reason: text().notNull(),
     message: text().notNull(),
+    /** The object's namespace and uid (Kubernetes' involvedObject), when it has them. */
+    namespace: text(),
+    objectUid: text(),
+    /** Who saw it: a node's name, or the control plane's component. */
+    source: text(),
+    /** Repeats of the same event (same object, reason and message) are counted, not stored again. */
+    count: integer().notNull().default(1),
+    lastTimestamp: timestamp({ withTimezone: true }).notNull().defaultNow(),
     createdAt: createdAt(),
   },
-  (t) => [index("events_cluster_created_idx").on(t.clusterId, t.createdAt)],
+  (t) => [
+    index("events_cluster_created_idx").on(t.clusterId, t.createdAt),
+    index("events_dedupe_idx").on(t.clusterId, t.objectKind, t.objectName, t.reason),
+  ],
 );
 
 /** What a pod of this template asks the scheduler for: the sum of its containers' requests. */

@@ -17,8 +17,8 @@ import {
   parseMemoryBytes,
   ValidationError,
 } from "@berth/core";
-import type { ContainerTemplate } from "@berth/db";
 import { z } from "zod";
+import type { StoredContainer } from "./template";
 
 /**
  * A container's `resources`, admitted the way a LimitRange would: every quantity within what a
@@ -146,7 +146,7 @@ function ephemeralStorage(r: ResourcesInput | undefined, at: string): number {
 export function containerResources(
   r: ResourcesInput | undefined,
   at: string,
-): Pick<ContainerTemplate, "resources" | "limits"> {
+): Pick<StoredContainer, "resources" | "limits"> {
   const cpu = requestAndLimit(CPU, r, at);
   const memory = requestAndLimit(MEMORY, r, at);
   return {
@@ -163,10 +163,13 @@ export function containerResources(
  * Bounds of the pod as a whole: its containers' limits (≥ their requests) must fit on the largest
  * node, and `replicas` times them must stay exact integer arithmetic (quotas, usage).
  */
-export function checkPodTotals(containers: readonly ContainerTemplate[], replicas: number): void {
+export function checkPodTotals(
+  containers: readonly Pick<StoredContainer, "limits">[],
+  replicas: number,
+  at = "spec.template.spec.containers",
+): void {
   const cpu = containers.reduce((n, c) => n + c.limits.cpuMillis, 0);
   const memory = containers.reduce((n, c) => n + c.limits.memoryBytes, 0);
-  const at = "spec.template.spec.containers";
   if (cpu > NODE_MAX_CPU_MILLIS)
     invalid(
       at,

@@ -1,0 +1,25 @@
+/**
+ * Berth's Kubernetes object model: the shapes tenants write (Kubernetes' field names, defaults and
+ * validation rules), admission (Pod Security "restricted", resource bounds), and the stored specs
+ * the control loops and node agents work from. Pure: no I/O, no clock.
+ */
+export * from "./diff";
+export * from "./documents";
+export * from "./kinds/common";
+export * from "./kinds/config";
+export * from "./kinds/deployment";
+export * from "./kinds/job";
+export * from "./kinds/policy";
+export * from "./meta";
+export * from "./pod/container";
+export * from "./pod/env";
+export * from "./pod/normalise";
+export * from "./pod/pod-security";
+export * from "./pod/probe";
+export * from "./pod/resolve";
+export * from "./pod/resources";
+export * from "./pod/security-context";
+export * from "./pod/spec";
+export * from "./pod/template";
+export * from "./pod/volumes";
+export * from "./registry";

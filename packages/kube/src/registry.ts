@@ -1,0 +1,122 @@
+import type { z } from "zod";
+import {
+  configMapSchema,
+  namespaceSchema,
+  normaliseConfigMap,
+  normaliseSecret,
+  secretSchema,
+} from "./kinds/config";
+import { deploymentSchema, normaliseDeployment } from "./kinds/deployment";
+import { cronJobSchema, jobSchema, normaliseCronJob, normaliseJobSpec } from "./kinds/job";
+import {
+  limitRangeSchema,
+  normaliseLimitRange,
+  normaliseResourceQuota,
+  resourceQuotaSchema,
+} from "./kinds/policy";
+
+/**
+ * Every kind of object Berth serves, in Kubernetes' terms: its group/version, kind, plural
+ * resource name (the REST path segment), whether it lives in a namespace, the schema it is written
+ * in and how it becomes its stored spec. The REST and tRPC operations, IAM actions
+ * (`<iamPrefix>:Apply`, …) and `apply` are built from this list.
+ */
+export interface KindInfo<S extends z.ZodType = z.ZodType, Spec = unknown> {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+  /** IAM service of its actions: `configmap:Apply`, `secret:ReadValue`, … */
+  iamPrefix: string;
+  schema: S;
+  /** Admission: the stored spec, or a ValidationError naming the field. */
+  normalise: (input: z.output<S>, name: string) => Spec;
+}
+
+function kind<S extends z.ZodType, Spec>(info: KindInfo<S, Spec>): KindInfo<S, Spec> {
+  return info;
+}
+
+export const KINDS = {
+  Namespace: kind({
+    apiVersion: "v1",
+    kind: "Namespace",
+    plural: "namespaces",
+    namespaced: false,
+    iamPrefix: "namespace",
+    schema: namespaceSchema,
+    normalise: () => ({}),
+  }),
+  ConfigMap: kind({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    plural: "configmaps",
+    namespaced: true,
+    iamPrefix: "configmap",
+    schema: configMapSchema,
+    normalise: (c) => normaliseConfigMap(c),
+  }),
+  Secret: kind({
+    apiVersion: "v1",
+    kind: "Secret",
+    plural: "secrets",
+    namespaced: true,
+    iamPrefix: "secret",
+    schema: secretSchema,
+    normalise: (s) => normaliseSecret(s),
+  }),
+  ResourceQuota: kind({
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    plural: "resourcequotas",
+    namespaced: true,
+    iamPrefix: "resourcequota",
+    schema: resourceQuotaSchema,
+    normalise: (q) => normaliseResourceQuota(q),
+  }),
+  LimitRange: kind({
+    apiVersion: "v1",
+    kind: "LimitRange",
+    plural: "limitranges",
+    namespaced: true,
+    iamPrefix: "limitrange",
+    schema: limitRangeSchema,
+    normalise: (l) => normaliseLimitRange(l),
+  }),
+  Deployment: kind({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    plural: "deployments",
+    namespaced: true,
+    iamPrefix: "deployment",
+    schema: deploymentSchema,
+    normalise: (d, name) => normaliseDeployment(d, name),
+  }),
+  Job: kind({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    plural: "jobs",
+    namespaced: true,
+    iamPrefix: "job",
+    schema: jobSchema,
+    normalise: (j) => normaliseJobSpec(j.spec),
+  }),
+  CronJob: kind({
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    plural: "cronjobs",
+    namespaced: true,
+    iamPrefix: "cronjob",
+    schema: cronJobSchema,
+    normalise: (c) => normaliseCronJob(c),
+  }),
+} as const;
+
+export type KindName = keyof typeof KINDS;
+export const KIND_NAMES = Object.keys(KINDS) as KindName[];
+
+/** The kind a document declares (`apiVersion` + `kind`), or undefined. */
+export function kindOf(apiVersion: unknown, kindName: unknown): KindInfo | undefined {
+  const k = KINDS[kindName as KindName] as KindInfo | undefined;
+  return k && k.apiVersion === apiVersion ? k : undefined;
+}
