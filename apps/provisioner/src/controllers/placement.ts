@@ -41,12 +41,12 @@ function pendingPod(x: PodRow): PendingPod {
     id: x.id,
     tenantId: x.tenantId,
     namespace: x.namespace,
-    ownerId: x.deploymentId,
+    ownerId: x.ownerId ?? x.id,
     requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
     hostPortCount: x.template.containers.reduce((n, c) => n + c.ports.length, 0),
     priority: x.template.priority,
     nodeSelector: x.template.nodeSelector,
-    tolerations: x.template.tolerations,
+    tolerations: x.template.tolerations.map((t) => ({ ...t, key: t.key ?? "" })),
     createdSeq: x.seq,
   };
 }
@@ -83,7 +83,7 @@ export async function placePending(
           hostPorts: x.hostPorts,
           tenantId: x.tenantId,
           namespace: x.namespace,
-          ownerId: x.deploymentId,
+          ownerId: x.ownerId ?? x.id,
         })),
     },
     { pending: pending.map(pendingPod) },
