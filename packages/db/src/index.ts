@@ -20,4 +20,13 @@ export {
   recordEvent,
   releaseNode,
 } from "./records";
+export {
+  CHANGE_CAUSE_ANNOTATION,
+  type DeploymentRow,
+  REVISION_ANNOTATION,
+  type RevisionRow,
+  restoreRevision,
+  revisionsOf,
+  rollbackTarget,
+} from "./rollouts";
 export * from "./schema";
