@@ -45,7 +45,7 @@ const handlers: { [N in JobName]: Handler<N> } = {
   },
   "cluster.reconcile": async (deps, p) => {
     const result = await reconcileCluster(deps, p);
-    // A rollback was made or deletions are under way: the next pass follows at once.
+    // A deployment was rolled back: the next pass rolls it out at once.
     if (result.pending) await deps.queues.enqueue("cluster.reconcile", p);
     return result;
   },

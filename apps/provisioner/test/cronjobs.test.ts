@@ -323,6 +323,18 @@ describe("the CronJobs' job schedulers", () => {
     expect(job?.data).toEqual({ ...ref, cronJobId: id, scheduledAt: new Date(due).toISOString() });
   });
 
+  it("leave a Forbid CronJob's time to wait while its Job runs", async () => {
+    const ref = await insertTenantAndCluster(f);
+    nextMinute(30);
+    const id = await insertCronJob(f, ref, "one-at-a-time", { concurrencyPolicy: "Forbid" });
+    expect(await fire(ref, id, nextMinute(1))).toBe("created");
+    const due = nextMinute(10);
+    await syncCronSchedulers(f.deps);
+    expect(
+      await f.deps.queues.get("cron").getJob(`cronjob-${id}-${new Date(due).toISOString()}`),
+    ).toBeUndefined();
+  });
+
   it("fire through the provisioner's workers, which pass the scheduler's due time to the fire", async () => {
     const ref = await insertTenantAndCluster(f);
     f.clock.now = new Date();

@@ -1,5 +1,5 @@
-import { type DeploymentRow, type RevisionRow, restoreRevision } from "@berth/db";
-import { sql } from "drizzle-orm";
+import { type DeploymentRow, deployments, type RevisionRow, restoreRevision } from "@berth/db";
+import { eq, sql } from "drizzle-orm";
 import { replicaSetName } from "./deployment-revisions";
 import { type LoopContext, loopEvent } from "./loop";
 
@@ -27,7 +27,10 @@ export async function autoRollback(
     sql`select pg_try_advisory_xact_lock(hashtext(${`deployments:${d.clusterId}`})) as ok`,
   );
   if (!lock?.ok) return false;
-  await restoreRevision(ctx.tx, d, target, ctx.now);
+  // As it is now: an apply may have committed since the pass read it (then that apply wins).
+  const [fresh] = await ctx.tx.select().from(deployments).where(eq(deployments.id, d.id)).for("update");
+  if (!fresh || fresh.deletedAt || fresh.templateHash !== current.templateHash) return false;
+  await restoreRevision(ctx.tx, fresh, target, ctx.now);
   await loopEvent(ctx, {
     kind: "Deployment",
     name: `${d.namespace}/${d.name}`,

@@ -15,7 +15,8 @@ import { type LoopContext, loopEvent } from "./loop";
  * Its Jobs are made elsewhere: by its job scheduler's fires (jobs/fire-cronjob.ts).
  */
 export interface CronJobStep {
-  pending: boolean;
+  /** Jobs it deleted whose pods are still stopping (their rows go once their nodes confirm). */
+  waiting: number;
 }
 
 const event = (ctx: LoopContext, cj: ObjectRow, reason: string, message: string) =>
@@ -48,7 +49,7 @@ export async function reconcileCronJob(
     let left = 0;
     for (const job of children) if (!(await deleteJob(ctx, job))) left++;
     if (left === 0) await ctx.tx.delete(objects).where(eq(objects.id, cj.id));
-    return { pending: left > 0 };
+    return { waiting: left };
   }
   const spec = cj.spec as Partial<CronJobSpec>;
   const before = cronJobStatusOf(cj.status);
@@ -75,11 +76,11 @@ export async function reconcileCronJob(
       await event(ctx, cj, "MissingJob", `Active job went missing: ${ref.name}`);
     }
 
-  let pending = false;
+  let waiting = 0;
   const prune = async (type: "Complete" | "Failed", limit: number | undefined) => {
     const done = live.filter(({ status }) => finishedCondition(status)?.type === type).sort(byStartTime);
     for (const { job } of done.slice(0, Math.max(0, done.length - (limit ?? done.length)))) {
-      if (!(await deleteJob(ctx, job))) pending = true;
+      if (!(await deleteJob(ctx, job))) waiting++;
       await event(ctx, cj, "SuccessfulDelete", `Deleted job ${job.name}`);
     }
   };
@@ -96,5 +97,5 @@ export async function reconcileCronJob(
       .update(objects)
       .set({ status: { ...status }, resourceVersion: sql`nextval('resource_versions')` })
       .where(eq(objects.id, cj.id));
-  return { pending };
+  return { waiting };
 }

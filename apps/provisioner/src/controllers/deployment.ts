@@ -7,7 +7,7 @@ import {
   type RevisionRow,
 } from "@berth/db";
 import type { DeploymentSpec } from "@berth/kube";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { autoRollback } from "./auto-rollback";
 import { scaleDown, scaleUp } from "./deployment-pods";
 import { cleanupHistory, replicaSetName, syncRevisions } from "./deployment-revisions";
@@ -64,7 +64,7 @@ export function sameStatus(
 export interface DeploymentStep {
   created: PodRow[];
   removed: number;
-  /** Another pass should follow at once (a rollback was made, a deletion is under way). */
+  /** Another pass should follow at once (the deployment was rolled back). */
   pending: boolean;
 }
 
@@ -216,20 +216,21 @@ export async function reconcileDeployment(
     conditions: next.conditions,
     progressAt: next.progressAt,
   };
-  let row = d;
   if (!sameStatus(d, status)) {
+    // Unless the row changed since this pass read it (an apply committed meanwhile): then the next
+    // pass, which the apply asked for, works from the new spec.
     const [updated] = await ctx.tx
       .update(deployments)
       .set({ ...status, resourceVersion: sql`nextval('resource_versions')` })
-      .where(eq(deployments.id, d.id))
+      .where(and(eq(deployments.id, d.id), eq(deployments.resourceVersion, d.resourceVersion)))
       .returning();
-    row = updated ?? d;
+    if (!updated) return { created, removed: removed.size, pending: false };
   }
 
   const timedOut = next.conditions.find((c) => c.type === "Progressing")?.reason === REASONS.timedOut;
   const rolledBack =
     spec.autoRollback && timedOut && revisions.current
-      ? await autoRollback(ctx, row, revisions.current, revisions.all)
+      ? await autoRollback(ctx, d, revisions.current, revisions.all)
       : false;
   return { created, removed: removed.size, pending: rolledBack };
 }

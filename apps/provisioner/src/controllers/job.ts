@@ -23,10 +23,12 @@ import { sameJson } from "./json";
 import { type LoopContext, loopEvent, type PodRow } from "./loop";
 import { isActive, isTerminal, removalRank, rfc3339 } from "./pod-state";
 
-/** What one Job's step did: pods created (for the scheduler), and whether another pass should follow. */
+/**
+ * What one Job's step did: the pods it created (for the scheduler). A cascade waiting for a node to
+ * confirm its pods are gone needs no pass of its own: the node's report wakes the loop.
+ */
 export interface JobStep {
   created: PodRow[];
-  pending: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -76,10 +78,11 @@ async function finished(
       .update(objects)
       .set({ deletionTimestamp: ctx.now, resourceVersion: sql`nextval('resource_versions')` })
       .where(eq(objects.id, job.id));
-    return { created: [], pending: !(await deleteJobCascade(ctx, job)) };
+    await deleteJobCascade(ctx, job);
+    return { created: [] };
   }
   await writeStatus(ctx, job, { ...status, active: 0, ready: 0 });
-  return { created: [], pending: false };
+  return { created: [] };
 }
 
 /**
@@ -90,7 +93,10 @@ async function finished(
  * back-off after failures. `own` is every pod row of the Job.
  */
 export async function reconcileJob(ctx: LoopContext, job: ObjectRow, own: PodRow[]): Promise<JobStep> {
-  if (job.deletionTimestamp) return { created: [], pending: !(await deleteJobCascade(ctx, job)) };
+  if (job.deletionTimestamp) {
+    await deleteJobCascade(ctx, job);
+    return { created: [] };
+  }
   const spec = jobSpecOf(job);
   const status = jobStatusOf(job.status);
   if (finishedCondition(status)) return finished(ctx, job, spec, status, own);
@@ -122,7 +128,7 @@ export async function reconcileJob(ctx: LoopContext, job: ObjectRow, own: PodRow
     await deleteJobPods(ctx, job, active);
     active = [];
     await write();
-    return { created: [], pending: false };
+    return { created: [] };
   }
   const resumed = ensureJobCondition(conditions, "Suspended", "False", "JobResumed", "Job resumed", now);
   if (resumed.changed) {
@@ -147,7 +153,7 @@ export async function reconcileJob(ctx: LoopContext, job: ObjectRow, own: PodRow
     conditions = [...conditions, newJobCondition("Failed", "True", failure.reason, failure.message, now)];
     await event(ctx, job, failure.reason, failure.message, true);
     await write();
-    return { created: [], pending: false };
+    return { created: [] };
   }
   if (succeeded >= spec.completions) {
     await deleteJobPods(ctx, job, active);
@@ -164,7 +170,7 @@ export async function reconcileJob(ctx: LoopContext, job: ObjectRow, own: PodRow
     ];
     await event(ctx, job, "Completed", "Job completed");
     await write({ completionTime: rfc3339(now) });
-    return { created: [], pending: false };
+    return { created: [] };
   }
 
   const wanted = Math.min(spec.parallelism, spec.completions - succeeded);
@@ -181,5 +187,5 @@ export async function reconcileJob(ctx: LoopContext, job: ObjectRow, own: PodRow
     }
   }
   await write();
-  return { created, pending: false };
+  return { created };
 }

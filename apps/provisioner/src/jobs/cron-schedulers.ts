@@ -67,6 +67,9 @@ export async function syncCronSchedulers(deps: Deps): Promise<SchedulerSync> {
       result.upserted++;
     }
     const status = cronJobStatusOf(row.status);
+    // A Forbid CronJob's time waits for its running Job (its fire said so once); the pass that
+    // sees that Job finish empties `active`, and the next sweep fires the time if still due.
+    if (spec.concurrencyPolicy === "Forbid" && status.active.length > 0) continue;
     const since = status.lastScheduleTime ? new Date(status.lastScheduleTime) : row.createdAt;
     const { time } = mostRecentScheduleTime(spec, since, now);
     if (time && now.getTime() - time.getTime() >= CATCH_UP_GRACE_MS) {

@@ -15,7 +15,7 @@ export interface ReconcileResult {
   placed: number;
   unschedulable: number;
   evicted: number;
-  /** Another pass should follow at once (a rollback was made, deletions are under way). */
+  /** Another pass should follow at once (a deployment was rolled back). */
   pending: boolean;
 }
 
@@ -98,14 +98,10 @@ export async function reconcileCluster(
       if (!step) continue;
       created.push(...step.created);
       result.created += step.created.length;
-      result.pending ||= step.pending;
     }
     // The CronJobs see their Jobs as this pass left them.
     const jobs = await objectsOf("Job");
-    for (const cj of await objectsOf("CronJob")) {
-      const step = await reconcileCronJobIsolated(ctx, cj, jobs);
-      result.pending ||= step?.pending ?? false;
-    }
+    for (const cj of await objectsOf("CronJob")) await reconcileCronJobIsolated(ctx, cj, jobs);
 
     // Pods that hold node resources: bound and not finished (including those still stopping).
     const live = [
