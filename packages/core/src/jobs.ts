@@ -114,8 +114,10 @@ export const JOBS = {
     payload: cronJobFire,
     attempts: 10,
     backoffMs: 1_000,
-    // Catch-ups of the same schedule time are one job; the scheduler's own jobs have BullMQ's ids.
-    jobId: (p: z.infer<typeof cronJobFire>) => `cronjob-${p.cronJobId}-${p.scheduledAt ?? "now"}`,
+    // Catch-ups of the same schedule time are one job (its time in ms: BullMQ ids may not hold
+    // colons); the scheduler's own jobs have BullMQ's ids.
+    jobId: (p: z.infer<typeof cronJobFire>) =>
+      `cronjob-${p.cronJobId}-${p.scheduledAt ? Date.parse(p.scheduledAt) : "now"}`,
     dedupe: "jobId",
     onExhausted: "reportCronJobFireFailed",
     schedule: {
