@@ -1,6 +1,7 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { nodeAgentOperations } from "./ops/node-agent";
+import { objectOperations } from "./ops/objects";
 import { tenantOperations } from "./ops/tenant";
 import { workloadOperations } from "./ops/workloads";
 
@@ -13,6 +14,7 @@ export const operations = {
   ...tenantOperations,
   ...clusterOperations,
   ...workloadOperations,
+  ...objectOperations,
   ...nodeAgentOperations,
 };
 

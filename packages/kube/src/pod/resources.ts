@@ -141,7 +141,10 @@ function requestAndLimit(kind: Kind, r: ResourcesInput | undefined, at: string, 
     invalid(
       limPath,
       `${kind.format(limit)} is more than ${kind.ratio} × requests.${kind.name} (${kind.format(request)}): ` +
-        `the maximum limit/request ratio (maxLimitRequestRatio) for ${kind.name} is ${kind.ratio}`,
+        `the maximum limit/request ratio (maxLimitRequestRatio) for ${kind.name} is ${kind.ratio}` +
+        (given.limit === undefined && policy.defaultLimit[kind.name] !== undefined
+          ? " (the limit is the default of the namespace's LimitRange; give a limit, or a LimitRange maxLimitRequestRatio)"
+          : ""),
     );
   return { request, limit };
 }
