@@ -49,6 +49,11 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
    * `format` ("yaml" or "json"), for operations that read several documents (apply).
    */
   readonly rawBody?: boolean;
+  /**
+   * The body's schema for the OpenAPI document when the input field `bodyAs` is validated later
+   * than at the edge (a manifest, parsed by its kind's schema so that errors name its fields).
+   */
+  readonly bodySchema?: z.ZodType;
   /** REST only: query parameters a write takes besides its body (`?dryRun=true`). */
   readonly queryParams?: readonly string[];
   readonly input: I;

@@ -1,4 +1,5 @@
 import { usageToCsv } from "@berth/core";
+import { deploymentSchema } from "@berth/kube";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import { listEvents, listEventsInput } from "../services/events";
 import { deletePod, getPod, listPods, listPodsInput, podRefInput } from "../services/pods";
@@ -33,6 +34,7 @@ export const workloadOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 200,
     bodyAs: "manifest",
+    bodySchema: deploymentSchema,
     input: applyDeploymentInput,
     run: applyDeployment,
   }),
