@@ -337,3 +337,29 @@ describe("concurrency and validation", () => {
     expect(got.body.result.data.metadata.name).toBe("via-trpc");
   });
 });
+
+describe("fields no update may change", () => {
+  it("refuses a new selector, a Job's new template or completions, a Secret's new type", async () => {
+    const dep = await api.call("GET", `${base}/deployments/team/web`, { token });
+    const sel = structuredClone(dep.body);
+    sel.spec.selector = { matchLabels: { app: "web", v: "2" } };
+    sel.spec.template.metadata.labels.v = "2";
+    const r = await api.call("PUT", `${base}/deployments/team/web`, { token, body: sel });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toBe("spec.selector: field is immutable");
+    const job = await api.call("GET", `${base}/jobs/team/migrate`, { token });
+    const image = structuredClone(job.body);
+    image.spec.template.spec.containers[0].image = "localhost/app:2";
+    expect(
+      (await api.call("PUT", `${base}/jobs/team/migrate`, { token, body: image })).body.error.message,
+    ).toBe("spec.template: field is immutable");
+    const parallel = structuredClone(job.body);
+    parallel.spec.parallelism = 2;
+    expect((await api.call("PUT", `${base}/jobs/team/migrate`, { token, body: parallel })).status).toBe(200);
+    const tls = await api.call("PUT", `${base}/secrets/team/db`, {
+      token,
+      body: { type: "kubernetes.io/basic-auth", stringData: { password: "x" } },
+    });
+    expect(tls.body.error.message).toBe("type: field is immutable");
+  });
+});

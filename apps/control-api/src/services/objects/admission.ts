@@ -135,6 +135,21 @@ function checkImmutable(
   }
 }
 
+/** Fields Kubernetes lets no update change (a Secret's type, a Deployment's selector, a Job's template and completions). */
+const IMMUTABLE_FIELDS: Partial<Record<KindName, string[]>> = {
+  Secret: ["type"],
+  Deployment: ["spec.selector"],
+  Job: ["spec.template", "spec.completions", "spec.completionMode"],
+};
+
+function checkImmutableFields(kind: KindName, paths: readonly string[]): void {
+  for (const field of IMMUTABLE_FIELDS[kind] ?? [])
+    if (paths.some((p) => p === field || p.startsWith(`${field}.`) || p.startsWith(`${field}[`)))
+      throw new ValidationError(`${field}: field is immutable`, [
+        { path: field, message: "field is immutable" },
+      ]);
+}
+
 /**
  * Admits one document against what exists (and what the documents before it will write): the
  * namespace's rules and existence, the resourceVersion precondition, the kind's own admission
@@ -179,6 +194,7 @@ export async function admitDocument(doc: Identified, i: AdmissionInputs): Promis
     const currentShape = current ? diffShape(doc.kind, current.spec, current, current.secretData) : undefined;
     if (currentShape) checkImmutable(doc.kind, current, nextShape, currentShape);
     const paths = currentShape ? changedPaths(currentShape, nextShape) : [];
+    checkImmutableFields(doc.kind, paths);
     // Quotas: what this object adds to its namespace, against every quota there.
     const next = contributionOf(doc.kind, spec, current?.status);
     if (kindInfo(doc.kind).namespaced) {
