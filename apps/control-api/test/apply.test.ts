@@ -225,13 +225,13 @@ spec:
     expect(over.body.error).toMatchObject({
       code: "FORBIDDEN",
       message:
-        'documents[0].deployments "more" is forbidden: exceeded quota: pods-and-cpu, requested: pods=2, used: pods=2, limited: pods=3',
+        'documents[0].deployments.apps "more" is forbidden: exceeded quota: pods-and-cpu, requested: pods=2, used: pods=2, limited: pods=3',
     });
     // Scaling the same deployment counts only the difference.
     expect((await apply(deployment(3))).status).toBe(200);
     const cpu = await apply(deployment(6));
     expect(cpu.body.error.message).toBe(
-      'documents[0].deployments "web" is forbidden: exceeded quota: pods-and-cpu, requested: pods=3,requests.cpu=600m, used: pods=3,requests.cpu=600m, limited: pods=3,requests.cpu=1',
+      'documents[0].deployments.apps "web" is forbidden: exceeded quota: pods-and-cpu, requested: pods=3,requests.cpu=600m, used: pods=3,requests.cpu=600m, limited: pods=3,requests.cpu=1',
     );
     const cm = (name: string) =>
       `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, namespace: quota }\n`;

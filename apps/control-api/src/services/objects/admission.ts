@@ -1,11 +1,9 @@
 import { BerthError, ConflictError, ValidationError } from "@berth/core";
 import {
-  type ConfigMapSpec,
   type CronJobInput,
   changedPaths,
   type DeploymentInput,
   type JobInput,
-  KINDS,
   type KindName,
   type SecretInput,
   type SecretSpec,
@@ -14,7 +12,7 @@ import { imagesOf } from "../image-policy";
 import { diffShape } from "./diff-shape";
 import { atDocument, type Identified } from "./identify";
 import { REDACTED_ANNOTATION, type UserMeta, userMetaOf } from "./meta";
-import { kindInfo, namespaceNotFound } from "./names";
+import { groupResource, kindInfo, namespaceNotFound } from "./names";
 import { checkQuotas, contributionOf } from "./quota";
 import type { StoredSecretSpec } from "./render";
 import type { Current, Write } from "./store";
@@ -37,7 +35,9 @@ export interface Planned extends Write {
 export const POD_SECURITY_LABEL = "pod-security.kubernetes.io/enforce";
 const forbidden = (message: string) => new BerthError("FORBIDDEN", message);
 const conflictOn = (kind: KindName, name: string, why: string) =>
-  new ConflictError(`Operation cannot be fulfilled on ${KINDS[kind].plural} ${JSON.stringify(name)}: ${why}`);
+  new ConflictError(
+    `Operation cannot be fulfilled on ${groupResource(kind)} ${JSON.stringify(name)}: ${why}`,
+  );
 
 /** Names that name pods (Deployments, Jobs, CronJobs) are DNS labels; a CronJob's leaves room for its Jobs' suffix. */
 function checkWorkloadName(kind: KindName, name: string): void {
@@ -78,13 +78,13 @@ async function checkNamespaceRules(doc: Identified, meta: UserMeta, i: Admission
   }
   if (RESERVED_NAMESPACES.has(doc.namespace))
     throw forbidden(
-      `${KINDS[doc.kind].plural} ${JSON.stringify(doc.name)} is forbidden: namespace ${doc.namespace} is reserved for the platform; tenants cannot write into it`,
+      `${groupResource(doc.kind)} ${JSON.stringify(doc.name)} is forbidden: namespace ${doc.namespace} is reserved for the platform; tenants cannot write into it`,
     );
   const state = await i.world.namespace(doc.namespace);
   if (state === "missing") throw new BerthError("NOT_FOUND", namespaceNotFound(doc.namespace));
   if (state === "terminating")
     throw forbidden(
-      `${KINDS[doc.kind].plural} ${JSON.stringify(doc.name)} is forbidden: unable to create new content in namespace ${doc.namespace} because it is being terminated`,
+      `${groupResource(doc.kind)} ${JSON.stringify(doc.name)} is forbidden: unable to create new content in namespace ${doc.namespace} because it is being terminated`,
     );
 }
 
@@ -207,7 +207,7 @@ export async function admitDocument(doc: Identified, i: AdmissionInputs): Promis
           await i.world.used(doc.namespace),
           before,
           next,
-          `${KINDS[doc.kind].plural} ${JSON.stringify(doc.name)}`,
+          `${groupResource(doc.kind)} ${JSON.stringify(doc.name)}`,
         );
       }
     }
@@ -254,5 +254,3 @@ function podImages(doc: Identified): { image: string; path: string }[] {
       return [];
   }
 }
-
-export type { ConfigMapSpec };

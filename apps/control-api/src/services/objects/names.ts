@@ -47,5 +47,11 @@ export const dryRunParam = z
 
 /** Kubernetes' words for a missing namespace (`namespaces "x" not found`). */
 export const namespaceNotFound = (name: string) => `namespaces ${JSON.stringify(name)} not found`;
+/** Kubernetes' name of a kind's resource in messages: `configmaps`, `deployments.apps`, `jobs.batch`. */
+export function groupResource(kind: KindName): string {
+  const k = KINDS[kind];
+  return k.apiVersion.includes("/") ? `${k.plural}.${k.apiVersion.split("/")[0]}` : k.plural;
+}
+
 export const notFoundMessage = (kind: KindName, name: string) =>
-  `${KINDS[kind].plural}${KINDS[kind].apiVersion.includes("/") ? `.${KINDS[kind].apiVersion.split("/")[0]}` : ""} ${JSON.stringify(name)} not found`;
+  `${groupResource(kind)} ${JSON.stringify(name)} not found`;
