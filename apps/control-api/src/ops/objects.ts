@@ -189,6 +189,16 @@ export const applyOperation = op({
   queryParams: ["dryRun"],
   input: applyManifestsInput,
   run: applyManifests,
+  // One unit per 16 KiB of YAML or JSON, or per 10 objects: a large apply costs as a large list does.
+  cost: (i) =>
+    Math.max(
+      1,
+      typeof i.manifests === "string"
+        ? Math.ceil(i.manifests.length / 16_384)
+        : Array.isArray(i.manifests)
+          ? Math.ceil(i.manifests.length / 10)
+          : 1,
+    ),
 });
 
 /**
