@@ -308,9 +308,17 @@ spec:
 
   it("refuses a hostPath volume", async () => {
     const r = await apply(pod({}, { volumes: [{ name: "root", hostPath: { path: "/" } }] }));
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(403);
     expect(r.body.error.message).toBe(
       "documents[0].spec.template.spec.volumes[0].hostPath: hostPath volumes are not allowed: they reach into the node (Pod Security: restricted)",
+    );
+  });
+
+  it("refuses the host's namespaces with 403, as the hostPath volume", async () => {
+    const r = await apply(pod({}, { hostNetwork: true }));
+    expect(r.status).toBe(403);
+    expect(r.body.error.message).toBe(
+      "documents[0].spec.template.spec.hostNetwork: hostNetwork is not allowed (Pod Security: restricted)",
     );
   });
 

@@ -1,4 +1,4 @@
-import { ValidationError } from "@berth/core";
+import { BerthError, ValidationError } from "@berth/core";
 import type { z } from "zod";
 
 /** A field path as Kubernetes writes it: `spec.template.spec.containers[0].image`. */
@@ -31,5 +31,9 @@ export function parseManifest<S extends z.ZodType>(schema: S, doc: unknown, pref
     issues.push({ path: fieldPath(issue.path, prefix), message: issue.message });
   }
   const first = issues[0] ?? { path: prefix || "(root)", message: "invalid" };
+  // What the schema refuses for Pod Security (hostPath, hostNetwork, …) is a 403, as Kubernetes'
+  // PodSecurity admission answers, like the refusals of pod-security.ts.
+  if (/\(Pod Security: restricted\)$/.test(first.message))
+    throw new BerthError("FORBIDDEN", `${first.path}: ${first.message}`, { details: { issues } });
   throw new ValidationError(`${first.path}: ${first.message}`, issues);
 }
