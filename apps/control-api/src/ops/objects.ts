@@ -18,13 +18,17 @@ import { pageInput } from "../services/paging";
  * it: paths from its plural, IAM actions from its prefix (`configmap:Apply`, …), resources of the
  * shape `…:cluster/<id>/namespace/<ns>/<kind>/<name>`; and `POST …/apply` for many at once.
  */
-const manifest = z.custom<Record<string, unknown>>(
-  (v) => typeof v === "object" && v !== null && !Array.isArray(v),
-  "must be an object (the manifest)",
-);
+/**
+ * A manifest, typed as its kind's (for the SDK) but only checked to be an object here: admission
+ * parses it with the kind's schema so that errors name the manifest's own fields.
+ */
+const manifestOf = <S extends z.ZodType>(_schema: S) =>
+  z.custom<z.input<S>>(
+    (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+    "must be an object (the manifest)",
+  );
 
 const namespacedRef = z.object({ clusterId, namespace: namespaceParam, name: objectNameParam }).strict();
-const namespacedPut = namespacedRef.extend({ manifest }).strict();
 const namespacedList = pageInput
   .extend({ clusterId, namespace: namespaceParam.optional(), labelSelector: labelSelectorParam.optional() })
   .strict();
@@ -46,7 +50,7 @@ function namespacedOperations<K extends NamespacedObjectKind>(kind: K) {
       successStatus: 200,
       bodyAs: "manifest",
       bodySchema: k.schema,
-      input: namespacedPut,
+      input: namespacedRef.extend({ manifest: manifestOf(k.schema) }).strict(),
       run: (deps, caller, input) => putObject(deps, caller, kind, input),
     }),
     get: op({
@@ -105,7 +109,7 @@ export const namespaceOperations = {
     successStatus: 200,
     bodyAs: "manifest",
     bodySchema: KINDS.Namespace.schema,
-    input: namespaceRef.extend({ manifest }).strict(),
+    input: namespaceRef.extend({ manifest: manifestOf(KINDS.Namespace.schema) }).strict(),
     run: (deps, caller, input) => putObject(deps, caller, "Namespace", input),
   }),
   get: op({
