@@ -124,7 +124,7 @@ export async function applyDocuments(
         if (seen.has(key))
           throw new BerthError(
             "VALIDATION_FAILED",
-            `${doc.prefix}: ${doc.kind} ${key.slice(doc.kind.length + 1)} appears twice in the same apply`,
+            `${doc.prefix}: ${doc.kind} ${doc.namespace ? `${doc.namespace}/` : ""}${doc.name} appears twice in the same apply`,
           );
         seen.add(key);
         const current = await loadCurrent(tx, deps.master, cluster, doc.kind, doc.namespace, doc.name);
