@@ -1,6 +1,7 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { nodeAgentOperations } from "./ops/node-agent";
+import { objectOperations } from "./ops/objects";
 import { rolloutOperations } from "./ops/rollouts";
 import { tenantOperations } from "./ops/tenant";
 import { workloadOperations } from "./ops/workloads";
@@ -15,6 +16,7 @@ export const operations = {
   ...clusterOperations,
   ...workloadOperations,
   ...rolloutOperations,
+  ...objectOperations,
   ...nodeAgentOperations,
 };
 

@@ -14,6 +14,7 @@ export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export {
   closeMeters,
+  EVENT_DEDUPE_WINDOW_SECONDS,
   type EventInput,
   latestLaunchFailures,
   openMeter,

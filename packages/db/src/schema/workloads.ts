@@ -48,8 +48,11 @@ export const deployments = pgTable(
     replicas: integer().notNull(),
     template: jsonb().$type<PodTemplate>().notNull(),
     templateHash: text().notNull(),
-    /** The manifest as the user applied it, returned by GET. */
-    manifest: jsonb().$type<Record<string, unknown>>().notNull(),
+    /**
+     * No longer written (GET renders the stored spec); kept for rows written before. The raw
+     * manifest is never the source of truth.
+     */
+    manifest: jsonb().$type<Record<string, unknown>>().notNull().default({}),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     annotations: jsonb().$type<Record<string, string>>().notNull().default({}),
     /** The rest of the spec (strategy, minReadySeconds, revisionHistoryLimit, paused, …); `template` and `replicas` have columns. */
