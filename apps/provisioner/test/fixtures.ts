@@ -156,9 +156,6 @@ export async function insertDeployment(
       replicas,
       template: t,
       templateHash: hashOf(t),
-      manifest: {
-        spec: { replicas, template: { metadata: { labels: { app: name } }, spec: { note: hashOf(t) } } },
-      },
       ...more,
     }),
   );
@@ -196,12 +193,6 @@ export async function applyDeployment(
         replicas,
         spec: change.spec ?? d.spec,
         annotations: { ...d.annotations, ...change.annotations },
-        manifest: {
-          spec: {
-            replicas,
-            template: { metadata: { labels: { app: d.name } }, spec: { note: hashOf(template) } },
-          },
-        },
         generation: d.generation + 1,
       })
       .where(eq(deployments.id, id)),

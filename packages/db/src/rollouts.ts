@@ -50,13 +50,9 @@ export function rollbackTarget(
   return previous;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 /**
  * Makes a revision's template the deployment's spec (a new generation): the stored template and
- * its hash, the manifest's `spec.template` as it was written, and the revision's change-cause.
- * Returns the updated row.
+ * its hash, and the revision's change-cause. Returns the updated row.
  */
 export async function restoreRevision(
   tx: Tx,
@@ -67,25 +63,11 @@ export async function restoreRevision(
   const annotations = revision.changeCause
     ? { ...d.annotations, [CHANGE_CAUSE_ANNOTATION]: revision.changeCause }
     : d.annotations;
-  const manifest = { ...d.manifest };
-  if (revision.manifestTemplate) {
-    const spec = isObject(manifest.spec) ? manifest.spec : {};
-    manifest.spec = { ...spec, template: revision.manifestTemplate };
-  }
-  if (revision.changeCause) {
-    const metadata = isObject(manifest.metadata) ? manifest.metadata : {};
-    const manifestAnnotations = isObject(metadata.annotations) ? metadata.annotations : {};
-    manifest.metadata = {
-      ...metadata,
-      annotations: { ...manifestAnnotations, [CHANGE_CAUSE_ANNOTATION]: revision.changeCause },
-    };
-  }
   const [row] = await tx
     .update(deployments)
     .set({
       template: revision.template,
       templateHash: revision.templateHash,
-      manifest,
       annotations,
       generation: d.generation + 1,
       updatedAt: now,

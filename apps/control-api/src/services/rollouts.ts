@@ -11,6 +11,7 @@ import {
   type Tx,
   withTenant,
 } from "@berth/db";
+import { renderPodTemplate } from "@berth/kube";
 import { DNS_LABEL } from "@berth/protocol";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -101,7 +102,7 @@ export async function listRevisions(deps: Deps, caller: UserCaller, input: Ref) 
         pods: podsOf.get(r.templateHash) ?? 0,
         createdAt: r.createdAt.toISOString(),
         availableAt: r.availableAt?.toISOString() ?? null,
-        template: r.manifestTemplate,
+        template: renderPodTemplate(r.template),
       })),
     };
   });
@@ -152,14 +153,10 @@ async function setPaused(deps: Deps, caller: UserCaller, input: Ref, paused: boo
   const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const d = await lockedDeployment(tx, input);
     if ((d.spec.paused ?? false) === paused) return { paused, generation: d.generation, changed: false };
-    const spec = (
-      typeof d.manifest.spec === "object" && d.manifest.spec !== null ? d.manifest.spec : {}
-    ) as Record<string, unknown>;
     const [row] = await tx
       .update(deployments)
       .set({
         spec: { ...d.spec, paused },
-        manifest: { ...d.manifest, spec: { ...spec, paused } },
         generation: d.generation + 1,
         updatedAt: deps.now(),
         resourceVersion: sql`nextval('resource_versions')`,

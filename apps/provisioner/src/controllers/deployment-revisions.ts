@@ -26,13 +26,6 @@ export interface Revisions {
 /** `<deployment>-<template hash>`: the name of a template's ReplicaSet, and its pods' prefix. */
 export const replicaSetName = (d: Pick<DeploymentRow, "name">, hash: string): string => `${d.name}-${hash}`;
 
-const manifestTemplateOf = (d: DeploymentRow): Record<string, unknown> | null => {
-  const spec = d.manifest.spec;
-  if (typeof spec !== "object" || spec === null) return null;
-  const template = (spec as Record<string, unknown>).template;
-  return typeof template === "object" && template !== null ? (template as Record<string, unknown>) : null;
-};
-
 export async function syncRevisions(ctx: LoopContext, d: DeploymentRow, paused: boolean): Promise<Revisions> {
   const all = await revisionsOf(ctx.tx, d.id);
   const existing = all.find((r) => r.templateHash === d.templateHash) ?? null;
@@ -51,7 +44,6 @@ export async function syncRevisions(ctx: LoopContext, d: DeploymentRow, paused: 
         revision: highest + 1,
         templateHash: d.templateHash,
         template: d.template,
-        manifestTemplate: manifestTemplateOf(d),
         changeCause: changeCause ?? null,
       })
       .returning();
@@ -61,7 +53,6 @@ export async function syncRevisions(ctx: LoopContext, d: DeploymentRow, paused: 
   const patch: Partial<RevisionRow> = {};
   if (existing.revision < highest) patch.revision = highest + 1;
   if (changeCause !== undefined && changeCause !== existing.changeCause) patch.changeCause = changeCause;
-  if (existing.manifestTemplate === null) patch.manifestTemplate = manifestTemplateOf(d);
   if (Object.keys(patch).length === 0) return { all, current: existing, created: false };
   const [updated] = await ctx.tx
     .update(deploymentRevisions)

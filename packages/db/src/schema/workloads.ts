@@ -48,11 +48,6 @@ export const deployments = pgTable(
     replicas: integer().notNull(),
     template: jsonb().$type<PodTemplate>().notNull(),
     templateHash: text().notNull(),
-    /**
-     * No longer written (GET renders the stored spec); kept for rows written before. The raw
-     * manifest is never the source of truth.
-     */
-    manifest: jsonb().$type<Record<string, unknown>>().notNull().default({}),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     annotations: jsonb().$type<Record<string, string>>().notNull().default({}),
     /** The rest of the spec (strategy, minReadySeconds, revisionHistoryLimit, paused, …); `template` and `replicas` have columns. */
@@ -157,8 +152,6 @@ export const deploymentRevisions = pgTable(
     template: jsonb().$type<PodTemplate>().notNull(),
     /** Why it was made (`kubernetes.io/change-cause`), when the apply said so. */
     changeCause: text(),
-    /** `spec.template` as the manifest wrote it (a rollback restores it into the deployment's manifest). */
-    manifestTemplate: jsonb().$type<Record<string, unknown>>(),
     /** When a rollout of this revision first completed (every replica updated and available). */
     availableAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
