@@ -26,6 +26,8 @@ export const POD_REASONS = [
   "DeadlineExceeded",
   /** The image is absent and `imagePullPolicy: Never` forbids pulling it. */
   "ErrImageNeverPull",
+  /** The container's postStart hook failed: it was killed, and restarts per the pod's policy. */
+  "PostStartHookError",
   /** An init container's waiting or terminated reason, as kubectl shows it (`Init:` + the reason). */
   "Init:ErrImagePull",
   "Init:ImagePullBackOff",
