@@ -261,10 +261,13 @@ export class PodSupervisor {
       if (this.leaving || a || this.authoritative) this.terminate(rec, a);
       return;
     }
+    const before = fingerprintOf(rec.containers);
     await syncRunningPod(this.ctx, rec, a);
     rec.containers = await this.runtime.list(filter);
     probeRunning(this.ctx, rec, a);
     rec.fingerprint = fingerprintOf(rec.containers);
+    // Something changed meanwhile (a container started, or already exited): look again.
+    if (rec.fingerprint !== before) this.queue.enqueue(podId);
     this.opts.logger.debug({ podId, ms: this.now() - started }, "pod work done");
     this.changed();
   }
