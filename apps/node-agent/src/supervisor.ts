@@ -234,6 +234,7 @@ export class PodSupervisor {
         fingerprint: "",
         wakeAt: 0,
         timer: null,
+        completed: false,
       };
       this.records.set(podId, rec);
     }
@@ -241,7 +242,15 @@ export class PodSupervisor {
   }
 
   private changed(): void {
-    const report = JSON.stringify(this.report());
+    const reports = this.report();
+    for (const r of reports) {
+      const rec = this.records.get(r.podId);
+      if (r.phase === "Succeeded" && rec && !rec.completed) {
+        rec.completed = true;
+        this.events.add(r.podId, "Normal", "Completed", "All containers of the pod completed successfully");
+      }
+    }
+    const report = JSON.stringify(reports);
     if (report === this.lastReport && this.events.size === 0) return;
     this.lastReport = report;
     this.opts.onChange();

@@ -50,6 +50,8 @@ export interface PodRecord {
   /** When to work on it again (the earliest back-off end), and its timer. */
   wakeAt: number;
   timer: NodeJS.Timeout | null;
+  /** Its completion was announced (one Completed event). */
+  completed: boolean;
 }
 
 export interface PodContext {
