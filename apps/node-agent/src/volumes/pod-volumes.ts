@@ -32,6 +32,8 @@ interface Prepared {
 export class VolumeError extends Error {}
 
 const MiB = 1024 * 1024;
+const POD_ID = /^[a-z]{1,8}_[0-9a-z_]{1,54}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export class PodVolumes {
   private readonly prepared = new Map<string, { digest: string; volumes: Map<string, Prepared> }>();
@@ -39,6 +41,8 @@ export class PodVolumes {
   constructor(private readonly podsDir: string) {}
 
   podDir(podId: string): string {
+    // Ids only: an assignment's pod id becomes a path on the node.
+    if (!POD_ID.test(podId)) throw new VolumeError(`invalid pod id ${JSON.stringify(podId)}`);
     return join(this.podsDir, podId);
   }
 
@@ -84,6 +88,7 @@ export class PodVolumes {
   /** The container's mounts of the pod's (prepared) volumes. */
   async mountsFor(a: Assignment, t: ContainerTemplate, volumes: Map<string, Prepared>): Promise<Mount[]> {
     const mounts: Mount[] = [];
+    if (!DNS_LABEL.test(t.name)) throw new VolumeError(`invalid container name ${JSON.stringify(t.name)}`);
     for (const [i, m] of t.volumeMounts.entries()) {
       const v = volumes.get(m.name);
       if (!v) throw new VolumeError(`volume ${JSON.stringify(m.name)} of container ${t.name} is not defined`);
