@@ -15,6 +15,13 @@ const probe = (extra: Partial<Probe> = {}): Probe => ({
   ...extra,
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
 
 function probes(
   p: { readiness?: Probe; liveness?: Probe; startup?: Probe },
@@ -47,15 +54,16 @@ describe("probe workers", () => {
       { readiness: () => (ok ? "success" : "failure") },
     );
     expect(set.ready).toBe(false);
-    await sleep(200);
+    await until("one check", () => seen.checks.length === 1);
     expect(set.ready).toBe(false); // one success of two
-    await sleep(1_000);
-    expect(set.ready).toBe(true);
+    await until("ready", () => set.ready);
+    expect(seen.checks.length).toBe(2);
     ok = false;
-    await sleep(1_000);
+    const before = seen.checks.length;
+    await until("a failed check", () => seen.checks.length === before + 1);
     expect(set.ready).toBe(true); // one failure of two
-    await sleep(1_000);
-    expect(set.ready).toBe(false);
+    await until("unready", () => !set.ready);
+    expect(seen.checks.length).toBe(before + 2);
     expect(seen.events).toContain("Unhealthy: Readiness probe failed: nope");
     set.stop();
   }, 10_000);
@@ -66,37 +74,34 @@ describe("probe workers", () => {
       { startup: probe(), liveness: probe(), readiness: probe() },
       { startup: () => (started ? "success" : "failure") },
     );
-    await sleep(1_300);
+    await until("two startup checks", () => seen.checks.length >= 2);
     expect(seen.checks.every((c) => c === "startup")).toBe(true);
     expect(set.started).toBe(false);
     started = true;
-    await sleep(1_200);
-    expect(set.started).toBe(true);
-    expect(set.ready).toBe(true); // probed at once once started
+    await until("started", () => set.started);
+    await until("ready", () => set.ready); // readiness is probed at once once started
     const startupChecks = seen.checks.filter((c) => c === "startup").length;
+    await until("liveness probed", () => seen.checks.includes("liveness"));
     await sleep(1_100);
     expect(seen.checks.filter((c) => c === "startup").length).toBe(startupChecks);
-    expect(seen.checks).toContain("liveness");
     set.stop();
   }, 10_000);
 
   it("report a liveness failure once failureThreshold is reached, then hold until a new instance", async () => {
     const { set, seen } = probes({ liveness: probe({ failureThreshold: 2 }) }, { liveness: () => "failure" });
-    await sleep(2_500);
+    await until("failed", () => set.failed !== null);
     expect(seen.failures).toEqual(["liveness"]);
-    expect(set.failed?.kind).toBe("liveness");
-    const checks = seen.checks.length;
-    await sleep(1_100);
-    expect(seen.checks.length).toBe(checks);
+    expect(seen.checks.length).toBe(2);
+    await sleep(1_500);
+    expect(seen.checks.length).toBe(2);
     set.stop();
   }, 10_000);
 
   it("wait initialDelaySeconds from the start before the first check counts", async () => {
     const { set, seen } = probes({ readiness: probe({ initialDelaySeconds: 2 }) }, {});
-    await sleep(1_200);
+    await sleep(1_500);
     expect(seen.checks).toEqual([]);
-    await sleep(1_300);
-    expect(set.ready).toBe(true);
+    await until("ready", () => set.ready);
     set.stop();
   }, 10_000);
 });
