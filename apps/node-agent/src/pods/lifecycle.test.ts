@@ -111,6 +111,37 @@ describe("probes", () => {
   }, 90_000);
 });
 
+describe("postStart", () => {
+  it("the container counts as being created while its postStart hook runs; a failed hook kills it and it restarts", async () => {
+    const p = pod("poststart", {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        container({
+          ...sh("sleep 300"),
+          lifecycle: { postStart: { exec: { command: ["/bin/sh", "-c", "sleep 2; echo broken; exit 1"] } } },
+        }),
+      ],
+    });
+    node.supervisor.setAssignments([p]);
+    const creating = await until("running under its hook", async () => {
+      const c = await instance(node, p.podId);
+      return c?.state === "running" && reportOf(node, p.podId);
+    });
+    expect(creating?.containers?.[0]?.state.waiting?.reason).toBe("ContainerCreating");
+    await until(
+      "restarted",
+      () => (reportOf(node, p.podId)?.containers?.[0]?.restartCount ?? 0) >= 1,
+      30_000,
+    );
+    const events = node.events.filter((e) => e.podId === p.podId).map((e) => `${e.reason}: ${e.message}`);
+    expect(events).toContain(
+      `FailedPostStartHook: Exec lifecycle hook ([/bin/sh -c sleep 2; echo broken; exit 1]) for Container "main" in Pod "poststart_default(${p.podId})" failed - error: command '/bin/sh -c sleep 2; echo broken; exit 1' exited with 1, message: "broken\\n"`,
+    );
+    expect(events).toContain("Killing: FailedPostStartHook");
+    node.supervisor.setAssignments([]);
+  }, 60_000);
+});
+
 describe("how containers end", () => {
   it("reports a container killed at its memory limit as OOMKilled, and a Never pod that failed as Failed", async () => {
     const p = pod("oom", {

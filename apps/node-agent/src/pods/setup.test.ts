@@ -154,6 +154,34 @@ describe("volumes", () => {
     expect(await mountsUnder(join(node.podsDir, p.podId))).toEqual([]);
   }, 60_000);
 
+  it("a Memory emptyDir is a tmpfs of its sizeLimit, shared by the pod's containers", async () => {
+    const p = pod("memory", {
+      volumes: [{ name: "scratch", type: "emptyDir", medium: "Memory", sizeLimitBytes: 8 * 1024 ** 2 }],
+      containers: [
+        container({
+          ...sh("echo hi > /scratch/note; sleep 300"),
+          volumeMounts: [{ name: "scratch", mountPath: "/scratch" }],
+        }),
+        container({
+          name: "reader",
+          ...sh("sleep 300"),
+          volumeMounts: [{ name: "scratch", mountPath: "/data", readOnly: true }],
+        }),
+      ],
+    });
+    node.supervisor.setAssignments([p]);
+    await until("running", () => reportOf(node, p.podId)?.phase === "Running");
+    const fields = (await execIn(node, p.podId, "grep ' /data ' /proc/mounts", "reader")).split(" ");
+    expect(fields[2]).toBe("tmpfs");
+    expect(fields[3]).toMatch(/(^|,)ro(,|$)/);
+    expect(fields[3]).toMatch(/size=8192k/);
+    await until(
+      "note shared",
+      async () => (await execIn(node, p.podId, "cat /data/note", "reader")) === "hi\n",
+    );
+    node.supervisor.setAssignments([]);
+  }, 60_000);
+
   it("refuses a subPath a container turned into a symlink out of its emptyDir", async () => {
     const p = pod("subpath", {
       ...work,
