@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Logger } from "@berth/core";
 import type { JoinRequest } from "@berth/protocol";
 import type { ApiError, ControlPlane } from "./api";
@@ -91,6 +92,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         publishAddress: opts.publishAddress,
         stopTimeoutSeconds: opts.stopTimeoutSeconds,
         podConcurrency: opts.podConcurrency ?? 8,
+        podsDir: join(opts.stateDir, "pods"),
         intervals,
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),
