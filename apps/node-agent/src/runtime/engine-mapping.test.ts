@@ -159,6 +159,9 @@ describe("toContainerInfo", () => {
       finishedAt: null,
       restartCount: 0,
       ports: [],
+      oomKilled: false,
+      ipAddress: null,
+      imageId: "sha256:deadbeef",
     });
   });
 
