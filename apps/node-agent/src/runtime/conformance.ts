@@ -16,6 +16,7 @@ import {
   waitFor,
   waitForState,
 } from "./conformance-helpers";
+import { runtimeStreamsConformanceSuite } from "./conformance-streams";
 import type { ContainerRuntime, ContainerSpec } from "./types";
 
 export interface ConformanceOptions {
@@ -466,4 +467,5 @@ export function runtimeConformanceSuite(
       T,
     );
   });
+  runtimeStreamsConformanceSuite(name, makeRuntime, { image: opts.image });
 }

@@ -3,6 +3,8 @@
  * (`podman system service unix://…/podman.sock`). Structured HTTP over a unix socket or TCP: no
  * shell, no CLI.
  */
+
+import { execInContainer, type StreamDeps, streamLogs } from "./docker-streams";
 import { createEngineClient, type EngineEndpoint, engineMessage, responseError } from "./engine-http";
 import {
   type HardeningOptions,
@@ -62,6 +64,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     "socketPath" in config ? { socketPath: config.socketPath } : { url: config.url };
   const engine = createEngineClient(endpoint, { timeoutMs });
   const containerPath = (id: string, suffix = "") => `/containers/${encodeURIComponent(id)}${suffix}`;
+  const streams: StreamDeps = { endpoint, engine, timeoutMs };
 
   async function inspect(id: string): Promise<ContainerInfo | null> {
     const res = await engine.request({ method: "GET", path: containerPath(id, "/json") });
@@ -192,6 +195,10 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       if (res.status !== 200) throw responseError(res, `logs of container ${id}`);
       return demultiplexLogs(res.body);
     },
+
+    streamLogs: (id, opts) => streamLogs(streams, id, opts),
+
+    exec: (id, spec) => execInContainer(streams, id, spec),
 
     async diskUsage(labelFilter) {
       const res = await engine.request({
