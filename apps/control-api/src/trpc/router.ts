@@ -54,6 +54,7 @@ export const appRouter = router({
     heartbeat: mutation(ops.heartbeatNode),
     sync: mutation(ops.syncNode),
     watch: query(ops.watchNode),
+    streams: query(ops.pollStreams),
     drain: mutation(ops.drainNode),
     cordon: mutation(ops.cordonNode),
     uncordon: mutation(ops.uncordonNode),
@@ -71,7 +72,8 @@ export const appRouter = router({
     list: query(ops.listDeployments),
     delete: mutation(ops.deleteDeployment),
   }),
-  pods: router({ list: query(ops.listPods) }),
+  // pods.logs and pods.execInteractive stream: REST only.
+  pods: router({ list: query(ops.listPods), exec: mutation(ops.podExec) }),
   events: router({ list: query(ops.listEvents) }),
   usage: router({ get: query(ops.usage) }),
 });
