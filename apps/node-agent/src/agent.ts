@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Logger } from "@berth/core";
 import type { JoinRequest } from "@berth/protocol";
 import type { ApiError, ControlPlane } from "./api";
@@ -6,6 +7,7 @@ import { establishIdentity, type IdentityContext, joinCluster } from "./identity
 import type { ContainerRuntime } from "./runtime";
 import { DEFAULT_INTERVALS, type Intervals, NodeSession } from "./session";
 import { type AgentState, forgetState, installationId, saveState } from "./state";
+import { RunHistory } from "./streams/runs";
 
 export interface AgentOptions {
   server: string;
@@ -38,6 +40,8 @@ export interface AgentStatus {
   watching: boolean;
   pods: number;
   reservedHostPorts: number[];
+  /** Log and exec streams being served. */
+  streams: number;
 }
 
 export interface Agent {
@@ -71,6 +75,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   let leaving: Promise<void> | null = null;
   let recovering: Promise<void> | null = null;
   let nextRejoinAt = 0;
+  const runHistory = new RunHistory(join(opts.stateDir, "container-runs.json"));
   let finish: (how: "left" | "stopped") => void = () => {};
   const done = new Promise<"left" | "stopped">((resolve) => (finish = resolve));
 
@@ -94,6 +99,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         intervals,
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),
+        runHistory,
       },
     );
     session = current;
@@ -144,6 +150,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     async start() {
       await runtime.ping();
       installation = await installationId(opts.stateDir);
+      await runHistory.load();
       await begin(await establishIdentity(ctx));
     },
     async stop() {
@@ -162,6 +169,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       watching: false,
       pods: 0,
       reservedHostPorts: [],
+      streams: 0,
       ...session?.status(),
     }),
   };
