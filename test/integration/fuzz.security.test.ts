@@ -88,6 +88,7 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
     },
     "nodes.sync": { pods: [{ podId: "pod_x", state: "running", restarts: 0, ready: true }] },
     "deployments.upsert": manifest,
+    "pods.exec": { command: ["sh", "-c", "id"], timeoutSeconds: 5 },
     "users.create": { email: "fuzz@example.test", password: "correct horse battery" },
     "users.update": { status: "active" },
     "serviceAccounts.create": { name: "fuzz", description: "d" },
@@ -107,6 +108,10 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
 const queryFor: Record<string, Record<string, string>> = {
   "usage.get": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", format: "json" },
   "audit.list": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", limit: "10" },
+  "pods.logs": { container: "web", tailLines: "10", sinceSeconds: "60", timestamps: "true" },
+  "pods.execInteractive": { command: "sh", stdin: "true", tty: "true" },
+  // Never a long poll here: every request answers at once.
+  "nodes.streams": { waitMs: "0" },
 };
 
 /** Every leaf path of a value: ["spec", "template", …]. */

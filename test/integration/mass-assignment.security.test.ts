@@ -36,6 +36,7 @@ const validBodies: Record<string, unknown> = {
   "nodes.sync": { pods: [] },
   "nodes.heartbeat": {},
   "deployments.upsert": manifest,
+  "pods.exec": { command: ["id"] },
   "users.create": { email: "mass@example.test", password: "correct horse battery" },
   "users.update": { status: "active" },
   "serviceAccounts.create": { name: "mass" },
