@@ -55,7 +55,7 @@ export async function attachStream(
   request: RequestMeta,
 ): Promise<SocketReply> {
   if (!request.upgrade) throw new ValidationError("a stream connection needs a WebSocket upgrade");
-  const pending = await deps.streams.registry.take(input.streamId);
+  const pending = await deps.streams.registry.take(input.streamId, caller.nodeId);
   if (
     !pending ||
     pending.nodeId !== caller.nodeId ||

@@ -132,7 +132,7 @@ export async function openNodeStream(
       if (first === "aborted") throw new ValidationError("the client went away before the stream started");
       throw new BerthError(
         "NODE_TIMEOUT",
-        `node ${JSON.stringify(target.nodeName)} did not start the stream within ${Math.round(limits.startTimeoutMs / 1000)} s; it may be unreachable or overloaded (retry, or look at the node's status)`,
+        `node ${JSON.stringify(target.nodeName)} did not start the stream within ${limits.startTimeoutMs / 1000} s; it may be unreachable or overloaded (retry, or look at the node's status)`,
         { retryable: true, details: { retryAfterSeconds: 5 } },
       );
     }

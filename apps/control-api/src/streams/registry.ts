@@ -31,6 +31,16 @@ if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
 return ids
 `;
 
+/** Deletes and returns a request if ARGV[1] is the node it was asked of. */
+const TAKE = `
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local ok, p = pcall(cjson.decode, v)
+if not ok or type(p) ~= 'table' or p.nodeId ~= ARGV[1] then return false end
+redis.call('DEL', KEYS[1])
+return v
+`;
+
 /** Adds a member to a tenant's slots unless it holds ARGV[3] live ones already. */
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -67,9 +77,12 @@ export function createStreamRegistry(redis: Redis, bus: StreamBus) {
       return out;
     },
 
-    /** The agent's connection takes the request (once): null when it is unknown, taken or expired. */
-    async take(streamId: string): Promise<PendingStream | null> {
-      const raw = await redis.getdel(reqKey(streamId));
+    /**
+     * The connection of the node it was asked of takes the request (once): null when it is
+     * unknown, taken, expired or another node's (which leaves it be).
+     */
+    async take(streamId: string, nodeId: string): Promise<PendingStream | null> {
+      const raw = (await redis.eval(TAKE, 1, reqKey(streamId), nodeId)) as string | null;
       if (raw === null) return null;
       const p = pendingSchema.safeParse(JSON.parse(raw));
       return p.success ? p.data : null;
