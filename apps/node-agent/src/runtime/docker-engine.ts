@@ -4,7 +4,7 @@
  * shell, no CLI.
  */
 
-import { execInContainer, type StreamDeps, streamLogs } from "./docker-streams";
+import { attachExec, type StreamDeps, streamContainerLogs } from "./docker-streams";
 import { createEngineClient, type EngineEndpoint, engineMessage, responseError } from "./engine-http";
 import {
   type HardeningOptions,
@@ -196,9 +196,9 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       return demultiplexLogs(res.body);
     },
 
-    streamLogs: (id, opts) => streamLogs(streams, id, opts),
+    streamLogs: (id, opts) => streamContainerLogs(streams, id, opts),
 
-    exec: (id, spec) => execInContainer(streams, id, spec),
+    exec: (id, spec) => attachExec(streams, id, spec),
 
     async diskUsage(labelFilter) {
       const res = await engine.request({

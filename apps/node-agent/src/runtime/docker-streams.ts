@@ -25,7 +25,11 @@ export interface StreamDeps {
 
 const containerPath = (id: string, suffix = "") => `/containers/${encodeURIComponent(id)}${suffix}`;
 
-export async function streamLogs(deps: StreamDeps, id: string, opts: LogStreamOptions): Promise<LogStream> {
+export async function streamContainerLogs(
+  deps: StreamDeps,
+  id: string,
+  opts: LogStreamOptions,
+): Promise<LogStream> {
   const body = await openEngineStream(
     deps.endpoint,
     {
@@ -65,7 +69,7 @@ function parseJson<T>(schema: z.ZodType<T>, body: Buffer, what: string): T {
   }
 }
 
-export async function execInContainer(deps: StreamDeps, id: string, spec: ExecSpec): Promise<ExecSession> {
+export async function attachExec(deps: StreamDeps, id: string, spec: ExecSpec): Promise<ExecSession> {
   const created = await deps.engine.request({
     method: "POST",
     path: containerPath(id, "/exec"),
