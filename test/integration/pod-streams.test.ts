@@ -126,6 +126,33 @@ describe("logs", () => {
     expect(a).toBeLessThan(1_000);
     expect((c ?? 0) - (b ?? 0)).toBeGreaterThan(2_000);
     expect(ended - (c ?? 0)).toBeLessThan(5_000);
+    console.log(`follow: a at ${a} ms (already written), b at ${b} ms, c at ${c} ms, end at ${ended} ms`);
+  });
+
+  it("streams a large log at speed, exactly, and stops at limitBytes", async () => {
+    // 60,000 lines of 100 bytes (6 MB) written at once, then nothing.
+    const script =
+      "i=0; while [ $i -lt 600 ]; do head -c 10000 /dev/zero | tr '\\0' x | fold -w 99; i=$((i+1)); done; sleep 3600";
+    expect((await deploy("chatty", script)).status).toBe(200);
+    const chatty = await podOf("chatty");
+    await p.waitFor("the whole log written", async () => {
+      const r = await logs(chatty, "tailLines=1");
+      return (await r.text()).length === 100;
+    });
+    const started = Date.now();
+    const all = await logText(chatty, "");
+    const ms = Date.now() - started;
+    expect(all.length).toBe(6_000_000);
+    expect(
+      all
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => l.length === 99),
+    ).toBe(true);
+    expect((await logText(chatty, "limitBytes=1000000")).length).toBe(1_000_000);
+    console.log(
+      `large log: 6,000,000 bytes through the relay in ${ms} ms (${(6 / (ms / 1000)).toFixed(1)} MB/s)`,
+    );
   });
 
   it("stops the node's upload when the client goes away", async () => {
@@ -176,7 +203,11 @@ describe("logs", () => {
 
 describe("exec", () => {
   it("runs a command in the container and returns what it printed: the container's environment", async () => {
+    const started = Date.now();
     const r = await exec(web, ["sh", "-c", "echo $GREETING"]);
+    console.log(
+      `exec sh -c 'echo $GREETING' → ${JSON.stringify(r.body.stdout)} in ${Date.now() - started} ms`,
+    );
     expect(r.status, r.text).toBe(200);
     expect(r.body).toEqual({
       stdout: `${GREETING}\n`,
@@ -185,6 +216,18 @@ describe("exec", () => {
       truncated: false,
       timedOut: false,
     });
+    // The same operation over tRPC.
+    const t = await p.api.app.request("/trpc/pods.exec", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        clusterId,
+        namespace: "default",
+        name: web.name,
+        command: ["printenv", "GREETING"],
+      }),
+    });
+    expect((await t.json()).result.data).toMatchObject({ stdout: `${GREETING}\n`, exitCode: 0 });
   });
 
   it("returns stderr apart and a failing exit code, and audits the command but never the output", async () => {
