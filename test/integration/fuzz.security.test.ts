@@ -66,6 +66,31 @@ const manifest = {
   },
 };
 
+const container = { name: "a", image: "localhost/berth/demo-web:latest" };
+/** A plausible manifest per kind of the object model (PUT bodies, and documents of apply). */
+const kindBodies: Record<string, Record<string, unknown>> = {
+  "namespaces.upsert": { metadata: { labels: { team: "a" } } },
+  "configmaps.upsert": { data: { GREETING: "hello" } },
+  "secrets.upsert": { type: "Opaque", stringData: { password: "pw" } },
+  "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
+  "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
+  "jobs.upsert": {
+    spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [container] } } },
+  },
+  "cronjobs.upsert": {
+    spec: {
+      schedule: "@hourly",
+      jobTemplate: { spec: { template: { spec: { restartPolicy: "Never", containers: [container] } } } },
+    },
+  },
+  "clusters.applyManifests": {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cfg" },
+    data: { a: "b" },
+  },
+};
+
 /** A plausible body per write operation; the fuzz varies one field at a time. */
 function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, unknown> {
   const bodies: Record<string, Record<string, unknown>> = {
@@ -89,6 +114,7 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
     "nodes.sync": { pods: [{ podId: "pod_x", state: "running", restarts: 0, ready: true }] },
     "deployments.upsert": manifest,
     "pods.exec": { command: ["sh", "-c", "id"], timeoutSeconds: 5 },
+    "deployments.rollback": { toRevision: 1 },
     "users.create": { email: "fuzz@example.test", password: "correct horse battery" },
     "users.update": { status: "active" },
     "serviceAccounts.create": { name: "fuzz", description: "d" },
@@ -101,7 +127,7 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
     "policies.attach": { principalId: ids.userId },
     "iam.simulate": { principalId: ids.userId, action: "cluster:List", resource: "*", context: { a: "b" } },
   };
-  return bodies[op.id] ?? {};
+  return bodies[op.id] ?? kindBodies[op.id] ?? {};
 }
 
 /** Query parameters a read may take, with plausible values. */
@@ -112,6 +138,16 @@ const queryFor: Record<string, Record<string, string>> = {
   "pods.execInteractive": { command: "sh", stdin: "true", tty: "true" },
   // Never a long poll here: every request answers at once.
   "nodes.streams": { waitMs: "0" },
+  "pods.list": { limit: "10", namespace: "default", labelSelector: "app=web,tier in (a,b)" },
+  "events.list": { limit: "10", namespace: "default", involvedObject: "Deployment/web" },
+  "deployments.list": { limit: "10", namespace: "default", labelSelector: "!canary" },
+  ...Object.fromEntries(
+    ["configmaps", "secrets", "resourcequotas", "limitranges", "jobs", "cronjobs"].map((p) => [
+      `${p}.list`,
+      { limit: "10", namespace: "default", labelSelector: "app=web" },
+    ]),
+  ),
+  "namespaces.list": { limit: "10", labelSelector: "team" },
 };
 
 /** Every leaf path of a value: ["spec", "template", …]. */

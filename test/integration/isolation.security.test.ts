@@ -21,6 +21,31 @@ const manifest = {
   },
 };
 
+const container = { name: "a", image: "localhost/berth/demo-web:latest" };
+/** A plausible manifest per kind of the object model (PUT bodies, and documents of apply). */
+const kindBodies: Record<string, Record<string, unknown>> = {
+  "namespaces.upsert": { metadata: { labels: { team: "a" } } },
+  "configmaps.upsert": { data: { GREETING: "hello" } },
+  "secrets.upsert": { type: "Opaque", stringData: { password: "pw" } },
+  "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
+  "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
+  "jobs.upsert": {
+    spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [container] } } },
+  },
+  "cronjobs.upsert": {
+    spec: {
+      schedule: "@hourly",
+      jobTemplate: { spec: { template: { spec: { restartPolicy: "Never", containers: [container] } } } },
+    },
+  },
+  "clusters.applyManifests": {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cfg" },
+    data: { a: "b" },
+  },
+};
+
 /** A request body per write operation (using A's ids where it takes any); a new write operation without one fails the matrix. */
 const bodyFor = (id: string): unknown => {
   const bodies: Record<string, unknown> = {
@@ -32,6 +57,9 @@ const bodyFor = (id: string): unknown => {
     "clusters.rotateKey": {},
     "deployments.upsert": manifest,
     "pods.exec": { command: ["id"] },
+    "deployments.rollback": { toRevision: 1 },
+    "deployments.pause": {},
+    "deployments.resume": {},
     "nodePools.create": { name: "b-pool", provider: "byo", desiredSize: 0 },
     "nodePools.update": { desiredSize: 0 },
     "nodes.drain": {},
@@ -48,7 +76,7 @@ const bodyFor = (id: string): unknown => {
     "policies.attach": { principalId: params.userId },
     "iam.simulate": { principalId: params.userId, action: "cluster:Delete", resource: "*" },
   };
-  return bodies[id];
+  return bodies[id] ?? kindBodies[id];
 };
 const hasBody = (id: string) => bodyFor(id) !== undefined;
 

@@ -37,6 +37,9 @@ const validBodies: Record<string, unknown> = {
   "nodes.heartbeat": {},
   "deployments.upsert": manifest,
   "pods.exec": { command: ["id"] },
+  "deployments.rollback": { toRevision: 1 },
+  "deployments.pause": {},
+  "deployments.resume": {},
   "users.create": { email: "mass@example.test", password: "correct horse battery" },
   "users.update": { status: "active" },
   "serviceAccounts.create": { name: "mass" },
@@ -48,6 +51,32 @@ const validBodies: Record<string, unknown> = {
   "policies.attach": { principalId: "usr_x" },
   "iam.simulate": { principalId: "usr_x", action: "cluster:List", resource: "*" },
 };
+const kindContainer = { name: "a", image: "localhost/berth/demo-web:latest" };
+/** A plausible manifest per kind of the object model (PUT bodies, and documents of apply). */
+const kindBodies: Record<string, Record<string, unknown>> = {
+  "namespaces.upsert": { metadata: { labels: { team: "a" } } },
+  "configmaps.upsert": { data: { GREETING: "hello" } },
+  "secrets.upsert": { type: "Opaque", stringData: { password: "pw" } },
+  "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
+  "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
+  "jobs.upsert": {
+    spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [kindContainer] } } },
+  },
+  "cronjobs.upsert": {
+    spec: {
+      schedule: "@hourly",
+      jobTemplate: { spec: { template: { spec: { restartPolicy: "Never", containers: [kindContainer] } } } },
+    },
+  },
+  "clusters.applyManifests": {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cfg" },
+    data: { a: "b" },
+  },
+};
+Object.assign(validBodies, kindBodies);
+
 const injected = {
   id: "forged-id",
   tenantId: "ten_forged",

@@ -227,7 +227,8 @@ describe("exec", () => {
         command: ["printenv", "GREETING"],
       }),
     });
-    expect((await t.json()).result.data).toMatchObject({ stdout: `${GREETING}\n`, exitCode: 0 });
+    const reply = (await t.json()) as { result: { data: unknown } };
+    expect(reply.result.data).toMatchObject({ stdout: `${GREETING}\n`, exitCode: 0 });
   });
 
   it("returns stderr apart and a failing exit code, and audits the command but never the output", async () => {

@@ -60,6 +60,18 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
   readonly successStatus: 200 | 201 | 202;
   /** When set, a REST request's body is passed as this input field rather than merged into the input. */
   readonly bodyAs?: string;
+  /**
+   * REST only: the body is passed unparsed, as text, in `bodyAs`, and its Content-Type as
+   * `format` ("yaml" or "json"), for operations that read several documents (apply).
+   */
+  readonly rawBody?: boolean;
+  /**
+   * The body's schema for the OpenAPI document when the input field `bodyAs` is validated later
+   * than at the edge (a manifest, parsed by its kind's schema so that errors name its fields).
+   */
+  readonly bodySchema?: z.ZodType;
+  /** REST only: query parameters a write takes besides its body (`?dryRun=true`). */
+  readonly queryParams?: readonly string[];
   readonly input: I;
   readonly run: (deps: Deps, caller: CallerOf<A>, input: z.output<I>, request: RequestMeta) => Promise<O>;
   /**

@@ -1,6 +1,8 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { nodeAgentOperations } from "./ops/node-agent";
+import { objectOperations } from "./ops/objects";
+import { rolloutOperations } from "./ops/rollouts";
 import { streamOperations } from "./ops/streams";
 import { tenantOperations } from "./ops/tenant";
 import { workloadOperations } from "./ops/workloads";
@@ -15,6 +17,8 @@ export const operations = {
   ...tenantOperations,
   ...clusterOperations,
   ...workloadOperations,
+  ...rolloutOperations,
+  ...objectOperations,
   ...nodeAgentOperations,
   ...streamOperations,
 };

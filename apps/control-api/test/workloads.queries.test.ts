@@ -58,7 +58,6 @@ async function addDeployments(count: number, podsEach: number): Promise<void> {
         replicas: podsEach,
         template,
         templateHash: "h",
-        manifest: {},
       });
       for (let j = 0; j < podsEach; j++)
         await tx.insert(pods).values({

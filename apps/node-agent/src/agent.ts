@@ -96,6 +96,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         publishAddress: opts.publishAddress,
         stopTimeoutSeconds: opts.stopTimeoutSeconds,
         podConcurrency: opts.podConcurrency ?? 8,
+        podsDir: join(opts.stateDir, "pods"),
         intervals,
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),

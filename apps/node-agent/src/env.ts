@@ -12,7 +12,9 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           not needed once the node has joined (its identity is kept in --state-dir); a token
                           other than the one it joined with makes it leave its old cluster first
   --name NAME             node name (default: the host name)
-  --state-dir DIR         where the node keeps its identity (default: .data/node-agent/<name>)
+  --state-dir DIR         where the node keeps its identity, and its pods' volumes under pods/<pod id>/
+                          (default: .data/node-agent/<name>); the agent runs as root to mount the tmpfs of
+                          secret and memory-backed volumes and to read OOM kills from /dev/kmsg
   --cpu MILLIS            CPU to offer, in millicores (default: all cores)
   --memory BYTES          memory to offer (default: 80% of the host's)
   --max-pods N            default 110
@@ -21,10 +23,13 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
   --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
   --pod-concurrency N     pods started or stopped at once (env BERTH_POD_CONCURRENCY; default 8)
-  --user-namespaces MODE  off: containers run as uid 65534 unless they name a user (never as root of the
-                          host); auto: each container in a user namespace of its own (Podman --userns=auto,
-                          needs a 'containers' range in /etc/subuid; Podman 4.3 deadlocks with it under
-                          concurrent starts) (env BERTH_USER_NAMESPACES; default off)
+  --pids-limit N          processes each container may have: a fork bomb stops there (env BERTH_PIDS_LIMIT;
+                          default 512)
+  --user-namespaces MODE  off: containers run as their pod's user, else their image's if it is not root,
+                          else uid 65534 (never as root of the host); auto: each container in a user
+                          namespace of its own (Podman --userns=auto, needs a 'containers' range in
+                          /etc/subuid; Podman 4.3 deadlocks with it under concurrent starts)
+                          (env BERTH_USER_NAMESPACES; default off)
 `;
 
 const schema = z.object({
@@ -53,6 +58,7 @@ const schema = z.object({
   healthPort: z.coerce.number().int().min(0).max(65535).optional(),
   containerHost: z.string().min(1),
   podConcurrency: z.coerce.number().int().min(1).max(64),
+  pidsLimit: z.coerce.number().int().min(16).max(65_536),
   userNamespaces: z.enum(["auto", "off"]),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
@@ -75,6 +81,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "health-port": { type: "string" },
       "container-host": { type: "string" },
       "pod-concurrency": { type: "string" },
+      "pids-limit": { type: "string" },
       "user-namespaces": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -105,6 +112,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       env.DOCKER_HOST ??
       `unix://${resolve(root, ".data/podman/podman.sock")}`,
     podConcurrency: values["pod-concurrency"] ?? env.BERTH_POD_CONCURRENCY ?? 8,
+    pidsLimit: values["pids-limit"] ?? env.BERTH_PIDS_LIMIT ?? 512,
     userNamespaces: values["user-namespaces"] ?? env.BERTH_USER_NAMESPACES ?? "off",
     logLevel: env.LOG_LEVEL ?? "info",
   });

@@ -27,6 +27,7 @@ const runtime = createDockerEngineRuntime({
     ? { socketPath: config.containerHost.slice("unix://".length) }
     : { url: config.containerHost }),
   userNamespace: config.userNamespaces,
+  pidsLimit: config.pidsLimit,
 });
 const agent = createAgent(
   {

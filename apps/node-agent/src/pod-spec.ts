@@ -1,5 +1,5 @@
 import { type Assignment, CONTAINER_LABELS, type ContainerTemplate } from "@berth/protocol";
-import type { ContainerSpec, PortMapping } from "./runtime";
+import type { ContainerSpec, Mount, PortMapping } from "./runtime";
 
 /** Who this agent is: every container it starts carries these. */
 export interface NodeIdentity {
@@ -31,15 +31,29 @@ export function containerName(podId: string, container: string): string {
   return `berth-${podId}-${container}`;
 }
 
+/** How one instance of a container runs, beyond its template. */
+export interface InstanceOptions {
+  /** The engine name of this instance. */
+  name?: string;
+  /** Instances of the container before this one. */
+  restartCount?: number;
+  init?: boolean;
+  user?: string;
+  groups?: number[];
+  mounts?: Mount[];
+  capabilities?: string[];
+}
+
 /** The runtime's spec of one container of a pod. */
 export function containerSpecOf(
   a: Assignment,
   t: ContainerTemplate,
   ports: PortMapping[],
   identity: NodeIdentity,
+  o: InstanceOptions = {},
 ): ContainerSpec {
   return {
-    name: containerName(a.podId, t.name),
+    name: o.name ?? containerName(a.podId, t.name),
     image: t.image,
     command: t.command,
     args: t.args,
@@ -52,9 +66,17 @@ export function containerSpecOf(
       [CONTAINER_LABELS.container]: t.name,
       [CONTAINER_LABELS.podName]: a.name,
       [CONTAINER_LABELS.namespace]: a.namespace,
+      [CONTAINER_LABELS.restartCount]: String(o.restartCount ?? 0),
+      [CONTAINER_LABELS.kind]: o.init ? "init" : "app",
     },
     ports,
     resources: { nanoCpus: t.limits.cpuMillis * 1_000_000, memoryBytes: t.limits.memoryBytes },
     hostname: a.name.slice(0, 63),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(o.groups && o.groups.length > 0 ? { groups: o.groups } : {}),
+    ...(t.workingDir ? { workingDir: t.workingDir } : {}),
+    ...(o.mounts && o.mounts.length > 0 ? { mounts: o.mounts } : {}),
+    ...(t.securityContext.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
+    ...(o.capabilities && o.capabilities.length > 0 ? { capabilities: o.capabilities } : {}),
   };
 }

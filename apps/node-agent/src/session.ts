@@ -45,6 +45,8 @@ export interface SessionOptions {
   publishAddress: string;
   stopTimeoutSeconds: number;
   podConcurrency: number;
+  /** Where pods' volumes live on the node. */
+  podsDir: string;
   intervals: Intervals;
   /** The control plane asks the node to leave. */
   onLeave: () => void;
@@ -80,6 +82,7 @@ export class NodeSession {
       publishAddress: opts.publishAddress,
       stopTimeoutSeconds: opts.stopTimeoutSeconds,
       concurrency: opts.podConcurrency,
+      podsDir: opts.podsDir,
       logger,
       onChange: () => this.reporter.poke(),
     });
@@ -116,15 +119,28 @@ export class NodeSession {
     });
     this.reporter = new StatusReporter({
       intervalMs: opts.intervals.fullSyncMs,
-      build: async () => ({
-        pods: this.supervisor.report(),
-        ...(this.reserved ? { reservedHostPorts: this.reserved } : {}),
-      }),
+      build: async () => {
+        const events = this.supervisor.takeEvents();
+        return {
+          pods: this.supervisor.report(),
+          ...(events.length > 0 ? { events } : {}),
+          ...(this.reserved ? { reservedHostPorts: this.reserved } : {}),
+        };
+      },
       send: async (body) => {
         const started = Date.now();
-        const reply = await cp.sync(opts.credential(), body);
-        logger.debug({ pods: body.pods.length, ms: Date.now() - started }, "status reported");
-        return reply;
+        try {
+          const reply = await cp.sync(opts.credential(), body);
+          logger.debug(
+            { pods: body.pods.length, events: body.events?.length ?? 0, ms: Date.now() - started },
+            "status reported",
+          );
+          return reply;
+        } catch (error) {
+          // Events the control plane did not get go in the next report.
+          if (body.events) this.supervisor.restoreEvents(body.events);
+          throw error;
+        }
       },
       onReply: (r) => {
         if (r.credential) void opts.saveCredential(r.credential.credential, r.credential.expiresAt);

@@ -20,7 +20,9 @@ export async function enforceEphemeralStorage(
     const name = usage.labels[CONTAINER_LABELS.container];
     const a = supervisor.assignment(podId);
     const t = a?.action === "run" ? a.containers.find((c) => c.name === name) : undefined;
-    if (!t || usage.writableBytes <= t.limits.ephemeralStorageBytes) continue;
+    // An instance kept from before a restart is not what the container writes to now.
+    if (!t || usage.writableBytes <= t.limits.ephemeralStorageBytes || !supervisor.isCurrent(podId, usage.id))
+      continue;
     supervisor.evict(
       podId,
       `ephemeral-storage usage ${formatBytes(usage.writableBytes)} exceeds the limit of ${formatBytes(t.limits.ephemeralStorageBytes)} (container ${JSON.stringify(t.name)})`,

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLogger } from "@berth/core";
 import { type Assignment, assignmentSchema, CONTAINER_LABELS } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +26,8 @@ const pod = (name: string, containers: object[], extra: Partial<Assignment> = {}
     action: "run",
     hostPorts: [],
     containers,
+    // The image's httpd ignores SIGTERM: stops take the whole grace period.
+    terminationGracePeriodSeconds: 1,
     ...extra,
   });
 const container = (extra: object = {}) => ({
@@ -45,12 +50,15 @@ const until = async <T>(what: string, probe: () => T | null | undefined | false,
 };
 
 let supervisor: PodSupervisor;
+let podsDir: string;
 beforeAll(async () => {
   await ensureConformanceImage(createEngineClient({ url }));
+  podsDir = await mkdtemp(join(tmpdir(), "berth-supervisor-"));
   supervisor = new PodSupervisor(runtime, identity, {
     publishAddress: "127.0.0.1",
     stopTimeoutSeconds: 1,
     concurrency: 4,
+    podsDir,
     logger,
     onChange: () => {},
   });
@@ -58,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await supervisor.stop();
   for (const c of await runtime.list({ [CONTAINER_LABELS.node]: nodeId })) await runtime.remove(c.id);
+  await rm(podsDir, { recursive: true, force: true });
 });
 
 describe("the pod supervisor", () => {
@@ -71,13 +80,27 @@ describe("the pod supervisor", () => {
       const failed = r.find((x) => x.podId === bad.podId)?.reason === "ErrImagePull";
       return ok && failed && r;
     });
-    expect(reports.find((x) => x.podId === bad.podId)).toEqual({
+    expect(reports.find((x) => x.podId === bad.podId)).toMatchObject({
       podId: bad.podId,
       state: "failed",
+      phase: "Pending",
       restarts: 0,
       ready: false,
       reason: "ErrImagePull",
       message: 'could not pull image "127.0.0.1:9/berth/nowhere:v1": not found or not reachable',
+      containers: [
+        {
+          name: "main",
+          ready: false,
+          restartCount: 0,
+          state: {
+            waiting: {
+              reason: "ErrImagePull",
+              message: 'could not pull image "127.0.0.1:9/berth/nowhere:v1": not found or not reachable',
+            },
+          },
+        },
+      ],
     });
   }, 60_000);
 

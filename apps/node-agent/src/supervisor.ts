@@ -1,65 +1,60 @@
 import type { Logger } from "@berth/core";
-import { type Assignment, CONTAINER_LABELS, type PodReport } from "@berth/protocol";
-import {
-  crashLoop,
-  createFailure,
-  PodFailure,
-  pullDelayMs,
-  pullFailure,
-  restartDelayMs,
-  retryDelayMs,
-  startFailure,
-} from "./pod-failures";
-import { containerSpecOf, type NodeIdentity, portsOf } from "./pod-spec";
-import { type ContainerInfo, type ContainerRuntime, isRuntimeError } from "./runtime";
+import { type Assignment, CONTAINER_LABELS, type PodEvent, type PodReport } from "@berth/protocol";
+import type { NodeIdentity } from "./pod-spec";
+import { Backoff } from "./pods/backoff";
+import type { PodContext, PodRecord } from "./pods/context";
+import { EventLog } from "./pods/events";
+import { ImagePuller } from "./pods/images";
+import { instancesOf } from "./pods/instances";
+import { podReportOf } from "./pods/report";
+import { probeRunning, syncRunningPod } from "./pods/sync";
+import { terminatePod } from "./pods/termination";
+import type { ContainerInfo, ContainerRuntime } from "./runtime";
+import { PodVolumes } from "./volumes/pod-volumes";
 import { KeyedWorkQueue } from "./work-queue";
 
 export { restartDelayMs } from "./pod-failures";
 
 export interface SupervisorOptions {
   publishAddress: string;
+  /** Seconds containers nobody assigned (and pods of a node that leaves without their templates) get to stop. */
   stopTimeoutSeconds: number;
   /** Pods worked on at once (each pod's own steps always run one at a time). */
   concurrency: number;
+  /** Where pods' volumes live on the node (`<dir>/<podId>/volumes/<name>`). */
+  podsDir: string;
   logger: Logger;
-  /** Called when what `report()` says has changed. */
+  /** Called when what `report()` says has changed, or events wait to be reported. */
   onChange: () => void;
   now?: () => number;
 }
 
-/** What the agent knows of one pod beyond its assignment. */
-interface PodRecord {
-  containers: ContainerInfo[];
-  restarts: number;
-  nextRestartAt: number;
-  /** Why it is not running, in the tenant's vocabulary; null when it is fine or on its way. */
-  failure: PodFailure | null;
-  /** Failed creates and starts in a row, and failed pulls in a row (for back-off). */
-  attempts: number;
-  pullFailures: number;
-  /** No work before this instant (back-off); a timer brings the pod back then. */
-  retryAt: number;
-  timer: NodeJS.Timeout | null;
-  /** Set when the pod was evicted (ephemeral storage): its containers go and stay gone. */
-  evicted: string | null;
-}
-
-const stateOf = (cs: ContainerInfo[]) => (cs.every((c) => c.state === "running") ? "running" : "exited");
+const stateOf = (cs: ContainerInfo[]) => (cs.some((c) => c.state === "running") ? "running" : "exited");
+const fingerprintOf = (cs: readonly ContainerInfo[]) =>
+  cs
+    .map((c) => `${c.id}:${c.state}`)
+    .sort()
+    .join(",");
 
 /**
- * Keeps this node's containers as the control plane assigned them: creates what is missing,
- * restarts what exited (with back-off), removes what should stop and what nobody assigned. Pods
- * are worked on concurrently (bounded), one step at a time each, and one pod's trouble never holds
- * up another's. It only ever touches containers labelled with its own node id.
+ * Keeps this node's containers as the control plane assigned them, as kubelet keeps its pods:
+ * init containers in order, then the containers, each restarted per the pod's restart policy with
+ * kubelet's back-off, probed, killed gracefully (preStop, SIGTERM, SIGKILL) when their liveness
+ * fails or their pod goes; volumes made and kept current; what nobody assigned removed. Pods are
+ * worked on concurrently (bounded), one step at a time each; waits (grace periods, hooks) run
+ * outside that bound. It only ever touches containers labelled with its own node id.
  */
 export class PodSupervisor {
   private readonly desired = new Map<string, Assignment>();
   private readonly records = new Map<string, PodRecord>();
-  private readonly pulls = new Map<string, Promise<void>>();
   private readonly queue: KeyedWorkQueue;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly ctx: PodContext;
+  readonly events: EventLog;
   /** Whether a full list of assignments arrived: only then is a pod nobody assigned an orphan. */
   private authoritative = false;
   private leaving = false;
+  private stopped = false;
   private lastReport = "";
 
   constructor(
@@ -67,11 +62,29 @@ export class PodSupervisor {
     private readonly identity: NodeIdentity,
     private readonly opts: SupervisorOptions,
   ) {
+    const now = () => this.now();
     this.queue = new KeyedWorkQueue(
       opts.concurrency,
       (podId) => this.syncPod(podId),
       (podId, error) => opts.logger.error({ podId, err: error }, "pod work failed"),
     );
+    this.events = new EventLog(now, () => opts.onChange());
+    this.ctx = {
+      runtime,
+      identity,
+      publishAddress: opts.publishAddress,
+      logger: opts.logger,
+      events: this.events,
+      images: new ImagePuller(runtime, now),
+      volumes: new PodVolumes(opts.podsDir),
+      backoff: new Backoff(now),
+      stopTimeoutSeconds: opts.stopTimeoutSeconds,
+      now,
+      enqueue: (podId) => this.queue.enqueue(podId),
+      wake: (rec, at) => this.wake(rec, at),
+      changed: () => this.changed(),
+      detach: (podId, what, fn) => this.detach(podId, what, fn),
+    };
   }
 
   private now(): number {
@@ -84,7 +97,9 @@ export class PodSupervisor {
     this.desired.clear();
     for (const a of list) this.desired.set(a.podId, a);
     this.authoritative = true;
-    for (const a of list) if (before.get(a.podId)?.action !== a.action) this.queue.enqueue(a.podId);
+    // A pod gets work when anything of its assignment changed: action, terminal, resolved volumes.
+    for (const a of list)
+      if (JSON.stringify(before.get(a.podId)) !== JSON.stringify(a)) this.queue.enqueue(a.podId);
     for (const podId of before.keys()) if (!this.desired.has(podId)) this.queue.enqueue(podId);
     for (const podId of this.records.keys()) if (!this.desired.has(podId)) this.queue.enqueue(podId);
     this.changed();
@@ -94,6 +109,15 @@ export class PodSupervisor {
     return this.desired.get(podId);
   }
 
+  /** Whether the engine container is the current instance of its pod's container (not one kept from before). */
+  isCurrent(podId: string, containerId: string): boolean {
+    const cs = this.records.get(podId)?.containers ?? [];
+    const c = cs.find((x) => x.id === containerId);
+    return (
+      c !== undefined && instancesOf(cs, c.labels[CONTAINER_LABELS.container] ?? "").current?.id === c.id
+    );
+  }
+
   /** How many pods should run here. */
   get running(): number {
     let n = 0;
@@ -101,17 +125,25 @@ export class PodSupervisor {
     return n;
   }
 
-  /** Looks at every container of this node; pods that crashed, lack containers or are orphans get work. */
+  /** Looks at every container of this node; pods whose containers changed, lack containers or are orphans get work. */
   async observe(): Promise<void> {
     const byPod = new Map<string, ContainerInfo[]>();
     for (const c of await this.runtime.list({ [CONTAINER_LABELS.node]: this.identity.nodeId })) {
       const podId = c.labels[CONTAINER_LABELS.pod];
       if (podId) byPod.set(podId, [...(byPod.get(podId) ?? []), c]);
     }
-    for (const [podId, cs] of byPod) this.record(podId).containers = cs;
-    for (const [podId, rec] of this.records) if (!byPod.has(podId)) rec.containers = [];
-    for (const podId of new Set([...this.desired.keys(), ...byPod.keys()]))
-      if (this.needsWork(podId)) this.queue.enqueue(podId);
+    for (const [podId, cs] of byPod) {
+      const rec = this.record(podId);
+      rec.containers = cs;
+      if (fingerprintOf(cs) !== rec.fingerprint) this.queue.enqueue(podId);
+    }
+    for (const [podId, rec] of this.records)
+      if (!byPod.has(podId)) {
+        rec.containers = [];
+        if (rec.fingerprint !== "") this.queue.enqueue(podId);
+      }
+    for (const podId of this.desired.keys()) if (!this.records.has(podId)) this.queue.enqueue(podId);
+    if (this.authoritative && !this.leaving) await this.removeOrphanVolumes(byPod);
     this.changed();
   }
 
@@ -130,7 +162,7 @@ export class PodSupervisor {
     for (const [podId, a] of this.desired) {
       const rec = this.records.get(podId);
       const cs = rec?.containers ?? [];
-      const restarts = rec?.restarts ?? 0;
+      const restarts = 0;
       if (a.action === "stop")
         reports.push({ podId, state: cs.length === 0 ? "gone" : stateOf(cs), restarts, ready: false });
       else if (rec?.evicted)
@@ -142,26 +174,21 @@ export class PodSupervisor {
           reason: "Evicted",
           message: rec.evicted,
         });
-      else if (rec?.failure)
-        reports.push({
-          podId,
-          state: "failed",
-          restarts,
-          ready: false,
-          reason: rec.failure.reason,
-          message: rec.failure.message,
-        });
-      else if (cs.length < a.containers.length)
-        reports.push({ podId, state: "creating", restarts, ready: false, reason: "ContainerCreating" });
-      else {
-        const state = stateOf(cs);
-        reports.push({ podId, state, restarts, ready: state === "running" });
-      }
+      else reports.push(podReportOf(a, rec));
     }
     for (const [podId, rec] of this.records)
       if (!this.desired.has(podId) && rec.containers.length > 0)
-        reports.push({ podId, state: stateOf(rec.containers), restarts: rec.restarts, ready: false });
+        reports.push({ podId, state: stateOf(rec.containers), restarts: 0, ready: false });
     return reports;
+  }
+
+  /** Events since the last report (a report that fails gives them back with `restoreEvents`). */
+  takeEvents(): PodEvent[] {
+    return this.events.take();
+  }
+
+  restoreEvents(events: readonly PodEvent[]): void {
+    this.events.restore(events);
   }
 
   /** Stops every pod of this node (the node leaves) and settles when they are gone. */
@@ -169,53 +196,62 @@ export class PodSupervisor {
     this.leaving = true;
     await this.observe();
     for (const podId of this.records.keys()) this.queue.enqueue(podId);
-    await this.queue.idle();
+    await this.idle();
   }
 
-  /** Settles when no pod work runs or waits. */
-  idle(): Promise<void> {
-    return this.queue.idle();
+  /** Settles when no pod work runs, waits or is in flight (grace periods, hooks). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.queue.idle();
+      if (this.inFlight.size === 0) return;
+      await Promise.allSettled([...this.inFlight]);
+    }
   }
 
   /** Stops working on pods (their containers keep running) once the work in hand is done. */
   async stop(): Promise<void> {
-    for (const rec of this.records.values()) if (rec.timer) clearTimeout(rec.timer);
+    this.stopped = true;
+    for (const rec of this.records.values()) {
+      if (rec.timer) clearTimeout(rec.timer);
+      for (const m of rec.memos.values()) m.probes?.stop();
+    }
     await this.queue.stop();
+    await Promise.allSettled([...this.inFlight]);
   }
 
   private record(podId: string): PodRecord {
     let rec = this.records.get(podId);
     if (!rec) {
       rec = {
+        podId,
         containers: [],
-        restarts: 0,
-        nextRestartAt: 0,
+        memos: new Map(),
         failure: null,
-        attempts: 0,
-        pullFailures: 0,
-        retryAt: 0,
-        timer: null,
+        notBefore: 0,
         evicted: null,
+        killing: new Map(),
+        terminating: false,
+        fingerprint: "",
+        wakeAt: 0,
+        timer: null,
+        completed: false,
       };
       this.records.set(podId, rec);
     }
     return rec;
   }
 
-  private needsWork(podId: string): boolean {
-    const a = this.desired.get(podId);
-    const rec = this.records.get(podId);
-    const cs = rec?.containers ?? [];
-    if (this.leaving) return cs.length > 0;
-    if (!a) return this.authoritative && cs.length > 0;
-    if (a.action === "stop" || rec?.evicted) return cs.length > 0;
-    if (rec && rec.retryAt > this.now()) return false; // its timer brings it back
-    return cs.length < a.containers.length || cs.some((c) => c.state !== "running");
-  }
-
   private changed(): void {
-    const report = JSON.stringify(this.report());
-    if (report === this.lastReport) return;
+    const reports = this.report();
+    for (const r of reports) {
+      const rec = this.records.get(r.podId);
+      if (r.phase === "Succeeded" && rec && !rec.completed) {
+        rec.completed = true;
+        this.events.add(r.podId, "Normal", "Completed", "All containers of the pod completed successfully");
+      }
+    }
+    const report = JSON.stringify(reports);
+    if (report === this.lastReport && this.events.size === 0) return;
     this.lastReport = report;
     this.opts.onChange();
   }
@@ -226,125 +262,101 @@ export class PodSupervisor {
     const rec = this.record(podId);
     const a = this.desired.get(podId);
     const filter = { [CONTAINER_LABELS.node]: this.identity.nodeId, [CONTAINER_LABELS.pod]: podId };
-    const cs = await this.runtime.list(filter);
-    if (this.leaving || !a || a.action === "stop" || rec.evicted) {
-      if (cs.length > 0 && (this.leaving || a || this.authoritative)) await this.stopContainers(podId, cs);
-    } else if (rec.retryAt <= this.now()) {
-      try {
-        await this.runPod(a, rec, cs);
-        rec.failure = null;
-        rec.attempts = 0;
-        rec.pullFailures = 0;
-      } catch (error) {
-        if (!(error instanceof PodFailure)) throw error;
-        this.failed(podId, rec, error);
-      }
-    }
     rec.containers = await this.runtime.list(filter);
-    this.opts.logger.debug({ podId, ms: this.now() - started }, "pod work done");
-    if (!this.desired.has(podId) && rec.containers.length === 0) {
-      if (rec.timer) clearTimeout(rec.timer);
-      this.records.delete(podId);
+    if (rec.terminating) return;
+    const remove = this.leaving || !a || a.action === "stop" || rec.evicted !== null;
+    if (remove) {
+      // Pods nobody assigned are only removed once a full list of assignments arrived.
+      if (this.leaving || a || this.authoritative) this.terminate(rec, a);
+      return;
     }
+    const before = fingerprintOf(rec.containers);
+    await syncRunningPod(this.ctx, rec, a);
+    rec.containers = await this.runtime.list(filter);
+    probeRunning(this.ctx, rec, a);
+    rec.fingerprint = fingerprintOf(rec.containers);
+    // Something changed meanwhile (a container started, or already exited): look again.
+    if (rec.fingerprint !== before) this.queue.enqueue(podId);
+    this.opts.logger.debug({ podId, ms: this.now() - started }, "pod work done");
     this.changed();
   }
 
-  private async stopContainers(podId: string, cs: ContainerInfo[]): Promise<void> {
-    for (const c of cs) {
-      await this.runtime.stop(c.id, this.opts.stopTimeoutSeconds);
-      await this.runtime.remove(c.id);
-    }
-    this.opts.logger.info({ podId, containers: cs.length }, "pod stopped");
-  }
-
-  private async runPod(a: Assignment, rec: PodRecord, cs: ContainerInfo[]): Promise<void> {
-    const ports = portsOf(a, this.opts.publishAddress);
-    for (const t of a.containers) {
-      const existing = cs.find((c) => c.labels[CONTAINER_LABELS.container] === t.name);
-      const hostPorts = (ports.get(t.name) ?? []).map((p) => p.hostPort);
-      if (!existing) {
-        await this.pull(t.image, rec);
-        const spec = containerSpecOf(a, t, ports.get(t.name) ?? [], this.identity);
-        const id = await this.create(spec).catch((error: unknown) => {
-          throw createFailure(t.name, error);
-        });
-        await this.runtime.start(id).catch((error: unknown) => {
-          throw startFailure(t.name, hostPorts, error);
-        });
-        this.opts.logger.info({ podId: a.podId, pod: a.name, container: t.name }, "container started");
-      } else if (existing.state === "created") {
-        await this.runtime.start(existing.id).catch((error: unknown) => {
-          throw startFailure(t.name, hostPorts, error);
-        });
-      } else if (existing.state !== "running") {
-        const wait = rec.nextRestartAt - this.now();
-        if (wait > 0) {
-          rec.failure = crashLoop(t.name, existing.exitCode, wait);
-          this.retryLater(a.podId, rec, wait);
-          throw rec.failure;
-        }
-        await this.runtime.start(existing.id).catch((error: unknown) => {
-          throw startFailure(t.name, hostPorts, error);
-        });
-        rec.restarts += 1;
-        rec.nextRestartAt = this.now() + restartDelayMs(rec.restarts);
-        this.opts.logger.info(
-          { podId: a.podId, container: t.name, exitCode: existing.exitCode, restarts: rec.restarts },
-          "container restarted",
-        );
-      }
-    }
-  }
-
-  /** One pull per image at a time, shared by every pod that needs it. */
-  private async pull(image: string, rec: PodRecord): Promise<void> {
-    let pulling = this.pulls.get(image);
-    if (!pulling) {
-      pulling = this.runtime.ensureImage(image).finally(() => this.pulls.delete(image));
-      this.pulls.set(image, pulling);
-    }
-    try {
-      await pulling;
-    } catch (error) {
-      rec.pullFailures += 1;
-      throw pullFailure(image, error, rec.pullFailures);
-    }
-  }
-
-  private async create(spec: Parameters<ContainerRuntime["create"]>[0]): Promise<string> {
-    try {
-      return await this.runtime.create(spec);
-    } catch (error) {
-      // A container of that name left by a crash between create and label: replace it.
-      if (!isRuntimeError(error, "CONFLICT")) throw error;
-      await this.runtime.remove(spec.name);
-      return this.runtime.create(spec);
-    }
-  }
-
-  private failed(podId: string, rec: PodRecord, failure: PodFailure): void {
-    rec.failure = failure;
-    if (failure.reason === "CrashLoopBackOff") return; // its timer is set
-    rec.attempts += 1;
-    const delay =
-      failure.reason === "ErrImagePull" || failure.reason === "ImagePullBackOff"
-        ? pullDelayMs(rec.pullFailures)
-        : retryDelayMs(rec.attempts);
-    this.opts.logger.warn(
-      { podId, reason: failure.reason, err: failure.detail, retryInMs: delay },
-      failure.message,
+  /**
+   * Stops the pod's containers (each with its grace period and preStop hook; an evicted pod's
+   * quickly) and removes them and its volumes, outside the work queue's bound.
+   */
+  private terminate(rec: PodRecord, a: Assignment | undefined): void {
+    rec.terminating = true;
+    // An assignment without containers (an unknown pod, a configuration error) has no templates.
+    const known = a && a.containers.length > 0 ? a : undefined;
+    const grace =
+      rec.evicted !== null || this.leaving ? { gracePeriodSeconds: this.opts.stopTimeoutSeconds } : {};
+    this.detach(
+      rec.podId,
+      "stopping the pod",
+      () =>
+        terminatePod(this.ctx, rec, known, { remove: true, ...grace }).finally(() => {
+          rec.terminating = false;
+        }),
+      { requeue: false },
     );
-    this.retryLater(podId, rec, delay);
   }
 
-  private retryLater(podId: string, rec: PodRecord, delayMs: number): void {
+  /** Forgets pods that are gone from the node (after their work, so a report says `gone` once). */
+  private forgetIfGone(podId: string): void {
+    const rec = this.records.get(podId);
+    if (!rec || this.desired.has(podId) || rec.containers.length > 0 || rec.terminating) return;
     if (rec.timer) clearTimeout(rec.timer);
-    rec.retryAt = this.now() + delayMs;
-    rec.timer = setTimeout(() => {
-      rec.timer = null;
-      rec.retryAt = 0;
-      this.queue.enqueue(podId);
-    }, delayMs);
+    for (const m of rec.memos.values()) m.probes?.stop();
+    this.records.delete(podId);
+  }
+
+  /** Runs `fn` outside the work queue; then the pod is looked at again (or, being removed, forgotten when gone). */
+  private detach(podId: string, what: string, fn: () => Promise<void>, o: { requeue?: boolean } = {}): void {
+    const run = fn()
+      .catch((error: unknown) =>
+        this.opts.logger.warn({ podId, err: (error as Error).message }, `${what} failed`),
+      )
+      .finally(async () => {
+        this.inFlight.delete(run);
+        const rec = this.records.get(podId);
+        if (rec) {
+          rec.containers = await this.runtime
+            .list({ [CONTAINER_LABELS.node]: this.identity.nodeId, [CONTAINER_LABELS.pod]: podId })
+            .catch(() => rec.containers);
+          rec.fingerprint = fingerprintOf(rec.containers);
+          this.forgetIfGone(podId);
+        }
+        if (!this.stopped && o.requeue !== false) this.queue.enqueue(podId);
+        this.changed();
+      });
+    this.inFlight.add(run);
+  }
+
+  private wake(rec: PodRecord, at: number): void {
+    if (this.stopped) return;
+    if (rec.timer && rec.wakeAt <= at && rec.wakeAt > this.now()) return;
+    if (rec.timer) clearTimeout(rec.timer);
+    rec.wakeAt = at;
+    rec.timer = setTimeout(
+      () => {
+        rec.timer = null;
+        this.queue.enqueue(rec.podId);
+      },
+      Math.max(0, at - this.now()),
+    );
     rec.timer.unref?.();
+  }
+
+  /** Volume directories of pods that are neither assigned nor have containers here. */
+  private async removeOrphanVolumes(byPod: Map<string, ContainerInfo[]>): Promise<void> {
+    for (const podId of await this.ctx.volumes.podsOnDisk()) {
+      if (this.desired.has(podId) || byPod.has(podId) || this.records.get(podId)?.terminating) continue;
+      await this.ctx.volumes
+        .teardown(podId)
+        .catch((e: unknown) =>
+          this.opts.logger.warn({ podId, err: (e as Error).message }, "could not remove a pod's volumes"),
+        );
+    }
   }
 }

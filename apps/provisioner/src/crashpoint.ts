@@ -1,7 +1,9 @@
 /**
  * Crash injection for the "kill -9 at every step" tests: `BERTH_CRASH_AT=<point>` kills this
  * process (SIGKILL: no cleanup, no graceful stop) the first time the point is reached. Unset, it
- * does nothing. The points are listed in CRASH_POINTS so a test can visit every one.
+ * does nothing. The points are listed so a test can visit every one: CRASH_POINTS in the life of
+ * clusters and machines (test/e2e/crash.e2e.test.ts), CRONJOB_CRASH_POINTS in a CronJob's fire
+ * (test/e2e/cronjob-crash.e2e.test.ts).
  */
 export const CRASH_POINTS = [
   "provision.before-commit",
@@ -13,6 +15,9 @@ export const CRASH_POINTS = [
   "machines.after-terminate",
   "delete.before-finalize",
 ] as const;
+
+/** A CronJob's fire: its Job and status written but not committed; committed but the fire not acknowledged. */
+export const CRONJOB_CRASH_POINTS = ["cronjob.before-commit", "cronjob.after-commit"] as const;
 
 export function crashpointFrom(target: string | undefined): (name: string) => void {
   if (!target) return () => {};

@@ -8,6 +8,7 @@ import {
 import { UnrecoverableError } from "bullmq";
 import type { Deps } from "./deps";
 import { failureMessage, isPermanent } from "./failures";
+import { reportCronJobFireFailed } from "./jobs/fire-failed";
 import { failClusterProvisioning } from "./jobs/provision-cluster";
 
 type Hook<H extends ExhaustedHook> = (
@@ -23,6 +24,7 @@ type Hook<H extends ExhaustedHook> = (
 export const EXHAUSTED_HOOKS: { [H in ExhaustedHook]: Hook<H> } = {
   failClusterProvisioning: (deps, p, message) =>
     failClusterProvisioning(deps, p, `provisioning failed: ${message}`),
+  reportCronJobFireFailed: (deps, p, message) => reportCronJobFireFailed(deps, p, message),
 };
 
 /** One failed attempt of a job, as the worker saw it. */

@@ -1,4 +1,5 @@
 import {
+  isEverySchedule,
   JOB_NAMES,
   JOBS,
   type JobName,
@@ -13,7 +14,9 @@ import { Counter, Histogram } from "prom-client";
 import type { Deps } from "./deps";
 import { settleFailure } from "./exhausted";
 import { isPermanent } from "./failures";
+import { syncCronSchedulers } from "./jobs/cron-schedulers";
 import { deleteCluster } from "./jobs/delete-cluster";
+import { fireCronJob } from "./jobs/fire-cronjob";
 import { maintenance } from "./jobs/maintenance";
 import { provisionCluster } from "./jobs/provision-cluster";
 import { reconcileCluster } from "./jobs/reconcile-cluster";
@@ -40,7 +43,12 @@ const handlers: { [N in JobName]: Handler<N> } = {
       throw new DelayedError();
     }
   },
-  "cluster.reconcile": (deps, p) => reconcileCluster(deps, p),
+  "cluster.reconcile": async (deps, p) => {
+    const result = await reconcileCluster(deps, p);
+    // A deployment was rolled back: the next pass rolls it out at once.
+    if (result.pending) await deps.queues.enqueue("cluster.reconcile", p);
+    return result;
+  },
   "cluster.rotate-key": (deps, p) => rotateClusterKey(deps, p),
   "machines.reconcile": async (deps, p) => {
     const result = await reconcileMachines(deps, p);
@@ -50,6 +58,9 @@ const handlers: { [N in JobName]: Handler<N> } = {
   },
   "reconcile.sweep": (deps) => sweep(deps),
   "maintenance.sweep": (deps) => maintenance(deps),
+  // A scheduler's fire says when it was due (BullMQ's prevMillis); a catch-up names its time.
+  "cronjob.fire": (deps, p, job) =>
+    fireCronJob(deps, p, job.opts.prevMillis ?? (p.scheduledAt ? Date.parse(p.scheduledAt) : undefined)),
 };
 
 const CONCURRENCY: Record<QueueName, (deps: Deps) => number> = {
@@ -57,6 +68,7 @@ const CONCURRENCY: Record<QueueName, (deps: Deps) => number> = {
   reconcile: (deps) => deps.reconcileConcurrency,
   machines: () => 4,
   sweep: () => 1,
+  cron: () => 2,
 };
 
 export interface Workers {
@@ -137,7 +149,7 @@ export function createWorkers(deps: Deps): Workers {
       // Scheduled jobs, as the catalog lists them (one scheduler each across all replicas).
       for (const name of JOB_NAMES) {
         const spec = jobSpec(name);
-        if (!spec.schedule) continue;
+        if (!isEverySchedule(spec.schedule)) continue;
         const data = spec.payload.parse({}) as JobPayload<typeof name>;
         await deps.queues
           .get(spec.queue as QueueName)
@@ -147,6 +159,10 @@ export function createWorkers(deps: Deps): Workers {
             { name, data },
           );
       }
+      // Per-object schedulers (a CronJob's) and the catch-up of schedules missed while no provisioner ran.
+      await syncCronSchedulers(deps).catch((err: unknown) =>
+        deps.logger.warn({ err }, "cron job schedulers not synced at start; the sweep retries"),
+      );
     },
     async stop() {
       await Promise.all(workers.map((w) => w.close()));

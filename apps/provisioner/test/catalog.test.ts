@@ -1,4 +1,4 @@
-import { JOB_NAMES, jobSpec } from "@berth/core";
+import { isEverySchedule, JOB_NAMES, jobSpec, schedulerIdFor } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestProvisioner, TEST_SCHEDULES } from "../src/testing";
 import { createFixture, type Fixture } from "./fixtures";
@@ -13,12 +13,18 @@ afterAll(() => f.close());
 const ref = { tenantId: "ten_catalog", clusterId: "cl_catalog" };
 
 describe("the job catalog", () => {
-  it("gives every job a deduplication mode, and schedules only jobs with an empty payload", () => {
+  it("gives every job a deduplication mode, and runs every-interval schedules only with an empty payload", () => {
     for (const name of JOB_NAMES) {
       const spec = jobSpec(name);
       expect(["jobId", "keepLastIfActive"]).toContain(spec.dedupe);
-      if (spec.schedule) expect(spec.payload.safeParse({}).success, name).toBe(true);
+      if (isEverySchedule(spec.schedule)) expect(spec.payload.safeParse({}).success, name).toBe(true);
     }
+  });
+
+  it("names one scheduler per CronJob for the per-object schedule of cronjob.fire", () => {
+    expect(jobSpec("cronjob.fire").schedule).toMatchObject({ perObject: "CronJob" });
+    expect(schedulerIdFor("cronjob.fire", { cronJobId: "obj_1" })).toBe("cronjob-obj_1");
+    expect(() => schedulerIdFor("reconcile.sweep", {})).toThrow(/no per-object schedule/);
   });
 
   it("deduplicates a job-id job by its id: a second enqueue adds nothing", async () => {
@@ -44,7 +50,7 @@ describe("the job catalog", () => {
       const every = Object.fromEntries(schedulers.map((s) => [s.name, Number(s.every)]));
       expect(every).toEqual({
         "reconcile.sweep": TEST_SCHEDULES["reconcile.sweep"],
-        "maintenance.sweep": jobSpec("maintenance.sweep").schedule?.everyMs,
+        "maintenance.sweep": (jobSpec("maintenance.sweep").schedule as { everyMs: number }).everyMs,
       });
     } finally {
       await workers.stop();

@@ -1,8 +1,18 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { generateMasterKey, newId, parseMasterKey } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
-import { clusters, deployments, nodes, type PodTemplate, tenants, withSystem } from "@berth/db";
+import {
+  clusters,
+  type DeploymentRow,
+  deployments,
+  nodes,
+  type PodTemplate,
+  pods,
+  tenants,
+  withSystem,
+} from "@berth/db";
 import { createTestDatabase, type TestDatabase } from "@berth/db/testing";
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import { Redis } from "ioredis";
 import type { Deps } from "../src/deps";
 import { createTestProvisionerDeps } from "../src/testing";
@@ -37,7 +47,7 @@ export async function createFixture(): Promise<Fixture> {
     deps,
     clock,
     async close() {
-      for (const q of ["clusters", "reconcile", "sweep"] as const)
+      for (const q of ["clusters", "reconcile", "sweep", "cron"] as const)
         await queues.get(q).obliterate({ force: true });
       await queues.close();
       await redis.quit();
@@ -111,12 +121,29 @@ export function template(cpuMillis: number, memoryBytes: number, ports = 1): Pod
   };
 }
 
+/** A template's hash, as the API computes one (the rollout settings left out). */
+export function hashOf(t: PodTemplate): string {
+  return createHash("sha256")
+    .update(JSON.stringify({ ...t, rollout: null }))
+    .digest("hex")
+    .slice(0, 10);
+}
+
+/** A template that differs from `t` only in an environment variable (a new release). */
+export function release(t: PodTemplate, version: string): PodTemplate {
+  return {
+    ...t,
+    containers: t.containers.map((c) => ({ ...c, env: [{ name: "VERSION", value: version }] })),
+  };
+}
+
 export async function insertDeployment(
   f: Fixture,
   ref: { tenantId: string; clusterId: string },
   name: string,
   replicas: number,
   t: PodTemplate,
+  more: Partial<Pick<DeploymentRow, "spec" | "annotations">> = {},
 ) {
   const id = newId("deployment");
   await withSystem(f.deps.db, (tx) =>
@@ -128,9 +155,78 @@ export async function insertDeployment(
       name,
       replicas,
       template: t,
-      templateHash: `h${randomBytes(4).toString("hex")}`,
-      manifest: {},
+      templateHash: hashOf(t),
+      ...more,
     }),
   );
   return id;
+}
+
+export async function deploymentRow(f: Fixture, id: string): Promise<DeploymentRow> {
+  const [d] = await withSystem(f.deps.db, (tx) =>
+    tx.select().from(deployments).where(eq(deployments.id, id)),
+  );
+  if (!d) throw new Error(`no deployment ${id}`);
+  return d;
+}
+
+/** A new template (and spec fields), written as the API's apply writes it: a new generation. */
+export async function applyDeployment(
+  f: Fixture,
+  id: string,
+  change: {
+    template?: PodTemplate;
+    replicas?: number;
+    spec?: DeploymentRow["spec"];
+    annotations?: Record<string, string>;
+  },
+) {
+  const d = await deploymentRow(f, id);
+  const template = change.template ?? d.template;
+  const replicas = change.replicas ?? d.replicas;
+  await withSystem(f.deps.db, (tx) =>
+    tx
+      .update(deployments)
+      .set({
+        template,
+        templateHash: change.template ? hashOf(template) : d.templateHash,
+        replicas,
+        spec: change.spec ?? d.spec,
+        annotations: { ...d.annotations, ...change.annotations },
+        generation: d.generation + 1,
+      })
+      .where(eq(deployments.id, id)),
+  );
+}
+
+/**
+ * What a node agent reports, applied as node-sync applies it: placed pods run (ready when `ready`
+ * says so, from now), pods being removed are gone. Returns the pods that run.
+ */
+export async function nodeReports(
+  f: Fixture,
+  clusterId: string,
+  ready: (p: typeof pods.$inferSelect) => boolean = () => true,
+) {
+  return withSystem(f.deps.db, async (tx) => {
+    await tx.delete(pods).where(and(eq(pods.clusterId, clusterId), isNotNull(pods.deletionRequestedAt)));
+    const placed = await tx
+      .select()
+      .from(pods)
+      .where(and(eq(pods.clusterId, clusterId), isNotNull(pods.nodeId), isNull(pods.deletionRequestedAt)));
+    for (const p of placed) {
+      if (p.phase === "Succeeded" || p.phase === "Failed") continue;
+      const isReady = ready(p);
+      await tx
+        .update(pods)
+        .set({
+          phase: "Running",
+          startedAt: p.startedAt ?? f.clock.now,
+          ready: isReady,
+          readyAt: isReady ? (p.ready ? p.readyAt : f.clock.now) : null,
+        })
+        .where(eq(pods.id, p.id));
+    }
+    return placed;
+  });
 }

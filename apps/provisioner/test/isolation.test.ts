@@ -28,6 +28,8 @@ const deployment = async (id: string) => {
   );
   return d;
 };
+const replicaFailure = (d: { conditions: Condition[] } | undefined) =>
+  d?.conditions.find((c) => c.type === "ReplicaFailure");
 const podsOf = (id: string) =>
   withSystem(f.deps.db, (tx) => tx.select().from(pods).where(eq(pods.deploymentId, id)));
 const warnings = (clusterId: string, name: string) =>
@@ -63,8 +65,10 @@ describe("a poisoned deployment", () => {
       tx.update(pods).set({ ready: true, phase: "Running" }).where(eq(pods.clusterId, ref.clusterId)),
     );
     await reconcileCluster(f.deps, ref);
-    expect(await deployment(good)).toMatchObject({ readyReplicas: 3, updatedReplicas: 3, conditions: [] });
-    expect(await deployment(after)).toMatchObject({ readyReplicas: 2, conditions: [] });
+    expect(await deployment(good)).toMatchObject({ readyReplicas: 3, updatedReplicas: 3 });
+    expect(await deployment(after)).toMatchObject({ readyReplicas: 2 });
+    expect(replicaFailure(await deployment(good))).toBeUndefined();
+    expect(replicaFailure(await deployment(after))).toBeUndefined();
 
     const o = await deployment(overflow);
     expect(o?.conditions).toEqual([
@@ -115,8 +119,8 @@ describe("a poisoned deployment", () => {
         .where(eq(deployments.id, bad)),
     );
     await reconcileCluster(f.deps, ref);
+    expect(replicaFailure(await deployment(bad))).toBeUndefined();
     expect(await deployment(bad)).toMatchObject({
-      conditions: [],
       observedGeneration: 2,
       updatedReplicas: 2,
     });

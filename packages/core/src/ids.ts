@@ -19,6 +19,8 @@ export const ID_PREFIXES = {
   audit: "aud",
   nodePool: "np",
   machine: "m",
+  /** Kubernetes-shaped objects of the `objects` table (Namespace, ConfigMap, Secret, Job, …). */
+  object: "obj",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

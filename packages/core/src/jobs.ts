@@ -8,6 +8,13 @@ import { z } from "zod";
  */
 const clusterRef = z.object({ tenantId: z.string().min(1), clusterId: z.string().min(1) }).strict();
 const empty = z.object({}).strict();
+/**
+ * One CronJob's fire. Its job scheduler's jobs carry no time (BullMQ's own `prevMillis` says when
+ * they were due); a catch-up of a missed schedule names the time it makes up for.
+ */
+const cronJobFire = clusterRef
+  .extend({ cronJobId: z.string().min(1), scheduledAt: z.iso.datetime().optional() })
+  .strict();
 
 /**
  * How a second enqueue of the same job (same job id) is handled:
@@ -29,9 +36,17 @@ export interface JobSpec {
    * or it failed with a permanent error (`retryable: false`), which is never retried.
    */
   readonly onExhausted?: string;
-  /** Runs by itself every `everyMs` (one job scheduler across all replicas); the payload is empty. */
-  readonly schedule?: { readonly everyMs: number };
+  /**
+   * Runs by itself: every `everyMs` (one job scheduler across all replicas; the payload is empty),
+   * or once per object of a kind (one job scheduler per object, named by `schedulerId`, with the
+   * object's own cron pattern and time zone; the sweep keeps the schedulers in step with the objects).
+   */
+  readonly schedule?: Schedule;
 }
+
+export type Schedule =
+  | { readonly everyMs: number }
+  | { readonly perObject: "CronJob"; readonly schedulerId: (payload: never) => string };
 
 export const JOBS = {
   "cluster.provision": {
@@ -94,6 +109,22 @@ export const JOBS = {
     // SWEEP_INTERVAL_MS overrides it (the provisioner's Deps.scheduleEveryMs).
     schedule: { everyMs: 2_000 },
   },
+  "cronjob.fire": {
+    queue: "cron",
+    payload: cronJobFire,
+    attempts: 10,
+    backoffMs: 1_000,
+    // Catch-ups of the same schedule time are one job (its time in ms: BullMQ ids may not hold
+    // colons); the scheduler's own jobs have BullMQ's ids.
+    jobId: (p: z.infer<typeof cronJobFire>) =>
+      `cronjob-${p.cronJobId}-${p.scheduledAt ? Date.parse(p.scheduledAt) : "now"}`,
+    dedupe: "jobId",
+    onExhausted: "reportCronJobFireFailed",
+    schedule: {
+      perObject: "CronJob",
+      schedulerId: (p: Pick<z.infer<typeof cronJobFire>, "cronJobId">) => `cronjob-${p.cronJobId}`,
+    },
+  },
 } as const satisfies Record<string, JobSpec>;
 
 export type JobName = keyof typeof JOBS;
@@ -115,6 +146,18 @@ export type ExhaustedHook = {
 export type JobsExhaustedBy<H extends ExhaustedHook> = {
   [N in JobName]: (typeof JOBS)[N] extends { onExhausted: H } ? N : never;
 }[JobName];
+
+/** Whether a catalog entry runs every so often by itself (one scheduler, empty payload). */
+export function isEverySchedule(s: Schedule | undefined): s is { readonly everyMs: number } {
+  return s !== undefined && "everyMs" in s;
+}
+
+/** The id of the job scheduler of one object of a per-object scheduled job (a CronJob's: `cronjob-<id>`). */
+export function schedulerIdFor<N extends JobName>(name: N, payload: Partial<JobPayload<N>>): string {
+  const s = jobSpec(name).schedule;
+  if (!s || isEverySchedule(s)) throw new Error(`${name} has no per-object schedule`);
+  return (s.schedulerId as (p: Partial<JobPayload<N>>) => string)(payload);
+}
 
 export function jobIdFor<N extends JobName>(name: N, payload: JobPayload<N>): string {
   const spec = JOBS[name];

@@ -10,6 +10,20 @@ export interface Queues {
   close(): Promise<void>;
 }
 
+/**
+ * The BullMQ options of a catalog job: its attempts and back-off; finished jobs are not kept
+ * (job ids are deterministic: one left behind would swallow the next enqueue of the same work).
+ */
+export function jobOptions(name: JobName): JobsOptions {
+  const spec = JOBS[name];
+  return {
+    attempts: spec.attempts,
+    backoff: { type: "exponential", delay: spec.backoffMs },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
 export function createQueues(connection: Redis, prefix: string): Queues {
   const queues = new Map<QueueName, Queue>(
     QUEUE_NAMES.map((q) => [q, new Queue(q, { connection, prefix, skipVersionCheck: true })]),
@@ -26,15 +40,7 @@ export function createQueues(connection: Redis, prefix: string): Queues {
       const spec = JOBS[name];
       const data = spec.payload.parse(payload);
       const id = jobIdFor(name, payload);
-      const options: JobsOptions = {
-        attempts: spec.attempts,
-        backoff: { type: "exponential", delay: spec.backoffMs },
-        // Job ids are deterministic: a finished job must not stay behind and swallow the next
-        // enqueue of the same work (the sweep re-enqueues whatever is unfinished).
-        removeOnComplete: true,
-        removeOnFail: true,
-        ...(opts.delayMs ? { delay: opts.delayMs } : {}),
-      };
+      const options: JobsOptions = { ...jobOptions(name), ...(opts.delayMs ? { delay: opts.delayMs } : {}) };
       // The catalog says how a repeated enqueue is deduplicated (see `Dedupe`).
       if (spec.dedupe === "keepLastIfActive") options.deduplication = { id, keepLastIfActive: true };
       else options.jobId = id;

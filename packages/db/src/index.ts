@@ -14,10 +14,20 @@ export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export {
   closeMeters,
+  EVENT_DEDUPE_WINDOW_SECONDS,
   type EventInput,
   latestLaunchFailures,
   openMeter,
   recordEvent,
   releaseNode,
 } from "./records";
+export {
+  CHANGE_CAUSE_ANNOTATION,
+  type DeploymentRow,
+  REVISION_ANNOTATION,
+  type RevisionRow,
+  restoreRevision,
+  revisionsOf,
+  rollbackTarget,
+} from "./rollouts";
 export * from "./schema";

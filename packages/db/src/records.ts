@@ -1,5 +1,5 @@
 import { type Meter, newId } from "@berth/core";
-import { and, desc, eq, isNull, like, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, like, ne, sql } from "drizzle-orm";
 import type { Tx } from "./client";
 import { events, LAUNCH_FAILED, machines, meterIntervals, nodes, pods } from "./schema";
 
@@ -7,15 +7,60 @@ export interface EventInput {
   tenantId: string;
   clusterId: string | null;
   objectKind: string;
+  /** The object's name (older callers write `<namespace>/<name>` here, without `namespace`). */
   objectName: string;
   type?: "Normal" | "Warning";
   reason: string;
   message: string;
+  /** The object's namespace (Kubernetes' involvedObject.namespace), for namespaced objects. */
+  namespace?: string | null;
+  /** The object's uid (its id). */
+  objectUid?: string | null;
+  /** Who reports it: a node's name, or a component of the control plane. */
+  source?: string | null;
 }
 
-/** Events a tenant can read, written in the same transaction as the change they describe. */
+/** Kubernetes' event deduplication window: a repeat within it is counted, not stored again. */
+export const EVENT_DEDUPE_WINDOW_SECONDS = 600;
+
+/**
+ * Events a tenant can read, written in the same transaction as the change they describe. A repeat
+ * of an event (same object, type, reason and message) within ten minutes increments the count and
+ * moves `lastTimestamp` of the one already stored, as Kubernetes' event recorder does.
+ */
 export async function recordEvent(tx: Tx, e: EventInput): Promise<void> {
-  await tx.insert(events).values({ id: newId("event"), type: "Normal", ...e });
+  const type = e.type ?? "Normal";
+  const [repeated] = await tx
+    .update(events)
+    .set({ count: sql`${events.count} + 1`, lastTimestamp: sql`now()` })
+    .where(
+      and(
+        e.clusterId === null ? isNull(events.clusterId) : eq(events.clusterId, e.clusterId),
+        eq(events.objectKind, e.objectKind),
+        eq(events.objectName, e.objectName),
+        eq(events.reason, e.reason),
+        eq(events.message, e.message),
+        eq(events.type, type),
+        sql`${events.namespace} is not distinct from ${e.namespace ?? null}`,
+        sql`${events.objectUid} is not distinct from ${e.objectUid ?? null}`,
+        gt(events.lastTimestamp, sql`now() - make_interval(secs => ${EVENT_DEDUPE_WINDOW_SECONDS})`),
+      ),
+    )
+    .returning({ id: events.id });
+  if (repeated) return;
+  await tx.insert(events).values({
+    id: newId("event"),
+    tenantId: e.tenantId,
+    clusterId: e.clusterId,
+    objectKind: e.objectKind,
+    objectName: e.objectName,
+    type,
+    reason: e.reason,
+    message: e.message,
+    namespace: e.namespace ?? null,
+    objectUid: e.objectUid ?? null,
+    source: e.source ?? null,
+  });
 }
 
 /** Starts metering a subject; a second open of the same meter and subject does nothing (idempotent). */

@@ -31,14 +31,17 @@ export const AdministratorAccess = managed("AdministratorAccess", "Every action 
 
 export const ReadOnlyAccess = managed(
   "ReadOnlyAccess",
-  "List, describe, get and read anything in the caller's tenant; change nothing.",
+  "List, describe, get and read anything in the caller's tenant but Secrets' values; change nothing.",
   {
     Version: "2012-10-17",
     Statement: [
       {
         Sid: "ReadEverythingInTenant",
         Effect: "Allow",
-        Action: ["*:List*", "*:Describe*", "*:Get*", "*:Read*"],
+        // `*:Read`, not `*:Read*`: reading a Secret's values (`secret:ReadValue`) is not a
+        // read-only viewer's (Kubernetes' `view` role cannot read Secrets either); a pod's logs
+        // are (`view` may get pods/log).
+        Action: ["*:List*", "*:Describe*", "*:Get*", "*:Read", "pod:ReadLogs"],
         Resource: `${TENANT}:*`,
       },
     ],
@@ -54,7 +57,21 @@ export const ClusterAdmin = managed(
       {
         Sid: "ManageClusters",
         Effect: "Allow",
-        Action: ["cluster:*", "node:*", "nodepool:*", "deployment:*", "pod:*", "event:*"],
+        Action: [
+          "cluster:*",
+          "node:*",
+          "nodepool:*",
+          "deployment:*",
+          "pod:*",
+          "event:*",
+          "namespace:*",
+          "configmap:*",
+          "secret:*",
+          "resourcequota:*",
+          "limitrange:*",
+          "job:*",
+          "cronjob:*",
+        ],
         Resource: `${TENANT}:cluster/*`,
       },
     ],

@@ -27,13 +27,13 @@ export function readDocuments(text: string, contentType: "yaml" | "json"): unkno
       const err = doc.errors[0];
       if (err)
         throw new ValidationError(
-          `document ${i}: not valid YAML${err.linePos?.[0] ? ` (line ${err.linePos[0].line})` : ""}: ${err.code}`,
+          `documents[${i}]: not valid YAML${err.linePos?.[0] ? ` (line ${err.linePos[0].line})` : ""}: ${err.code}`,
         );
       let value: unknown;
       try {
         value = doc.toJS({ maxAliasCount: 0 });
       } catch {
-        throw new ValidationError(`document ${i}: YAML aliases are not allowed`);
+        throw new ValidationError(`documents[${i}]: YAML aliases are not allowed`);
       }
       if (value !== null && value !== undefined) items.push(...listItems(value));
     });

@@ -14,6 +14,12 @@ import {
   normaliseResourceQuota,
   resourceQuotaSchema,
 } from "./kinds/policy";
+import type { ResourcePolicy } from "./pod/limit-range";
+
+/** What admission knows of the object's namespace: its LimitRanges, merged (none: the platform's rules). */
+export interface AdmissionContext {
+  resources?: ResourcePolicy;
+}
 
 /**
  * Every kind of object Berth serves, in Kubernetes' terms: its group/version, kind, plural
@@ -29,8 +35,8 @@ export interface KindInfo<S extends z.ZodType = z.ZodType, Spec = unknown> {
   /** IAM service of its actions: `configmap:Apply`, `secret:ReadValue`, … */
   iamPrefix: string;
   schema: S;
-  /** Admission: the stored spec, or a ValidationError naming the field. */
-  normalise: (input: z.output<S>, name: string) => Spec;
+  /** Admission: the stored spec, or a ValidationError (a FORBIDDEN BerthError for policy) naming the field. */
+  normalise: (input: z.output<S>, name: string, ctx?: AdmissionContext) => Spec;
 }
 
 function kind<S extends z.ZodType, Spec>(info: KindInfo<S, Spec>): KindInfo<S, Spec> {
@@ -90,7 +96,7 @@ export const KINDS = {
     namespaced: true,
     iamPrefix: "deployment",
     schema: deploymentSchema,
-    normalise: (d, name) => normaliseDeployment(d, name),
+    normalise: (d, name, ctx) => normaliseDeployment(d, name, ctx?.resources),
   }),
   Job: kind({
     apiVersion: "batch/v1",
@@ -99,7 +105,7 @@ export const KINDS = {
     namespaced: true,
     iamPrefix: "job",
     schema: jobSchema,
-    normalise: (j) => normaliseJobSpec(j.spec),
+    normalise: (j, _name, ctx) => normaliseJobSpec(j.spec, "spec", ctx?.resources),
   }),
   CronJob: kind({
     apiVersion: "batch/v1",
@@ -108,7 +114,7 @@ export const KINDS = {
     namespaced: true,
     iamPrefix: "cronjob",
     schema: cronJobSchema,
-    normalise: (c) => normaliseCronJob(c),
+    normalise: (c, _name, ctx) => normaliseCronJob(c, ctx?.resources),
   }),
 } as const;
 

@@ -33,6 +33,13 @@ export const CONTAINER_LABELS = {
   container: "berth.container",
   podName: "berth.pod-name",
   namespace: "berth.namespace",
+  /**
+   * How many instances of the pod's container ran before this one (Kubernetes' restartCount).
+   * Each restart is a new container; the one before it is kept, exited, for its last state and logs.
+   */
+  restartCount: "berth.restart-count",
+  /** "init" for an init container, "app" (or absent) for a container of `containers`. */
+  kind: "berth.container-kind",
 } as const;
 
 /** Node labels only the platform sets (from the node pool or machine a node belongs to). */

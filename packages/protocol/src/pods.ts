@@ -24,6 +24,22 @@ export const POD_REASONS = [
   "Init:Error",
   "Init:CrashLoopBackOff",
   "DeadlineExceeded",
+  /** The image is absent and `imagePullPolicy: Never` forbids pulling it. */
+  "ErrImageNeverPull",
+  /** The container's postStart hook failed: it was killed, and restarts per the pod's policy. */
+  "PostStartHookError",
+  /** An init container's waiting or terminated reason, as kubectl shows it (`Init:` + the reason). */
+  "Init:ErrImagePull",
+  "Init:ImagePullBackOff",
+  "Init:ErrImageNeverPull",
+  "Init:CreateContainerConfigError",
+  "Init:CreateContainerError",
+  "Init:RunContainerError",
+  "Init:OOMKilled",
+  /** A finished pod, as kubectl shows it: every container exited 0, or one did not, or was OOM-killed. */
+  "Completed",
+  "Error",
+  "OOMKilled",
 ] as const;
 export type PodReason = (typeof POD_REASONS)[number];
 
@@ -33,6 +49,10 @@ export const TERMINATION_REASONS = ["Completed", "Error", "OOMKilled", "Containe
 const terminatedSchema = z
   .object({
     exitCode: z.number().int().min(-1).max(255),
+    /** The signal that ended it, when a signal did (137 = 128 + SIGKILL). */
+    signal: z.number().int().min(1).max(64).optional(),
+    /** The engine's id of the container instance (`docker://<id>`), as Kubernetes reports it. */
+    containerID: text(128).optional(),
     reason: z.enum(TERMINATION_REASONS),
     startedAt: z.iso.datetime().nullable(),
     finishedAt: z.iso.datetime().nullable(),
@@ -60,6 +80,10 @@ export const containerStatusSchema = z
     lastState: z.object({ terminated: terminatedSchema.optional() }).strict().default({}),
     /** The image actually running, by digest when the engine knows it. */
     imageID: text(512).optional(),
+    /** The image as the pod names it. */
+    image: text(512).optional(),
+    /** The engine's id of the current instance (`docker://<id>`). */
+    containerID: text(128).optional(),
   })
   .strict();
 export type ContainerStatus = z.output<typeof containerStatusSchema>;
@@ -76,6 +100,11 @@ export const POD_EVENT_REASONS = [
   "Failed",
   "Evicted",
   "Completed",
+  "ErrImageNeverPull",
+  "FailedPostStartHook",
+  "FailedPreStopHook",
+  "FailedMount",
+  "ProbeWarning",
 ] as const;
 export const podEventSchema = z
   .object({
@@ -100,6 +129,11 @@ export const podReportSchema = z
     initContainers: z.array(containerStatusSchema).max(64).optional(),
     reason: z.enum(POD_REASONS).optional(),
     message: text(1024).optional(),
+    /**
+     * Kubernetes' pod phase as the node computes it from its containers and the restart policy
+     * (kubelet's rules): Succeeded or Failed once every container has ended for good.
+     */
+    phase: z.enum(["Pending", "Running", "Succeeded", "Failed"]).optional(),
   })
   .strict();
 export type PodReport = z.infer<typeof podReportSchema>;
@@ -119,6 +153,11 @@ export const assignmentSchema = z.object({
   restartPolicy: z.enum(["Always", "OnFailure", "Never"]).default("Always"),
   /** SIGTERM, then SIGKILL this many seconds later (after `preStop`). */
   terminationGracePeriodSeconds: z.number().int().min(0).default(30),
+  /**
+   * The pod has finished (phase Succeeded or Failed): the node starts and restarts nothing, stops
+   * what still runs, and keeps the exited containers (for their logs) until the pod is deleted.
+   */
+  terminal: z.boolean().default(false),
 });
 export type Assignment = z.output<typeof assignmentSchema>;
 export type AssignmentInput = z.input<typeof assignmentSchema>;

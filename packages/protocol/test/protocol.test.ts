@@ -85,6 +85,47 @@ describe("requests the control plane accepts", () => {
     expect(syncRequestSchema.safeParse({ pods: [], reservedHostPorts: [30001] }).success).toBe(true);
   });
 
+  it("takes a pod's phase and Kubernetes-shaped statuses from its node, and refuses a phase Kubernetes has not", () => {
+    const report = { podId: "pod_1", state: "exited", restarts: 1, ready: false };
+    const terminated = { exitCode: 137, signal: 9, reason: "OOMKilled", startedAt: null, finishedAt: null };
+    const status = {
+      name: "web",
+      ready: false,
+      started: false,
+      restartCount: 1,
+      containerID: "docker://abc",
+      state: { terminated },
+      lastState: { terminated: { ...terminated, exitCode: 1, signal: undefined, reason: "Error" } },
+    };
+    expect(
+      podReportSchema.safeParse({ ...report, phase: "Failed", reason: "OOMKilled", containers: [status] })
+        .success,
+    ).toBe(true);
+    expect(podReportSchema.safeParse({ ...report, phase: "Init:Error" }).success).toBe(false);
+    expect(podReportSchema.safeParse({ ...report, reason: "Init:CrashLoopBackOff" }).success).toBe(true);
+    expect(
+      syncRequestSchema.safeParse({
+        pods: [],
+        events: [
+          { podId: "pod_1", type: "Normal", reason: "Pulled", message: "x", at: "2026-01-01T00:00:00Z" },
+        ],
+      }).success,
+    ).toBe(true);
+  });
+
+  it("defaults an assignment to not terminal (older control planes say nothing of it)", () => {
+    const a = {
+      podId: "pod_1",
+      name: "p",
+      namespace: "default",
+      action: "run",
+      hostPorts: [],
+      containers: [container],
+    };
+    expect(assignmentSchema.parse(a).terminal).toBe(false);
+    expect(assignmentSchema.parse({ ...a, terminal: true }).terminal).toBe(true);
+  });
+
   it("takes the watch's query string as text and bounds the wait", () => {
     expect(watchRequestSchema.parse({ version: "abc", waitMs: "1000" })).toEqual({
       version: "abc",

@@ -26,12 +26,14 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       for (const [name, s] of Object.entries(props))
         if (!pathParams.includes(name)) parameters.push({ name, in: "query", schema: s });
     } else {
-      const body = op.bodyAs
-        ? props[op.bodyAs]
-        : {
-            ...schema,
-            properties: Object.fromEntries(Object.entries(props).filter(([k]) => !pathParams.includes(k))),
-          };
+      const body = op.bodySchema
+        ? schemaOf(op.bodySchema)
+        : op.bodyAs
+          ? props[op.bodyAs]
+          : {
+              ...schema,
+              properties: Object.fromEntries(Object.entries(props).filter(([k]) => !pathParams.includes(k))),
+            };
       requestBody = {
         required: true,
         content: {

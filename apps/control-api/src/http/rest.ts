@@ -4,7 +4,7 @@ import { authenticate } from "../auth/authenticate";
 import type { Deps } from "../deps";
 import type { AnyOperation, SocketReply, StreamReply } from "../operation";
 import { operations } from "../operations";
-import { readBody } from "./body";
+import { readBody, readRawBody } from "./body";
 import type { AppEnv } from "./context";
 import { toBerthError } from "./errors";
 import { auditOutcome, authorizeAndRun, type Scratch } from "./pipeline";
@@ -22,7 +22,11 @@ function queryOf(c: Context): Record<string, string | string[]> {
 async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
   const input: Record<string, unknown> = {};
   if (op.method === "GET" || op.method === "DELETE") Object.assign(input, queryOf(c));
-  else {
+  else if (op.rawBody && op.bodyAs) {
+    const { text, format } = await readRawBody(c);
+    input[op.bodyAs] = text;
+    input.format = format;
+  } else {
     const body = await readBody(c);
     if (op.bodyAs) input[op.bodyAs] = body;
     else if (body !== undefined) {
@@ -31,6 +35,11 @@ async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
       Object.assign(input, body);
     }
   }
+  if (op.method !== "GET" && op.method !== "DELETE")
+    for (const name of op.queryParams ?? []) {
+      const value = c.req.query(name);
+      if (value !== undefined) input[name] = value;
+    }
   // Path parameters win over anything in the body or query of the same name.
   Object.assign(input, c.req.param());
   return input;

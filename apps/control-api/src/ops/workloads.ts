@@ -1,5 +1,8 @@
 import { usageToCsv } from "@berth/core";
+import { deploymentSchema } from "@berth/kube";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
+import { listEvents, listEventsInput } from "../services/events";
+import { deletePod, getPod, listPods, listPodsInput, podRefInput } from "../services/pods";
 import { getUsage, usageInput } from "../services/usage";
 import {
   applyDeployment,
@@ -9,14 +12,12 @@ import {
   getDeployment,
   listDeployments,
   listDeploymentsInput,
-  listEvents,
-  listEventsInput,
-  listPods,
-  listPodsInput,
 } from "../services/workloads";
 
 const deploymentBrn = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
   brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/deployment/${i.name}`);
+const podBrn = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
+  brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/pod/${i.name}`);
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 
@@ -24,7 +25,8 @@ const deploymentBrn = (t: string, i: { clusterId: string; namespace: string; nam
 export const workloadOperations = {
   applyDeployment: op({
     id: "deployments.upsert",
-    summary: "Create or update a deployment from a Kubernetes-shaped manifest (JSON or YAML)",
+    summary:
+      "Create or replace a deployment from its manifest (JSON or YAML); a stale metadata.resourceVersion is 409",
     method: "PUT",
     path: "/v1/clusters/:clusterId/deployments/:namespace/:name",
     auth: "user",
@@ -32,6 +34,7 @@ export const workloadOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 200,
     bodyAs: "manifest",
+    bodySchema: deploymentSchema,
     input: applyDeploymentInput,
     run: applyDeployment,
   }),
@@ -71,9 +74,33 @@ export const workloadOperations = {
     input: deploymentRefInput,
     run: deleteDeployment,
   }),
+  getPod: op({
+    id: "pods.get",
+    summary: "Get a pod in Kubernetes' shape: owner, spec, status with container statuses",
+    method: "GET",
+    path: "/v1/clusters/:clusterId/pods/:namespace/:name",
+    auth: "user",
+    action: "pod:Describe",
+    resource: (c, i) => podBrn(c.tenantId, i),
+    successStatus: 200,
+    input: podRefInput,
+    run: getPod,
+  }),
+  deletePod: op({
+    id: "pods.delete",
+    summary: "Delete a pod gracefully: its node stops it, its controller replaces it",
+    method: "DELETE",
+    path: "/v1/clusters/:clusterId/pods/:namespace/:name",
+    auth: "user",
+    action: "pod:Delete",
+    resource: (c, i) => podBrn(c.tenantId, i),
+    successStatus: 200,
+    input: podRefInput,
+    run: deletePod,
+  }),
   listPods: op({
     id: "pods.list",
-    summary: "List a cluster's pods with their placement and phase",
+    summary: "List a cluster's pods (?namespace=, ?labelSelector=) with their placement and phase",
     method: "GET",
     path: "/v1/clusters/:clusterId/pods",
     auth: "user",
@@ -85,7 +112,7 @@ export const workloadOperations = {
   }),
   listEvents: op({
     id: "events.list",
-    summary: "List a cluster's events, newest first",
+    summary: "List a cluster's events, newest first (?namespace=, ?involvedObject=Kind/name or uid)",
     method: "GET",
     path: "/v1/clusters/:clusterId/events",
     auth: "user",

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { kick } from "./kick";
 import { DNS_LABEL } from "./manifest";
+import { ensureBuiltInNamespaces } from "./objects/namespaces";
 import { page, pageInput } from "./paging";
 
 export const MAX_CLUSTERS_PER_TENANT = 10;
@@ -80,6 +81,8 @@ export async function createCluster(
       })
       .returning();
     if (!row) throw new Error("insert returned nothing");
+    // Every cluster has Kubernetes' built-in namespaces from the start.
+    await ensureBuiltInNamespaces(tx, row);
     await recordEvent(tx, {
       tenantId: caller.tenantId,
       clusterId: row.id,

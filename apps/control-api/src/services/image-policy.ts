@@ -48,13 +48,34 @@ export async function allowedImagePrefixesOf(
 }
 
 /** Refuses (403) the first image outside the allowed prefixes, naming its field and the list. */
-export function checkImagesAllowed(images: readonly string[], prefixes: readonly string[]): void {
-  images.forEach((image, i) => {
-    const path = `spec.template.spec.containers[${i}].image`;
+export function checkImagesAllowed(
+  images: readonly (string | { image: string; path: string })[],
+  prefixes: readonly string[],
+): void {
+  images.forEach((entry, i) => {
+    const { image, path } =
+      typeof entry === "string" ? { image: entry, path: `spec.template.spec.containers[${i}].image` } : entry;
     const ref = parseImageReference(image, path);
     if (imageAllowed(ref, prefixes)) return;
     const list = prefixes.length > 0 ? prefixes.join(", ") : "(none)";
     const message = `${JSON.stringify(image)} (${ref.normalised}) is not from an allowed registry; allowed image prefixes: ${list}`;
     throw new BerthError("FORBIDDEN", `${path}: ${message}`, { details: { issues: [{ path, message }] } });
   });
+}
+
+/** Every image of a pod spec as written, with its field path (`<at>.initContainers[0].image`, …). */
+export function imagesOf(
+  spec: {
+    containers: readonly { image: string }[];
+    initContainers?: readonly { image: string }[] | undefined;
+  },
+  at: string,
+): { image: string; path: string }[] {
+  return [
+    ...(spec.initContainers ?? []).map((c, i) => ({
+      image: c.image,
+      path: `${at}.initContainers[${i}].image`,
+    })),
+    ...spec.containers.map((c, i) => ({ image: c.image, path: `${at}.containers[${i}].image` })),
+  ];
 }

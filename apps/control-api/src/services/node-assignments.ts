@@ -27,8 +27,9 @@ export function mustLeave(node: Pick<NodeRow, "status">, cluster: Pick<ClusterRo
 export type References = Pick<ResolveContext, "configMaps" | "secrets">;
 
 /**
- * What should run on a node: every pod bound to it, those being removed (or failed) to stop. A pod
- * whose ConfigMap or Secret reference points at nothing is held back (not run) with the reason.
+ * What should run on a node: every pod bound to it, those being removed (or evicted) to stop, those
+ * that finished (Succeeded, Failed) as terminal: nothing of them runs again. A pod whose ConfigMap
+ * or Secret reference points at nothing is held back (not run) with the reason.
  */
 export function assignmentOf(
   p: PodRow,
@@ -36,8 +37,17 @@ export function assignmentOf(
   node: Pick<NodeRow, "name" | "address">,
   refs: References,
 ): { assignment: AssignmentInput; configError: string | null } {
-  const stop = leave || p.deletionRequestedAt !== null || p.phase === "Failed" || p.phase === "Succeeded";
-  const base = { podId: p.id, name: p.name, namespace: p.namespace, hostPorts: p.hostPorts };
+  // Evicted pods go; pods that finished by themselves stay (their exited containers too) until deleted.
+  const evicted = p.phase === "Failed" && p.reason === "Evicted";
+  const stop = leave || p.deletionRequestedAt !== null || evicted;
+  const terminal = !stop && (p.phase === "Failed" || p.phase === "Succeeded");
+  const base = {
+    podId: p.id,
+    name: p.name,
+    namespace: p.namespace,
+    hostPorts: p.hostPorts,
+    ...(terminal ? { terminal: true } : {}),
+  };
   try {
     const resolved = resolvePod(p.template, {
       ...refs,

@@ -1,15 +1,5 @@
 import { UnauthenticatedError, ValidationError } from "@berth/core";
-import {
-  closeMeters,
-  nodes,
-  openMeter,
-  podBilledResources,
-  pods,
-  recordEvent,
-  releaseNode,
-  type Tx,
-  withTenant,
-} from "@berth/db";
+import { closeMeters, nodes, pods, recordEvent, releaseNode, type Tx, withTenant } from "@berth/db";
 import {
   type AssignmentInput,
   HEARTBEAT_INTERVAL_MS,
@@ -25,6 +15,7 @@ import type { Deps, NodeCaller } from "../deps";
 import { loadCluster } from "./clusters";
 import { kick } from "./kick";
 import { assignmentOf, mustLeave, referencesOf } from "./node-assignments";
+import { podPatch, recordPodEvents } from "./node-pod-status";
 
 const NO_REFS = { configMaps: new Map(), secrets: new Map() };
 
@@ -91,13 +82,20 @@ export async function syncNode(deps: Deps, caller: NodeCaller, input: SyncInput)
     changed ||= back || reservedChanged;
 
     const rows = await tx.select().from(pods).where(eq(pods.nodeId, node.id));
-    const applied = await applyReports(tx, rows, input.pods, now);
+    // What each pod should do, resolved first: a pod held back for its configuration keeps that reason.
+    const refs = await referencesOf(tx, deps.master, cluster, rows);
+    const resolved = new Map(
+      rows.map((p) => [p.id, assignmentOf(p, leave, node, refs.get(p.namespace) ?? NO_REFS)] as const),
+    );
+    const byId = new Map(rows.map((p) => [p.id, p]));
+    await recordPodEvents(tx, byId, input.events ?? [], node.name);
+    const configErrors = new Set([...resolved].filter(([, r]) => r.configError).map(([id]) => id));
+    const applied = await applyReports(tx, rows, input.pods, now, configErrors);
     changed ||= applied.changed;
-    const kept = rows.filter((p) => !applied.gone.has(p.id));
-    const refs = await referencesOf(tx, deps.master, cluster, kept);
     const assignments: AssignmentInput[] = [];
-    for (const p of kept) {
-      const { assignment, configError } = assignmentOf(p, leave, node, refs.get(p.namespace) ?? NO_REFS);
+    for (const p of rows) {
+      if (applied.gone.has(p.id)) continue;
+      const { assignment, configError } = resolved.get(p.id) as ReturnType<typeof assignmentOf>;
       assignments.push(assignment);
       if (configError && (p.reason !== "CreateContainerConfigError" || p.message !== configError)) {
         await tx
@@ -123,12 +121,13 @@ export async function syncNode(deps: Deps, caller: NodeCaller, input: SyncInput)
   };
 }
 
-/** Applies each pod's report to its row: phase, readiness, restarts, why it is not running. */
+/** Applies each pod's report to its row: phase, readiness, restarts, statuses, conditions, reason. */
 async function applyReports(
   tx: Tx,
   rows: PodRow[],
   reports: readonly PodReport[],
   now: Date,
+  configErrors: ReadonlySet<string>,
 ): Promise<{ changed: boolean; gone: Set<string>; unknown: string[] }> {
   const byId = new Map(rows.map((p) => [p.id, p]));
   const unknown: string[] = [];
@@ -140,12 +139,11 @@ async function applyReports(
       if (r.state !== "gone") unknown.push(r.podId);
       continue;
     }
-    const stopping = pod.deletionRequestedAt !== null || pod.phase === "Failed";
-    if (stopping) {
+    if (removing(pod)) {
       if (r.state === "gone") gone.add(pod.id);
       continue;
     }
-    const patch = await podPatch(tx, pod, r, now);
+    const patch = await podPatch(tx, pod, r, now, { keepReason: configErrors.has(pod.id) });
     if (Object.keys(patch).length > 0) {
       await tx.update(pods).set(patch).where(eq(pods.id, pod.id));
       changed = true;
@@ -153,8 +151,7 @@ async function applyReports(
   }
   // Pods being removed that the agent no longer has at all are gone too.
   const reported = new Set(reports.map((p) => p.podId));
-  for (const p of rows)
-    if ((p.deletionRequestedAt || p.phase === "Failed") && !reported.has(p.id)) gone.add(p.id);
+  for (const p of rows) if (removing(p) && !reported.has(p.id)) gone.add(p.id);
   if (gone.size > 0) {
     for (const id of gone) await closeMeters(tx, id, now);
     await tx.delete(pods).where(inArray(pods.id, [...gone]));
@@ -163,56 +160,13 @@ async function applyReports(
   return { changed, gone, unknown };
 }
 
-async function podPatch(
-  tx: Tx,
-  pod: PodRow,
-  r: PodReport,
-  now: Date,
-): Promise<Partial<typeof pods.$inferInsert>> {
-  const patch: Partial<typeof pods.$inferInsert> = {};
-  if (r.state === "failed" && r.reason === "Evicted") {
-    // Terminal, as kubelet's evictions are: the pod fails, its controller replaces it.
-    await closeMeters(tx, pod.id, now);
-    await recordEvent(tx, {
-      tenantId: pod.tenantId,
-      clusterId: pod.clusterId,
-      objectKind: "Pod",
-      objectName: `${pod.namespace}/${pod.name}`,
-      type: "Warning",
-      reason: "Evicted",
-      message: r.message ?? "evicted by its node",
-    });
-    return { phase: "Failed", ready: false, reason: "Evicted", message: r.message ?? null, stoppedAt: now };
-  }
-  if (r.state === "running" && pod.phase !== "Running") {
-    patch.phase = "Running";
-    patch.startedAt = pod.startedAt ?? now;
-    patch.reason = null;
-    patch.message = null;
-    const meter = { tenantId: pod.tenantId, clusterId: pod.clusterId, subjectId: pod.id, at: now };
-    // Billed on what the pod may take (its limits), not only on what it reserved.
-    const billed = podBilledResources(pod.template);
-    await openMeter(tx, { ...meter, meter: "pod_vcpu_seconds", rate: BigInt(billed.cpuMillis) });
-    await openMeter(tx, { ...meter, meter: "pod_memory_gib_seconds", rate: BigInt(billed.memoryBytes) });
-  }
-  if (r.state === "creating") {
-    const reason = r.reason ?? "ContainerCreating";
-    if (pod.reason !== reason || pod.message !== (r.message ?? null)) {
-      patch.reason = reason;
-      patch.message = r.message ?? null;
-    }
-  }
-  if (r.state === "failed") {
-    const reason = r.reason ?? "ContainerFailed";
-    if (pod.reason !== reason || pod.message !== (r.message ?? null)) {
-      patch.reason = reason;
-      patch.message = r.message ?? null;
-    }
-  }
-  const ready = r.state === "running" && r.ready;
-  if (ready !== pod.ready) patch.ready = ready;
-  if (r.restarts > pod.restarts) patch.restarts = r.restarts;
-  return patch;
+/**
+ * Pods whose row goes once their node has stopped them: those being deleted, and evicted ones
+ * (their controller replaces them). Pods that finished by themselves (Succeeded, or Failed by their
+ * restart policy) stay, with their exited containers on the node, until they are deleted.
+ */
+function removing(p: PodRow): boolean {
+  return p.deletionRequestedAt !== null || (p.phase === "Failed" && p.reason === "Evicted");
 }
 
 /** A new credential when less than half of its life is left, or when the cluster's key rotated. */

@@ -1,5 +1,19 @@
+import type { AnyOperation } from "../operation";
 import { operations as ops } from "../operations";
+import { applyOperation, objectKindOperations as kinds } from "../ops/objects";
 import { mutation, query, router } from "./init";
+
+/** `upsert/get/list/delete` of one kind of the registry. */
+function kindRouter<
+  T extends { upsert: AnyOperation; get: AnyOperation; list: AnyOperation; delete: AnyOperation },
+>(o: T) {
+  return {
+    upsert: mutation(o.upsert as T["upsert"]),
+    get: query(o.get as T["get"]),
+    list: query(o.list as T["list"]),
+    delete: mutation(o.delete as T["delete"]),
+  };
+}
 
 /** The typed API of the SDK: the same operations as REST, grouped as plain records. */
 export const appRouter = router({
@@ -47,6 +61,7 @@ export const appRouter = router({
     listJoinTokens: query(ops.listJoinTokens),
     revokeJoinToken: mutation(ops.revokeJoinToken),
     rotateKey: mutation(ops.rotateClusterKey),
+    applyManifests: mutation(applyOperation),
   }),
   nodes: router({
     list: query(ops.listNodes),
@@ -71,9 +86,25 @@ export const appRouter = router({
     get: query(ops.getDeployment),
     list: query(ops.listDeployments),
     delete: mutation(ops.deleteDeployment),
+    revisions: query(ops.listDeploymentRevisions),
+    rollback: mutation(ops.rollbackDeployment),
+    pause: mutation(ops.pauseDeployment),
+    resume: mutation(ops.resumeDeployment),
   }),
   // pods.logs and pods.execInteractive stream: REST only.
-  pods: router({ list: query(ops.listPods), exec: mutation(ops.podExec) }),
+  pods: router({
+    list: query(ops.listPods),
+    get: query(ops.getPod),
+    delete: mutation(ops.deletePod),
+    exec: mutation(ops.podExec),
+  }),
+  namespaces: router(kindRouter(kinds.Namespace)),
+  configmaps: router(kindRouter(kinds.ConfigMap)),
+  secrets: router({ ...kindRouter(kinds.Secret), reveal: query(kinds.Secret.reveal) }),
+  resourcequotas: router(kindRouter(kinds.ResourceQuota)),
+  limitranges: router(kindRouter(kinds.LimitRange)),
+  jobs: router(kindRouter(kinds.Job)),
+  cronjobs: router(kindRouter(kinds.CronJob)),
   events: router({ list: query(ops.listEvents) }),
   usage: router({ get: query(ops.usage) }),
 });

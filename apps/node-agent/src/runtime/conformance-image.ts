@@ -8,12 +8,13 @@ import { readFile } from "node:fs/promises";
 import { type EngineClient, engineMessage } from "./engine-http";
 import { imagePath } from "./engine-mapping";
 
-export const CONFORMANCE_IMAGE = "localhost/berth/runtime-conformance:v1";
+export const CONFORMANCE_IMAGE = "localhost/berth/runtime-conformance:v2";
 export const CONFORMANCE_INDEX_HTML = "berth runtime conformance\n";
 
 const APPLETS = [
   "sh",
   "cat",
+  "date",
   "echo",
   "env",
   "grep",
@@ -23,13 +24,23 @@ const APPLETS = [
   "id",
   "kill",
   "ls",
+  "mkdir",
+  "nc",
+  "pwd",
+  "rm",
   "sleep",
+  "stat",
+  "tail",
+  "touch",
+  "tr",
+  "true",
+  "wc",
 ];
 
 /** Imports the image unless the engine already has it. */
 export async function ensureConformanceImage(
   engine: EngineClient,
-  opts: { image?: string; busyboxPath?: string } = {},
+  opts: { image?: string; busyboxPath?: string /** The image's `USER`. */; user?: string } = {},
 ): Promise<string> {
   const image = opts.image ?? CONFORMANCE_IMAGE;
   const existing = await engine.request({ method: "GET", path: `/images/${imagePath(image)}/json` });
@@ -56,7 +67,11 @@ export async function ensureConformanceImage(
     query: {
       fromSrc: "-",
       repo: image,
-      changes: ['CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]', "EXPOSE 8080/tcp"],
+      changes: [
+        'CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]',
+        "EXPOSE 8080/tcp",
+        ...(opts.user !== undefined ? [`USER ${opts.user}`] : []),
+      ],
     },
     body: tar,
     contentType: "application/x-tar",

@@ -16,6 +16,7 @@ import {
   waitFor,
   waitForState,
 } from "./conformance-helpers";
+import { nodeFacilityTests } from "./conformance-node";
 import { runtimeStreamsConformanceSuite } from "./conformance-streams";
 import type { ContainerRuntime, ContainerSpec } from "./types";
 
@@ -24,6 +25,8 @@ export interface ConformanceOptions {
   image: string;
   /** Kills the container's main process with SIGKILL behind the runtime's back, as a crash would. */
   kill: (id: string) => Promise<void>;
+  /** The same image with `USER 1234:2345`, when the implementation's test can make one. */
+  userImage?: string;
 }
 
 const T = 30_000;
@@ -84,6 +87,18 @@ export function runtimeConformanceSuite(
       const left = await rt.list(runLabels);
       await Promise.all(left.map((c) => rt.remove(c.id)));
     }, T);
+
+    nodeFacilityTests({
+      rt: () => rt,
+      runId,
+      image: opts.image,
+      userImage: opts.userImage,
+      spec,
+      create,
+      run,
+      sh,
+      output,
+    });
 
     it("answers ping", async () => {
       await rt.ping();

@@ -9,14 +9,17 @@ import { createEngineClient, responseError } from "./engine-http";
 
 const url = process.env.CONTAINER_HOST || process.env.DOCKER_HOST || `unix://${localPodmanSocket()}`;
 const image = process.env.BERTH_CONFORMANCE_IMAGE || CONFORMANCE_IMAGE;
+const userImage = `${CONFORMANCE_IMAGE}-user`;
 const engine = createEngineClient({ url });
 
 beforeAll(async () => {
   if (!process.env.BERTH_CONFORMANCE_IMAGE) await ensureConformanceImage(engine, { image });
+  await ensureConformanceImage(engine, { image: userImage, user: "1234:2345" });
 }, 60_000);
 
 runtimeConformanceSuite("docker-engine (Engine API v1.41)", () => createDockerEngineRuntime({ url }), {
   image,
+  userImage,
   // Outside the interface on purpose: a crash the agent did not cause.
   async kill(id) {
     const res = await engine.request({

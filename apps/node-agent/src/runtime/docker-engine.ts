@@ -3,8 +3,8 @@
  * (`podman system service unix://…/podman.sock`). Structured HTTP over a unix socket or TCP: no
  * shell, no CLI.
  */
-
 import { attachExec, type StreamDeps, streamContainerLogs } from "./docker-streams";
+import { execInContainer } from "./engine-exec";
 import { createEngineClient, type EngineEndpoint, engineMessage, responseError } from "./engine-http";
 import {
   type HardeningOptions,
@@ -17,7 +17,9 @@ import {
   toCreateBody,
   toCreatedId,
   toDiskUsage,
+  toImageConfig,
 } from "./engine-mapping";
+import { createKernelOomLog } from "./engine-oom";
 import { demultiplexLogs, isTransientPullError, pullStreamError } from "./engine-stream";
 import {
   type ContainerInfo,
@@ -47,6 +49,12 @@ export interface DockerEngineRuntimeOptions {
   userNamespace?: "auto" | "off";
   /** `uid:gid` of containers without a user namespace or a user of their own. Default 65534:65534 (nobody). */
   defaultUser?: string;
+  /**
+   * Where OOM kills are read from besides the engine's own `State.OOMKilled` (which Podman 4.3
+   * misses on hybrid cgroup hosts): the kernel log of this host (`/dev/kmsg`), or null for none.
+   * Default: `/dev/kmsg` when the engine is on a unix socket (this host), else none.
+   */
+  kernelLog?: string | null;
 }
 
 export type DockerEngineRuntimeConfig = EngineEndpoint & DockerEngineRuntimeOptions;
@@ -65,12 +73,44 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
   const engine = createEngineClient(endpoint, { timeoutMs });
   const containerPath = (id: string, suffix = "") => `/containers/${encodeURIComponent(id)}${suffix}`;
   const streams: StreamDeps = { endpoint, engine, timeoutMs };
+  const local =
+    "socketPath" in endpoint || endpoint.url.startsWith("unix://") || endpoint.url.startsWith("/");
+  const kernelLog = config.kernelLog === undefined ? (local ? "/dev/kmsg" : null) : config.kernelLog;
+  const oomLog = kernelLog ? createKernelOomLog(kernelLog) : null;
 
   async function inspect(id: string): Promise<ContainerInfo | null> {
     const res = await engine.request({ method: "GET", path: containerPath(id, "/json") });
     if (res.status === 404) return null;
     if (res.status !== 200) throw responseError(res, `inspect container ${id}`);
-    return toContainerInfo(res.body);
+    const info = toContainerInfo(res.body);
+    if (oomLog && !info.oomKilled && (info.state === "exited" || info.state === "dead"))
+      info.oomKilled = await oomLog.killed(info.id);
+    return info;
+  }
+
+  async function pullImage(image: string): Promise<void> {
+    const { repo, tag } = splitImageRef(image);
+    const res = await engine.request({
+      method: "POST",
+      path: "/images/create",
+      query: { fromImage: repo, tag },
+      timeoutMs: pullTimeoutMs,
+    });
+    // Failures arrive either as an error status or as an error line in a 200 progress stream.
+    // What the registry's address answered (refused, timed out, not a registry) says something
+    // about the node's network: it goes to `detail` only, the message is always the same.
+    const failure = res.status === 200 ? pullStreamError(res.body) : engineMessage(res);
+    if (failure !== null) {
+      throw new RuntimeError("IMAGE_NOT_FOUND", pullFailed(image), {
+        retryable: isTransientPullError(failure),
+        detail: failure,
+      });
+    }
+    if (!(await imagePresent(image))) {
+      throw new RuntimeError("IMAGE_NOT_FOUND", pullFailed(image), {
+        detail: "the pull reported success but the image is absent",
+      });
+    }
   }
 
   async function imagePresent(image: string): Promise<boolean> {
@@ -98,28 +138,17 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
 
     async ensureImage(image) {
       if (await imagePresent(image)) return;
-      const { repo, tag } = splitImageRef(image);
-      const res = await engine.request({
-        method: "POST",
-        path: "/images/create",
-        query: { fromImage: repo, tag },
-        timeoutMs: pullTimeoutMs,
-      });
-      // Failures arrive either as an error status or as an error line in a 200 progress stream.
-      // What the registry's address answered (refused, timed out, not a registry) says something
-      // about the node's network: it goes to `detail` only, the message is always the same.
-      const failure = res.status === 200 ? pullStreamError(res.body) : engineMessage(res);
-      if (failure !== null) {
-        throw new RuntimeError("IMAGE_NOT_FOUND", pullFailed(image), {
-          retryable: isTransientPullError(failure),
-          detail: failure,
-        });
-      }
-      if (!(await imagePresent(image))) {
-        throw new RuntimeError("IMAGE_NOT_FOUND", pullFailed(image), {
-          detail: "the pull reported success but the image is absent",
-        });
-      }
+      await pullImage(image);
+    },
+
+    hasImage: imagePresent,
+    pullImage,
+
+    async imageConfig(image) {
+      const res = await engine.request({ method: "GET", path: `/images/${imagePath(image)}/json` });
+      if (res.status === 404) return null;
+      if (res.status !== 200) throw responseError(res, `inspect image ${image}`);
+      return toImageConfig(res.body);
     },
 
     async create(spec: ContainerSpec) {
@@ -154,6 +183,23 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       // 304: already stopped; 404: gone, which is stopped enough.
       if (res.status === 204 || res.status === 304 || res.status === 404) return;
       throw responseError(res, `stop container ${id}`);
+    },
+
+    async kill(id, signal) {
+      const res = await engine.request({
+        method: "POST",
+        path: containerPath(id, "/kill"),
+        query: { signal: signal.replace(/^SIG/, "") },
+      });
+      if (res.status === 204 || res.status === 200 || res.status === 404) return;
+      const err = responseError(res, `kill container ${id}`);
+      // Not running (Docker 409, Podman 500 "can only kill running containers"): nothing to signal.
+      if (err.code === "CONFLICT" || /not running|only kill running/i.test(err.message)) return;
+      throw err;
+    },
+
+    execCommand(id, argv, opts) {
+      return execInContainer({ engine, endpoint }, id, argv, opts);
     },
 
     async remove(id) {

@@ -8,6 +8,8 @@ import {
   type ContainerSpec,
   type ContainerState,
   type ContainerStats,
+  type ImageConfig,
+  type Mount,
   type PortMapping,
   RuntimeError,
 } from "./types";
@@ -49,6 +51,7 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
   }
   const { memoryBytes, nanoCpus } = spec.resources;
   const user = userOf(spec, hardening);
+  const caps = spec.capabilities ?? [];
 
   return {
     Image: spec.image,
@@ -58,20 +61,47 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
     // dropped too (an explicit empty Cmd), never appended to the new entrypoint.
     ...(command !== undefined ? { Entrypoint: command, Cmd: args ?? [] } : {}),
     ...(command === undefined && args !== undefined ? { Cmd: args } : {}),
+    ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Labels: spec.labels,
     ExposedPorts: exposedPorts,
     HostConfig: {
       Privileged: false,
       CapDrop: ["ALL"],
+      ...(caps.length > 0 ? { CapAdd: caps } : {}),
+      // The engine's default seccomp profile applies: it is never switched off.
       SecurityOpt: ["no-new-privileges"],
       PidsLimit: hardening.pidsLimit,
+      ...(spec.readOnlyRootFilesystem ? { ReadonlyRootfs: true } : {}),
+      ...(spec.groups && spec.groups.length > 0 ? { GroupAdd: spec.groups.map(String) } : {}),
+      ...(spec.mounts && spec.mounts.length > 0 ? { Mounts: spec.mounts.map(toEngineMount) } : {}),
       ...(memoryBytes !== undefined ? { Memory: memoryBytes, MemorySwap: memoryBytes } : {}),
       ...(nanoCpus !== undefined ? { NanoCpus: nanoCpus } : {}),
       PortBindings: portBindings,
       RestartPolicy: { Name: "no" },
       ...(hardening.userNamespace === "auto" ? { UsernsMode: "auto" } : {}),
     },
+  };
+}
+
+/** Docker's `HostConfig.Mounts[]` entry for a bind or a tmpfs mount. */
+function toEngineMount(m: Mount): Record<string, unknown> {
+  if (m.type === "bind")
+    return {
+      Type: "bind",
+      Source: m.source,
+      Target: m.target,
+      ReadOnly: m.readOnly,
+      BindOptions: { Propagation: "rprivate" },
+    };
+  const options = {
+    ...(m.sizeBytes !== undefined ? { SizeBytes: m.sizeBytes } : {}),
+    ...(m.mode !== undefined ? { Mode: m.mode } : {}),
+  };
+  return {
+    Type: "tmpfs",
+    Target: m.target,
+    ...(Object.keys(options).length > 0 ? { TmpfsOptions: options } : {}),
   };
 }
 
@@ -104,12 +134,19 @@ const inspectSchema = z.object({
   RestartCount: z.number().nullish(),
   State: z.object({
     Status: z.string(),
+    OOMKilled: z.boolean().nullish(),
     ExitCode: z.number().nullish(),
     StartedAt: z.string().nullish(),
     FinishedAt: z.string().nullish(),
   }),
   Config: z.object({ Image: z.string().nullish(), Labels: labelsSchema }),
   Image: z.string().nullish(),
+  NetworkSettings: z
+    .object({
+      IPAddress: z.string().nullish(),
+      Networks: z.record(z.string(), z.object({ IPAddress: z.string().nullish() }).nullish()).nullish(),
+    })
+    .nullish(),
   HostConfig: z
     .object({
       PortBindings: z
@@ -190,7 +227,29 @@ export function toContainerInfo(body: Buffer): ContainerInfo {
     finishedAt: ended ? timeOrNull(c.State.FinishedAt) : null,
     restartCount: c.RestartCount ?? 0,
     ports: toPortMappings(c.HostConfig?.PortBindings ?? {}),
+    oomKilled: c.State.OOMKilled ?? false,
+    ipAddress: state === "running" ? addressOf(c.NetworkSettings) : null,
+    imageId: c.Image ?? "",
   };
+}
+
+/** The container's own address: Docker's top-level one, else its first network's. */
+function addressOf(n: z.infer<typeof inspectSchema>["NetworkSettings"]): string | null {
+  if (n?.IPAddress) return n.IPAddress;
+  for (const net of Object.values(n?.Networks ?? {})) if (net?.IPAddress) return net.IPAddress;
+  return null;
+}
+
+const imageSchema = z.object({
+  Id: z.string(),
+  RepoDigests: z.array(z.string()).nullish(),
+  Config: z.object({ User: z.string().nullish() }).nullish(),
+});
+
+/** `GET /images/{name}/json`: the image's id, digest and configured user. */
+export function toImageConfig(body: Buffer): ImageConfig {
+  const i = parseBody(imageSchema, body, "inspect image");
+  return { id: i.Id, digest: i.RepoDigests?.[0] ?? null, user: i.Config?.User ?? "" };
 }
 
 /** `{"8080/tcp": [{HostIp, HostPort}]}` → one mapping per published host port. */

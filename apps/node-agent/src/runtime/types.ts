@@ -25,6 +25,57 @@ export interface ContainerSpec {
   hostname?: string | undefined;
   /** `uid[:gid]` to run as; absent: the runtime's default (see its options). */
   user?: string | undefined;
+  /** Supplementary groups of the container's processes (a pod's `fsGroup`). */
+  groups?: number[] | undefined;
+  /** The working directory; absent: the image's. */
+  workingDir?: string | undefined;
+  /** Host directories and files bound in, and tmpfs mounts, at their targets. */
+  mounts?: Mount[] | undefined;
+  /** The root filesystem is mounted read-only (mounts stay as they are). */
+  readOnlyRootFilesystem?: boolean | undefined;
+  /**
+   * Capabilities kept in the bounding set; every other one is dropped. Only NET_BIND_SERVICE is
+   * ever asked for (Pod Security "restricted").
+   */
+  capabilities?: string[] | undefined;
+}
+
+/** A host path bound into the container, read-only or not. */
+export interface BindMount {
+  type: "bind";
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** A memory-backed filesystem of the container's own, empty at each start. */
+export interface TmpfsMount {
+  type: "tmpfs";
+  target: string;
+  sizeBytes?: number | undefined;
+  /** Permission bits of its root, e.g. 0o1777. */
+  mode?: number | undefined;
+}
+
+export type Mount = BindMount | TmpfsMount;
+
+/** What a command run in a container did. */
+export interface ExecResult {
+  /** Null when it did not finish in time. */
+  exitCode: number | null;
+  /** stdout and stderr interleaved, at most the first `maxOutputBytes`. */
+  output: string;
+  timedOut: boolean;
+}
+
+/** What an image says about itself. */
+export interface ImageConfig {
+  /** The image's id (`sha256:…`). */
+  id: string;
+  /** Its digest as pulled from a registry (`repo@sha256:…`), when it has one. */
+  digest: string | null;
+  /** The `USER` it runs as (`""` means root), as written: a name or uid, with an optional `:group`. */
+  user: string;
 }
 
 export type ContainerState =
@@ -55,6 +106,12 @@ export interface ContainerInfo {
   restartCount: number;
   /** The host ports it publishes (as configured, also while it is not running). */
   ports: PortMapping[];
+  /** Whether the kernel killed it (or a process of it) for exceeding its memory limit. */
+  oomKilled: boolean;
+  /** Its address on the engine's network while it runs (reachable from the node), else null. */
+  ipAddress: string | null;
+  /** The image's id it was created from (`sha256:…`). */
+  imageId: string;
 }
 
 /** What a container has written: the size of its writable layer, in bytes. */
@@ -141,6 +198,27 @@ export interface ContainerRuntime {
   start(id: string): Promise<void>;
   /** Idempotent: a stopped (or missing) container is fine. SIGTERM, then SIGKILL after the timeout. */
   stop(id: string, timeoutSeconds: number): Promise<void>;
+  /**
+   * Sends a signal (`"TERM"`, `"KILL"`, …) to the container's main process. A container that is
+   * not running (or missing) is fine.
+   */
+  kill(id: string, signal: string): Promise<void>;
+  /**
+   * Runs `argv` in the running container (no shell) as its user and waits for it, at most
+   * `timeoutMs`: then the command is killed where the engine allows and `timedOut` is true.
+   * Throws NOT_FOUND if the container is missing, CONFLICT if it is not running.
+   */
+  execCommand(
+    id: string,
+    argv: string[],
+    opts: { timeoutMs: number; maxOutputBytes?: number },
+  ): Promise<ExecResult>;
+  /** Whether the image is present on the node. */
+  hasImage(image: string): Promise<boolean>;
+  /** Pulls the image even when present (`imagePullPolicy: Always`); fails as ensureImage does. */
+  pullImage(image: string): Promise<void>;
+  /** The image's own configuration; null when it is not present. */
+  imageConfig(image: string): Promise<ImageConfig | null>;
   /** Force-removes the container and its anonymous volumes. Idempotent: missing is fine. */
   remove(id: string): Promise<void>;
   /** Null when missing. */

@@ -1,10 +1,12 @@
 import type { JobPayload } from "@berth/core";
-import { clusters, deployments, isOperational, nodes, pods, withTenant } from "@berth/db";
+import { clusters, deployments, isOperational, nodes, objects, pods, withTenant } from "@berth/db";
 import { and, eq, ne } from "drizzle-orm";
-import { reconcileDeploymentIsolated } from "../controllers/deployment-isolation";
+import { reconcileDeploymentIsolated } from "../controllers/deployment-failure";
 import { evictLostPods } from "../controllers/eviction";
+import { reconcileCronJobIsolated, reconcileJobIsolated } from "../controllers/job-failure";
 import type { LoopContext, PodRow } from "../controllers/loop";
 import { placePending } from "../controllers/placement";
+import { isTerminal } from "../controllers/pod-state";
 import type { Deps } from "../deps";
 
 export interface ReconcileResult {
@@ -13,21 +15,38 @@ export interface ReconcileResult {
   placed: number;
   unschedulable: number;
   evicted: number;
+  /** Another pass should follow at once (a deployment was rolled back). */
+  pending: boolean;
+}
+
+/** A cluster's pods by the id of the controller that owns them. */
+function byOwner(rows: readonly PodRow[]): (ownerId: string) => PodRow[] {
+  const map = new Map<string, PodRow[]>();
+  for (const p of rows) if (p.ownerId) map.set(p.ownerId, [...(map.get(p.ownerId) ?? []), p]);
+  return (ownerId) => map.get(ownerId) ?? [];
 }
 
 /**
- * One pass of a cluster's control loop, in one transaction with the cluster row locked, in three
- * phases as kube's controllers and Nomad's reconciler have them: replace pods of lost nodes
- * (evictLostPods), move each deployment one rollout step towards its spec (reconcileDeployment,
- * each in a savepoint: one that fails rolls back alone and carries a ReplicaFailure condition, the
- * others go on), then place pending pods with the scheduler (placePending). Level-triggered: it
- * reads the whole state and can run any number of times.
+ * One pass of a cluster's control loop, in one transaction with the cluster row locked, in phases
+ * as kube's controllers and Nomad's reconciler have them: replace pods of lost nodes
+ * (evictLostPods); move each Deployment one rollout step towards its spec (reconcileDeployment),
+ * each Job towards its completions (reconcileJob), and keep each CronJob's books
+ * (reconcileCronJob) — every object in its own savepoint, so one that fails rolls back alone and
+ * says why while the others go on; then place pending pods with the scheduler (placePending).
+ * Level-triggered: it reads the whole state and can run any number of times.
  */
 export async function reconcileCluster(
   deps: Deps,
   p: JobPayload<"cluster.reconcile">,
 ): Promise<ReconcileResult> {
-  const result: ReconcileResult = { created: 0, removed: 0, placed: 0, unschedulable: 0, evicted: 0 };
+  const result: ReconcileResult = {
+    created: 0,
+    removed: 0,
+    placed: 0,
+    unschedulable: 0,
+    evicted: 0,
+    pending: false,
+  };
   await withTenant(deps.db, p.tenantId, async (tx) => {
     const [cluster] = await tx
       .select()
@@ -53,18 +72,42 @@ export async function reconcileCluster(
     );
     result.evicted = eviction.evicted;
     const podRows = eviction.remaining;
+    const podsOf = byOwner(podRows);
 
     const created: PodRow[] = [];
     for (const d of await tx.select().from(deployments).where(eq(deployments.clusterId, cluster.id))) {
-      const own = podRows.filter((x) => x.deploymentId === d.id && x.deletionRequestedAt === null);
-      const step = await reconcileDeploymentIsolated(ctx, d, own);
+      const step = await reconcileDeploymentIsolated(
+        ctx,
+        d,
+        podRows.filter((x) => x.deploymentId === d.id),
+      );
       if (!step) continue;
       created.push(...step.created);
       result.created += step.created.length;
       result.removed += step.removed;
+      result.pending ||= step.pending;
     }
 
-    const live = [...podRows.filter((x) => x.deletionRequestedAt === null || x.nodeId !== null), ...created];
+    const objectsOf = (kind: string) =>
+      tx
+        .select()
+        .from(objects)
+        .where(and(eq(objects.clusterId, cluster.id), eq(objects.kind, kind)));
+    for (const job of await objectsOf("Job")) {
+      const step = await reconcileJobIsolated(ctx, job, podsOf(job.id));
+      if (!step) continue;
+      created.push(...step.created);
+      result.created += step.created.length;
+    }
+    // The CronJobs see their Jobs as this pass left them.
+    const jobs = await objectsOf("Job");
+    for (const cj of await objectsOf("CronJob")) await reconcileCronJobIsolated(ctx, cj, jobs);
+
+    // Pods that hold node resources: bound and not finished (including those still stopping).
+    const live = [
+      ...podRows.filter((x) => !isTerminal(x) && (x.deletionRequestedAt === null || x.nodeId !== null)),
+      ...created,
+    ];
     const placement = await placePending(ctx, live);
     result.placed = placement.placed;
     result.unschedulable = placement.unschedulable;

@@ -1,11 +1,14 @@
 import { clusters, machines, nodePools, nodes, recordEvent, withSystem } from "@berth/db";
 import { and, eq, inArray, lt, ne } from "drizzle-orm";
 import type { Deps } from "../deps";
+import { syncCronSchedulers } from "./cron-schedulers";
 
 /**
- * The periodic safety net of every control loop: lapses the lease of silent nodes, and makes sure
+ * The periodic safety net of every control loop: lapses the lease of silent nodes, makes sure
  * each cluster that needs work has a job — so that a lost enqueue (a crash between commit and
- * enqueue) or a lost job delays work by one sweep and never loses it. Reads across tenants.
+ * enqueue) or a lost job delays work by one sweep and never loses it — and keeps the CronJobs'
+ * job schedulers in step with the CronJobs (restoring lost ones, firing missed schedules once).
+ * Reads across tenants.
  */
 export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: number }> {
   const now = deps.now();
@@ -55,6 +58,12 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
     else await deps.queues.enqueue("cluster.reconcile", ref);
     if (c.status !== "provisioning" && work.withMachines.has(c.id))
       await deps.queues.enqueue("machines.reconcile", ref);
+  }
+  try {
+    await syncCronSchedulers(deps);
+  } catch (err) {
+    // The leases and clusters above are done; the schedulers are tried again on the next sweep.
+    deps.logger.warn({ err }, "cron job schedulers not synced");
   }
   return { lapsed: work.lapsed, clusters: work.open.length };
 }

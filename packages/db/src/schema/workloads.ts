@@ -26,6 +26,8 @@ export interface Condition {
   reason: string;
   message: string;
   lastTransitionTime: string;
+  /** A Deployment's conditions also say when they were last updated (the rollout's progress clock). */
+  lastUpdateTime?: string;
 }
 
 export type { PodTemplate, StoredContainer as ContainerTemplate } from "@berth/kube";
@@ -46,8 +48,6 @@ export const deployments = pgTable(
     replicas: integer().notNull(),
     template: jsonb().$type<PodTemplate>().notNull(),
     templateHash: text().notNull(),
-    /** The manifest as the user applied it, returned by GET. */
-    manifest: jsonb().$type<Record<string, unknown>>().notNull(),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     annotations: jsonb().$type<Record<string, string>>().notNull().default({}),
     /** The rest of the spec (strategy, minReadySeconds, revisionHistoryLimit, paused, …); `template` and `replicas` have columns. */
@@ -58,9 +58,12 @@ export const deployments = pgTable(
     observedGeneration: integer().notNull().default(0),
     /** Kubernetes-shaped status conditions (`type`, `status`, `reason`, `message`, `lastTransitionTime`). */
     conditions: jsonb().$type<Condition[]>().notNull().default([]),
+    /** Status as the deployment controller last wrote it: `status.replicas` (its live pods), … */
+    statusReplicas: integer().notNull().default(0),
     readyReplicas: integer().notNull().default(0),
     updatedReplicas: integer().notNull().default(0),
     availableReplicas: integer().notNull().default(0),
+    unavailableReplicas: integer().notNull().default(0),
     /** When the current rollout last made progress (for progressDeadlineSeconds). */
     progressAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
@@ -95,6 +98,8 @@ export const pods = pgTable(
     name: text().notNull(),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     annotations: jsonb().$type<Record<string, string>>().notNull().default({}),
+    /** Kubernetes' `metadata.finalizers`: a Job's pods carry `batch.kubernetes.io/job-tracking` until the Job counted them. */
+    finalizers: jsonb().$type<string[]>().notNull().default([]),
     resourceVersion: resourceVersion(),
     templateHash: text().notNull(),
     template: jsonb().$type<PodTemplate>().notNull(),
@@ -147,6 +152,8 @@ export const deploymentRevisions = pgTable(
     template: jsonb().$type<PodTemplate>().notNull(),
     /** Why it was made (`kubernetes.io/change-cause`), when the apply said so. */
     changeCause: text(),
+    /** When a rollout of this revision first completed (every replica updated and available). */
+    availableAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [

@@ -1,6 +1,7 @@
 import { MAX_REPLICAS } from "@berth/core";
 import { z } from "zod";
 import { objectMetaSchema } from "../meta";
+import type { ResourcePolicy } from "../pod/limit-range";
 import { normalisePodTemplate } from "../pod/normalise";
 import { podTemplateInputSchema } from "../pod/spec";
 import type { PodTemplate } from "../pod/template";
@@ -64,7 +65,11 @@ export interface DeploymentSpec {
 }
 
 /** Admits a Deployment: Kubernetes' defaults, and its selector must match its template's labels. */
-export function normaliseDeployment(d: DeploymentInput, name: string): DeploymentSpec {
+export function normaliseDeployment(
+  d: DeploymentInput,
+  name: string,
+  policy?: ResourcePolicy,
+): DeploymentSpec {
   const spec = d.spec;
   const replicas = spec.replicas ?? 1;
   let labels = spec.template.metadata?.labels ?? {};
@@ -87,7 +92,7 @@ export function normaliseDeployment(d: DeploymentInput, name: string): Deploymen
     invalid("spec.strategy.rollingUpdate.maxUnavailable", "may not be 0 when maxSurge is 0");
   const template = normalisePodTemplate(
     { ...spec.template, metadata: { ...spec.template.metadata, labels } },
-    { at: "spec.template.spec", replicas },
+    { at: "spec.template.spec", replicas, ...(policy ? { policy } : {}) },
   );
   return {
     replicas,

@@ -1,6 +1,7 @@
 import { text } from "@berth/protocol";
 import { z } from "zod";
 import { objectMetaSchema } from "../meta";
+import type { ResourcePolicy } from "../pod/limit-range";
 import { normalisePodTemplate } from "../pod/normalise";
 import { podTemplateInputSchema } from "../pod/spec";
 import type { PodTemplate } from "../pod/template";
@@ -57,7 +58,11 @@ export interface JobSpec {
 }
 
 /** Admits a Job's spec (also a CronJob's `jobTemplate.spec`), `at` being where it sits. */
-export function normaliseJobSpec(spec: z.infer<typeof jobSpecSchema>, at = "spec"): JobSpec {
+export function normaliseJobSpec(
+  spec: z.infer<typeof jobSpecSchema>,
+  at = "spec",
+  policy?: ResourcePolicy,
+): JobSpec {
   const restart = spec.template.spec.restartPolicy;
   if (restart !== "OnFailure" && restart !== "Never")
     invalid(`${at}.template.spec.restartPolicy`, 'must be "OnFailure" or "Never" for a Job');
@@ -66,6 +71,7 @@ export function normaliseJobSpec(spec: z.infer<typeof jobSpecSchema>, at = "spec
   const template = normalisePodTemplate(spec.template, {
     at: `${at}.template.spec`,
     replicas: Math.max(1, Math.min(parallelism, completions)),
+    ...(policy ? { policy } : {}),
   });
   return {
     completions,
@@ -154,7 +160,7 @@ function validTimeZone(tz: string): boolean {
   }
 }
 
-export function normaliseCronJob(c: CronJobInput): CronJobSpec {
+export function normaliseCronJob(c: CronJobInput, policy?: ResourcePolicy): CronJobSpec {
   const tz = c.spec.timeZone ?? "UTC";
   if (!validTimeZone(tz))
     invalid("spec.timeZone", `${JSON.stringify(tz)} is not a time zone of the IANA database`);
@@ -171,7 +177,7 @@ export function normaliseCronJob(c: CronJobInput): CronJobSpec {
     jobTemplate: {
       labels: c.spec.jobTemplate.metadata?.labels ?? {},
       annotations: c.spec.jobTemplate.metadata?.annotations ?? {},
-      spec: normaliseJobSpec(c.spec.jobTemplate.spec, "spec.jobTemplate.spec"),
+      spec: normaliseJobSpec(c.spec.jobTemplate.spec, "spec.jobTemplate.spec", policy),
     },
   };
 }

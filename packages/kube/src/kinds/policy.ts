@@ -117,10 +117,48 @@ function amounts(list: z.infer<typeof resourceList> | undefined, path: string) {
   return out;
 }
 
+const AMOUNT_KEYS = ["cpu", "memory", "ephemeral-storage"] as const;
+
+/**
+ * Kubernetes' defaulting of a Container item (SetDefaults_LimitRangeItem): a missing default limit
+ * is the max, a missing default request is the default limit, else the min.
+ */
+function defaulted(item: LimitRangeItem): LimitRangeItem {
+  if (item.type !== "Container") return item;
+  const def = { ...item.default };
+  const req = { ...item.defaultRequest };
+  for (const k of AMOUNT_KEYS) if (def[k] === undefined && item.max[k] !== undefined) def[k] = item.max[k];
+  for (const k of AMOUNT_KEYS) if (req[k] === undefined && def[k] !== undefined) req[k] = def[k];
+  for (const k of AMOUNT_KEYS) if (req[k] === undefined && item.min[k] !== undefined) req[k] = item.min[k];
+  return { ...item, default: def, defaultRequest: req };
+}
+
+/** Kubernetes' validation of an item: min ≤ defaultRequest ≤ default ≤ max, for each resource. */
+function checkOrder(item: LimitRangeItem, at: string): void {
+  for (const k of AMOUNT_KEYS) {
+    const { min, max } = { min: item.min[k], max: item.max[k] };
+    const def = item.default[k];
+    const req = item.defaultRequest[k];
+    if (min !== undefined && max !== undefined && min > max)
+      invalid(`${at}.min.${k}`, "min must be less than or equal to max");
+    if (req !== undefined && def !== undefined && req > def)
+      invalid(`${at}.defaultRequest.${k}`, "defaultRequest must be less than or equal to default");
+    if (def !== undefined && max !== undefined && def > max)
+      invalid(`${at}.default.${k}`, "default must be less than or equal to max");
+    if (req !== undefined && min !== undefined && req < min)
+      invalid(`${at}.defaultRequest.${k}`, "defaultRequest must be greater than or equal to min");
+  }
+}
+
 export function normaliseLimitRange(l: LimitRangeInput): { limits: LimitRangeItem[] } {
   return {
     limits: l.spec.limits.map((item, i) => {
       const at = `spec.limits[${i}]`;
+      if (item.type === "Pod" && (item.default !== undefined || item.defaultRequest !== undefined))
+        invalid(
+          item.default !== undefined ? `${at}.default` : `${at}.defaultRequest`,
+          "may not be specified when type is 'Pod'",
+        );
       const ratio: LimitRangeItem["maxLimitRequestRatio"] = {};
       for (const k of ["cpu", "memory"] as const) {
         const v = item.maxLimitRequestRatio?.[k];
@@ -130,14 +168,16 @@ export function normaliseLimitRange(l: LimitRangeInput): { limits: LimitRangeIte
           invalid(`${at}.maxLimitRequestRatio.${k}`, "must be a number of at least 1");
         ratio[k] = n;
       }
-      return {
+      const normal = defaulted({
         type: item.type,
         default: amounts(item.default, `${at}.default`),
         defaultRequest: amounts(item.defaultRequest, `${at}.defaultRequest`),
         min: amounts(item.min, `${at}.min`),
         max: amounts(item.max, `${at}.max`),
         maxLimitRequestRatio: ratio,
-      };
+      });
+      checkOrder(normal, at);
+      return normal;
     }),
   };
 }

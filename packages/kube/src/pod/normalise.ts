@@ -2,11 +2,13 @@ import { formatMemoryBytes, parseImageReference, parseMemoryBytes, ValidationErr
 import type { Handler, Probe } from "@berth/protocol";
 import type { ContainerInput } from "./container";
 import type { EnvFromInput, EnvVarInput } from "./env";
+import { type LimitPolicy, PLATFORM_RESOURCE_POLICY, type ResourcePolicy } from "./limit-range";
 import { admitContainerSecurity, admitPodSecurity } from "./pod-security";
 import type { HandlerInput, ProbeInput } from "./probe";
 import { checkPodTotals, containerResources } from "./resources";
 import type { PodTemplateInput } from "./spec";
 import type { PodTemplate, StoredContainer, StoredEnvFrom, StoredEnvVar, StoredVolume } from "./template";
+import { checkPodLimitPolicy, podTotals } from "./totals";
 import type { VolumeInput } from "./volumes";
 
 function invalid(path: string, message: string): never {
@@ -151,6 +153,7 @@ function containerOf(
   pod: ReturnType<typeof admitPodSecurity>,
   volumeNames: ReadonlySet<string>,
   init: boolean,
+  policy: LimitPolicy,
 ): StoredContainer {
   const seen = new Set<string>();
   const names = new Set<string>();
@@ -191,7 +194,7 @@ function containerOf(
       protocol: p.protocol ?? "TCP",
       ...(p.name ? { name: p.name } : {}),
     })),
-    ...containerResources(c.resources, path),
+    ...containerResources(c.resources, path, policy),
     ...(c.readinessProbe
       ? { readinessProbe: probeOf(c.readinessProbe, c, `${path}.readinessProbe`, "readinessProbe") }
       : {}),
@@ -228,6 +231,8 @@ export interface NormaliseOptions {
   at: string;
   /** How many pods of this template may run at once (for the total-size check). */
   replicas: number;
+  /** The namespace's LimitRanges (defaults, minimums, maximums, ratios); the platform's when absent. */
+  policy?: ResourcePolicy;
 }
 
 /**
@@ -241,6 +246,7 @@ export function normalisePodTemplate(
 ): Omit<PodTemplate, "rollout"> {
   const spec = input.spec;
   const at = opts.at;
+  const policy = opts.policy ?? PLATFORM_RESOURCE_POLICY;
   const pod = admitPodSecurity(spec.securityContext, `${at}.securityContext`);
   const volumeNames = new Set<string>();
   const volumes = (spec.volumes ?? []).map((v, i) => {
@@ -255,11 +261,12 @@ export function normalisePodTemplate(
       if (containerNames.has(c.name))
         invalid(`${path}.name`, `container name ${c.name} is used twice in the pod`);
       containerNames.add(c.name);
-      return containerOf(c, path, pod, volumeNames, init);
+      return containerOf(c, path, pod, volumeNames, init, policy.container);
     });
   const initContainers = each(spec.initContainers ?? [], "initContainers", true);
   const containers = each(spec.containers, "containers", false);
   checkPodTotals(containers, opts.replicas, `${at}.containers`);
+  checkPodLimitPolicy(podTotals({ containers, initContainers }), policy.pod, at);
   for (const v of volumes)
     if (v.type === "emptyDir" && v.medium === "Memory" && v.sizeLimitBytes !== undefined) {
       const memory = containers.reduce((n, c) => n + c.limits.memoryBytes, 0);

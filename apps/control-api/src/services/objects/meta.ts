@@ -1,0 +1,67 @@
+import type { ObjectMetaInput } from "@berth/kube";
+
+/**
+ * Annotations the server writes on what it answers and ignores on what it is sent, so that a
+ * GET → edit → PUT never stores them as the user's own (as Kubernetes does for
+ * `deployment.kubernetes.io/revision`).
+ */
+export const REVISION_ANNOTATION = "deployment.kubernetes.io/revision";
+/** On a Secret read without `secret:ReadValue`: its values are hidden (each shown as ""). */
+export const REDACTED_ANNOTATION = "berth.io/data-redacted";
+const SERVER_ANNOTATIONS = new Set([REVISION_ANNOTATION, REDACTED_ANNOTATION]);
+
+export function userAnnotations(a: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(a ?? {}).filter(([k]) => !SERVER_ANNOTATIONS.has(k)));
+}
+
+/** The metadata of a written object that the user owns: labels, annotations, owner references. */
+export interface UserMeta {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ownerReferences: Record<string, unknown>[];
+  /** The optimistic-concurrency precondition, when given. */
+  resourceVersion: string | undefined;
+}
+
+export function userMetaOf(m: ObjectMetaInput | undefined): UserMeta {
+  return {
+    labels: m?.labels ?? {},
+    annotations: userAnnotations(m?.annotations),
+    ownerReferences: (m?.ownerReferences ?? []) as Record<string, unknown>[],
+    resourceVersion: m?.resourceVersion,
+  };
+}
+
+/** What every stored object knows of itself, in the form `renderMeta` needs. */
+export interface MetaSource {
+  uid: string;
+  name: string;
+  namespace: string;
+  resourceVersion: number;
+  generation: number;
+  createdAt: Date;
+  deletionTimestamp: Date | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ownerReferences: Record<string, unknown>[];
+}
+
+/** Kubernetes' `metadata` (a cluster-scoped object has no namespace). */
+export function renderMeta(
+  o: MetaSource,
+  namespaced: boolean,
+  extraAnnotations: Record<string, string> = {},
+) {
+  return {
+    name: o.name,
+    ...(namespaced ? { namespace: o.namespace } : {}),
+    uid: o.uid,
+    resourceVersion: String(o.resourceVersion),
+    generation: o.generation,
+    creationTimestamp: o.createdAt.toISOString(),
+    deletionTimestamp: o.deletionTimestamp?.toISOString() ?? null,
+    labels: o.labels,
+    annotations: { ...o.annotations, ...extraAnnotations },
+    ownerReferences: o.ownerReferences,
+  };
+}

@@ -1,0 +1,123 @@
+import type { objects } from "@berth/db";
+import {
+  type ConfigMapSpec,
+  type CronJobSpec,
+  type JobSpec,
+  KINDS,
+  type LimitRangeItem,
+  type QuotaAmounts,
+  renderConfigMapFields,
+  renderCronJobSpec,
+  renderJobSpec,
+  renderLimitRangeSpec,
+  renderQuotaAmounts,
+} from "@berth/kube";
+import { REDACTED_ANNOTATION, renderMeta } from "./meta";
+import type { ObjectKindName } from "./names";
+
+export type ObjectRow = typeof objects.$inferSelect;
+
+/** How a Secret is stored in `objects.spec`: never its values (they are sealed in `dataEnc`). */
+export interface StoredSecretSpec {
+  type: string;
+  immutable: boolean;
+  /** The keys of its data, sorted (names are not secret; values are). */
+  keys: string[];
+}
+
+export type ObjectView = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: ReturnType<typeof renderMeta>;
+};
+
+export interface RenderOptions {
+  /** A Secret's values (key → base64) when the caller may read them; otherwise they are hidden. */
+  secretData?: Record<string, string>;
+  /** A ResourceQuota's usage in its namespace, for `status.used`. */
+  quotaUsed?: QuotaAmounts;
+}
+
+export function metaOf(o: ObjectRow) {
+  return renderMeta(
+    {
+      uid: o.id,
+      name: o.name,
+      namespace: o.namespace,
+      resourceVersion: o.resourceVersion,
+      generation: o.generation,
+      createdAt: o.createdAt,
+      deletionTimestamp: o.deletionTimestamp,
+      labels: o.labels,
+      annotations: o.annotations,
+      ownerReferences: o.ownerReferences,
+    },
+    o.kind !== "Namespace",
+  );
+}
+
+/**
+ * A stored object in Kubernetes' shape. A Secret's values are shown only when given in `opts`
+ * (the `secret:ReadValue` operation); otherwise every key is listed with the value "" and the
+ * annotation `berth.io/data-redacted: "true"` says so.
+ */
+export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView {
+  const kind = o.kind as ObjectKindName;
+  const head = { apiVersion: KINDS[kind].apiVersion, kind };
+  const metadata = metaOf(o);
+  switch (kind) {
+    case "Namespace":
+      return {
+        ...head,
+        metadata,
+        spec: { finalizers: ["kubernetes"] },
+        status: { phase: o.deletionTimestamp ? "Terminating" : "Active" },
+      };
+    case "ConfigMap":
+      return { ...head, metadata, ...renderConfigMapFields(o.spec as unknown as ConfigMapSpec) };
+    case "Secret": {
+      const s = o.spec as unknown as StoredSecretSpec;
+      const revealed = opts.secretData;
+      const data = revealed ?? Object.fromEntries((s.keys ?? []).map((k) => [k, ""]));
+      return {
+        ...head,
+        metadata: revealed
+          ? metadata
+          : { ...metadata, annotations: { ...metadata.annotations, [REDACTED_ANNOTATION]: "true" } },
+        type: s.type,
+        ...(Object.keys(data).length > 0 ? { data } : {}),
+        ...(s.immutable ? { immutable: true } : {}),
+      };
+    }
+    case "ResourceQuota": {
+      const hard = renderQuotaAmounts((o.spec as { hard: QuotaAmounts }).hard);
+      const used = opts.quotaUsed
+        ? renderQuotaAmounts(
+            Object.fromEntries(
+              Object.keys(hard).map((k) => [k, opts.quotaUsed?.[k as keyof QuotaAmounts] ?? 0]),
+            ),
+          )
+        : undefined;
+      return { ...head, metadata, spec: { hard }, status: { hard, ...(used ? { used } : {}) } };
+    }
+    case "LimitRange":
+      return {
+        ...head,
+        metadata,
+        spec: renderLimitRangeSpec(o.spec as unknown as { limits: LimitRangeItem[] }),
+      };
+    case "Job":
+      return { ...head, metadata, spec: renderJobSpec(o.spec as unknown as JobSpec), status: o.status };
+    case "CronJob":
+      return {
+        ...head,
+        metadata,
+        spec: renderCronJobSpec(o.spec as unknown as CronJobSpec),
+        status: o.status,
+      };
+    default: {
+      const unknownKind: never = kind;
+      throw new Error(`no rendering for ${String(unknownKind)}`);
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * What the agent tells the control plane about one pod: Kubernetes-shaped statuses of its init
+ * containers and containers, the phase by kubelet's rules, kubectl's one-word reason, whether it is
+ * ready (every container's readiness passed), its restarts (summed), and the older `state` field.
+ */
+import type { Assignment, PodReport } from "@berth/protocol";
+import type { PodRecord } from "./context";
+import { instancesOf } from "./instances";
+import { type ContainerView, containerStatusOf, podPhase, podReason } from "./status";
+import { initialized } from "./sync";
+
+export function podReportOf(a: Assignment, rec: PodRecord | undefined): PodReport {
+  const cs = rec?.containers ?? [];
+  const init = initialized(a, cs);
+  const view = (name: string, image: string, isInit: boolean): ContainerView => {
+    const memo = rec?.memos.get(name);
+    const { current, previous } = instancesOf(cs, name);
+    const running = current?.state === "running";
+    // What the agent last said about it holds until an instance runs (a failed postStart hook: until it is gone).
+    let waiting = memo?.waiting ?? null;
+    if (waiting && running && waiting.reason !== "PostStartHookError") waiting = null;
+    if (!waiting && !current && !isInit && !init) waiting = { reason: "PodInitializing" };
+    const probes = current !== null && memo?.probesFor === current.id ? memo.probes : null;
+    return {
+      name,
+      image,
+      init: isInit,
+      current,
+      previous,
+      waiting,
+      starting: current !== null && memo?.postStartFor === current.id,
+      started: running && (probes ? probes.started : !hasProbe(a, name, "startupProbe")),
+      ready: running && (probes ? probes.ready : !hasProbe(a, name, "readinessProbe")),
+    };
+  };
+  const initStatuses = a.initContainers.map((t) => containerStatusOf(view(t.name, t.image, true)));
+  const statuses = a.containers.map((t) => containerStatusOf(view(t.name, t.image, false)));
+  const phase = podPhase(a.restartPolicy, initStatuses, statuses, a.terminal);
+  const why = rec?.failure
+    ? { reason: rec.failure.reason, message: rec.failure.message }
+    : podReason(phase, initStatuses, statuses);
+  const ready = phase === "Running" && statuses.every((s) => s.ready);
+  const restarts = [...initStatuses, ...statuses].reduce((n, s) => n + s.restartCount, 0);
+  const state: PodReport["state"] =
+    phase === "Succeeded" || phase === "Failed"
+      ? "exited"
+      : phase === "Running"
+        ? "running"
+        : why && why.reason !== "ContainerCreating" && why.reason !== "PodInitializing"
+          ? "failed"
+          : "creating";
+  return {
+    podId: a.podId,
+    state,
+    restarts,
+    ready,
+    phase,
+    ...(initStatuses.length > 0 ? { initContainers: initStatuses } : {}),
+    containers: statuses,
+    ...(why ? { reason: why.reason, ...(why.message ? { message: why.message.slice(0, 1024) } : {}) } : {}),
+  };
+}
+
+function hasProbe(a: Assignment, name: string, probe: "startupProbe" | "readinessProbe"): boolean {
+  return a.containers.find((t) => t.name === name)?.[probe] !== undefined;
+}

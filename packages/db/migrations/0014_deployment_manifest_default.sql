@@ -1,0 +1,1 @@
+ALTER TABLE "deployments" ALTER COLUMN "manifest" SET DEFAULT '{}'::jsonb;
