@@ -1,7 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { attachWebSockets } from "@berth/control-api/testing";
 import { type Agent, type AgentOptions, createAgent } from "@berth/node-agent/agent";
 import { createControlPlane } from "@berth/node-agent/api";
 import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
@@ -37,6 +39,8 @@ export const socketPath = (): string =>
 export async function startAgents(p: Platform): Promise<Agents> {
   const server = serve({ fetch: p.api.app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((ok) => server.once("listening", () => ok()));
+  // The agents' log and exec streams are WebSockets to the control plane.
+  const sockets = attachWebSockets(server as Server, p.api.app);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const runtime = createDockerEngineRuntime({ socketPath: socketPath() });
   const started: { agent: Agent; stateDir: string; owned: boolean }[] = [];
@@ -90,6 +94,7 @@ export async function startAgents(p: Platform): Promise<Agents> {
             await engine("DELETE", `/containers/${c.Id}?force=true`);
       }
       for (const { stateDir } of started) await rm(stateDir, { recursive: true, force: true });
+      sockets.close();
       await new Promise<void>((ok) => {
         server.close(() => ok());
         (server as unknown as { closeAllConnections(): void }).closeAllConnections();

@@ -56,6 +56,7 @@ const bodyFor = (id: string): unknown => {
     "clusters.createJoinToken": {},
     "clusters.rotateKey": {},
     "deployments.upsert": manifest,
+    "pods.exec": { command: ["id"] },
     "deployments.rollback": { toRevision: 1 },
     "deployments.pause": {},
     "deployments.resume": {},
@@ -153,7 +154,13 @@ describe("tenant B cannot see or touch tenant A", () => {
     for (const op of Object.values(operations) as AnyOperation[]) {
       if (op.auth !== "user") continue;
       const path = op.path.replace(/:(\w+)/g, (_, k: string) => params[k] ?? "x");
-      const query = op.id === "usage.get" ? usageRange : "";
+      const query =
+        (
+          { "usage.get": usageRange, "pods.execInteractive": "?command=sh&stdin=true" } as Record<
+            string,
+            string
+          >
+        )[op.id] ?? "";
       if (op.method !== "GET" && op.method !== "DELETE")
         expect(hasBody(op.id), `a body for ${op.id}`).toBe(true);
       const body = bodyFor(op.id);

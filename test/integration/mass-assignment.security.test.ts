@@ -36,6 +36,7 @@ const validBodies: Record<string, unknown> = {
   "nodes.sync": { pods: [] },
   "nodes.heartbeat": {},
   "deployments.upsert": manifest,
+  "pods.exec": { command: ["id"] },
   "deployments.rollback": { toRevision: 1 },
   "deployments.pause": {},
   "deployments.resume": {},

@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { AccessTokens, PrincipalType } from "./auth/access-tokens";
 import type { AttachedPolicy } from "./auth/authorize";
 import type { AssignmentHub } from "./push/hub";
+import type { Streams } from "./streams/streams";
 
 /** Everything the API needs, built once in index.ts (or by a test) and passed down. */
 export interface Deps {
@@ -32,6 +33,8 @@ export interface Deps {
   readonly now: () => Date;
   /** Wakes node agents' watches when their assignments change (LISTEN on Postgres). */
   readonly assignments: AssignmentHub;
+  /** Logs and exec relayed between clients and node agents over Redis (streams/). */
+  readonly streams: Streams;
 }
 
 export type Caller =

@@ -49,6 +49,28 @@ const schema = z.object({
     .min(1024)
     .max(10 * 1024 * 1024)
     .default(256 * 1024),
+  /** Logs and exec: the node must start a stream within this, else 504. */
+  STREAM_START_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(120).default(10),
+  /** Log and exec streams one tenant may have open at once (over every replica). */
+  STREAMS_PER_TENANT: z.coerce.number().int().min(1).max(1000).default(10),
+  /** The most one log request returns, in bytes (follow included). */
+  LOG_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 40)
+    .default(16 * 1024 * 1024),
+  /** A non-interactive exec's default and longest run, and the stdout/stderr bytes it returns. */
+  EXEC_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  EXEC_MAX_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  EXEC_MAX_OUTPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** An interactive exec with no traffic for this long is closed. */
+  EXEC_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(86_400).default(1800),
   /** Image prefixes pods may use unless their tenant has its own list: comma-separated, e.g. `localhost/,ghcr.io/acme/`. */
   ALLOWED_IMAGE_PREFIXES: z
     .string()

@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { createLogger, createMetricsRegistry, FairSemaphore, parseMasterKey } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { closeDb, createDb } from "@berth/db";
@@ -7,7 +8,9 @@ import { API_REDIS_OPTIONS, createApp, createMetricsApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
+import { attachWebSockets } from "./http/upgrade";
 import { createAssignmentHub } from "./push/hub";
+import { createStreams } from "./streams/streams";
 
 const env = parseEnv();
 const logger = createLogger("control-api", env.LOG_LEVEL);
@@ -22,6 +25,21 @@ await redis.connect();
 const master = parseMasterKey(env.BERTH_MASTER_KEY);
 const assignments = createAssignmentHub({ url: env.DATABASE_SYSTEM_URL, logger });
 await assignments.start();
+const streams = createStreams({
+  redis,
+  prefix: env.QUEUE_PREFIX,
+  logger,
+  limits: {
+    startTimeoutMs: env.STREAM_START_TIMEOUT_SECONDS * 1000,
+    perTenant: env.STREAMS_PER_TENANT,
+    logMaxBytes: env.LOG_MAX_BYTES,
+    execDefaultTimeoutMs: Math.min(env.EXEC_TIMEOUT_SECONDS, env.EXEC_MAX_TIMEOUT_SECONDS) * 1000,
+    execMaxTimeoutMs: env.EXEC_MAX_TIMEOUT_SECONDS * 1000,
+    execMaxOutputBytes: env.EXEC_MAX_OUTPUT_BYTES,
+    idleTimeoutMs: env.EXEC_IDLE_TIMEOUT_SECONDS * 1000,
+  },
+});
+await streams.bus.start();
 const deps: Deps = {
   db,
   redis,
@@ -56,12 +74,15 @@ const deps: Deps = {
   }),
   now: () => new Date(),
   assignments,
+  streams,
 };
 
 const app = createApp(deps);
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>
   logger.info({ url: `http://${info.address}:${info.port}` }, "control-api listening"),
 );
+// Interactive exec and the agents' stream connections: WebSockets through the same routes.
+const webSockets = attachWebSockets(server as Server, app);
 const metricsServer =
   env.METRICS_PORT === undefined
     ? null
@@ -79,6 +100,8 @@ async function stop(signal: string): Promise<void> {
   // Answers the watches still held, so the server can finish their requests and close; then
   // closes what stays open (kept-alive connections) after a grace period.
   await assignments.stop();
+  webSockets.close();
+  await streams.bus.stop();
   const http = server as unknown as { closeIdleConnections?(): void; closeAllConnections?(): void };
   http.closeIdleConnections?.();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);

@@ -1,3 +1,4 @@
+import type { WebSocket } from "ws";
 import type { z } from "zod";
 import type { Caller, Deps, NodeCaller, UserCaller } from "./deps";
 
@@ -12,6 +13,21 @@ export interface RequestMeta {
   readonly signal: AbortSignal | undefined;
   /** Ties an anonymous call to the account it concerns, for the audit log (e.g. a failed login). */
   readonly attribute: (who: { tenantId: string; principalId: string; principalType: string }) => void;
+  /** The request asks for a WebSocket and the server can accept one (see http/upgrade.ts). */
+  readonly upgrade: boolean;
+}
+
+/** What a `transport: "stream"` operation returns: a body sent as it is produced. */
+export interface StreamReply {
+  readonly contentType: string;
+  readonly body: ReadableStream<Uint8Array>;
+}
+
+/** What a `transport: "websocket"` operation returns: what to do with the accepted socket. */
+export interface SocketReply {
+  attach(socket: WebSocket): void;
+  /** The upgrade did not happen after all (the client left meanwhile): undo what `run` began. */
+  abandon(): Promise<void> | void;
 }
 
 export type AuthKind = "public" | "user" | "node";
@@ -67,6 +83,14 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
   readonly cost?: (input: z.output<I>) => number;
   /** Audit every call ("always", the default for writes), only failures ("failures", default for reads). */
   readonly audit?: "always" | "failures";
+  /**
+   * How a REST call is answered: JSON (the default; also served over tRPC), a body streamed as
+   * it is produced (`run` returns a StreamReply), or a WebSocket (`run` returns a SocketReply,
+   * the request must ask for an upgrade). Streams and WebSockets are REST only.
+   */
+  readonly transport?: "json" | "stream" | "websocket";
+  /** What the audit record keeps of the input besides action and resource (e.g. an exec's command). */
+  readonly auditDetails?: (input: z.output<I>) => Record<string, unknown>;
   /** REST only: a representation other than JSON (e.g. CSV), or undefined for JSON. */
   readonly render?: (value: O, input: z.output<I>) => { contentType: string; body: string } | undefined;
 }

@@ -3,12 +3,14 @@ import { identityOperations } from "./ops/identity";
 import { nodeAgentOperations } from "./ops/node-agent";
 import { objectOperations } from "./ops/objects";
 import { rolloutOperations } from "./ops/rollouts";
+import { streamOperations } from "./ops/streams";
 import { tenantOperations } from "./ops/tenant";
 import { workloadOperations } from "./ops/workloads";
 
 /**
  * Every operation of the API, declared once each (ops/*.ts): path, IAM action and resource, input
- * schema, service function. Add one there and it exists over REST, tRPC and in the OpenAPI document.
+ * schema, service function. Add one there and it exists over REST, tRPC and in the OpenAPI document
+ * (streams and WebSockets: REST and OpenAPI only).
  */
 export const operations = {
   ...identityOperations,
@@ -18,6 +20,7 @@ export const operations = {
   ...rolloutOperations,
   ...objectOperations,
   ...nodeAgentOperations,
+  ...streamOperations,
 };
 
 export type Operations = typeof operations;

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   createLogger,
   createMetricsRegistry,
@@ -9,13 +11,18 @@ import {
 } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { createTestDatabase, type TestDatabase, testLogLevel, testRedisUrl } from "@berth/db/testing";
+import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import { Redis } from "ioredis";
 import { API_REDIS_OPTIONS, createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
+import { attachWebSockets } from "./http/upgrade";
 import { createAssignmentHub } from "./push/hub";
+import { createStreams, type StreamLimits } from "./streams/streams";
+
+export { attachWebSockets } from "./http/upgrade";
 
 /**
  * A real control API for tests: its own database (cloned from the migrated template), real Redis
@@ -32,6 +39,8 @@ export interface TestApi {
     opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
     // biome-ignore lint/suspicious/noExplicitAny: tests read JSON replies freely; the assertions check them
   ): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  /** Serves the app on a real port of 127.0.0.1, WebSockets included (streams need one). */
+  listen(): Promise<{ url: string; close(): Promise<void> }>;
   /** Signs a tenant up and returns a token for its first user. */
   tenant(name: string): Promise<{
     tenantId: string;
@@ -74,6 +83,7 @@ export async function createTestApi(
     allowedImagePrefixes?: readonly string[];
     /** How often the assignment hub checks its LISTEN connection (default 1 s in tests). */
     probeIntervalMs?: number;
+    streamLimits?: Partial<StreamLimits>;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -97,6 +107,10 @@ export async function createTestApi(
     probeIntervalMs: opts.probeIntervalMs ?? 1_000,
   });
   await assignments.start();
+  const streams = createStreams({ redis, prefix: queues.prefix, logger, limits: opts.streamLimits });
+  await streams.bus.start().catch((error: unknown) => {
+    if (!opts.redisUrl) throw error;
+  });
   const deps: Deps = {
     db: database.db,
     redis,
@@ -116,6 +130,7 @@ export async function createTestApi(
     allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
     now: () => new Date(),
     assignments,
+    streams,
   };
   const app = createApp(deps);
   const call: TestApi["call"] = async (method, path, o = {}) => {
@@ -155,7 +170,22 @@ export async function createTestApi(
         refreshToken: t.body.refreshToken,
       };
     },
+    async listen() {
+      const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }) as Server;
+      await new Promise<void>((ok) => server.once("listening", () => ok()));
+      const sockets = attachWebSockets(server, app);
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () =>
+          new Promise<void>((ok) => {
+            sockets.close();
+            server.close(() => ok());
+            server.closeAllConnections();
+          }),
+      };
+    },
     async close() {
+      await streams.bus.stop();
       await assignments.stop();
       for (const name of ["clusters", "reconcile", "sweep"] as const)
         await queues.get(name).obliterate({ force: true });

@@ -7,6 +7,7 @@ import { establishIdentity, type IdentityContext, joinCluster } from "./identity
 import type { ContainerRuntime } from "./runtime";
 import { DEFAULT_INTERVALS, type Intervals, NodeSession } from "./session";
 import { type AgentState, forgetState, installationId, saveState } from "./state";
+import { RunHistory } from "./streams/runs";
 
 export interface AgentOptions {
   server: string;
@@ -39,6 +40,8 @@ export interface AgentStatus {
   watching: boolean;
   pods: number;
   reservedHostPorts: number[];
+  /** Log and exec streams being served. */
+  streams: number;
 }
 
 export interface Agent {
@@ -72,6 +75,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   let leaving: Promise<void> | null = null;
   let recovering: Promise<void> | null = null;
   let nextRejoinAt = 0;
+  const runHistory = new RunHistory(join(opts.stateDir, "container-runs.json"));
   let finish: (how: "left" | "stopped") => void = () => {};
   const done = new Promise<"left" | "stopped">((resolve) => (finish = resolve));
 
@@ -96,6 +100,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         intervals,
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),
+        runHistory,
       },
     );
     session = current;
@@ -146,6 +151,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     async start() {
       await runtime.ping();
       installation = await installationId(opts.stateDir);
+      await runHistory.load();
       await begin(await establishIdentity(ctx));
     },
     async stop() {
@@ -164,6 +170,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       watching: false,
       pods: 0,
       reservedHostPorts: [],
+      streams: 0,
       ...session?.status(),
     }),
   };

@@ -4,8 +4,11 @@ import {
   type JoinReply,
   type JoinRequest,
   joinReplySchema,
+  STREAM_POLL_MAX_WAIT_MS,
+  type StreamPollReply,
   type SyncReply,
   type SyncRequest,
+  streamPollReplySchema,
   syncReplySchema,
   WATCH_MAX_WAIT_MS,
   type WatchReply,
@@ -29,6 +32,10 @@ export interface ControlPlane {
     opts: { version: string | undefined; waitMs: number },
     signal?: AbortSignal,
   ): Promise<WatchReply>;
+  /** The stream long poll: answers with the log and exec streams asked of the node, or after `waitMs`. */
+  streams(credential: string, opts: { waitMs: number }, signal?: AbortSignal): Promise<StreamPollReply>;
+  /** The WebSocket URL of one stream's connection (`ws://…/v1/nodes/streams/<id>`). */
+  streamUrl(streamId: string): string;
 }
 
 /** A reply of the control plane that is not a success; `status` 0 means it could not be reached. */
@@ -107,6 +114,20 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
         { token: credential, timeoutMs: wait + timeoutMs, ...(signal ? { signal } : {}) },
         watchReplySchema,
       );
+    },
+    streams: (credential, { waitMs }, signal) => {
+      const wait = Math.min(Math.max(0, waitMs), STREAM_POLL_MAX_WAIT_MS);
+      return call(
+        "GET",
+        `/v1/nodes/streams?waitMs=${wait}`,
+        { token: credential, timeoutMs: wait + timeoutMs, ...(signal ? { signal } : {}) },
+        streamPollReplySchema,
+      );
+    },
+    streamUrl: (streamId) => {
+      const url = new URL(`/v1/nodes/streams/${encodeURIComponent(streamId)}`, server);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      return url.toString();
     },
   };
 }

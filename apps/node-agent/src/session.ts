@@ -7,6 +7,9 @@ import type { NodeIdentity } from "./pod-spec";
 import { StatusReporter } from "./reporter";
 import type { ContainerRuntime } from "./runtime";
 import { enforceEphemeralStorage } from "./storage";
+import { StreamPoll } from "./streams/poll";
+import { RunHistory, recordingRestarts } from "./streams/runs";
+import { StreamServer } from "./streams/server";
 import { PodSupervisor } from "./supervisor";
 import { AssignmentWatch } from "./watch";
 
@@ -49,6 +52,8 @@ export interface SessionOptions {
   onLeave: () => void;
   /** The control plane refuses the node's credential. */
   onUnauthorized: (error: ApiError) => void;
+  /** Where restarts of containers are remembered, for their logs per run (default: in memory). */
+  runHistory?: RunHistory;
 }
 
 /**
@@ -61,6 +66,8 @@ export class NodeSession {
   private readonly heartbeat: Heartbeat;
   private readonly watch: AssignmentWatch;
   private readonly reporter: StatusReporter;
+  private readonly streams: StreamServer;
+  private readonly streamPoll: StreamPoll;
   private readonly timers = new Set<NodeJS.Timeout>();
   private reserved: number[] | undefined;
   private stopped = false;
@@ -70,7 +77,8 @@ export class NodeSession {
     private readonly opts: SessionOptions,
   ) {
     const { controlPlane: cp, logger } = deps;
-    this.supervisor = new PodSupervisor(deps.runtime, opts.identity, {
+    const history = opts.runHistory ?? new RunHistory(null);
+    this.supervisor = new PodSupervisor(recordingRestarts(deps.runtime, history), opts.identity, {
       publishAddress: opts.publishAddress,
       stopTimeoutSeconds: opts.stopTimeoutSeconds,
       concurrency: opts.podConcurrency,
@@ -93,6 +101,21 @@ export class NodeSession {
         else this.supervisor.setAssignments(r.pods);
       },
       onError: (e, n) => this.failed("watch", e, n),
+    });
+    this.streams = new StreamServer({
+      runtime: deps.runtime,
+      controlPlane: cp,
+      credential: opts.credential,
+      identity: opts.identity,
+      history,
+      assignment: (podId) => this.supervisor.assignment(podId),
+      logger,
+    });
+    this.streamPoll = new StreamPoll({
+      waitMs: opts.intervals.watchWaitMs,
+      poll: (waitMs, signal) => cp.streams(opts.credential(), { waitMs }, signal),
+      onRequest: (r) => this.streams.handle(r),
+      onError: (e, n) => this.failed("stream poll", e, n),
     });
     this.reporter = new StatusReporter({
       intervalMs: opts.intervals.fullSyncMs,
@@ -137,6 +160,7 @@ export class NodeSession {
       .catch((e: unknown) => this.deps.logger.warn({ err: e }, "could not list containers"));
     await this.reporter.start();
     this.watch.start();
+    this.streamPoll.start();
     this.every(this.opts.intervals.observeMs, () => this.supervisor.observe(), "looking at containers");
     this.every(
       this.opts.intervals.storageMs,
@@ -151,7 +175,13 @@ export class NodeSession {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all([this.watch.stop(), this.reporter.stop(), this.heartbeat.stop()]);
+    await Promise.all([
+      this.watch.stop(),
+      this.reporter.stop(),
+      this.heartbeat.stop(),
+      this.streamPoll.stop(),
+    ]);
+    await this.streams.stop();
     await this.supervisor.stop();
   }
 
@@ -160,7 +190,8 @@ export class NodeSession {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    await Promise.all([this.watch.stop(), this.reporter.stop()]);
+    await Promise.all([this.watch.stop(), this.reporter.stop(), this.streamPoll.stop()]);
+    await this.streams.stop();
     this.deps.logger.info("the control plane asked this node to leave: stopping its pods");
     await this.supervisor.removeAll();
     try {
@@ -184,6 +215,7 @@ export class NodeSession {
       watching: this.watch.healthy,
       pods: this.supervisor.running,
       reservedHostPorts: this.reserved ?? [],
+      streams: this.streams.active,
     };
   }
 

@@ -19,6 +19,8 @@ export const ERROR_CODES = [
   "QUOTA_EXCEEDED",
   "RATE_LIMITED",
   "UNAVAILABLE",
+  "NODE_UNAVAILABLE",
+  "NODE_TIMEOUT",
   "INTERNAL",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -95,7 +97,7 @@ export class UnavailableError extends BerthError {
 /** HTTP status for each code; exhaustive, so a new code must be mapped here. */
 export function httpStatusOf(
   code: ErrorCode,
-): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503 {
+): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503 | 504 {
   switch (code) {
     case "VALIDATION_FAILED":
       return 400;
@@ -121,7 +123,10 @@ export function httpStatusOf(
     case "RATE_LIMITED":
       return 429;
     case "UNAVAILABLE":
+    case "NODE_UNAVAILABLE":
       return 503;
+    case "NODE_TIMEOUT":
+      return 504;
     case "INTERNAL":
       return 500;
     default: {

@@ -39,8 +39,9 @@ export const ReadOnlyAccess = managed(
         Sid: "ReadEverythingInTenant",
         Effect: "Allow",
         // `*:Read`, not `*:Read*`: reading a Secret's values (`secret:ReadValue`) is not a
-        // read-only viewer's (Kubernetes' `view` role cannot read Secrets either).
-        Action: ["*:List*", "*:Describe*", "*:Get*", "*:Read"],
+        // read-only viewer's (Kubernetes' `view` role cannot read Secrets either); a pod's logs
+        // are (`view` may get pods/log).
+        Action: ["*:List*", "*:Describe*", "*:Get*", "*:Read", "pod:ReadLogs"],
         Resource: `${TENANT}:*`,
       },
     ],

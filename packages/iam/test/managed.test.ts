@@ -35,6 +35,8 @@ describe("managed policies", () => {
     ["ReadOnlyAccess", "usage:Read", "brn:berth:t1:usage", "Allow"],
     ["ReadOnlyAccess", "secret:Describe", "brn:berth:t1:cluster/c1/namespace/a/secret/db", "Allow"],
     ["ReadOnlyAccess", "secret:ReadValue", "brn:berth:t1:cluster/c1/namespace/a/secret/db", "ImplicitDeny"],
+    ["ReadOnlyAccess", "pod:ReadLogs", "brn:berth:t1:cluster/c1/namespace/a/pod/web-1", "Allow"],
+    ["ReadOnlyAccess", "pod:Exec", "brn:berth:t1:cluster/c1/namespace/a/pod/web-1", "ImplicitDeny"],
     ["ClusterAdmin", "secret:ReadValue", "brn:berth:t1:cluster/c1/namespace/a/secret/db", "Allow"],
     ["ClusterAdmin", "configmap:Apply", "brn:berth:t1:cluster/c1/namespace/a/configmap/x", "Allow"],
     ["ClusterAdmin", "namespace:Delete", "brn:berth:t1:cluster/c1/namespace/a", "Allow"],

@@ -10,5 +10,6 @@ export * from "./pods";
 export * from "./probes";
 export * from "./quantity";
 export * from "./security";
+export * from "./streams";
 export * from "./strings";
 export * from "./volumes";

@@ -51,8 +51,18 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       ...(op.auth === "public" ? { security: [] } : {}),
       parameters,
       ...(requestBody ? { requestBody } : {}),
+      ...(op.transport === "websocket" ? { "x-berth-websocket": true } : {}),
       responses: {
-        [op.successStatus]: { description: "success" },
+        ...(op.transport === "websocket"
+          ? { 101: { description: "switching to a WebSocket (channel-framed; see the README)" } }
+          : op.transport === "stream"
+            ? {
+                [op.successStatus]: {
+                  description: "streamed as it is produced",
+                  content: { "text/plain": { schema: { type: "string" } } },
+                },
+              }
+            : { [op.successStatus]: { description: "success" } }),
         default: {
           description: "error",
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },

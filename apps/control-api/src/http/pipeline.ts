@@ -12,6 +12,8 @@ export interface Scratch {
   resource?: string;
   /** Set by public operations that learn whom a call concerns (a failed login of a known account). */
   attributedTo?: { tenantId: string; principalId: string; principalType: string };
+  /** The operation's `auditDetails` of the validated input. */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function authorizeAndRun(
   if (caller.kind === "user" || caller.kind === "node") {
     scratch.resource = await op.resource(caller as CallerOf<typeof op.auth>, input, deps);
   }
+  if (op.auditDetails) scratch.details = op.auditDetails(input);
   if (caller.kind === "user" && op.authorization !== "authenticated") {
     await authorize(deps, caller, op.action, scratch.resource ?? "*", meta);
   }
@@ -94,5 +97,6 @@ export async function auditOutcome(
     requestId: meta.requestId,
     sourceIp: meta.sourceIp,
     userAgent: meta.userAgent,
+    details: scratch.details ?? null,
   });
 }

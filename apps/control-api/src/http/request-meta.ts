@@ -4,6 +4,7 @@ import type { Deps } from "../deps";
 import type { RequestMeta } from "../operation";
 import type { AppEnv } from "./context";
 import type { Scratch } from "./pipeline";
+import { upgradeOf } from "./upgrade";
 
 /**
  * The client's address: the socket's peer, or the first X-Forwarded-For hop when Berth runs behind
@@ -31,5 +32,6 @@ export function requestMetaOf(c: Context<AppEnv>, deps: Deps, scratch: Scratch):
     attribute: (who) => {
       scratch.attributedTo = who;
     },
+    upgrade: upgradeOf(c) !== undefined,
   };
 }

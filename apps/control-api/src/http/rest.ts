@@ -1,19 +1,27 @@
-import { assertSafeInput, httpStatusOf } from "@berth/core";
+import { assertSafeInput, httpStatusOf, ValidationError } from "@berth/core";
 import type { Context, Hono } from "hono";
 import { authenticate } from "../auth/authenticate";
 import type { Deps } from "../deps";
-import type { AnyOperation } from "../operation";
+import type { AnyOperation, SocketReply, StreamReply } from "../operation";
 import { operations } from "../operations";
 import { readBody, readRawBody } from "./body";
 import type { AppEnv } from "./context";
 import { toBerthError } from "./errors";
 import { auditOutcome, authorizeAndRun, type Scratch } from "./pipeline";
 import { requestMetaOf } from "./request-meta";
+import { upgradeOf } from "./upgrade";
+
+/** The query string; a parameter given more than once is a list (`?command=sh&command=-c`). */
+function queryOf(c: Context): Record<string, string | string[]> {
+  return Object.fromEntries(
+    Object.entries(c.req.queries()).map(([k, v]) => [k, v.length === 1 ? (v[0] ?? "") : v]),
+  );
+}
 
 /** Gathers an operation's input from the path, the query string and the body. */
 async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
   const input: Record<string, unknown> = {};
-  if (op.method === "GET" || op.method === "DELETE") Object.assign(input, c.req.query());
+  if (op.method === "GET" || op.method === "DELETE") Object.assign(input, queryOf(c));
   else if (op.rawBody && op.bodyAs) {
     const { text, format } = await readRawBody(c);
     input[op.bodyAs] = text;
@@ -51,7 +59,23 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
         assertSafeInput(raw);
         const input = op.input.parse(raw);
         const value = await authorizeAndRun(deps, op, caller, input, meta, scratch);
+        if (op.transport === "websocket") {
+          const slot = upgradeOf(c);
+          if (!slot) throw new ValidationError("this route needs a WebSocket upgrade");
+          // The adapter (upgrade.ts) completes the handshake and hands the socket over.
+          slot.reply = value as SocketReply;
+          await auditOutcome(deps, op, meta, scratch, null, 101);
+          return c.body(null, 200);
+        }
         await auditOutcome(deps, op, meta, scratch, null, op.successStatus);
+        if (op.transport === "stream") {
+          const reply = value as StreamReply;
+          return c.body(reply.body, op.successStatus, {
+            "content-type": reply.contentType,
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+          });
+        }
         const rendered = op.render?.(value, input);
         if (rendered)
           return c.body(rendered.body, op.successStatus, { "content-type": rendered.contentType });

@@ -17,6 +17,8 @@ export interface AuditEntry {
   requestId: string;
   sourceIp: string;
   userAgent: string;
+  /** What else the operation records (an exec's command); never output, never secrets. */
+  details?: Record<string, unknown> | null;
 }
 
 /** Appends to the audit log. Never throws: a failure to audit is logged loudly instead of failing the call. */
@@ -78,6 +80,7 @@ export async function listAuditEvents(deps: Deps, caller: UserCaller, input: z.i
     requestId: r.requestId,
     sourceIp: r.sourceIp,
     userAgent: r.userAgent,
+    details: r.details,
   }));
   return { items, nextCursor: rows.length > input.limit ? (items.at(-1)?.id ?? null) : null };
 }

@@ -43,7 +43,10 @@ export function trpcCodeOf(code: ErrorCode): TrpcCode {
     case "RATE_LIMITED":
       return "TOO_MANY_REQUESTS";
     case "UNAVAILABLE":
+    case "NODE_UNAVAILABLE":
       return "SERVICE_UNAVAILABLE";
+    case "NODE_TIMEOUT":
+      return "GATEWAY_TIMEOUT";
     case "INTERNAL":
       return "INTERNAL_SERVER_ERROR";
     default: {

@@ -69,6 +69,7 @@ export const appRouter = router({
     heartbeat: mutation(ops.heartbeatNode),
     sync: mutation(ops.syncNode),
     watch: query(ops.watchNode),
+    streams: query(ops.pollStreams),
     drain: mutation(ops.drainNode),
     cordon: mutation(ops.cordonNode),
     uncordon: mutation(ops.uncordonNode),
@@ -90,7 +91,13 @@ export const appRouter = router({
     pause: mutation(ops.pauseDeployment),
     resume: mutation(ops.resumeDeployment),
   }),
-  pods: router({ list: query(ops.listPods), get: query(ops.getPod), delete: mutation(ops.deletePod) }),
+  // pods.logs and pods.execInteractive stream: REST only.
+  pods: router({
+    list: query(ops.listPods),
+    get: query(ops.getPod),
+    delete: mutation(ops.deletePod),
+    exec: mutation(ops.podExec),
+  }),
   namespaces: router(kindRouter(kinds.Namespace)),
   configmaps: router(kindRouter(kinds.ConfigMap)),
   secrets: router({ ...kindRouter(kinds.Secret), reveal: query(kinds.Secret.reveal) }),

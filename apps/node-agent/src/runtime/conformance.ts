@@ -17,6 +17,7 @@ import {
   waitForState,
 } from "./conformance-helpers";
 import { nodeFacilityTests } from "./conformance-node";
+import { runtimeStreamsConformanceSuite } from "./conformance-streams";
 import type { ContainerRuntime, ContainerSpec } from "./types";
 
 export interface ConformanceOptions {
@@ -481,4 +482,5 @@ export function runtimeConformanceSuite(
       T,
     );
   });
+  runtimeStreamsConformanceSuite(name, makeRuntime, { image: opts.image });
 }

@@ -3,6 +3,7 @@
  * (`podman system service unix://…/podman.sock`). Structured HTTP over a unix socket or TCP: no
  * shell, no CLI.
  */
+import { attachExec, type StreamDeps, streamContainerLogs } from "./docker-streams";
 import { execInContainer } from "./engine-exec";
 import { createEngineClient, type EngineEndpoint, engineMessage, responseError } from "./engine-http";
 import {
@@ -71,6 +72,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     "socketPath" in config ? { socketPath: config.socketPath } : { url: config.url };
   const engine = createEngineClient(endpoint, { timeoutMs });
   const containerPath = (id: string, suffix = "") => `/containers/${encodeURIComponent(id)}${suffix}`;
+  const streams: StreamDeps = { endpoint, engine, timeoutMs };
   const local =
     "socketPath" in endpoint || endpoint.url.startsWith("unix://") || endpoint.url.startsWith("/");
   const kernelLog = config.kernelLog === undefined ? (local ? "/dev/kmsg" : null) : config.kernelLog;
@@ -239,6 +241,10 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       if (res.status !== 200) throw responseError(res, `logs of container ${id}`);
       return demultiplexLogs(res.body);
     },
+
+    streamLogs: (id, opts) => streamContainerLogs(streams, id, opts),
+
+    exec: (id, spec) => attachExec(streams, id, spec),
 
     async diskUsage(labelFilter) {
       const res = await engine.request({

@@ -153,7 +153,7 @@ export function createEngineClient(endpoint: EngineEndpoint, opts: EngineClientO
   return { endpoint: target.describe, request };
 }
 
-function queryString(query: Record<string, QueryValue> | undefined): string {
+export function queryString(query: Record<string, QueryValue> | undefined): string {
   if (!query) return "";
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {

@@ -127,6 +127,62 @@ export interface ContainerStats {
   memoryBytes: number;
 }
 
+/** Which lines `streamLogs` reads, in the engine's terms (Kubernetes' log options map onto these). */
+export interface LogStreamOptions {
+  /** Keep the stream open and pass on new lines until the container stops (or `close`). */
+  follow?: boolean;
+  /** Only lines written at or after this instant (RFC 3339, any precision: nanoseconds are kept). */
+  since?: string | undefined;
+  /** Only lines written at or before this instant (RFC 3339). */
+  until?: string | undefined;
+  /**
+   * The last n lines of the container's log, taken before `since`/`until` filter (as the engines
+   * and the kubelet do); 0 gives none. Absent: all.
+   */
+  tail?: number | undefined;
+  /** Prefix each line with its time (RFC 3339, as precise as the engine keeps it) and a space. */
+  timestamps?: boolean;
+}
+
+/** Bytes a container (or an exec'd process) wrote, and where; a tty's output is all stdout. */
+export interface OutputChunk {
+  stream: "stdout" | "stderr";
+  data: Buffer;
+}
+
+/** A container's log as it is read: iterate it (reading is paced by the reader), close it to stop. */
+export interface LogStream extends AsyncIterable<OutputChunk> {
+  /** Stops reading; a following stream ends. Idempotent. */
+  close(): void;
+}
+
+export interface ExecSpec {
+  /** argv of the process; never a shell string. */
+  command: string[];
+  /** Whether stdin is attached (else the process reads EOF at once). */
+  stdin: boolean;
+  /** A pseudo-terminal: one output stream, line discipline, resizable. */
+  tty: boolean;
+  /** Its initial size (tty only). */
+  size?: { width: number; height: number } | undefined;
+}
+
+/** A process started in a running container, attached. */
+export interface ExecSession {
+  /** Its stdout and stderr (a tty's output is all stdout); ends when the process does. */
+  readonly output: AsyncIterable<OutputChunk>;
+  /** Writes to its stdin; resolves once the engine took the bytes (back-pressure). */
+  write(data: Uint8Array): Promise<void>;
+  /** Closes its stdin: the process reads EOF. */
+  closeStdin(): void;
+  /** Resizes its terminal (tty only). */
+  resize(size: { width: number; height: number }): Promise<void>;
+  /** Its exit code, once it has ended (read `output` to its end first). */
+  exitCode(): Promise<number>;
+  /** Detaches: the process's stdin closes and a tty hangs up; the engine may let it run on. */
+  close(): void;
+}
+
 export interface ContainerRuntime {
   readonly name: string;
   ping(): Promise<void>;
@@ -171,6 +227,16 @@ export interface ContainerRuntime {
   list(labelFilter: Record<string, string>): Promise<ContainerInfo[]>;
   /** Demultiplexed stdout and stderr, interleaved in the order written. Throws NOT_FOUND if missing. */
   logs(id: string, opts: { tail: number }): Promise<string>;
+  /**
+   * The log as a stream of demultiplexed chunks in the order written, following it when asked
+   * (the stream ends when the container stops). Throws NOT_FOUND if missing.
+   */
+  streamLogs(id: string, opts: LogStreamOptions): Promise<LogStream>;
+  /**
+   * Starts a process in a running container and attaches to it. Throws NOT_FOUND if the container
+   * is missing, CONFLICT if it is not running.
+   */
+  exec(id: string, spec: ExecSpec): Promise<ExecSession>;
   /** One-shot sample; null when the container is missing or not running. */
   stats(id: string): Promise<ContainerStats | null>;
   /** The writable layer's size of every container carrying all the given labels (what ephemeral storage limits). */

@@ -106,6 +106,8 @@ export const auditEvents = pgTable(
     requestId: text().notNull(),
     sourceIp: text().notNull(),
     userAgent: text().notNull().default(""),
+    /** What else the call's operation records (an exec's command); never output, never secrets. */
+    details: jsonb().$type<Record<string, unknown>>(),
   },
   (t) => [
     index("audit_events_tenant_time_idx").on(t.tenantId, sql`${t.time} desc`),

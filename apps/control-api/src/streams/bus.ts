@@ -1,0 +1,174 @@
+import type { Logger } from "@berth/core";
+import type { Redis } from "ioredis";
+
+/**
+ * Redis pub/sub for streams, one subscriber connection per replica: the bytes of every stream this
+ * replica relays, and the wake-ups of the stream polls it holds. A stream's two ends may be on
+ * different replicas (the client reached one, the node agent another); each subscribes to its own
+ * channel and publishes on the other's.
+ *
+ * Pub/sub delivers in order and at most once. When the subscriber connection drops, what was
+ * published meanwhile is lost: every stream of this replica ends with an error then (`onReset`),
+ * and every poll looks again. That is the drop policy; flow control (relay.ts) keeps what a slow
+ * reader has in flight bounded, so Redis never disconnects a subscriber for its backlog.
+ */
+export interface StreamBus {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once subscribed; the returned function unsubscribes. */
+  subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<() => void>;
+  publish(channel: string, message: Uint8Array): Promise<void>;
+  /** Wakes the stream polls of a node, on whichever replica they are held. */
+  wakeNode(nodeId: string): Promise<void>;
+  /** A waiter for a node's wake-ups; `next` resolves true when woken, false after `timeoutMs`. */
+  waitNode(nodeId: string): NodeWaiter;
+  /** Called when the subscriber connection came back: messages may have been lost. */
+  onReset(listener: () => void): () => void;
+  /** Key and channel names of this deployment (QUEUE_PREFIX). */
+  key(...parts: string[]): string;
+}
+
+export interface NodeWaiter {
+  next(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  close(): void;
+}
+
+interface Waiter {
+  pending: boolean;
+  resolve: ((woken: boolean) => void) | null;
+}
+
+export function createStreamBus(opts: { redis: Redis; prefix: string; logger: Logger }): StreamBus {
+  const key = (...parts: string[]) => [opts.prefix, "streams", ...parts].join(":");
+  const wakeChannel = key("wake");
+  // Blocking-free, but a subscriber must wait out reconnections rather than fail fast.
+  const sub = opts.redis.duplicate({
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    commandTimeout: undefined,
+  });
+  const handlers = new Map<string, Set<(m: Buffer) => void>>();
+  const waiters = new Map<string, Set<Waiter>>();
+  const resetListeners = new Set<() => void>();
+  const subscribing = new Map<string, Promise<unknown>>();
+  let connectedOnce = false;
+
+  const wake = (w: Waiter) => {
+    w.pending = true;
+    const resolve = w.resolve;
+    w.resolve = null;
+    resolve?.(true);
+  };
+
+  sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+    const name = channel.toString();
+    if (name === wakeChannel) {
+      for (const w of waiters.get(message.toString()) ?? []) wake(w);
+      return;
+    }
+    // The parser may reuse the memory under `message` once this returns: keep a copy.
+    const copy = Buffer.from(message);
+    for (const h of handlers.get(name) ?? []) h(copy);
+  });
+  sub.on("error", (err: Error) => opts.logger.warn({ err: err.message }, "stream bus: redis error"));
+  sub.on("ready", () => {
+    if (!connectedOnce) {
+      connectedOnce = true;
+      return;
+    }
+    opts.logger.warn("stream bus: subscriber reconnected; streams in flight are ended");
+    for (const set of waiters.values()) for (const w of set) wake(w);
+    for (const l of [...resetListeners]) l();
+  });
+
+  return {
+    key,
+    async start() {
+      // Without Redis now, the subscriber keeps trying (streams answer 503 meanwhile).
+      await sub
+        .connect()
+        .catch((err: Error) => opts.logger.warn({ err: err.message }, "stream bus: cannot connect yet"));
+      const subscribed = sub.subscribe(wakeChannel);
+      if (sub.status === "ready") await subscribed;
+      else subscribed.catch(() => {});
+    },
+    async stop() {
+      for (const set of waiters.values())
+        for (const w of set) {
+          const resolve = w.resolve;
+          w.resolve = null;
+          resolve?.(false);
+        }
+      sub.disconnect();
+    },
+    async subscribe(channel, onMessage) {
+      let set = handlers.get(channel);
+      if (!set) {
+        set = new Set();
+        handlers.set(channel, set);
+        subscribing.set(
+          channel,
+          sub.subscribe(channel).finally(() => subscribing.delete(channel)),
+        );
+      }
+      set.add(onMessage);
+      await subscribing.get(channel);
+      return () => {
+        const s = handlers.get(channel);
+        if (!s?.delete(onMessage) || s.size > 0) return;
+        handlers.delete(channel);
+        void sub.unsubscribe(channel).catch(() => {});
+      };
+    },
+    async publish(channel, message) {
+      await opts.redis.publish(channel, Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+    },
+    async wakeNode(nodeId) {
+      await opts.redis.publish(wakeChannel, nodeId);
+    },
+    waitNode(nodeId) {
+      const w: Waiter = { pending: false, resolve: null };
+      let set = waiters.get(nodeId);
+      if (!set) {
+        set = new Set();
+        waiters.set(nodeId, set);
+      }
+      set.add(w);
+      return {
+        next(timeoutMs, signal) {
+          if (w.pending) {
+            w.pending = false;
+            return Promise.resolve(true);
+          }
+          if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
+          return new Promise<boolean>((resolve) => {
+            const done = (woken: boolean) => {
+              clearTimeout(timer);
+              signal?.removeEventListener("abort", onAbort);
+              w.resolve = null;
+              if (woken) w.pending = false;
+              resolve(woken);
+            };
+            const onAbort = () => done(false);
+            const timer = setTimeout(() => done(false), timeoutMs);
+            signal?.addEventListener("abort", onAbort, { once: true });
+            w.resolve = done;
+          });
+        },
+        close() {
+          const s = waiters.get(nodeId);
+          s?.delete(w);
+          if (s?.size === 0) waiters.delete(nodeId);
+          const resolve = w.resolve;
+          w.resolve = null;
+          resolve?.(false);
+        },
+      };
+    },
+    onReset(listener) {
+      resetListeners.add(listener);
+      return () => resetListeners.delete(listener);
+    },
+  };
+}
