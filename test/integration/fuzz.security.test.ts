@@ -170,6 +170,15 @@ function setAt(value: unknown, path: (string | number)[], replacement: unknown):
   return copy;
 }
 
+/** Runs the thunks `width` at a time (requests overlap their database round trips). */
+async function inParallel(thunks: (() => Promise<unknown>)[], width = 6): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < thunks.length) await thunks[next++]?.();
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+}
+
 let p: Platform;
 let token: string;
 let nodeCredential: string;
@@ -226,37 +235,37 @@ describe("hostile input over every route", () => {
       const params = [...op.path.matchAll(/:(\w+)/g)].map((m) => m[1] as string);
       const pathWith = (override: Record<string, string>) =>
         op.path.replace(/:(\w+)/g, (_, k: string) => override[k] ?? encodeURIComponent(ids[k] ?? "x"));
-      const send = async (what: string, path: string, body?: unknown, headers?: Record<string, string>) => {
-        const r = await p.api.call(op.method, path, { token: auth, body, headers });
-        outcomes.push({ op: op.id, transport: "rest", what, status: r.status, text: r.text });
-      };
+      // Requests are queued, then sent a few at a time (one operation's variations together).
+      const queued: (() => Promise<void>)[] = [];
+      const send = (what: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+        queued.push(async () => {
+          const r = await p.api.call(op.method, path, { token: auth, body, headers });
+          outcomes.push({ op: op.id, transport: "rest", what, status: r.status, text: r.text });
+        });
       const reads = op.method === "GET" || op.method === "DELETE";
       const base = bodyFor(op, ids);
       for (const param of params)
-        for (const seg of hostileSegments) await send(`${param}=${seg}`, pathWith({ [param]: seg }));
+        for (const seg of hostileSegments) send(`${param}=${seg}`, pathWith({ [param]: seg }));
       if (reads) {
         const query = queryFor[op.id] ?? { limit: "10" };
         for (const key of [...Object.keys(query), "cursor", "unknown"])
           for (const v of hostileStrings) {
             const q = new URLSearchParams({ ...query, [key]: v });
-            await send(`?${key}=${JSON.stringify(v).slice(0, 20)}`, `${pathWith({})}?${q}`);
+            send(`?${key}=${JSON.stringify(v).slice(0, 20)}`, `${pathWith({})}?${q}`);
           }
       } else {
         for (const leaf of leaves(base))
           for (const v of hostileValues)
-            await send(
-              `${leaf.join(".")}=${JSON.stringify(v)?.slice(0, 20)}`,
-              pathWith({}),
-              setAt(base, leaf, v),
-            );
-        await send("deep body", pathWith({}), deep(200));
-        await send("wide body", pathWith({}), { ...base, many: Array.from({ length: 30_000 }, () => 1) });
-        await send("array body", pathWith({}), [base]);
-        await send("string body", pathWith({}), JSON.stringify("\u0000"));
-        await send("yaml aliases", pathWith({}), "a: &a [x]\nb: *a\n", {
+            send(`${leaf.join(".")}=${JSON.stringify(v)?.slice(0, 20)}`, pathWith({}), setAt(base, leaf, v));
+        send("deep body", pathWith({}), deep(200));
+        send("wide body", pathWith({}), { ...base, many: Array.from({ length: 30_000 }, () => 1) });
+        send("array body", pathWith({}), [base]);
+        send("string body", pathWith({}), JSON.stringify("\u0000"));
+        send("yaml aliases", pathWith({}), "a: &a [x]\nb: *a\n", {
           "content-type": "application/yaml",
         });
       }
+      await inParallel(queued);
     }
     expectNoServerError(outcomes);
     console.log(
@@ -285,8 +294,11 @@ describe("hostile input over every route", () => {
       const reads = op.method === "GET" || op.method === "DELETE";
       const base = reads ? { ...params, ...(queryFor[op.id] ?? {}) } : { ...params, ...bodyFor(op, ids) };
       const input = op.bodyAs ? { ...params, [op.bodyAs]: bodyFor(op, ids) } : base;
-      for (const leaf of leaves(input))
-        for (const v of hostileValues) await call(op, setAt(input, leaf, v), `${leaf.join(".")}`);
+      await inParallel(
+        leaves(input).flatMap((leaf) =>
+          hostileValues.map((v) => () => call(op, setAt(input, leaf, v), `${leaf.join(".")}`)),
+        ),
+      );
       await call(op, deep(200), "deep input");
       if (op.method !== "GET") {
         const auth = op.auth === "user" ? token : op.auth === "node" ? nodeCredential : undefined;
