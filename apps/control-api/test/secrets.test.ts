@@ -145,3 +145,26 @@ describe("secret values in answers", () => {
     expect(r.body.error.message).toBe("data: field is immutable when `immutable` is set");
   });
 });
+
+describe("a new cluster's first Secrets written at once", () => {
+  it("all succeed and all stay readable: the cluster's data key is made once", async () => {
+    const fresh = await tenantWithCluster(api, "secrets-race");
+    const at = `/v1/clusters/${fresh.clusterId}/secrets/default`;
+    // Six writers of the same Secret and six of others, all at once, before any data key exists.
+    const writes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        api.call("PUT", `${at}/${i < 6 ? "same" : `other-${i}`}`, {
+          token: fresh.token,
+          body: { stringData: { password: `v${i}` } },
+        }),
+      ),
+    );
+    expect(writes.map((w) => w.status)).toEqual(Array(12).fill(200));
+    for (let i = 6; i < 12; i++) {
+      const revealed = await api.call("GET", `${at}/other-${i}/data`, { token: fresh.token });
+      expect(revealed.body.data).toEqual({ password: b64(`v${i}`) });
+    }
+    const same = await api.call("GET", `${at}/same/data`, { token: fresh.token });
+    expect(Buffer.from(same.body.data.password, "base64").toString()).toMatch(/^v[0-5]$/);
+  });
+});

@@ -108,13 +108,15 @@ export async function applyDocuments(
   let results: ApplyResult[];
   try {
     results = await withTenant(deps.db, caller.tenantId, async (tx) => {
+      // The lock first: the cluster row read after it is the one the previous writer committed
+      // (its Secrets' data key, made by the first Secret written, included).
+      await lockWorkloads(tx, clusterId);
       const cluster = await loadCluster(tx, clusterId);
       if (!isOperational(cluster.status))
         throw new ConflictError(
           `cluster ${cluster.id} is ${cluster.status}; workloads need an active cluster`,
           "CLUSTER_NOT_ACTIVE",
         );
-      await lockWorkloads(tx, cluster.id);
       const world = new AdmissionWorld(tx, cluster.id);
       const imagePrefixes = await allowedImagePrefixesOf(deps, tx, caller.tenantId);
       const planned: Planned[] = [];
