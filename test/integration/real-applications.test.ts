@@ -202,7 +202,7 @@ describe("a web release configured from a ConfigMap and a Secret", () => {
       seen.mostBadPods = Math.max(seen.mostBadPods, live.filter((x) => hashOf(x) !== goodHash).length);
     });
     // The Deployment as the API shows it: its availableReplicas.
-    const status = sampler(100, async () => {
+    const status = sampler(250, async () => {
       const d = await deployment();
       seen.fewestAvailableStatus = Math.min(seen.fewestAvailableStatus, d.status.availableReplicas);
     });
@@ -281,9 +281,10 @@ describe("a web release configured from a ConfigMap and a Secret", () => {
     const unhealthy = (await call("GET", "events?namespace=default")).body.items.filter(
       (e: J) => e.reason === "Unhealthy" && e.involvedObject.name.startsWith(`${badSet}-`),
     );
-    expect(unhealthy.length).toBeGreaterThan(0);
-    for (const e of unhealthy)
-      expect(e.message).toBe("Readiness probe failed: HTTP probe failed with statuscode: 404");
+    // (A first check may come before the server listens: connection refused.)
+    expect(unhealthy.map((e: J) => e.message)).toContain(
+      "Readiness probe failed: HTTP probe failed with statuscode: 404",
+    );
     // No good pod was restarted by its liveness probe meanwhile.
     expect((await podsOf("app=web")).map((x) => x.restarts)).toEqual(Array(REPLICAS).fill(0));
   }, 150_000);
