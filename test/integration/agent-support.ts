@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -93,7 +94,11 @@ export async function startAgents(p: Platform): Promise<Agents> {
           for (const c of await containersOf(nodeId))
             await engine("DELETE", `/containers/${c.Id}?force=true`);
       }
-      for (const { stateDir } of started) await rm(stateDir, { recursive: true, force: true });
+      for (const { stateDir } of started) {
+        // A stopped agent leaves its pods' mounts (their Secrets' tmpfs): a restarted one keeps them.
+        await unmountUnder(stateDir);
+        await rm(stateDir, { recursive: true, force: true });
+      }
       sockets.close();
       await new Promise<void>((ok) => {
         server.close(() => ok());
@@ -101,6 +106,20 @@ export async function startAgents(p: Platform): Promise<Agents> {
       });
     },
   };
+}
+
+/** Unmounts what is mounted at or under `dir`, deepest first (a pod's Secret volumes are tmpfs). */
+async function unmountUnder(dir: string): Promise<void> {
+  const info = await readFile("/proc/self/mountinfo", "utf8");
+  const points = info
+    .split("\n")
+    .map((line) => line.split(" ")[4] ?? "")
+    .filter((p) => p === dir || p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points)
+    await new Promise<void>((ok, fail) =>
+      execFile("umount", [point], (error) => (error ? fail(error) : ok())),
+    );
 }
 
 /** A free block of host ports for one test's nodes (tests run in parallel on one host). */
