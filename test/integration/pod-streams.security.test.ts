@@ -1,5 +1,5 @@
 import { createTestApi, type TestApi } from "@berth/control-api/testing";
-import { decodeStreamMessage, encodeStreamMessage, type StreamRequest } from "@berth/protocol";
+import { encodeStreamMessage, type StreamRequest } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type Platform, startPlatform } from "./harness";
