@@ -7,6 +7,7 @@ import { operations } from "../operations";
 import { readBody, readRawBody } from "./body";
 import type { AppEnv } from "./context";
 import { toBerthError } from "./errors";
+import { isLongPage, pageStream } from "./list-body";
 import { auditOutcome, authorizeAndRun, type Scratch } from "./pipeline";
 import { requestMetaOf } from "./request-meta";
 import { upgradeOf } from "./upgrade";
@@ -79,6 +80,8 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
         const rendered = op.render?.(value, input);
         if (rendered)
           return c.body(rendered.body, op.successStatus, { "content-type": rendered.contentType });
+        if (isLongPage(value))
+          return c.body(pageStream(value), op.successStatus, { "content-type": "application/json; charset=UTF-8" });
         return c.json(value as object, op.successStatus);
       } catch (error) {
         const berth = toBerthError(error);
