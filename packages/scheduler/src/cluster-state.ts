@@ -1,5 +1,14 @@
-import { type ClusterView, NON_ZERO_DEFAULTS, type NodeInfo } from "./framework";
-import type { NodeState, PendingPod, Resources, Snapshot, TaintEffect } from "./types";
+import { type ClusterView, type ExistingTerm, NON_ZERO_DEFAULTS, type NodeInfo } from "./framework";
+import { topologyValue } from "./labels";
+import {
+  type NamespaceLabels,
+  namespaceLabels,
+  type PodFacts,
+  type ResolvedTerm,
+  resolveTerm,
+} from "./terms";
+import { DomainCounter, type PodChange } from "./topology";
+import type { BoundPod, NodeState, PendingPod, Resources, Snapshot, TaintEffect } from "./types";
 
 /** Nodes in canonical order: by name, then id, by code unit (never locale-dependent). */
 export function canonicalNodeOrder(nodes: readonly NodeState[]): NodeState[] {
@@ -8,14 +17,33 @@ export function canonicalNodeOrder(nodes: readonly NodeState[]): NodeState[] {
   );
 }
 
+/** A pod the plan is built around: bound in the snapshot, or placed (or nominated) in this plan. */
+export interface PodRecord extends PodFacts {
+  readonly id: string;
+  readonly node: number;
+  readonly requests: Resources;
+  /** Ports it holds on the node (bound pods); placed pods' ports are the node's to track. */
+  readonly hostPorts: readonly number[];
+  readonly priority: number;
+  readonly startedSeq: number;
+  readonly terminating: boolean;
+  /** From the snapshot, so a candidate victim; placed and nominated pods never are. */
+  readonly bound: boolean;
+  /** Its required anti-affinity terms, resolved. */
+  readonly antiTerms: readonly ResolvedTerm[];
+}
+
 class NodeAccount implements NodeInfo {
   requestedCpu = 0;
   requestedMemory = 0;
+  readonly requestedExtended = new Map<string, number>();
   podCount = 0;
   nonZeroCpu = 0;
   nonZeroMemory = 0;
   freePorts: number;
   reservedPorts = 0;
+  /** Bound pods on this node, in snapshot order (the candidate victims of preemption). */
+  readonly boundPods: PodRecord[] = [];
   private readonly usedPorts = new Set<number>();
   /** Every port in [hostPortRange.min, nextPort) is taken: allocation only ever moves up. */
   private nextPort: number;
@@ -30,12 +58,19 @@ class NodeAccount implements NodeInfo {
     for (const port of node.reservedHostPorts ?? []) if (this.holdPort(port)) this.reservedPorts += 1;
   }
 
-  add(requests: Resources): void {
-    this.requestedCpu += requests.cpuMillis;
-    this.requestedMemory += requests.memoryBytes;
-    this.nonZeroCpu += requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis;
-    this.nonZeroMemory += requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes;
-    this.podCount += 1;
+  /** Adds (sign 1) or takes away (sign −1) one pod's requests. */
+  add(requests: Resources, sign: 1 | -1 = 1): void {
+    this.requestedCpu += sign * requests.cpuMillis;
+    this.requestedMemory += sign * requests.memoryBytes;
+    this.nonZeroCpu += sign * (requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis);
+    this.nonZeroMemory += sign * (requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes);
+    this.podCount += sign;
+    if (requests.extended === undefined) return;
+    for (const name in requests.extended) {
+      const amount = requests.extended[name] ?? 0;
+      if (amount !== 0)
+        this.requestedExtended.set(name, (this.requestedExtended.get(name) ?? 0) + sign * amount);
+    }
   }
 
   /**
@@ -48,6 +83,11 @@ class NodeAccount implements NodeInfo {
     this.usedPorts.add(port);
     this.freePorts -= 1;
     return true;
+  }
+
+  /** Undoes `holdPort` (a bound pod taken away while preemption tries what removing it gives). */
+  releasePort(port: number): void {
+    if (this.usedPorts.delete(port)) this.freePorts += 1;
   }
 
   /** The `count` lowest free ports of the range. The HostPorts filter has checked there are enough. */
@@ -79,28 +119,36 @@ function ownerKey(tenantId: string, namespace: string, ownerId: string): string 
  */
 export class ClusterState implements ClusterView {
   readonly nodes: readonly NodeAccount[];
-  /** Node index of every placement made on this copy, in order. */
+  /** Node index of every change made on this copy (placement, or a pod taken away and back), in order. */
   readonly placementLog: number[] = [];
+  readonly namespaces: NamespaceLabels;
+  /** Every pod counted or uncounted, in order, bound pods first: what `DomainCounter`s read. */
+  private readonly changes: PodChange[] = [];
   private readonly accounts: NodeAccount[];
+  private readonly byName = new Map<string, number>();
   private readonly owners = new Map<string, Map<number, number>>();
   private readonly effects = new Set<TaintEffect>();
+  private readonly values = new Map<string, (string | undefined)[]>();
+  private readonly counters = new Map<string, DomainCounter>();
+  private readonly antiTerms = new Map<string, ExistingTerm & { perDomain: Map<string, number> }>();
 
   constructor(snapshot: Snapshot) {
     this.accounts = canonicalNodeOrder(snapshot.nodes).map((node, i) => new NodeAccount(i, node));
     this.nodes = this.accounts;
+    this.namespaces = namespaceLabels(snapshot.namespaces);
     const byId = new Map(this.accounts.map((a) => [a.node.id, a]));
     for (const account of this.accounts) {
+      if (!this.byName.has(account.node.name)) this.byName.set(account.node.name, account.index);
       for (const taint of account.node.taints) this.effects.add(taint.effect);
     }
     for (const pod of snapshot.pods) {
       // A pod on a node that is gone from the snapshot consumes nothing the scheduler can see.
       const account = byId.get(pod.nodeId);
       if (!account) continue;
-      account.add(pod.requests);
+      const record = this.recordOf(pod, account.index);
+      account.boundPods.push(record);
       for (const port of pod.hostPorts) account.holdPort(port);
-      if (pod.ownerId !== undefined) {
-        this.countOwner(ownerKey(pod.tenantId, pod.namespace, pod.ownerId), account.index);
-      }
+      this.count(record, 1);
     }
   }
 
@@ -113,28 +161,130 @@ export class ClusterState implements ClusterView {
     return this.owners.get(ownerKey(pod.tenantId, pod.namespace, pod.ownerId));
   }
 
+  domainValues(topologyKey: string): readonly (string | undefined)[] {
+    let values = this.values.get(topologyKey);
+    if (!values) {
+      values = this.accounts.map((a) => topologyValue(a.node, topologyKey));
+      this.values.set(topologyKey, values);
+    }
+    return values;
+  }
+
+  podsPerDomain(
+    key: string,
+    topologyKey: string,
+    matches: (pod: PodFacts) => boolean,
+    eligible?: () => Uint8Array,
+  ): DomainCounter {
+    let counter = this.counters.get(key);
+    if (!counter) {
+      counter = new DomainCounter(this.domainValues(topologyKey), matches, eligible ? eligible() : null);
+      this.counters.set(key, counter);
+    }
+    return counter.catchUp(this.changes);
+  }
+
+  existingAntiAffinity(): Iterable<ExistingTerm> {
+    return this.antiTerms.values();
+  }
+
   nodeId(index: number): string {
-    const account = this.accounts[index];
-    if (!account) throw new Error(`no node at index ${index}`);
-    return account.node.id;
+    return this.account(index).node.id;
+  }
+
+  /** The bound pods on the node at `index`, in snapshot order: preemption's candidate victims. */
+  boundPodsOn(index: number): readonly PodRecord[] {
+    return this.account(index).boundPods;
+  }
+
+  /** Index of the node with this name (the first in canonical order), or undefined. */
+  nodeNamed(name: string): number | undefined {
+    return this.byName.get(name);
   }
 
   /** Commits `pod` to the node at `index` and returns the host ports it gets there. */
   place(pod: PendingPod, index: number): number[] {
-    const account = this.accounts[index];
-    if (!account) throw new Error(`no node at index ${index}`);
-    account.add(pod.requests);
-    this.placementLog.push(index);
-    if (pod.ownerId !== undefined) this.countOwner(ownerKey(pod.tenantId, pod.namespace, pod.ownerId), index);
+    const account = this.account(index);
+    this.count(this.recordOf(pod, index), 1);
     return pod.hostPortCount > 0 ? account.takePorts(pod.hostPortCount) : [];
   }
 
-  private countOwner(key: string, index: number): void {
+  /**
+   * Holds the node for a pod that preempted its way there: its requests, pod count and labels
+   * count as if it ran, and its ports are kept back without being handed out.
+   */
+  nominate(pod: PendingPod, index: number): void {
+    this.count(this.recordOf(pod, index), 1);
+    this.account(index).freePorts -= pod.hostPortCount;
+  }
+
+  /** Takes a bound pod away (−1) or puts it back (+1): how preemption tries out victims. */
+  toggle(record: PodRecord, sign: 1 | -1): void {
+    const account = this.account(record.node);
+    for (const port of record.hostPorts) {
+      if (sign === 1) account.holdPort(port);
+      else account.releasePort(port);
+    }
+    this.count(record, sign);
+  }
+
+  private count(record: PodRecord, sign: 1 | -1): void {
+    this.account(record.node).add(record.requests, sign);
+    this.placementLog.push(record.node);
+    this.changes.push({ pod: record, node: record.node, delta: sign });
+    const pod = record as PodRecord & { ownerId?: string };
+    if (pod.ownerId !== undefined)
+      this.countOwner(ownerKey(pod.tenantId, pod.namespace, pod.ownerId), record.node, sign);
+    for (const term of record.antiTerms) this.countAntiTerm(term, record.node, sign);
+  }
+
+  private recordOf(pod: BoundPod | PendingPod, node: number): PodRecord & { ownerId?: string } {
+    const bound = "nodeId" in pod;
+    const anti = pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    return {
+      id: pod.id,
+      tenantId: pod.tenantId,
+      namespace: pod.namespace,
+      ...(pod.labels !== undefined ? { labels: pod.labels } : {}),
+      ...(pod.ownerId !== undefined ? { ownerId: pod.ownerId } : {}),
+      node,
+      requests: pod.requests,
+      hostPorts: bound ? pod.hostPorts : [],
+      priority: pod.priority ?? 0,
+      startedSeq: bound ? (pod.startedSeq ?? 0) : Number.POSITIVE_INFINITY,
+      terminating: bound ? pod.terminating === true : false,
+      bound,
+      antiTerms: anti.map((term) => resolveTerm(term, pod, this.namespaces)),
+    };
+  }
+
+  private account(index: number): NodeAccount {
+    const account = this.accounts[index];
+    if (!account) throw new Error(`no node at index ${index}`);
+    return account;
+  }
+
+  private countOwner(key: string, index: number, sign: 1 | -1): void {
     let perNode = this.owners.get(key);
     if (!perNode) {
       perNode = new Map();
       this.owners.set(key, perNode);
     }
-    perNode.set(index, (perNode.get(index) ?? 0) + 1);
+    const left = (perNode.get(index) ?? 0) + sign;
+    if (left > 0) perNode.set(index, left);
+    else perNode.delete(index);
+  }
+
+  private countAntiTerm(term: ResolvedTerm, index: number, sign: 1 | -1): void {
+    const value = this.domainValues(term.topologyKey)[index];
+    if (value === undefined) return;
+    let entry = this.antiTerms.get(term.key);
+    if (!entry) {
+      entry = { term, perDomain: new Map() };
+      this.antiTerms.set(term.key, entry);
+    }
+    const left = (entry.perDomain.get(value) ?? 0) + sign;
+    if (left > 0) entry.perDomain.set(value, left);
+    else entry.perDomain.delete(value);
   }
 }

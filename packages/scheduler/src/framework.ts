@@ -1,3 +1,5 @@
+import type { NamespaceLabels, PodFacts, ResolvedTerm } from "./terms";
+import type { DomainCounter } from "./topology";
 import type { NodeState, PendingPod } from "./types";
 
 /**
@@ -54,6 +56,8 @@ export interface NodeInfo {
   readonly node: NodeState;
   readonly requestedCpu: number;
   readonly requestedMemory: number;
+  /** Extended resources committed so far, by name (absent: none). */
+  readonly requestedExtended: ReadonlyMap<string, number>;
   readonly podCount: number;
   /**
    * Requests as counted for scoring: pods that request zero cpu or memory count as
@@ -74,6 +78,29 @@ export interface ClusterView {
   hasTaintEffect(effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule"): boolean;
   /** Pods of this owner per node index (bound and placed so far), or undefined when there are none. */
   ownerPods(pod: PendingPod): ReadonlyMap<number, number> | undefined;
+  /** Namespace labels per tenant, for namespaceSelector. */
+  readonly namespaces: NamespaceLabels;
+  /** Each node's value of a topology key, by node index (`kubernetes.io/hostname` defaults to the name). */
+  domainValues(topologyKey: string): readonly (string | undefined)[];
+  /**
+   * Pods for which `matches` holds, per value of `topologyKey` on their nodes, bound and placed so
+   * far; kept under `key` (equal keys must mean equal `matches` and `eligible`) and brought up to
+   * date incrementally. See `DomainCounter` for `eligible`.
+   */
+  podsPerDomain(
+    key: string,
+    topologyKey: string,
+    matches: (pod: PodFacts) => boolean,
+    eligible?: () => Uint8Array,
+  ): DomainCounter;
+  /** The distinct required anti-affinity terms of pods already there, each with its pods per domain. */
+  existingAntiAffinity(): Iterable<ExistingTerm>;
+}
+
+/** A required anti-affinity term some pods carry, and how many of them are in each domain. */
+export interface ExistingTerm {
+  readonly term: ResolvedTerm;
+  readonly perDomain: ReadonlyMap<string, number>;
 }
 
 export const NON_ZERO_DEFAULTS = { cpuMillis: 100, memoryBytes: 200 * 1024 * 1024 } as const;

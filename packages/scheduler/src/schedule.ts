@@ -1,9 +1,11 @@
 import { ClusterState } from "./cluster-state";
 import { SchedulerInputError } from "./errors";
 import { NodeFinder } from "./find-nodes";
-import type { FilterPlugin, ScorePlugin } from "./framework";
+import type { FilterPlugin, NodeInfo, ScorePlugin } from "./framework";
 import { pickBest, scratchFor, type WeightedScorer } from "./pick-best";
-import { builtInFilters, defaultScorers } from "./plugins/index";
+import { builtInFilters, defaultScorers, leastAllocated } from "./plugins/index";
+import { resourceAllocation, type ScoringStrategy } from "./plugins/resource-allocation";
+import { preempt } from "./preemption";
 import { schedulingOrder } from "./queue";
 import { feasibleNodesToFind } from "./sampling";
 import { explain } from "./summary";
@@ -19,11 +21,22 @@ export interface ScheduleOptions {
   weights?: Readonly<Record<string, number>>;
   /** See `feasibleNodesToFind`: undefined/0 adaptive as in kube-scheduler, 100 scores every feasible node. */
   percentageOfNodesToScore?: number;
+  /**
+   * The cluster's scoring strategy (kube's NodeResourcesFit scoringStrategy): it replaces the
+   * LeastAllocated scorer. Default LeastAllocated over cpu and memory.
+   */
+  scoringStrategy?: ScoringStrategy;
+  /** false: a pod that fits nowhere is only reported, never preempts (default true, as in kube). */
+  preemption?: boolean;
 }
 
 function weighted(options: ScheduleOptions): WeightedScorer[] {
   const out: WeightedScorer[] = [];
-  for (const plugin of options.scorers ?? defaultScorers) {
+  const strategy = options.scoringStrategy ? resourceAllocation(options.scoringStrategy) : null;
+  const plugins = (options.scorers ?? defaultScorers).map((p) =>
+    strategy !== null && p === leastAllocated ? strategy : p,
+  );
+  for (const plugin of plugins) {
     const weight = options.weights?.[plugin.name] ?? plugin.weight;
     if (!Number.isSafeInteger(weight) || weight < 0) {
       throw new SchedulerInputError(
@@ -52,13 +65,16 @@ export function schedule(snapshot: Snapshot, request: ScheduleRequest, options: 
   const scorers = weighted(options);
   const cluster = new ClusterState(snapshot);
   const nodeCount = cluster.nodes.length;
+  const filters = [...builtInFilters, ...(options.extraFilters ?? [])];
   const finder = new NodeFinder(
-    [...builtInFilters, ...(options.extraFilters ?? [])],
+    filters,
     cluster,
     feasibleNodesToFind(nodeCount, options.percentageOfNodesToScore),
   );
+  const budgets = snapshot.disruptionBudgets ?? [];
+  const budgetsLeft = budgets.map((b) => b.disruptionsAllowed);
   const maxPlacements = request.maxPlacements ?? Number.POSITIVE_INFINITY;
-  const plan: Plan = { placements: [], unschedulable: [], deferred: [] };
+  const plan: Plan = { placements: [], preemptions: [], unschedulable: [], deferred: [] };
 
   const runnable: PendingPod[] = [];
   const invalid: Unschedulable[] = [];
@@ -75,9 +91,35 @@ export function schedule(snapshot: Snapshot, request: ScheduleRequest, options: 
       plan.deferred.push(pod.id);
       continue;
     }
+    // kube tries a pod's nominated node first, and takes it when the pod fits there.
+    const nominated =
+      pod.nominatedNodeName === undefined ? undefined : cluster.nodeNamed(pod.nominatedNodeName);
+    if (nominated !== undefined && finder.fitsOn(pod, nominated)) {
+      plan.placements.push({
+        podId: pod.id,
+        nodeId: cluster.nodeId(nominated),
+        hostPorts: cluster.place(pod, nominated),
+      });
+      continue;
+    }
     const found = finder.find(pod);
     if (typeof found !== "number") {
-      plan.unschedulable.push({ podId: pod.id, ...explain(nodeCount, found) });
+      const why = explain(nodeCount, found);
+      const eviction =
+        options.preemption === false ? null : preempt(pod, cluster, filters, budgets, budgetsLeft);
+      if (eviction === null) {
+        plan.unschedulable.push({ podId: pod.id, ...why });
+        continue;
+      }
+      const node = cluster.nodes[eviction.node] as NodeInfo;
+      plan.preemptions.push({
+        podId: pod.id,
+        nominatedNodeName: node.node.name,
+        nodeId: node.node.id,
+        victims: eviction.victims.map((v) => v.id),
+        reason: why.reason,
+      });
+      cluster.nominate(pod, eviction.node);
       continue;
     }
     const best =

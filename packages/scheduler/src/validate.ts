@@ -12,6 +12,11 @@ function checkResources(r: Resources | undefined, path: string): string | null {
   if (typeof r !== "object" || r === null) return `${path} is missing`;
   if (!isCount(r.cpuMillis)) return `${path}.cpuMillis must be a non-negative integer`;
   if (!isCount(r.memoryBytes)) return `${path}.memoryBytes must be a non-negative integer`;
+  if (r.extended === undefined) return null;
+  if (typeof r.extended !== "object" || r.extended === null) return `${path}.extended must be an object`;
+  for (const [name, amount] of Object.entries(r.extended)) {
+    if (!isCount(amount)) return `${path}.extended[${JSON.stringify(name)}] must be a non-negative integer`;
+  }
   return null;
 }
 
@@ -42,6 +47,16 @@ export function assertValidSnapshot(snapshot: Snapshot): void {
   for (const pod of snapshot.pods) {
     const problem = checkResources(pod.requests, "requests");
     if (problem) throw new SchedulerInputError(`bound pod ${JSON.stringify(pod.id)}: ${problem}`);
+    if (pod.priority !== undefined && !Number.isSafeInteger(pod.priority)) {
+      throw new SchedulerInputError(`bound pod ${JSON.stringify(pod.id)}: priority must be an integer`);
+    }
+  }
+  for (const budget of snapshot.disruptionBudgets ?? []) {
+    if (!Number.isSafeInteger(budget.disruptionsAllowed)) {
+      throw new SchedulerInputError(
+        `PodDisruptionBudget ${JSON.stringify(budget.name)}: disruptionsAllowed must be an integer`,
+      );
+    }
   }
 }
 

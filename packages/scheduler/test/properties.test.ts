@@ -83,12 +83,13 @@ describe("scheduler properties", () => {
     );
   });
 
-  it("accounts for every pending pod exactly once: placed, unschedulable with a reason, or deferred", () => {
+  it("accounts for every pending pod exactly once: placed, preempting, unschedulable with a reason, or deferred", () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const plan = run(s);
         const seen = [
           ...plan.placements.map((p) => p.podId),
+          ...plan.preemptions.map((p) => p.podId),
           ...plan.unschedulable.map((u) => u.podId),
           ...plan.deferred,
         ];

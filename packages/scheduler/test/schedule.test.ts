@@ -128,7 +128,7 @@ describe("schedule", () => {
 
   it("defers everything when maxPlacements is 0", () => {
     const plan = schedule({ nodes: [node("n")], pods: [] }, { pending: [pod("p")], maxPlacements: 0 });
-    expect(plan).toEqual({ placements: [], unschedulable: [], deferred: ["p"] });
+    expect(plan).toEqual({ placements: [], preemptions: [], unschedulable: [], deferred: ["p"] });
   });
 
   it.each<{ name: string; bad: Partial<PendingPod>; reason: string }>([
