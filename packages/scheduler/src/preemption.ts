@@ -50,7 +50,8 @@ function isRejected(rejection: Rejection | null, unresolvable: boolean): boolean
  *    terminating on the node they were nominated for (the earlier preemption is under way).
  * 2. Nodes a static filter (ready, cordoned, selectors, node affinity, taints) rejects, or that
  *    fail pod affinity or lack a spread topology key, are skipped: evicting cannot help there.
- * 3. On each other node, every lower-priority pod (not already terminating) is taken away; if
+ * 3. On each other node, every lower-priority pod (not terminating, not already a victim in this
+ *    plan) is taken away; if
  *    the pod still does not fit, the node is skipped. Otherwise the pods are put back one by one,
  *    most important first, those whose eviction would take a PodDisruptionBudget below zero ahead
  *    of the rest, and each stays if the pod still fits (kube's reprieve).
@@ -61,8 +62,10 @@ function isRejected(rejection: Rejection | null, unresolvable: boolean): boolean
  *    so fewer victims win first), then the fewest victims, then the latest earliest start among
  *    the highest-priority victims, then the first node.
  *
- * `budgets` holds the disruptions each budget still allows in this plan, and is charged for the
- * chosen victims. The cluster is left as it was found.
+ * `remaining` holds the disruptions each budget still allows in this plan, and is charged for
+ * the chosen victims; `evicted` collects them (they are terminating from now on, so never chosen
+ * twice). The victims keep their resources in the cluster until they are gone; the cluster is
+ * left as it was found.
  */
 export function preempt(
   pod: PendingPod,
@@ -70,6 +73,7 @@ export function preempt(
   filters: readonly FilterPlugin[],
   budgets: readonly DisruptionBudget[],
   remaining: number[],
+  evicted: Set<string>,
 ): Eviction | null {
   if (pod.preemptionPolicy === "Never") return null;
   if (pod.nominatedNodeName !== undefined) {
@@ -108,7 +112,9 @@ export function preempt(
   const candidates: Candidate[] = [];
   for (const info of cluster.nodes) {
     if (candidates.length >= wanted) break;
-    const lower = cluster.boundPodsOn(info.index).filter((p) => p.priority < pod.priority && !p.terminating);
+    const lower = cluster
+      .boundPodsOn(info.index)
+      .filter((p) => p.priority < pod.priority && !p.terminating && !evicted.has(p.id));
     if (lower.length === 0) continue;
     if (first(staticChecks, info) !== null || isRejected(first(current, info), true)) continue;
     const victims = victimsOn(info, lower, cluster, fits, budgets, remaining);
@@ -129,6 +135,7 @@ export function preempt(
   for (const c of candidates) if (best === undefined || better(c, best)) best = c;
   if (best === undefined) return null;
   for (const victim of best.victims) {
+    evicted.add(victim.id);
     budgets.forEach((budget, i) => {
       if (budgetCovers(budget, victim)) remaining[i] = (remaining[i] as number) - 1;
     });

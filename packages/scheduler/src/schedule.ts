@@ -73,6 +73,7 @@ export function schedule(snapshot: Snapshot, request: ScheduleRequest, options: 
   );
   const budgets = snapshot.disruptionBudgets ?? [];
   const budgetsLeft = budgets.map((b) => b.disruptionsAllowed);
+  const evicted = new Set<string>();
   const maxPlacements = request.maxPlacements ?? Number.POSITIVE_INFINITY;
   const plan: Plan = { placements: [], preemptions: [], unschedulable: [], deferred: [] };
 
@@ -106,7 +107,7 @@ export function schedule(snapshot: Snapshot, request: ScheduleRequest, options: 
     if (typeof found !== "number") {
       const why = explain(nodeCount, found);
       const eviction =
-        options.preemption === false ? null : preempt(pod, cluster, filters, budgets, budgetsLeft);
+        options.preemption === false ? null : preempt(pod, cluster, filters, budgets, budgetsLeft, evicted);
       if (eviction === null) {
         plan.unschedulable.push({ podId: pod.id, ...why });
         continue;
