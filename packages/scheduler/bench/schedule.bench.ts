@@ -16,18 +16,7 @@ import type {
   Snapshot,
 } from "../src/index";
 import { schedule } from "../src/index";
-
-/** mulberry32: tiny, seeded, good enough to shape a workload. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { pick, prng } from "./prng";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -40,10 +29,6 @@ const SHAPES = [
   { cpuMillis: 0, memoryBytes: 0 },
 ];
 const ZONES = ["a", "b", "c"];
-
-function pick<T>(rand: () => number, items: readonly T[]): T {
-  return items[Math.floor(rand() * items.length)] as T;
-}
 
 function buildNodes(rand: () => number, count: number): NodeState[] {
   const nodes: NodeState[] = [];

@@ -16,10 +16,15 @@ export function topologyValue(node: NodeState, key: string): string | undefined 
 
 /** Kubernetes' LabelSelector semantics: every matchLabels pair and every expression must hold. */
 export function selectorMatches(selector: LabelSelector, labels: Labels): boolean {
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labelOf(labels, key) !== value) return false;
+  const wanted = selector.matchLabels;
+  if (wanted !== undefined) {
+    for (const key in wanted) {
+      if (Object.hasOwn(wanted, key) && labelOf(labels, key) !== wanted[key]) return false;
+    }
   }
-  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
+  const expressions = selector.matchExpressions;
+  if (expressions === undefined) return true;
+  for (const { key, operator, values = [] } of expressions) {
     const value = labelOf(labels, key);
     switch (operator) {
       case "In":

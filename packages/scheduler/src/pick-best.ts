@@ -21,8 +21,10 @@ export function pickBest(
 ): number {
   const { infos, scores, totals } = scratch;
   const nodes = cluster.nodes;
-  for (let i = 0; i < count; i++) infos[i] = nodes[feasible[i] as number] as NodeInfo;
-  totals.fill(0, 0, count);
+  for (let i = 0; i < count; i++) {
+    infos[i] = nodes[feasible[i] as number] as NodeInfo;
+    totals[i] = 0;
+  }
   for (const { plugin, weight } of scorers) {
     const score = plugin.prepare(pod, cluster);
     if (score === null) continue;

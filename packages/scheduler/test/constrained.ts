@@ -66,17 +66,22 @@ const affinityTerm: fc.Arbitrary<PodAffinityTerm> = fc.record(
   { requiredKeys: ["labelSelector", "topologyKey"] },
 );
 
-const spreadConstraint: fc.Arbitrary<TopologySpreadConstraint> = fc.record(
-  {
-    maxSkew: fc.integer({ min: 1, max: 2 }),
-    topologyKey,
-    whenUnsatisfiable: fc.constantFrom("DoNotSchedule" as const, "ScheduleAnyway" as const),
-    labelSelector: app.map((a) => ({ matchLabels: { app: a } })),
-    minDomains: fc.integer({ min: 1, max: 4 }),
-    nodeAffinityPolicy: fc.constantFrom("Honor" as const, "Ignore" as const),
-  },
-  { requiredKeys: ["maxSkew", "topologyKey", "whenUnsatisfiable"] },
-);
+const spreadConstraint: fc.Arbitrary<TopologySpreadConstraint> = fc
+  .record(
+    {
+      maxSkew: fc.integer({ min: 1, max: 2 }),
+      topologyKey,
+      whenUnsatisfiable: fc.constantFrom("DoNotSchedule" as const, "ScheduleAnyway" as const),
+      labelSelector: app.map((a) => ({ matchLabels: { app: a } })),
+      minDomains: fc.integer({ min: 1, max: 4 }),
+      nodeAffinityPolicy: fc.constantFrom("Honor" as const, "Ignore" as const),
+    },
+    { requiredKeys: ["maxSkew", "topologyKey", "whenUnsatisfiable"] },
+  )
+  .map(({ minDomains, ...c }) =>
+    // kube allows minDomains only with DoNotSchedule.
+    c.whenUnsatisfiable === "DoNotSchedule" && minDomains !== undefined ? { ...c, minDomains } : c,
+  );
 
 const requests = fc.record({
   cpuMillis: fc.integer({ min: 0, max: 4 }).map((n) => n * 250),

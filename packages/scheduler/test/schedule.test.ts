@@ -291,3 +291,50 @@ describe("schedule", () => {
     expect(full.placements).toHaveLength(600);
   });
 });
+
+describe("constraint specs kube's API would refuse", () => {
+  it.each([
+    {
+      what: "maxSkew 0",
+      p: {
+        topologySpreadConstraints: [
+          { maxSkew: 0, topologyKey: "zone", whenUnsatisfiable: "DoNotSchedule" as const },
+        ],
+      },
+      reason: "invalid pod spec: topologySpreadConstraints[0].maxSkew must be an integer ≥ 1",
+    },
+    {
+      what: "minDomains with ScheduleAnyway",
+      p: {
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: "zone", whenUnsatisfiable: "ScheduleAnyway" as const, minDomains: 2 },
+        ],
+      },
+      reason:
+        "invalid pod spec: topologySpreadConstraints[0].minDomains needs whenUnsatisfiable DoNotSchedule",
+    },
+    {
+      what: "a preferred weight of 101",
+      p: {
+        affinity: {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, preference: {} }],
+          },
+        },
+      },
+      reason: "invalid pod spec: nodeAffinity preferred term 0: weight must be an integer 1..100",
+    },
+    {
+      what: "an anti-affinity term without topologyKey",
+      p: {
+        affinity: {
+          podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "" }] },
+        },
+      },
+      reason: "invalid pod spec: pod (anti-)affinity terms need a topologyKey",
+    },
+  ])("reports $what as an invalid spec", ({ p, reason }) => {
+    const plan = schedule({ nodes: [node("n")], pods: [] }, { pending: [pod("p", p)] });
+    expect(plan.unschedulable).toEqual([{ podId: "p", reason, counts: {} }]);
+  });
+});

@@ -1,8 +1,7 @@
 import { SchedulerInputError } from "../errors";
-import type { NodeInfo, ScorePlugin } from "../framework";
+import type { ScorePlugin } from "../framework";
 import { NON_ZERO_DEFAULTS } from "../framework";
 import { intDiv, isCount, ratio } from "../int";
-import type { PendingPod } from "../types";
 
 /** A resource the strategy scores: `cpu`, `memory`, or an extended resource's name. */
 export interface ScoredResource {
@@ -93,21 +92,6 @@ function check(strategy: ScoringStrategy): void {
   });
 }
 
-/** Requested (with this pod, zero requests counted as kube's non-zero defaults) and allocatable. */
-function amounts(info: NodeInfo, pod: PendingPod, name: string): [number, number] {
-  const capacity = info.node.capacity;
-  if (name === "cpu")
-    return [info.nonZeroCpu + (pod.requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis), capacity.cpuMillis];
-  if (name === "memory") {
-    return [
-      info.nonZeroMemory + (pod.requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes),
-      capacity.memoryBytes,
-    ];
-  }
-  const own = pod.requests.extended?.[name] ?? 0;
-  return [(info.requestedExtended.get(name) ?? 0) + own, capacity.extended?.[name] ?? 0];
-}
-
 /**
  * The NodeResourcesFit score under `strategy`: per resource an integer 0..100, averaged with the
  * resources' weights (integer division). Throws `SchedulerInputError` for a malformed strategy.
@@ -126,23 +110,47 @@ export function resourceAllocation(strategy: ScoringStrategy): ScorePlugin {
     name: strategy.type,
     weight: 1,
     prepare(pod) {
+      const cpu = pod.requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis;
+      const memory = pod.requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes;
       // Extended resources the pod does not request are left out, as kube does.
-      const scored = resources.filter(
-        (r) => r.name === "cpu" || r.name === "memory" || (pod.requests.extended?.[r.name] ?? 0) > 0,
+      const extended = resources.filter(
+        (r) => r.name !== "cpu" && r.name !== "memory" && (pod.requests.extended?.[r.name] ?? 0) > 0,
       );
+      const own = extended.map((r) => pod.requests.extended?.[r.name] ?? 0);
+      const cpuWeight = resources.find((r) => r.name === "cpu")?.weight ?? 0;
+      const memoryWeight = resources.find((r) => r.name === "memory")?.weight ?? 0;
+      if (extended.length === 0 && !ratioShape && cpuWeight + memoryWeight > 0) {
+        // The common case, kept free of closures over mutable state: it runs for every node scored.
+        const weights = cpuWeight + memoryWeight;
+        return (info) => {
+          const capacity = info.node.capacity;
+          const c = cpuWeight === 0 ? 0 : score(info.nonZeroCpu + cpu, capacity.cpuMillis);
+          const m = memoryWeight === 0 ? 0 : score(info.nonZeroMemory + memory, capacity.memoryBytes);
+          return intDiv(c * cpuWeight + m * memoryWeight, weights);
+        };
+      }
+      // One resource's share of the node score; a node without cpu or memory scores 0 for it, one
+      // without an extended resource is left out for it (kube fills extended entries only when
+      // the node has some); RequestedToCapacityRatio leaves out resources that score 0.
+      let sum = 0;
+      let weights = 0;
+      const add = (requested: number, allocatable: number, weight: number, optional: boolean) => {
+        if (weight === 0 || (optional && allocatable <= 0)) return;
+        const s = score(requested, allocatable);
+        if (ratioShape && s <= 0) return;
+        sum += s * weight;
+        weights += weight;
+      };
       return (info) => {
-        let sum = 0;
-        let weights = 0;
-        for (const { name, weight } of scored) {
-          const [requested, allocatable] = amounts(info, pod, name);
-          // A node without cpu or memory scores 0 for it; one without an extended resource is
-          // left out for it (kube fills extended entries only when the node has some).
-          if (allocatable <= 0 && name !== "cpu" && name !== "memory") continue;
-          const s = score(requested, allocatable);
-          // kube's RequestedToCapacityRatio leaves out resources that score 0.
-          if (ratioShape && s <= 0) continue;
-          sum += s * weight;
-          weights += weight;
+        sum = 0;
+        weights = 0;
+        const capacity = info.node.capacity;
+        add(info.nonZeroCpu + cpu, capacity.cpuMillis, cpuWeight, false);
+        add(info.nonZeroMemory + memory, capacity.memoryBytes, memoryWeight, false);
+        for (let i = 0; i < extended.length; i++) {
+          const { name, weight } = extended[i] as ScoredResource;
+          const allocatable = capacity.extended?.[name] ?? 0;
+          add((info.requestedExtended.get(name) ?? 0) + (own[i] as number), allocatable, weight, true);
         }
         if (weights === 0) return 0;
         // kube rounds RequestedToCapacityRatio's average to nearest and truncates the others'.

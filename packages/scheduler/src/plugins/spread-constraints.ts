@@ -16,12 +16,17 @@ export interface PreparedConstraint {
   readonly selfMatch: number;
 }
 
-function matchesNodeAffinity(pod: PendingPod, info: NodeInfo): boolean {
-  for (const [key, value] of Object.entries(pod.nodeSelector ?? {})) {
-    if (!Object.hasOwn(info.node.labels, key) || info.node.labels[key] !== value) return false;
-  }
+/** Whether a node matches the pod's nodeSelector and required node affinity; null: every node does. */
+function nodeAffinityCheck(pod: PendingPod): ((info: NodeInfo) => boolean) | null {
+  const selector = Object.entries(pod.nodeSelector ?? {});
   const required = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-  return required === undefined || anyTermMatches(required.nodeSelectorTerms, info.node);
+  if (selector.length === 0 && required === undefined) return null;
+  return (info) => {
+    for (const [key, value] of selector) {
+      if (!Object.hasOwn(info.node.labels, key) || info.node.labels[key] !== value) return false;
+    }
+    return required === undefined || anyTermMatches(required.nodeSelectorTerms, info.node);
+  };
 }
 
 function toleratesHardTaints(pod: PendingPod, info: NodeInfo): boolean {
@@ -54,13 +59,19 @@ export function prepareConstraints(
     const honourAffinity = (constraint.nodeAffinityPolicy ?? "Honor") === "Honor";
     const honourTaints = constraint.nodeTaintsPolicy === "Honor";
     const selector = constraint.labelSelector;
-    const eligible = () =>
-      Uint8Array.from(cluster.nodes, (info) => {
-        for (const key of keys) if (cluster.domainValues(key)[info.index] === undefined) return 0;
-        if (honourAffinity && !matchesNodeAffinity(pod, info)) return 0;
-        if (honourTaints && !toleratesHardTaints(pod, info)) return 0;
-        return 1;
-      });
+    const eligible = () => {
+      const keyValues = keys.map((key) => cluster.domainValues(key));
+      const affinity = honourAffinity ? nodeAffinityCheck(pod) : null;
+      const out = new Uint8Array(cluster.nodes.length);
+      for (const info of cluster.nodes) {
+        let ok = true;
+        for (const values of keyValues) if (values[info.index] === undefined) ok = false;
+        if (ok && affinity !== null && !affinity(info)) ok = false;
+        if (ok && honourTaints && !toleratesHardTaints(pod, info)) ok = false;
+        out[info.index] = ok ? 1 : 0;
+      }
+      return out;
+    };
     const matches = (other: PodFacts) =>
       selector !== undefined &&
       other.terminating !== true &&
