@@ -17,7 +17,7 @@ export function canonicalNodeOrder(nodes: readonly NodeState[]): NodeState[] {
   );
 }
 
-/** A pod the plan is built around: bound in the snapshot, or placed (or nominated) in this plan. */
+/** A pod the plan is built around: bound in the snapshot, or placed in this plan. */
 export interface PodRecord extends PodFacts {
   readonly id: string;
   readonly node: number;
@@ -27,10 +27,17 @@ export interface PodRecord extends PodFacts {
   readonly priority: number;
   readonly startedSeq: number;
   readonly terminating: boolean;
-  /** From the snapshot, so a candidate victim; placed and nominated pods never are. */
+  /** From the snapshot, so a candidate victim; placed pods never are. */
   readonly bound: boolean;
   /** Its required anti-affinity terms, resolved. */
   readonly antiTerms: readonly ResolvedTerm[];
+}
+
+/** A node held for a pod that is not placed yet (see `ClusterState.nominate`). */
+export interface Nomination {
+  readonly node: number;
+  readonly requests: Resources;
+  readonly ports: number;
 }
 
 class NodeAccount implements NodeInfo {
@@ -210,12 +217,26 @@ export class ClusterState implements ClusterView {
   }
 
   /**
-   * Holds the node for a pod that preempted its way there: its requests, pod count and labels
-   * count as if it ran, and its ports are kept back without being handed out.
+   * Holds the node for a nominated pod: its requests and pod count count as if it ran, and its
+   * ports are kept back without being handed out. Its labels and terms do not count: kube filters
+   * with nominated pods and again without them, and the pod must pass both; resources only get
+   * harder with more pods, but pod affinity and spread minimums may get easier, so those are
+   * judged as if the nominated pod were not there.
    */
-  nominate(pod: PendingPod, index: number): void {
-    this.count(this.recordOf(pod, index), 1);
-    this.account(index).freePorts -= pod.hostPortCount;
+  nominate(pod: PendingPod, index: number): Nomination {
+    const account = this.account(index);
+    account.add(pod.requests, 1);
+    account.freePorts -= pod.hostPortCount;
+    this.placementLog.push(index);
+    return { node: index, requests: pod.requests, ports: pod.hostPortCount };
+  }
+
+  /** Gives back what `nominate` held. */
+  release(nomination: Nomination): void {
+    const account = this.account(nomination.node);
+    account.add(nomination.requests, -1);
+    account.freePorts += nomination.ports;
+    this.placementLog.push(nomination.node);
   }
 
   /** Takes a bound pod away (−1) or puts it back (+1): how preemption tries out victims. */

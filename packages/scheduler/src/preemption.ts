@@ -27,6 +27,19 @@ interface Candidate extends Eviction {
   readonly earliestStart: number;
 }
 
+/**
+ * kube's PodEligibleToPreemptOthers, its second half: a pod nominated to a node where
+ * lower-priority pods are still terminating waits for them rather than preempting again. The
+ * node's index when so, else undefined.
+ */
+export function awaitedVictims(pod: PendingPod, cluster: ClusterState): number | undefined {
+  if (pod.nominatedNodeName === undefined) return undefined;
+  const nominated = cluster.nodeNamed(pod.nominatedNodeName);
+  if (nominated === undefined) return undefined;
+  const terminating = cluster.boundPodsOn(nominated).some((p) => p.terminating && p.priority < pod.priority);
+  return terminating ? nominated : undefined;
+}
+
 /** kube's MoreImportantPod: higher priority, then started earlier; then id, so the order is total. */
 function moreImportantFirst(a: PodRecord, b: PodRecord): number {
   if (a.priority !== b.priority) return b.priority - a.priority;
@@ -46,8 +59,8 @@ function isRejected(rejection: Rejection | null, unresolvable: boolean): boolean
  * kube's DefaultPreemption, pure. For a pod that fits nowhere, finds the node where evicting
  * lower-priority bound pods makes it fit, and the fewest such pods:
  *
- * 1. Only pods with preemptionPolicy PreemptLowerPriority preempt, and not while pods are still
- *    terminating on the node they were nominated for (the earlier preemption is under way).
+ * 1. Only pods with preemptionPolicy PreemptLowerPriority preempt (and, the caller checks with
+ *    `awaitedVictims`, not while pods are still terminating on the node they were nominated for).
  * 2. Nodes a static filter (ready, cordoned, selectors, node affinity, taints) rejects, or that
  *    fail pod affinity or lack a spread topology key, are skipped: evicting cannot help there.
  * 3. On each other node, every lower-priority pod (not terminating, not already a victim in this
@@ -76,15 +89,6 @@ export function preempt(
   evicted: Set<string>,
 ): Eviction | null {
   if (pod.preemptionPolicy === "Never") return null;
-  if (pod.nominatedNodeName !== undefined) {
-    const nominated = cluster.nodeNamed(pod.nominatedNodeName);
-    if (
-      nominated !== undefined &&
-      cluster.boundPodsOn(nominated).some((p) => p.terminating && p.priority < pod.priority)
-    ) {
-      return null;
-    }
-  }
   const statics = filters.filter((f) => f.static === true);
   const dynamics = filters.filter((f) => f.static !== true);
   const prepare = (set: readonly FilterPlugin[]): NodeFilter[] => {

@@ -243,6 +243,11 @@ export interface Unschedulable {
   reason: string;
   /** Filter reason → number of nodes rejected for it. One node may count under several reasons. */
   counts: Record<string, number>;
+  /**
+   * Set when the pod keeps its nomination: lower-priority pods on that node are still
+   * terminating. Absent for a pod that had one: the caller clears it, as kube does.
+   */
+  nominatedNodeName?: string;
 }
 
 /**

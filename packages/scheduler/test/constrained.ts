@@ -116,6 +116,8 @@ const pendingSpec = fc.record({
   requests,
   priority: fc.constantFrom(0, 5, 10),
   never: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+  // Nominated by an earlier plan's preemption (sometimes to a node that is gone).
+  nominated: fc.option(fc.constantFrom("n1", "n2", "n3", "gone"), { nil: undefined, freq: 4 }),
   createdSeq: fc.integer({ min: 0, max: 10 }),
   nodeAffinity: fc.option(
     fc.constantFrom<NodeSelectorTerm[]>(
@@ -145,6 +147,7 @@ function toPending(s: PendingSpec, i: number): PendingPod {
     createdSeq: s.createdSeq,
   };
   if (s.never) pod.preemptionPolicy = "Never";
+  if (s.nominated !== undefined) pod.nominatedNodeName = s.nominated;
   if (s.spread.length > 0) pod.topologySpreadConstraints = s.spread;
   const affinity: NonNullable<PendingPod["affinity"]> = {};
   if (s.nodeAffinity)

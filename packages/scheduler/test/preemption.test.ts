@@ -158,6 +158,46 @@ describe("preemption", () => {
   });
 });
 
+describe("nominated pods across plans", () => {
+  const nodes = [node("n", { capacity: small })];
+  const room = [bound("busy", "n", { requests: half, priority: 5000 })];
+
+  it("hold their node against pods of equal or lower priority that come first", () => {
+    // Same priority, another tenant, older: it goes first, but the room is held for the nominee.
+    const nominee = pod("nominee", { requests: half, priority: 1000, createdSeq: 5, nominatedNodeName: "n" });
+    const rival = pod("rival", { requests: half, priority: 1000, createdSeq: 1, tenantId: "ten_b" });
+    const plan = schedule({ nodes, pods: room }, { pending: [nominee, rival] });
+    expect(plan.placements).toEqual([{ podId: "nominee", nodeId: "n", hostPorts: [] }]);
+    expect(plan.unschedulable.map((u) => u.podId)).toEqual(["rival"]);
+  });
+
+  it("do not hold it against pods of higher priority", () => {
+    const nominee = pod("nominee", { requests: half, priority: 10, nominatedNodeName: "n" });
+    const higher = pod("higher", { requests: half, priority: 1000 });
+    const plan = schedule({ nodes, pods: room }, { pending: [nominee, higher] }, { preemption: false });
+    expect(plan.placements).toEqual([{ podId: "higher", nodeId: "n", hostPorts: [] }]);
+  });
+
+  it("keep the nomination while their victims terminate, and say so", () => {
+    const dying = [bound("dying", "n", { requests: full, terminating: true })];
+    const nominee = pod("nominee", { requests: half, priority: 1000, nominatedNodeName: "n" });
+    const later = pod("later", { requests: { cpuMillis: 0, memoryBytes: 0 }, priority: 1000, createdSeq: 9 });
+    const plan = schedule({ nodes, pods: dying }, { pending: [nominee, later] });
+    expect(plan.unschedulable.find((u) => u.podId === "nominee")?.nominatedNodeName).toBe("n");
+    expect(plan.preemptions).toEqual([]);
+    // The hold stays for the rest of the plan.
+    expect(plan.placements).toEqual([]);
+  });
+
+  it("lose the nomination when preemption finds nothing", () => {
+    const stuck = [bound("peer", "n", { requests: full, priority: 1000 })];
+    const nominee = pod("nominee", { requests: half, priority: 1000, nominatedNodeName: "n" });
+    const plan = schedule({ nodes, pods: stuck }, { pending: [nominee] });
+    expect(plan.unschedulable).toHaveLength(1);
+    expect(plan.unschedulable[0]?.nominatedNodeName).toBeUndefined();
+  });
+});
+
 describe("PriorityClass", () => {
   const classes = [
     { name: "high", value: 1000 },
