@@ -1,4 +1,10 @@
-import { type ClusterView, type ExistingTerm, NON_ZERO_DEFAULTS, type NodeInfo } from "./framework";
+import {
+  type ClusterView,
+  type ExistingTerm,
+  NON_ZERO_DEFAULTS,
+  type NodeInfo,
+  type WeightedTerm,
+} from "./framework";
 import { topologyValue } from "./labels";
 import {
   type NamespaceLabels,
@@ -8,7 +14,18 @@ import {
   resolveTerm,
 } from "./terms";
 import { DomainCounter, type PodChange } from "./topology";
-import type { BoundPod, NodeState, PendingPod, Resources, Snapshot, TaintEffect } from "./types";
+import type {
+  BoundPod,
+  NodeState,
+  PendingPod,
+  PodAffinityTerm,
+  Resources,
+  Snapshot,
+  TaintEffect,
+} from "./types";
+
+/** kube's hardPodAffinityWeight default: what a pod's required affinity adds when scoring others. */
+const HARD_POD_AFFINITY_WEIGHT = 1;
 
 /** Nodes in canonical order: by name, then id, by code unit (never locale-dependent). */
 export function canonicalNodeOrder(nodes: readonly NodeState[]): NodeState[] {
@@ -31,6 +48,12 @@ export interface PodRecord extends PodFacts {
   readonly bound: boolean;
   /** Its required anti-affinity terms, resolved. */
   readonly antiTerms: readonly ResolvedTerm[];
+  /**
+   * The terms by which it scores pods that come later (kube's symmetric InterPodAffinity score):
+   * preferred affinity +weight, preferred anti-affinity −weight, required affinity +1 (kube's
+   * hardPodAffinityWeight).
+   */
+  readonly scoringTerms: readonly { readonly term: ResolvedTerm; readonly weight: number }[];
 }
 
 /** A node held for a pod that is not placed yet (see `ClusterState.nominate`). */
@@ -137,7 +160,11 @@ export class ClusterState implements ClusterView {
   private readonly effects = new Set<TaintEffect>();
   private readonly values = new Map<string, (string | undefined)[]>();
   private readonly counters = new Map<string, DomainCounter>();
-  private readonly antiTerms = new Map<string, ExistingTerm & { perDomain: Map<string, number> }>();
+  private readonly antiTerms = new Map<string, { term: ResolvedTerm; perDomain: Map<string, number> }>();
+  private readonly scoringTerms = new Map<
+    string,
+    { term: ResolvedTerm; weight: number; perDomain: Map<string, number> }
+  >();
 
   constructor(snapshot: Snapshot) {
     this.accounts = canonicalNodeOrder(snapshot.nodes).map((node, i) => new NodeAccount(i, node));
@@ -193,6 +220,10 @@ export class ClusterState implements ClusterView {
 
   existingAntiAffinity(): Iterable<ExistingTerm> {
     return this.antiTerms.values();
+  }
+
+  existingScoringTerms(): Iterable<WeightedTerm> {
+    return this.scoringTerms.values();
   }
 
   nodeId(index: number): string {
@@ -256,12 +287,37 @@ export class ClusterState implements ClusterView {
     const pod = record as PodRecord & { ownerId?: string };
     if (pod.ownerId !== undefined)
       this.countOwner(ownerKey(pod.tenantId, pod.namespace, pod.ownerId), record.node, sign);
-    for (const term of record.antiTerms) this.countAntiTerm(term, record.node, sign);
+    for (const term of record.antiTerms)
+      countTerm(this.antiTerms, term.key, { term }, this.domainValues(term.topologyKey)[record.node], sign);
+    for (const { term, weight } of record.scoringTerms) {
+      const value = this.domainValues(term.topologyKey)[record.node];
+      countTerm(this.scoringTerms, `${weight}\u0000${term.key}`, { term, weight }, value, sign);
+    }
   }
 
   private recordOf(pod: BoundPod | PendingPod, node: number): PodRecord & { ownerId?: string } {
     const bound = "nodeId" in pod;
     const anti = pod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+    const resolve = (term: PodAffinityTerm) => resolveTerm(term, pod, this.namespaces);
+    const scoringTerms =
+      pod.affinity === undefined
+        ? []
+        : [
+            ...(pod.affinity.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => ({
+              term: resolve(t),
+              weight: HARD_POD_AFFINITY_WEIGHT,
+            })),
+            ...(pod.affinity.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => ({
+              term: resolve(t.podAffinityTerm),
+              weight: t.weight,
+            })),
+            ...(pod.affinity.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map(
+              (t) => ({
+                term: resolve(t.podAffinityTerm),
+                weight: -t.weight,
+              }),
+            ),
+          ];
     return {
       id: pod.id,
       tenantId: pod.tenantId,
@@ -275,7 +331,8 @@ export class ClusterState implements ClusterView {
       startedSeq: bound ? (pod.startedSeq ?? 0) : Number.POSITIVE_INFINITY,
       terminating: bound ? pod.terminating === true : false,
       bound,
-      antiTerms: anti.map((term) => resolveTerm(term, pod, this.namespaces)),
+      antiTerms: anti.map(resolve),
+      scoringTerms,
     };
   }
 
@@ -295,17 +352,23 @@ export class ClusterState implements ClusterView {
     if (left > 0) perNode.set(index, left);
     else perNode.delete(index);
   }
+}
 
-  private countAntiTerm(term: ResolvedTerm, index: number, sign: 1 | -1): void {
-    const value = this.domainValues(term.topologyKey)[index];
-    if (value === undefined) return;
-    let entry = this.antiTerms.get(term.key);
-    if (!entry) {
-      entry = { term, perDomain: new Map() };
-      this.antiTerms.set(term.key, entry);
-    }
-    const left = (entry.perDomain.get(value) ?? 0) + sign;
-    if (left > 0) entry.perDomain.set(value, left);
-    else entry.perDomain.delete(value);
+/** Counts one more (or one fewer) pod carrying `entry`'s term in domain `value`. */
+function countTerm<T extends object>(
+  entries: Map<string, T & { perDomain: Map<string, number> }>,
+  key: string,
+  entry: T,
+  value: string | undefined,
+  sign: 1 | -1,
+): void {
+  if (value === undefined) return;
+  let counted = entries.get(key);
+  if (!counted) {
+    counted = { ...entry, perDomain: new Map<string, number>() };
+    entries.set(key, counted);
   }
+  const left = (counted.perDomain.get(value) ?? 0) + sign;
+  if (left > 0) counted.perDomain.set(value, left);
+  else counted.perDomain.delete(value);
 }

@@ -95,12 +95,22 @@ export interface ClusterView {
   ): DomainCounter;
   /** The distinct required anti-affinity terms of pods already there, each with its pods per domain. */
   existingAntiAffinity(): Iterable<ExistingTerm>;
+  /**
+   * The distinct terms by which pods already there score newcomers (preferred affinity +weight,
+   * preferred anti-affinity −weight, required affinity +1), each with its pods per domain.
+   */
+  existingScoringTerms(): Iterable<WeightedTerm>;
 }
 
 /** A required anti-affinity term some pods carry, and how many of them are in each domain. */
 export interface ExistingTerm {
   readonly term: ResolvedTerm;
   readonly perDomain: ReadonlyMap<string, number>;
+}
+
+/** A term pods carry for scoring, with its signed weight. */
+export interface WeightedTerm extends ExistingTerm {
+  readonly weight: number;
 }
 
 export const NON_ZERO_DEFAULTS = { cpuMillis: 100, memoryBytes: 200 * 1024 * 1024 } as const;

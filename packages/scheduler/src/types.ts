@@ -160,7 +160,11 @@ export interface BoundPod {
   namespace: string;
   ownerId?: string;
   labels?: Record<string, string>;
-  /** Its required anti-affinity keeps matching pods out of its domain; the rest is ignored here. */
+  /**
+   * Its required anti-affinity keeps matching pods out of its domain; its other pod (anti-)affinity
+   * terms score newcomers they select (kube's symmetric InterPodAffinity score). Node affinity is
+   * ignored once bound.
+   */
   affinity?: Affinity;
   /** Resolved priority (see `resolvePriority`); 0 when absent. Only lower-priority pods can be preempted. */
   priority?: number;

@@ -168,7 +168,60 @@ describe("InterPodAffinity scorer", () => {
     expect(scores(interPodAffinityScore, p, nodes, pods)).toEqual([100, 0, 0, 0]);
   });
 
-  it("is skipped without preferred terms", () => {
+  it("is skipped without preferred terms, its own or others' that select it", () => {
     expect(scores(interPodAffinityScore, pod("p"), nodes)).toBeNull();
+    const unrelated = bound("u", "a1", {
+      affinity: {
+        podAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 5, podAffinityTerm: term("db", ZONE) }],
+        },
+      },
+    });
+    expect(
+      scores(interPodAffinityScore, pod("p", { labels: { app: "web" } }), nodes, [unrelated]),
+    ).toBeNull();
+  });
+
+  it("counts the terms of pods already there that select this pod (kube's symmetry)", () => {
+    const likesWeb = bound("l", "a1", {
+      affinity: {
+        podAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 8, podAffinityTerm: term("web", ZONE) },
+          ],
+        },
+      },
+    });
+    const needsWeb = bound("n", "b1", {
+      affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term("web", HOST)] } },
+    });
+    const avoidsWeb = bound("v", "a2", {
+      affinity: {
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 2, podAffinityTerm: term("web", HOST) },
+          ],
+        },
+      },
+    });
+    const web = pod("p", { labels: { app: "web" } });
+    // raw a1 8, a2 8 − 2 = 6, b1 +1 (required affinity weighs kube's hardPodAffinityWeight, 1), x 0.
+    expect(scores(interPodAffinityScore, web, nodes, [likesWeb, needsWeb, avoidsWeb])).toEqual([
+      100, 75, 12, 0,
+    ]);
+  });
+
+  it("never lets another tenant's pods score this one", () => {
+    const theirs = bound("t", "a1", {
+      tenantId: "ten_b",
+      affinity: {
+        podAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 8, podAffinityTerm: term("web", ZONE) },
+          ],
+        },
+      },
+    });
+    expect(scores(interPodAffinityScore, pod("p", { labels: { app: "web" } }), nodes, [theirs])).toBeNull();
   });
 });
