@@ -151,6 +151,8 @@ export class ClusterState implements ClusterView {
   readonly nodes: readonly NodeAccount[];
   /** Node index of every change made on this copy (placement, or a pod taken away and back), in order. */
   readonly placementLog: number[] = [];
+  /** Per node, how many changes it has seen: a score computed at one version holds until the next. */
+  readonly versions: Int32Array;
   readonly namespaces: NamespaceLabels;
   /** Every pod counted or uncounted, in order, bound pods first: what `DomainCounter`s read. */
   private readonly changes: PodChange[] = [];
@@ -169,6 +171,7 @@ export class ClusterState implements ClusterView {
   constructor(snapshot: Snapshot) {
     this.accounts = canonicalNodeOrder(snapshot.nodes).map((node, i) => new NodeAccount(i, node));
     this.nodes = this.accounts;
+    this.versions = new Int32Array(this.accounts.length);
     this.namespaces = namespaceLabels(snapshot.namespaces);
     const byId = new Map(this.accounts.map((a) => [a.node.id, a]));
     for (const account of this.accounts) {
@@ -258,7 +261,7 @@ export class ClusterState implements ClusterView {
     const account = this.account(index);
     account.add(pod.requests, 1);
     account.freePorts -= pod.hostPortCount;
-    this.placementLog.push(index);
+    this.changed(index);
     return { node: index, requests: pod.requests, ports: pod.hostPortCount };
   }
 
@@ -267,7 +270,7 @@ export class ClusterState implements ClusterView {
     const account = this.account(nomination.node);
     account.add(nomination.requests, -1);
     account.freePorts += nomination.ports;
-    this.placementLog.push(nomination.node);
+    this.changed(nomination.node);
   }
 
   /** Takes a bound pod away (−1) or puts it back (+1): how preemption tries out victims. */
@@ -282,7 +285,7 @@ export class ClusterState implements ClusterView {
 
   private count(record: PodRecord, sign: 1 | -1): void {
     this.account(record.node).add(record.requests, sign);
-    this.placementLog.push(record.node);
+    this.changed(record.node);
     this.changes.push({ pod: record, node: record.node, delta: sign });
     const pod = record as PodRecord & { ownerId?: string };
     if (pod.ownerId !== undefined)
@@ -334,6 +337,11 @@ export class ClusterState implements ClusterView {
       antiTerms: anti.map(resolve),
       scoringTerms,
     };
+  }
+
+  private changed(index: number): void {
+    this.placementLog.push(index);
+    this.versions[index] = (this.versions[index] as number) + 1;
   }
 
   private account(index: number): NodeAccount {

@@ -42,6 +42,14 @@ export interface ScorePlugin {
   readonly weight: number;
   prepare(pod: PendingPod, cluster: ClusterView): NodeScorer | null;
   /**
+   * The parts of the pod the raw score depends on, as a string. Like a filter's `podKey`, a
+   * promise: pods with equal keys get equal raw scores on a node, and a node's raw score changes
+   * only when that node's own state does. The framework then keeps raw scores per key and node,
+   * and recomputes only for nodes that changed since. Omit it when the raw score looks at other
+   * nodes.
+   */
+  podKey?(pod: PendingPod): string;
+  /**
    * Optional: rewrite `scores[0..count)` in place once every candidate node has its raw score
    * (kube's NormalizeScore). After this step, or straight from the NodeScorer when absent, each score
    * must be an integer in 0..100, higher is better; the framework clamps anything else.

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { budgetCovers, type FilterPlugin, schedule } from "../src/index";
+import { budgetCovers, defaultScorers, type FilterPlugin, schedule } from "../src/index";
 import type { Plan, Snapshot } from "../src/types";
 import { shuffled } from "./arbitraries";
 import { type ConstrainedScenario, constrainedScenario, GPU } from "./constrained";
@@ -139,6 +139,17 @@ describe("required constraints (fixed seeds)", () => {
 });
 
 describe("caches (fixed seeds)", () => {
+  it("makes the same plan with the score cache switched off, constraints and preemption included", () => {
+    const uncached = defaultScorers.map(({ podKey: _ignored, ...rest }) => rest);
+    fc.assert(
+      fc.property(constrainedScenario, (s) => {
+        const request = { pending: s.pending };
+        expect(schedule(s.snapshot, request, { scorers: uncached })).toEqual(schedule(s.snapshot, request));
+      }),
+      RUNS,
+    );
+  });
+
   it("makes the same plan with the failure memo switched off, constraints and preemption included", () => {
     const opaque: FilterPlugin = { name: "Opaque", prepare: () => () => null };
     fc.assert(

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { FilterPlugin } from "../src/index";
-import { schedule } from "../src/index";
+import { defaultScorers, schedule } from "../src/index";
 import type { PendingPod, Plan, Snapshot } from "../src/types";
 import { nodes, onePendingPod, replicaScenario, type Scenario, scenario, shuffled } from "./arbitraries";
 import { allowedOn, fitsEmpty } from "./oracle";
@@ -180,6 +180,20 @@ describe("scheduler properties", () => {
           expect(plan.placements.filter((p) => p.podId.startsWith("B_"))).toHaveLength(10);
         },
       ),
+      RUNS,
+    );
+  });
+
+  it("makes the same plan with the score cache switched off (scorers without podKey are never cached)", () => {
+    const uncached = defaultScorers.map(({ podKey: _ignored, ...rest }) => rest);
+    fc.assert(
+      fc.property(fc.oneof(scenario, replicaScenario), (s) => {
+        const request =
+          s.maxPlacements === undefined
+            ? { pending: s.pending }
+            : { pending: s.pending, maxPlacements: s.maxPlacements };
+        expect(schedule(s.snapshot, request, { scorers: uncached })).toEqual(run(s));
+      }),
       RUNS,
     );
   });

@@ -16,6 +16,7 @@ function used(part: number, whole: number): number {
 export const balancedAllocation: ScorePlugin = {
   name: "BalancedAllocation",
   weight: 1,
+  podKey: (pod) => `${pod.requests.cpuMillis}/${pod.requests.memoryBytes}`,
   prepare(pod) {
     const cpu = pod.requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis;
     const memory = pod.requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes;

@@ -9,6 +9,8 @@ import { normalizeToMax } from "./normalize";
 export const nodeAffinityScore: ScorePlugin = {
   name: "NodeAffinity",
   weight: 2,
+  podKey: (pod) =>
+    JSON.stringify(pod.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []),
   prepare(pod) {
     const preferred = pod.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
     const terms = preferred.filter((t) => t.weight > 0);

@@ -109,6 +109,12 @@ export function resourceAllocation(strategy: ScoringStrategy): ScorePlugin {
   return {
     name: strategy.type,
     weight: 1,
+    podKey: (pod) => {
+      const { cpuMillis, memoryBytes, extended } = pod.requests;
+      return extended === undefined
+        ? `${cpuMillis}/${memoryBytes}`
+        : `${cpuMillis}/${memoryBytes}/${JSON.stringify(extended)}`;
+    },
     prepare(pod) {
       const cpu = pod.requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis;
       const memory = pod.requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes;
