@@ -153,6 +153,8 @@ export class ClusterState implements ClusterView {
   readonly placementLog: number[] = [];
   /** Per node, how many changes it has seen: a score computed at one version holds until the next. */
   readonly versions: Int32Array;
+  private readonly ownerBuffer: Int32Array;
+  private readonly ownerBufferUsed: number[] = [];
   readonly namespaces: NamespaceLabels;
   /** Every pod counted or uncounted, in order, bound pods first: what `DomainCounter`s read. */
   private readonly changes: PodChange[] = [];
@@ -172,6 +174,7 @@ export class ClusterState implements ClusterView {
     this.accounts = canonicalNodeOrder(snapshot.nodes).map((node, i) => new NodeAccount(i, node));
     this.nodes = this.accounts;
     this.versions = new Int32Array(this.accounts.length);
+    this.ownerBuffer = new Int32Array(this.accounts.length);
     this.namespaces = namespaceLabels(snapshot.namespaces);
     const byId = new Map(this.accounts.map((a) => [a.node.id, a]));
     for (const account of this.accounts) {
@@ -191,6 +194,19 @@ export class ClusterState implements ClusterView {
 
   hasTaintEffect(effect: TaintEffect): boolean {
     return this.effects.has(effect);
+  }
+
+  ownerPodsByNode(pod: PendingPod): Int32Array | undefined {
+    // Clear what the last call wrote, then write this owner's few entries: O(replicas), not O(nodes).
+    for (const index of this.ownerBufferUsed) this.ownerBuffer[index] = 0;
+    this.ownerBufferUsed.length = 0;
+    const perNode = this.ownerPods(pod);
+    if (!perNode || perNode.size === 0) return undefined;
+    for (const [index, count] of perNode) {
+      this.ownerBuffer[index] = count;
+      this.ownerBufferUsed.push(index);
+    }
+    return this.ownerBuffer;
   }
 
   ownerPods(pod: PendingPod): ReadonlyMap<number, number> | undefined {

@@ -86,6 +86,11 @@ export interface ClusterView {
   hasTaintEffect(effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule"): boolean;
   /** Pods of this owner per node index (bound and placed so far), or undefined when there are none. */
   ownerPods(pod: PendingPod): ReadonlyMap<number, number> | undefined;
+  /**
+   * The same counts as an array by node index (0 where none), for reading in a per-node loop;
+   * one shared buffer, valid until the next call. Undefined when the owner has no pods.
+   */
+  ownerPodsByNode(pod: PendingPod): Int32Array | undefined;
   /** Namespace labels per tenant, for namespaceSelector. */
   readonly namespaces: NamespaceLabels;
   /** Each node's value of a topology key, by node index (`kubernetes.io/hostname` defaults to the name). */

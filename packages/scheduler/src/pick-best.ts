@@ -22,7 +22,7 @@ export function pickBest(
   count: number,
   scratch: Scratch,
 ): number {
-  const { infos, scores, totals, cache } = scratch;
+  const { infos, raws, scores, totals, cache } = scratch;
   const nodes = cluster.nodes;
   const versions = cluster.versions;
   for (let i = 0; i < count; i++) {
@@ -32,24 +32,27 @@ export function pickBest(
   for (const { plugin, weight } of scorers) {
     const score = plugin.prepare(pod, cluster);
     if (score === null) continue;
-    const entry =
-      plugin.podKey === undefined || cache === null ? null : cache.entry(plugin, plugin.podKey(pod));
-    const rawAt = (i: number): number => {
-      if (entry === null) return score(infos[i] as NodeInfo);
-      const index = feasible[i] as number;
-      const version = versions[index] as number;
-      if (entry.seen[index] !== version) {
-        entry.raw[index] = score(infos[i] as NodeInfo);
-        entry.seen[index] = version;
+    // Raw scores into `raws` (doubles: a scorer without normalize may return anything).
+    if (plugin.podKey === undefined || cache === null) {
+      for (let i = 0; i < count; i++) raws[i] = score(infos[i] as NodeInfo);
+    } else {
+      const { raw, seen } = cache.entry(plugin, plugin.podKey(pod));
+      for (let i = 0; i < count; i++) {
+        const index = feasible[i] as number;
+        const version = versions[index] as number;
+        if (seen[index] !== version) {
+          raw[index] = score(infos[i] as NodeInfo);
+          seen[index] = version;
+        }
+        raws[i] = raw[index] as number;
       }
-      return entry.raw[index] as number;
-    };
+    }
     if (plugin.normalize) {
-      for (let i = 0; i < count; i++) scores[i] = rawAt(i);
+      for (let i = 0; i < count; i++) scores[i] = raws[i] as number;
       plugin.normalize(scores, count);
       for (let i = 0; i < count; i++) totals[i] = (totals[i] as number) + weight * clamp(scores[i] as number);
     } else {
-      for (let i = 0; i < count; i++) totals[i] = (totals[i] as number) + weight * clamp(rawAt(i));
+      for (let i = 0; i < count; i++) totals[i] = (totals[i] as number) + weight * clamp(raws[i] as number);
     }
   }
   let best = feasible[0] as number;
@@ -73,6 +76,7 @@ function clamp(score: number): number {
 /** Buffers `pickBest` reuses from one pod to the next, sized for the cluster, and the raw-score cache. */
 export interface Scratch {
   readonly infos: NodeInfo[];
+  readonly raws: Float64Array;
   readonly scores: Int32Array;
   readonly totals: Float64Array;
   /** null: every raw score computed afresh (what the cache must never change). */
@@ -82,6 +86,7 @@ export interface Scratch {
 export function scratchFor(nodeCount: number, cached = true): Scratch {
   return {
     infos: new Array<NodeInfo>(nodeCount),
+    raws: new Float64Array(nodeCount),
     scores: new Int32Array(nodeCount),
     totals: new Float64Array(nodeCount),
     cache: cached ? new ScoreCache(nodeCount) : null,
