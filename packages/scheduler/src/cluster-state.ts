@@ -64,6 +64,9 @@ export interface Nomination {
 }
 
 class NodeAccount implements NodeInfo {
+  readonly allocatableCpu: number;
+  readonly allocatableMemory: number;
+  readonly allocatablePods: number;
   requestedCpu = 0;
   requestedMemory = 0;
   readonly requestedExtended = new Map<string, number>();
@@ -82,6 +85,9 @@ class NodeAccount implements NodeInfo {
     readonly index: number,
     readonly node: NodeState,
   ) {
+    this.allocatableCpu = node.capacity.cpuMillis;
+    this.allocatableMemory = node.capacity.memoryBytes;
+    this.allocatablePods = node.capacity.pods;
     const { min, max } = node.hostPortRange;
     this.freePorts = max >= min ? max - min + 1 : 0;
     this.nextPort = min;

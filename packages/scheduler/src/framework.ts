@@ -62,6 +62,10 @@ export interface NodeInfo {
   /** Position in the canonical order (name, then id); also the deterministic tie-break. */
   readonly index: number;
   readonly node: NodeState;
+  /** `node.capacity`'s cpu, memory and pods, copied here: the filters and scorers read them per node. */
+  readonly allocatableCpu: number;
+  readonly allocatableMemory: number;
+  readonly allocatablePods: number;
   readonly requestedCpu: number;
   readonly requestedMemory: number;
   /** Extended resources committed so far, by name (absent: none). */

@@ -21,9 +21,9 @@ export const balancedAllocation: ScorePlugin = {
     const cpu = pod.requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis;
     const memory = pod.requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes;
     return (info) => {
-      const { cpuMillis, memoryBytes } = info.node.capacity;
       const diff = Math.abs(
-        used(info.nonZeroCpu + cpu, cpuMillis) - used(info.nonZeroMemory + memory, memoryBytes),
+        used(info.nonZeroCpu + cpu, info.allocatableCpu) -
+          used(info.nonZeroMemory + memory, info.allocatableMemory),
       );
       return intDiv(2 * SCALE - diff, (2 * SCALE) / 100);
     };

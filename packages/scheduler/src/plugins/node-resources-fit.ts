@@ -44,16 +44,24 @@ export const nodeResourcesFit: FilterPlugin = {
   prepare(pod) {
     const { cpuMillis, memoryBytes } = pod.requests;
     const extended = extendedRequests(pod.requests);
+    if (extended.length === 0) {
+      // Every pod without extended resources: the check that runs for every node scanned.
+      return (info) => {
+        const mask =
+          (info.requestedCpu + cpuMillis > info.allocatableCpu ? 1 : 0) |
+          (info.requestedMemory + memoryBytes > info.allocatableMemory ? 2 : 0) |
+          (info.podCount + 1 > info.allocatablePods ? 4 : 0);
+        return mask === 0 ? null : (REJECTIONS[mask] ?? null);
+      };
+    }
     return (info) => {
-      const capacity = info.node.capacity;
       const mask =
-        (info.requestedCpu + cpuMillis > capacity.cpuMillis ? 1 : 0) |
-        (info.requestedMemory + memoryBytes > capacity.memoryBytes ? 2 : 0) |
-        (info.podCount + 1 > capacity.pods ? 4 : 0);
-      if (extended.length === 0) return mask === 0 ? null : (REJECTIONS[mask] ?? null);
+        (info.requestedCpu + cpuMillis > info.allocatableCpu ? 1 : 0) |
+        (info.requestedMemory + memoryBytes > info.allocatableMemory ? 2 : 0) |
+        (info.podCount + 1 > info.allocatablePods ? 4 : 0);
       const short: string[] = [];
       for (const [name, amount] of extended) {
-        const allocatable = capacity.extended?.[name] ?? 0;
+        const allocatable = info.node.capacity.extended?.[name] ?? 0;
         if ((info.requestedExtended.get(name) ?? 0) + amount > allocatable) short.push(insufficient(name));
       }
       if (short.length === 0) return mask === 0 ? null : (REJECTIONS[mask] ?? null);

@@ -129,9 +129,8 @@ export function resourceAllocation(strategy: ScoringStrategy): ScorePlugin {
         // The common case, kept free of closures over mutable state: it runs for every node scored.
         const weights = cpuWeight + memoryWeight;
         return (info) => {
-          const capacity = info.node.capacity;
-          const c = cpuWeight === 0 ? 0 : score(info.nonZeroCpu + cpu, capacity.cpuMillis);
-          const m = memoryWeight === 0 ? 0 : score(info.nonZeroMemory + memory, capacity.memoryBytes);
+          const c = cpuWeight === 0 ? 0 : score(info.nonZeroCpu + cpu, info.allocatableCpu);
+          const m = memoryWeight === 0 ? 0 : score(info.nonZeroMemory + memory, info.allocatableMemory);
           return intDiv(c * cpuWeight + m * memoryWeight, weights);
         };
       }
