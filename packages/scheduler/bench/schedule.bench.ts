@@ -1,8 +1,8 @@
 /**
  * Benchmark: synthetic clusters built from a seeded PRNG (same numbers every run), each scheduled
  * a few times; prints one row per case with the median wall time and the median CPU time (the
- * latter is steadier on a shared machine). pods/s is pods tried (placed + unschedulable) per
- * wall-clock second.
+ * latter is steadier on a shared machine). pods/s is pods tried (placed + preempting +
+ * unschedulable) per wall-clock second.
  *
  *   npx tsx packages/scheduler/bench/schedule.bench.ts
  */
@@ -182,13 +182,14 @@ for (const c of cases) {
     cpuTimes.push((cpu.user + cpu.system) / 1000);
   }
   const ms = median(times);
-  const attempted = plan.placements.length + plan.unschedulable.length;
+  const attempted = plan.placements.length + plan.preemptions.length + plan.unschedulable.length;
   const placedB = plan.placements.filter((p) => p.podId.startsWith("b_")).length;
   rows.push({
     case: c.name,
     nodes: c.snapshot.nodes.length,
     pending: c.request.pending.length,
     placed: plan.placements.length,
+    preempting: plan.preemptions.length,
     unschedulable: plan.unschedulable.length,
     deferred: plan.deferred.length,
     "median ms": Number(ms.toFixed(1)),
