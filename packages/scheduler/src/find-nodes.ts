@@ -27,6 +27,11 @@ export class NodeFinder {
   private readonly failures: FailureMemo;
   private readonly active: NodeFilter[] = [];
   private start = 0;
+  /**
+   * The shape of the pod `find` last looked at: equal shapes get equal verdicts on every node, and
+   * only placements change them. null when some filter gave no such promise for that pod.
+   */
+  lastShape: string | null = null;
 
   constructor(
     filters: readonly FilterPlugin[],
@@ -62,6 +67,7 @@ export class NodeFinder {
 
     const memo = keyed ? this.failures : null;
     const shape = memo ? `${staticKey}\u0001${keyOf(this.dynamicFilters, pod)}` : "";
+    this.lastShape = memo ? shape : null;
     const known = memo?.recall(shape, this.check, nodes);
     if (known) {
       // Same outcome, and same next start, as the full scan it stands for.

@@ -97,10 +97,11 @@ export function schedule(snapshot: Snapshot, request: ScheduleRequest, options: 
     budgets,
     budgetsLeft,
     evicted,
+    preemptionFailed: new Set(),
     plan,
   };
   const order = schedulingOrder(runnable);
-  const held = holdNominatedNodes(order, cluster);
+  const held = holdNominatedNodes(order, cluster, () => run.preemptionFailed.clear());
   for (const pod of order) {
     if (plan.placements.length >= maxPlacements) {
       plan.deferred.push(pod.id);
@@ -124,6 +125,8 @@ interface Run {
   readonly budgets: readonly DisruptionBudget[];
   readonly budgetsLeft: number[];
   readonly evicted: Set<string>;
+  /** Shape and priority of pods whose preemption found no node (see scheduleOne). */
+  readonly preemptionFailed: Set<string>;
   readonly plan: Plan;
 }
 
@@ -166,11 +169,17 @@ function scheduleOne(pod: PendingPod, run: Run, held: NominatedNodes): void {
     });
     return;
   }
+  // A shape and priority whose preemption found nothing finds nothing later in the plan either:
+  // its filters promise verdicts that depend on each node's own state, and nodes only fill up
+  // (placements, holds), victims only get fewer and budgets smaller. A hold given back breaks
+  // that, and forgets them all (see holdNominatedNodes).
+  const failedKey = finder.lastShape === null ? null : `${finder.lastShape}\u0002${pod.priority}`;
   const eviction =
-    run.options.preemption === false
+    run.options.preemption === false || (failedKey !== null && run.preemptionFailed.has(failedKey))
       ? null
       : preempt(pod, cluster, run.filters, run.budgets, run.budgetsLeft, run.evicted);
   if (eviction === null) {
+    if (failedKey !== null && pod.preemptionPolicy !== "Never") run.preemptionFailed.add(failedKey);
     plan.unschedulable.push({ podId: pod.id, ...why });
     return;
   }
@@ -201,7 +210,11 @@ interface NominatedNodes {
  * it is tried. A pod that preempts in this plan, or keeps waiting for its victims, holds its node
  * until the plan is done.
  */
-function holdNominatedNodes(order: readonly PendingPod[], cluster: ClusterState): NominatedNodes {
+function holdNominatedNodes(
+  order: readonly PendingPod[],
+  cluster: ClusterState,
+  loosened: () => void,
+): NominatedNodes {
   const byPriority = new Map<number, { pod: PendingPod; index: number }[]>();
   for (const pod of order) {
     const index = pod.nominatedNodeName === undefined ? undefined : cluster.nodeNamed(pod.nominatedNodeName);
@@ -224,6 +237,7 @@ function holdNominatedNodes(order: readonly PendingPod[], cluster: ClusterState)
       if (hold === undefined) return;
       cluster.release(hold);
       holds.delete(pod.id);
+      loosened();
     },
     hold(pod, index) {
       holds.set(pod.id, cluster.nominate(pod, index));
