@@ -157,7 +157,12 @@ const cases: Case[] = [
     options: { percentageOfNodesToScore: 100 },
     runs: 5,
   },
-  { name: "large, oversubscribed", ...cluster(1_000, 30_000, 5), runs: 5 },
+  {
+    name: "large, oversubscribed, preemption on",
+    ...cluster(1_000, 30_000, 5),
+    options: { preemption: true },
+    runs: 5,
+  },
   { name: "x-large", ...cluster(5_000, 50_000, 4), runs: 3 },
   { name: "fairness A=100k B=10, max 500", ...fairness(1_000, 100_000), runs: 5 },
 ];

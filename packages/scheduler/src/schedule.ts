@@ -26,7 +26,11 @@ export interface ScheduleOptions {
    * LeastAllocated scorer. Default LeastAllocated over cpu and memory.
    */
   scoringStrategy?: ScoringStrategy;
-  /** false: a pod that fits nowhere is only reported, never preempts (default true, as in kube). */
+  /**
+   * true: a pod that fits nowhere may preempt lower-priority pods (kube's DefaultPreemption; the
+   * plan lists them in `preemptions`). Off unless asked for, so a caller that does not act on
+   * `preemptions` yet keeps getting every such pod back as unschedulable.
+   */
   preemption?: boolean;
 }
 
@@ -175,7 +179,7 @@ function scheduleOne(pod: PendingPod, run: Run, held: NominatedNodes): void {
   // that, and forgets them all (see holdNominatedNodes).
   const failedKey = finder.lastShape === null ? null : `${finder.lastShape}\u0002${pod.priority}`;
   const eviction =
-    run.options.preemption === false || (failedKey !== null && run.preemptionFailed.has(failedKey))
+    run.options.preemption !== true || (failedKey !== null && run.preemptionFailed.has(failedKey))
       ? null
       : preempt(pod, cluster, run.filters, run.budgets, run.budgetsLeft, run.evicted);
   if (eviction === null) {

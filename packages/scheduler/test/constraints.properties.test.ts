@@ -1,10 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { budgetCovers, defaultScorers, type FilterPlugin, schedule } from "../src/index";
+import type { ScheduleOptions } from "../src/index";
+import { budgetCovers, defaultScorers, type FilterPlugin, schedule as scheduleWith } from "../src/index";
 import type { Plan, Snapshot } from "../src/types";
 import { shuffled } from "./arbitraries";
 import { type ConstrainedScenario, constrainedScenario, GPU } from "./constrained";
 import { brokenRules, type PlacedPod } from "./constraint-oracle";
+
+/** Preemption is on in these properties unless one turns it off (it is off by default). */
+function schedule(...[snapshot, request, options]: Parameters<typeof scheduleWith>) {
+  return scheduleWith(snapshot, request, { preemption: true, ...(options as ScheduleOptions | undefined) });
+}
 
 /** Fixed seeds: the same cases every run, so a failure reproduces. */
 const RUNS = { numRuns: 500, seed: 14 };

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { disruptionsAllowed, resolvePriority, SchedulerInputError, schedule } from "../src/index";
+import type { ScheduleOptions } from "../src/index";
+import {
+  disruptionsAllowed,
+  resolvePriority,
+  SchedulerInputError,
+  schedule as scheduleWith,
+} from "../src/index";
 import type { BoundPod, DisruptionBudget, PendingPod } from "../src/types";
 import { bound, GiB, node, pod } from "./fixtures";
+
+/** These tests are about preemption, so it is on unless a test turns it off. */
+function schedule(...[snapshot, request, options]: Parameters<typeof scheduleWith>) {
+  return scheduleWith(snapshot, request, { preemption: true, ...(options as ScheduleOptions | undefined) });
+}
 
 /** Nodes with room for exactly two 2-cpu pods. */
 const small = { cpuMillis: 4000, memoryBytes: 8 * GiB, pods: 10 };
@@ -108,7 +119,7 @@ describe("preemption", () => {
     expect(none.preemptions[0]?.victims.some((v) => v.startsWith("db"))).toBe(false);
   });
 
-  it("does nothing for pods with preemptionPolicy Never, or when switched off", () => {
+  it("does nothing for pods with preemptionPolicy Never, or when not switched on", () => {
     const snapshot = {
       nodes: [node("n", { capacity: small })],
       pods: [bound("low", "n", { requests: full })],
@@ -117,6 +128,11 @@ describe("preemption", () => {
       [],
     );
     expect(schedule(snapshot, { pending: [urgent] }, { preemption: false }).preemptions).toEqual([]);
+    // Off by default, so a caller that does not act on preemptions yet is not surprised.
+    expect(scheduleWith(snapshot, { pending: [urgent] }).preemptions).toEqual([]);
+    expect(scheduleWith(snapshot, { pending: [urgent] }).unschedulable.map((u) => u.podId)).toEqual([
+      "urgent",
+    ]);
     expect(schedule(snapshot, { pending: [urgent] }).preemptions).toHaveLength(1);
   });
 

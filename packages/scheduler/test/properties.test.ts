@@ -198,17 +198,22 @@ describe("scheduler properties", () => {
     );
   });
 
-  it("makes the same plan with the failure memo switched off (it saves work, never changes answers)", () => {
-    const opaque: FilterPlugin = { name: "Opaque", prepare: () => () => null };
-    fc.assert(
-      fc.property(fc.oneof(scenario, replicaScenario), (s) => {
-        const request =
-          s.maxPlacements === undefined
-            ? { pending: s.pending }
-            : { pending: s.pending, maxPlacements: s.maxPlacements };
-        expect(schedule(s.snapshot, request, { extraFilters: [opaque] })).toEqual(run(s));
-      }),
-      RUNS,
-    );
-  });
+  it.each([false, true])(
+    "makes the same plan with the failure memos switched off (preemption %s; they save work, never change answers)",
+    (preemption) => {
+      const opaque: FilterPlugin = { name: "Opaque", prepare: () => () => null };
+      fc.assert(
+        fc.property(fc.oneof(scenario, replicaScenario), (s) => {
+          const request =
+            s.maxPlacements === undefined
+              ? { pending: s.pending }
+              : { pending: s.pending, maxPlacements: s.maxPlacements };
+          expect(schedule(s.snapshot, request, { extraFilters: [opaque], preemption })).toEqual(
+            schedule(s.snapshot, request, { preemption }),
+          );
+        }),
+        RUNS,
+      );
+    },
+  );
 });
