@@ -1,8 +1,8 @@
 /**
  * Benchmark: synthetic clusters built from a seeded PRNG (same numbers every run), each scheduled
  * a few times; prints one row per case with the median wall time and the median CPU time (the
- * latter is steadier on a shared machine). pods/s is pods tried (placed + unschedulable) per
- * wall-clock second.
+ * latter is steadier on a shared machine). pods/s is pods tried (placed + preempting +
+ * unschedulable) per wall-clock second.
  *
  *   npx tsx packages/scheduler/bench/schedule.bench.ts
  */
@@ -16,18 +16,7 @@ import type {
   Snapshot,
 } from "../src/index";
 import { schedule } from "../src/index";
-
-/** mulberry32: tiny, seeded, good enough to shape a workload. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { pick, prng } from "./prng";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -40,10 +29,6 @@ const SHAPES = [
   { cpuMillis: 0, memoryBytes: 0 },
 ];
 const ZONES = ["a", "b", "c"];
-
-function pick<T>(rand: () => number, items: readonly T[]): T {
-  return items[Math.floor(rand() * items.length)] as T;
-}
 
 function buildNodes(rand: () => number, count: number): NodeState[] {
   const nodes: NodeState[] = [];
@@ -172,7 +157,12 @@ const cases: Case[] = [
     options: { percentageOfNodesToScore: 100 },
     runs: 5,
   },
-  { name: "large, oversubscribed", ...cluster(1_000, 30_000, 5), runs: 5 },
+  {
+    name: "large, oversubscribed, preemption on",
+    ...cluster(1_000, 30_000, 5),
+    options: { preemption: true },
+    runs: 5,
+  },
   { name: "x-large", ...cluster(5_000, 50_000, 4), runs: 3 },
   { name: "fairness A=100k B=10, max 500", ...fairness(1_000, 100_000), runs: 5 },
 ];
@@ -197,13 +187,14 @@ for (const c of cases) {
     cpuTimes.push((cpu.user + cpu.system) / 1000);
   }
   const ms = median(times);
-  const attempted = plan.placements.length + plan.unschedulable.length;
+  const attempted = plan.placements.length + plan.preemptions.length + plan.unschedulable.length;
   const placedB = plan.placements.filter((p) => p.podId.startsWith("b_")).length;
   rows.push({
     case: c.name,
     nodes: c.snapshot.nodes.length,
     pending: c.request.pending.length,
     placed: plan.placements.length,
+    preempting: plan.preemptions.length,
     unschedulable: plan.unschedulable.length,
     deferred: plan.deferred.length,
     "median ms": Number(ms.toFixed(1)),

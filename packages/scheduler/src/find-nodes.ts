@@ -24,9 +24,14 @@ export class NodeFinder {
   private readonly staticFilters: readonly FilterPlugin[];
   private readonly dynamicFilters: readonly FilterPlugin[];
   private readonly statics: StaticFilterCache;
-  private readonly failures: FailureMemo | null;
+  private readonly failures: FailureMemo;
   private readonly active: NodeFilter[] = [];
   private start = 0;
+  /**
+   * The shape of the pod `find` last looked at: equal shapes get equal verdicts on every node, and
+   * only placements change them. null when some filter gave no such promise for that pod.
+   */
+  lastShape: string | null = null;
 
   constructor(
     filters: readonly FilterPlugin[],
@@ -39,9 +44,7 @@ export class NodeFinder {
     this.staticFilters = filters.filter((f) => f.static === true && f.podKey);
     this.dynamicFilters = filters.filter((f) => !this.staticFilters.includes(f));
     this.statics = new StaticFilterCache(this.staticFilters, cluster);
-    // Remembering failures is only sound when every non-static filter promises what `podKey` promises.
-    const keyed = this.dynamicFilters.every((f) => f.podKey);
-    this.failures = keyed ? new FailureMemo(cluster.placementLog) : null;
+    this.failures = new FailureMemo(cluster.placementLog);
   }
 
   /** How many feasible nodes were found for `pod`, or, when none, reason → number of nodes. */
@@ -50,15 +53,22 @@ export class NodeFinder {
     const staticKey = keyOf(this.staticFilters, pod);
     const { candidates, counts } = this.statics.verdict(staticKey, pod);
     this.active.length = 0;
+    // Remembering failures is only sound when every filter with something to say about this pod
+    // promises what `podKey` promises.
+    let keyed = true;
     for (const filter of this.dynamicFilters) {
       const prepared = filter.prepare(pod, this.cluster);
-      if (prepared !== null) this.active.push(prepared);
+      if (prepared === null) continue;
+      this.active.push(prepared);
+      if (!filter.podKey) keyed = false;
     }
     const total = candidates.length;
     const first = firstAtOrAfter(candidates, this.start);
 
-    const shape = this.failures ? `${staticKey}\u0001${keyOf(this.dynamicFilters, pod)}` : "";
-    const known = this.failures?.recall(shape, this.check, nodes);
+    const memo = keyed ? this.failures : null;
+    const shape = memo ? `${staticKey}\u0001${keyOf(this.dynamicFilters, pod)}` : "";
+    this.lastShape = memo ? shape : null;
+    const known = memo?.recall(shape, this.check, nodes);
     if (known) {
       // Same outcome, and same next start, as the full scan it stands for.
       if (total > 0) this.startAfter(candidates[first > 0 ? first - 1 : total - 1] as number);
@@ -87,8 +97,18 @@ export class NodeFinder {
     for (let i = 0; i < total; i++) {
       addRejection(dynamic, this.rejections[candidates[i] as number] as Rejection);
     }
-    this.failures?.remember(shape, candidates, this.rejections, dynamic);
+    memo?.remember(shape, candidates, this.rejections, dynamic);
     return merged(counts, dynamic);
+  }
+
+  /** Whether every filter lets `pod` onto the node at `index`, as things stand. */
+  fitsOn(pod: PendingPod, index: number): boolean {
+    const info = this.cluster.nodes[index] as NodeInfo;
+    for (const filter of [...this.staticFilters, ...this.dynamicFilters]) {
+      const check = filter.prepare(pod, this.cluster);
+      if (check !== null && check(info) !== null) return false;
+    }
+    return true;
   }
 
   /** The active non-static filters on one node, first rejection wins. */

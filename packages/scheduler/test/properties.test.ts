@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { FilterPlugin } from "../src/index";
-import { schedule } from "../src/index";
+import { defaultScorers, schedule } from "../src/index";
 import type { PendingPod, Plan, Snapshot } from "../src/types";
 import { nodes, onePendingPod, replicaScenario, type Scenario, scenario, shuffled } from "./arbitraries";
 import { allowedOn, fitsEmpty } from "./oracle";
@@ -83,12 +83,13 @@ describe("scheduler properties", () => {
     );
   });
 
-  it("accounts for every pending pod exactly once: placed, unschedulable with a reason, or deferred", () => {
+  it("accounts for every pending pod exactly once: placed, preempting, unschedulable with a reason, or deferred", () => {
     fc.assert(
       fc.property(scenario, (s) => {
         const plan = run(s);
         const seen = [
           ...plan.placements.map((p) => p.podId),
+          ...plan.preemptions.map((p) => p.podId),
           ...plan.unschedulable.map((u) => u.podId),
           ...plan.deferred,
         ];
@@ -183,17 +184,36 @@ describe("scheduler properties", () => {
     );
   });
 
-  it("makes the same plan with the failure memo switched off (it saves work, never changes answers)", () => {
-    const opaque: FilterPlugin = { name: "Opaque", prepare: () => () => null };
+  it("makes the same plan with the score cache switched off (scorers without podKey are never cached)", () => {
+    const uncached = defaultScorers.map(({ podKey: _ignored, ...rest }) => rest);
     fc.assert(
       fc.property(fc.oneof(scenario, replicaScenario), (s) => {
         const request =
           s.maxPlacements === undefined
             ? { pending: s.pending }
             : { pending: s.pending, maxPlacements: s.maxPlacements };
-        expect(schedule(s.snapshot, request, { extraFilters: [opaque] })).toEqual(run(s));
+        expect(schedule(s.snapshot, request, { scorers: uncached })).toEqual(run(s));
       }),
       RUNS,
     );
   });
+
+  it.each([false, true])(
+    "makes the same plan with the failure memos switched off (preemption %s; they save work, never change answers)",
+    (preemption) => {
+      const opaque: FilterPlugin = { name: "Opaque", prepare: () => () => null };
+      fc.assert(
+        fc.property(fc.oneof(scenario, replicaScenario), (s) => {
+          const request =
+            s.maxPlacements === undefined
+              ? { pending: s.pending }
+              : { pending: s.pending, maxPlacements: s.maxPlacements };
+          expect(schedule(s.snapshot, request, { extraFilters: [opaque], preemption })).toEqual(
+            schedule(s.snapshot, request, { preemption }),
+          );
+        }),
+        RUNS,
+      );
+    },
+  );
 });

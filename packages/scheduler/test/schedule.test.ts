@@ -128,7 +128,7 @@ describe("schedule", () => {
 
   it("defers everything when maxPlacements is 0", () => {
     const plan = schedule({ nodes: [node("n")], pods: [] }, { pending: [pod("p")], maxPlacements: 0 });
-    expect(plan).toEqual({ placements: [], unschedulable: [], deferred: ["p"] });
+    expect(plan).toEqual({ placements: [], preemptions: [], unschedulable: [], deferred: ["p"] });
   });
 
   it.each<{ name: string; bad: Partial<PendingPod>; reason: string }>([
@@ -289,5 +289,52 @@ describe("schedule", () => {
     const full = schedule({ nodes, pods: [] }, { pending }, { percentageOfNodesToScore: 100 });
     expect(sampled.placements).toHaveLength(600);
     expect(full.placements).toHaveLength(600);
+  });
+});
+
+describe("constraint specs kube's API would refuse", () => {
+  it.each([
+    {
+      what: "maxSkew 0",
+      p: {
+        topologySpreadConstraints: [
+          { maxSkew: 0, topologyKey: "zone", whenUnsatisfiable: "DoNotSchedule" as const },
+        ],
+      },
+      reason: "invalid pod spec: topologySpreadConstraints[0].maxSkew must be an integer ≥ 1",
+    },
+    {
+      what: "minDomains with ScheduleAnyway",
+      p: {
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: "zone", whenUnsatisfiable: "ScheduleAnyway" as const, minDomains: 2 },
+        ],
+      },
+      reason:
+        "invalid pod spec: topologySpreadConstraints[0].minDomains needs whenUnsatisfiable DoNotSchedule",
+    },
+    {
+      what: "a preferred weight of 101",
+      p: {
+        affinity: {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, preference: {} }],
+          },
+        },
+      },
+      reason: "invalid pod spec: nodeAffinity preferred term 0: weight must be an integer 1..100",
+    },
+    {
+      what: "an anti-affinity term without topologyKey",
+      p: {
+        affinity: {
+          podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "" }] },
+        },
+      },
+      reason: "invalid pod spec: pod (anti-)affinity terms need a topologyKey",
+    },
+  ])("reports $what as an invalid spec", ({ p, reason }) => {
+    const plan = schedule({ nodes: [node("n")], pods: [] }, { pending: [pod("p", p)] });
+    expect(plan.unschedulable).toEqual([{ podId: "p", reason, counts: {} }]);
   });
 });

@@ -16,13 +16,14 @@ function used(part: number, whole: number): number {
 export const balancedAllocation: ScorePlugin = {
   name: "BalancedAllocation",
   weight: 1,
+  podKey: (pod) => `${pod.requests.cpuMillis}/${pod.requests.memoryBytes}`,
   prepare(pod) {
     const cpu = pod.requests.cpuMillis || NON_ZERO_DEFAULTS.cpuMillis;
     const memory = pod.requests.memoryBytes || NON_ZERO_DEFAULTS.memoryBytes;
     return (info) => {
-      const { cpuMillis, memoryBytes } = info.node.capacity;
       const diff = Math.abs(
-        used(info.nonZeroCpu + cpu, cpuMillis) - used(info.nonZeroMemory + memory, memoryBytes),
+        used(info.nonZeroCpu + cpu, info.allocatableCpu) -
+          used(info.nonZeroMemory + memory, info.allocatableMemory),
       );
       return intDiv(2 * SCALE - diff, (2 * SCALE) / 100);
     };

@@ -11,9 +11,9 @@ export const spreadOwner: ScorePlugin = {
   name: "SpreadOwner",
   weight: 2,
   prepare(pod, cluster) {
-    const perNode = cluster.ownerPods(pod);
-    if (!perNode || perNode.size === 0) return null;
-    return (info) => perNode.get(info.index) ?? 0;
+    const perNode = cluster.ownerPodsByNode(pod);
+    if (!perNode) return null;
+    return (info) => perNode[info.index] as number;
   },
   normalize: reverseNormalize,
 };

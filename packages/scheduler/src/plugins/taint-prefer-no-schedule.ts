@@ -9,6 +9,7 @@ import { isTolerated } from "./tolerations";
 export const taintPreferNoSchedule: ScorePlugin = {
   name: "TaintPreferNoSchedule",
   weight: 3,
+  podKey: (pod) => JSON.stringify(pod.tolerations ?? []),
   prepare(pod, cluster) {
     if (!cluster.hasTaintEffect("PreferNoSchedule")) return null;
     const tolerations = pod.tolerations ?? [];

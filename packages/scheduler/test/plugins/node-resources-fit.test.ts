@@ -71,4 +71,48 @@ describe("NodeResourcesFit filter", () => {
     const pods = [bound("ghost", "gone", { requests: { cpuMillis: 9000, memoryBytes: 9 * GiB } })];
     expect(verdict(nodeResourcesFit, pod("p"), node("n", { capacity }), pods)).toBeNull();
   });
+
+  describe("extended resources", () => {
+    const GPU = "berth.dev/gpu";
+    const gpuNode = node("n", { capacity: { ...capacity, extended: { [GPU]: 2 } } });
+    const wanting = (n: number) =>
+      pod("p", { requests: { cpuMillis: 100, memoryBytes: 1, extended: { [GPU]: n } } });
+
+    it.each([
+      { name: "fits to the last unit", want: 2, used: 0, expected: null },
+      { name: "one unit too many", want: 1, used: 2, expected: `Insufficient ${GPU}` },
+      { name: "asking for 0 asks for nothing", want: 0, used: 2, expected: null },
+    ])("$name", ({ want, used, expected }) => {
+      const pods =
+        used > 0
+          ? [bound("b", "n", { requests: { cpuMillis: 0, memoryBytes: 0, extended: { [GPU]: used } } })]
+          : [];
+      expect(verdict(nodeResourcesFit, wanting(want), gpuNode, pods)).toEqual(expected);
+    });
+
+    it("a node that does not advertise the resource has none", () => {
+      expect(verdict(nodeResourcesFit, wanting(1), node("n", { capacity }))).toEqual(`Insufficient ${GPU}`);
+    });
+
+    it("reports extended shortfalls after cpu, memory and pods", () => {
+      const big = pod("p", {
+        requests: { cpuMillis: 9000, memoryBytes: 1, extended: { [GPU]: 3, "vendor.io/fpga": 1 } },
+      });
+      expect(verdict(nodeResourcesFit, big, gpuNode)).toEqual([
+        "Insufficient cpu",
+        `Insufficient ${GPU}`,
+        "Insufficient vendor.io/fpga",
+      ]);
+    });
+
+    it("never over-commits an extended resource in a plan", async () => {
+      const { schedule } = await import("../../src/index");
+      const plan = schedule(
+        { nodes: [gpuNode], pods: [] },
+        { pending: [1, 2, 3].map((i) => ({ ...wanting(1), id: `p${i}`, createdSeq: i })) },
+      );
+      expect(plan.placements.map((x) => x.podId)).toEqual(["p1", "p2"]);
+      expect(plan.unschedulable[0]?.reason).toBe(`0/1 nodes are available: 1 Insufficient ${GPU}.`);
+    });
+  });
 });
