@@ -81,7 +81,9 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
         if (rendered)
           return c.body(rendered.body, op.successStatus, { "content-type": rendered.contentType });
         if (isLongPage(value))
-          return c.body(pageStream(value), op.successStatus, { "content-type": "application/json; charset=UTF-8" });
+          return c.body(pageStream(value), op.successStatus, {
+            "content-type": "application/json; charset=UTF-8",
+          });
         return c.json(value as object, op.successStatus);
       } catch (error) {
         const berth = toBerthError(error);
