@@ -19,17 +19,18 @@ export interface CompiledStatement {
   readonly conditions: readonly CompiledCondition[];
 }
 
+/** The strings of a string or a list; anything else a hand-built statement holds there is ignored. */
 function list(value: unknown): string[] {
-  if (typeof value === "string") return [value];
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === "string");
 }
 
 function patterns(positive: unknown, negative: unknown, foldCase: boolean): CompiledPatterns {
   // A hand-built statement with both forms or neither is nonsense; both compile to "matches
   // nothing" (an empty positive list), so such a statement never applies.
-  const usePositive = positive !== undefined || negative === undefined;
-  const texts = usePositive ? (negative === undefined ? list(positive) : []) : list(negative);
-  return { not: !usePositive, texts, globs: texts.map((p) => compileGlob(p, foldCase)) };
+  const both = positive !== undefined && negative !== undefined;
+  const not = positive === undefined && negative !== undefined;
+  const texts = list(both ? undefined : not ? negative : positive);
+  return { not, texts, globs: texts.map((p) => compileGlob(p, foldCase)) };
 }
 
 /**

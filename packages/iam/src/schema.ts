@@ -73,7 +73,8 @@ function valueProblem(operator: OperatorName, value: string): string | null {
   const { base } = operator;
   switch (base.family) {
     case "String":
-      return tokenize(value, base.comparison === "Like") === null ? "malformed policy variable" : null;
+      // Whether `*` and `?` are wildcards (StringLike) changes nothing to which variables are well formed.
+      return tokenize(value, false) === null ? "malformed policy variable" : null;
     case "Numeric":
       return Number.isNaN(parseNumber(value)) ? `${operator.baseName} needs a number` : null;
     case "Date":
@@ -179,8 +180,9 @@ export type ParseResult =
   | { readonly ok: false; readonly errors: readonly PolicyIssue[] };
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
+  // Object.isFrozen is true for primitives and null: only objects not yet frozen get here.
+  if (!Object.isFrozen(value)) {
+    for (const child of Object.values(value as object)) deepFreeze(child);
     Object.freeze(value);
   }
   return value;

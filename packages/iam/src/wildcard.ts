@@ -91,7 +91,7 @@ function fromTokens(tokens: readonly Token[], foldCase: boolean): Glob {
   return { parts, segments: resolveSegments(parts, NO_VALUES) ?? null };
 }
 
-const MALFORMED: Glob = { parts: [], segments: [] };
+const MALFORMED: Glob = { parts: [], segments: null };
 
 /** Compiled patterns shared by every document that uses the same text; bounded, oldest out first. */
 const exactCache = new Map<string, Glob>();

@@ -76,6 +76,8 @@ describe("string operators (AWS: String condition operators)", () => {
     ["StringEquals", "Web", "web", false],
     ["StringEquals", "", "", true],
     ["StringEquals", "", "x", false],
+    ["StringEquals", "a*b?", "a*b?", true],
+    ["StringEquals", "a*", "ab", false],
     ["StringNotEquals", "Web", "web", true],
     ["StringNotEquals", "Web", "Web", false],
     ["StringEqualsIgnoreCase", "Web", "wEB", true],

@@ -352,6 +352,19 @@ describe("parsePolicyDocument enforces its limits", () => {
     expect(errorsOf(doc(...statements))).toEqual([{ path: "Statement", message: "at most 100 statements" }]);
   });
 
+  it("counts NotAction and NotResource lists like Action and Resource ones", () => {
+    const actions = Array.from({ length: 101 }, (_, i) => `cluster:A${i}`);
+    expect(
+      errorsOf(doc({ Effect: "Allow", NotAction: actions, NotResource: [] })).map((e) => [e.path, e.message]),
+    ).toEqual([
+      ["Statement[0].NotAction", "at most 100 actions"],
+      ["Statement[0].NotResource", "list at least one resource"],
+    ]);
+    expect(errorsOf(doc({ Effect: "Allow", NotAction: [], NotResource: ["*"] }))).toEqual([
+      { path: "Statement[0].NotAction", message: "list at least one action" },
+    ]);
+  });
+
   it(`rejects more than ${POLICY_LIMITS.maxValuesPerList} actions or resources in one list`, () => {
     const actions = Array.from({ length: 101 }, (_, i) => `cluster:A${i}`);
     const resources = Array.from({ length: 101 }, (_, i) => `brn:berth:t1:cluster/${i}`);
@@ -366,7 +379,7 @@ describe("parsePolicyDocument enforces its limits", () => {
     expect(errorsOf(" ".repeat(POLICY_LIMITS.maxRawJsonChars + 1))[0]?.message).toMatch(/longer than/);
     expect(errorsOf(null)).toEqual([{ path: "", message: expect.stringMatching(/expected object/) }]);
     expect(errorsOf(" ".repeat(POLICY_LIMITS.maxRawJsonChars))[0]?.message).toMatch(/^not valid JSON/);
-    expect(errorsOf(undefined)[0]?.path).toBe("");
+    expect(errorsOf(undefined)).toEqual([{ path: "", message: expect.stringMatching(/expected object/) }]);
     expect(errorsOf({ Version: "2012-10-17", Statement: 10n })).toEqual([
       { path: "", message: "not a JSON value" },
     ]);

@@ -90,8 +90,8 @@ function readIp(text: string): IpAddress | null {
  * block it maps, matching how `parseIp` reads mapped addresses.
  */
 export function parseCidr(text: string): Cidr | null {
-  const slash = text.indexOf("/");
-  const addressText = slash < 0 ? text : text.slice(0, slash);
+  const [addressText, prefixText, ...more] = text.split("/") as [string, ...string[]];
+  if (more.length > 0) return null;
   const v4 = parseIpv4(addressText);
   const address: IpAddress | null =
     v4 !== null
@@ -102,8 +102,7 @@ export function parseCidr(text: string): Cidr | null {
         })();
   if (address === null) return null;
   let prefix: number = address.bits;
-  if (slash >= 0) {
-    const prefixText = text.slice(slash + 1);
+  if (prefixText !== undefined) {
     if (!/^\d{1,3}$/.test(prefixText)) return null;
     prefix = Number(prefixText);
     if (prefix > address.bits) return null;
