@@ -5,8 +5,6 @@ import { compileGlob, type Glob } from "./wildcard";
 /** `Action`/`NotAction` or `Resource`/`NotResource`, compiled: `not` marks the Not form. */
 export interface CompiledPatterns {
   readonly not: boolean;
-  /** The patterns as written, in the order of `globs`. */
-  readonly texts: readonly string[];
   readonly globs: readonly Glob[];
 }
 
@@ -30,7 +28,7 @@ function patterns(positive: unknown, negative: unknown, foldCase: boolean): Comp
   const both = positive !== undefined && negative !== undefined;
   const not = positive === undefined && negative !== undefined;
   const texts = list(both ? undefined : not ? negative : positive);
-  return { not, texts, globs: texts.map((p) => compileGlob(p, foldCase)) };
+  return { not, globs: texts.map((p) => compileGlob(p, foldCase)) };
 }
 
 /**
