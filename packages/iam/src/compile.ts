@@ -17,24 +17,36 @@ export interface CompiledStatement {
   readonly conditions: readonly CompiledCondition[];
 }
 
+/** The strings of a string or a list; anything else a hand-built statement holds there is ignored. */
 function list(value: unknown): string[] {
-  if (typeof value === "string") return [value];
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === "string");
 }
 
 function patterns(positive: unknown, negative: unknown, foldCase: boolean): CompiledPatterns {
   // A hand-built statement with both forms or neither is nonsense; both compile to "matches
   // nothing" (an empty positive list), so such a statement never applies.
-  const usePositive = positive !== undefined || negative === undefined;
-  const source = usePositive ? (negative === undefined ? list(positive) : []) : list(negative);
-  return { not: !usePositive, globs: source.map((p) => compileGlob(p, foldCase)) };
+  const both = positive !== undefined && negative !== undefined;
+  const not = positive === undefined && negative !== undefined;
+  const texts = list(both ? undefined : not ? negative : positive);
+  return { not, globs: texts.map((p) => compileGlob(p, foldCase)) };
 }
 
-function compileStatement(statement: Statement, index: number): CompiledStatement {
+/**
+ * The Effect of a statement the evaluator can read, or null: a statement that is not an object,
+ * or whose Effect is anything but exactly "Allow" or "Deny" (a hand-built `"allow"`, a missing
+ * one), never applies — it can neither allow nor deny.
+ */
+function effectOf(statement: unknown): Effect | null {
+  if (typeof statement !== "object" || statement === null) return null;
+  const { Effect: effect } = statement as { readonly Effect?: unknown };
+  return effect === "Allow" || effect === "Deny" ? effect : null;
+}
+
+function compileStatement(statement: Statement, effect: Effect, index: number): CompiledStatement {
   return {
     index,
     sid: statement.Sid,
-    effect: statement.Effect,
+    effect,
     // AWS matches action names case-insensitively ("IAM JSON policy elements: Action").
     actions: patterns(statement.Action, statement.NotAction, true),
     resources: patterns(statement.Resource, statement.NotResource, false),
@@ -49,16 +61,18 @@ function compileStatement(statement: Statement, index: number): CompiledStatemen
  */
 const compiled = new WeakMap<PolicyDocument, readonly CompiledStatement[]>();
 
+/** A document's statements that can apply, compiled; statements keep their index in the document. */
 export function compileDocument(document: PolicyDocument): readonly CompiledStatement[] {
   if (typeof document !== "object" || document === null) return [];
   const hit = compiled.get(document);
   if (hit !== undefined) return hit;
   const raw: unknown = document.Statement;
   const statements: unknown[] = Array.isArray(raw) ? raw : [raw];
-  // Guards documents that did not come through the parser: a non-object statement is skipped.
-  const result = statements.flatMap((s, index) =>
-    typeof s === "object" && s !== null ? [compileStatement(s as Statement, index)] : [],
-  );
+  // Guards documents that did not come through the parser.
+  const result = statements.flatMap((s, index) => {
+    const effect = effectOf(s);
+    return effect === null ? [] : [compileStatement(s as Statement, effect, index)];
+  });
   compiled.set(document, result);
   return result;
 }

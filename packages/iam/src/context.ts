@@ -12,7 +12,8 @@ export type ContextValue = string | readonly string[];
  */
 export function indexContext(context: AuthorizationRequest["context"]): Map<string, ContextValue> {
   const index = new Map<string, ContextValue>();
-  if (typeof context !== "object" || context === null) return index;
+  // Not an object (a string's characters would be for…in keys): empty. for…in over null visits nothing.
+  if (typeof context !== "object") return index;
   for (const key in context) {
     if (!Object.hasOwn(context, key)) continue;
     const value = readable(context[key]);
@@ -26,10 +27,7 @@ export function indexContext(context: AuthorizationRequest["context"]): Map<stri
 /** Strings and lists of strings; anything else a caller slips past the types counts as absent. */
 function readable(value: unknown): ContextValue | undefined {
   if (typeof value === "string") return value;
-  if (!Array.isArray(value)) return undefined;
-  return value.every((v) => typeof v === "string")
-    ? (value as string[])
-    : value.filter((v) => typeof v === "string");
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : undefined;
 }
 
 /**

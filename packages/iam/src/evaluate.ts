@@ -43,8 +43,7 @@ function matchOf(policy: Policy, statement: CompiledStatement): MatchedStatement
       };
 }
 
-function refOf(match: MatchedStatement | undefined): StatementRef | null {
-  if (match === undefined) return null;
+function refOf(match: MatchedStatement): StatementRef {
   const { effect: _effect, ...where } = match;
   return where;
 }
@@ -59,11 +58,16 @@ function refOf(match: MatchedStatement | undefined): StatementRef | null {
  * deciding statement is the first applicable one of the winning effect, in the order given.
  *
  * Pure: no clock, no I/O; the current time, source address and the rest come in `context`.
- * Never throws on odd input: what cannot be read does not match.
+ * Never throws on odd input: what cannot be read does not match — a statement whose Effect is
+ * not exactly "Allow" or "Deny" never applies, and a request whose action or resource is not a
+ * string is implicitly denied.
  */
 export function evaluate(policies: readonly Policy[], request: AuthorizationRequest): EvaluationResult {
-  const action = typeof request.action === "string" ? request.action.toLowerCase() : "";
-  const resource = typeof request.resource === "string" ? request.resource : "";
+  if (typeof request.action !== "string" || typeof request.resource !== "string") {
+    return { decision: "ImplicitDeny", decidingStatement: null, matchedStatements: [] };
+  }
+  const action = request.action.toLowerCase();
+  const resource = request.resource;
   const context = indexContext(request.context);
   const resolve = resolverFor(context);
   const matched: MatchedStatement[] = [];
@@ -74,8 +78,9 @@ export function evaluate(policies: readonly Policy[], request: AuthorizationRequ
       if (!applies(statement, action, resource, context, resolve)) continue;
       const match = matchOf(policy, statement);
       matched.push(match);
+      // Only "Allow" and "Deny" get this far: the compiler drops statements with any other Effect.
       if (match.effect === "Deny") firstDeny ??= match;
-      else if (match.effect === "Allow") firstAllow ??= match;
+      else firstAllow ??= match;
     }
   }
   if (firstDeny !== undefined) {

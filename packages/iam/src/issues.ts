@@ -30,17 +30,26 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   boolean: "a boolean",
 };
 
-/** A type mismatch at the union's own level, possibly itself a union of mismatches. */
-function isRootTypeMismatch(issue: Issue): boolean {
-  if (issue.path.length !== 0) return false;
-  if (issue.code === "invalid_type") return true;
-  return issue.code === "invalid_union" && issue.errors.every((branch) => branch.every(isRootTypeMismatch));
-}
-
-function expectedTypes(issue: Issue): string[] {
-  if (issue.code === "invalid_type") return [TYPE_NAMES[issue.expected] ?? issue.expected];
-  if (issue.code === "invalid_union") return issue.errors.flat().flatMap(expectedTypes);
-  return [issue.message];
+/**
+ * The types a union branch expected when all it reports is a type mismatch at the union's own
+ * level (possibly itself a union of mismatches), or null when it got further than that.
+ */
+function mismatchTypes(branch: readonly Issue[]): string[] | null {
+  const types: string[] = [];
+  for (const issue of branch) {
+    if (issue.path.length !== 0) return null;
+    if (issue.code === "invalid_type") {
+      types.push(TYPE_NAMES[issue.expected] ?? issue.expected);
+      continue;
+    }
+    if (issue.code !== "invalid_union") return null;
+    for (const inner of issue.errors) {
+      const innerTypes = mismatchTypes(inner);
+      if (innerTypes === null) return null;
+      types.push(...innerTypes);
+    }
+  }
+  return types;
 }
 
 /**
@@ -52,19 +61,17 @@ function flatten(issues: readonly Issue[], base: readonly PropertyKey[], out: Po
   for (const issue of issues) {
     const path = [...base, ...issue.path];
     if (issue.code === "invalid_union") {
-      const branches = issue.errors.filter((branch) => !branch.every(isRootTypeMismatch));
-      const chosen = branches[0];
-      if (chosen !== undefined) {
-        flatten(chosen, path, out);
-      } else {
-        const expected = expectedTypes(issue);
-        out.push({ path: formatPath(path), message: `expected ${[...new Set(expected)].join(" or ")}` });
-      }
+      const expected = issue.errors.map(mismatchTypes);
+      const chosen = issue.errors[expected.indexOf(null)];
+      if (chosen !== undefined) flatten(chosen, path, out);
+      else
+        out.push({
+          path: formatPath(path),
+          message: `expected ${[...new Set(expected.flat())].join(" or ")}`,
+        });
     } else if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys)
         out.push({ path: formatPath([...path, key]), message: `unknown field "${key}"` });
-    } else if (issue.code === "invalid_key") {
-      out.push({ path: formatPath(path), message: issue.issues.map((i) => i.message).join("; ") });
     } else {
       out.push({ path: formatPath(path), message: issue.message });
     }

@@ -29,23 +29,26 @@ const RESOURCE_SHAPE = /^brn:berth:[A-Za-z0-9_*?-]+:[^\s]+$/;
 const CONDITION_KEY = /^[A-Za-z0-9-]+:\P{Cc}{1,256}$/u;
 const SID = /^[A-Za-z0-9]+$/;
 
+/** One problem found by a refinement, at `path` below the value refined. */
+function report(ctx: z.RefinementCtx, message: string, path: PropertyKey[] = []): void {
+  ctx.addIssue({ code: "custom", path, message });
+}
+
 function checkResource(value: string, ctx: z.RefinementCtx): void {
   if (value === "*") return;
-  const tokens = tokenize(value, true);
+  const tokens = tokenize(value, false);
   if (tokens === null) {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: IAM policy-variable syntax, shown to the user
-    ctx.addIssue({ code: "custom", message: "malformed policy variable: use ${key}, ${*}, ${?} or ${$}" });
+    report(ctx, "malformed policy variable: use ${key}, ${*}, ${?} or ${$}");
     return;
   }
   // Blank variables out (a variable may hold a `:`), so the shape check sees the structure.
-  const shape = tokens
-    .map((t) => (t.kind === "var" ? "V" : t.kind === "text" ? t.text : t.kind === "star" ? "*" : "?"))
-    .join("");
+  const shape = tokens.map((t) => (t.kind === "text" ? t.text : "V")).join("");
   if (!RESOURCE_SHAPE.test(shape)) {
-    ctx.addIssue({
-      code: "custom",
-      message: 'resource must be "*" or "brn:berth:<tenantId or *>:<path>" (e.g. brn:berth:ten_1:cluster/*)',
-    });
+    report(
+      ctx,
+      'resource must be "*" or "brn:berth:<tenantId or *>:<path>" (e.g. brn:berth:ten_1:cluster/*)',
+    );
   }
 }
 
@@ -67,10 +70,11 @@ const conditionValue = z.union([z.string(), z.number(), z.boolean()]);
 
 /** What a value must look like for the operator's family, or null when it is fine. */
 function valueProblem(operator: OperatorName, value: string): string | null {
-  const { family, comparison } = operator.base;
-  switch (family) {
+  const { base } = operator;
+  switch (base.family) {
     case "String":
-      return tokenize(value, comparison === "Like") === null ? "malformed policy variable" : null;
+      // Whether `*` and `?` are wildcards (StringLike) changes nothing to which variables are well formed.
+      return tokenize(value, false) === null ? "malformed policy variable" : null;
     case "Numeric":
       return Number.isNaN(parseNumber(value)) ? `${operator.baseName} needs a number` : null;
     case "Date":
@@ -109,27 +113,17 @@ const conditionBlock = z
     for (const [name, entries] of Object.entries(block)) {
       const operator = parseOperatorName(name);
       if (operator === null) {
-        ctx.addIssue({ code: "custom", path: [name], message: `unknown condition operator "${name}"` });
+        report(ctx, `unknown condition operator "${name}"`, [name]);
         continue;
       }
       for (const [key, raw] of Object.entries(entries)) {
         if (!CONDITION_KEY.test(key)) {
-          ctx.addIssue({
-            code: "custom",
-            path: [name, key],
-            message: 'condition key must look like "berth:Name"',
-          });
+          report(ctx, 'condition key must look like "berth:Name"', [name, key]);
         }
         const values = conditionValues(raw);
         values.forEach((value, i) => {
           const problem = valueProblem(operator, value);
-          if (problem !== null) {
-            ctx.addIssue({
-              code: "custom",
-              path: Array.isArray(raw) ? [name, key, i] : [name, key],
-              message: problem,
-            });
-          }
+          if (problem !== null) report(ctx, problem, Array.isArray(raw) ? [name, key, i] : [name, key]);
         });
       }
     }
@@ -152,9 +146,9 @@ const statement = z
       ["Resource", "NotResource"],
     ] as const) {
       if (s[a] !== undefined && s[b] !== undefined) {
-        ctx.addIssue({ code: "custom", path: [b], message: `a statement has ${a} or ${b}, not both` });
+        report(ctx, `a statement has ${a} or ${b}, not both`, [b]);
       } else if (s[a] === undefined && s[b] === undefined) {
-        ctx.addIssue({ code: "custom", path: [], message: `a statement needs ${a} or ${b}` });
+        report(ctx, `a statement needs ${a} or ${b}`);
       }
     }
   });
@@ -176,8 +170,7 @@ const document = z
     const seen = new Set<string>();
     doc.Statement.forEach((s, i) => {
       if (s.Sid === undefined) return;
-      if (seen.has(s.Sid))
-        ctx.addIssue({ code: "custom", path: ["Statement", i, "Sid"], message: `duplicate Sid "${s.Sid}"` });
+      if (seen.has(s.Sid)) report(ctx, `duplicate Sid "${s.Sid}"`, ["Statement", i, "Sid"]);
       seen.add(s.Sid);
     });
   });
@@ -187,8 +180,9 @@ export type ParseResult =
   | { readonly ok: false; readonly errors: readonly PolicyIssue[] };
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
+  // Object.isFrozen is true for primitives and null: only objects not yet frozen get here.
+  if (!Object.isFrozen(value)) {
+    for (const child of Object.values(value as object)) deepFreeze(child);
     Object.freeze(value);
   }
   return value;

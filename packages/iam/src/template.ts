@@ -11,11 +11,12 @@
  * malformed, and the parser rejects it.
  */
 
-export type Token =
+/** Literal text or a policy variable: all a string without wildcards holds. */
+export type TextToken =
   | { readonly kind: "text"; readonly text: string }
-  | { readonly kind: "star" }
-  | { readonly kind: "one" }
   | { readonly kind: "var"; readonly key: string };
+
+export type Token = TextToken | { readonly kind: "star" } | { readonly kind: "one" };
 
 const VARIABLE_NAME = /^[A-Za-z0-9_-]+:[A-Za-z0-9_./:@+=-]+$/;
 const ESCAPES: Readonly<Record<string, string>> = { "*": "*", "?": "?", $: "$" };
@@ -25,6 +26,8 @@ const ESCAPES: Readonly<Record<string, string>> = { "*": "*", "?": "?", $: "$" }
  * (StringEquals and friends) `*` and `?` are literal. Returns null when a `${` is not
  * closed, is empty, or names something that is not a context key.
  */
+export function tokenize(pattern: string, wildcards: false): TextToken[] | null;
+export function tokenize(pattern: string, wildcards: boolean): Token[] | null;
 export function tokenize(pattern: string, wildcards: boolean): Token[] | null {
   const tokens: Token[] = [];
   let text = "";
@@ -71,22 +74,16 @@ export type Resolve = (lowerCaseKey: string) => string | undefined;
  * Returns undefined when a variable has no value: AWS treats such a value as matching
  * nothing ("Policy variables with no value").
  */
-export function resolveText(tokens: readonly Token[], resolve: Resolve): string | undefined {
+export function resolveText(tokens: readonly TextToken[], resolve: Resolve): string | undefined {
   let out = "";
   for (const token of tokens) {
-    if (token.kind === "var") {
-      const value = resolve(token.key);
-      if (value === undefined) return undefined;
-      out += value;
-    } else if (token.kind === "text") {
+    if (token.kind === "text") {
       out += token.text;
-    } else {
-      out += token.kind === "star" ? "*" : "?";
+      continue;
     }
+    const value = resolve(token.key);
+    if (value === undefined) return undefined;
+    out += value;
   }
   return out;
-}
-
-export function hasVariables(tokens: readonly Token[]): boolean {
-  return tokens.some((t) => t.kind === "var");
 }

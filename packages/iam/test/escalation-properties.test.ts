@@ -8,8 +8,9 @@ import { tokenize } from "../src/template";
 import type { AuthorizationRequest, Policy, Statement } from "../src/types";
 import { compileGlob, matchGlob } from "../src/wildcard";
 import { ACTIONS, policySet, RESOURCES, requestContext, statement } from "./arbitraries";
+import { propertyRuns } from "./property-runs";
 
-const CASES = 100_000;
+const CASES = propertyRuns(100_000);
 const SEED = 20261203;
 const HOLDER = { "berth:PrincipalId": "u1", "berth:TenantId": "t1" };
 const GRANTEE = { "berth:PrincipalId": "u2", "berth:TenantId": "t1" };
@@ -139,7 +140,7 @@ describe("glob sets against brute force", () => {
         for (const w of words)
           if (matches(inner, w)) expect(matches(outer, w), `${outer} ⊇ ${inner} on ${w}`).toBe(true);
       }),
-      { numRuns: 5_000, seed: SEED },
+      { numRuns: propertyRuns(5_000), seed: SEED },
     );
   });
 
@@ -149,7 +150,7 @@ describe("glob sets against brute force", () => {
         const some = words.some((w) => matches(a, w) && matches(b, w));
         expect(intersects(sym(a), sym(b)), `${a} ∩ ${b}`).toBe(some);
       }),
-      { numRuns: 5_000, seed: SEED },
+      { numRuns: propertyRuns(5_000), seed: SEED },
     );
   });
 });

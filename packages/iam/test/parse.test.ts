@@ -136,6 +136,10 @@ describe("parsePolicyDocument rejects", () => {
     "brn:other:t1:cluster/c1",
     "brn:berth:t1:cluster/my cluster",
     "brn:berth:t 1:cluster/c1",
+    "xbrn:berth:t1:cluster/c1",
+    " brn:berth:t1:cluster/c1",
+    "brn:berth:t1:cluster/c1 ",
+    "brn:berth:${berth:Path}",
   ])("a malformed resource %j", (resource) => {
     expect(errorsOf(doc(statement({ Resource: resource })))).toEqual([
       { path: "Statement[0].Resource", message: expect.stringMatching(/brn:berth:<tenantId or \*>:<path>/) },
@@ -146,6 +150,9 @@ describe("parsePolicyDocument rejects", () => {
     "brn:berth:${berth:TenantId:cluster/*",
     "brn:berth:${}:cluster/*",
     "brn:berth:${berth:TenantId, 'x'}:cluster/*",
+    "brn:berth:${ berth:TenantId}:cluster/*",
+    "brn:berth:${berth:TenantId }:cluster/*",
+    "brn:berth:${berth}:cluster/*",
   ])("a malformed policy variable in %j", (resource) => {
     expect(errorsOf(doc(statement({ NotResource: resource, Resource: undefined })))).toEqual([
       { path: "Statement[0].NotResource", message: expect.stringMatching(/malformed policy variable/) },
@@ -221,6 +228,87 @@ describe("parsePolicyDocument rejects", () => {
     ]);
   });
 
+  it.each([
+    "PrincipalId",
+    "my key:x",
+    " berth:PrincipalId",
+    "berth:",
+    `berth:${"x".repeat(257)}`,
+    "berth:x\u0007",
+  ])("a condition key %j that is not prefix:Name", (key) => {
+    expect(
+      errorsOf(doc(statement({ Condition: { StringEquals: { [key]: "u1" } } }))).map((e) => e.message),
+    ).toEqual(['condition key must look like "berth:Name"']);
+  });
+
+  it("a condition value list that is empty or too long", () => {
+    const many = Array.from({ length: 101 }, (_, i) => `u${i}`);
+    expect(errorsOf(doc(statement({ Condition: { StringEquals: { "berth:PrincipalId": [] } } })))).toEqual([
+      {
+        path: 'Statement[0].Condition.StringEquals["berth:PrincipalId"]',
+        message: "list at least one value",
+      },
+    ]);
+    expect(errorsOf(doc(statement({ Condition: { StringEquals: { "berth:PrincipalId": many } } })))).toEqual([
+      { path: 'Statement[0].Condition.StringEquals["berth:PrincipalId"]', message: "at most 100 values" },
+    ]);
+  });
+
+  it("a Bool value that is neither true, false nor a variable, and a malformed variable in one", () => {
+    expect(
+      errorsOf(doc(statement({ Condition: { Bool: { "berth:Flag": ["maybe", "${berth:Flag"] } } }))),
+    ).toEqual([
+      { path: 'Statement[0].Condition.Bool["berth:Flag"][0]', message: 'Bool needs "true" or "false"' },
+      { path: 'Statement[0].Condition.Bool["berth:Flag"][1]', message: "malformed policy variable" },
+    ]);
+    const ok = parsePolicyDocument(
+      doc(statement({ Condition: { Bool: { "berth:Flag": "t${berth:Expected}" } } })),
+    );
+    expect(ok.ok).toBe(true);
+  });
+
+  it("names what each family needs", () => {
+    expect(
+      errorsOf(
+        doc(
+          statement({
+            Condition: {
+              NumericEquals: { "berth:N": "ten" },
+              DateEquals: { "berth:T": "soon" },
+              IpAddress: { "berth:SourceIp": "here" },
+              Null: { "berth:X": "yes" },
+              StringLike: { "berth:Y": "${x" },
+            },
+          }),
+        ),
+      ).map((e) => e.message),
+    ).toEqual([
+      "NumericEquals needs a number",
+      "DateEquals needs an ISO 8601 date (2026-01-31T12:00:00Z) or epoch seconds",
+      "IpAddress needs an IPv4 or IPv6 address or CIDR",
+      'Null needs "true" (key absent) or "false" (key present)',
+      "malformed policy variable",
+    ]);
+  });
+
+  it("wildcards in StringLike values, but not in StringEquals, are pattern syntax", () => {
+    expect(
+      parsePolicyDocument(doc(statement({ Condition: { StringEquals: { "berth:Y": "a*${?}" } } }))).ok,
+    ).toBe(true);
+  });
+
+  it("names the field of a single statement object, and the types a wrong Statement could have had", () => {
+    expect(errorsOf({ Version: "2012-10-17", Statement: { ...statement(), Effect: "allow" } })).toEqual([
+      { path: "Statement.Effect", message: 'Effect must be "Allow" or "Deny"' },
+    ]);
+    expect(errorsOf({ Version: "2012-10-17", Statement: 7 })).toEqual([
+      { path: "Statement", message: "expected an object or a list" },
+    ]);
+    expect(errorsOf(doc(statement({ Action: ["cluster:List", 7] })))).toEqual([
+      { path: "Statement[0].Action[1]", message: expect.stringMatching(/expected string/) },
+    ]);
+  });
+
   it("a condition key that is not prefix:Name", () => {
     expect(errorsOf(doc(statement({ Condition: { StringEquals: { PrincipalId: "u1" } } })))).toEqual([
       {
@@ -248,6 +336,12 @@ describe("parsePolicyDocument enforces its limits", () => {
     expect(errorsOf(doc(statement({ Resource: resources })))).toEqual([
       { path: "", message: expect.stringMatching(/the limit is 10240/) },
     ]);
+    const exact = doc(statement({ Sid: "S" }));
+    const room = POLICY_LIMITS.maxDocumentChars - JSON.stringify(exact).length;
+    expect(parsePolicyDocument(doc(statement({ Sid: `S${"x".repeat(room)}` }))).ok).toBe(true);
+    expect(errorsOf(doc(statement({ Sid: `S${"x".repeat(room + 1)}` })))).toEqual([
+      { path: "", message: `policy is 10241 characters without whitespace; the limit is 10240` },
+    ]);
     const padded = JSON.stringify(doc(statement())).replaceAll(",", `,${" ".repeat(5000)}`);
     expect(padded.length).toBeGreaterThan(POLICY_LIMITS.maxDocumentChars);
     expect(parsePolicyDocument(padded).ok).toBe(true);
@@ -256,6 +350,19 @@ describe("parsePolicyDocument enforces its limits", () => {
   it(`rejects more than ${POLICY_LIMITS.maxStatements} statements`, () => {
     const statements = Array.from({ length: 101 }, () => ({ Effect: "Allow", Action: "*", Resource: "*" }));
     expect(errorsOf(doc(...statements))).toEqual([{ path: "Statement", message: "at most 100 statements" }]);
+  });
+
+  it("counts NotAction and NotResource lists like Action and Resource ones", () => {
+    const actions = Array.from({ length: 101 }, (_, i) => `cluster:A${i}`);
+    expect(
+      errorsOf(doc({ Effect: "Allow", NotAction: actions, NotResource: [] })).map((e) => [e.path, e.message]),
+    ).toEqual([
+      ["Statement[0].NotAction", "at most 100 actions"],
+      ["Statement[0].NotResource", "list at least one resource"],
+    ]);
+    expect(errorsOf(doc({ Effect: "Allow", NotAction: [], NotResource: ["*"] }))).toEqual([
+      { path: "Statement[0].NotAction", message: "list at least one action" },
+    ]);
   });
 
   it(`rejects more than ${POLICY_LIMITS.maxValuesPerList} actions or resources in one list`, () => {
@@ -271,7 +378,8 @@ describe("parsePolicyDocument enforces its limits", () => {
     expect(errorsOf("{ not json")[0]?.message).toMatch(/^not valid JSON/);
     expect(errorsOf(" ".repeat(POLICY_LIMITS.maxRawJsonChars + 1))[0]?.message).toMatch(/longer than/);
     expect(errorsOf(null)).toEqual([{ path: "", message: expect.stringMatching(/expected object/) }]);
-    expect(errorsOf(undefined)[0]?.path).toBe("");
+    expect(errorsOf(" ".repeat(POLICY_LIMITS.maxRawJsonChars))[0]?.message).toMatch(/^not valid JSON/);
+    expect(errorsOf(undefined)).toEqual([{ path: "", message: expect.stringMatching(/expected object/) }]);
     expect(errorsOf({ Version: "2012-10-17", Statement: 10n })).toEqual([
       { path: "", message: "not a JSON value" },
     ]);

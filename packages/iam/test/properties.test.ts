@@ -3,10 +3,11 @@ import { describe, expect, it } from "vitest";
 import { evaluate } from "../src/index";
 import type { AuthorizationRequest, Decision, Policy, PolicyDocument, Statement } from "../src/types";
 import { policySet, request } from "./arbitraries";
+import { propertyRuns } from "./property-runs";
 import { refDecide, refMatches } from "./reference-model";
 
-const REFERENCE_RUNS = 100_000;
-const RUNS = { numRuns: 2_000 };
+const REFERENCE_RUNS = propertyRuns(100_000);
+const RUNS = { numRuns: propertyRuns(2_000) };
 
 function statementsOf(doc: PolicyDocument): Statement[] {
   const raw: unknown = doc.Statement;

@@ -33,8 +33,23 @@ describe("wildcard matching", () => {
     ["${?}", "?", true],
     ["${$}{x}", "${x}", true],
     ["$x", "$x", true],
+    // A middle piece must end before the last piece starts.
+    ["*ab*b", "ab", false],
+    ["*ab*b", "abb", true],
+    ["*a?*?", "ab", false],
+    ["*a?*?", "abc", true],
+    ["a*?", "a", false],
+    ["*?b?*", "xb", false],
+    // Braces and dollars are text unless they open a variable.
+    ["a{b}", "a{b}", true],
+    ["x}/${*}", "x}/*", true],
+    ["${", "${", false],
   ] as const)("%j against %j is %s", (pattern, subject, expected) => {
     expect(match(pattern, subject)).toBe(expected);
+  });
+
+  it("finds a variable after a closing brace", () => {
+    expect(match("brn:berth:t1:x}/${berth:id}", "brn:berth:t1:x}/u1", { "berth:id": "u1" })).toBe(true);
   });
 
   it("substitutes variables as literal text, and matches nothing when one has no value", () => {
@@ -63,7 +78,16 @@ describe("wildcard matching", () => {
     expect(performance.now() - started).toBeLessThan(200);
   });
 
-  it("compiles each pattern once and shares it", () => {
+  it("compiles each pattern once and shares it, apart for actions (folded) and the rest", () => {
     expect(compileGlob("cluster:*", true)).toBe(compileGlob("cluster:*", true));
+    expect(compileGlob("cluster:*", true)).not.toBe(compileGlob("cluster:*", false));
+  });
+
+  it("keeps at most 4,096 compiled patterns, dropping the oldest first", () => {
+    const first = compileGlob("eviction-0", false);
+    const second = compileGlob("eviction-1", false);
+    for (let i = 2; i <= 4096; i += 1) compileGlob(`eviction-${i}`, false);
+    expect(compileGlob("eviction-1", false)).toBe(second);
+    expect(compileGlob("eviction-0", false)).not.toBe(first);
   });
 });

@@ -1,4 +1,4 @@
-import { resolveText, type Token, tokenize } from "../template";
+import { resolveText, type TextToken, tokenize } from "../template";
 import type { ValueTest } from "./value-test";
 
 /**
@@ -7,7 +7,7 @@ import type { ValueTest } from "./value-test";
  * substituted. Anything else, on either side, matches nothing.
  */
 export function compileBoolTest(values: readonly string[]): ValueTest {
-  const templates = values.map((v) => tokenize(v, false)).filter((t): t is Token[] => t !== null);
+  const templates = values.map((v) => tokenize(v, false)).filter((t): t is TextToken[] => t !== null);
   return (request, resolve) => {
     const subject = request.toLowerCase();
     if (subject !== "true" && subject !== "false") return false;

@@ -25,10 +25,11 @@ export type CompiledCondition =
 /** Condition values as strings: AWS compares JSON numbers and booleans by their text. */
 export function conditionValues(raw: unknown): string[] {
   const list: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
-  return list.map((v) => (typeof v === "string" ? v : String(v)));
+  return list.map(String);
 }
 
-function compileTest(base: BaseOperator, values: readonly string[]): ValueTest {
+/** The value test of every operator but Null (which tests presence, not values). */
+function compileTest(base: Exclude<BaseOperator, { family: "Null" }>, values: readonly string[]): ValueTest {
   switch (base.family) {
     case "String":
       return compileStringTest(base.comparison, values);
@@ -40,28 +41,35 @@ function compileTest(base: BaseOperator, values: readonly string[]): ValueTest {
       return compileBoolTest(values);
     case "IpAddress":
       return compileIpTest(values);
-    case "Null":
-      return () => false;
   }
+}
+
+const UNKNOWN: CompiledCondition = { kind: "unknown-operator" };
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
  * Compiles a Condition block. Condition keys are lower-cased (AWS: key names are
- * case-insensitive). An operator Berth does not know compiles to a condition that is never
- * true — the parser rejects such documents; this only guards documents built by hand.
+ * case-insensitive). What cannot be read — an operator Berth does not know, a block or an
+ * operator's entry that is not an object — compiles to a condition that is never true, so the
+ * statement does not apply. The parser rejects such documents; this guards documents built by hand.
  */
 export function compileConditions(block: ConditionBlock | undefined): CompiledCondition[] {
+  if (block === undefined) return [];
+  if (!isObject(block)) return [UNKNOWN];
   const out: CompiledCondition[] = [];
-  if (block === undefined || typeof block !== "object" || block === null) return out;
   for (const [operatorName, entries] of Object.entries(block)) {
     const operator = parseOperatorName(operatorName);
-    if (operator === null || typeof entries !== "object" || entries === null) {
-      out.push({ kind: "unknown-operator" });
+    if (operator === null || !isObject(entries)) {
+      out.push(UNKNOWN);
       continue;
     }
+    const { base } = operator;
     for (const [key, raw] of Object.entries(entries)) {
       const values = conditionValues(raw);
-      if (operator.base.family === "Null") {
+      if (base.family === "Null") {
         // `Null: true` means "the key is absent", `false` "the key is present"; anything else matches nothing.
         const absent = values.map((v) => v.toLowerCase()).filter((v) => v === "true" || v === "false");
         out.push({ kind: "null", key: key.toLowerCase(), absent: absent.map((v) => v === "true") });
@@ -72,8 +80,8 @@ export function compileConditions(block: ConditionBlock | undefined): CompiledCo
         key: key.toLowerCase(),
         set: operator.set,
         ifExists: operator.ifExists,
-        negated: operator.base.negated,
-        test: compileTest(operator.base, values),
+        negated: base.negated,
+        test: compileTest(base, values),
       });
     }
   }

@@ -47,13 +47,13 @@ function parseHextets(groups: readonly string[], dottedTail: boolean): bigint[] 
 function parseIpv6(text: string): bigint | null {
   const halves = text.split("::");
   if (halves.length > 2) return null;
-  const [head = "", tail] = halves;
+  const [head, tail] = halves as [string, ...string[]]; // split returns at least one piece
   const left = head === "" ? [] : parseHextets(head.split(":"), tail === undefined);
   const right = tail === undefined || tail === "" ? [] : parseHextets(tail.split(":"), true);
   if (left === null || right === null) return null;
   const missing = 8 - left.length - right.length;
   if (tail === undefined ? missing !== 0 : missing < 1) return null;
-  const all = [...left, ...Array<bigint>(tail === undefined ? 0 : missing).fill(0n), ...right];
+  const all = [...left, ...Array<bigint>(missing).fill(0n), ...right];
   return all.reduce((acc, h) => (acc << 16n) | h, 0n);
 }
 
@@ -77,7 +77,6 @@ let lastValue: IpAddress | null = null;
 function readIp(text: string): IpAddress | null {
   const v4 = parseIpv4(text);
   if (v4 !== null) return { bits: 32, value: v4 };
-  if (!text.includes(":")) return null;
   const v6 = parseIpv6(text);
   if (v6 === null) return null;
   if (v6 >> 32n === 0xffffn) return { bits: 32, value: v6 & 0xffffffffn };
@@ -91,25 +90,25 @@ function readIp(text: string): IpAddress | null {
  * block it maps, matching how `parseIp` reads mapped addresses.
  */
 export function parseCidr(text: string): Cidr | null {
-  const slash = text.indexOf("/");
-  const addressText = slash < 0 ? text : text.slice(0, slash);
+  const [addressText, prefixText, ...more] = text.split("/") as [string, ...string[]];
+  if (more.length > 0) return null;
   const v4 = parseIpv4(addressText);
   const address: IpAddress | null =
     v4 !== null
       ? { bits: 32, value: v4 }
       : (() => {
-          const v6 = addressText.includes(":") ? parseIpv6(addressText) : null;
+          const v6 = parseIpv6(addressText);
           return v6 === null ? null : { bits: 128, value: v6 };
         })();
   if (address === null) return null;
   let prefix: number = address.bits;
-  if (slash >= 0) {
-    const prefixText = text.slice(slash + 1);
+  if (prefixText !== undefined) {
     if (!/^\d{1,3}$/.test(prefixText)) return null;
     prefix = Number(prefixText);
     if (prefix > address.bits) return null;
   }
-  if (address.bits === 128 && prefix >= 96 && address.value >> 32n === 0xffffn) {
+  // Only an IPv6 prefix reaches 96.
+  if (prefix >= 96 && address.value >> 32n === 0xffffn) {
     return { bits: 32, value: address.value & 0xffffffffn, prefix: prefix - 96 };
   }
   return { ...address, prefix };

@@ -1,4 +1,4 @@
-import type { Comparison } from "./operators";
+import type { OrderedComparison } from "./operators";
 import { compareOrdered, type ValueTest } from "./value-test";
 
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -15,10 +15,10 @@ export function parseNumber(text: string): number {
  * not a number, on either side, matches nothing: it never throws and never satisfies
  * NumericEquals, so NumericNotEquals (its negation) is true for it.
  */
-export function compileNumericTest(comparison: Comparison, values: readonly string[]): ValueTest {
-  const numbers = values.map(parseNumber).filter((n) => !Number.isNaN(n));
+export function compileNumericTest(comparison: OrderedComparison, values: readonly string[]): ValueTest {
+  const numbers = values.map(parseNumber); // a NaN among them compares false with everything
   return (request) => {
     const n = parseNumber(request);
-    return !Number.isNaN(n) && numbers.some((p) => compareOrdered(comparison, n, p));
+    return numbers.some((p) => compareOrdered(comparison, n, p));
   };
 }

@@ -7,60 +7,75 @@
 
 export type Family = "String" | "Numeric" | "Date" | "Bool" | "IpAddress" | "Null";
 
-export type Comparison =
+/** How Numeric and Date operators compare a request value with a policy value: `request <op> policy`. */
+export type OrderedComparison =
   | "Equals"
-  | "EqualsIgnoreCase"
-  | "Like"
   | "LessThan"
   | "LessThanEquals"
   | "GreaterThan"
-  | "GreaterThanEquals"
-  | "InRange";
+  | "GreaterThanEquals";
 
-export interface BaseOperator {
-  readonly family: Family;
-  /** What one request value is checked against one policy value with. */
-  readonly comparison: Comparison;
-  /**
-   * Negated operators (StringNotEquals, NotIpAddress, …) are true exactly when their positive
-   * form is false: with several policy values that is "none of them matches", the NOR AWS
-   * describes in "Evaluation logic for negated matching condition operators".
-   */
-  readonly negated: boolean;
-  /** Whether policy variables are substituted in the values (the "Policy variables" row per family). */
-  readonly variables: boolean;
-}
+/** How String operators compare: exactly, ignoring case, or as a `*`/`?` pattern. */
+export type StringComparison = "Equals" | "EqualsIgnoreCase" | "Like";
 
-const op = (family: Family, comparison: Comparison, negated: boolean, variables: boolean): BaseOperator => ({
-  family,
+/**
+ * One operator without its `ForAnyValue:`/`ForAllValues:` prefix and `IfExists` suffix: its
+ * family and, for String, Numeric and Date, how it compares a request value with a policy
+ * value. Policy variables are substituted in String and Bool values only (the "Policy
+ * variables" row of each operator family).
+ *
+ * `negated` marks StringNotEquals, NotIpAddress and the like: they are true exactly when their
+ * positive form is false, so with several policy values that is "none of them matches", the
+ * NOR AWS describes in "Evaluation logic for negated matching condition operators".
+ */
+export type BaseOperator =
+  | { readonly family: "String"; readonly comparison: StringComparison; readonly negated: boolean }
+  | { readonly family: "Numeric"; readonly comparison: OrderedComparison; readonly negated: boolean }
+  | { readonly family: "Date"; readonly comparison: OrderedComparison; readonly negated: boolean }
+  | { readonly family: "Bool"; readonly negated: false }
+  | { readonly family: "IpAddress"; readonly negated: boolean }
+  | { readonly family: "Null" };
+
+const string = (comparison: StringComparison, negated = false): BaseOperator => ({
+  family: "String",
   comparison,
   negated,
-  variables,
+});
+const numeric = (comparison: OrderedComparison, negated = false): BaseOperator => ({
+  family: "Numeric",
+  comparison,
+  negated,
+});
+const date = (comparison: OrderedComparison, negated = false): BaseOperator => ({
+  family: "Date",
+  comparison,
+  negated,
 });
 
 export const BASE_OPERATORS: Readonly<Record<string, BaseOperator>> = {
-  StringEquals: op("String", "Equals", false, true),
-  StringNotEquals: op("String", "Equals", true, true),
-  StringEqualsIgnoreCase: op("String", "EqualsIgnoreCase", false, true),
-  StringNotEqualsIgnoreCase: op("String", "EqualsIgnoreCase", true, true),
-  StringLike: op("String", "Like", false, true),
-  StringNotLike: op("String", "Like", true, true),
-  NumericEquals: op("Numeric", "Equals", false, false),
-  NumericNotEquals: op("Numeric", "Equals", true, false),
-  NumericLessThan: op("Numeric", "LessThan", false, false),
-  NumericLessThanEquals: op("Numeric", "LessThanEquals", false, false),
-  NumericGreaterThan: op("Numeric", "GreaterThan", false, false),
-  NumericGreaterThanEquals: op("Numeric", "GreaterThanEquals", false, false),
-  DateEquals: op("Date", "Equals", false, false),
-  DateNotEquals: op("Date", "Equals", true, false),
-  DateLessThan: op("Date", "LessThan", false, false),
-  DateLessThanEquals: op("Date", "LessThanEquals", false, false),
-  DateGreaterThan: op("Date", "GreaterThan", false, false),
-  DateGreaterThanEquals: op("Date", "GreaterThanEquals", false, false),
-  Bool: op("Bool", "Equals", false, true),
-  IpAddress: op("IpAddress", "InRange", false, false),
-  NotIpAddress: op("IpAddress", "InRange", true, false),
-  Null: op("Null", "Equals", false, false),
+  StringEquals: string("Equals"),
+  StringNotEquals: string("Equals", true),
+  StringEqualsIgnoreCase: string("EqualsIgnoreCase"),
+  StringNotEqualsIgnoreCase: string("EqualsIgnoreCase", true),
+  StringLike: string("Like"),
+  StringNotLike: string("Like", true),
+  NumericEquals: numeric("Equals"),
+  NumericNotEquals: numeric("Equals", true),
+  NumericLessThan: numeric("LessThan"),
+  NumericLessThanEquals: numeric("LessThanEquals"),
+  NumericGreaterThan: numeric("GreaterThan"),
+  NumericGreaterThanEquals: numeric("GreaterThanEquals"),
+  DateEquals: date("Equals"),
+  DateNotEquals: date("Equals", true),
+  DateLessThan: date("LessThan"),
+  DateLessThanEquals: date("LessThanEquals"),
+  DateGreaterThan: date("GreaterThan"),
+  DateGreaterThanEquals: date("GreaterThanEquals"),
+  Bool: { family: "Bool", negated: false },
+  IpAddress: { family: "IpAddress", negated: false },
+  NotIpAddress: { family: "IpAddress", negated: true },
+  // Null tests whether the key is present; `Null: "false"` is its opposite, not a negation.
+  Null: { family: "Null" },
 };
 
 export type SetOperator = "ForAnyValue" | "ForAllValues";
@@ -91,8 +106,8 @@ export function parseOperatorName(name: string): OperatorName | null {
     ifExists = true;
     rest = rest.slice(0, -"IfExists".length);
   }
-  if (!Object.hasOwn(BASE_OPERATORS, rest)) return null;
-  const base = BASE_OPERATORS[rest];
+  // Own entries only: "toString" and "constructor" are not operators.
+  const base = Object.hasOwn(BASE_OPERATORS, rest) ? BASE_OPERATORS[rest] : undefined;
   if (base === undefined) return null;
   if (base.family === "Null" && (ifExists || set !== null)) return null;
   return { base, baseName: rest, set, ifExists };
