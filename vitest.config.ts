@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     globalSetup: [fileURLToPath(new URL("./packages/db/src/testing-global-setup.ts", import.meta.url))],
     maxWorkers: 2,
+    // An interrupted mutation run (npm run mutate -w …) may leave its sandbox of test copies.
+    exclude: ["**/node_modules/**", "**/.git/**", "**/.stryker-tmp/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
