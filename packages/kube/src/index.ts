@@ -12,6 +12,7 @@ export * from "./kinds/job";
 export * from "./kinds/policy";
 export * from "./meta";
 export * from "./parse";
+export * from "./pod/affinity";
 export * from "./pod/container";
 export * from "./pod/env";
 export * from "./pod/limit-range";

@@ -1,5 +1,5 @@
-import { type PodTemplate, pods } from "@berth/db";
-import { type NodeState, type PendingPod, schedule } from "@berth/scheduler";
+import { objects, type PodTemplate, pods } from "@berth/db";
+import { type BoundPod, type NodeState, type PendingPod, schedule } from "@berth/scheduler";
 import { and, eq, isNull } from "drizzle-orm";
 import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
 
@@ -33,6 +33,9 @@ function templateProblem(template: unknown): string | null {
     return "nodeSelector is not a map of strings";
   if (!Array.isArray(t.tolerations) || !t.tolerations.every((x) => isObject(x) && typeof x.key === "string"))
     return "tolerations is not a list of tolerations";
+  if (t.affinity !== undefined && !isObject(t.affinity)) return "affinity is not an object";
+  if (t.topologySpreadConstraints !== undefined && !Array.isArray(t.topologySpreadConstraints))
+    return "topologySpreadConstraints is not a list";
   return null;
 }
 
@@ -48,6 +51,34 @@ function pendingPod(x: PodRow): PendingPod {
     nodeSelector: x.template.nodeSelector,
     tolerations: x.template.tolerations.map((t) => ({ ...t, key: t.key ?? "" })),
     createdSeq: x.seq,
+    labels: x.labels,
+    ...(x.template.affinity ? { affinity: x.template.affinity } : {}),
+    ...(x.template.topologySpreadConstraints
+      ? { topologySpreadConstraints: x.template.topologySpreadConstraints }
+      : {}),
+  };
+}
+
+/**
+ * A pod that holds node resources, as the scheduler sees it: its labels (for spread and pod
+ * affinity terms of others), its own affinity (its required anti-affinity keeps matching pods
+ * away), its priority, and whether it is going away (kube's deletionTimestamp).
+ */
+function boundPod(x: PodRow & { nodeId: string }): BoundPod {
+  const t = x.template as Partial<PodTemplate>;
+  return {
+    id: x.id,
+    nodeId: x.nodeId,
+    requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
+    hostPorts: x.hostPorts,
+    tenantId: x.tenantId,
+    namespace: x.namespace,
+    ownerId: x.ownerId ?? x.id,
+    labels: x.labels,
+    ...(isObject(t.affinity) ? { affinity: t.affinity } : {}),
+    priority: typeof t.priority === "number" && Number.isFinite(t.priority) ? t.priority : 0,
+    startedSeq: x.startedAt?.getTime() ?? x.seq,
+    terminating: x.deletionRequestedAt !== null,
   };
 }
 
@@ -71,20 +102,28 @@ export async function placePending(
   });
   const invalidIds = new Set(invalid.map((u) => u.podId));
   const pending = waiting.filter((x) => !invalidIds.has(x.id));
+  // Namespace labels, for the namespaceSelector of pod (anti-)affinity terms.
+  // Every namespace carries `kubernetes.io/metadata.name`, as in kube, even one with no object yet.
+  const namespaces = await ctx.tx
+    .select({ tenantId: objects.tenantId, name: objects.name, labels: objects.labels })
+    .from(objects)
+    .where(and(eq(objects.clusterId, ctx.cluster.id), eq(objects.kind, "Namespace")));
+  const known = new Set(namespaces.map((n) => `${n.tenantId}/${n.name}`));
+  for (const x of [...live, ...pending]) {
+    const key = `${x.tenantId}/${x.namespace}`;
+    if (known.has(key)) continue;
+    known.add(key);
+    namespaces.push({
+      tenantId: x.tenantId,
+      name: x.namespace,
+      labels: { "kubernetes.io/metadata.name": x.namespace },
+    });
+  }
   const plan = schedule(
     {
       nodes: [...ctx.nodeById.values()].map(nodeState),
-      pods: live
-        .filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null)
-        .map((x) => ({
-          id: x.id,
-          nodeId: x.nodeId,
-          requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
-          hostPorts: x.hostPorts,
-          tenantId: x.tenantId,
-          namespace: x.namespace,
-          ownerId: x.ownerId ?? x.id,
-        })),
+      pods: live.filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null).map(boundPod),
+      namespaces,
     },
     { pending: pending.map(pendingPod) },
   );

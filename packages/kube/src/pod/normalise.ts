@@ -289,6 +289,10 @@ export function normalisePodTemplate(
     nodeSelector: spec.nodeSelector ?? {},
     tolerations: spec.tolerations ?? [],
     priority: spec.priority ?? 0,
+    ...(spec.affinity && Object.keys(spec.affinity).length > 0 ? { affinity: spec.affinity } : {}),
+    ...(spec.topologySpreadConstraints && spec.topologySpreadConstraints.length > 0
+      ? { topologySpreadConstraints: spec.topologySpreadConstraints }
+      : {}),
     securityContext: {
       ...(pod.runAsUser !== undefined ? { runAsUser: pod.runAsUser } : {}),
       ...(pod.runAsGroup !== undefined ? { runAsGroup: pod.runAsGroup } : {}),

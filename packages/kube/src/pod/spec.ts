@@ -1,6 +1,7 @@
 import { labelMap, text } from "@berth/protocol";
 import { z } from "zod";
 import { dnsSubdomainName } from "../meta";
+import { affinitySchema, topologySpreadConstraintsSchema } from "./affinity";
 import { containerInputSchema } from "./container";
 import { podSecurityInputSchema } from "./security-context";
 import { volumeInputSchema } from "./volumes";
@@ -56,9 +57,8 @@ export const podSpecInputSchema = z
     hostIPC: z.literal(false, { error: "hostIPC is not allowed (Pod Security: restricted)" }).optional(),
     hostUsers: z.boolean().optional(),
     shareProcessNamespace: z.boolean().optional(),
-    // Not yet honoured by the scheduler: refused rather than silently ignored.
-    affinity: refused("affinity is not supported yet; use nodeSelector"),
-    topologySpreadConstraints: refused("topologySpreadConstraints are not supported yet"),
+    affinity: affinitySchema.optional(),
+    topologySpreadConstraints: topologySpreadConstraintsSchema.optional(),
     priorityClassName: refused("priorityClassName is not supported yet; use priority"),
     nodeName: refused("nodeName is set by the scheduler"),
     runtimeClassName: refused("runtimeClassName is not supported"),

@@ -172,6 +172,10 @@ export function renderPodSpec(t: PodTemplate): Json {
     ...(t.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: t.activeDeadlineSeconds } : {}),
     ...(Object.keys(t.nodeSelector ?? {}).length > 0 ? { nodeSelector: t.nodeSelector } : {}),
     ...(nonEmpty(t.tolerations) ? { tolerations: t.tolerations } : {}),
+    ...(t.affinity ? { affinity: t.affinity } : {}),
+    ...(nonEmpty(t.topologySpreadConstraints)
+      ? { topologySpreadConstraints: t.topologySpreadConstraints }
+      : {}),
     priority: t.priority ?? 0,
     securityContext: {
       ...(sc.runAsUser !== undefined ? { runAsUser: sc.runAsUser } : {}),
