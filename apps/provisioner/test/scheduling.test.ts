@@ -126,3 +126,55 @@ describe("pod anti-affinity from the pod spec", () => {
     expect(await reconcileCluster(f.deps, ref)).toMatchObject({ placed: 3, unschedulable: 0 });
   });
 });
+
+describe("topology spread over zones", () => {
+  const zone = (z: string, host: string) => ({
+    "topology.kubernetes.io/zone": z,
+    "kubernetes.io/hostname": host,
+  });
+  const spreadOverZones = {
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: "topology.kubernetes.io/zone",
+        whenUnsatisfiable: "DoNotSchedule" as const,
+        labelSelector: { matchLabels: { app: "web" } },
+      },
+    ],
+  };
+  /** Places a 6-replica deployment on nodes `[name, zone]`; pods per zone. */
+  const place = async (nodeZones: [string, string][], spread: boolean) => {
+    const ref = await insertTenantAndCluster(f);
+    for (const [name, z] of nodeZones) await insertNode(f, ref, name, big, zone(z, name));
+    await insertDeployment(f, ref, "web", 6, labelled("web", spread ? spreadOverZones : {}));
+    expect(await reconcileCluster(f.deps, ref)).toMatchObject({ created: 6, placed: 6 });
+    const zoneOf = new Map(nodeZones);
+    const perZone: Record<string, number> = {};
+    for (const p of await placement(ref.clusterId)) {
+      const z = p.nodeName ? zoneOf.get(p.nodeName) : undefined;
+      if (z) perZone[z] = (perZone[z] ?? 0) + 1;
+    }
+    return perZone;
+  };
+
+  it("puts a 6-replica deployment 2/2/2 on three nodes in three zones", async () => {
+    const nodes: [string, string][] = [
+      ["a-1", "eu-1a"],
+      ["b-1", "eu-1b"],
+      ["c-1", "eu-1c"],
+    ];
+    expect(await place(nodes, true)).toEqual({ "eu-1a": 2, "eu-1b": 2, "eu-1c": 2 });
+  });
+
+  it("counts zones, not nodes: two nodes in one zone still get 2 between them", async () => {
+    const nodes: [string, string][] = [
+      ["a-1", "eu-1a"],
+      ["a-2", "eu-1a"],
+      ["b-1", "eu-1b"],
+      ["c-1", "eu-1c"],
+    ];
+    expect(await place(nodes, true)).toEqual({ "eu-1a": 2, "eu-1b": 2, "eu-1c": 2 });
+    // Without the constraint, spreading by node gives the two-node zone more.
+    expect((await place(nodes, false))["eu-1a"]).toBeGreaterThan(2);
+  });
+});
