@@ -35,8 +35,18 @@ export const podSpecInputSchema = z
       .optional(),
     nodeSelector: labelMap.optional(),
     tolerations: z.array(tolerationSchema).max(32).optional(),
-    /** Berth's own shorthand, kept from before PriorityClasses; -1000..1000. */
-    priority: z.number().int().min(-1000).max(1000).optional(),
+    /**
+     * With `priorityClassName`: must be the class's value (Kubernetes' rule). Without: Berth's own
+     * shorthand, kept from before PriorityClasses; -1000..1000.
+     */
+    priority: z
+      .number()
+      .int()
+      .min(-(2 ** 31))
+      .max(2 ** 31 - 1)
+      .optional(),
+    priorityClassName: dnsSubdomainName.optional(),
+    preemptionPolicy: z.enum(["PreemptLowerPriority", "Never"]).optional(),
     securityContext: podSecurityInputSchema.optional(),
     serviceAccountName: dnsSubdomainName.optional(),
     automountServiceAccountToken: z.boolean().optional(),
@@ -59,11 +69,9 @@ export const podSpecInputSchema = z
     shareProcessNamespace: z.boolean().optional(),
     affinity: affinitySchema.optional(),
     topologySpreadConstraints: topologySpreadConstraintsSchema.optional(),
-    priorityClassName: refused("priorityClassName is not supported yet; use priority"),
     nodeName: refused("nodeName is set by the scheduler"),
     runtimeClassName: refused("runtimeClassName is not supported"),
     overhead: ignored,
-    preemptionPolicy: ignored,
     readinessGates: refused("readinessGates are not supported"),
     ephemeralContainers: refused("ephemeralContainers are not supported; use exec"),
     dnsConfig: ignored,

@@ -68,6 +68,10 @@ export interface PodTemplate {
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
   priority: number;
+  /** The PriorityClass that gave `priority` (the one named, or the global default), when one did. */
+  priorityClassName?: string;
+  /** From the PriorityClass (or the spec); PreemptLowerPriority when absent. */
+  preemptionPolicy?: "PreemptLowerPriority" | "Never";
   /** Kubernetes' `affinity` (node affinity, pod affinity and anti-affinity), as written. */
   affinity?: AffinityInput;
   /** Kubernetes' `topologySpreadConstraints`, as written. */

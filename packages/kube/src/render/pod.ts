@@ -176,7 +176,9 @@ export function renderPodSpec(t: PodTemplate): Json {
     ...(nonEmpty(t.topologySpreadConstraints)
       ? { topologySpreadConstraints: t.topologySpreadConstraints }
       : {}),
+    ...(t.priorityClassName ? { priorityClassName: t.priorityClassName } : {}),
     priority: t.priority ?? 0,
+    ...(t.preemptionPolicy ? { preemptionPolicy: t.preemptionPolicy } : {}),
     securityContext: {
       ...(sc.runAsUser !== undefined ? { runAsUser: sc.runAsUser } : {}),
       ...(sc.runAsGroup !== undefined ? { runAsGroup: sc.runAsGroup } : {}),
