@@ -1,9 +1,10 @@
 import { newId } from "@berth/core";
-import { events, objects, type PodTemplate, pods, withSystem } from "@berth/db";
+import { deployments, events, objects, type PodTemplate, pods, withSystem } from "@berth/db";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileCluster } from "../src/jobs/reconcile-cluster";
 import {
+  applyDeployment,
   createFixture,
   type Fixture,
   insertDeployment,
@@ -128,5 +129,28 @@ describe("preemption", () => {
     expect(await reconcileCluster(f.deps, ref)).toMatchObject({ placed: 0, preempted: 0, unschedulable: 2 });
     const rows = await rowsOf(ref.clusterId);
     expect(rows.filter((p) => p.deletionRequestedAt !== null)).toHaveLength(0);
+  });
+
+  it("never picks as a victim a pod its controller removed earlier in the same pass", async () => {
+    const ref = await fullNode();
+    const [batch] = await withSystem(f.deps.db, (tx) =>
+      tx.select().from(deployments).where(eq(deployments.clusterId, ref.clusterId)),
+    );
+    if (!batch) throw new Error("no deployment");
+    // One pass: the batch deployment scales down to 1 (one pod stopping) and api arrives.
+    await applyDeployment(f, batch.id, { replicas: 1 });
+    await insertDeployment(f, ref, "api", 1, app("api", 100));
+    const result = await reconcileCluster(f.deps, ref);
+    expect(result).toMatchObject({ removed: 1 });
+    const preempted = await podEvents(ref.clusterId, "Preempted");
+    const [deleted] = await podEvents(ref.clusterId, "SuccessfulDelete");
+    const scaledDown = deleted?.message.replace(/^Deleted pod: /, "");
+    expect(scaledDown).toMatch(/^batch-/);
+    // The preemption took the pod still running, not the one already stopping.
+    expect(preempted.map((e) => e.objectName)).toHaveLength(1);
+    expect(preempted[0]?.objectName).not.toBe(`default/${scaledDown}`);
+    const rows = await rowsOf(ref.clusterId);
+    expect(rows.filter((p) => p.labels.app === "batch" && p.deletionRequestedAt !== null)).toHaveLength(2);
+    expect(preempted.length).toBe(result.preempted);
   });
 });

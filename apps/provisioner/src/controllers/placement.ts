@@ -7,7 +7,7 @@ import {
   type PendingPod,
   schedule,
 } from "@berth/scheduler";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
 import { removePods } from "./pods";
 
@@ -174,12 +174,25 @@ export async function placePending(
       labels: { "kubernetes.io/metadata.name": x.namespace },
     });
   }
+  // `live` was read at the start of the pass: pods its controllers marked for deletion since are
+  // terminating too (never counted by spread or budgets, never chosen as victims).
+  const stopping = new Set(
+    (
+      await ctx.tx
+        .select({ id: pods.id })
+        .from(pods)
+        .where(and(eq(pods.clusterId, ctx.cluster.id), isNotNull(pods.deletionRequestedAt)))
+    ).map((r) => r.id),
+  );
+  const current = live.map((x) =>
+    x.deletionRequestedAt === null && stopping.has(x.id) ? { ...x, deletionRequestedAt: ctx.now } : x,
+  );
   const plan = schedule(
     {
       nodes: [...ctx.nodeById.values()].map(nodeState),
-      pods: live.filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null).map(boundPod),
+      pods: current.filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null).map(boundPod),
       namespaces,
-      disruptionBudgets: await disruptionBudgets(ctx, [...live, ...waiting]),
+      disruptionBudgets: await disruptionBudgets(ctx, [...current, ...waiting]),
     },
     { pending: pending.map(pendingPod) },
     { preemption: true },
@@ -207,7 +220,7 @@ export async function placePending(
         message: `assigned to ${node.name}`,
       });
   }
-  const liveById = new Map(live.map((x) => [x.id, x]));
+  const liveById = new Map(current.map((x) => [x.id, x]));
   for (const p of plan.preemptions) {
     const preemptor = pendingById.get(p.podId);
     if (!preemptor) continue;
