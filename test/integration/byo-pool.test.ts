@@ -86,4 +86,78 @@ describe("a byo node pool", () => {
       ).status,
     ).toBe(404);
   });
+
+  it("puts every node in a zone: the pool's, else the default; and labels its hostname", async () => {
+    const pool = async (name: string, zone?: string) =>
+      p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+        token,
+        body: { name, provider: "byo", desiredSize: 0, ...(zone ? { zone } : {}) },
+      });
+    const joinPool = async (poolId: string, name: string) => {
+      const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, {
+        token,
+        body: { poolId },
+      });
+      expect((await join(jt.body.token, name)).status).toBe(201);
+      const nodes = (await p.api.call("GET", `/v1/clusters/${clusterId}/nodes`, { token })).body.items;
+      return nodes.find((n: { name: string }) => n.name === name).labels;
+    };
+    const rack = await pool("rack-1", "dc1-rack1");
+    expect(rack.status).toBe(202);
+    expect(rack.body.zone).toBe("dc1-rack1");
+    expect(await joinPool(rack.body.id, "r1-node")).toMatchObject({
+      "topology.kubernetes.io/zone": "dc1-rack1",
+      "kubernetes.io/hostname": "r1-node",
+    });
+    const plain = await pool("plain");
+    expect(plain.body.zone).toBe("default");
+    expect(await joinPool(plain.body.id, "plain-node")).toMatchObject({
+      "topology.kubernetes.io/zone": "default",
+      "kubernetes.io/hostname": "plain-node",
+    });
+  });
+
+  it("keeps the zone the platform's: not from a pool's labels, an agent, or an ec2 pool's settings", async () => {
+    const labelled = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: {
+        name: "sneaky",
+        provider: "byo",
+        desiredSize: 0,
+        labels: { "topology.kubernetes.io/zone": "x" },
+      },
+    });
+    expect(labelled.status).toBe(400);
+    expect(labelled.body.error.code).toBe("VALIDATION_FAILED");
+    const ec2 = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: { name: "cloud-z", provider: "ec2", desiredSize: 0, zone: "us-east-1b" },
+    });
+    expect(ec2.status).toBe(400);
+    expect(ec2.body.error.message).toMatch(/^zone: /);
+    const bad = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: { name: "bad-zone", provider: "byo", desiredSize: 0, zone: "not a zone!" },
+    });
+    expect(bad.status).toBe(400);
+    const pool = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: { name: "honest", provider: "byo", desiredSize: 0 },
+    });
+    const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, {
+      token,
+      body: { poolId: pool.body.id },
+    });
+    const agent = await p.api.call("POST", "/v1/nodes/join", {
+      body: {
+        joinToken: jt.body.token,
+        name: "liar",
+        capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10 },
+        portRange: { min: 30000, max: 30010 },
+        address: "127.0.0.1",
+        labels: { "topology.kubernetes.io/zone": "eu-1a" },
+      },
+    });
+    expect(agent.status).toBe(400);
+  });
 });

@@ -74,6 +74,8 @@ const kindBodies: Record<string, Record<string, unknown>> = {
   "secrets.upsert": { type: "Opaque", stringData: { password: "pw" } },
   "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
   "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
+  "priorityclasses.upsert": { value: 1000, description: "important" },
+  "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
   "jobs.upsert": {
     spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [container] } } },
   },
@@ -142,12 +144,18 @@ const queryFor: Record<string, Record<string, string>> = {
   "events.list": { limit: "10", namespace: "default", involvedObject: "Deployment/web" },
   "deployments.list": { limit: "10", namespace: "default", labelSelector: "!canary" },
   ...Object.fromEntries(
-    ["configmaps", "secrets", "resourcequotas", "limitranges", "jobs", "cronjobs"].map((p) => [
-      `${p}.list`,
-      { limit: "10", namespace: "default", labelSelector: "app=web" },
-    ]),
+    [
+      "configmaps",
+      "secrets",
+      "resourcequotas",
+      "limitranges",
+      "jobs",
+      "cronjobs",
+      "poddisruptionbudgets",
+    ].map((p) => [`${p}.list`, { limit: "10", namespace: "default", labelSelector: "app=web" }]),
   ),
   "namespaces.list": { limit: "10", labelSelector: "team" },
+  "priorityclasses.list": { limit: "10", labelSelector: "tier=high" },
 };
 
 /** Every leaf path of a value: ["spec", "template", …]. */

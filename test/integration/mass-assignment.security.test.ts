@@ -59,6 +59,8 @@ const kindBodies: Record<string, Record<string, unknown>> = {
   "secrets.upsert": { type: "Opaque", stringData: { password: "pw" } },
   "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
   "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
+  "priorityclasses.upsert": { value: 1000, description: "important" },
+  "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
   "jobs.upsert": {
     spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [kindContainer] } } },
   },

@@ -116,6 +116,31 @@ const KINDS: Record<string, { path: string; body: Record<string, unknown>; edit:
       o.spec.schedule = "*/10 * * * *";
     },
   },
+  PriorityClass: {
+    path: "priorityclasses/important",
+    body: {
+      apiVersion: "scheduling.k8s.io/v1",
+      kind: "PriorityClass",
+      metadata: { name: "important" },
+      value: 1000,
+      description: "for what must run",
+    },
+    edit: (o) => {
+      o.description = "for what must run first";
+    },
+  },
+  PodDisruptionBudget: {
+    path: "poddisruptionbudgets/team/web",
+    body: {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "web" },
+      spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+    },
+    edit: (o) => {
+      o.spec.minAvailable = "50%";
+    },
+  },
   Deployment: {
     path: "deployments/team/web",
     body: {

@@ -77,6 +77,7 @@ export async function insertNode(
   ref: { tenantId: string; clusterId: string },
   name: string,
   capacity: { cpuMillis: number; memoryBytes: number; pods?: number },
+  labels: Record<string, string> = {},
 ) {
   const id = newId("node");
   await withSystem(f.deps.db, (tx) =>
@@ -91,6 +92,7 @@ export async function insertNode(
       portMin: 30000,
       portMax: 30099,
       address: "127.0.0.1",
+      labels,
       lastHeartbeatAt: f.clock.now,
     }),
   );

@@ -71,6 +71,8 @@ export const ClusterAdmin = managed(
           "limitrange:*",
           "job:*",
           "cronjob:*",
+          "priorityclass:*",
+          "poddisruptionbudget:*",
         ],
         Resource: `${TENANT}:cluster/*`,
       },

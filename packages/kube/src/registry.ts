@@ -14,11 +14,20 @@ import {
   normaliseResourceQuota,
   resourceQuotaSchema,
 } from "./kinds/policy";
+import {
+  normalisePodDisruptionBudget,
+  normalisePriorityClass,
+  podDisruptionBudgetSchema,
+  priorityClassSchema,
+} from "./kinds/scheduling";
 import type { ResourcePolicy } from "./pod/limit-range";
+import type { PriorityClassRef } from "./pod/priority";
 
 /** What admission knows of the object's namespace: its LimitRanges, merged (none: the platform's rules). */
 export interface AdmissionContext {
   resources?: ResourcePolicy;
+  /** The cluster's PriorityClasses, for pod templates' `priorityClassName` (none: only `priority`). */
+  priorityClasses?: readonly PriorityClassRef[];
 }
 
 /**
@@ -89,6 +98,24 @@ export const KINDS = {
     schema: limitRangeSchema,
     normalise: (l) => normaliseLimitRange(l),
   }),
+  PriorityClass: kind({
+    apiVersion: "scheduling.k8s.io/v1",
+    kind: "PriorityClass",
+    plural: "priorityclasses",
+    namespaced: false,
+    iamPrefix: "priorityclass",
+    schema: priorityClassSchema,
+    normalise: (p, name) => normalisePriorityClass(p, name),
+  }),
+  PodDisruptionBudget: kind({
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    namespaced: true,
+    iamPrefix: "poddisruptionbudget",
+    schema: podDisruptionBudgetSchema,
+    normalise: (p) => normalisePodDisruptionBudget(p),
+  }),
   Deployment: kind({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -96,7 +123,7 @@ export const KINDS = {
     namespaced: true,
     iamPrefix: "deployment",
     schema: deploymentSchema,
-    normalise: (d, name, ctx) => normaliseDeployment(d, name, ctx?.resources),
+    normalise: (d, name, ctx) => normaliseDeployment(d, name, ctx?.resources, ctx?.priorityClasses),
   }),
   Job: kind({
     apiVersion: "batch/v1",
@@ -105,7 +132,7 @@ export const KINDS = {
     namespaced: true,
     iamPrefix: "job",
     schema: jobSchema,
-    normalise: (j, _name, ctx) => normaliseJobSpec(j.spec, "spec", ctx?.resources),
+    normalise: (j, _name, ctx) => normaliseJobSpec(j.spec, "spec", ctx?.resources, ctx?.priorityClasses),
   }),
   CronJob: kind({
     apiVersion: "batch/v1",
@@ -114,7 +141,7 @@ export const KINDS = {
     namespaced: true,
     iamPrefix: "cronjob",
     schema: cronJobSchema,
-    normalise: (c, _name, ctx) => normaliseCronJob(c, ctx?.resources),
+    normalise: (c, _name, ctx) => normaliseCronJob(c, ctx?.resources, ctx?.priorityClasses),
   }),
 } as const;
 

@@ -47,4 +47,11 @@ export const NODE_LABELS = {
   pool: "berth.io/pool",
   machine: "berth.io/machine",
   instanceType: "berth.io/instance-type",
+  /** Every node's zone: its EC2 availability zone, or its pool's `zone`, or DEFAULT_ZONE. */
+  zone: "topology.kubernetes.io/zone",
+  /** Every node's name, as Kubernetes labels it. */
+  hostname: "kubernetes.io/hostname",
 } as const;
+
+/** The zone of a node whose pool names none (a byo pool without `zone`, a node joined without a pool). */
+export const DEFAULT_ZONE = "default";

@@ -5,6 +5,7 @@ import { clusterId } from "../services/clusters";
 import { applyManifests, applyManifestsInput } from "../services/objects/apply-op";
 import { deleteObject, getObject, listObjects, putObject, revealSecret } from "../services/objects/crud";
 import {
+  type ClusterObjectKind,
   type NamespacedObjectKind,
   namespaceParam,
   objectBrn,
@@ -92,6 +93,68 @@ function namespacedOperations<K extends NamespacedObjectKind>(kind: K) {
   };
 }
 
+const clusterScopedRef = z.object({ clusterId, name: objectNameParam }).strict();
+
+/** Cluster-scoped kinds (PriorityClass): `/v1/clusters/{id}/{plural}/{name}`. */
+function clusterScopedOperations<K extends ClusterObjectKind>(kind: K) {
+  const k = KINDS[kind];
+  const one = `/v1/clusters/:clusterId/${k.plural}/:name`;
+  const resource = (t: string, i: { clusterId: string; name: string }) =>
+    objectBrn(t, i.clusterId, kind, "", i.name);
+  return {
+    upsert: op({
+      id: `${k.plural}.upsert`,
+      summary: `Create or replace a ${kind} from its manifest (JSON or YAML); a stale metadata.resourceVersion is 409`,
+      method: "PUT",
+      path: one,
+      auth: "user",
+      action: `${k.iamPrefix}:Apply`,
+      resource: (c, i) => resource(c.tenantId, i),
+      successStatus: 200,
+      bodyAs: "manifest",
+      bodySchema: k.schema,
+      input: clusterScopedRef.extend({ manifest: manifestOf(k.schema) }).strict(),
+      run: (deps, caller, input) => putObject(deps, caller, kind, input),
+    }),
+    get: op({
+      id: `${k.plural}.get`,
+      summary: `Get a ${kind}`,
+      method: "GET",
+      path: one,
+      auth: "user",
+      action: `${k.iamPrefix}:Describe`,
+      resource: (c, i) => resource(c.tenantId, i),
+      successStatus: 200,
+      input: clusterScopedRef,
+      run: (deps, caller, input) => getObject(deps, caller, kind, input),
+    }),
+    list: op({
+      id: `${k.plural}.list`,
+      summary: `List a cluster's ${k.plural} (?labelSelector=)`,
+      method: "GET",
+      path: `/v1/clusters/:clusterId/${k.plural}`,
+      auth: "user",
+      action: `${k.iamPrefix}:List`,
+      resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
+      successStatus: 200,
+      input: pageInput.extend({ clusterId, labelSelector: labelSelectorParam.optional() }).strict(),
+      run: (deps, caller, input) => listObjects(deps, caller, kind, input),
+    }),
+    delete: op({
+      id: `${k.plural}.delete`,
+      summary: `Delete a ${kind} (pods keep the priority they were given)`,
+      method: "DELETE",
+      path: one,
+      auth: "user",
+      action: `${k.iamPrefix}:Delete`,
+      resource: (c, i) => resource(c.tenantId, i),
+      successStatus: 200,
+      input: clusterScopedRef,
+      run: (deps, caller, input) => deleteObject(deps, caller, kind, input),
+    }),
+  };
+}
+
 const namespaceRef = z.object({ clusterId, name: namespaceParam }).strict();
 const namespaceBrn = (t: string, i: { clusterId: string; name: string }) =>
   objectBrn(t, i.clusterId, "Namespace", "", i.name);
@@ -174,6 +237,8 @@ export const objectKindOperations = {
   LimitRange: namespacedOperations("LimitRange"),
   Job: namespacedOperations("Job"),
   CronJob: namespacedOperations("CronJob"),
+  PriorityClass: clusterScopedOperations("PriorityClass"),
+  PodDisruptionBudget: namespacedOperations("PodDisruptionBudget"),
 };
 
 export const applyOperation = op({

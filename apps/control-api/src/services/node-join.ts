@@ -13,6 +13,7 @@ import {
   withTenant,
 } from "@berth/db";
 import {
+  DEFAULT_ZONE,
   HEARTBEAT_INTERVAL_MS,
   isReservedLabelKey,
   type JoinReply,
@@ -226,6 +227,9 @@ function nodeValues(
           [NODE_LABELS.instanceType]: machine.instanceType,
         }
       : {}),
+    // Kubernetes' well-known topology labels, set by the platform only (last, so nothing overrides them).
+    [NODE_LABELS.hostname]: input.name,
+    [NODE_LABELS.zone]: machine?.zone ?? pool?.zone ?? DEFAULT_ZONE,
   };
   return {
     status: "ready",

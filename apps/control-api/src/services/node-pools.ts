@@ -18,6 +18,7 @@ import {
   type Tx,
   withTenant,
 } from "@berth/db";
+import { DEFAULT_ZONE, isReservedLabelKey, labelValue } from "@berth/protocol";
 import { and, desc, eq, like, ne } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -30,7 +31,16 @@ export const MAX_POOL_SIZE = 100;
 
 const labelMap = z
   .record(z.string().min(1).max(63), z.string().max(63))
-  .refine((m) => Object.keys(m).length <= 32, "at most 32 labels");
+  .refine((m) => Object.keys(m).length <= 32, "at most 32 labels")
+  .superRefine((m, ctx) => {
+    for (const key of Object.keys(m))
+      if (isReservedLabelKey(key))
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `label ${JSON.stringify(key)} is set by the platform (a pool's zone is its \`zone\`)`,
+        });
+  });
 const taints = z
   .array(
     z
@@ -55,6 +65,8 @@ export const createNodePoolInput = z
     desiredSize: size,
     labels: labelMap.optional(),
     taints: taints.optional(),
+    /** `topology.kubernetes.io/zone` of the pool's nodes (byo only; DEFAULT_ZONE when absent). */
+    zone: labelValue.min(1).optional(),
   })
   .strict();
 
@@ -98,6 +110,8 @@ async function poolView(tx: Tx, pool: typeof nodePools.$inferSelect) {
     desiredSize: pool.desiredSize,
     labels: pool.labels,
     taints: pool.taints,
+    /** The zone its nodes get: set for byo pools (DEFAULT_ZONE unless given), null for ec2 (each instance's own). */
+    zone: pool.provider === "byo" ? (pool.zone ?? DEFAULT_ZONE) : null,
     status: pool.status,
     machines: {
       pending: count("pending"),
@@ -126,6 +140,11 @@ export async function createNodePool(
   input: z.infer<typeof createNodePoolInput>,
 ) {
   checkSizes(input, input.provider);
+  if (input.zone !== undefined && input.provider !== "byo")
+    throw new ValidationError(
+      `zone: an ${input.provider} pool's nodes are in the availability zone their instances get`,
+      [{ path: "zone", message: "only a byo pool names its zone" }],
+    );
   if (input.provider === "local-vm")
     throw new ValidationError("the local-vm provider is not available yet; use ec2 or byo");
   const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
@@ -154,6 +173,7 @@ export async function createNodePool(
         desiredSize: input.desiredSize,
         labels: input.labels ?? {},
         taints: input.taints ?? [],
+        zone: input.zone ?? null,
       })
       .returning();
     if (!pool) throw new Error("insert returned nothing");

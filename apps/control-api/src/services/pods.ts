@@ -113,6 +113,7 @@ export function renderPod(j: PodJoin) {
       conditions: conditionsOf(j),
       ...(p.reason ? { reason: p.reason } : {}),
       ...(p.message ? { message: p.message } : {}),
+      ...(p.nominatedNodeName ? { nominatedNodeName: p.nominatedNodeName } : {}),
       // Pods share their node's address until pods have their own (the networking issue).
       hostIP: address,
       podIP: address,

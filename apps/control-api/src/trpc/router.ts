@@ -105,6 +105,8 @@ export const appRouter = router({
   limitranges: router(kindRouter(kinds.LimitRange)),
   jobs: router(kindRouter(kinds.Job)),
   cronjobs: router(kindRouter(kinds.CronJob)),
+  priorityclasses: router(kindRouter(kinds.PriorityClass)),
+  poddisruptionbudgets: router(kindRouter(kinds.PodDisruptionBudget)),
   events: router({ list: query(ops.listEvents) }),
   usage: router({ get: query(ops.usage) }),
 });

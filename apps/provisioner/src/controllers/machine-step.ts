@@ -19,7 +19,7 @@ async function stepPending(w: MachineWorld, m: MachineRow): Promise<MachineOutco
     return "waiting";
   }
   try {
-    await launch(w.deps, m, anyInstance(w, m)?.instanceId ?? null);
+    await launch(w.deps, m, anyInstance(w, m) ?? null);
   } catch (error) {
     if (!isPermanent(error)) throw error;
     w.deps.logger.warn(

@@ -1,7 +1,15 @@
-import { type PodTemplate, pods } from "@berth/db";
-import { type NodeState, type PendingPod, schedule } from "@berth/scheduler";
-import { and, eq, isNull } from "drizzle-orm";
+import { deployments, objects, type PodTemplate, pods } from "@berth/db";
+import { budgetSelection, type PodDisruptionBudgetSpec, podDisruptionBudgetStatus } from "@berth/kube";
+import {
+  type BoundPod,
+  type DisruptionBudget,
+  type NodeState,
+  type PendingPod,
+  schedule,
+} from "@berth/scheduler";
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
+import { removePods } from "./pods";
 
 function nodeState(n: NodeRow): NodeState {
   return {
@@ -33,6 +41,9 @@ function templateProblem(template: unknown): string | null {
     return "nodeSelector is not a map of strings";
   if (!Array.isArray(t.tolerations) || !t.tolerations.every((x) => isObject(x) && typeof x.key === "string"))
     return "tolerations is not a list of tolerations";
+  if (t.affinity !== undefined && !isObject(t.affinity)) return "affinity is not an object";
+  if (t.topologySpreadConstraints !== undefined && !Array.isArray(t.topologySpreadConstraints))
+    return "topologySpreadConstraints is not a list";
   return null;
 }
 
@@ -48,45 +59,143 @@ function pendingPod(x: PodRow): PendingPod {
     nodeSelector: x.template.nodeSelector,
     tolerations: x.template.tolerations.map((t) => ({ ...t, key: t.key ?? "" })),
     createdSeq: x.seq,
+    labels: x.labels,
+    ...(x.template.preemptionPolicy ? { preemptionPolicy: x.template.preemptionPolicy } : {}),
+    ...(x.nominatedNodeName ? { nominatedNodeName: x.nominatedNodeName } : {}),
+    ...(x.template.affinity ? { affinity: x.template.affinity } : {}),
+    ...(x.template.topologySpreadConstraints
+      ? { topologySpreadConstraints: x.template.topologySpreadConstraints }
+      : {}),
   };
+}
+
+/**
+ * A pod that holds node resources, as the scheduler sees it: its labels (for spread and pod
+ * affinity terms of others), its own affinity (its required anti-affinity keeps matching pods
+ * away), its priority, and whether it is going away (kube's deletionTimestamp).
+ */
+function boundPod(x: PodRow & { nodeId: string }): BoundPod {
+  const t = x.template as Partial<PodTemplate>;
+  return {
+    id: x.id,
+    nodeId: x.nodeId,
+    requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
+    hostPorts: x.hostPorts,
+    tenantId: x.tenantId,
+    namespace: x.namespace,
+    ownerId: x.ownerId ?? x.id,
+    labels: x.labels,
+    ...(isObject(t.affinity) ? { affinity: t.affinity } : {}),
+    priority: typeof t.priority === "number" && Number.isFinite(t.priority) ? t.priority : 0,
+    startedSeq: x.startedAt?.getTime() ?? x.seq,
+    terminating: x.deletionRequestedAt !== null,
+  };
+}
+
+/**
+ * The cluster's PodDisruptionBudgets with `disruptionsAllowed` as kube's disruption controller
+ * would have it now (from `pods`, every pod of the cluster that exists), for preemption.
+ */
+async function disruptionBudgets(ctx: LoopContext, all: readonly PodRow[]): Promise<DisruptionBudget[]> {
+  const budgets = await ctx.tx
+    .select()
+    .from(objects)
+    .where(and(eq(objects.clusterId, ctx.cluster.id), eq(objects.kind, "PodDisruptionBudget")));
+  if (budgets.length === 0) return [];
+  const replicas = new Map(
+    (
+      await ctx.tx
+        .select({ id: deployments.id, replicas: deployments.replicas })
+        .from(deployments)
+        .where(and(eq(deployments.clusterId, ctx.cluster.id), isNull(deployments.deletedAt)))
+    ).map((d) => [d.id, d.replicas]),
+  );
+  return budgets.map((b) => {
+    const spec = b.spec as unknown as PodDisruptionBudgetSpec;
+    const selection = budgetSelection(
+      spec,
+      all
+        .filter((p) => p.tenantId === b.tenantId && p.namespace === b.namespace)
+        .map((p) => ({
+          labels: p.labels,
+          ready: p.ready,
+          gone: p.deletionRequestedAt !== null || p.phase === "Succeeded" || p.phase === "Failed",
+          deploymentId: p.deploymentId,
+        })),
+      (id) => replicas.get(id),
+    );
+    return {
+      tenantId: b.tenantId,
+      namespace: b.namespace,
+      name: b.name,
+      ...(spec.selector ? { selector: spec.selector } : {}),
+      disruptionsAllowed: podDisruptionBudgetStatus(spec, selection).disruptionsAllowed,
+    };
+  });
 }
 
 /**
  * Places the cluster's pending pods with the scheduler, given the pods that hold node resources
  * (`live`: bound pods, including those still stopping). Placed pods get their node and host
- * ports; the others keep the scheduler's reason (an event when it changes).
+ * ports; the others keep the scheduler's reason (an event when it changes). A pod that fits
+ * nowhere may preempt lower-priority pods on one node, as kube's DefaultPreemption does: the
+ * victims are deleted gracefully (their node stops them with their grace period), each gets a
+ * `Preempted` event, and the pod records the node as its `nominatedNodeName` until it is placed.
  */
 export async function placePending(
   ctx: LoopContext,
   live: readonly PodRow[],
-): Promise<{ placed: number; unschedulable: number }> {
+): Promise<{ placed: number; unschedulable: number; preempted: number }> {
   const waiting = await ctx.tx
     .select()
     .from(pods)
     .where(and(eq(pods.clusterId, ctx.cluster.id), isNull(pods.nodeId), isNull(pods.deletionRequestedAt)));
-  if (waiting.length === 0) return { placed: 0, unschedulable: 0 };
+  if (waiting.length === 0) return { placed: 0, unschedulable: 0, preempted: 0 };
   const invalid = waiting.flatMap((x) => {
     const problem = templateProblem(x.template);
     return problem ? [{ podId: x.id, reason: `invalid pod spec: ${problem}` }] : [];
   });
   const invalidIds = new Set(invalid.map((u) => u.podId));
   const pending = waiting.filter((x) => !invalidIds.has(x.id));
+  // Namespace labels, for the namespaceSelector of pod (anti-)affinity terms.
+  // Every namespace carries `kubernetes.io/metadata.name`, as in kube, even one with no object yet.
+  const namespaces = await ctx.tx
+    .select({ tenantId: objects.tenantId, name: objects.name, labels: objects.labels })
+    .from(objects)
+    .where(and(eq(objects.clusterId, ctx.cluster.id), eq(objects.kind, "Namespace")));
+  const known = new Set(namespaces.map((n) => `${n.tenantId}/${n.name}`));
+  for (const x of [...live, ...pending]) {
+    const key = `${x.tenantId}/${x.namespace}`;
+    if (known.has(key)) continue;
+    known.add(key);
+    namespaces.push({
+      tenantId: x.tenantId,
+      name: x.namespace,
+      labels: { "kubernetes.io/metadata.name": x.namespace },
+    });
+  }
+  // `live` was read at the start of the pass: pods its controllers marked for deletion since are
+  // terminating too (never counted by spread or budgets, never chosen as victims).
+  const stopping = new Set(
+    (
+      await ctx.tx
+        .select({ id: pods.id })
+        .from(pods)
+        .where(and(eq(pods.clusterId, ctx.cluster.id), isNotNull(pods.deletionRequestedAt)))
+    ).map((r) => r.id),
+  );
+  const current = live.map((x) =>
+    x.deletionRequestedAt === null && stopping.has(x.id) ? { ...x, deletionRequestedAt: ctx.now } : x,
+  );
   const plan = schedule(
     {
       nodes: [...ctx.nodeById.values()].map(nodeState),
-      pods: live
-        .filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null)
-        .map((x) => ({
-          id: x.id,
-          nodeId: x.nodeId,
-          requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
-          hostPorts: x.hostPorts,
-          tenantId: x.tenantId,
-          namespace: x.namespace,
-          ownerId: x.ownerId ?? x.id,
-        })),
+      pods: current.filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null).map(boundPod),
+      namespaces,
+      disruptionBudgets: await disruptionBudgets(ctx, [...current, ...waiting]),
     },
     { pending: pending.map(pendingPod) },
+    { preemption: true },
   );
   const pendingById = new Map(waiting.map((x) => [x.id, x]));
   for (const placement of plan.placements) {
@@ -98,6 +207,7 @@ export async function placePending(
         scheduledAt: ctx.now,
         reason: null,
         message: null,
+        nominatedNodeName: null,
       })
       .where(and(eq(pods.id, placement.podId), isNull(pods.nodeId)));
     const pod = pendingById.get(placement.podId);
@@ -110,11 +220,48 @@ export async function placePending(
         message: `assigned to ${node.name}`,
       });
   }
-  const unschedulable = [...plan.unschedulable, ...invalid];
+  const liveById = new Map(current.map((x) => [x.id, x]));
+  for (const p of plan.preemptions) {
+    const preemptor = pendingById.get(p.podId);
+    if (!preemptor) continue;
+    const victims = p.victims.flatMap((id) => liveById.get(id) ?? []);
+    await removePods(ctx, victims);
+    for (const v of victims)
+      await loopEvent(ctx, {
+        kind: "Pod",
+        name: `${v.namespace}/${v.name}`,
+        reason: "Preempted",
+        message: `Preempted by pod ${preemptor.id} on node ${p.nominatedNodeName}`,
+      });
+    await ctx.tx
+      .update(pods)
+      .set({ nominatedNodeName: p.nominatedNodeName, reason: "Unschedulable", message: p.reason })
+      .where(eq(pods.id, p.podId));
+    if (preemptor.reason !== "Unschedulable" || preemptor.message !== p.reason)
+      await loopEvent(ctx, {
+        kind: "Pod",
+        name: `${preemptor.namespace}/${preemptor.name}`,
+        reason: "FailedScheduling",
+        message: p.reason,
+        type: "Warning",
+      });
+  }
+  const unschedulable: { podId: string; reason: string; nominatedNodeName?: string }[] = [
+    ...plan.unschedulable,
+    ...invalid,
+  ];
   for (const u of unschedulable) {
     const pod = pendingById.get(u.podId);
-    if (!pod || (pod.reason === "Unschedulable" && pod.message === u.reason)) continue;
-    await ctx.tx.update(pods).set({ reason: "Unschedulable", message: u.reason }).where(eq(pods.id, u.podId));
+    if (!pod) continue;
+    // A pod that keeps its nomination says so; any other loses one it had, as in kube.
+    const nominated = u.nominatedNodeName ?? null;
+    const sameReason = pod.reason === "Unschedulable" && pod.message === u.reason;
+    if (sameReason && pod.nominatedNodeName === nominated) continue;
+    await ctx.tx
+      .update(pods)
+      .set({ reason: "Unschedulable", message: u.reason, nominatedNodeName: nominated })
+      .where(eq(pods.id, u.podId));
+    if (sameReason) continue;
     await loopEvent(ctx, {
       kind: "Pod",
       name: `${pod.namespace}/${pod.name}`,
@@ -123,5 +270,9 @@ export async function placePending(
       type: "Warning",
     });
   }
-  return { placed: plan.placements.length, unschedulable: unschedulable.length };
+  return {
+    placed: plan.placements.length,
+    unschedulable: unschedulable.length,
+    preempted: plan.preemptions.reduce((n, p) => n + p.victims.length, 0),
+  };
 }

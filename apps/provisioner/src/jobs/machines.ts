@@ -70,9 +70,14 @@ async function machineJoinToken(deps: Deps, m: MachineRow): Promise<string> {
  * Launches a pending machine. If an instance already carries its id (a launch before a crash),
  * it is adopted instead; otherwise the provider is asked with the machine id as idempotency token.
  */
-export async function launch(deps: Deps, m: MachineRow, adoptable: string | null): Promise<void> {
+export async function launch(
+  deps: Deps,
+  m: MachineRow,
+  adoptable: { instanceId: string; zone?: string | undefined } | null,
+): Promise<void> {
   const provider = deps.providers[m.provider as "ec2"];
-  let instanceId = adoptable;
+  let instanceId = adoptable?.instanceId ?? null;
+  let zone = adoptable?.zone ?? null;
   if (!instanceId) {
     if (!provider) {
       await withMachine(deps, m, ["pending"], (tx) =>
@@ -85,7 +90,7 @@ export async function launch(deps: Deps, m: MachineRow, adoptable: string | null
     }
     const joinToken = await machineJoinToken(deps, m);
     deps.crashpoint("machines.before-launch");
-    ({ instanceId } = await provider.create({
+    ({ instanceId, zone } = await provider.create({
       machineId: m.id,
       tenantId: m.tenantId,
       clusterId: m.clusterId,
@@ -104,7 +109,7 @@ export async function launch(deps: Deps, m: MachineRow, adoptable: string | null
   await withMachine(deps, m, ["pending"], async (tx) => {
     await tx
       .update(machines)
-      .set({ status: "launching", instanceId, launchedAt: now, statusReason: null })
+      .set({ status: "launching", instanceId, zone, launchedAt: now, statusReason: null })
       .where(eq(machines.id, m.id));
     await openMeter(tx, {
       tenantId: m.tenantId,

@@ -15,6 +15,8 @@ export interface ReconcileResult {
   placed: number;
   unschedulable: number;
   evicted: number;
+  /** Pods deleted to make room for higher-priority pods (preemption's victims). */
+  preempted: number;
   /** Another pass should follow at once (a deployment was rolled back). */
   pending: boolean;
 }
@@ -45,6 +47,7 @@ export async function reconcileCluster(
     placed: 0,
     unschedulable: 0,
     evicted: 0,
+    preempted: 0,
     pending: false,
   };
   await withTenant(deps.db, p.tenantId, async (tx) => {
@@ -111,6 +114,7 @@ export async function reconcileCluster(
     const placement = await placePending(ctx, live);
     result.placed = placement.placed;
     result.unschedulable = placement.unschedulable;
+    result.preempted = placement.preempted;
   });
   return result;
 }

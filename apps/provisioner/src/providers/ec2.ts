@@ -38,6 +38,7 @@ function toInstance(i: Instance): ProviderInstance {
     machineId: tagOf(i, TAG.machine),
     clusterId: tagOf(i, TAG.cluster),
     state: (i.State?.Name ?? "pending") as InstanceState,
+    zone: i.Placement?.AvailabilityZone,
   };
 }
 
@@ -98,7 +99,9 @@ export function createEc2Provider(opts: Ec2Options): MachineProvider {
       const existing = (await describe([{ Name: `tag:${TAG.machine}`, Values: [spec.machineId] }])).find(
         (i) => LIVE_STATES.includes(i.state),
       );
-      if (existing) return { instanceId: existing.instanceId };
+      // The subnet's availability zone, as EC2 reports it; the region's first zone when it does not say.
+      const zoneOf = (zone: string | undefined) => zone || `${opts.region}a`;
+      if (existing) return { instanceId: existing.instanceId, zone: zoneOf(existing.zone) };
       const tags = [
         { Key: TAG.tenant, Value: spec.tenantId },
         { Key: TAG.cluster, Value: spec.clusterId },
@@ -127,7 +130,7 @@ export function createEc2Provider(opts: Ec2Options): MachineProvider {
       const instanceId = r.Instances?.[0]?.InstanceId;
       if (!instanceId)
         throw new BerthError("UNAVAILABLE", "EC2 RunInstances returned no instance", { retryable: true });
-      return { instanceId };
+      return { instanceId, zone: zoneOf(r.Instances?.[0]?.Placement?.AvailabilityZone) };
     },
     async describe(instanceId) {
       try {

@@ -19,6 +19,8 @@ export interface ProviderInstance {
   machineId: string | null;
   clusterId: string | null;
   state: InstanceState;
+  /** Its availability zone, when the provider says (its node's `topology.kubernetes.io/zone`). */
+  zone?: string | undefined;
 }
 
 /**
@@ -28,7 +30,8 @@ export interface ProviderInstance {
  */
 export interface MachineProvider {
   readonly name: "ec2" | "local-vm";
-  create(spec: MachineSpec): Promise<{ instanceId: string }>;
+  /** The instance and the zone it was put in. */
+  create(spec: MachineSpec): Promise<{ instanceId: string; zone: string }>;
   describe(instanceId: string): Promise<ProviderInstance | null>;
   terminate(instanceId: string): Promise<void>;
   /** Every instance carrying Berth's tags (of one cluster, or all), including terminated ones the provider still lists. */

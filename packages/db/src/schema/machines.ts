@@ -23,6 +23,11 @@ export const nodePools = pgTable(
     desiredSize: integer().notNull(),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     taints: jsonb().$type<Taint[]>().notNull().default([]),
+    /**
+     * The `topology.kubernetes.io/zone` of the pool's nodes, for pools whose machines Berth does not
+     * launch (byo); an ec2 machine's zone is its instance's availability zone.
+     */
+    zone: text(),
     status: text({ enum: ["active", "deleting", "deleted"] })
       .notNull()
       .default("active"),
@@ -66,6 +71,8 @@ export const machines = pgTable(
     instanceId: text(),
     /** The node name its agent joins under. */
     nodeName: text().notNull(),
+    /** Where the provider put it (an EC2 availability zone): its node's `topology.kubernetes.io/zone`. */
+    zone: text(),
     nodeId: text(),
     createdAt: createdAt(),
     launchedAt: timestamp({ withTimezone: true }),

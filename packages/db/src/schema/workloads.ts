@@ -125,6 +125,11 @@ export const pods = pgTable(
     scheduledAt: timestamp({ withTimezone: true }),
     startedAt: timestamp({ withTimezone: true }),
     stoppedAt: timestamp({ withTimezone: true }),
+    /**
+     * Kubernetes' `status.nominatedNodeName`: the node where lower-priority pods are being
+     * preempted to make room for this one; cleared once it is placed or the nomination lapses.
+     */
+    nominatedNodeName: text(),
     /** Set when the pod should go away; the row is removed once its node confirms the containers are gone. */
     deletionRequestedAt: timestamp({ withTimezone: true }),
   },

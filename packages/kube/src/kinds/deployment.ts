@@ -3,6 +3,7 @@ import { z } from "zod";
 import { objectMetaSchema } from "../meta";
 import type { ResourcePolicy } from "../pod/limit-range";
 import { normalisePodTemplate } from "../pod/normalise";
+import type { PriorityClassRef } from "../pod/priority";
 import { podTemplateInputSchema } from "../pod/spec";
 import type { PodTemplate } from "../pod/template";
 import {
@@ -69,6 +70,7 @@ export function normaliseDeployment(
   d: DeploymentInput,
   name: string,
   policy?: ResourcePolicy,
+  priorityClasses?: readonly PriorityClassRef[],
 ): DeploymentSpec {
   const spec = d.spec;
   const replicas = spec.replicas ?? 1;
@@ -92,7 +94,12 @@ export function normaliseDeployment(
     invalid("spec.strategy.rollingUpdate.maxUnavailable", "may not be 0 when maxSurge is 0");
   const template = normalisePodTemplate(
     { ...spec.template, metadata: { ...spec.template.metadata, labels } },
-    { at: "spec.template.spec", replicas, ...(policy ? { policy } : {}) },
+    {
+      at: "spec.template.spec",
+      replicas,
+      ...(policy ? { policy } : {}),
+      ...(priorityClasses ? { priorityClasses } : {}),
+    },
   );
   return {
     replicas,

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { objectMetaSchema } from "../meta";
 import type { ResourcePolicy } from "../pod/limit-range";
 import { normalisePodTemplate } from "../pod/normalise";
+import type { PriorityClassRef } from "../pod/priority";
 import { podTemplateInputSchema } from "../pod/spec";
 import type { PodTemplate } from "../pod/template";
 import { ignored, invalid, labelSelectorSchema } from "./common";
@@ -62,6 +63,7 @@ export function normaliseJobSpec(
   spec: z.infer<typeof jobSpecSchema>,
   at = "spec",
   policy?: ResourcePolicy,
+  priorityClasses?: readonly PriorityClassRef[],
 ): JobSpec {
   const restart = spec.template.spec.restartPolicy;
   if (restart !== "OnFailure" && restart !== "Never")
@@ -72,6 +74,7 @@ export function normaliseJobSpec(
     at: `${at}.template.spec`,
     replicas: Math.max(1, Math.min(parallelism, completions)),
     ...(policy ? { policy } : {}),
+    ...(priorityClasses ? { priorityClasses } : {}),
   });
   return {
     completions,
@@ -160,7 +163,11 @@ function validTimeZone(tz: string): boolean {
   }
 }
 
-export function normaliseCronJob(c: CronJobInput, policy?: ResourcePolicy): CronJobSpec {
+export function normaliseCronJob(
+  c: CronJobInput,
+  policy?: ResourcePolicy,
+  priorityClasses?: readonly PriorityClassRef[],
+): CronJobSpec {
   const tz = c.spec.timeZone ?? "UTC";
   if (!validTimeZone(tz))
     invalid("spec.timeZone", `${JSON.stringify(tz)} is not a time zone of the IANA database`);
@@ -177,7 +184,7 @@ export function normaliseCronJob(c: CronJobInput, policy?: ResourcePolicy): Cron
     jobTemplate: {
       labels: c.spec.jobTemplate.metadata?.labels ?? {},
       annotations: c.spec.jobTemplate.metadata?.annotations ?? {},
-      spec: normaliseJobSpec(c.spec.jobTemplate.spec, "spec.jobTemplate.spec", policy),
+      spec: normaliseJobSpec(c.spec.jobTemplate.spec, "spec.jobTemplate.spec", policy, priorityClasses),
     },
   };
 }

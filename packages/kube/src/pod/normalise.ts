@@ -4,6 +4,7 @@ import type { ContainerInput } from "./container";
 import type { EnvFromInput, EnvVarInput } from "./env";
 import { type LimitPolicy, PLATFORM_RESOURCE_POLICY, type ResourcePolicy } from "./limit-range";
 import { admitContainerSecurity, admitPodSecurity } from "./pod-security";
+import { admitPriority, type PriorityClassRef } from "./priority";
 import type { HandlerInput, ProbeInput } from "./probe";
 import { checkPodTotals, containerResources } from "./resources";
 import type { PodTemplateInput } from "./spec";
@@ -233,6 +234,8 @@ export interface NormaliseOptions {
   replicas: number;
   /** The namespace's LimitRanges (defaults, minimums, maximums, ratios); the platform's when absent. */
   policy?: ResourcePolicy;
+  /** The cluster's PriorityClasses, for `priorityClassName` (none when absent). */
+  priorityClasses?: readonly PriorityClassRef[];
 }
 
 /**
@@ -246,6 +249,9 @@ export function normalisePodTemplate(
 ): Omit<PodTemplate, "rollout"> {
   const spec = input.spec;
   const at = opts.at;
+  if (spec.priority !== undefined && spec.priorityClassName === undefined && Math.abs(spec.priority) > 1000)
+    invalid(`${at}.priority`, "must be within -1000..1000 without a priorityClassName");
+  const admittedPriority = admitPriority(spec, opts.priorityClasses ?? [], at);
   const policy = opts.policy ?? PLATFORM_RESOURCE_POLICY;
   const pod = admitPodSecurity(spec.securityContext, `${at}.securityContext`);
   const volumeNames = new Set<string>();
@@ -288,7 +294,11 @@ export function normalisePodTemplate(
       : {}),
     nodeSelector: spec.nodeSelector ?? {},
     tolerations: spec.tolerations ?? [],
-    priority: spec.priority ?? 0,
+    ...admittedPriority,
+    ...(spec.affinity && Object.keys(spec.affinity).length > 0 ? { affinity: spec.affinity } : {}),
+    ...(spec.topologySpreadConstraints && spec.topologySpreadConstraints.length > 0
+      ? { topologySpreadConstraints: spec.topologySpreadConstraints }
+      : {}),
     securityContext: {
       ...(pod.runAsUser !== undefined ? { runAsUser: pod.runAsUser } : {}),
       ...(pod.runAsGroup !== undefined ? { runAsGroup: pod.runAsGroup } : {}),

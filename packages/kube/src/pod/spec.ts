@@ -1,6 +1,7 @@
 import { labelMap, text } from "@berth/protocol";
 import { z } from "zod";
 import { dnsSubdomainName } from "../meta";
+import { affinitySchema, topologySpreadConstraintsSchema } from "./affinity";
 import { containerInputSchema } from "./container";
 import { podSecurityInputSchema } from "./security-context";
 import { volumeInputSchema } from "./volumes";
@@ -34,8 +35,18 @@ export const podSpecInputSchema = z
       .optional(),
     nodeSelector: labelMap.optional(),
     tolerations: z.array(tolerationSchema).max(32).optional(),
-    /** Berth's own shorthand, kept from before PriorityClasses; -1000..1000. */
-    priority: z.number().int().min(-1000).max(1000).optional(),
+    /**
+     * With `priorityClassName`: must be the class's value (Kubernetes' rule). Without: Berth's own
+     * shorthand, kept from before PriorityClasses; -1000..1000.
+     */
+    priority: z
+      .number()
+      .int()
+      .min(-(2 ** 31))
+      .max(2 ** 31 - 1)
+      .optional(),
+    priorityClassName: dnsSubdomainName.optional(),
+    preemptionPolicy: z.enum(["PreemptLowerPriority", "Never"]).optional(),
     securityContext: podSecurityInputSchema.optional(),
     serviceAccountName: dnsSubdomainName.optional(),
     automountServiceAccountToken: z.boolean().optional(),
@@ -56,14 +67,11 @@ export const podSpecInputSchema = z
     hostIPC: z.literal(false, { error: "hostIPC is not allowed (Pod Security: restricted)" }).optional(),
     hostUsers: z.boolean().optional(),
     shareProcessNamespace: z.boolean().optional(),
-    // Not yet honoured by the scheduler: refused rather than silently ignored.
-    affinity: refused("affinity is not supported yet; use nodeSelector"),
-    topologySpreadConstraints: refused("topologySpreadConstraints are not supported yet"),
-    priorityClassName: refused("priorityClassName is not supported yet; use priority"),
+    affinity: affinitySchema.optional(),
+    topologySpreadConstraints: topologySpreadConstraintsSchema.optional(),
     nodeName: refused("nodeName is set by the scheduler"),
     runtimeClassName: refused("runtimeClassName is not supported"),
     overhead: ignored,
-    preemptionPolicy: ignored,
     readinessGates: refused("readinessGates are not supported"),
     ephemeralContainers: refused("ephemeralContainers are not supported; use exec"),
     dnsConfig: ignored,

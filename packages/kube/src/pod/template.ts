@@ -1,4 +1,5 @@
 import type { ContainerTemplateInput, Handler, Probe } from "@berth/protocol";
+import type { AffinityInput, TopologySpreadConstraintInput } from "./affinity";
 
 /**
  * A pod template as the control plane stores it (on a Deployment, Job, CronJob and each Pod):
@@ -67,6 +68,14 @@ export interface PodTemplate {
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
   priority: number;
+  /** The PriorityClass that gave `priority` (the one named, or the global default), when one did. */
+  priorityClassName?: string;
+  /** From the PriorityClass (or the spec); PreemptLowerPriority when absent. */
+  preemptionPolicy?: "PreemptLowerPriority" | "Never";
+  /** Kubernetes' `affinity` (node affinity, pod affinity and anti-affinity), as written. */
+  affinity?: AffinityInput;
+  /** Kubernetes' `topologySpreadConstraints`, as written. */
+  topologySpreadConstraints?: TopologySpreadConstraintInput[];
   /** Pod-level security settings after admission (Pod Security "restricted"). */
   securityContext?: { runAsUser?: number; runAsGroup?: number; fsGroup?: number };
   /** A Deployment's rollout strategy (it does not change the pods; kept beside the template). */

@@ -172,7 +172,13 @@ export function renderPodSpec(t: PodTemplate): Json {
     ...(t.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: t.activeDeadlineSeconds } : {}),
     ...(Object.keys(t.nodeSelector ?? {}).length > 0 ? { nodeSelector: t.nodeSelector } : {}),
     ...(nonEmpty(t.tolerations) ? { tolerations: t.tolerations } : {}),
+    ...(t.affinity ? { affinity: t.affinity } : {}),
+    ...(nonEmpty(t.topologySpreadConstraints)
+      ? { topologySpreadConstraints: t.topologySpreadConstraints }
+      : {}),
+    ...(t.priorityClassName ? { priorityClassName: t.priorityClassName } : {}),
     priority: t.priority ?? 0,
+    ...(t.preemptionPolicy ? { preemptionPolicy: t.preemptionPolicy } : {}),
     securityContext: {
       ...(sc.runAsUser !== undefined ? { runAsUser: sc.runAsUser } : {}),
       ...(sc.runAsGroup !== undefined ? { runAsGroup: sc.runAsGroup } : {}),

@@ -5,6 +5,7 @@ import {
   type DeploymentInput,
   type JobInput,
   type KindName,
+  type PriorityClassSpec,
   type SecretInput,
   type SecretSpec,
 } from "@berth/kube";
@@ -31,6 +32,9 @@ export interface Planned extends Write {
   action: "created" | "configured" | "unchanged";
   changedPaths: string[];
 }
+
+/** Kinds whose pod templates get a priority at admission (their `priorityClassName`). */
+const POD_TEMPLATE_KINDS: ReadonlySet<KindName> = new Set(["Deployment", "Job", "CronJob"]);
 
 export const POD_SECURITY_LABEL = "pod-security.kubernetes.io/enforce";
 const forbidden = (message: string) => new BerthError("FORBIDDEN", message);
@@ -76,6 +80,7 @@ async function checkNamespaceRules(doc: Identified, meta: UserMeta, i: Admission
       throw conflictOn("Namespace", doc.name, "the namespace is being terminated");
     return;
   }
+  if (!kindInfo(doc.kind).namespaced) return;
   if (RESERVED_NAMESPACES.has(doc.namespace))
     throw forbidden(
       `${groupResource(doc.kind)} ${JSON.stringify(doc.name)} is forbidden: namespace ${doc.namespace} is reserved for the platform; tenants cannot write into it`,
@@ -140,7 +145,18 @@ const IMMUTABLE_FIELDS: Partial<Record<KindName, string[]>> = {
   Secret: ["type"],
   Deployment: ["spec.selector"],
   Job: ["spec.template", "spec.completions", "spec.completionMode"],
+  PriorityClass: ["value", "preemptionPolicy"],
 };
+
+/** Kubernetes' Priority admission: one PriorityClass of a cluster may be the global default. */
+async function checkGlobalDefault(doc: Identified, spec: unknown, i: AdmissionInputs): Promise<void> {
+  if (doc.kind !== "PriorityClass" || !(spec as PriorityClassSpec).globalDefault) return;
+  const other = (await i.world.priorityClasses()).find((c) => c.globalDefault && c.name !== doc.name);
+  if (other)
+    throw forbidden(
+      `priorityclasses.scheduling.k8s.io ${JSON.stringify(doc.name)} is forbidden: PriorityClass ${other.name} is already marked as default. Only one default can exist`,
+    );
+}
 
 function checkImmutableFields(kind: KindName, paths: readonly string[]): void {
   for (const field of IMMUTABLE_FIELDS[kind] ?? [])
@@ -177,7 +193,12 @@ export async function admitDocument(doc: Identified, i: AdmissionInputs): Promis
             "the object does not exist; remove metadata.resourceVersion to create it",
           );
     const resources = kindInfo(doc.kind).namespaced ? await i.world.resourcePolicy(doc.namespace) : undefined;
-    const normal = kindInfo(doc.kind).normalise(doc.input, doc.name, resources ? { resources } : {});
+    const priorityClasses = POD_TEMPLATE_KINDS.has(doc.kind) ? await i.world.priorityClasses() : undefined;
+    const normal = kindInfo(doc.kind).normalise(doc.input, doc.name, {
+      ...(resources ? { resources } : {}),
+      ...(priorityClasses ? { priorityClasses } : {}),
+    });
+    await checkGlobalDefault(doc, normal, i);
     let spec: unknown = normal;
     let secretData: Record<string, string> | undefined;
     if (doc.kind === "Secret") {

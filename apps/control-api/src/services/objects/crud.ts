@@ -9,6 +9,7 @@ import { page } from "../paging";
 import { stopPods } from "../pod-removal";
 import { openSecretData } from "../secret-data";
 import { applyDocuments, lockWorkloads } from "./apply";
+import { budgetStatusOf } from "./disruption";
 import { identifyPut } from "./identify";
 import { notFoundMessage, type ObjectKindName } from "./names";
 import { deleteNamespace, ensureBuiltInNamespaces } from "./namespaces";
@@ -34,11 +35,15 @@ async function mustFind(tx: Tx, kind: ObjectKindName, ref: ObjectRef): Promise<O
   return o;
 }
 
-/** A quota's `status.used`: its namespace's usage now. */
+/** A quota's `status.used`: its namespace's usage now; a budget's status: its pods now. */
 async function withUsage(tx: Tx, rows: ObjectRow[]): Promise<ObjectView[]> {
   const used = new Map<string, Awaited<ReturnType<AdmissionWorld["used"]>>>();
   const out: ObjectView[] = [];
   for (const r of rows) {
+    if (r.kind === "PodDisruptionBudget") {
+      out.push(renderObject(r, { budgetStatus: await budgetStatusOf(tx, r) }));
+      continue;
+    }
     if (r.kind !== "ResourceQuota") {
       out.push(renderObject(r));
       continue;

@@ -5,12 +5,16 @@ import {
   type JobSpec,
   type KindName,
   type LimitRangeItem,
+  type PodDisruptionBudgetSpec,
+  type PriorityClassSpec,
   type QuotaAmounts,
   renderConfigMapFields,
   renderCronJobSpec,
   renderDeploymentSpec,
   renderJobSpec,
   renderLimitRangeSpec,
+  renderPodDisruptionBudgetSpec,
+  renderPriorityClassFields,
   renderQuotaAmounts,
 } from "@berth/kube";
 import type { StoredSecretSpec } from "./render";
@@ -50,6 +54,10 @@ export function diffShape(
       return { metadata, spec: renderCronJobSpec(spec as CronJobSpec) };
     case "Deployment":
       return { metadata, spec: renderDeploymentSpec(spec as DeploymentSpec) };
+    case "PriorityClass":
+      return { metadata, ...renderPriorityClassFields(spec as PriorityClassSpec) };
+    case "PodDisruptionBudget":
+      return { metadata, spec: renderPodDisruptionBudgetSpec(spec as PodDisruptionBudgetSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

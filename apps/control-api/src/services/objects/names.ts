@@ -11,9 +11,13 @@ export const OBJECT_KINDS = [
   "LimitRange",
   "Job",
   "CronJob",
+  "PriorityClass",
+  "PodDisruptionBudget",
 ] as const satisfies readonly KindName[];
 export type ObjectKindName = (typeof OBJECT_KINDS)[number];
-export type NamespacedObjectKind = Exclude<ObjectKindName, "Namespace">;
+/** Cluster-scoped kinds besides Namespace (which has operations of its own). */
+export type ClusterObjectKind = "PriorityClass";
+export type NamespacedObjectKind = Exclude<ObjectKindName, "Namespace" | ClusterObjectKind>;
 
 /** Path parameters: a namespace is a DNS label, most names DNS subdomains (Kubernetes' rules). */
 export const namespaceParam = dnsLabelName;
@@ -27,7 +31,7 @@ export const resourceKind = (kind: KindName): string => KINDS[kind].iamPrefix;
 /**
  * The IAM resource of one object, the shape deployments always had:
  * `brn:berth:<t>:cluster/<id>/namespace/<ns>/<kind>/<name>`; a Namespace is
- * `…:cluster/<id>/namespace/<name>`.
+ * `…:cluster/<id>/namespace/<name>`; another cluster-scoped object `…:cluster/<id>/<kind>/<name>`.
  */
 export function objectBrn(
   tenantId: string,
@@ -37,6 +41,7 @@ export function objectBrn(
   name: string,
 ): string {
   if (kind === "Namespace") return brn(tenantId, `cluster/${clusterId}/namespace/${name}`);
+  if (!KINDS[kind].namespaced) return brn(tenantId, `cluster/${clusterId}/${resourceKind(kind)}/${name}`);
   return brn(tenantId, `cluster/${clusterId}/namespace/${namespace}/${resourceKind(kind)}/${name}`);
 }
 

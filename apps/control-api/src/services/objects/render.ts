@@ -5,11 +5,16 @@ import {
   type JobSpec,
   KINDS,
   type LimitRangeItem,
+  type PodDisruptionBudgetSpec,
+  type PodDisruptionBudgetStatus,
+  type PriorityClassSpec,
   type QuotaAmounts,
   renderConfigMapFields,
   renderCronJobSpec,
   renderJobSpec,
   renderLimitRangeSpec,
+  renderPodDisruptionBudgetSpec,
+  renderPriorityClassFields,
   renderQuotaAmounts,
 } from "@berth/kube";
 import { REDACTED_ANNOTATION, renderMeta } from "./meta";
@@ -36,6 +41,8 @@ export interface RenderOptions {
   secretData?: Record<string, string>;
   /** A ResourceQuota's usage in its namespace, for `status.used`. */
   quotaUsed?: QuotaAmounts;
+  /** A PodDisruptionBudget's status, worked out from its namespace's pods now. */
+  budgetStatus?: PodDisruptionBudgetStatus;
 }
 
 export function metaOf(o: ObjectRow) {
@@ -52,7 +59,7 @@ export function metaOf(o: ObjectRow) {
       annotations: o.annotations,
       ownerReferences: o.ownerReferences,
     },
-    o.kind !== "Namespace",
+    KINDS[o.kind as ObjectKindName].namespaced,
   );
 }
 
@@ -115,6 +122,27 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
         spec: renderCronJobSpec(o.spec as unknown as CronJobSpec),
         status: o.status,
       };
+    case "PriorityClass":
+      return { ...head, metadata, ...renderPriorityClassFields(o.spec as unknown as PriorityClassSpec) };
+    case "PodDisruptionBudget": {
+      const st = opts.budgetStatus;
+      return {
+        ...head,
+        metadata,
+        spec: renderPodDisruptionBudgetSpec(o.spec as unknown as PodDisruptionBudgetSpec),
+        status: st
+          ? {
+              observedGeneration: o.generation,
+              ...st,
+              conditions: [
+                st.disruptionsAllowed > 0
+                  ? { type: "DisruptionAllowed", status: "True", reason: "SufficientPods", message: "" }
+                  : { type: "DisruptionAllowed", status: "False", reason: "InsufficientPods", message: "" },
+              ],
+            }
+          : {},
+      };
+    }
     default: {
       const unknownKind: never = kind;
       throw new Error(`no rendering for ${String(unknownKind)}`);

@@ -3,6 +3,8 @@ import {
   BUILT_IN_NAMESPACES,
   type KindName,
   type LimitRangeItem,
+  type PriorityClassRef,
+  type PriorityClassSpec,
   type QuotaAmounts,
   type ResourcePolicy,
   resourcePolicyOf,
@@ -31,6 +33,8 @@ export class AdmissionWorld {
   private readonly usage = new Map<string, Map<string, QuotaAmounts>>();
   /** Per namespace: the contributions of the documents admitted so far (they replace stored ones). */
   private readonly planned = new Map<string, Map<string, QuotaAmounts>>();
+  /** The cluster's PriorityClasses (cluster-scoped: one map). */
+  private classes: Map<string, PriorityClassSpec> | undefined;
 
   constructor(
     private readonly tx: Tx,
@@ -142,8 +146,24 @@ export class AdmissionWorld {
     return total;
   }
 
+  private async classMap(): Promise<Map<string, PriorityClassSpec>> {
+    this.classes ??= await this.load<PriorityClassSpec>("", "PriorityClass", new Map());
+    return this.classes;
+  }
+
+  /** The cluster's PriorityClasses, with those admitted earlier in this write. */
+  async priorityClasses(): Promise<PriorityClassRef[]> {
+    return [...(await this.classMap())].map(([name, c]) => ({
+      name,
+      value: c.value,
+      globalDefault: c.globalDefault,
+      preemptionPolicy: c.preemptionPolicy,
+    }));
+  }
+
   /** Records what an admitted document will write, for the documents after it. */
   async admitted(kind: KindName, ns: string, name: string, spec: unknown, contribution: QuotaAmounts) {
+    if (kind === "PriorityClass") (await this.classMap()).set(name, spec as PriorityClassSpec);
     if (kind === "Namespace") this.namespaces.set(name, "active");
     if (kind === "LimitRange") (await this.load(ns, "LimitRange", this.limitRanges)).set(name, spec as never);
     if (kind === "ResourceQuota") (await this.quotasOf(ns)).set(name, (spec as { hard: QuotaAmounts }).hard);

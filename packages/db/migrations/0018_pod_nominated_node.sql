@@ -1,0 +1,1 @@
+ALTER TABLE "pods" ADD COLUMN "nominated_node_name" text;

@@ -1,0 +1,126 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import { systemRows } from "@berth/db/testing";
+import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
+import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "@berth/provisioner/ec2";
+import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * An ec2 machine's zone is the one EC2 put its instance in; its node joins with that
+ * `topology.kubernetes.io/zone`. Against the EC2 emulator, through the real SDK (no agent runs: the
+ * test joins with the token the machine's user-data carries, as its agent would).
+ */
+let ec2: Ec2Emulator;
+let api: TestApi;
+let workDir: string;
+let stopProvisioner: () => Promise<void>;
+const providerOptions = () => ({
+  endpoint: ec2.url,
+  region: "eu-west-1",
+  amiId: "ami-12345678",
+  securityGroupIds: [],
+  instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
+  credentials: { accessKeyId: "test", secretAccessKey: "test" },
+});
+const waitFor = async <T>(what: string, probe: () => Promise<T | false | undefined>, ms = 20_000) => {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), "berth-zone-"));
+  ec2 = await createEc2Emulator({ workDir, runUserData: false });
+  api = await createTestApi();
+  const workers = await startTestProvisioner(
+    createTestProvisionerDeps({
+      db: api.deps.db,
+      redis: api.deps.redis,
+      queues: api.deps.queues,
+      master: api.deps.master,
+      providers: { ec2: createEc2Provider(providerOptions()) },
+    }),
+  );
+  stopProvisioner = () => workers.stop();
+});
+afterAll(async () => {
+  await stopProvisioner?.();
+  await ec2?.stop();
+  await api?.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe("zones of ec2 machines", () => {
+  it("the provider reports the availability zone of the instance it launches, and again when it adopts it", async () => {
+    const provider = createEc2Provider(providerOptions());
+    const spec = {
+      machineId: "m_zone1",
+      tenantId: "tenant_1",
+      clusterId: "cluster_1",
+      poolId: "np_1",
+      instanceType: "small" as const,
+      userData: "#!/bin/sh\n",
+    };
+    const launched = await provider.create(spec);
+    expect(launched.zone).toBe("eu-west-1a");
+    expect((await provider.describe(launched.instanceId))?.zone).toBe("eu-west-1a");
+    // A retried launch finds the tagged instance, with the same zone.
+    expect(await provider.create(spec)).toEqual(launched);
+  });
+
+  it("a launched machine's node joins in its instance's zone, with its hostname", async () => {
+    const { token } = await api.tenant("zones");
+    const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token, body });
+    const clusterId = (await call("POST", "/v1/clusters", { name: "c" })).body.id as string;
+    await waitFor(
+      "cluster active",
+      async () => (await call("GET", `/v1/clusters/${clusterId}`)).body.status === "active",
+    );
+    const pool = await call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      name: "web",
+      provider: "ec2",
+      minSize: 0,
+      maxSize: 1,
+      desiredSize: 1,
+    });
+    expect(pool.status, pool.text).toBe(202);
+    expect(pool.body.zone).toBeNull();
+    const [machine] = await waitFor("the machine launched", async () => {
+      const rows = await systemRows(
+        api.deps.db,
+        sql`select instance_id, zone, node_name from machines where status = 'launching'`,
+      );
+      return rows.length === 1 && rows;
+    });
+    expect(machine?.zone).toBe("eu-west-1a");
+    const userData = await readFile(join(workDir, String(machine?.instance_id), "user-data"), "utf8");
+    const joinToken = /BERTH_JOIN_TOKEN='([^']+)'/.exec(userData)?.[1];
+    expect(joinToken).toBeDefined();
+    const joined = await api.call("POST", "/v1/nodes/join", {
+      body: {
+        joinToken,
+        name: machine?.node_name,
+        capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10 },
+        portRange: { min: 30000, max: 30010 },
+        address: "127.0.0.1",
+      },
+    });
+    expect(joined.status, joined.text).toBe(201);
+    const node = (await call("GET", `/v1/clusters/${clusterId}/nodes`)).body.items.find(
+      (n: { name: string }) => n.name === machine?.node_name,
+    );
+    expect(node.labels).toMatchObject({
+      "topology.kubernetes.io/zone": "eu-west-1a",
+      "kubernetes.io/hostname": machine?.node_name,
+      "berth.io/pool": "web",
+    });
+  });
+});
