@@ -33,7 +33,7 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(50),
   /** Large lists (over 100 rows) running at once in one replica: in all, and of one tenant. */
   EXPENSIVE_CALLS_PER_REPLICA: z.coerce.number().int().min(1).max(1000).default(16),
-  EXPENSIVE_CALLS_PER_TENANT: z.coerce.number().int().min(1).max(100).default(2),
+  EXPENSIVE_CALLS_PER_TENANT: z.coerce.number().int().min(1).max(100).default(1),
   TRPC_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   API_KEY_DEFAULT_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** A closed tenant's data is erased this many days after its closure. */

@@ -1,8 +1,11 @@
 /**
  * A long page of a list goes out a slice of items at a time, with a turn of the event loop between
- * slices: one tenant's 500-row page is then many short pieces of work instead of one long one, and
- * another tenant's small read waits for a slice, not for the page (the noisy-neighbour bench).
+ * slices, given first to any small call in flight (foreground.ts): one tenant's 500-row page is
+ * then many short pieces of work, and another tenant's read waits for a slice at most, not for the
+ * page (the noisy-neighbour bench).
  */
+import { yieldToForeground } from "./foreground";
+
 const SLICE = 25;
 /** Pages shorter than this are answered in one piece, as any other JSON answer. */
 export const STREAMED_LIST_MIN_ITEMS = 50;
@@ -35,7 +38,7 @@ export function pageStream(page: Page): ReadableStream<Uint8Array> {
       const end = Math.min(items.length, next + SLICE);
       for (; next < end; next++) text += (next === 0 ? "" : ",") + JSON.stringify(items[next]);
       controller.enqueue(encoder.encode(text));
-      await new Promise<void>((resume) => setImmediate(resume));
+      await yieldToForeground();
     },
   });
 }

@@ -14,6 +14,8 @@ export interface Scratch {
   attributedTo?: { tenantId: string; principalId: string; principalType: string };
   /** The operation's `auditDetails` of the validated input. */
   details?: Record<string, unknown>;
+  /** Ends the call's place in the foreground (see foreground.ts); an expensive call leaves it early. */
+  leaveForeground?: () => void;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function authorizeAndRun(
   // The first unit was counted when the caller was authenticated.
   await hit(deps.redis, deps.queues.prefix, principalWindows(deps, caller), "requests", cost - 1);
   if (cost < EXPENSIVE_COST) return run();
+  scratch.leaveForeground?.();
   try {
     return await deps.expensiveCalls.run(caller.tenantId, run, EXPENSIVE_WAIT_MS);
   } catch (error) {

@@ -7,6 +7,7 @@ import { operations } from "../operations";
 import { readBody, readRawBody } from "./body";
 import type { AppEnv } from "./context";
 import { toBerthError } from "./errors";
+import { enterForeground } from "./foreground";
 import { isLongPage, pageStream } from "./list-body";
 import { auditOutcome, authorizeAndRun, type Scratch } from "./pipeline";
 import { requestMetaOf } from "./request-meta";
@@ -50,7 +51,7 @@ async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
 export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
   for (const op of Object.values(operations) as AnyOperation[]) {
     app.on(op.method, op.path, async (c) => {
-      const scratch: Scratch = {};
+      const scratch: Scratch = { leaveForeground: enterForeground() };
       const meta = requestMetaOf(c, deps, scratch);
       try {
         const caller = await authenticate(deps, op.auth, meta.authorization, meta.sourceIp);
@@ -89,6 +90,8 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
         const berth = toBerthError(error);
         await auditOutcome(deps, op, meta, scratch, berth, httpStatusOf(berth.code));
         throw error;
+      } finally {
+        scratch.leaveForeground?.();
       }
     });
   }

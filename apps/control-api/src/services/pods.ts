@@ -9,7 +9,7 @@ import { clusterId, loadCluster } from "./clusters";
 import { kick } from "./kick";
 import { lockWorkloads } from "./objects/apply";
 import { labelSelectorParam, selectorCondition } from "./objects/selector-sql";
-import { page, pageInput } from "./paging";
+import { pageInput, pageInSlices } from "./paging";
 import { stopPods } from "./pod-removal";
 
 /**
@@ -146,21 +146,27 @@ export const listPodsInput = pageInput
   .strict();
 
 export async function listPods(deps: Deps, caller: UserCaller, input: z.infer<typeof listPodsInput>) {
-  const rows = await withTenant(deps.db, caller.tenantId, async (tx) => {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
-    return selectPods(
-      tx,
-      and(
-        eq(pods.clusterId, input.clusterId),
-        input.namespace ? eq(pods.namespace, input.namespace) : undefined,
-        selectorCondition(pods.labels, input.labelSelector),
-        input.cursor ? lt(pods.id, input.cursor) : undefined,
-      ),
-    )
-      .orderBy(desc(pods.id))
-      .limit(input.limit + 1);
+    return pageInSlices(
+      input.limit,
+      (before, take) =>
+        selectPods(
+          tx,
+          and(
+            eq(pods.clusterId, input.clusterId),
+            input.namespace ? eq(pods.namespace, input.namespace) : undefined,
+            selectorCondition(pods.labels, input.labelSelector),
+            input.cursor ? lt(pods.id, input.cursor) : undefined,
+            before ? lt(pods.id, before) : undefined,
+          ),
+        )
+          .orderBy(desc(pods.id))
+          .limit(take),
+      renderPod,
+      (j) => j.pod.id,
+    );
   });
-  return page(rows.map(renderPod), input.limit);
 }
 
 export const podRefInput = z.object({ clusterId, namespace: dnsLabelName, name: dnsSubdomainName }).strict();

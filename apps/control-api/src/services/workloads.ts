@@ -13,7 +13,7 @@ import { renderDeployment } from "./objects/deployment-view";
 import { notFoundMessage } from "./objects/names";
 import { labelSelectorParam, selectorCondition } from "./objects/selector-sql";
 import { liveDeployment, podCount } from "./objects/store";
-import { page, pageInput } from "./paging";
+import { pageInput, pageInSlices } from "./paging";
 
 export { MAX_DEPLOYMENTS_PER_CLUSTER } from "./objects/apply";
 
@@ -78,20 +78,23 @@ export async function listDeployments(
 ) {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
-    const rows = await selectDeployments(
-      tx,
-      and(
-        eq(deployments.clusterId, input.clusterId),
-        input.namespace ? eq(deployments.namespace, input.namespace) : undefined,
-        selectorCondition(deployments.labels, input.labelSelector),
-        input.cursor ? lt(deployments.id, input.cursor) : undefined,
-      ),
-    )
-      .orderBy(desc(deployments.id))
-      .limit(input.limit + 1);
-    return page(
-      rows.map((d) => ({ id: d.id, ...renderDeployment(d, d.podCount) })),
+    return pageInSlices(
       input.limit,
+      (before, take) =>
+        selectDeployments(
+          tx,
+          and(
+            eq(deployments.clusterId, input.clusterId),
+            input.namespace ? eq(deployments.namespace, input.namespace) : undefined,
+            selectorCondition(deployments.labels, input.labelSelector),
+            input.cursor ? lt(deployments.id, input.cursor) : undefined,
+            before ? lt(deployments.id, before) : undefined,
+          ),
+        )
+          .orderBy(desc(deployments.id))
+          .limit(take),
+      (d) => ({ id: d.id, ...renderDeployment(d, d.podCount) }),
+      (d) => d.id,
     );
   });
 }

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { authenticate } from "../auth/authenticate";
 import type { Caller, Deps } from "../deps";
 import { toBerthError } from "../http/errors";
+import { enterForeground } from "../http/foreground";
 import { auditOutcome, authorizeAndRun, type Scratch } from "../http/pipeline";
 import type { AnyOperation, AuthKind, CallerOf, Operation, RequestMeta } from "../operation";
 
@@ -111,9 +112,9 @@ export const createCallerFactory = t.createCallerFactory;
 function procedureFor<A extends AuthKind, I extends z.ZodType, O>(op: Operation<A, I, O>) {
   return t.procedure
     .use(async ({ ctx, next }) => {
-      const scratch: Scratch = {};
+      const scratch: Scratch = { leaveForeground: enterForeground() };
       const meta = ctx.metaFor(scratch);
-      const result = await next({ ctx: { scratch, meta } });
+      const result = await next({ ctx: { scratch, meta } }).finally(() => scratch.leaveForeground?.());
       if (result.ok) {
         await auditOutcome(ctx.deps, op as unknown as AnyOperation, meta, scratch, null, op.successStatus);
         return result;
