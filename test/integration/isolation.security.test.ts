@@ -1,6 +1,7 @@
 import { type AnyOperation, operations } from "@berth/control-api/operations";
 import { newId } from "@berth/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kindBodies } from "./catalog-bodies";
 import { type Platform, startPlatform } from "./harness";
 
 const manifest = {
@@ -18,33 +19,6 @@ const manifest = {
         ],
       },
     },
-  },
-};
-
-const container = { name: "a", image: "localhost/berth/demo-web:latest" };
-/** A plausible manifest per kind of the object model (PUT bodies, and documents of apply). */
-const kindBodies: Record<string, Record<string, unknown>> = {
-  "namespaces.upsert": { metadata: { labels: { team: "a" } } },
-  "configmaps.upsert": { data: { GREETING: "hello" } },
-  "secrets.upsert": { type: "Opaque", stringData: { password: "pw" } },
-  "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
-  "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
-  "priorityclasses.upsert": { value: 1000, description: "important" },
-  "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
-  "jobs.upsert": {
-    spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [container] } } },
-  },
-  "cronjobs.upsert": {
-    spec: {
-      schedule: "@hourly",
-      jobTemplate: { spec: { template: { spec: { restartPolicy: "Never", containers: [container] } } } },
-    },
-  },
-  "clusters.applyManifests": {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "cfg" },
-    data: { a: "b" },
   },
 };
 

@@ -2,6 +2,7 @@ import { type AnyOperation, operations } from "@berth/control-api/operations";
 import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kindBodies } from "./catalog-bodies";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -50,32 +51,6 @@ const validBodies: Record<string, unknown> = {
   },
   "policies.attach": { principalId: "usr_x" },
   "iam.simulate": { principalId: "usr_x", action: "cluster:List", resource: "*" },
-};
-const kindContainer = { name: "a", image: "localhost/berth/demo-web:latest" };
-/** A plausible manifest per kind of the object model (PUT bodies, and documents of apply). */
-const kindBodies: Record<string, Record<string, unknown>> = {
-  "namespaces.upsert": { metadata: { labels: { team: "a" } } },
-  "configmaps.upsert": { data: { GREETING: "hello" } },
-  "secrets.upsert": { type: "Opaque", stringData: { password: "pw" } },
-  "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
-  "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
-  "priorityclasses.upsert": { value: 1000, description: "important" },
-  "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
-  "jobs.upsert": {
-    spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [kindContainer] } } },
-  },
-  "cronjobs.upsert": {
-    spec: {
-      schedule: "@hourly",
-      jobTemplate: { spec: { template: { spec: { restartPolicy: "Never", containers: [kindContainer] } } } },
-    },
-  },
-  "clusters.applyManifests": {
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    metadata: { name: "cfg" },
-    data: { a: "b" },
-  },
 };
 Object.assign(validBodies, kindBodies);
 

@@ -126,3 +126,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
 }
 
 export { HELP };
+
+/**
+ * What the agent's own tests read from the environment: the engine to test against (empty: the
+ * test's default) and the agents' log level (`AGENT_LOG_LEVEL`, silent unless asked).
+ */
+export function testSettings(env: NodeJS.ProcessEnv = process.env) {
+  return {
+    containerHost: env.CONTAINER_HOST || env.DOCKER_HOST || "",
+    agentLogLevel: env.AGENT_LOG_LEVEL ?? "silent",
+    conformanceImage: env.BERTH_CONFORMANCE_IMAGE || "",
+  };
+}

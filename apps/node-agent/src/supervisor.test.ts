@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createLogger } from "@berth/core";
 import { type Assignment, assignmentSchema, CONTAINER_LABELS } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testSettings } from "./env";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "./runtime/conformance-image";
 import { createDockerEngineRuntime } from "./runtime/docker-engine";
 import { createEngineClient } from "./runtime/engine-http";
@@ -12,7 +13,7 @@ import { enforceEphemeralStorage } from "./storage";
 import { PodSupervisor } from "./supervisor";
 
 /** The pod supervisor against real containers (no control plane: assignments are handed in). */
-const url = process.env.CONTAINER_HOST || process.env.DOCKER_HOST || "";
+const url = testSettings().containerHost;
 const runtime = createDockerEngineRuntime({ url });
 const nodeId = `node_sup${randomBytes(4).toString("hex")}`;
 const identity = { nodeId, clusterId: "cl_test", installationId: `inst${randomBytes(6).toString("hex")}` };

@@ -15,12 +15,13 @@ import {
   type PodEvent,
   type PodReport,
 } from "@berth/protocol";
+import { testSettings } from "../env";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../runtime/conformance-image";
 import { createDockerEngineRuntime } from "../runtime/docker-engine";
 import { createEngineClient } from "../runtime/engine-http";
 import { PodSupervisor } from "../supervisor";
 
-export const url = process.env.CONTAINER_HOST || process.env.DOCKER_HOST || "";
+export const url = testSettings().containerHost;
 export const runtime = createDockerEngineRuntime({ url });
 export const USER_IMAGE = `${CONFORMANCE_IMAGE}-user`;
 
@@ -48,7 +49,7 @@ export async function startNode(name: string): Promise<Node> {
       stopTimeoutSeconds: 1,
       concurrency: 4,
       podsDir,
-      logger: createLogger("node-agent", process.env.AGENT_LOG_LEVEL ?? "silent"),
+      logger: createLogger("node-agent", testSettings().agentLogLevel),
       onChange: () => events.push(...supervisor.takeEvents()),
     },
   );

@@ -2,18 +2,20 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testSettings } from "../env";
 import { runtimeConformanceSuite } from "./conformance";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "./conformance-image";
 import { createDockerEngineRuntime } from "./docker-engine";
 import { createEngineClient, responseError } from "./engine-http";
 
-const url = process.env.CONTAINER_HOST || process.env.DOCKER_HOST || `unix://${localPodmanSocket()}`;
-const image = process.env.BERTH_CONFORMANCE_IMAGE || CONFORMANCE_IMAGE;
+const settings = testSettings();
+const url = settings.containerHost || `unix://${localPodmanSocket()}`;
+const image = settings.conformanceImage || CONFORMANCE_IMAGE;
 const userImage = `${CONFORMANCE_IMAGE}-user`;
 const engine = createEngineClient({ url });
 
 beforeAll(async () => {
-  if (!process.env.BERTH_CONFORMANCE_IMAGE) await ensureConformanceImage(engine, { image });
+  if (!settings.conformanceImage) await ensureConformanceImage(engine, { image });
   await ensureConformanceImage(engine, { image: userImage, user: "1234:2345" });
 }, 60_000);
 
