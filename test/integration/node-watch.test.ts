@@ -1,4 +1,4 @@
-import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import { createTestApi, foregroundCalls, type TestApi } from "@berth/control-api/testing";
 import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
@@ -94,6 +94,19 @@ describe("the watch", () => {
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ version: expect.any(String), leave: false, pods: [] });
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("waits outside the foreground: a waiting agent never holds back the slices of large lists", async () => {
+    const { version } = (await watch(p.api, undefined, 0)).body;
+    const held = watch(p.api, version, 1_500);
+    // Sampled while the watch waits (the lease's heartbeats are small calls and come and go).
+    const samples: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      samples.push(foregroundCalls());
+    }
+    expect(samples).toContain(0);
+    expect((await held).status).toBe(200);
   });
 
   it("answers after waitMs with the same version when nothing changes", async () => {

@@ -91,6 +91,12 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
   readonly transport?: "json" | "stream" | "websocket";
   /** What the audit record keeps of the input besides action and resource (e.g. an exec's command). */
   readonly auditDetails?: (input: z.output<I>) => Record<string, unknown>;
+  /**
+   * A long poll: the call waits (up to its `waitMs`) for something to happen. It leaves the
+   * foreground once authorised (http/foreground.ts), so that waiting agents never slow the
+   * slices of large lists.
+   */
+  readonly longPoll?: boolean;
   /** REST only: a representation other than JSON (e.g. CSV), or undefined for JSON. */
   readonly render?: (value: O, input: z.output<I>) => { contentType: string; body: string } | undefined;
 }

@@ -195,3 +195,4 @@ export async function createTestApi(
     },
   };
 }
+export { foregroundCalls } from "./http/foreground";

@@ -48,6 +48,7 @@ export async function authorizeAndRun(
   if (caller.kind === "user" && op.authorization !== "authenticated") {
     await authorize(deps, caller, op.action, scratch.resource ?? "*", meta);
   }
+  if (op.longPoll) scratch.leaveForeground?.();
   const run = () => op.run(deps, caller as CallerOf<typeof op.auth>, input, meta);
   const cost = costOf(op, input);
   if (caller.kind !== "user" || cost === 1) return run();

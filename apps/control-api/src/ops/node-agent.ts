@@ -65,5 +65,6 @@ export const nodeAgentOperations = {
     successStatus: 200,
     input: watchRequestSchema,
     run: watchNode,
+    longPoll: true,
   }),
 };

@@ -73,6 +73,7 @@ export const streamOperations = {
     successStatus: 200,
     input: streamPollRequestSchema,
     run: pollStreams,
+    longPoll: true,
   }),
   attachStream: op({
     id: "nodes.attachStream",
