@@ -29,6 +29,10 @@ export interface Agents {
       podConcurrency?: number;
       server?: string;
       intervals?: AgentOptions["intervals"];
+      /** What the node offers (default: 64 cores, 64 GiB); `extended` as its agent advertises it. */
+      capacity?: { cpuMillis: number; memoryBytes: number; extended?: Record<string, number> };
+      /** Its `topology.kubernetes.io/zone`, where its pool names none. */
+      zone?: string;
     },
   ): Promise<{ agent: Agent; stateDir: string; logs: string[] }>;
   close(): Promise<void>;
@@ -68,7 +72,11 @@ export async function startAgents(p: Platform): Promise<Agents> {
           stateDir,
           join: {
             name,
-            capacity: { cpuMillis: 64_000, memoryBytes: 64 * 1024 ** 3, pods: o.pods ?? 20 },
+            capacity: {
+              ...(o.capacity ?? { cpuMillis: 64_000, memoryBytes: 64 * 1024 ** 3 }),
+              pods: o.pods ?? 20,
+            },
+            ...(o.zone ? { zone: o.zone } : {}),
             portRange: o.portRange,
             address: "127.0.0.1",
             labels: {},

@@ -76,7 +76,7 @@ describe("zones of ec2 machines", () => {
     expect(await provider.create(spec)).toEqual(launched);
   });
 
-  it("a launched machine's node joins in its instance's zone, with its hostname", async () => {
+  it("a launched machine's node joins in its instance's zone, with its hostname and its instance type's GPU", async () => {
     const { token } = await api.tenant("zones");
     const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token, body });
     const clusterId = (await call("POST", "/v1/clusters", { name: "c" })).body.id as string;
@@ -87,6 +87,7 @@ describe("zones of ec2 machines", () => {
     const pool = await call("POST", `/v1/clusters/${clusterId}/node-pools`, {
       name: "web",
       provider: "ec2",
+      instanceType: "gpu",
       minSize: 0,
       maxSize: 1,
       desiredSize: 1,
@@ -104,15 +105,29 @@ describe("zones of ec2 machines", () => {
     const userData = await readFile(join(workDir, String(machine?.instance_id), "user-data"), "utf8");
     const joinToken = /BERTH_JOIN_TOKEN='([^']+)'/.exec(userData)?.[1];
     expect(joinToken).toBeDefined();
-    const joined = await api.call("POST", "/v1/nodes/join", {
-      body: {
-        joinToken,
-        name: machine?.node_name,
-        capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10 },
-        portRange: { min: 30000, max: 30010 },
-        address: "127.0.0.1",
-      },
-    });
+    expect(ec2.instances().map((i) => i.instanceType)).toContain("g4dn.xlarge");
+    const joinAs = (extra: Record<string, unknown>) =>
+      api.call("POST", "/v1/nodes/join", {
+        body: {
+          joinToken,
+          name: machine?.node_name,
+          // What the agent claims of extended resources does not count: the instance type says.
+          capacity: {
+            cpuMillis: 2000,
+            memoryBytes: 4 * 1024 ** 3,
+            pods: 10,
+            extended: { "berth.dev/gpu": 8 },
+          },
+          portRange: { min: 30000, max: 30010 },
+          address: "127.0.0.1",
+          ...extra,
+        },
+      });
+    // An agent naming another zone than its instance's is refused, and its token still works.
+    const elsewhere = await joinAs({ zone: "eu-west-1b" });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.error.message).toContain("zone eu-west-1a");
+    const joined = await joinAs({});
     expect(joined.status, joined.text).toBe(201);
     const node = (await call("GET", `/v1/clusters/${clusterId}/nodes`)).body.items.find(
       (n: { name: string }) => n.name === machine?.node_name,
@@ -121,6 +136,8 @@ describe("zones of ec2 machines", () => {
       "topology.kubernetes.io/zone": "eu-west-1a",
       "kubernetes.io/hostname": machine?.node_name,
       "berth.io/pool": "web",
+      "berth.io/instance-type": "gpu",
     });
+    expect(node.capacity.extended).toEqual({ "berth.dev/gpu": 1 });
   });
 });

@@ -1,6 +1,7 @@
 import { cpus, hostname, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { extendedResourceMap, labelValue } from "@berth/protocol";
 import { z } from "zod";
 
 const HELP = `berth node agent: joins a Berth cluster and runs its pods on this host.
@@ -20,6 +21,11 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --max-pods N            default 110
   --port-range MIN-MAX    host ports for pods (default 30000-32767)
   --address ADDR          the address users reach pods on (default 127.0.0.1)
+  --zone ZONE             the node's topology.kubernetes.io/zone when its pool names none (env BERTH_NODE_ZONE;
+                          a machine Berth runs, or a pool with a zone, sets it instead)
+  --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.
+                          berth.dev/gpu=2 (env BERTH_EXTENDED_RESOURCES; a machine Berth runs offers what its
+                          instance type has instead)
   --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
   --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
   --pod-concurrency N     pods started or stopped at once (env BERTH_POD_CONCURRENCY; default 8)
@@ -55,6 +61,23 @@ const schema = z.object({
     })
     .refine((r) => r.min >= 1024 && r.max <= 65535 && r.max >= r.min, "a range within 1024-65535"),
   address: z.string().min(1),
+  zone: labelValue.min(1).optional(),
+  extendedResources: z
+    .string()
+    .transform((text, ctx) => {
+      const pairs = text.split(",").filter((x) => x.trim() !== "");
+      const out: Record<string, number> = {};
+      for (const pair of pairs) {
+        const [name = "", count = ""] = pair.trim().split("=");
+        if (!/^[0-9]+$/.test(count)) {
+          ctx.addIssue({ code: "custom", message: `${pair.trim()}: give NAME=COUNT, e.g. berth.dev/gpu=1` });
+          return z.NEVER;
+        }
+        out[name] = Number(count);
+      }
+      return out;
+    })
+    .pipe(extendedResourceMap),
   healthPort: z.coerce.number().int().min(0).max(65535).optional(),
   containerHost: z.string().min(1),
   podConcurrency: z.coerce.number().int().min(1).max(64),
@@ -78,6 +101,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "max-pods": { type: "string" },
       "port-range": { type: "string" },
       address: { type: "string" },
+      zone: { type: "string" },
+      "extended-resources": { type: "string" },
       "health-port": { type: "string" },
       "container-host": { type: "string" },
       "pod-concurrency": { type: "string" },
@@ -105,6 +130,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxPods: values["max-pods"] ?? 110,
     portRange: values["port-range"] ?? "30000-32767",
     address: values.address ?? "127.0.0.1",
+    zone: values.zone ?? env.BERTH_NODE_ZONE,
+    extendedResources: values["extended-resources"] ?? env.BERTH_EXTENDED_RESOURCES ?? "",
     healthPort: values["health-port"],
     containerHost:
       values["container-host"] ??

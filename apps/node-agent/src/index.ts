@@ -36,10 +36,16 @@ const agent = createAgent(
     stateDir: config.stateDir,
     join: {
       name: config.name,
-      capacity: { cpuMillis: config.cpu, memoryBytes: config.memory, pods: config.maxPods },
+      capacity: {
+        cpuMillis: config.cpu,
+        memoryBytes: config.memory,
+        pods: config.maxPods,
+        ...(Object.keys(config.extendedResources).length > 0 ? { extended: config.extendedResources } : {}),
+      },
       portRange: config.portRange,
       address: config.address,
       labels: {},
+      ...(config.zone ? { zone: config.zone } : {}),
       agentVersion: AGENT_VERSION,
     },
     publishAddress: config.address,

@@ -81,6 +81,7 @@ describe("placing pods", () => {
       placed: 0,
       unschedulable: 0,
       evicted: 0,
+      drained: 0,
       preempted: 0,
       pending: false,
     });

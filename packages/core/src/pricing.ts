@@ -12,6 +12,7 @@ export const METERS = {
   machine_small_hours: { unit: "small-machine-hour", rawPerUnit: 3_600_000n },
   machine_medium_hours: { unit: "medium-machine-hour", rawPerUnit: 3_600_000n },
   machine_large_hours: { unit: "large-machine-hour", rawPerUnit: 3_600_000n },
+  machine_gpu_hours: { unit: "gpu-machine-hour", rawPerUnit: 3_600_000n },
   pod_vcpu_seconds: { unit: "vCPU-second", rawPerUnit: 1_000_000n }, // ms × millicores
   pod_memory_gib_seconds: { unit: "GiB-second", rawPerUnit: 1000n * 1024n ** 3n }, // ms × bytes
 } as const satisfies Record<string, { unit: string; rawPerUnit: bigint }>;
@@ -39,6 +40,7 @@ export const DEFAULT_PRICE_BOOK: PriceBook = {
     machine_small_hours: INSTANCE_TYPES.small.nanoPerHour, // machines Berth runs for node pools
     machine_medium_hours: INSTANCE_TYPES.medium.nanoPerHour,
     machine_large_hours: INSTANCE_TYPES.large.nanoPerHour,
+    machine_gpu_hours: INSTANCE_TYPES.gpu.nanoPerHour,
     pod_vcpu_seconds: 11_244n, // $0.000011244 per vCPU-second requested
     pod_memory_gib_seconds: 1_235n, // $0.000001235 per GiB-second requested
   },

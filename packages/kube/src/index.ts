@@ -16,6 +16,7 @@ export * from "./parse";
 export * from "./pod/affinity";
 export * from "./pod/container";
 export * from "./pod/env";
+export * from "./pod/extended";
 export * from "./pod/limit-range";
 export * from "./pod/normalise";
 export * from "./pod/pod-security";
