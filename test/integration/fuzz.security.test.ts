@@ -78,6 +78,7 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
     "tenant.update": { allowedImagePrefixes: ["localhost/", "registry.example/team/"] },
     "clusters.create": { name: "fuzz", tags: { team: "a" } },
     "clusters.createJoinToken": { ttlSeconds: 600 },
+    "clusters.update": { tags: { team: "b" }, scheduling: { scoringStrategy: { type: "MostAllocated" } } },
     "nodePools.create": { name: "p", provider: "byo", desiredSize: 0, labels: { a: "b" } },
     "nodePools.update": { desiredSize: 1 },
     "nodes.join": {

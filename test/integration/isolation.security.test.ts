@@ -31,6 +31,7 @@ const bodyFor = (id: string): unknown => {
     "tenant.update": { allowedImagePrefixes: ["localhost/"] },
     "clusters.createJoinToken": {},
     "clusters.rotateKey": {},
+    "clusters.update": { scheduling: { scoringStrategy: { type: "MostAllocated" } } },
     "deployments.upsert": manifest,
     "pods.exec": { command: ["id"] },
     "deployments.rollback": { toRevision: 1 },

@@ -22,6 +22,7 @@ const validBodies: Record<string, unknown> = {
   "clusters.create": { name: "mass" },
   "clusters.createJoinToken": {},
   "clusters.rotateKey": {},
+  "clusters.update": { tags: { team: "a" } },
   "nodePools.create": { name: "p", provider: "byo", desiredSize: 0 },
   "nodePools.update": { desiredSize: 1 },
   "nodes.drain": {},

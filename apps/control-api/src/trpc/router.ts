@@ -60,6 +60,7 @@ export const appRouter = router({
     createJoinToken: mutation(ops.createJoinToken),
     listJoinTokens: query(ops.listJoinTokens),
     revokeJoinToken: mutation(ops.revokeJoinToken),
+    update: mutation(ops.updateCluster),
     rotateKey: mutation(ops.rotateClusterKey),
     applyManifests: mutation(applyOperation),
   }),

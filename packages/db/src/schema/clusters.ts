@@ -16,6 +16,18 @@ export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 /** A cluster whose control plane serves: nodes join, workloads run (also while its key rotates). */
 export const isOperational = (status: ClusterStatus): boolean => status === "active" || status === "updating";
 
+/**
+ * How the cluster's scheduler scores nodes (kube's NodeResourcesFit `scoringStrategy`): spread
+ * (LeastAllocated), bin-pack (MostAllocated) or a utilization shape (RequestedToCapacityRatio).
+ */
+export interface ClusterScheduling {
+  scoringStrategy: {
+    type: "LeastAllocated" | "MostAllocated" | "RequestedToCapacityRatio";
+    resources?: { name: string; weight: number }[];
+    requestedToCapacityRatio?: { shape: { utilization: number; score: number }[] };
+  };
+}
+
 export const clusters = pgTable(
   "clusters",
   {
@@ -25,6 +37,10 @@ export const clusters = pgTable(
     /** Resource tags, for IAM conditions (`berth:ResourceTag/<key>`) and for billing reports. */
     tags: jsonb().$type<Record<string, string>>().notNull().default({}),
     status: text({ enum: CLUSTER_STATUSES }).notNull().default("provisioning"),
+    scheduling: jsonb()
+      .$type<ClusterScheduling>()
+      .notNull()
+      .default({ scoringStrategy: { type: "LeastAllocated" } }),
     statusReason: text(),
     /** The cluster's own token signing key (Ed25519 PKCS#8), envelope-encrypted; null until provisioned and after deletion. */
     signingKeyEnc: text(),
