@@ -36,6 +36,10 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           namespace of its own (Podman --userns=auto, needs a 'containers' range in
                           /etc/subuid; Podman 4.3 deadlocks with it under concurrent starts)
                           (env BERTH_USER_NAMESPACES; default off)
+  --hollow N              a test harness, never for real nodes: run N hollow nodes in this process, named
+                          <name>-0 … <name>-N-1, each a real agent over a runtime that runs nothing (the join
+                          token must admit N nodes) (env BERTH_HOLLOW_NODES; default 0: a real node)
+  --hollow-start-delay-ms MS  how long a hollow container takes to start (default 100)
 `;
 
 const schema = z.object({
@@ -83,6 +87,8 @@ const schema = z.object({
   podConcurrency: z.coerce.number().int().min(1).max(64),
   pidsLimit: z.coerce.number().int().min(16).max(65_536),
   userNamespaces: z.enum(["auto", "off"]),
+  hollow: z.coerce.number().int().min(0).max(20_000),
+  hollowStartDelayMs: z.coerce.number().int().min(0).max(60_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type AgentConfig = z.infer<typeof schema>;
@@ -108,6 +114,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "pod-concurrency": { type: "string" },
       "pids-limit": { type: "string" },
       "user-namespaces": { type: "string" },
+      hollow: { type: "string" },
+      "hollow-start-delay-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -141,6 +149,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     podConcurrency: values["pod-concurrency"] ?? env.BERTH_POD_CONCURRENCY ?? 8,
     pidsLimit: values["pids-limit"] ?? env.BERTH_PIDS_LIMIT ?? 512,
     userNamespaces: values["user-namespaces"] ?? env.BERTH_USER_NAMESPACES ?? "off",
+    hollow: values.hollow ?? env.BERTH_HOLLOW_NODES ?? 0,
+    hollowStartDelayMs: values["hollow-start-delay-ms"] ?? 100,
     logLevel: env.LOG_LEVEL ?? "info",
   });
   if (!parsed.success) {

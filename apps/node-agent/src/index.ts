@@ -5,6 +5,7 @@ import { createAgent } from "./agent";
 import { createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
 import { createHealthApp } from "./health";
+import { startHollowNodes } from "./hollow-nodes";
 import { createDockerEngineRuntime } from "./runtime";
 
 const AGENT_VERSION = "0.1.0";
@@ -22,6 +23,30 @@ if (config === "help") {
 }
 
 const logger = createLogger("node-agent", config.logLevel);
+
+if (config.hollow > 0) {
+  // A test harness: many hollow nodes in this process, until SIGTERM or SIGINT.
+  const hollow = await startHollowNodes({
+    server: config.server,
+    joinToken: config.joinToken ?? "",
+    count: config.hollow,
+    prefix: config.name,
+    stateDir: config.stateDir,
+    capacity: { cpuMillis: config.cpu, memoryBytes: config.memory, pods: config.maxPods },
+    portRange: config.portRange,
+    startDelayMs: config.hollowStartDelayMs,
+    logger,
+  });
+  logger.info({ nodes: config.hollow, server: config.server }, "hollow nodes running");
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  logger.info({ signal }, "stopping the hollow nodes");
+  await hollow.stop();
+  process.exit(0);
+}
+
 const runtime = createDockerEngineRuntime({
   ...(config.containerHost.startsWith("unix://")
     ? { socketPath: config.containerHost.slice("unix://".length) }
