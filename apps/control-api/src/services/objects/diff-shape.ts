@@ -17,6 +17,7 @@ import {
   renderPriorityClassFields,
   renderQuotaAmounts,
 } from "@berth/kube";
+import { userAnnotations } from "./meta";
 import type { StoredSecretSpec } from "./render";
 
 /**
@@ -32,7 +33,8 @@ export function diffShape(
 ): Record<string, unknown> {
   const metadata = {
     labels: meta.labels,
-    annotations: meta.annotations,
+    // The stored row carries what the server writes (a Deployment's revision): never a change of the user's.
+    annotations: userAnnotations(meta.annotations),
     ownerReferences: meta.ownerReferences,
   };
   switch (kind) {
