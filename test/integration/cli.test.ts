@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { cliRunner } from "./cli-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -12,45 +11,12 @@ import { type Platform, startPlatform } from "./harness";
  * API and provisioner on a port: sign-up and login, a cluster created and waited for, a
  * multi-document apply, get/describe, diff, scale and rollout status, delete — output and exit codes.
  */
-const BIN = fileURLToPath(new URL("../../packages/cli/bin/berth.js", import.meta.url));
-
 let p: Platform;
 let server: { url: string; close(): Promise<void> };
 let dir: string;
 let configPath: string;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function berth(args: string[], stdin = ""): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, BERTH_CONFIG: configPath, NO_COLOR: "1" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
-
-/** A run that must succeed; its output otherwise shows in the failure. */
-async function ok(args: string[], stdin = ""): Promise<Run> {
-  const r = await berth(args, stdin);
-  expect(r.code, `berth ${args.join(" ")}\n${r.stdout}\n${r.stderr}`).toBe(0);
-  return r;
-}
+let berth: ReturnType<typeof cliRunner>["berth"];
+let ok: ReturnType<typeof cliRunner>["ok"];
 
 const SHOP = `apiVersion: v1
 kind: Namespace
@@ -79,6 +45,7 @@ beforeAll(async () => {
   server = await p.api.listen();
   dir = await mkdtemp(join(tmpdir(), "berth-cli-"));
   configPath = join(dir, "config", "berth.yaml");
+  ({ berth, ok } = cliRunner(configPath));
   await writeFile(join(dir, "shop.yaml"), SHOP);
 });
 afterAll(async () => {
