@@ -46,17 +46,10 @@ beforeAll(async () => {
   await cli.ok(["config", "set-context", "--cluster", clusterId]);
   const token = (await cli.ok(["join-tokens", "create", "--description", "cli"])).stdout.trim();
   await agents.start("cli-node", { joinToken: token, portRange: portBlock(10) });
-  expect((await cli.ok(["apply", "-f", "-"], TICKER)).stdout).toBe("deployment/ticker created\n");
-  pod = await p.waitFor(
-    "a running ticker",
-    async () => {
-      const row = (await cli.ok(["get", "pods", "-o", "wide"])).stdout
-        .split("\n")
-        .find((l) => /\sRunning\s/.test(l));
-      return row?.split(/\s+/)[0];
-    },
-    60_000,
-  );
+  const applied = await cli.ok(["apply", "-f", "-", "--wait", "--timeout", "2m"], TICKER);
+  expect(applied.stdout).toBe("deployment/ticker created\n");
+  expect(applied.stderr).toMatch(/deployment "ticker" rollout: successfully rolled out \(\d+s\)/);
+  pod = (await cli.ok(["get", "pods", "-o", "name"])).stdout.trim().replace("pod/", "");
 }, 180_000);
 afterAll(async () => {
   await agents?.close();

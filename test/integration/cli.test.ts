@@ -154,6 +154,55 @@ describe("berth against a real control API", () => {
     );
   });
 
+  it("manages the account: tenant, users, API keys (and logging in with one), policies, the simulator, audit, usage", async () => {
+    expect(JSON.parse((await ok(["tenant", "get", "-o", "json"])).stdout)).toMatchObject({
+      name: "cli-co",
+      status: "active",
+    });
+    const user = await ok(
+      ["users", "create", "second@example.test", "--password-stdin"],
+      "another correct horse battery",
+    );
+    expect(user.stdout).toMatch(
+      /^EMAIL\s+ID\s+STATUS\s+AGE\nsecond@example\.test\s+usr_[0-9a-z]{26}\s+active\s+\d+s\n$/,
+    );
+    const userId = user.stdout.split("\n")[1]?.split(/\s+/)[1] as string;
+    expect((await ok(["users", "list", "-o", "name"])).stdout.split("\n").sort()).toEqual([
+      "",
+      `user/${email}`,
+      "user/second@example.test",
+    ]);
+    expect((await ok(["policies", "list"])).stdout).toMatch(
+      /^AdministratorAccess\s+AdministratorAccess\s+true$/m,
+    );
+    const simulated = parse(
+      (
+        await ok([
+          "simulate",
+          "--principal",
+          userId,
+          "--action",
+          "cluster:Delete",
+          "--resource",
+          "brn:berth:x:cluster/y",
+        ])
+      ).stdout,
+    );
+    expect(simulated).toMatchObject({ decision: "ImplicitDeny", allowed: false });
+    const key = (await ok(["api-keys", "create", "--name", "ci"])).stdout.trim();
+    expect(key).toMatch(/^brk_/);
+    const withKey = await ok(["login", "--api-key-stdin", "--name", "ci"], key);
+    expect(withKey.stdout).toBe(`logged in to ${server.url} with an API key (context "ci")\n`);
+    expect((await ok(["whoami"])).stdout).toContain("AdministratorAccess");
+    await ok(["config", "use-context", "local"]);
+    expect((await ok(["audit", "--action", "cluster:Create"])).stdout).toMatch(
+      /^TIME\s+PRINCIPAL\s+ACTION\s+RESULT\s+STATUS\n\S+\s+usr_\S+\s+cluster:Create\s+success\s+202\n$/,
+    );
+    expect((await ok(["usage", "--group-by", "cluster"])).stdout).toMatch(
+      /^CLUSTER\s+AMOUNT\ncl_[0-9a-z]{26}\s+\d+\.\d+ USD\nTOTAL\s+\d+\.\d+ USD\n$/,
+    );
+  });
+
   it("deletes what the file holds; reading it then is the API's error in one line (exit 1)", async () => {
     const r = await ok(["delete", "-f", join(dir, "shop.yaml")]);
     expect(r.stdout).toBe("deployment/web deleted\nconfigmap/app deleted\nnamespace/shop deleted\n");

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerAccount } from "./commands/account";
 import { registerApply } from "./commands/apply";
 import { registerClusters } from "./commands/clusters";
 import { registerCompletion } from "./commands/completion";
@@ -62,6 +63,7 @@ export function buildProgram(rt: Runtime): Command {
   registerPods(program, rt);
   registerRollout(program, rt);
   registerIam(program, rt);
+  registerAccount(program, rt);
   registerUsage(program, rt);
   registerCompletion(program, rt);
   return program;

@@ -5,6 +5,7 @@ import { readManifests } from "../manifests";
 import { formatOf, outputOption } from "../options";
 import { structured } from "../output";
 import type { Runtime } from "../runtime";
+import { waitForRollout } from "./rollout";
 
 interface ApplyResult {
   dryRun: boolean;
@@ -19,6 +20,12 @@ async function applyFiles(rt: Runtime, o: { filename?: string[]; recursive?: boo
 }
 
 const ref = (i: ApplyResult["items"][number]) => `${i.kind.toLowerCase()}/${i.name}`;
+
+/** kubectl's line per object: `configmap/app configured (data.GREETING)`. */
+function applied(i: ApplyResult["items"][number], dryRun: boolean): string {
+  const paths = i.action === "configured" && i.changedPaths?.length ? ` (${i.changedPaths.join(", ")})` : "";
+  return `${ref(i)} ${i.action}${paths}${dryRun ? " (dry run)" : ""}`;
+}
 
 function fileOptions(cmd: Command): Command {
   return cmd
@@ -39,22 +46,29 @@ export function registerApply(program: Command, rt: Runtime): void {
       ),
   )
     .option("--dry-run", "admit everything and report, write nothing")
+    .option("--wait", "then wait (with progress) until the Deployments it changed have rolled out")
+    .option("--timeout <duration>", "how long --wait waits for each", "5m")
     .addOption(outputOption())
-    .action(async (o: { filename?: string[]; recursive?: boolean; dryRun?: boolean; output?: string }) => {
-      const result = await applyFiles(rt, o, o.dryRun === true);
-      const format = formatOf(o);
-      const asData = structured(result, format);
-      if (asData) return rt.print(asData);
-      for (const i of result.items) {
-        if (format === "name") {
-          rt.print(ref(i));
-          continue;
-        }
-        const paths =
-          i.action === "configured" && i.changedPaths?.length ? ` (${i.changedPaths.join(", ")})` : "";
-        rt.print(`${ref(i)} ${i.action}${paths}${result.dryRun ? " (dry run)" : ""}`);
-      }
-    });
+    .action(
+      async (o: {
+        filename?: string[];
+        recursive?: boolean;
+        dryRun?: boolean;
+        output?: string;
+        wait?: boolean;
+        timeout: string;
+      }) => {
+        const result = await applyFiles(rt, o, o.dryRun === true);
+        const format = formatOf(o);
+        const asData = structured(result, format);
+        if (asData) rt.print(asData);
+        else for (const i of result.items) rt.print(format === "name" ? ref(i) : applied(i, result.dryRun));
+        if (!o.wait || result.dryRun) return;
+        for (const i of result.items)
+          if (i.kind === "Deployment" && i.action !== "unchanged")
+            await waitForRollout(rt, i.namespace ?? rt.namespace(), i.name, o.timeout);
+      },
+    );
 
   fileOptions(
     program

@@ -5,8 +5,12 @@ import { execInteractive } from "../exec-socket";
 import { parseDuration } from "../progress";
 import type { Runtime } from "../runtime";
 
-const podPath = async (rt: Runtime, pod: string) =>
-  `/v1/clusters/${await rt.clusterId()}/pods/${encodeURIComponent(rt.namespace())}/${encodeURIComponent(pod.replace(/^(pods?|po)\//, ""))}`;
+/** A pod's name (`web-…` or `pod/web-…`) and its REST path in the cluster and namespace. */
+async function podRef(rt: Runtime, given: string) {
+  const name = given.replace(/^(pods?|po)\//, "");
+  const path = `/v1/clusters/${await rt.clusterId()}/pods/${encodeURIComponent(rt.namespace())}/${encodeURIComponent(name)}`;
+  return { name, path };
+}
 
 interface LogOptions {
   container?: string;
@@ -45,7 +49,7 @@ export function registerPods(program: Command, rt: Runtime): void {
       if (o.tail) q.set("tailLines", String(integer(o.tail, "--tail")));
       if (o.since) q.set("sinceSeconds", String(Math.max(1, Math.round(parseDuration(o.since) / 1000))));
       if (o.limitBytes) q.set("limitBytes", String(integer(o.limitBytes, "--limit-bytes")));
-      const res = await rt.rest(`${await podPath(rt, pod)}/log?${q}`);
+      const res = await rt.rest(`${(await podRef(rt, pod)).path}/log?${q}`);
       if (!res.body) return;
       for await (const chunk of res.body) rt.io.stdout.write(chunk);
     });
@@ -62,7 +66,7 @@ export function registerPods(program: Command, rt: Runtime): void {
     .action(async (pod: string, command: string[], o: ExecOptions) => {
       if (command.length === 0)
         throw new UsageError("exec needs a command: berth exec <pod> -- <command> [args...]");
-      const path = await podPath(rt, pod);
+      const { name, path } = await podRef(rt, pod);
       if (o.stdin || o.tty) {
         const q = new URLSearchParams();
         for (const arg of command) q.append("command", arg);
@@ -84,7 +88,7 @@ export function registerPods(program: Command, rt: Runtime): void {
       const r = await client.pods.exec.mutate({
         clusterId,
         namespace: rt.namespace(),
-        name: path.split("/").pop() as string,
+        name,
         command,
         ...(o.container ? { container: o.container } : {}),
         ...(o.timeout ? { timeoutSeconds: Math.max(1, Math.round(parseDuration(o.timeout) / 1000)) } : {}),

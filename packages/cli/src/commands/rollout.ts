@@ -1,3 +1,4 @@
+import type { Inputs } from "@berth/sdk";
 import type { Command } from "commander";
 import { integer } from "../args";
 import { CliError, UsageError } from "../errors";
@@ -5,6 +6,9 @@ import { arr, at, type Json, num, str } from "../json";
 import { table } from "../output";
 import { parseDuration, waitFor } from "../progress";
 import type { Runtime } from "../runtime";
+
+/** What `deployments.upsert` takes; a Deployment as read is one (server-owned fields are ignored). */
+type DeploymentManifest = Inputs["deployments"]["upsert"]["manifest"];
 
 /** `deployment/web`, `deploy/web` or `deployment web`: a Deployment's name. */
 function deploymentName(kindOrRef: string, name: string | undefined): string {
@@ -39,6 +43,24 @@ export function rolloutState(d: Json): { done: boolean; state: string; failed?: 
   return { done: true, state: "successfully rolled out" };
 }
 
+/** Waits (with progress) until a Deployment has rolled out, or fails as its rollout does. */
+export async function waitForRollout(
+  rt: Runtime,
+  namespace: string,
+  name: string,
+  timeout: string,
+): Promise<void> {
+  const [client, clusterId] = [await rt.client(), await rt.clusterId()];
+  await waitFor(rt, {
+    what: `deployment "${name}" rollout`,
+    timeoutMs: parseDuration(timeout),
+    probe: async () => {
+      const d = (await client.deployments.get.query({ clusterId, namespace, name })) as Json;
+      return { ...rolloutState(d), value: d };
+    },
+  });
+}
+
 export function registerRollout(program: Command, rt: Runtime): void {
   const ref = async () => ({ clusterId: await rt.clusterId(), namespace: rt.namespace() });
   const rollout = program
@@ -52,19 +74,16 @@ export function registerRollout(program: Command, rt: Runtime): void {
     .option("--no-watch", "print the state once, do not wait")
     .action(async (kind: string, n: string | undefined, o: { timeout: string; watch: boolean }) => {
       const name = deploymentName(kind, n);
-      const client = await rt.client();
-      const probe = async () => {
-        const d = (await client.deployments.get.query({ ...(await ref()), name })) as Json;
-        return { ...rolloutState(d), value: d };
-      };
       if (!o.watch) {
-        const s = await probe();
+        const s = rolloutState(
+          (await (await rt.client()).deployments.get.query({ ...(await ref()), name })) as Json,
+        );
         if (s.failed) throw new CliError(s.failed);
         rt.print(`deployment "${name}" ${s.done ? s.state : `rollout: ${s.state}`}`);
         if (!s.done) rt.exitCode = 1;
         return;
       }
-      await waitFor(rt, { what: `deployment "${name}" rollout`, timeoutMs: parseDuration(o.timeout), probe });
+      await waitForRollout(rt, rt.namespace(), name, o.timeout);
       rt.print(`deployment "${name}" successfully rolled out`);
     });
 
@@ -134,7 +153,7 @@ export function registerRollout(program: Command, rt: Runtime): void {
           );
         // The object as read, with its resourceVersion: a change meanwhile makes the write a 409.
         const manifest = { ...d, spec: { ...(d.spec as Json), replicas } };
-        await client.deployments.upsert.mutate({ ...where, manifest: manifest as never });
+        await client.deployments.upsert.mutate({ ...where, manifest: manifest as DeploymentManifest });
         rt.print(`deployment.apps/${name} scaled`);
       },
     );
