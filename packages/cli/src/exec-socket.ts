@@ -40,7 +40,7 @@ export function execInteractive(
   return new Promise<number>((resolve, reject) => {
     let exitCode: number | undefined;
     let failure: Error | undefined;
-    const onInput = (chunk: Buffer | string) => send(STDIN, typeof chunk === "string" ? chunk : chunk);
+    const onInput = (chunk: Buffer | string) => send(STDIN, chunk);
     const onEnd = () => ws.readyState === WebSocket.OPEN && ws.send(Buffer.from([CLOSE, STDIN]));
     const resize = () =>
       send(RESIZE, JSON.stringify({ Width: stdout.columns ?? 80, Height: stdout.rows ?? 24 }));

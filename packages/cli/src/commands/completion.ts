@@ -54,13 +54,13 @@ autoload -U +X bashcompinit && bashcompinit
 ${bash(program)}`;
 }
 
-export function registerCompletion(program: Command, _rt: Runtime): void {
+export function registerCompletion(program: Command, rt: Runtime): void {
   program
     .command("completion <shell>")
     .description("a completion script for bash or zsh: source <(berth completion bash)")
     .action((shell: string) => {
-      if (shell === "bash") return void _rt.print(bash(program));
-      if (shell === "zsh") return void _rt.print(zsh(program));
+      if (shell === "bash") return void rt.print(bash(program));
+      if (shell === "zsh") return void rt.print(zsh(program));
       throw new UsageError(`completion: unknown shell "${shell}" (bash or zsh)`);
     });
 }

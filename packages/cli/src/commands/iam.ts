@@ -3,9 +3,10 @@ import type { Command } from "commander";
 import { CliError } from "../errors";
 import { type Json, listAll, str } from "../json";
 import { formatOf, outputOption } from "../options";
-import { age, type Column, render } from "../output";
+import { age, type Column } from "../output";
 import { ask, readStdin } from "../prompt";
 import type { Runtime } from "../runtime";
+import { showRows } from "./show";
 
 type OutputOpts = { output?: string };
 
@@ -17,11 +18,8 @@ function print(
   columns: readonly Column<Json>[],
   o: OutputOpts,
 ) {
-  const format = formatOf(o);
-  if (items.length === 0 && (format === "table" || format === "wide")) return rt.note(`No ${kind}s found.`);
-  rt.print(
-    render(items, { format, columns, nameOf: (i) => `${kind}/${str(i.name) || str(i.email) || str(i.id)}` }),
-  );
+  const nameOf = (i: Json) => `${kind}/${str(i.name) || str(i.email) || str(i.id)}`;
+  showRows(rt, { plural: `${kind}s`, columns, nameOf }, items, formatOf(o));
 }
 
 const col = (header: string, field: string, wide = false): Column<Json> => ({
