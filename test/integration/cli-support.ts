@@ -12,29 +12,32 @@ export interface CliRun {
 }
 
 export function cliRunner(configPath: string) {
-  const berth = (args: string[], stdin = ""): Promise<CliRun> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], {
-        env: { ...process.env, BERTH_CONFIG: configPath, NO_COLOR: "1" },
-        stdio: ["pipe", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString("utf8");
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString("utf8");
-      });
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(stdin);
+  /** Starts `berth …` and collects what it prints; `done` settles when it exits. */
+  const start = (args: string[], stdin = "") => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, BERTH_CONFIG: configPath, NO_COLOR: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
     });
+    const run: CliRun = { code: null, stdout: "", stderr: "" };
+    child.stdout.on("data", (d: Buffer) => {
+      run.stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      run.stderr += d.toString("utf8");
+    });
+    const done = new Promise<CliRun>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ ...run, code }));
+    });
+    child.stdin.end(stdin);
+    return { child, output: () => run.stdout, done };
+  };
+  const berth = (args: string[], stdin = ""): Promise<CliRun> => start(args, stdin).done;
   /** A run that must succeed; its output otherwise shows in the failure. */
   const ok = async (args: string[], stdin = ""): Promise<CliRun> => {
     const r = await berth(args, stdin);
     expect(r.code, `berth ${args.join(" ")}\n${r.stdout}\n${r.stderr}`).toBe(0);
     return r;
   };
-  return { berth, ok };
+  return { berth, ok, start };
 }

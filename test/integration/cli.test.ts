@@ -17,6 +17,7 @@ let dir: string;
 let configPath: string;
 let berth: ReturnType<typeof cliRunner>["berth"];
 let ok: ReturnType<typeof cliRunner>["ok"];
+let start: ReturnType<typeof cliRunner>["start"];
 
 const SHOP = `apiVersion: v1
 kind: Namespace
@@ -45,7 +46,7 @@ beforeAll(async () => {
   server = await p.api.listen();
   dir = await mkdtemp(join(tmpdir(), "berth-cli-"));
   configPath = join(dir, "config", "berth.yaml");
-  ({ berth, ok } = cliRunner(configPath));
+  ({ berth, ok, start } = cliRunner(configPath));
   await writeFile(join(dir, "shop.yaml"), SHOP);
 });
 afterAll(async () => {
@@ -142,13 +143,34 @@ describe("berth against a real control API", () => {
     );
   });
 
-  it("scales the deployment and waits for its rollout", async () => {
-    expect((await ok(["scale", "deployment/web", "--replicas", "0"])).stdout).toBe(
-      "deployment.apps/web scaled\n",
-    );
-    expect(parse((await ok(["get", "deploy", "web", "-o", "yaml"])).stdout).spec.replicas).toBe(0);
-    const status = await ok(["rollout", "status", "deployment/web", "--timeout", "60s"]);
-    expect(status.stdout).toBe('deployment "web" successfully rolled out\n');
+  it("scales the deployment and waits for its rollout, while get -w prints the pods that change", async () => {
+    const watching = start(["get", "pods", "-w", "--interval", "1"]);
+    try {
+      await p.waitFor("the watched list", async () => watching.output().split("\n").length >= 4, 30_000);
+      expect((await ok(["scale", "deployment/web", "--replicas", "0"])).stdout).toBe(
+        "deployment.apps/web scaled\n",
+      );
+      expect(parse((await ok(["get", "deploy", "web", "-o", "yaml"])).stdout).spec.replicas).toBe(0);
+      const status = await ok(["rollout", "status", "deployment/web", "--timeout", "60s"]);
+      expect(status.stdout).toBe('deployment "web" successfully rolled out\n');
+      // The two pods once more as they go (kubectl's -w prints a changed or deleted object's row).
+      const pods = watching
+        .output()
+        .split("\n")
+        .slice(1, 3)
+        .map((l) => l.split(/\s+/)[0] as string);
+      await p.waitFor(
+        "the pods' rows again",
+        async () => pods.every((pod) => watching.output().split(pod).length > 2),
+        30_000,
+      );
+    } finally {
+      watching.child.kill();
+    }
+    const lines = (await watching.done).stdout.split("\n");
+    expect(lines[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+    expect(lines.filter((l) => l.startsWith("NAME"))).toHaveLength(1);
+    expect(lines.slice(1, 3).every((l) => /\sPending\s/.test(l))).toBe(true);
     expect((await ok(["rollout", "history", "deployment", "web"])).stdout).toMatch(
       /REVISION\s+CHANGE-CAUSE\s+PODS\s+CURRENT\n1\s+<none>\s+\d+\s+\*/,
     );

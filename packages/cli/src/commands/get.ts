@@ -32,17 +32,33 @@ interface GetOptions {
   interval: string;
 }
 
+/**
+ * `get -w`, as kubectl prints it: the list once, then each object again whenever it changes or goes (rows
+ * without the heading; one document per object for -o json|yaml). The API has no watch for
+ * tenants, so this polls every `--interval` seconds.
+ */
 async function watch(rt: Runtime, resource: Resource, list: () => Promise<Json[]>, o: GetOptions) {
   const format = formatOf(o);
-  let last = "";
-  for (;;) {
-    const text = render(await list(), {
-      format,
-      columns: resource.columns,
-      nameOf: (i) => nameOf(resource, i),
-    });
-    if (text !== last) rt.print(last === "" ? text : `\n${text}`);
-    last = text;
+  const seen = new Map<string, { json: string; item: Json }>();
+  for (let first = true; ; first = false) {
+    const items = await list();
+    const names = new Set(items.map((i) => nameOf(resource, i)));
+    // Objects gone since the last look are printed once more, as they were (kubectl's DELETED event).
+    const gone = [...seen].filter(([name]) => !names.has(name)).map(([, v]) => v.item);
+    for (const i of gone) seen.delete(nameOf(resource, i));
+    const changed = items.filter((i) => seen.get(nameOf(resource, i))?.json !== JSON.stringify(i));
+    for (const i of changed) seen.set(nameOf(resource, i), { json: JSON.stringify(i), item: i });
+    changed.push(...gone);
+    if (changed.length > 0 || first) {
+      const opts = { columns: resource.columns, nameOf: (i: Json) => nameOf(resource, i) };
+      if (format === "json" || format === "yaml")
+        for (const i of changed) rt.print(render([i], { ...opts, format, single: true }));
+      else {
+        const text = render(changed, { ...opts, format });
+        // After the first list, only rows: the heading was printed once.
+        rt.print(first || format === "name" ? text : text.slice(text.indexOf("\n") + 1));
+      }
+    }
     await new Promise((ok) => setTimeout(ok, Number(o.interval) * 1000));
   }
 }
