@@ -20,6 +20,8 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --max-pods N            default 110
   --port-range MIN-MAX    host ports for pods (default 30000-32767)
   --address ADDR          the address users reach pods on (default 127.0.0.1)
+  --metrics-interval MS   how often containers and the node are sampled for metrics, and the samples sent
+                          (env BERTH_METRICS_INTERVAL_MS; default 10000)
   --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
   --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
   --pod-concurrency N     pods started or stopped at once (env BERTH_POD_CONCURRENCY; default 8)
@@ -56,6 +58,7 @@ const schema = z.object({
     .refine((r) => r.min >= 1024 && r.max <= 65535 && r.max >= r.min, "a range within 1024-65535"),
   address: z.string().min(1),
   healthPort: z.coerce.number().int().min(0).max(65535).optional(),
+  metricsInterval: z.coerce.number().int().min(500).max(600_000),
   containerHost: z.string().min(1),
   podConcurrency: z.coerce.number().int().min(1).max(64),
   pidsLimit: z.coerce.number().int().min(16).max(65_536),
@@ -79,6 +82,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "port-range": { type: "string" },
       address: { type: "string" },
       "health-port": { type: "string" },
+      "metrics-interval": { type: "string" },
       "container-host": { type: "string" },
       "pod-concurrency": { type: "string" },
       "pids-limit": { type: "string" },
@@ -106,6 +110,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     portRange: values["port-range"] ?? "30000-32767",
     address: values.address ?? "127.0.0.1",
     healthPort: values["health-port"],
+    metricsInterval: values["metrics-interval"] ?? env.BERTH_METRICS_INTERVAL_MS ?? 10_000,
     containerHost:
       values["container-host"] ??
       env.CONTAINER_HOST ??

@@ -68,6 +68,7 @@ export const appRouter = router({
     join: mutation(ops.joinNode),
     heartbeat: mutation(ops.heartbeatNode),
     sync: mutation(ops.syncNode),
+    metrics: mutation(ops.reportMetrics),
     watch: query(ops.watchNode),
     streams: query(ops.pollStreams),
     drain: mutation(ops.drainNode),
