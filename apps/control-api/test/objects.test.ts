@@ -141,6 +141,28 @@ const KINDS: Record<string, { path: string; body: Record<string, unknown>; edit:
       o.spec.minAvailable = "50%";
     },
   },
+  HorizontalPodAutoscaler: {
+    path: "horizontalpodautoscalers/team/web",
+    body: {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "web" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+        minReplicas: 2,
+        maxReplicas: 6,
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } },
+          },
+        ],
+      },
+    },
+    edit: (o) => {
+      o.spec.maxReplicas = 8;
+    },
+  },
   Deployment: {
     path: "deployments/team/web",
     body: {
