@@ -147,17 +147,7 @@ const KINDS: Record<string, { path: string; body: Record<string, unknown>; edit:
       apiVersion: "autoscaling/v2",
       kind: "HorizontalPodAutoscaler",
       metadata: { name: "web" },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
-        minReplicas: 2,
-        maxReplicas: 6,
-        metrics: [
-          {
-            type: "Resource",
-            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } },
-          },
-        ],
-      },
+      spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 6 },
     },
     edit: (o) => {
       o.spec.maxReplicas = 8;
