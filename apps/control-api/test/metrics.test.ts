@@ -279,6 +279,32 @@ describe("tenant isolation and IAM", () => {
   });
 });
 
+describe("scraping with an API key", () => {
+  it("takes the tenant's API key itself as bearer on the Prometheus endpoint only, and never another tenant's cluster", async () => {
+    const key = (await api.call("POST", "/v1/api-keys", { token: a.token, body: {} })).body;
+    const bearer = { authorization: `Bearer ${key.key}` };
+    const scrape = await api.call("GET", `/v1/clusters/${a.clusterId}/metrics/prometheus`, {
+      headers: bearer,
+    });
+    expect(scrape.status, scrape.text).toBe(200);
+    expect(scrape.text).toContain('pod="web-1"');
+    // Everywhere else a key must be exchanged for an access token first.
+    const top = await api.call("GET", `/v1/clusters/${a.clusterId}/metrics/pods`, { headers: bearer });
+    expect(top.status).toBe(401);
+    const keyB = (await api.call("POST", "/v1/api-keys", { token: b.token, body: {} })).body;
+    const cross = await api.call("GET", `/v1/clusters/${a.clusterId}/metrics/prometheus`, {
+      headers: { authorization: `Bearer ${keyB.key}` },
+    });
+    expect(cross.status).toBe(404);
+    expect(cross.text).not.toContain("web-1");
+    await api.call("DELETE", `/v1/api-keys/${key.id}`, { token: a.token });
+    const revoked = await api.call("GET", `/v1/clusters/${a.clusterId}/metrics/prometheus`, {
+      headers: bearer,
+    });
+    expect([revoked.status, revoked.body.error.code]).toEqual([401, "UNAUTHENTICATED"]);
+  });
+});
+
 describe("the scale subresource", () => {
   it("sets a deployment's replicas, with an event, through the autoscaler's path", async () => {
     const r = await api.call("PUT", `/v1/clusters/${a.clusterId}/deployments/default/web/scale`, {

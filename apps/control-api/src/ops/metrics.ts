@@ -76,6 +76,7 @@ export const metricsOperations = {
     successStatus: 200,
     input: prometheusInput,
     run: prometheusSamples,
+    apiKeyBearer: true,
     render: (value) => ({
       contentType: "text/plain; version=0.0.4; charset=utf-8",
       body: toPrometheusText(value.samples),
