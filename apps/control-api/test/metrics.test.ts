@@ -147,6 +147,15 @@ describe("node batches", () => {
     });
   });
 
+  it("stores nothing retention would never remove: samples older than the raw tier keeps, or from the future", async () => {
+    const [sample] = samples(pods["web-2"] as string, 100, 30);
+    const odd = [
+      { ...sample, at: new Date(Date.now() - 2 * 3_600_000).toISOString() },
+      { ...sample, at: "9999-01-01T00:00:00Z" },
+    ];
+    expect((await report(a, { pods: odd, node: [] })).body).toEqual({ accepted: 0 });
+  });
+
   it("refuses unbounded or malformed batches with 4xx", async () => {
     const tooMany = { pods: Array(5_001).fill(samples(pods["web-1"] as string, 1, 1)[0]), node: [] };
     const big = await report(a, tooMany);

@@ -1,4 +1,4 @@
-import { nodeMetrics, podMetrics, pods, withTenant } from "@berth/db";
+import { METRIC_TIERS, nodeMetrics, podMetrics, pods, withTenant } from "@berth/db";
 import type { MetricsBatch, MetricsReply } from "@berth/protocol";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Deps, NodeCaller } from "../deps";
@@ -8,16 +8,28 @@ export function byteSeconds(memoryBytes: number, windowMs: number): bigint {
   return (BigInt(memoryBytes) * BigInt(windowMs)) / 1000n;
 }
 
+/** How far ahead of the control plane's clock a sample may be (clocks of nodes drift a little). */
+const MAX_CLOCK_SKEW_MS = 60_000;
+
 /**
  * Stores a node's batch of samples, raw tier, in one transaction. Only samples of pods bound to
- * this node are kept (an agent speaks for its own pods alone); a sample already stored (same
- * subject, same instant: an agent sending a batch again) is ignored.
+ * this node are kept (an agent speaks for its own pods alone), and only samples the raw tier would
+ * still keep, taken no later than now (with a little skew): nothing is stored that retention would
+ * never remove. A sample already stored (same subject, same instant: an agent sending a batch
+ * again) is ignored.
  */
 export async function ingestMetrics(
   deps: Deps,
   caller: NodeCaller,
-  batch: MetricsBatch,
+  input: MetricsBatch,
 ): Promise<MetricsReply> {
+  const now = deps.now().getTime();
+  const rawKeepMs = (METRIC_TIERS[0]?.keepSeconds ?? 3_600) * 1000;
+  const inRange = (s: { at: string }) => {
+    const at = Date.parse(s.at);
+    return at > now - rawKeepMs && at <= now + MAX_CLOCK_SKEW_MS;
+  };
+  const batch = { pods: input.pods.filter(inRange), node: input.node.filter(inRange) };
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const podIds = [...new Set(batch.pods.map((s) => s.podId))];
     const owned =
