@@ -9,6 +9,9 @@ export const kindBodies: Record<string, Record<string, unknown>> = {
   "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
   "priorityclasses.upsert": { value: 1000, description: "important" },
   "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
+  "horizontalpodautoscalers.upsert": {
+    spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 3 },
+  },
   "jobs.upsert": {
     spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [container] } } },
   },

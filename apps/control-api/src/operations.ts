@@ -1,5 +1,6 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
+import { metricsOperations } from "./ops/metrics";
 import { nodeAgentOperations } from "./ops/node-agent";
 import { objectOperations } from "./ops/objects";
 import { rolloutOperations } from "./ops/rollouts";
@@ -17,6 +18,7 @@ export const operations = {
   ...tenantOperations,
   ...clusterOperations,
   ...workloadOperations,
+  ...metricsOperations,
   ...rolloutOperations,
   ...objectOperations,
   ...nodeAgentOperations,

@@ -4,6 +4,9 @@ import {
   type JoinReply,
   type JoinRequest,
   joinReplySchema,
+  type MetricsBatch,
+  type MetricsReply,
+  metricsReplySchema,
   STREAM_POLL_MAX_WAIT_MS,
   type StreamPollReply,
   type SyncReply,
@@ -26,6 +29,8 @@ export interface ControlPlane {
   join(req: JoinRequest): Promise<JoinReply>;
   heartbeat(credential: string): Promise<HeartbeatReply>;
   sync(credential: string, body: SyncRequest): Promise<SyncReply>;
+  /** A batch of usage samples of the node's pods and of the node. */
+  metrics(credential: string, body: MetricsBatch): Promise<MetricsReply>;
   /** The long poll: answers when the assignments differ from `version`, or after `waitMs`. */
   watch(
     credential: string,
@@ -105,6 +110,8 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
     heartbeat: (credential) =>
       call("POST", "/v1/nodes/heartbeat", { body: {}, token: credential }, heartbeatReplySchema),
     sync: (credential, body) => call("POST", "/v1/nodes/sync", { body, token: credential }, syncReplySchema),
+    metrics: (credential, body) =>
+      call("POST", "/v1/nodes/metrics", { body, token: credential }, metricsReplySchema),
     watch: (credential, { version, waitMs }, signal) => {
       const wait = Math.min(Math.max(0, waitMs), WATCH_MAX_WAIT_MS);
       const query = new URLSearchParams({ waitMs: String(wait), ...(version ? { version } : {}) });

@@ -26,6 +26,8 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.
                           berth.dev/gpu=2 (env BERTH_EXTENDED_RESOURCES; a machine Berth runs offers what its
                           instance type has instead)
+  --metrics-interval MS   how often containers and the node are sampled for metrics, and the samples sent
+                          (env BERTH_METRICS_INTERVAL_MS; default 10000)
   --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
   --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
   --pod-concurrency N     pods started or stopped at once (env BERTH_POD_CONCURRENCY; default 8)
@@ -79,6 +81,7 @@ const schema = z.object({
     })
     .pipe(extendedResourceMap),
   healthPort: z.coerce.number().int().min(0).max(65535).optional(),
+  metricsInterval: z.coerce.number().int().min(500).max(600_000),
   containerHost: z.string().min(1),
   podConcurrency: z.coerce.number().int().min(1).max(64),
   pidsLimit: z.coerce.number().int().min(16).max(65_536),
@@ -104,6 +107,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       zone: { type: "string" },
       "extended-resources": { type: "string" },
       "health-port": { type: "string" },
+      "metrics-interval": { type: "string" },
       "container-host": { type: "string" },
       "pod-concurrency": { type: "string" },
       "pids-limit": { type: "string" },
@@ -133,6 +137,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     zone: values.zone ?? env.BERTH_NODE_ZONE,
     extendedResources: values["extended-resources"] ?? env.BERTH_EXTENDED_RESOURCES ?? "",
     healthPort: values["health-port"],
+    metricsInterval: values["metrics-interval"] ?? env.BERTH_METRICS_INTERVAL_MS ?? 10_000,
     containerHost:
       values["container-host"] ??
       env.CONTAINER_HOST ??

@@ -51,6 +51,7 @@ const agent = createAgent(
     publishAddress: config.address,
     stopTimeoutSeconds: 10,
     podConcurrency: config.podConcurrency,
+    intervals: { metricsMs: config.metricsInterval },
   },
   { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );

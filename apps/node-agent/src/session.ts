@@ -1,8 +1,15 @@
 import type { Logger } from "@berth/core";
-import { FULL_SYNC_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, WATCH_MAX_WAIT_MS } from "@berth/protocol";
+import {
+  FULL_SYNC_INTERVAL_MS,
+  HEARTBEAT_INTERVAL_MS,
+  METRICS_SAMPLE_INTERVAL_MS,
+  WATCH_MAX_WAIT_MS,
+} from "@berth/protocol";
 import { ApiError, type ControlPlane } from "./api";
 import { Heartbeat } from "./heartbeat";
 import { findReservedHostPorts } from "./host-ports";
+import { readHostCounters } from "./metrics/host-stats";
+import { MetricsSampler } from "./metrics/sampler";
 import type { NodeIdentity } from "./pod-spec";
 import { StatusReporter } from "./reporter";
 import type { ContainerRuntime } from "./runtime";
@@ -25,6 +32,8 @@ export interface Intervals {
   portScanMs: number;
   /** How long the watch asks the control plane to hold it. */
   watchWaitMs: number;
+  /** How often containers and the node are sampled for metrics (and the samples sent). */
+  metricsMs: number;
 }
 
 export const DEFAULT_INTERVALS: Intervals = {
@@ -34,6 +43,7 @@ export const DEFAULT_INTERVALS: Intervals = {
   storageMs: 10_000,
   portScanMs: 30_000,
   watchWaitMs: WATCH_MAX_WAIT_MS,
+  metricsMs: METRICS_SAMPLE_INTERVAL_MS,
 };
 
 export interface SessionOptions {
@@ -68,6 +78,7 @@ export class NodeSession {
   private readonly reporter: StatusReporter;
   private readonly streams: StreamServer;
   private readonly streamPoll: StreamPoll;
+  private readonly sampler: MetricsSampler;
   private readonly timers = new Set<NodeJS.Timeout>();
   private reserved: number[] | undefined;
   private stopped = false;
@@ -116,6 +127,15 @@ export class NodeSession {
       poll: (waitMs, signal) => cp.streams(opts.credential(), { waitMs }, signal),
       onRequest: (r) => this.streams.handle(r),
       onError: (e, n) => this.failed("stream poll", e, n),
+    });
+    this.sampler = new MetricsSampler({
+      runtime: deps.runtime,
+      nodeId: opts.identity.nodeId,
+      host: () => readHostCounters(),
+      restarts: () => new Map(this.supervisor.report().map((r) => [r.podId, r.restarts])),
+      send: (batch) => cp.metrics(opts.credential(), batch),
+      now: Date.now,
+      logger,
     });
     this.reporter = new StatusReporter({
       intervalMs: opts.intervals.fullSyncMs,
@@ -168,6 +188,13 @@ export class NodeSession {
       "measuring ephemeral storage",
     );
     this.every(this.opts.intervals.portScanMs, () => this.scanPorts(), "looking for host ports in use");
+    // The first round only takes the counters' baselines; samples follow from the second.
+    await this.sampler
+      .sample()
+      .catch((e: unknown) =>
+        this.deps.logger.warn({ err: (e as Error).message }, "could not sample metrics"),
+      );
+    this.every(this.opts.intervals.metricsMs, () => this.sampler.tick(), "sampling metrics");
   }
 
   /** Stops everything but the pods, which keep running. */

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { horizontalPodAutoscalerSchema, normaliseHorizontalPodAutoscaler } from "./kinds/autoscaling";
 import {
   configMapSchema,
   namespaceSchema,
@@ -142,6 +143,15 @@ export const KINDS = {
     iamPrefix: "cronjob",
     schema: cronJobSchema,
     normalise: (c, _name, ctx) => normaliseCronJob(c, ctx?.resources, ctx?.priorityClasses),
+  }),
+  HorizontalPodAutoscaler: kind({
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    plural: "horizontalpodautoscalers",
+    namespaced: true,
+    iamPrefix: "horizontalpodautoscaler",
+    schema: horizontalPodAutoscalerSchema,
+    normalise: (h) => normaliseHorizontalPodAutoscaler(h),
   }),
 } as const;
 

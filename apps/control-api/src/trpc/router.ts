@@ -69,6 +69,7 @@ export const appRouter = router({
     join: mutation(ops.joinNode),
     heartbeat: mutation(ops.heartbeatNode),
     sync: mutation(ops.syncNode),
+    metrics: mutation(ops.reportMetrics),
     watch: query(ops.watchNode),
     streams: query(ops.pollStreams),
     drain: mutation(ops.drainNode),
@@ -87,6 +88,7 @@ export const appRouter = router({
     get: query(ops.getDeployment),
     list: query(ops.listDeployments),
     delete: mutation(ops.deleteDeployment),
+    scale: mutation(ops.scaleDeployment),
     revisions: query(ops.listDeploymentRevisions),
     rollback: mutation(ops.rollbackDeployment),
     pause: mutation(ops.pauseDeployment),
@@ -108,7 +110,15 @@ export const appRouter = router({
   cronjobs: router(kindRouter(kinds.CronJob)),
   priorityclasses: router(kindRouter(kinds.PriorityClass)),
   poddisruptionbudgets: router(kindRouter(kinds.PodDisruptionBudget)),
+  horizontalpodautoscalers: router(kindRouter(kinds.HorizontalPodAutoscaler)),
   events: router({ list: query(ops.listEvents) }),
+  metrics: router({
+    pods: query(ops.topPods),
+    nodes: query(ops.topNodes),
+    podSeries: query(ops.podSeries),
+    deploymentSeries: query(ops.deploymentSeries),
+    prometheus: query(ops.prometheus),
+  }),
   usage: router({ get: query(ops.usage) }),
 });
 

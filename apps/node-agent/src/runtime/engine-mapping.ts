@@ -170,6 +170,12 @@ const statsSchema = z.object({
   memory_stats: z
     .object({ usage: z.number().nullish(), stats: z.record(z.string(), z.number()).nullish() })
     .nullish(),
+  networks: z
+    .record(
+      z.string(),
+      z.object({ rx_bytes: z.number().nullish(), tx_bytes: z.number().nullish() }).nullish(),
+    )
+    .nullish(),
 });
 
 function parseBody<T>(schema: z.ZodType<T>, body: Buffer, what: string): T {
@@ -303,7 +309,13 @@ export function toContainerStats(body: Buffer): ContainerStats | null {
   if (usage === undefined || usage === null || cpu === undefined) return null;
   const extra = s.memory_stats?.stats ?? {};
   const inactive = extra.inactive_file ?? extra.total_inactive_file ?? 0;
-  return { cpuNanos: cpu, memoryBytes: Math.max(0, usage - inactive) };
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const n of Object.values(s.networks ?? {})) {
+    rxBytes += n?.rx_bytes ?? 0;
+    txBytes += n?.tx_bytes ?? 0;
+  }
+  return { cpuNanos: cpu, memoryBytes: Math.max(0, usage - inactive), rxBytes, txBytes };
 }
 
 /** `filters` for `GET /containers/json`: every label must match. */

@@ -121,10 +121,13 @@ export interface ContainerDiskUsage {
   writableBytes: number;
 }
 
-/** Cumulative CPU time in nanoseconds and current memory use in bytes. */
+/** Cumulative CPU time in nanoseconds, current memory use in bytes, cumulative bytes received and sent. */
 export interface ContainerStats {
   cpuNanos: number;
   memoryBytes: number;
+  /** Over all of the container's interfaces (0 when it has no network of its own). */
+  rxBytes: number;
+  txBytes: number;
 }
 
 /** Which lines `streamLogs` reads, in the engine's terms (Kubernetes' log options map onto these). */

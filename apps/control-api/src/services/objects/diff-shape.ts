@@ -2,6 +2,7 @@ import {
   type ConfigMapSpec,
   type CronJobSpec,
   type DeploymentSpec,
+  type HorizontalPodAutoscalerSpec,
   type JobSpec,
   type KindName,
   type LimitRangeItem,
@@ -11,6 +12,7 @@ import {
   renderConfigMapFields,
   renderCronJobSpec,
   renderDeploymentSpec,
+  renderHorizontalPodAutoscalerSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderPodDisruptionBudgetSpec,
@@ -58,6 +60,8 @@ export function diffShape(
       return { metadata, ...renderPriorityClassFields(spec as PriorityClassSpec) };
     case "PodDisruptionBudget":
       return { metadata, spec: renderPodDisruptionBudgetSpec(spec as PodDisruptionBudgetSpec) };
+    case "HorizontalPodAutoscaler":
+      return { metadata, spec: renderHorizontalPodAutoscalerSpec(spec as HorizontalPodAutoscalerSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

@@ -2,6 +2,7 @@ import type { objects } from "@berth/db";
 import {
   type ConfigMapSpec,
   type CronJobSpec,
+  type HorizontalPodAutoscalerSpec,
   type JobSpec,
   KINDS,
   type LimitRangeItem,
@@ -11,6 +12,7 @@ import {
   type QuotaAmounts,
   renderConfigMapFields,
   renderCronJobSpec,
+  renderHorizontalPodAutoscalerSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderPodDisruptionBudgetSpec,
@@ -141,6 +143,16 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
               ],
             }
           : {},
+      };
+    }
+    case "HorizontalPodAutoscaler": {
+      // The controller's memory (recommendations, scale events) is kept beside the status, not shown.
+      const { history: _history, ...status } = o.status;
+      return {
+        ...head,
+        metadata,
+        spec: renderHorizontalPodAutoscalerSpec(o.spec as unknown as HorizontalPodAutoscalerSpec),
+        status: { currentReplicas: 0, desiredReplicas: 0, ...status },
       };
     }
     default: {
