@@ -5,6 +5,7 @@
 export * from "./constants";
 export * from "./container";
 export * from "./labels";
+export * from "./network";
 export * from "./node";
 export * from "./pods";
 export * from "./probes";
