@@ -1,5 +1,6 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
+import { networkOperations } from "./ops/network";
 import { nodeAgentOperations } from "./ops/node-agent";
 import { objectOperations } from "./ops/objects";
 import { rolloutOperations } from "./ops/rollouts";
@@ -20,6 +21,7 @@ export const operations = {
   ...rolloutOperations,
   ...objectOperations,
   ...nodeAgentOperations,
+  ...networkOperations,
   ...streamOperations,
 };
 

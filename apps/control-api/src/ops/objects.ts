@@ -239,6 +239,7 @@ export const objectKindOperations = {
   CronJob: namespacedOperations("CronJob"),
   PriorityClass: clusterScopedOperations("PriorityClass"),
   PodDisruptionBudget: namespacedOperations("PodDisruptionBudget"),
+  Service: namespacedOperations("Service"),
 };
 
 export const applyOperation = op({

@@ -69,6 +69,7 @@ export const appRouter = router({
     heartbeat: mutation(ops.heartbeatNode),
     sync: mutation(ops.syncNode),
     watch: query(ops.watchNode),
+    network: query(ops.nodeNetwork),
     streams: query(ops.pollStreams),
     drain: mutation(ops.drainNode),
     cordon: mutation(ops.cordonNode),
@@ -107,6 +108,8 @@ export const appRouter = router({
   cronjobs: router(kindRouter(kinds.CronJob)),
   priorityclasses: router(kindRouter(kinds.PriorityClass)),
   poddisruptionbudgets: router(kindRouter(kinds.PodDisruptionBudget)),
+  services: router(kindRouter(kinds.Service)),
+  endpointslices: router({ get: query(ops.getEndpointSlice), list: query(ops.listEndpointSlices) }),
   events: router({ list: query(ops.listEvents) }),
   usage: router({ get: query(ops.usage) }),
 });

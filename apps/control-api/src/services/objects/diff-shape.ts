@@ -16,6 +16,8 @@ import {
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
+  renderServiceSpec,
+  type ServiceSpec,
 } from "@berth/kube";
 import type { StoredSecretSpec } from "./render";
 
@@ -58,6 +60,8 @@ export function diffShape(
       return { metadata, ...renderPriorityClassFields(spec as PriorityClassSpec) };
     case "PodDisruptionBudget":
       return { metadata, spec: renderPodDisruptionBudgetSpec(spec as PodDisruptionBudgetSpec) };
+    case "Service":
+      return { metadata, spec: renderServiceSpec(spec as ServiceSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

@@ -13,6 +13,7 @@ export const OBJECT_KINDS = [
   "CronJob",
   "PriorityClass",
   "PodDisruptionBudget",
+  "Service",
 ] as const satisfies readonly KindName[];
 export type ObjectKindName = (typeof OBJECT_KINDS)[number];
 /** Cluster-scoped kinds besides Namespace (which has operations of its own). */
