@@ -38,6 +38,26 @@ export interface ContainerSpec {
    * ever asked for (Pod Security "restricted").
    */
   capabilities?: string[] | undefined;
+  /** The network the container joins (its own network namespace and address there) and its resolver. */
+  network?: ContainerNetwork | undefined;
+}
+
+/** A container's place in its cluster's network. */
+export interface ContainerNetwork {
+  /** The engine network's name. */
+  name: string;
+  /** Name servers, search domains and resolver options of its `/etc/resolv.conf`. */
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+}
+
+/** A bridge network of the engine, as `ensureNetwork` found or made it. */
+export interface NetworkInfo {
+  name: string;
+  /** IPv4 subnet (CIDR) its containers get addresses from, and the host's address on it. */
+  subnet: string;
+  gateway: string;
 }
 
 /** A host path bound into the container, read-only or not. */
@@ -239,6 +259,13 @@ export interface ContainerRuntime {
   exec(id: string, spec: ExecSpec): Promise<ExecSession>;
   /** One-shot sample; null when the container is missing or not running. */
   stats(id: string): Promise<ContainerStats | null>;
+  /**
+   * The bridge network of that name, made if missing: isolated from every other network made so
+   * (no traffic between them), its subnet chosen by the engine among the free ones of the host.
+   */
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo>;
+  /** Removes the network; false when containers still use it (or it is gone already). */
+  removeNetwork(name: string): Promise<boolean>;
   /** The writable layer's size of every container carrying all the given labels (what ephemeral storage limits). */
   diskUsage(labelFilter: Record<string, string>): Promise<ContainerDiskUsage[]>;
 }
