@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process";
+import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { inCidr } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Agents, portBlock, startAgents } from "./agent-support";
@@ -242,6 +244,63 @@ describe("another tenant's pod on the same host", () => {
     expect(inCidr(`${svc.spec.clusterIP.replace(/\.\d+$/, ".0")}/24`, intruder.status.podIP)).toBe(false);
   });
 });
+
+describe("the host, from a pod", () => {
+  it("serves only the cluster's services and DNS: no other port of the host, no metadata address", async () => {
+    const [pod] = await podsOf(a, "client");
+    // A service of the host's own on every address (as a control plane or the agent's health port
+    // could be), and one on the cloud metadata address.
+    await ipAddr("add", METADATA);
+    const servers = await Promise.all([listen("0.0.0.0"), listen(METADATA)]);
+    try {
+      const [anyPort, metaPort] = servers.map((srv) => (srv.address() as AddressInfo).port);
+      const gateway = pod.status.podIP.replace(/\.\d+$/, ".1");
+      // The host itself reaches both: what the pod is refused below is the firewall's doing.
+      expect(await hostConnects(gateway, anyPort ?? 0)).toBe(true);
+      expect(await hostConnects(METADATA, metaPort ?? 0)).toBe(true);
+      const probe = (ip: string, port: number) =>
+        `if nc -w 2 ${ip} ${port} </dev/null >/dev/null 2>&1; then echo open; else echo closed; fi`;
+      expect((await exec(a, pod, probe(gateway, anyPort ?? 0))).stdout.trim()).toBe("closed");
+      expect((await exec(a, pod, probe(METADATA, metaPort ?? 0))).stdout.trim()).toBe("closed");
+      // The service address itself: only its service's port.
+      const svc = (await call(a, "GET", "services/default/web")).body;
+      expect((await exec(a, pod, probe(svc.spec.clusterIP, anyPort ?? 0))).stdout.trim()).toBe("closed");
+      expect((await exec(a, pod, probe(svc.spec.clusterIP, 80))).stdout.trim()).toBe("open");
+    } finally {
+      for (const srv of servers) srv.close();
+      await ipAddr("del", METADATA);
+    }
+  });
+});
+
+const METADATA = "169.254.169.254";
+function ipAddr(verb: "add" | "del", ip: string): Promise<void> {
+  return new Promise((ok) => execFile("ip", ["-4", "addr", verb, `${ip}/32`, "dev", "lo"], () => ok()));
+}
+function listen(host: string): Promise<Server> {
+  return new Promise((ok, fail) => {
+    const srv = createServer((s) => {
+      s.on("error", () => s.destroy());
+      s.end("host service\n");
+    });
+    srv.once("error", fail);
+    srv.listen(0, host, () => ok(srv));
+  });
+}
+function hostConnects(host: string, port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = connect({ host, port });
+    s.setTimeout(2000, () => {
+      s.destroy();
+      ok(false);
+    });
+    s.once("connect", () => {
+      s.destroy();
+      ok(true);
+    });
+    s.once("error", () => ok(false));
+  });
+}
 
 function count(hosts: string[]): Record<string, number> {
   const out: Record<string, number> = {};

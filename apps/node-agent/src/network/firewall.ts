@@ -17,7 +17,8 @@ const METADATA = "169.254.0.0/16";
  *  - input: its pods reach the host only at the cluster's service addresses and ports and its DNS
  *    address — never the agent's or the control plane's own ports, nor anything else the host
  *    serves — and replies to what the host opened (probes).
- * Netavark's own `isolate` option is set on the network too; these rules do not depend on it.
+ * Netavark's own `isolate` option is set on the network too, but these rules do not depend on it
+ * (with netavark 1.4 its rules were there for one network of two, and the other's pods got through).
  */
 export class PodFirewall {
   private readonly forward: string;
@@ -38,7 +39,8 @@ export class PodFirewall {
   async install(openings: readonly Opening[] = []): Promise<void> {
     await this.write(openings);
     await ensureRule(["FORWARD", "-j", this.forward]);
-    await ensureRule(["INPUT", "-s", this.subnet, "-j", this.input]);
+    // Not from lo: the host's own connections to its address on the network are its business.
+    await ensureRule(["INPUT", "-s", this.subnet, "!", "-i", "lo", "-j", this.input]);
   }
 
   /** What the pods may reach on the host: exactly these addresses and ports. */
@@ -48,7 +50,7 @@ export class PodFirewall {
 
   async remove(): Promise<void> {
     await iptables(["-D", "FORWARD", "-j", this.forward]).catch(() => {});
-    await iptables(["-D", "INPUT", "-s", this.subnet, "-j", this.input]).catch(() => {});
+    await iptables(["-D", "INPUT", "-s", this.subnet, "!", "-i", "lo", "-j", this.input]).catch(() => {});
     for (const chain of [this.forward, this.input]) {
       await iptables(["-F", chain]).catch(() => {});
       await iptables(["-X", chain]).catch(() => {});

@@ -1,7 +1,8 @@
 /**
- * Bridge networks through the Engine API: one per cluster on a host, isolated from the others
- * (Podman's `isolate` option; netavark drops traffic between isolated networks), its subnet picked
- * by the engine among those free on the host.
+ * Bridge networks through the Engine API: one per cluster on a host, its subnet picked by the
+ * engine among those free on the host. Podman's `isolate` option is set, but not relied on: with
+ * netavark 1.4 a second isolated network could still reach the first (its rules went missing), so
+ * the node agent's own firewall keeps networks apart.
  */
 import { z } from "zod";
 import type { EngineClient } from "./engine-http";

@@ -260,8 +260,9 @@ export interface ContainerRuntime {
   /** One-shot sample; null when the container is missing or not running. */
   stats(id: string): Promise<ContainerStats | null>;
   /**
-   * The bridge network of that name, made if missing: isolated from every other network made so
-   * (no traffic between them), its subnet chosen by the engine among the free ones of the host.
+   * The bridge network of that name, made if missing, its subnet chosen by the engine among the
+   * free ones of the host. (Podman's `isolate` option is asked for, but isolation between networks
+   * is the agent's firewall's job: netavark 1.4 does not keep it reliably.)
    */
   ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo>;
   /** Removes the network; false when containers still use it (or it is gone already). */
