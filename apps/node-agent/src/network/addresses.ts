@@ -11,23 +11,18 @@ export class HostAddresses {
 
   constructor(private readonly device = "lo") {}
 
-  private readonly present = new Set<string>();
-
   async ensure(ip: string): Promise<void> {
-    if (this.present.has(ip)) return;
     try {
       await ip4(["addr", "add", `${ip}/32`, "dev", this.device]);
       this.added.add(ip);
     } catch (error) {
       if (!/File exists|already assigned/i.test((error as Error).message)) throw error;
     }
-    this.present.add(ip);
   }
 
   /** Removes the addresses this agent added and no longer wants. */
   async keepOnly(wanted: ReadonlySet<string>): Promise<void> {
     for (const ip of [...this.added]) if (!wanted.has(ip)) await this.remove(ip);
-    for (const ip of [...this.present]) if (!wanted.has(ip)) this.present.delete(ip);
   }
 
   async removeAll(): Promise<void> {
@@ -36,7 +31,6 @@ export class HostAddresses {
 
   private async remove(ip: string): Promise<void> {
     this.added.delete(ip);
-    this.present.delete(ip);
     await ip4(["addr", "del", `${ip}/32`, "dev", this.device]).catch(() => {});
   }
 }

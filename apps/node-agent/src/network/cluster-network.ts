@@ -152,7 +152,8 @@ export class ClusterNetwork {
       try {
         const view = await this.opts.fetchView();
         this.fetchedAt = started;
-        if (view.version !== this.view?.version) {
+        // Also when a service address is not served here: an agent of the same host that held it may have gone.
+        if (view.version !== this.view?.version || this.proxy.incomplete) {
           await this.apply(view);
           await this.writeCache(view);
         }

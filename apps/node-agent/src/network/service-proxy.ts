@@ -54,9 +54,10 @@ export class ServiceProxy {
     await Promise.all([...wanted.keys()].filter((k) => !this.servers.has(k)).map((k) => this.listen(k)));
   }
 
-  /** Whether the proxy listens for this clusterIP and port. */
-  serving(clusterIP: string, port: number): boolean {
-    return this.servers.has(`${clusterIP}:${port}`);
+  /** Whether a service address and port is not listened on here (another agent of the host holds it). */
+  get incomplete(): boolean {
+    for (const key of this.targets.keys()) if (!this.servers.has(key)) return true;
+    return false;
   }
 
   stop(): void {
