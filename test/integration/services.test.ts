@@ -173,6 +173,31 @@ describe("a Service across two nodes", () => {
     expect(new Set(r.hosts)).toEqual(new Set(webPods.map((x) => x.name)));
   });
 
+  it("adds little to a request: the service path against the pod's own address (measured)", async () => {
+    const svc = (await call(a, "GET", "services/default/web")).body;
+    const timed = async (url: string) => {
+      const out = await exec(
+        a,
+        clientPod,
+        `i=0; while [ $i -lt 100 ]; do s=$(date +%s%N); wget -q -O /dev/null ${url} || echo FAILED; e=$(date +%s%N); echo $(((e-s)/1000)); i=$((i+1)); done`,
+      );
+      expect(out.stdout).not.toContain("FAILED");
+      const us = out.stdout
+        .trim()
+        .split("\n")
+        .map(Number)
+        .sort((x, y) => x - y);
+      expect(us).toHaveLength(100);
+      return { p50: us[49] ?? 0, p99: us[98] ?? 0 };
+    };
+    const direct = await timed(`http://${webPods[1].status.podIP}:8080/`);
+    const viaService = await timed(`http://${svc.spec.clusterIP}/`);
+    console.log(
+      `100 requests each (wget in the client pod, µs): direct to a pod p50 ${direct.p50} p99 ${direct.p99}; through the service's clusterIP p50 ${viaService.p50} p99 ${viaService.p99}; added p50 ${viaService.p50 - direct.p50}`,
+    );
+    expect(viaService.p50).toBeGreaterThan(0);
+  });
+
   it("resolves web.<ns> and web.<ns>.svc.cluster.local, and sets Kubernetes' variables", async () => {
     const svc = (await call(a, "GET", "services/default/web")).body;
     for (const name of ["web.default", "web.default.svc.cluster.local"]) {
