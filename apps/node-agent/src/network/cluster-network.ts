@@ -24,19 +24,27 @@ export interface ClusterNetworkOptions {
 /** The engine network of a cluster on a host. */
 export const clusterNetworkName = (clusterId: string) => `berth-${clusterId}`;
 
-/** Removes a cluster's network from the host, and its firewall chains, if no container uses it any more. */
+/**
+ * Removes a cluster's network from the host once no container uses it (tried for a few seconds:
+ * its pods' containers may still be going), and then its firewall chains.
+ */
 export async function dismantleClusterNetwork(
   runtime: ContainerRuntime,
   clusterId: string,
+  knownSubnet?: string,
 ): Promise<boolean> {
   const name = clusterNetworkName(clusterId);
-  let subnet: string;
+  let subnet = knownSubnet;
   try {
-    subnet = (await runtime.ensureNetwork(name, { "berth.io/cluster": clusterId })).subnet;
+    subnet ??= (await runtime.ensureNetwork(name, { "berth.io/cluster": clusterId })).subnet;
   } catch {
     return false;
   }
-  if (!(await runtime.removeNetwork(name).catch(() => false))) return false;
+  for (let attempt = 1; ; attempt++) {
+    if (await runtime.removeNetwork(name).catch(() => false)) break;
+    if (attempt >= 10) return false;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   await new PodFirewall(subnet).remove();
   return true;
 }
@@ -105,12 +113,10 @@ export class ClusterNetwork {
     await this.addresses.removeAll();
   }
 
-  /** The node leaves: the network goes too once no container uses it. */
+  /** The node leaves: the network and its firewall go too, once no container uses the network. */
   async leave(): Promise<void> {
     await this.stop();
-    await this.opts.runtime
-      .removeNetwork(clusterNetworkName(this.opts.identity.clusterId))
-      .catch(() => false);
+    await dismantleClusterNetwork(this.opts.runtime, this.opts.identity.clusterId, this.network?.subnet);
   }
 
   /** How a container of a pod in `namespace` joins the network, and the service variables it gets. */

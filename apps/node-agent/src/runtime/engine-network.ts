@@ -54,7 +54,8 @@ export async function ensureNetwork(
 
 export async function removeNetwork(engine: EngineClient, name: string): Promise<boolean> {
   const res = await engine.request({ method: "DELETE", path: `/networks/${encodeURIComponent(name)}` });
-  if (res.status === 204 || res.status === 200) return true;
-  if (res.status === 404 || res.status === 409 || res.status === 500) return false;
+  // Gone already is as good as removed.
+  if (res.status === 204 || res.status === 200 || res.status === 404) return true;
+  if (res.status === 409 || res.status === 500) return false;
   throw responseError(res, `remove network ${name}`);
 }

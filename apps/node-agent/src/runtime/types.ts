@@ -265,7 +265,7 @@ export interface ContainerRuntime {
    * is the agent's firewall's job: netavark 1.4 does not keep it reliably.)
    */
   ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo>;
-  /** Removes the network; false when containers still use it (or it is gone already). */
+  /** Removes the network (true also when it is gone already); false while containers use it. */
   removeNetwork(name: string): Promise<boolean>;
   /** The writable layer's size of every container carrying all the given labels (what ephemeral storage limits). */
   diskUsage(labelFilter: Record<string, string>): Promise<ContainerDiskUsage[]>;
