@@ -21,6 +21,10 @@ export interface ClusterNetworkOptions {
   logger: Logger;
 }
 
+/** A container's start waits at most this long for a fresh view, and not at all for a while after a failed read. */
+const REFRESH_MAX_WAIT_MS = 1_000;
+const REFRESH_BACKOFF_MS = 5_000;
+
 /** The engine network of a cluster on a host. */
 export const clusterNetworkName = (clusterId: string) => `berth-${clusterId}`;
 
@@ -66,6 +70,7 @@ export class ClusterNetwork {
   private firewall: PodFirewall | null = null;
   /** When the view was last read, and the read in flight (a pod's start may ask for a fresh one). */
   private fetchedAt = 0;
+  private failedAt = 0;
   private fetching: Promise<void> | null = null;
   private readonly localReady = new Map<string, boolean>();
   private timer: NodeJS.Timeout | null = null;
@@ -100,8 +105,10 @@ export class ClusterNetwork {
    * to one poll old.
    */
   async refresh(maxAgeMs = 250): Promise<void> {
-    if (Date.now() - this.fetchedAt <= maxAgeMs) return;
-    await this.fetchView();
+    const now = Date.now();
+    // The control plane away: pods start (and restart) with what is known, without waiting on it.
+    if (now - this.fetchedAt <= maxAgeMs || now - this.failedAt < REFRESH_BACKOFF_MS) return;
+    await Promise.race([this.fetchView(), new Promise((r) => setTimeout(r, REFRESH_MAX_WAIT_MS))]);
   }
 
   async stop(): Promise<void> {
