@@ -1,6 +1,7 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { metricsOperations } from "./ops/metrics";
+import { networkOperations } from "./ops/network";
 import { nodeAgentOperations } from "./ops/node-agent";
 import { objectOperations } from "./ops/objects";
 import { rolloutOperations } from "./ops/rollouts";
@@ -22,6 +23,7 @@ export const operations = {
   ...rolloutOperations,
   ...objectOperations,
   ...nodeAgentOperations,
+  ...networkOperations,
   ...streamOperations,
 };
 

@@ -7,6 +7,8 @@ import {
   type MetricsBatch,
   type MetricsReply,
   metricsReplySchema,
+  type NetworkView,
+  networkViewSchema,
   STREAM_POLL_MAX_WAIT_MS,
   type StreamPollReply,
   type SyncReply,
@@ -39,6 +41,8 @@ export interface ControlPlane {
   ): Promise<WatchReply>;
   /** The stream long poll: answers with the log and exec streams asked of the node, or after `waitMs`. */
   streams(credential: string, opts: { waitMs: number }, signal?: AbortSignal): Promise<StreamPollReply>;
+  /** The cluster's services and their ready endpoints, for the node's service proxy and DNS. */
+  network(credential: string): Promise<NetworkView>;
   /** The WebSocket URL of one stream's connection (`ws://…/v1/nodes/streams/<id>`). */
   streamUrl(streamId: string): string;
 }
@@ -131,6 +135,7 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
         streamPollReplySchema,
       );
     },
+    network: (credential) => call("GET", "/v1/nodes/network", { token: credential }, networkViewSchema),
     streamUrl: (streamId) => {
       const url = new URL(`/v1/nodes/streams/${encodeURIComponent(streamId)}`, server);
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";

@@ -10,6 +10,7 @@ import { Heartbeat } from "./heartbeat";
 import { findReservedHostPorts } from "./host-ports";
 import { readHostCounters } from "./metrics/host-stats";
 import { MetricsSampler } from "./metrics/sampler";
+import { ClusterNetwork } from "./network/cluster-network";
 import type { NodeIdentity } from "./pod-spec";
 import { StatusReporter } from "./reporter";
 import type { ContainerRuntime } from "./runtime";
@@ -64,6 +65,12 @@ export interface SessionOptions {
   onUnauthorized: (error: ApiError) => void;
   /** Where restarts of containers are remembered, for their logs per run (default: in memory). */
   runHistory?: RunHistory;
+  /** The pod network (absent: pods stay on the engine's default network, without services or DNS). */
+  network?: {
+    pollMs: number;
+    cacheFile: string;
+    dnsUpstream?: { address: string; port: number } | undefined;
+  };
 }
 
 /**
@@ -79,6 +86,7 @@ export class NodeSession {
   private readonly streams: StreamServer;
   private readonly streamPoll: StreamPoll;
   private readonly sampler: MetricsSampler;
+  private readonly network: ClusterNetwork | null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private reserved: number[] | undefined;
   private stopped = false;
@@ -89,6 +97,18 @@ export class NodeSession {
   ) {
     const { controlPlane: cp, logger } = deps;
     const history = opts.runHistory ?? new RunHistory(null);
+    this.network = opts.network
+      ? new ClusterNetwork({
+          identity: opts.identity,
+          runtime: deps.runtime,
+          fetchView: () => cp.network(opts.credential()),
+          cacheFile: opts.network.cacheFile,
+          pollMs: opts.network.pollMs,
+          dnsUpstream: opts.network.dnsUpstream,
+          logger,
+        })
+      : null;
+    const network = this.network;
     this.supervisor = new PodSupervisor(recordingRestarts(deps.runtime, history), opts.identity, {
       publishAddress: opts.publishAddress,
       stopTimeoutSeconds: opts.stopTimeoutSeconds,
@@ -96,6 +116,14 @@ export class NodeSession {
       podsDir: opts.podsDir,
       logger,
       onChange: () => this.reporter.poke(),
+      ...(network
+        ? {
+            podNetwork: async (namespace: string) => {
+              await network.refresh();
+              return network.podSettings(namespace);
+            },
+          }
+        : {}),
     });
     this.heartbeat = new Heartbeat({
       intervalMs: opts.intervals.heartbeatMs,
@@ -141,8 +169,10 @@ export class NodeSession {
       intervalMs: opts.intervals.fullSyncMs,
       build: async () => {
         const events = this.supervisor.takeEvents();
+        const pods = this.supervisor.report();
+        this.network?.noteLocal(pods);
         return {
-          pods: this.supervisor.report(),
+          pods,
           ...(events.length > 0 ? { events } : {}),
           ...(this.reserved ? { reservedHostPorts: this.reserved } : {}),
         };
@@ -174,6 +204,8 @@ export class NodeSession {
 
   async start(): Promise<void> {
     this.heartbeat.start();
+    // Before any pod starts: pods join the cluster's network, never the engine's default one.
+    await this.network?.start();
     await this.scanPorts();
     await this.supervisor
       .observe()
@@ -210,6 +242,7 @@ export class NodeSession {
     ]);
     await this.streams.stop();
     await this.supervisor.stop();
+    await this.network?.stop();
   }
 
   /** Stops every pod, tells the control plane the node left (if it can), and stops. */
@@ -221,6 +254,7 @@ export class NodeSession {
     await this.streams.stop();
     this.deps.logger.info("the control plane asked this node to leave: stopping its pods");
     await this.supervisor.removeAll();
+    await this.network?.leave();
     try {
       await this.deps.controlPlane.sync(this.opts.credential(), { pods: [], left: true });
     } catch (error) {

@@ -21,6 +21,7 @@ import {
   podDisruptionBudgetSchema,
   priorityClassSchema,
 } from "./kinds/scheduling";
+import { normaliseService, serviceSchema } from "./kinds/service";
 import type { ResourcePolicy } from "./pod/limit-range";
 import type { PriorityClassRef } from "./pod/priority";
 
@@ -116,6 +117,15 @@ export const KINDS = {
     iamPrefix: "poddisruptionbudget",
     schema: podDisruptionBudgetSchema,
     normalise: (p) => normalisePodDisruptionBudget(p),
+  }),
+  Service: kind({
+    apiVersion: "v1",
+    kind: "Service",
+    plural: "services",
+    namespaced: true,
+    iamPrefix: "service",
+    schema: serviceSchema,
+    normalise: (s, name) => normaliseService(s, name),
   }),
   Deployment: kind({
     apiVersion: "apps/v1",

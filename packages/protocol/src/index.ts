@@ -6,6 +6,7 @@ export * from "./constants";
 export * from "./container";
 export * from "./labels";
 export * from "./metrics";
+export * from "./network";
 export * from "./node";
 export * from "./pods";
 export * from "./probes";

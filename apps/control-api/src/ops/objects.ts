@@ -240,6 +240,7 @@ export const objectKindOperations = {
   PriorityClass: clusterScopedOperations("PriorityClass"),
   PodDisruptionBudget: namespacedOperations("PodDisruptionBudget"),
   HorizontalPodAutoscaler: namespacedOperations("HorizontalPodAutoscaler"),
+  Service: namespacedOperations("Service"),
 };
 
 export const applyOperation = op({

@@ -71,6 +71,7 @@ export const appRouter = router({
     sync: mutation(ops.syncNode),
     metrics: mutation(ops.reportMetrics),
     watch: query(ops.watchNode),
+    network: query(ops.nodeNetwork),
     streams: query(ops.pollStreams),
     drain: mutation(ops.drainNode),
     cordon: mutation(ops.cordonNode),
@@ -111,6 +112,8 @@ export const appRouter = router({
   priorityclasses: router(kindRouter(kinds.PriorityClass)),
   poddisruptionbudgets: router(kindRouter(kinds.PodDisruptionBudget)),
   horizontalpodautoscalers: router(kindRouter(kinds.HorizontalPodAutoscaler)),
+  services: router(kindRouter(kinds.Service)),
+  endpointslices: router({ get: query(ops.getEndpointSlice), list: query(ops.listEndpointSlices) }),
   events: router({ list: query(ops.listEvents) }),
   metrics: router({
     pods: query(ops.topPods),

@@ -80,7 +80,16 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
       PortBindings: portBindings,
       RestartPolicy: { Name: "no" },
       ...(hardening.userNamespace === "auto" ? { UsernsMode: "auto" } : {}),
+      ...(spec.network
+        ? {
+            NetworkMode: spec.network.name,
+            Dns: spec.network.dns,
+            DnsSearch: spec.network.dnsSearch,
+            DnsOptions: spec.network.dnsOptions,
+          }
+        : {}),
     },
+    ...(spec.network ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: {} } } } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ import {
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
+  renderServiceSpec,
+  type ServiceSpec,
 } from "@berth/kube";
 import type { StoredSecretSpec } from "./render";
 
@@ -62,6 +64,8 @@ export function diffShape(
       return { metadata, spec: renderPodDisruptionBudgetSpec(spec as PodDisruptionBudgetSpec) };
     case "HorizontalPodAutoscaler":
       return { metadata, spec: renderHorizontalPodAutoscalerSpec(spec as HorizontalPodAutoscalerSpec) };
+    case "Service":
+      return { metadata, spec: renderServiceSpec(spec as ServiceSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);
