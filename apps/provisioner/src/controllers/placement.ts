@@ -165,7 +165,7 @@ export async function placePending(
       disruptionBudgets: await clusterBudgets(ctx, [...current, ...waiting]),
     },
     { pending: pending.map(pendingPod) },
-    { preemption: true },
+    { preemption: true, scoringStrategy: ctx.cluster.scheduling.scoringStrategy },
   );
   const pendingById = new Map(waiting.map((x) => [x.id, x]));
   for (const placement of plan.placements) {
