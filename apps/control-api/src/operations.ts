@@ -1,5 +1,7 @@
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
+import { metricsOperations } from "./ops/metrics";
+import { networkOperations } from "./ops/network";
 import { nodeAgentOperations } from "./ops/node-agent";
 import { objectOperations } from "./ops/objects";
 import { rolloutOperations } from "./ops/rollouts";
@@ -17,9 +19,11 @@ export const operations = {
   ...tenantOperations,
   ...clusterOperations,
   ...workloadOperations,
+  ...metricsOperations,
   ...rolloutOperations,
   ...objectOperations,
   ...nodeAgentOperations,
+  ...networkOperations,
   ...streamOperations,
 };
 

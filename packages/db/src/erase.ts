@@ -10,9 +10,11 @@ import {
   joinTokens,
   machines,
   meterIntervals,
+  nodeMetrics,
   nodePools,
   nodes,
   objects,
+  podMetrics,
   pods,
   policies,
   policyAttachments,
@@ -25,6 +27,8 @@ import {
 /** Every table of a tenant's data, children before parents (the order deletes must take). */
 const TENANT_TABLES = [
   meterIntervals,
+  podMetrics,
+  nodeMetrics,
   events,
   pods,
   deploymentRevisions,

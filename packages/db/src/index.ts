@@ -10,6 +10,7 @@ export {
   withTenant,
 } from "./client";
 export { eraseClosedTenants } from "./erase";
+export { type RollupOptions, type RollupResult, readMeasuredUsage, rollupMetrics } from "./metrics";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export {
@@ -30,4 +31,5 @@ export {
   revisionsOf,
   rollbackTarget,
 } from "./rollouts";
+export { scaleDeployment } from "./scale";
 export * from "./schema";
