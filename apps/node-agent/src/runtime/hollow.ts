@@ -144,7 +144,7 @@ export function createHollowRuntime(opts: HollowRuntimeOptions = {}): ContainerR
     },
     async stats(id) {
       const c = containers.get(id);
-      return c?.info.state === "running" ? { cpuNanos: 0, memoryBytes: 0 } : null;
+      return c?.info.state === "running" ? { cpuNanos: 0, memoryBytes: 0, rxBytes: 0, txBytes: 0 } : null;
     },
     async diskUsage(filter) {
       return [...containers.values()]
