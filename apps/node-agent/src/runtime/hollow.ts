@@ -4,6 +4,7 @@ import {
   type ContainerRuntime,
   type ContainerSpec,
   type ContainerState,
+  type NetworkInfo,
   RuntimeError,
 } from "./types";
 
@@ -29,6 +30,9 @@ const SIGNAL_EXIT: Record<string, number> = { TERM: 143, KILL: 137, INT: 130, HU
 export function createHollowRuntime(opts: HollowRuntimeOptions = {}): ContainerRuntime {
   const startDelayMs = opts.startDelayMs ?? 0;
   const containers = new Map<string, HollowContainer>();
+  /** Networks by name, each a /24 of 10.200.0.0/16 in the order made (nothing is routed). */
+  const networks = new Map<string, NetworkInfo>();
+  let nextSubnet = 0;
   const byName = new Map<string, string>();
   const imageId = (image: string) => `sha256:${createHash("sha256").update(image).digest("hex")}`;
   const now = () => new Date().toISOString();
@@ -145,6 +149,19 @@ export function createHollowRuntime(opts: HollowRuntimeOptions = {}): ContainerR
     async stats(id) {
       const c = containers.get(id);
       return c?.info.state === "running" ? { cpuNanos: 0, memoryBytes: 0, rxBytes: 0, txBytes: 0 } : null;
+    },
+    async ensureNetwork(name) {
+      let n = networks.get(name);
+      if (!n) {
+        const third = nextSubnet++ % 256;
+        n = { name, subnet: `10.200.${third}.0/24`, gateway: `10.200.${third}.1` };
+        networks.set(name, n);
+      }
+      return { ...n };
+    },
+    async removeNetwork(name) {
+      networks.delete(name);
+      return true;
     },
     async diskUsage(filter) {
       return [...containers.values()]
