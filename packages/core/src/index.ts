@@ -9,6 +9,7 @@ export * from "./jobs";
 export * from "./keys";
 export * from "./money";
 export * from "./observability";
+export * from "./price-book";
 export * from "./pricing";
 export * from "./quantity";
 export * from "./resource-bounds";

@@ -31,3 +31,14 @@ export {
   rollbackTarget,
 } from "./rollouts";
 export * from "./schema";
+export {
+  deriveUsageEvents,
+  HOUR_MS,
+  hourOf,
+  type IngestResult,
+  ingestUsageEvents,
+  LATE_EVENT_WINDOW_MS,
+  rollupAll,
+  rollupDirtyHours,
+  type UsageEvent,
+} from "./usage";
