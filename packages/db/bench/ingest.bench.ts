@@ -9,8 +9,13 @@
 import { newId } from "@berth/core";
 import { sql } from "drizzle-orm";
 import { clusters, ingestUsageEvents, rollupAll, tenants, withSystem } from "../src";
-import { createTestDatabase, ensureTemplate, systemRows } from "../src/testing";
-import { generateWorkload, groundTruth } from "../test/usage-workload";
+import {
+  createTestDatabase,
+  ensureTemplate,
+  generateWorkload,
+  groundTruth,
+  systemRows,
+} from "../src/testing";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);

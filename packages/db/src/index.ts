@@ -10,6 +10,17 @@ export {
   withTenant,
 } from "./client";
 export { eraseClosedTenants } from "./erase";
+export {
+  computeInvoice,
+  draftIdOf,
+  finalizeInvoices,
+  INVOICE_CLOSE_DELAY_MS,
+  type Invoice,
+  type InvoiceLine,
+  monthCells,
+  monthOf,
+  priceBookOf,
+} from "./invoices";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export {

@@ -12,8 +12,13 @@ import {
   withSystem,
   withTenant,
 } from "../src";
-import { createTestDatabase, systemRows, type TestDatabase } from "../src/testing";
-import { generateWorkload, groundTruth } from "./usage-workload";
+import {
+  createTestDatabase,
+  generateWorkload,
+  groundTruth,
+  systemRows,
+  type TestDatabase,
+} from "../src/testing";
 
 let t: TestDatabase;
 const tenantIds = [newId("tenant"), newId("tenant"), newId("tenant")];

@@ -99,6 +99,8 @@ export const invoices = pgTable(
     periodEnd: timestamp({ withTimezone: true }).notNull(),
     currency: text().notNull(),
     totalMicro: bigint({ mode: "bigint" }).notNull(),
+    /** The effective price book the invoice was priced with (its adjustments reprice with it too). */
+    priceBook: jsonb().$type<PriceBookDocument>().notNull(),
     finalizedAt: timestamp({ withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },

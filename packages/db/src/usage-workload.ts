@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { HOUR_MS, type UsageEvent } from "../src/usage";
+import { HOUR_MS, type UsageEvent } from "./usage";
 
 /**
  * A generated workload of usage events for the exactness test and the bench: `distinct` events
