@@ -1,3 +1,4 @@
+import { billingOperations } from "./ops/billing";
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { nodeAgentOperations } from "./ops/node-agent";
@@ -21,6 +22,7 @@ export const operations = {
   ...objectOperations,
   ...nodeAgentOperations,
   ...streamOperations,
+  ...billingOperations,
 };
 
 export type Operations = typeof operations;

@@ -110,6 +110,7 @@ export const appRouter = router({
   poddisruptionbudgets: router(kindRouter(kinds.PodDisruptionBudget)),
   events: router({ list: query(ops.listEvents) }),
   usage: router({ get: query(ops.usage) }),
+  invoices: router({ list: query(ops.listInvoices), get: query(ops.getInvoice) }),
 });
 
 export type AppRouter = typeof appRouter;
