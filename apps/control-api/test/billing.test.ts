@@ -141,6 +141,17 @@ describe("invoices and usage reports", () => {
     }
   });
 
+  it("creates a cluster in the free dev tier or the standard tier", async () => {
+    const dev = await api.call("POST", "/v1/clusters", { token, body: { name: "dev-one", tier: "dev" } });
+    expect(dev.status).toBe(202);
+    expect(dev.body.tier).toBe("dev");
+    const std = await api.call("POST", "/v1/clusters", { token, body: { name: "std-one" } });
+    expect(std.body.tier).toBe("standard");
+    const bad = await api.call("POST", "/v1/clusters", { token, body: { name: "x", tier: "gold" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/tier/);
+  });
+
   it("shows another tenant none of it", async () => {
     const other = await api.tenant("billing-other");
     const list = await api.call("GET", "/v1/invoices", { token });

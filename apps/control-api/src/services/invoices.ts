@@ -73,7 +73,10 @@ function lineView(l: InvoiceLine, i: number): InvoiceView["lines"][number] {
   };
 }
 
-/** The months whose invoice is still a draft: this one, and the last one until it is finalised. */
+/**
+ * The months whose invoice is still a draft: this one, and the last one until it is finalised
+ * (an hour after it ends, or never when it had no usage).
+ */
 async function draftMonths(tx: Tx, tenantId: string, now: Date): Promise<Date[]> {
   const current = monthOf(now).start;
   const previous = monthOf(new Date(current.getTime() - 1)).start;
@@ -81,8 +84,7 @@ async function draftMonths(tx: Tx, tenantId: string, now: Date): Promise<Date[]>
     .select({ id: invoices.id })
     .from(invoices)
     .where(and(eq(invoices.tenantId, tenantId), eq(invoices.periodStart, previous)));
-  const pending = !finalised && now.getTime() < current.getTime() + 35 * 86_400_000 + INVOICE_CLOSE_DELAY_MS;
-  return pending ? [current, previous] : [current];
+  return finalised ? [current] : [current, previous];
 }
 
 async function draftView(tx: Tx, tenantId: string, start: Date): Promise<InvoiceView> {
@@ -123,8 +125,15 @@ async function finalView(tx: Tx, row: typeof invoices.$inferSelect): Promise<Inv
 export async function listInvoices(deps: Deps, caller: UserCaller) {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const drafts = [];
-    for (const m of await draftMonths(tx, caller.tenantId, deps.now()))
-      drafts.push(await draftView(tx, caller.tenantId, m));
+    const [current, previous] = await draftMonths(tx, caller.tenantId, deps.now());
+    if (current) drafts.push(await draftView(tx, caller.tenantId, current));
+    // Last month's draft is listed while it has lines to finalise (an empty month gets no invoice).
+    const last = previous ? await draftView(tx, caller.tenantId, previous) : null;
+    if (
+      last &&
+      (last.lines.length > 0 || deps.now().getTime() < Date.parse(last.periodEnd) + INVOICE_CLOSE_DELAY_MS)
+    )
+      drafts.push(last);
     const rows = await tx
       .select()
       .from(invoices)
