@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   clusters,
   computeInvoice,
+  eraseClosedTenants,
   finalizeInvoices,
   HOUR_MS,
   ingestUsageEvents,
@@ -123,5 +124,27 @@ describe("invoices", () => {
       sql`select sum(amount_micro)::text as s from invoice_lines where usage_period_start = ${nov.toISOString()}::timestamptz`,
     );
     expect(nov1?.s).toBe(String(clusterMicro(5_400_000n) + clusterMicro(4_500_000n) + 20_000n));
+  });
+
+  it("erases a closed tenant's usage, invoices and price book with the rest of its data", async () => {
+    await withSystem(t.db, async (tx) => {
+      await tx.execute(
+        sql`insert into price_books (id, tenant_id, document) values ('pb_erase', ${tenantId}, '{}')`,
+      );
+      await tx.execute(sql`update clusters set status = 'deleted' where tenant_id = ${tenantId}`);
+      await tx.execute(
+        sql`update tenants set status = 'closed', closed_at = now(), erase_after = now() - interval '1 day' where id = ${tenantId}`,
+      );
+    });
+    expect(await eraseClosedTenants(t.db, new Date())).toEqual([tenantId]);
+    const [left] = await systemRows(
+      t.db,
+      sql`select (select count(*) from usage_events where tenant_id = ${tenantId})::int
+               + (select count(*) from usage_hourly where tenant_id = ${tenantId})::int
+               + (select count(*) from invoices where tenant_id = ${tenantId})::int
+               + (select count(*) from invoice_lines where tenant_id = ${tenantId})::int
+               + (select count(*) from price_books where tenant_id = ${tenantId})::int as n`,
+    );
+    expect(left?.n).toBe(0);
   });
 });
