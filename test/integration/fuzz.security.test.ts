@@ -119,6 +119,7 @@ const queryFor: Record<string, Record<string, string>> = {
     label: "team=red",
   },
   "invoices.get": { format: "json" },
+  "usage.chart": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", groupBy: "label:team" },
   "audit.list": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", limit: "10" },
   "pods.logs": { container: "web", tailLines: "10", sinceSeconds: "60", timestamps: "true" },
   "pods.execInteractive": { command: "sh", stdin: "true", tty: "true" },

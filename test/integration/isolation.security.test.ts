@@ -158,6 +158,7 @@ describe("tenant B cannot see or touch tenant A", () => {
             "usage.get": usageRange,
             "pods.execInteractive": "?command=sh&stdin=true",
             "invoices.get": "?format=csv",
+            "usage.chart": `?from=${monthOf(new Date()).start.toISOString()}&to=${monthOf(new Date()).end.toISOString()}`,
           } as Record<string, string>
         )[op.id] ?? "";
       if (op.method !== "GET" && op.method !== "DELETE")

@@ -112,6 +112,22 @@ describe("invoices and usage reports", () => {
     expect(reportCsv.text.split("\n")[0]).toBe("label:team,amount,currency");
   });
 
+  it("draws cost per day stacked by cluster as an SVG with axes, legend and currency", async () => {
+    const r = await api.call("GET", `/v1/usage/chart.svg?${october}&groupBy=cluster`, { token });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toMatch(/image\/svg\+xml/);
+    expect(r.text).toMatch(/^<svg /);
+    for (const id of clusterIds) expect(r.text).toContain(`>${id}</text>`);
+    const inv = (await api.call("GET", "/v1/invoices", { token })).body.items.find(
+      (i: { status: string }) => i.status === "final",
+    );
+    expect(r.text).toContain(`(USD), total ${inv.total}`);
+    expect((await api.call("GET", `/v1/usage/chart.svg?${october}&groupBy=day`, { token })).status).toBe(400);
+    expect(
+      (await api.call("GET", `/v1/usage/chart.svg?${october}&groupBy=cluster,meter`, { token })).status,
+    ).toBe(400);
+  });
+
   it("filters a grouped report by namespace, meter and label", async () => {
     const all = (await api.call("GET", `/v1/usage?${october}&groupBy=meter`, { token })).body;
     const web = (await api.call("GET", `/v1/usage?${october}&groupBy=meter&namespace=web`, { token })).body;

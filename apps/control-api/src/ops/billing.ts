@@ -6,6 +6,7 @@ import {
   listInvoices,
   listInvoicesInput,
 } from "../services/invoices";
+import { chartSvg, usageChart, usageChartInput } from "../services/usage-chart";
 
 /** Invoices: drafts of months not yet finalised, and finalised (immutable, numbered) ones. */
 export const billingOperations = {
@@ -21,6 +22,23 @@ export const billingOperations = {
     successStatus: 200,
     input: listInvoicesInput,
     run: (deps, caller) => listInvoices(deps, caller),
+  }),
+  usageChart: op({
+    id: "usage.chart",
+    summary:
+      "Cost per day stacked by cluster, namespace, meter or label:<key>, as an SVG (tRPC: the figures)",
+    method: "GET",
+    path: "/v1/usage/chart.svg",
+    auth: "user",
+    action: "usage:Read",
+    resource: (c) => brn(c.tenantId, "usage"),
+    successStatus: 200,
+    input: usageChartInput,
+    run: usageChart,
+    render: (value, input) => ({
+      contentType: "image/svg+xml; charset=utf-8",
+      body: chartSvg(value, new Date(input.from), new Date(input.to)),
+    }),
   }),
   getInvoice: op({
     id: "invoices.get",

@@ -109,7 +109,7 @@ export const appRouter = router({
   priorityclasses: router(kindRouter(kinds.PriorityClass)),
   poddisruptionbudgets: router(kindRouter(kinds.PodDisruptionBudget)),
   events: router({ list: query(ops.listEvents) }),
-  usage: router({ get: query(ops.usage) }),
+  usage: router({ get: query(ops.usage), chart: query(ops.usageChart) }),
   invoices: router({ list: query(ops.listInvoices), get: query(ops.getInvoice) }),
 });
 
