@@ -1,66 +1,32 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import type { TestApi } from "@berth/control-api/testing";
 import { systemRows } from "@berth/db/testing";
-import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
-import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "@berth/provisioner/ec2";
-import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
+import type { Ec2Emulator } from "@berth/ec2-emulator";
+import { createEc2Provider } from "@berth/provisioner/ec2";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Ec2Platform, startEc2Platform, waitFor } from "./ec2-support";
 
 /**
  * An ec2 machine's zone is the one EC2 put its instance in; its node joins with that
  * `topology.kubernetes.io/zone`. Against the EC2 emulator, through the real SDK (no agent runs: the
  * test joins with the token the machine's user-data carries, as its agent would).
  */
+let platform: Ec2Platform;
 let ec2: Ec2Emulator;
 let api: TestApi;
 let workDir: string;
-let stopProvisioner: () => Promise<void>;
-const providerOptions = () => ({
-  endpoint: ec2.url,
-  region: "eu-west-1",
-  amiId: "ami-12345678",
-  securityGroupIds: [],
-  instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
-  credentials: { accessKeyId: "test", secretAccessKey: "test" },
-});
-const waitFor = async <T>(what: string, probe: () => Promise<T | false | undefined>, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "berth-zone-"));
-  ec2 = await createEc2Emulator({ workDir, runUserData: false });
-  api = await createTestApi();
-  const workers = await startTestProvisioner(
-    createTestProvisionerDeps({
-      db: api.deps.db,
-      redis: api.deps.redis,
-      queues: api.deps.queues,
-      master: api.deps.master,
-      providers: { ec2: createEc2Provider(providerOptions()) },
-    }),
-  );
-  stopProvisioner = () => workers.stop();
+  platform = await startEc2Platform({ region: "eu-west-1", amiId: "ami-12345678" });
+  ({ ec2, api, workDir } = platform);
 });
-afterAll(async () => {
-  await stopProvisioner?.();
-  await ec2?.stop();
-  await api?.close();
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => platform?.close());
 
 describe("zones of ec2 machines", () => {
   it("the provider reports the availability zone of the instance it launches, and again when it adopts it", async () => {
-    const provider = createEc2Provider(providerOptions());
+    const provider = createEc2Provider(platform.providerOptions());
     const spec = {
       machineId: "m_zone1",
       tenantId: "tenant_1",

@@ -36,6 +36,7 @@ const bodyFor = (id: string): unknown => {
     "deployments.upsert": manifest,
     "pods.exec": { command: ["id"] },
     "deployments.rollback": { toRevision: 1 },
+    "deployments.scale": { spec: { replicas: 5 } },
     "deployments.pause": {},
     "deployments.resume": {},
     "nodePools.create": { name: "b-pool", provider: "byo", desiredSize: 0 },

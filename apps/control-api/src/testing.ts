@@ -8,6 +8,7 @@ import {
   FairSemaphore,
   generateMasterKey,
   parseMasterKey,
+  QUEUE_NAMES,
 } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { createTestDatabase, type TestDatabase, testLogLevel, testRedisUrl } from "@berth/db/testing";
@@ -189,8 +190,8 @@ export async function createTestApi(
     async close() {
       await streams.bus.stop();
       await assignments.stop();
-      for (const name of ["clusters", "reconcile", "sweep"] as const)
-        await queues.get(name).obliterate({ force: true });
+      // Every queue of the catalog: the provisioner's schedulers (metrics, autoscale, …) leave none behind.
+      for (const name of QUEUE_NAMES) await queues.get(name).obliterate({ force: true });
       await queues.close();
       await redis.quit();
       if (!opts.database) await database.drop();

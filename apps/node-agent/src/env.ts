@@ -26,6 +26,8 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.
                           berth.dev/gpu=2 (env BERTH_EXTENDED_RESOURCES; a machine Berth runs offers what its
                           instance type has instead)
+  --metrics-interval MS   how often containers and the node are sampled for metrics, and the samples sent
+                          (env BERTH_METRICS_INTERVAL_MS; default 10000)
   --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
   --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
   --pod-concurrency N     pods started or stopped at once (env BERTH_POD_CONCURRENCY; default 8)
@@ -36,6 +38,14 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           namespace of its own (Podman --userns=auto, needs a 'containers' range in
                           /etc/subuid; Podman 4.3 deadlocks with it under concurrent starts)
                           (env BERTH_USER_NAMESPACES; default off)
+  --pod-network MODE      cluster: each pod joins its cluster's network on this host (its own address,
+                          isolated from other clusters), with the cluster's services and DNS served by
+                          this agent (needs root: it adds service addresses to lo and listens on them);
+                          off: the engine's default network, no services (env BERTH_POD_NETWORK; default cluster)
+  --network-poll-ms MS    how often the cluster's services and endpoints are read (env BERTH_NETWORK_POLL_MS;
+                          default 1000)
+  --dns-upstream ADDR     where the cluster DNS sends names outside the cluster, ip[:port] (env
+                          BERTH_DNS_UPSTREAM; default: the first nameserver of /etc/resolv.conf)
 `;
 
 const schema = z.object({
@@ -79,10 +89,21 @@ const schema = z.object({
     })
     .pipe(extendedResourceMap),
   healthPort: z.coerce.number().int().min(0).max(65535).optional(),
+  metricsInterval: z.coerce.number().int().min(500).max(600_000),
   containerHost: z.string().min(1),
   podConcurrency: z.coerce.number().int().min(1).max(64),
   pidsLimit: z.coerce.number().int().min(16).max(65_536),
   userNamespaces: z.enum(["auto", "off"]),
+  podNetwork: z.enum(["cluster", "off"]),
+  networkPollMs: z.coerce.number().int().min(100).max(60_000),
+  dnsUpstream: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+\.\d+(:\d+)?$/, "an IPv4 address, optionally with :port")
+    .transform((s) => {
+      const [address = "", port = "53"] = s.split(":");
+      return { address, port: Number(port) };
+    })
+    .optional(),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type AgentConfig = z.infer<typeof schema>;
@@ -104,10 +125,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       zone: { type: "string" },
       "extended-resources": { type: "string" },
       "health-port": { type: "string" },
+      "metrics-interval": { type: "string" },
       "container-host": { type: "string" },
       "pod-concurrency": { type: "string" },
       "pids-limit": { type: "string" },
       "user-namespaces": { type: "string" },
+      "pod-network": { type: "string" },
+      "network-poll-ms": { type: "string" },
+      "dns-upstream": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -133,6 +158,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     zone: values.zone ?? env.BERTH_NODE_ZONE,
     extendedResources: values["extended-resources"] ?? env.BERTH_EXTENDED_RESOURCES ?? "",
     healthPort: values["health-port"],
+    metricsInterval: values["metrics-interval"] ?? env.BERTH_METRICS_INTERVAL_MS ?? 10_000,
     containerHost:
       values["container-host"] ??
       env.CONTAINER_HOST ??
@@ -141,6 +167,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     podConcurrency: values["pod-concurrency"] ?? env.BERTH_POD_CONCURRENCY ?? 8,
     pidsLimit: values["pids-limit"] ?? env.BERTH_PIDS_LIMIT ?? 512,
     userNamespaces: values["user-namespaces"] ?? env.BERTH_USER_NAMESPACES ?? "off",
+    podNetwork: values["pod-network"] ?? env.BERTH_POD_NETWORK ?? "cluster",
+    networkPollMs: values["network-poll-ms"] ?? env.BERTH_NETWORK_POLL_MS ?? 1000,
+    dnsUpstream: values["dns-upstream"] ?? env.BERTH_DNS_UPSTREAM,
     logLevel: env.LOG_LEVEL ?? "info",
   });
   if (!parsed.success) {

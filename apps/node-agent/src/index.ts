@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createLogger, createMetricsRegistry } from "@berth/core";
 import { serve } from "@hono/node-server";
 import { Gauge } from "prom-client";
@@ -8,6 +9,16 @@ import { createHealthApp } from "./health";
 import { createDockerEngineRuntime } from "./runtime";
 
 const AGENT_VERSION = "0.1.0";
+
+/** The host's first IPv4 name server, where the cluster DNS sends names outside the cluster. */
+function hostResolver(): { address: string; port: number } | undefined {
+  try {
+    const line = readFileSync("/etc/resolv.conf", "utf8").match(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/m);
+    return line?.[1] ? { address: line[1], port: 53 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 let config: ReturnType<typeof parseConfig>;
 try {
@@ -51,6 +62,10 @@ const agent = createAgent(
     publishAddress: config.address,
     stopTimeoutSeconds: 10,
     podConcurrency: config.podConcurrency,
+    intervals: { metricsMs: config.metricsInterval },
+    ...(config.podNetwork === "cluster"
+      ? { network: { pollMs: config.networkPollMs, dnsUpstream: config.dnsUpstream ?? hostResolver() } }
+      : {}),
   },
   { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );

@@ -7,6 +7,7 @@ export * from "./images";
 export * from "./instance-types";
 export * from "./jobs";
 export * from "./keys";
+export * from "./measured-usage";
 export * from "./money";
 export * from "./observability";
 export * from "./price-book";

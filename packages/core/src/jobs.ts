@@ -138,6 +138,26 @@ export const JOBS = {
     dedupe: "jobId",
     schedule: { everyMs: 300_000 },
   },
+  "metrics.rollup": {
+    queue: "metrics",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "metrics-rollup",
+    dedupe: "jobId",
+    // METRICS_ROLLUP_INTERVAL_MS overrides it.
+    schedule: { everyMs: 60_000 },
+  },
+  "hpa.sync": {
+    queue: "autoscale",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "hpa-sync",
+    dedupe: "jobId",
+    // HPA_SYNC_PERIOD_MS overrides it (Kubernetes' --horizontal-pod-autoscaler-sync-period).
+    schedule: { everyMs: 15_000 },
+  },
   "cronjob.fire": {
     queue: "cron",
     payload: cronJobFire,

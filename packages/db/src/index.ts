@@ -21,6 +21,7 @@ export {
   monthOf,
   priceBookOf,
 } from "./invoices";
+export { type RollupOptions, type RollupResult, readMeasuredUsage, rollupMetrics } from "./metrics";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export {
@@ -41,6 +42,7 @@ export {
   revisionsOf,
   rollbackTarget,
 } from "./rollouts";
+export { scaleDeployment } from "./scale";
 export * from "./schema";
 export {
   deriveUsageEvents,

@@ -1,53 +1,24 @@
-import { ValidationError } from "@berth/core";
 import { describe, expect, it } from "vitest";
-import {
-  kindOf,
-  type normaliseDeployment,
-  parseManifest,
-  podExtendedRequests,
-  renderPodSpec,
-} from "../src/index";
+import { podExtendedRequests, renderPodSpec } from "../src/index";
+import { admit, refusal } from "./support";
 
-/** A Deployment as `kubectl create deployment gpu --image=cuda` writes it, with the given resources. */
-function admit(resources: Record<string, unknown>, init?: Record<string, unknown>) {
-  const doc = {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "gpu" },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: "gpu" } },
-      template: {
-        metadata: { labels: { app: "gpu" } },
-        spec: {
-          containers: [{ name: "cuda", image: "nvidia/cuda:12.4.0-base-ubuntu22.04", resources }],
-          ...(init ? { initContainers: [{ name: "warm", image: "busybox:1.36", resources: init }] } : {}),
-        },
-      },
-    },
-  };
-  const kind = kindOf(doc.apiVersion, doc.kind);
-  if (!kind) throw new Error("no Deployment kind");
-  return kind.normalise(parseManifest(kind.schema, doc), "gpu") as ReturnType<typeof normaliseDeployment>;
-}
-
-function refusal(resources: Record<string, unknown>): { path: string; message: string } {
-  try {
-    admit(resources);
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    const first = (e.details as { issues: { path: string; message: string }[] }).issues[0];
-    if (!first) throw new Error("no issue");
-    return first;
-  }
-  throw new Error("admitted");
-}
+const cuda = (resources: Record<string, unknown>) => ({
+  name: "app",
+  image: "nvidia/cuda:12.4.0-base-ubuntu22.04",
+  resources,
+});
+const withResources = (resources: Record<string, unknown>, init?: Record<string, unknown>) =>
+  admit({
+    containers: [cuda(resources)],
+    ...(init ? { initContainers: [{ name: "warm", image: "busybox:1.36", resources: init }] } : {}),
+  });
+const refused = (resources: Record<string, unknown>) => refusal({ containers: [cuda(resources)] });
 
 const container = "spec.template.spec.containers[0]";
 
 describe("extended resources on a container", () => {
   it("are whole units asked for by limit, the request following it, and render as Kubernetes shows them", () => {
-    const d = admit({ limits: { "berth.dev/gpu": 2, cpu: "1" } });
+    const d = withResources({ limits: { "berth.dev/gpu": 2, cpu: "1" } });
     expect(d.template.containers[0]?.resources.extended).toEqual({ "berth.dev/gpu": 2 });
     expect(podExtendedRequests(d.template)).toEqual({ "berth.dev/gpu": 2 });
     const spec = renderPodSpec(d.template) as {
@@ -58,18 +29,18 @@ describe("extended resources on a container", () => {
   });
 
   it("accept a request equal to the limit, written as a string, and any vendor's name", () => {
-    const d = admit({ requests: { "nvidia.com/gpu": "1" }, limits: { "nvidia.com/gpu": "1" } });
+    const d = withResources({ requests: { "nvidia.com/gpu": "1" }, limits: { "nvidia.com/gpu": "1" } });
     expect(d.template.containers[0]?.resources.extended).toEqual({ "nvidia.com/gpu": 1 });
   });
 
   it("asking for 0 is asking for none", () => {
-    const d = admit({ limits: { "berth.dev/gpu": 0 } });
+    const d = withResources({ limits: { "berth.dev/gpu": 0 } });
     expect(d.template.containers[0]?.resources.extended).toBeUndefined();
     expect(podExtendedRequests(d.template)).toBeUndefined();
   });
 
   it("count an init container's ask as kube does: the most of one init container, or the sum of the others", () => {
-    const d = admit({ limits: { "berth.dev/gpu": 1 } }, { limits: { "berth.dev/gpu": 3 } });
+    const d = withResources({ limits: { "berth.dev/gpu": 1 } }, { limits: { "berth.dev/gpu": 3 } });
     expect(podExtendedRequests(d.template)).toEqual({ "berth.dev/gpu": 3 });
   });
 
@@ -107,7 +78,7 @@ describe("extended resources on a container", () => {
       "at most 1000000",
     ],
   ])("refuse %j naming the field", (resources, path, message) => {
-    const r = refusal(resources);
+    const r = refused(resources);
     expect(r.path).toBe(path);
     expect(r.message).toContain(message);
   });

@@ -1,49 +1,6 @@
-import { ValidationError } from "@berth/core";
 import { describe, expect, it } from "vitest";
-import {
-  kindOf,
-  type normaliseDeployment,
-  parseManifest,
-  renderPodSpec,
-  resolveAffinityLabelKeys,
-  resolveSpreadLabelKeys,
-} from "../src/index";
-
-function deployment(podSpec: Record<string, unknown>) {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "web" },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: "web" } },
-      template: {
-        metadata: { labels: { app: "web" } },
-        spec: { containers: [{ name: "app", image: "nginx:1.27" }], ...podSpec },
-      },
-    },
-  };
-}
-
-function admit(podSpec: Record<string, unknown>) {
-  const doc = deployment(podSpec);
-  const kind = kindOf(doc.apiVersion, doc.kind);
-  if (!kind) throw new Error("no Deployment kind");
-  const parsed = parseManifest(kind.schema, doc);
-  return kind.normalise(parsed, "web") as ReturnType<typeof normaliseDeployment>;
-}
-
-function refusal(podSpec: Record<string, unknown>): { path: string; message: string } {
-  try {
-    admit(podSpec);
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    const first = (e.details as { issues: { path: string; message: string }[] }).issues[0];
-    if (!first) throw new Error("no issue");
-    return first;
-  }
-  throw new Error("admitted");
-}
+import { renderPodSpec, resolveAffinityLabelKeys, resolveSpreadLabelKeys } from "../src/index";
+import { admit, refusal } from "./support";
 
 const affinity = {
   nodeAffinity: {

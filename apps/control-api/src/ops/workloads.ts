@@ -3,6 +3,7 @@ import { deploymentSchema } from "@berth/kube";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import { listEvents, listEventsInput } from "../services/events";
 import { deletePod, getPod, listPods, listPodsInput, podRefInput } from "../services/pods";
+import { scaleDeploymentInput, scaleDeploymentOp } from "../services/scale";
 import { getUsage, usageInput } from "../services/usage";
 import { reportToCsv } from "../services/usage-report";
 import {
@@ -62,6 +63,20 @@ export const workloadOperations = {
     successStatus: 200,
     input: listDeploymentsInput,
     run: listDeployments,
+  }),
+  scaleDeployment: op({
+    id: "deployments.scale",
+    summary:
+      "Set a deployment's replicas (Kubernetes' scale subresource); the autoscaler scales the same way",
+    method: "PUT",
+    path: "/v1/clusters/:clusterId/deployments/:namespace/:name/scale",
+    auth: "user",
+    action: "deployment:Scale",
+    resource: (c, i) => deploymentBrn(c.tenantId, i),
+    successStatus: 200,
+    bodyAs: "scale",
+    input: scaleDeploymentInput,
+    run: scaleDeploymentOp,
   }),
   deleteDeployment: op({
     id: "deployments.delete",

@@ -94,6 +94,8 @@ export async function podPatch(
     patch.readyAt = ready ? now : null;
   }
   if (r.restarts > pod.restarts) patch.restarts = r.restarts;
+  // Kept once known (as Kubernetes keeps it after the pod ends); a new one when its node says so.
+  if (r.podIP !== undefined && r.podIP !== pod.podIp) patch.podIp = r.podIP;
   const containers = r.containers ?? pod.containerStatuses;
   const init = r.initContainers ?? pod.initContainerStatuses;
   if (r.containers && !sameJson(r.containers, pod.containerStatuses)) patch.containerStatuses = r.containers;

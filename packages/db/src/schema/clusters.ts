@@ -58,8 +58,15 @@ export const clusters = pgTable(
     activeAt: timestamp({ withTimezone: true }),
     deletingAt: timestamp({ withTimezone: true }),
     deletedAt: timestamp({ withTimezone: true }),
+    /**
+     * The cluster's service range (a /24 of 100.64.0.0/10): clusterIPs and its DNS address come
+     * from it. Unique across the platform, so clusters' node agents may share a host. Allocated
+     * when first needed (a Service written, a node asking for its network view).
+     */
+    serviceCidr: text(),
   },
   (t) => [
+    uniqueIndex("clusters_service_cidr_key").on(t.serviceCidr),
     uniqueIndex("clusters_tenant_name_live_key").on(t.tenantId, t.name).where(sql`${t.status} <> 'deleted'`),
     index("clusters_tenant_idx").on(t.tenantId),
   ],

@@ -3,6 +3,7 @@ export * from "./clusters";
 export * from "./iam";
 export * from "./machines";
 export * from "./metering";
+export * from "./metrics";
 export * from "./nodes";
 export * from "./tenant";
 export * from "./tenants";

@@ -2,6 +2,7 @@ import {
   type ConfigMapSpec,
   type CronJobSpec,
   type DeploymentSpec,
+  type HorizontalPodAutoscalerSpec,
   type JobSpec,
   type KindName,
   type LimitRangeItem,
@@ -11,11 +12,14 @@ import {
   renderConfigMapFields,
   renderCronJobSpec,
   renderDeploymentSpec,
+  renderHorizontalPodAutoscalerSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
+  renderServiceSpec,
+  type ServiceSpec,
 } from "@berth/kube";
 import type { StoredSecretSpec } from "./render";
 
@@ -58,6 +62,10 @@ export function diffShape(
       return { metadata, ...renderPriorityClassFields(spec as PriorityClassSpec) };
     case "PodDisruptionBudget":
       return { metadata, spec: renderPodDisruptionBudgetSpec(spec as PodDisruptionBudgetSpec) };
+    case "HorizontalPodAutoscaler":
+      return { metadata, spec: renderHorizontalPodAutoscalerSpec(spec as HorizontalPodAutoscalerSpec) };
+    case "Service":
+      return { metadata, spec: renderServiceSpec(spec as ServiceSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

@@ -20,6 +20,7 @@ CREATE TABLE "invoices" (
 	"period_end" timestamp with time zone NOT NULL,
 	"currency" text NOT NULL,
 	"total_micro" bigint NOT NULL,
+	"price_book" jsonb NOT NULL,
 	"finalized_at" timestamp with time zone NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -68,6 +69,7 @@ CREATE TABLE "usage_watermarks" (
 	"at" timestamp with time zone NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "clusters" ADD COLUMN "tier" text DEFAULT 'standard' NOT NULL;--> statement-breakpoint
 ALTER TABLE "meter_intervals" ADD COLUMN "namespace" text DEFAULT '' NOT NULL;--> statement-breakpoint
 ALTER TABLE "meter_intervals" ADD COLUMN "labels" jsonb DEFAULT '{}'::jsonb NOT NULL;--> statement-breakpoint
 ALTER TABLE "tenants" ADD COLUMN "cost_allocation_label_keys" jsonb DEFAULT '[]'::jsonb NOT NULL;--> statement-breakpoint

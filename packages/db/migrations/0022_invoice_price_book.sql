@@ -1,1 +1,0 @@
-ALTER TABLE "invoices" ADD COLUMN "price_book" jsonb NOT NULL;
