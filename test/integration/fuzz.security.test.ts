@@ -127,7 +127,17 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
 
 /** Query parameters a read may take, with plausible values. */
 const queryFor: Record<string, Record<string, string>> = {
-  "usage.get": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", format: "json" },
+  "usage.get": {
+    from: "2026-01-01T00:00:00Z",
+    to: "2026-02-01T00:00:00Z",
+    format: "json",
+    groupBy: "cluster,label:team,day",
+    namespace: "default",
+    meter: "pod_vcpu_seconds",
+    label: "team=red",
+  },
+  "invoices.get": { format: "json" },
+  "usage.chart": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", groupBy: "label:team" },
   "audit.list": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", limit: "10" },
   "pods.logs": { container: "web", tailLines: "10", sinceSeconds: "60", timestamps: "true" },
   "pods.execInteractive": { command: "sh", stdin: "true", tty: "true" },
@@ -196,6 +206,7 @@ beforeAll(async () => {
   const t = await p.api.tenant("fuzz-tenant");
   token = t.token;
   ids.userId = t.userId;
+  ids.invoiceId = `draft-${new Date().toISOString().slice(0, 7)}`;
   ids.clusterId = await p.activeCluster(token, "fuzz-cluster");
   const jt = await p.api.call("POST", `/v1/clusters/${ids.clusterId}/join-tokens`, {
     token,

@@ -1,3 +1,4 @@
+import { billingOperations } from "./ops/billing";
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { metricsOperations } from "./ops/metrics";
@@ -25,6 +26,7 @@ export const operations = {
   ...nodeAgentOperations,
   ...networkOperations,
   ...streamOperations,
+  ...billingOperations,
 };
 
 export type Operations = typeof operations;

@@ -56,6 +56,7 @@ export interface TestApi {
 
 export const TEST_PUBLIC_URL = "http://berth.test";
 export const TEST_METRICS_TOKEN = "test-metrics-token-0123456789";
+export const TEST_PLATFORM_ADMIN_TOKEN = "test-platform-admin-token-0123456789abcdef";
 
 /** Generous limits, so that only tests about limits meet them. */
 export const TEST_LIMITS: Limits = {
@@ -127,6 +128,7 @@ export async function createTestApi(
     trustProxy: true,
     refreshTokenTtlSeconds: 3600,
     metricsToken: TEST_METRICS_TOKEN,
+    platformAdminToken: TEST_PLATFORM_ADMIN_TOKEN,
     expensiveCalls: new FairSemaphore({ capacity: 8, perKey: 2 }),
     allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
     now: () => new Date(),

@@ -10,6 +10,7 @@ export * from "./keys";
 export * from "./measured-usage";
 export * from "./money";
 export * from "./observability";
+export * from "./price-book";
 export * from "./pricing";
 export * from "./quantity";
 export * from "./resource-bounds";

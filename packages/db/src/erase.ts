@@ -7,6 +7,8 @@ import {
   deploymentRevisions,
   deployments,
   events,
+  invoiceLines,
+  invoices,
   joinTokens,
   machines,
   meterIntervals,
@@ -18,14 +20,24 @@ import {
   pods,
   policies,
   policyAttachments,
+  priceBooks,
   refreshTokens,
   serviceAccounts,
   tenants,
+  usageDirtyHours,
+  usageEvents,
+  usageHourly,
   users,
 } from "./schema";
 
 /** Every table of a tenant's data, children before parents (the order deletes must take). */
 const TENANT_TABLES = [
+  usageEvents,
+  usageDirtyHours,
+  usageHourly,
+  invoiceLines,
+  invoices,
+  priceBooks,
   meterIntervals,
   podMetrics,
   nodeMetrics,

@@ -10,6 +10,17 @@ export {
   withTenant,
 } from "./client";
 export { eraseClosedTenants } from "./erase";
+export {
+  computeInvoice,
+  draftIdOf,
+  finalizeInvoices,
+  INVOICE_CLOSE_DELAY_MS,
+  type Invoice,
+  type InvoiceLine,
+  monthCells,
+  monthOf,
+  priceBookOf,
+} from "./invoices";
 export { type RollupOptions, type RollupResult, readMeasuredUsage, rollupMetrics } from "./metrics";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
@@ -33,3 +44,14 @@ export {
 } from "./rollouts";
 export { scaleDeployment } from "./scale";
 export * from "./schema";
+export {
+  deriveUsageEvents,
+  HOUR_MS,
+  hourOf,
+  type IngestResult,
+  ingestUsageEvents,
+  LATE_EVENT_WINDOW_MS,
+  rollupAll,
+  rollupDirtyHours,
+  type UsageEvent,
+} from "./usage";

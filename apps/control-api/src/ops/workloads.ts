@@ -5,6 +5,7 @@ import { listEvents, listEventsInput } from "../services/events";
 import { deletePod, getPod, listPods, listPodsInput, podRefInput } from "../services/pods";
 import { scaleDeploymentInput, scaleDeploymentOp } from "../services/scale";
 import { getUsage, usageInput } from "../services/usage";
+import { reportToCsv } from "../services/usage-report";
 import {
   applyDeployment,
   applyDeploymentInput,
@@ -139,7 +140,8 @@ export const workloadOperations = {
   }),
   usage: op({
     id: "usage.get",
-    summary: "Metered usage and its price between two instants (JSON, or CSV with format=csv)",
+    summary:
+      "Metered usage and its price between two instants (JSON, or CSV with format=csv); groupBy=cluster,namespace,meter,day,hour,label:<key> reports from the hourly rollups",
     method: "GET",
     path: "/v1/usage",
     auth: "user",
@@ -150,7 +152,10 @@ export const workloadOperations = {
     run: getUsage,
     render: (value, input) =>
       input.format === "csv"
-        ? { contentType: "text/csv; charset=utf-8", body: usageToCsv(value) }
+        ? {
+            contentType: "text/csv; charset=utf-8",
+            body: "groupBy" in value ? reportToCsv(value) : usageToCsv(value),
+          }
         : undefined,
   }),
 };

@@ -1,4 +1,4 @@
-import { ConflictError, idOf, NotFoundError, newId, QuotaExceededError } from "@berth/core";
+import { CLUSTER_TIERS, ConflictError, idOf, NotFoundError, newId, QuotaExceededError } from "@berth/core";
 import { clusters, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -17,6 +17,7 @@ function view(c: typeof clusters.$inferSelect) {
   return {
     id: c.id,
     name: c.name,
+    tier: c.tier,
     tags: c.tags,
     scheduling: c.scheduling,
     status: c.status,
@@ -53,6 +54,8 @@ export const createClusterInput = z
       .max(63)
       .regex(DNS_LABEL, "must be a DNS label (lower-case alphanumerics and '-')"),
     tags: tagMap.optional(),
+    /** `standard` (the default; billed per cluster-hour, with the SLA) or `dev` (free, no SLA). */
+    tier: z.enum(CLUSTER_TIERS).optional(),
     /** How its scheduler scores nodes (default LeastAllocated); changed later with PATCH. */
     scheduling: schedulingInput.optional(),
   })
@@ -81,6 +84,7 @@ export async function createCluster(
         tenantId: caller.tenantId,
         name: input.name,
         tags: input.tags ?? {},
+        tier: input.tier ?? "standard",
         scheduling: input.scheduling ?? DEFAULT_SCHEDULING,
         status: "provisioning",
       })

@@ -63,7 +63,14 @@ export async function podPatch(
     patch.phase = phase;
     if (phase === "Running") {
       patch.startedAt = pod.startedAt ?? now;
-      const meter = { tenantId: pod.tenantId, clusterId: pod.clusterId, subjectId: pod.id, at: now };
+      const meter = {
+        tenantId: pod.tenantId,
+        clusterId: pod.clusterId,
+        subjectId: pod.id,
+        at: now,
+        namespace: pod.namespace,
+        labels: pod.labels,
+      };
       // Billed on what the pod may take (its limits), not only on what it reserved.
       const billed = podBilledResources(pod.template);
       await openMeter(tx, { ...meter, meter: "pod_vcpu_seconds", rate: BigInt(billed.cpuMillis) });

@@ -122,7 +122,8 @@ export const appRouter = router({
     deploymentSeries: query(ops.deploymentSeries),
     prometheus: query(ops.prometheus),
   }),
-  usage: router({ get: query(ops.usage) }),
+  usage: router({ get: query(ops.usage), chart: query(ops.usageChart) }),
+  invoices: router({ list: query(ops.listInvoices), get: query(ops.getInvoice) }),
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,3 +1,4 @@
+import type { ClusterTier } from "@berth/core";
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { tenantRef } from "./tenant";
@@ -34,6 +35,8 @@ export const clusters = pgTable(
     id: text().primaryKey(),
     tenantId: tenantRef(),
     name: text().notNull(),
+    /** `dev` (free, no SLA) or `standard`: which cluster meter its control plane runs on. */
+    tier: text().$type<ClusterTier>().notNull().default("standard"),
     /** Resource tags, for IAM conditions (`berth:ResourceTag/<key>`) and for billing reports. */
     tags: jsonb().$type<Record<string, string>>().notNull().default({}),
     status: text({ enum: CLUSTER_STATUSES }).notNull().default("provisioning"),

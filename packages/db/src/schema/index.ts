@@ -1,3 +1,4 @@
+export * from "./billing";
 export * from "./clusters";
 export * from "./iam";
 export * from "./machines";
