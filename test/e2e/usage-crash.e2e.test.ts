@@ -15,7 +15,7 @@ import { type Proc, start } from "./support";
 /**
  * kill -9 of the rollup worker mid-batch, 20 times: 10 times at the crash point inside a batch's
  * transaction (its hours' rollups replaced, not committed), 10 times by a SIGKILL from here at a
- * random moment of its run; more events (new and replayed) arrive between the kills. Then one
+ * random moment of a full recompute (every hour marked stale first); more events (new and replayed) arrive between the kills. Then one
  * worker runs to the end: the rolled-up totals equal the ground truth summed in JS, exactly.
  */
 let t: TestDatabase;
@@ -74,10 +74,17 @@ describe("the rollup worker killed mid-batch", () => {
     let crashed = 0;
     for (let i = 0; i < 20; i++) {
       const atPoint = i % 2 === 0;
+      // Every hour is stale again (as late events for all of them would make it): the worker has a
+      // whole recompute to do, long enough that the kill lands in the middle of it.
+      if (!atPoint)
+        await systemRows(
+          t.db,
+          sql`insert into usage_dirty_hours (tenant_id, hour) select distinct tenant_id, hour from usage_events on conflict do nothing`,
+        );
       const p = rollupWorker(atPoint ? ROLLUP_CRASH_POINTS[0] : undefined);
       if (!atPoint) {
         await p.waitForOutput(/started/, 20_000);
-        await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 400)));
+        await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 150)));
         p.child.kill("SIGKILL");
       }
       await p.exited;
