@@ -6,6 +6,7 @@ import type { Plan, Snapshot } from "../src/types";
 import { shuffled } from "./arbitraries";
 import { type ConstrainedScenario, constrainedScenario, GPU } from "./constrained";
 import { brokenRules, type PlacedPod } from "./constraint-oracle";
+import { propertyRuns } from "./property-runs";
 
 /** Preemption is on in these properties unless one turns it off (it is off by default). */
 function schedule(...[snapshot, request, options]: Parameters<typeof scheduleWith>) {
@@ -13,7 +14,7 @@ function schedule(...[snapshot, request, options]: Parameters<typeof scheduleWit
 }
 
 /** Fixed seeds: the same cases every run, so a failure reproduces. */
-const RUNS = { numRuns: 500, seed: 14 };
+const RUNS = { numRuns: propertyRuns(500), seed: 14 };
 
 function placedFromSnapshot(snapshot: Snapshot): PlacedPod[] {
   const ids = new Set(snapshot.nodes.map((n) => n.id));
