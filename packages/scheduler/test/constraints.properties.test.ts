@@ -65,39 +65,43 @@ function overCommitments(s: ConstrainedScenario, plan: Plan): string[] {
 }
 
 describe("required constraints (fixed seeds)", () => {
-  it("every placement keeps node affinity, topology spread, pod affinity and anti-affinity as they stood when it was made", () => {
-    fc.assert(
-      fc.property(constrainedScenario, (s) => {
-        // Without preemption the plan is a plain sequence of placements: replay it.
-        const plan = schedule(s.snapshot, { pending: s.pending }, { preemption: false });
-        const placed = placedFromSnapshot(s.snapshot);
-        const byId = new Map(s.pending.map((p) => [p.id, p]));
-        for (const placement of plan.placements) {
-          const pod = byId.get(placement.podId);
-          const node = s.snapshot.nodes.find((n) => n.id === placement.nodeId);
-          if (!pod || !node) throw new Error("placement of an unknown pod or node");
-          expect({
-            pod: pod.id,
-            node: node.id,
-            broken: brokenRules(pod, node, s.snapshot.nodes, placed, s.snapshot.namespaces ?? []),
-          }).toEqual({
-            pod: pod.id,
-            node: node.id,
-            broken: [],
-          });
-          placed.push({
-            tenantId: pod.tenantId,
-            namespace: pod.namespace,
-            labels: pod.labels ?? {},
-            nodeId: node.id,
-            terminating: false,
-            ...(pod.affinity ? { affinity: pod.affinity } : {}),
-          });
-        }
-      }),
-      RUNS,
-    );
-  });
+  it.each([false, true])(
+    "every placement keeps node affinity, topology spread, pod affinity and anti-affinity as they stood when it was made (preemption %s)",
+    (preemption) => {
+      fc.assert(
+        fc.property(constrainedScenario, (s) => {
+          // The placements are a plain sequence: replay it. Victims of preemption count until they
+          // are gone, and a node held for a preempting pod holds resources, not labels or terms.
+          const plan = schedule(s.snapshot, { pending: s.pending }, { preemption });
+          const placed = placedFromSnapshot(s.snapshot);
+          const byId = new Map(s.pending.map((p) => [p.id, p]));
+          for (const placement of plan.placements) {
+            const pod = byId.get(placement.podId);
+            const node = s.snapshot.nodes.find((n) => n.id === placement.nodeId);
+            if (!pod || !node) throw new Error("placement of an unknown pod or node");
+            expect({
+              pod: pod.id,
+              node: node.id,
+              broken: brokenRules(pod, node, s.snapshot.nodes, placed, s.snapshot.namespaces ?? []),
+            }).toEqual({
+              pod: pod.id,
+              node: node.id,
+              broken: [],
+            });
+            placed.push({
+              tenantId: pod.tenantId,
+              namespace: pod.namespace,
+              labels: pod.labels ?? {},
+              nodeId: node.id,
+              terminating: false,
+              ...(pod.affinity ? { affinity: pod.affinity } : {}),
+            });
+          }
+        }),
+        RUNS,
+      );
+    },
+  );
 
   it("a pod that is reported unschedulable breaks some rule on every ready node (no false negatives for one pod)", () => {
     fc.assert(
