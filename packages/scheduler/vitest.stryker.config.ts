@@ -12,7 +12,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     exclude: ["test/purity.test.ts"],
     setupFiles: ["test/stryker-setup.ts"],
-    env: { SCHEDULER_PROPERTY_RUNS_MAX: "100" },
+    env: { SCHEDULER_PROPERTY_RUNS_MAX: "50" },
     testTimeout: 30_000,
   },
 });
