@@ -76,14 +76,14 @@ describe("which node preemption takes (kube's pickOneNodeForPreemption)", () => 
   });
 
   it("looks at no more candidates than max(100, 10 % of the nodes), in canonical order", () => {
-    // 150 nodes, each full with one priority-10 pod, but n120 holds a priority-1 pod: the better
-    // candidate, beyond the first 100 candidates kube looks at.
+    // 150 nodes, each full with one priority-10 pod, but n100 holds a priority-1 pod: the better
+    // candidate, just beyond the first 100 candidates kube looks at.
     const names = Array.from({ length: 150 }, (_, i) => `n${String(i).padStart(3, "0")}`);
     const nodes = names.map((name) =>
       node(name, { capacity: { cpuMillis: 2000, memoryBytes: 8 * GiB, pods: 10 } }),
     );
     const pods = names.map((name) =>
-      bound(`v-${name}`, name, { requests: half, priority: name === "n120" ? 1 : 10 }),
+      bound(`v-${name}`, name, { requests: half, priority: name === "n100" ? 1 : 10 }),
     );
     expect(preemption(nodes, pods)).toEqual([{ node: "n000", victims: ["v-n000"] }]);
     // Within the first 100 candidates it is found.
@@ -91,5 +91,67 @@ describe("which node preemption takes (kube's pickOneNodeForPreemption)", () => 
       bound(`v-${name}`, name, { requests: half, priority: name === "n099" ? 1 : 10 }),
     );
     expect(preemption(nodes, early)).toEqual([{ node: "n099", victims: ["v-n099"] }]);
+  });
+
+  it("charges a budget only for victims it covers", () => {
+    const budget = {
+      tenantId: "ten_a",
+      namespace: "default",
+      name: "db",
+      selector: { matchLabels: { app: "db" } },
+      disruptionsAllowed: 1,
+    };
+    const pods = [
+      bound("web", "a", { requests: half, labels: { app: "web" } }),
+      bound("big-a", "a", { requests: half, priority: 5000 }),
+      bound("db", "b", { requests: half, labels: { app: "db" } }),
+      bound("big-b", "b", { requests: half, priority: 5000 }),
+    ];
+    const second = pod("urgent2", { requests: half, priority: 1000, createdSeq: 1 });
+    const plan = schedule(
+      { nodes: two, pods, disruptionBudgets: [budget] },
+      { pending: [urgent, second] },
+      { preemption: true },
+    );
+    expect(plan.preemptions.map((p) => p.victims)).toEqual([["web"], ["db"]]);
+  });
+
+  it("preempts beside a budget already below zero that its victims do not touch", () => {
+    const budget = {
+      tenantId: "ten_a",
+      namespace: "default",
+      name: "x",
+      selector: { matchLabels: { app: "x" } },
+      disruptionsAllowed: -1,
+    };
+    const pods = [
+      bound("low", "a", { requests: half }),
+      bound("big", "a", { requests: half, priority: 5000 }),
+    ];
+    const plan = schedule(
+      { nodes: [two[0] as NodeState], pods, disruptionBudgets: [budget] },
+      { pending: [urgent] },
+      { preemption: true },
+    );
+    expect(plan.preemptions.map((p) => p.victims)).toEqual([["low"]]);
+  });
+
+  it("a nominated pod waits only for lower-priority pods that are terminating, not for running ones", () => {
+    const nominee = { ...urgent, nominatedNodeName: "a" };
+    const running = [
+      bound("low", "a", { requests: half }),
+      bound("big", "a", { requests: half, priority: 5000 }),
+    ];
+    expect(preemption([two[0] as NodeState], running, [nominee])).toEqual([{ node: "a", victims: ["low"] }]);
+    const higherDying = [
+      bound("dying", "a", { requests: half, priority: 5000, terminating: true }),
+      bound("big", "a", { requests: half, priority: 5000 }),
+    ];
+    const plan = schedule(
+      { nodes: [two[0] as NodeState], pods: higherDying },
+      { pending: [nominee] },
+      { preemption: true },
+    );
+    expect(plan.unschedulable.map((u) => [u.podId, u.nominatedNodeName])).toEqual([["urgent", undefined]]);
   });
 });
