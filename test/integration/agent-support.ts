@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { attachWebSockets } from "@berth/control-api/testing";
 import { type Agent, type AgentOptions, createAgent } from "@berth/node-agent/agent";
 import { createControlPlane } from "@berth/node-agent/api";
+import { dismantleClusterNetwork } from "@berth/node-agent/network";
 import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
 import { serve } from "@hono/node-server";
 import { pino } from "pino";
@@ -29,6 +30,12 @@ export interface Agents {
       podConcurrency?: number;
       server?: string;
       intervals?: AgentOptions["intervals"];
+      /** What the node offers (default: 64 cores, 64 GiB); `extended` as its agent advertises it. */
+      capacity?: { cpuMillis: number; memoryBytes: number; extended?: Record<string, number> };
+      /** Its `topology.kubernetes.io/zone`, where its pool names none. */
+      zone?: string;
+      /** The pod network (default: each cluster's own network, its view read every 500 ms). */
+      network?: AgentOptions["network"] | false;
     },
   ): Promise<{ agent: Agent; stateDir: string; logs: string[] }>;
   close(): Promise<void>;
@@ -68,7 +75,11 @@ export async function startAgents(p: Platform): Promise<Agents> {
           stateDir,
           join: {
             name,
-            capacity: { cpuMillis: 64_000, memoryBytes: 64 * 1024 ** 3, pods: o.pods ?? 20 },
+            capacity: {
+              ...(o.capacity ?? { cpuMillis: 64_000, memoryBytes: 64 * 1024 ** 3 }),
+              pods: o.pods ?? 20,
+            },
+            ...(o.zone ? { zone: o.zone } : {}),
             portRange: o.portRange,
             address: "127.0.0.1",
             labels: {},
@@ -79,6 +90,7 @@ export async function startAgents(p: Platform): Promise<Agents> {
           joinRetryMs: 30_000,
           ...(o.podConcurrency ? { podConcurrency: o.podConcurrency } : {}),
           ...(o.intervals ? { intervals: o.intervals } : {}),
+          ...(o.network === false ? {} : { network: o.network ?? { pollMs: 500 } }),
         },
         { runtime: o.runtime ?? runtime, controlPlane: (s) => createControlPlane(s, 5_000), logger },
       );
@@ -87,13 +99,17 @@ export async function startAgents(p: Platform): Promise<Agents> {
       return { agent, stateDir, logs };
     },
     async close() {
+      const clusters = new Set<string>();
       for (const { agent } of started) {
-        const nodeId = agent.status().nodeId;
+        const { nodeId, clusterId } = agent.status();
+        if (clusterId) clusters.add(clusterId);
         await agent.stop().catch(() => {});
         if (nodeId)
           for (const c of await containersOf(nodeId))
             await engine("DELETE", `/containers/${c.Id}?force=true`);
       }
+      // Each cluster's network goes with its last container (agents leave it in place when they stop).
+      for (const clusterId of clusters) await dismantleClusterNetwork(runtime, clusterId);
       for (const { stateDir } of started) {
         // A stopped agent leaves its pods' mounts (their Secrets' tmpfs): a restarted one keeps them.
         await unmountUnder(stateDir);

@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => p.close());
 
-const join = (joinToken: string, name: string) =>
+const join = (joinToken: string, name: string, extra: Record<string, unknown> = {}) =>
   p.api.call("POST", "/v1/nodes/join", {
     body: {
       joinToken,
@@ -20,8 +20,16 @@ const join = (joinToken: string, name: string) =>
       capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10 },
       portRange: { min: 30000, max: 30010 },
       address: "127.0.0.1",
+      ...extra,
     },
   });
+const poolToken = async (poolId: string) =>
+  (await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token, body: { poolId } })).body
+    .token as string;
+const nodeNamed = async (name: string) =>
+  (await p.api.call("GET", `/v1/clusters/${clusterId}/nodes`, { token })).body.items.find(
+    (n: { name: string }) => n.name === name,
+  );
 
 describe("a byo node pool", () => {
   it("gives nodes that join with its token the pool's labels and taints, which the scheduler honours", async () => {
@@ -62,6 +70,55 @@ describe("a byo node pool", () => {
     );
     expect(pending.message).toMatch(/untolerated taint/);
     expect(pool.body.machines).toEqual({ pending: 0, launching: 0, running: 0, terminating: 0 });
+  });
+
+  it("takes a node's zone from its agent when the pool names none, and refuses another zone than the pool's", async () => {
+    const racks = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: { name: "racks", provider: "byo", desiredSize: 0 },
+    });
+    expect((await join(await poolToken(racks.body.id), "rack-7", { zone: "dc1-rack7" })).status).toBe(201);
+    expect((await nodeNamed("rack-7")).labels["topology.kubernetes.io/zone"]).toBe("dc1-rack7");
+    expect((await join(await poolToken(racks.body.id), "rack-0")).status).toBe(201);
+    expect((await nodeNamed("rack-0")).labels["topology.kubernetes.io/zone"]).toBe("default");
+
+    const zoned = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: { name: "zoned", provider: "byo", desiredSize: 0, zone: "eu-a" },
+    });
+    const refused = await join(await poolToken(zoned.body.id), "z-1", { zone: "eu-b" });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.issues[0].path).toBe("zone");
+    expect((await join(await poolToken(zoned.body.id), "z-2", { zone: "eu-a" })).status).toBe(201);
+    expect((await nodeNamed("z-2")).labels["topology.kubernetes.io/zone"]).toBe("eu-a");
+  });
+
+  it("gives a node the extended resources its agent advertises, and refuses names that are not extended resources", async () => {
+    const devices = await p.api.call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      token,
+      body: { name: "devices", provider: "byo", desiredSize: 0 },
+    });
+    const capacity = (extended: Record<string, number>) => ({
+      capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10, extended },
+    });
+    const ok = await join(
+      await poolToken(devices.body.id),
+      "fpga-1",
+      capacity({ "example.com/fpga": 2, "berth.dev/gpu": 0 }),
+    );
+    expect(ok.status).toBe(201);
+    expect((await nodeNamed("fpga-1")).capacity.extended).toEqual({ "example.com/fpga": 2 });
+    const bads: Record<string, number>[] = [
+      { gpu: 1 },
+      { "kubernetes.io/gpu": 1 },
+      { "berth.dev/gpu": 1.5 },
+      { "berth.dev/gpu": -1 },
+    ];
+    for (const bad of bads) {
+      const r = await join(await poolToken(devices.body.id), "fpga-x", capacity(bad));
+      expect(r.status, JSON.stringify(bad)).toBe(400);
+      expect(r.body.error.issues[0].path).toMatch(/^capacity\.extended/);
+    }
   });
 
   it("refuses a join token for an ec2 pool or an unknown one", async () => {

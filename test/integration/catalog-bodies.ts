@@ -8,7 +8,13 @@ export const kindBodies: Record<string, Record<string, unknown>> = {
   "resourcequotas.upsert": { spec: { hard: { pods: "10", "requests.cpu": "2" } } },
   "limitranges.upsert": { spec: { limits: [{ type: "Container", max: { cpu: "1" } }] } },
   "priorityclasses.upsert": { value: 1000, description: "important" },
+  "services.upsert": {
+    spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+  },
   "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
+  "horizontalpodautoscalers.upsert": {
+    spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 3 },
+  },
   "jobs.upsert": {
     spec: { completions: 1, template: { spec: { restartPolicy: "Never", containers: [container] } } },
   },

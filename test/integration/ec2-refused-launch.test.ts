@@ -1,61 +1,27 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import type { TestApi } from "@berth/control-api/testing";
 import { systemRows } from "@berth/db/testing";
-import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
-import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "@berth/provisioner/ec2";
-import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
+import type { Ec2Emulator } from "@berth/ec2-emulator";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Ec2Platform, startEc2Platform, waitFor } from "./ec2-support";
 
 /**
  * A launch the provider refuses for good (EC2: InvalidAMIID.Malformed) ends in a visible failed
  * state — the machines terminated with the reason, the pool saying why it launches no more — and
  * is not tried again on every pass. Against the EC2 emulator, through the real SDK.
  */
+let platform: Ec2Platform;
 let api: TestApi;
 let ec2: Ec2Emulator;
-let workDir: string;
-let stopProvisioner: () => Promise<void>;
 let token: string;
 let clusterId: string;
 
 const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token, body });
 const runInstancesCalls = () => ec2.calls().filter((c) => c.action === "RunInstances").length;
-const waitFor = async <T>(what: string, probe: () => Promise<T | false | undefined>, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "berth-refused-"));
-  ec2 = await createEc2Emulator({ workDir, runUserData: false });
-  api = await createTestApi();
-  const workers = await startTestProvisioner(
-    createTestProvisionerDeps({
-      db: api.deps.db,
-      redis: api.deps.redis,
-      queues: api.deps.queues,
-      master: api.deps.master,
-      providers: {
-        ec2: createEc2Provider({
-          endpoint: ec2.url,
-          region: "us-east-1",
-          amiId: "not-an-ami",
-          securityGroupIds: [],
-          instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
-          credentials: { accessKeyId: "test", secretAccessKey: "test" },
-        }),
-      },
-    }),
-  );
-  stopProvisioner = () => workers.stop();
+  platform = await startEc2Platform({ region: "us-east-1", amiId: "not-an-ami" });
+  ({ api, ec2 } = platform);
   ({ token } = await api.tenant("refused"));
   clusterId = (await call("POST", "/v1/clusters", { name: "c" })).body.id;
   await waitFor(
@@ -63,13 +29,7 @@ beforeAll(async () => {
     async () => (await call("GET", `/v1/clusters/${clusterId}`)).body.status === "active",
   );
 });
-
-afterAll(async () => {
-  await stopProvisioner?.();
-  await ec2?.stop();
-  await api?.close();
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => platform?.close());
 
 describe("an ec2 pool whose launches EC2 refuses for good", () => {
   it("ends its machines terminated with the reason, says why on the pool, and stops launching", async () => {

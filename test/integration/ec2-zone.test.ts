@@ -1,66 +1,32 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import type { TestApi } from "@berth/control-api/testing";
 import { systemRows } from "@berth/db/testing";
-import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
-import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "@berth/provisioner/ec2";
-import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
+import type { Ec2Emulator } from "@berth/ec2-emulator";
+import { createEc2Provider } from "@berth/provisioner/ec2";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Ec2Platform, startEc2Platform, waitFor } from "./ec2-support";
 
 /**
  * An ec2 machine's zone is the one EC2 put its instance in; its node joins with that
  * `topology.kubernetes.io/zone`. Against the EC2 emulator, through the real SDK (no agent runs: the
  * test joins with the token the machine's user-data carries, as its agent would).
  */
+let platform: Ec2Platform;
 let ec2: Ec2Emulator;
 let api: TestApi;
 let workDir: string;
-let stopProvisioner: () => Promise<void>;
-const providerOptions = () => ({
-  endpoint: ec2.url,
-  region: "eu-west-1",
-  amiId: "ami-12345678",
-  securityGroupIds: [],
-  instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
-  credentials: { accessKeyId: "test", secretAccessKey: "test" },
-});
-const waitFor = async <T>(what: string, probe: () => Promise<T | false | undefined>, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "berth-zone-"));
-  ec2 = await createEc2Emulator({ workDir, runUserData: false });
-  api = await createTestApi();
-  const workers = await startTestProvisioner(
-    createTestProvisionerDeps({
-      db: api.deps.db,
-      redis: api.deps.redis,
-      queues: api.deps.queues,
-      master: api.deps.master,
-      providers: { ec2: createEc2Provider(providerOptions()) },
-    }),
-  );
-  stopProvisioner = () => workers.stop();
+  platform = await startEc2Platform({ region: "eu-west-1", amiId: "ami-12345678" });
+  ({ ec2, api, workDir } = platform);
 });
-afterAll(async () => {
-  await stopProvisioner?.();
-  await ec2?.stop();
-  await api?.close();
-  await rm(workDir, { recursive: true, force: true });
-});
+afterAll(() => platform?.close());
 
 describe("zones of ec2 machines", () => {
   it("the provider reports the availability zone of the instance it launches, and again when it adopts it", async () => {
-    const provider = createEc2Provider(providerOptions());
+    const provider = createEc2Provider(platform.providerOptions());
     const spec = {
       machineId: "m_zone1",
       tenantId: "tenant_1",
@@ -76,7 +42,7 @@ describe("zones of ec2 machines", () => {
     expect(await provider.create(spec)).toEqual(launched);
   });
 
-  it("a launched machine's node joins in its instance's zone, with its hostname", async () => {
+  it("a launched machine's node joins in its instance's zone, with its hostname and its instance type's GPU", async () => {
     const { token } = await api.tenant("zones");
     const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token, body });
     const clusterId = (await call("POST", "/v1/clusters", { name: "c" })).body.id as string;
@@ -87,6 +53,7 @@ describe("zones of ec2 machines", () => {
     const pool = await call("POST", `/v1/clusters/${clusterId}/node-pools`, {
       name: "web",
       provider: "ec2",
+      instanceType: "gpu",
       minSize: 0,
       maxSize: 1,
       desiredSize: 1,
@@ -104,15 +71,29 @@ describe("zones of ec2 machines", () => {
     const userData = await readFile(join(workDir, String(machine?.instance_id), "user-data"), "utf8");
     const joinToken = /BERTH_JOIN_TOKEN='([^']+)'/.exec(userData)?.[1];
     expect(joinToken).toBeDefined();
-    const joined = await api.call("POST", "/v1/nodes/join", {
-      body: {
-        joinToken,
-        name: machine?.node_name,
-        capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10 },
-        portRange: { min: 30000, max: 30010 },
-        address: "127.0.0.1",
-      },
-    });
+    expect(ec2.instances().map((i) => i.instanceType)).toContain("g4dn.xlarge");
+    const joinAs = (extra: Record<string, unknown>) =>
+      api.call("POST", "/v1/nodes/join", {
+        body: {
+          joinToken,
+          name: machine?.node_name,
+          // What the agent claims of extended resources does not count: the instance type says.
+          capacity: {
+            cpuMillis: 2000,
+            memoryBytes: 4 * 1024 ** 3,
+            pods: 10,
+            extended: { "berth.dev/gpu": 8 },
+          },
+          portRange: { min: 30000, max: 30010 },
+          address: "127.0.0.1",
+          ...extra,
+        },
+      });
+    // An agent naming another zone than its instance's is refused, and its token still works.
+    const elsewhere = await joinAs({ zone: "eu-west-1b" });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.error.message).toContain("zone eu-west-1a");
+    const joined = await joinAs({});
     expect(joined.status, joined.text).toBe(201);
     const node = (await call("GET", `/v1/clusters/${clusterId}/nodes`)).body.items.find(
       (n: { name: string }) => n.name === machine?.node_name,
@@ -121,6 +102,8 @@ describe("zones of ec2 machines", () => {
       "topology.kubernetes.io/zone": "eu-west-1a",
       "kubernetes.io/hostname": machine?.node_name,
       "berth.io/pool": "web",
+      "berth.io/instance-type": "gpu",
     });
+    expect(node.capacity.extended).toEqual({ "berth.dev/gpu": 1 });
   });
 });

@@ -78,6 +78,7 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
     "tenant.update": { allowedImagePrefixes: ["localhost/", "registry.example/team/"] },
     "clusters.create": { name: "fuzz", tags: { team: "a" } },
     "clusters.createJoinToken": { ttlSeconds: 600 },
+    "clusters.update": { tags: { team: "b" }, scheduling: { scoringStrategy: { type: "MostAllocated" } } },
     "nodePools.create": { name: "p", provider: "byo", desiredSize: 0, labels: { a: "b" } },
     "nodePools.update": { desiredSize: 1 },
     "nodes.join": {
@@ -88,6 +89,24 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
       address: "127.0.0.1",
     },
     "nodes.sync": { pods: [{ podId: "pod_x", state: "running", restarts: 0, ready: true }] },
+    "nodes.metrics": {
+      pods: [
+        {
+          podId: "pod_x",
+          at: "2026-01-01T00:00:10Z",
+          windowMs: 10_000,
+          cpuNanos: 1,
+          memoryBytes: 2,
+          rxBytes: 3,
+          txBytes: 4,
+          restarts: 0,
+        },
+      ],
+      node: [
+        { at: "2026-01-01T00:00:10Z", windowMs: 10_000, cpuNanos: 1, memoryBytes: 2, rxBytes: 3, txBytes: 4 },
+      ],
+    },
+    "deployments.scale": { spec: { replicas: 2 } },
     "deployments.upsert": manifest,
     "pods.exec": { command: ["sh", "-c", "id"], timeoutSeconds: 5 },
     "deployments.rollback": { toRevision: 1 },
@@ -108,7 +127,17 @@ function bodyFor(op: AnyOperation, ids: Record<string, string>): Record<string, 
 
 /** Query parameters a read may take, with plausible values. */
 const queryFor: Record<string, Record<string, string>> = {
-  "usage.get": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", format: "json" },
+  "usage.get": {
+    from: "2026-01-01T00:00:00Z",
+    to: "2026-02-01T00:00:00Z",
+    format: "json",
+    groupBy: "cluster,label:team,day",
+    namespace: "default",
+    meter: "pod_vcpu_seconds",
+    label: "team=red",
+  },
+  "invoices.get": { format: "json" },
+  "usage.chart": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", groupBy: "label:team" },
   "audit.list": { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", limit: "10" },
   "pods.logs": { container: "web", tailLines: "10", sinceSeconds: "60", timestamps: "true" },
   "pods.execInteractive": { command: "sh", stdin: "true", tty: "true" },
@@ -126,9 +155,15 @@ const queryFor: Record<string, Record<string, string>> = {
       "jobs",
       "cronjobs",
       "poddisruptionbudgets",
+      "horizontalpodautoscalers",
     ].map((p) => [`${p}.list`, { limit: "10", namespace: "default", labelSelector: "app=web" }]),
   ),
   "namespaces.list": { limit: "10", labelSelector: "team" },
+  "metrics.pods": { limit: "10", namespace: "default" },
+  "metrics.nodes": {},
+  "metrics.prometheus": {},
+  "metrics.podSeries": { window: "1h", end: "2026-01-01T00:00:00Z" },
+  "metrics.deploymentSeries": { window: "7d" },
   "priorityclasses.list": { limit: "10", labelSelector: "tier=high" },
 };
 
@@ -171,6 +206,7 @@ beforeAll(async () => {
   const t = await p.api.tenant("fuzz-tenant");
   token = t.token;
   ids.userId = t.userId;
+  ids.invoiceId = `draft-${new Date().toISOString().slice(0, 7)}`;
   ids.clusterId = await p.activeCluster(token, "fuzz-cluster");
   const jt = await p.api.call("POST", `/v1/clusters/${ids.clusterId}/join-tokens`, {
     token,

@@ -14,7 +14,10 @@ export interface Platform {
 }
 
 export async function startPlatform(
-  opts: { timings?: Parameters<typeof createTestProvisionerDeps>[0]["timings"] } = {},
+  opts: {
+    timings?: Parameters<typeof createTestProvisionerDeps>[0]["timings"];
+    autoscaling?: Parameters<typeof createTestProvisionerDeps>[0]["autoscaling"];
+  } = {},
 ): Promise<Platform> {
   const api = await createTestApi();
   const workers = await startTestProvisioner(
@@ -24,6 +27,7 @@ export async function startPlatform(
       queues: api.deps.queues,
       master: api.deps.master,
       ...(opts.timings ? { timings: opts.timings } : {}),
+      ...(opts.autoscaling ? { autoscaling: opts.autoscaling } : {}),
     }),
   );
   const waitFor: Platform["waitFor"] = async (what, probe, timeoutMs = 20_000) => {

@@ -1,5 +1,6 @@
 import { type AnyOperation, operations } from "@berth/control-api/operations";
 import { newId } from "@berth/core";
+import { finalizeInvoices, HOUR_MS, hourOf, ingestUsageEvents, monthOf, rollupAll } from "@berth/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kindBodies } from "./catalog-bodies";
 import { type Platform, startPlatform } from "./harness";
@@ -31,9 +32,11 @@ const bodyFor = (id: string): unknown => {
     "tenant.update": { allowedImagePrefixes: ["localhost/"] },
     "clusters.createJoinToken": {},
     "clusters.rotateKey": {},
+    "clusters.update": { scheduling: { scoringStrategy: { type: "MostAllocated" } } },
     "deployments.upsert": manifest,
     "pods.exec": { command: ["id"] },
     "deployments.rollback": { toRevision: 1 },
+    "deployments.scale": { spec: { replicas: 5 } },
     "deployments.pause": {},
     "deployments.resume": {},
     "nodePools.create": { name: "b-pool", provider: "byo", desiredSize: 0 },
@@ -99,6 +102,24 @@ beforeAll(async () => {
   });
   const listed = await p.api.call("GET", `/v1/clusters/${clusterId}/join-tokens`, { token: a.token });
   const tokenId = listed.body.items[0]?.id as string;
+  // A has an invoice: an hour of last month's usage, finalised.
+  const now = new Date();
+  const lastMonth = monthOf(new Date(monthOf(now).start.getTime() - 1)).start;
+  const hour = hourOf(new Date(Math.max(lastMonth.getTime(), now.getTime() - 30 * 86_400_000)));
+  const usage = {
+    tenantId: a.tenantId,
+    clusterId,
+    namespace: "",
+    meter: "cluster_hours",
+    subjectId: clusterId,
+  };
+  await ingestUsageEvents(
+    p.api.deps.db,
+    [{ ...usage, id: "ue_isolation", hour, raw: BigInt(HOUR_MS), labels: {} }],
+    now,
+  );
+  await rollupAll(p.api.deps.db);
+  const [invoiceId = newId("invoice")] = await finalizeInvoices(p.api.deps.db, now);
   secrets = [
     clusterId,
     tokenId,
@@ -107,6 +128,7 @@ beforeAll(async () => {
     ...placed.map((x: { id: string; name: string }) => x.id),
     "a-prod",
     "a-node",
+    invoiceId,
   ];
   // A's ids where A has them; ids of the right shape that nobody has for the rest.
   params = {
@@ -120,6 +142,7 @@ beforeAll(async () => {
     policyId: newId("policy"),
     principalId: a.userId,
     tokenId,
+    invoiceId,
   };
 });
 afterAll(() => p.close());
@@ -132,10 +155,12 @@ describe("tenant B cannot see or touch tenant A", () => {
       const path = op.path.replace(/:(\w+)/g, (_, k: string) => params[k] ?? "x");
       const query =
         (
-          { "usage.get": usageRange, "pods.execInteractive": "?command=sh&stdin=true" } as Record<
-            string,
-            string
-          >
+          {
+            "usage.get": usageRange,
+            "pods.execInteractive": "?command=sh&stdin=true",
+            "invoices.get": "?format=csv",
+            "usage.chart": `?from=${monthOf(new Date()).start.toISOString()}&to=${monthOf(new Date()).end.toISOString()}`,
+          } as Record<string, string>
         )[op.id] ?? "";
       if (op.method !== "GET" && op.method !== "DELETE")
         expect(hasBody(op.id), `a body for ${op.id}`).toBe(true);

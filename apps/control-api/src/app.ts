@@ -5,6 +5,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./deps";
+import { mountAdmin } from "./http/admin";
 import type { AppEnv } from "./http/context";
 import { envelope, toBerthError } from "./http/errors";
 import { observe } from "./http/observability";
@@ -60,6 +61,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument(deps.publicUrl)));
 
   mountRest(app, deps);
+  mountAdmin(app, deps);
 
   app.all("/trpc/*", (c) =>
     fetchRequestHandler({

@@ -26,6 +26,8 @@ export interface Deps {
   readonly refreshTokenTtlSeconds: number;
   /** `/metrics` on the public port needs `Authorization: Bearer <this>`; null: not served there. */
   readonly metricsToken: string | null;
+  /** The platform operator's bearer token for /admin/v1 (price books); null: those routes do not exist. */
+  readonly platformAdminToken: string | null;
   /** Slots for expensive calls (large lists), shared fairly between tenants within this replica. */
   readonly expensiveCalls: FairSemaphore;
   /** Image prefixes pods may use when their tenant has no list of its own (ALLOWED_IMAGE_PREFIXES). */

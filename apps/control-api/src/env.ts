@@ -43,6 +43,8 @@ const schema = z.object({
   METRICS_HOST: z.string().default("127.0.0.1"),
   /** When set, /metrics on the public port answers requests bearing it (Prometheus `authorization`). */
   METRICS_TOKEN: z.string().min(16).optional(),
+  /** The platform operator's token for /admin/v1 (price books); the admin routes exist only when it is set. */
+  PLATFORM_ADMIN_TOKEN: z.string().min(32).optional(),
   BODY_LIMIT_BYTES: z.coerce
     .number()
     .int()

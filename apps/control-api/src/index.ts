@@ -56,6 +56,7 @@ const deps: Deps = {
   trustProxy: env.TRUST_PROXY,
   refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
   metricsToken: env.METRICS_TOKEN ?? null,
+  platformAdminToken: env.PLATFORM_ADMIN_TOKEN ?? null,
   allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,

@@ -97,6 +97,11 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
    * slices of large lists.
    */
   readonly longPoll?: boolean;
+  /**
+   * REST only: a tenant's API key is taken as the bearer itself, besides access tokens — for
+   * scrapers that cannot exchange a key for a token (Prometheus' `authorization.credentials`).
+   */
+  readonly apiKeyBearer?: boolean;
   /** REST only: a representation other than JSON (e.g. CSV), or undefined for JSON. */
   readonly render?: (value: O, input: z.output<I>) => { contentType: string; body: string } | undefined;
 }

@@ -1,5 +1,8 @@
+import { billingOperations } from "./ops/billing";
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
+import { metricsOperations } from "./ops/metrics";
+import { networkOperations } from "./ops/network";
 import { nodeAgentOperations } from "./ops/node-agent";
 import { objectOperations } from "./ops/objects";
 import { rolloutOperations } from "./ops/rollouts";
@@ -17,10 +20,13 @@ export const operations = {
   ...tenantOperations,
   ...clusterOperations,
   ...workloadOperations,
+  ...metricsOperations,
   ...rolloutOperations,
   ...objectOperations,
   ...nodeAgentOperations,
+  ...networkOperations,
   ...streamOperations,
+  ...billingOperations,
 };
 
 export type Operations = typeof operations;

@@ -8,6 +8,7 @@ import {
   FairSemaphore,
   generateMasterKey,
   parseMasterKey,
+  QUEUE_NAMES,
 } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { createTestDatabase, type TestDatabase, testLogLevel, testRedisUrl } from "@berth/db/testing";
@@ -55,6 +56,7 @@ export interface TestApi {
 
 export const TEST_PUBLIC_URL = "http://berth.test";
 export const TEST_METRICS_TOKEN = "test-metrics-token-0123456789";
+export const TEST_PLATFORM_ADMIN_TOKEN = "test-platform-admin-token-0123456789abcdef";
 
 /** Generous limits, so that only tests about limits meet them. */
 export const TEST_LIMITS: Limits = {
@@ -126,6 +128,7 @@ export async function createTestApi(
     trustProxy: true,
     refreshTokenTtlSeconds: 3600,
     metricsToken: TEST_METRICS_TOKEN,
+    platformAdminToken: TEST_PLATFORM_ADMIN_TOKEN,
     expensiveCalls: new FairSemaphore({ capacity: 8, perKey: 2 }),
     allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
     now: () => new Date(),
@@ -187,8 +190,8 @@ export async function createTestApi(
     async close() {
       await streams.bus.stop();
       await assignments.stop();
-      for (const name of ["clusters", "reconcile", "sweep"] as const)
-        await queues.get(name).obliterate({ force: true });
+      // Every queue of the catalog: the provisioner's schedulers (metrics, autoscale, …) leave none behind.
+      for (const name of QUEUE_NAMES) await queues.get(name).obliterate({ force: true });
       await queues.close();
       await redis.quit();
       if (!opts.database) await database.drop();

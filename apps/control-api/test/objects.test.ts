@@ -141,6 +141,18 @@ const KINDS: Record<string, { path: string; body: Record<string, unknown>; edit:
       o.spec.minAvailable = "50%";
     },
   },
+  HorizontalPodAutoscaler: {
+    path: "horizontalpodautoscalers/team/web",
+    body: {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "web" },
+      spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 6 },
+    },
+    edit: (o) => {
+      o.spec.maxReplicas = 8;
+    },
+  },
   Deployment: {
     path: "deployments/team/web",
     body: {

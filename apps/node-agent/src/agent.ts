@@ -21,6 +21,8 @@ export interface AgentOptions {
   /** Pods worked on at once (default 8). */
   podConcurrency?: number;
   intervals?: Partial<Intervals>;
+  /** The pod network (see SessionOptions); its view is cached in the state directory. */
+  network?: { pollMs: number; dnsUpstream?: { address: string; port: number } | undefined };
 }
 
 export interface AgentDeps {
@@ -32,6 +34,7 @@ export interface AgentDeps {
 
 export interface AgentStatus {
   nodeId: string | null;
+  clusterId: string | null;
   installationId: string | null;
   lastHeartbeatAt: number | null;
   heartbeatFailures: number;
@@ -101,6 +104,9 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),
         runHistory,
+        ...(opts.network
+          ? { network: { ...opts.network, cacheFile: join(opts.stateDir, "network.json") } }
+          : {}),
       },
     );
     session = current;
@@ -162,6 +168,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     },
     status: () => ({
       nodeId: state?.nodeId ?? null,
+      clusterId: state?.clusterId ?? null,
       installationId: installation,
       lastHeartbeatAt: null,
       heartbeatFailures: 0,

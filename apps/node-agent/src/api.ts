@@ -4,6 +4,11 @@ import {
   type JoinReply,
   type JoinRequest,
   joinReplySchema,
+  type MetricsBatch,
+  type MetricsReply,
+  metricsReplySchema,
+  type NetworkView,
+  networkViewSchema,
   STREAM_POLL_MAX_WAIT_MS,
   type StreamPollReply,
   type SyncReply,
@@ -26,6 +31,8 @@ export interface ControlPlane {
   join(req: JoinRequest): Promise<JoinReply>;
   heartbeat(credential: string): Promise<HeartbeatReply>;
   sync(credential: string, body: SyncRequest): Promise<SyncReply>;
+  /** A batch of usage samples of the node's pods and of the node. */
+  metrics(credential: string, body: MetricsBatch): Promise<MetricsReply>;
   /** The long poll: answers when the assignments differ from `version`, or after `waitMs`. */
   watch(
     credential: string,
@@ -34,6 +41,8 @@ export interface ControlPlane {
   ): Promise<WatchReply>;
   /** The stream long poll: answers with the log and exec streams asked of the node, or after `waitMs`. */
   streams(credential: string, opts: { waitMs: number }, signal?: AbortSignal): Promise<StreamPollReply>;
+  /** The cluster's services and their ready endpoints, for the node's service proxy and DNS. */
+  network(credential: string): Promise<NetworkView>;
   /** The WebSocket URL of one stream's connection (`ws://…/v1/nodes/streams/<id>`). */
   streamUrl(streamId: string): string;
 }
@@ -105,6 +114,8 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
     heartbeat: (credential) =>
       call("POST", "/v1/nodes/heartbeat", { body: {}, token: credential }, heartbeatReplySchema),
     sync: (credential, body) => call("POST", "/v1/nodes/sync", { body, token: credential }, syncReplySchema),
+    metrics: (credential, body) =>
+      call("POST", "/v1/nodes/metrics", { body, token: credential }, metricsReplySchema),
     watch: (credential, { version, waitMs }, signal) => {
       const wait = Math.min(Math.max(0, waitMs), WATCH_MAX_WAIT_MS);
       const query = new URLSearchParams({ waitMs: String(wait), ...(version ? { version } : {}) });
@@ -124,6 +135,7 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
         streamPollReplySchema,
       );
     },
+    network: (credential) => call("GET", "/v1/nodes/network", { token: credential }, networkViewSchema),
     streamUrl: (streamId) => {
       const url = new URL(`/v1/nodes/streams/${encodeURIComponent(streamId)}`, server);
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";

@@ -1,6 +1,7 @@
 import { cpus, hostname, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { extendedResourceMap, labelValue } from "@berth/protocol";
 import { z } from "zod";
 
 const HELP = `berth node agent: joins a Berth cluster and runs its pods on this host.
@@ -20,6 +21,13 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --max-pods N            default 110
   --port-range MIN-MAX    host ports for pods (default 30000-32767)
   --address ADDR          the address users reach pods on (default 127.0.0.1)
+  --zone ZONE             the node's topology.kubernetes.io/zone when its pool names none (env BERTH_NODE_ZONE;
+                          a machine Berth runs, or a pool with a zone, sets it instead)
+  --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.
+                          berth.dev/gpu=2 (env BERTH_EXTENDED_RESOURCES; a machine Berth runs offers what its
+                          instance type has instead)
+  --metrics-interval MS   how often containers and the node are sampled for metrics, and the samples sent
+                          (env BERTH_METRICS_INTERVAL_MS; default 10000)
   --health-port PORT      serve /healthz, /readyz, /metrics here (default: off)
   --container-host URL    container engine API (env CONTAINER_HOST or DOCKER_HOST; default podman's socket)
   --pod-concurrency N     pods started or stopped at once (env BERTH_POD_CONCURRENCY; default 8)
@@ -30,6 +38,18 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           namespace of its own (Podman --userns=auto, needs a 'containers' range in
                           /etc/subuid; Podman 4.3 deadlocks with it under concurrent starts)
                           (env BERTH_USER_NAMESPACES; default off)
+  --pod-network MODE      cluster: each pod joins its cluster's network on this host (its own address,
+                          isolated from other clusters), with the cluster's services and DNS served by
+                          this agent (needs root: it adds service addresses to lo and listens on them);
+                          off: the engine's default network, no services (env BERTH_POD_NETWORK; default cluster)
+  --network-poll-ms MS    how often the cluster's services and endpoints are read (env BERTH_NETWORK_POLL_MS;
+                          default 1000)
+  --dns-upstream ADDR     where the cluster DNS sends names outside the cluster, ip[:port] (env
+                          BERTH_DNS_UPSTREAM; default: the first nameserver of /etc/resolv.conf)
+  --hollow N              a test harness, never for real nodes: run N hollow nodes in this process, named
+                          <name>-0 … <name>-N-1, each a real agent over a runtime that runs nothing (the join
+                          token must admit N nodes) (env BERTH_HOLLOW_NODES; default 0: a real node)
+  --hollow-start-delay-ms MS  how long a hollow container takes to start (default 100)
 `;
 
 const schema = z.object({
@@ -55,11 +75,41 @@ const schema = z.object({
     })
     .refine((r) => r.min >= 1024 && r.max <= 65535 && r.max >= r.min, "a range within 1024-65535"),
   address: z.string().min(1),
+  zone: labelValue.min(1).optional(),
+  extendedResources: z
+    .string()
+    .transform((text, ctx) => {
+      const pairs = text.split(",").filter((x) => x.trim() !== "");
+      const out: Record<string, number> = {};
+      for (const pair of pairs) {
+        const [name = "", count = ""] = pair.trim().split("=");
+        if (!/^[0-9]+$/.test(count)) {
+          ctx.addIssue({ code: "custom", message: `${pair.trim()}: give NAME=COUNT, e.g. berth.dev/gpu=1` });
+          return z.NEVER;
+        }
+        out[name] = Number(count);
+      }
+      return out;
+    })
+    .pipe(extendedResourceMap),
   healthPort: z.coerce.number().int().min(0).max(65535).optional(),
+  metricsInterval: z.coerce.number().int().min(500).max(600_000),
   containerHost: z.string().min(1),
   podConcurrency: z.coerce.number().int().min(1).max(64),
   pidsLimit: z.coerce.number().int().min(16).max(65_536),
   userNamespaces: z.enum(["auto", "off"]),
+  podNetwork: z.enum(["cluster", "off"]),
+  networkPollMs: z.coerce.number().int().min(100).max(60_000),
+  dnsUpstream: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+\.\d+(:\d+)?$/, "an IPv4 address, optionally with :port")
+    .transform((s) => {
+      const [address = "", port = "53"] = s.split(":");
+      return { address, port: Number(port) };
+    })
+    .optional(),
+  hollow: z.coerce.number().int().min(0).max(20_000),
+  hollowStartDelayMs: z.coerce.number().int().min(0).max(60_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
 });
 export type AgentConfig = z.infer<typeof schema>;
@@ -78,11 +128,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "max-pods": { type: "string" },
       "port-range": { type: "string" },
       address: { type: "string" },
+      zone: { type: "string" },
+      "extended-resources": { type: "string" },
       "health-port": { type: "string" },
+      "metrics-interval": { type: "string" },
       "container-host": { type: "string" },
       "pod-concurrency": { type: "string" },
       "pids-limit": { type: "string" },
       "user-namespaces": { type: "string" },
+      "pod-network": { type: "string" },
+      "network-poll-ms": { type: "string" },
+      "dns-upstream": { type: "string" },
+      hollow: { type: "string" },
+      "hollow-start-delay-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -105,7 +163,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxPods: values["max-pods"] ?? 110,
     portRange: values["port-range"] ?? "30000-32767",
     address: values.address ?? "127.0.0.1",
+    zone: values.zone ?? env.BERTH_NODE_ZONE,
+    extendedResources: values["extended-resources"] ?? env.BERTH_EXTENDED_RESOURCES ?? "",
     healthPort: values["health-port"],
+    metricsInterval: values["metrics-interval"] ?? env.BERTH_METRICS_INTERVAL_MS ?? 10_000,
     containerHost:
       values["container-host"] ??
       env.CONTAINER_HOST ??
@@ -114,6 +175,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     podConcurrency: values["pod-concurrency"] ?? env.BERTH_POD_CONCURRENCY ?? 8,
     pidsLimit: values["pids-limit"] ?? env.BERTH_PIDS_LIMIT ?? 512,
     userNamespaces: values["user-namespaces"] ?? env.BERTH_USER_NAMESPACES ?? "off",
+    podNetwork: values["pod-network"] ?? env.BERTH_POD_NETWORK ?? "cluster",
+    networkPollMs: values["network-poll-ms"] ?? env.BERTH_NETWORK_POLL_MS ?? 1000,
+    dnsUpstream: values["dns-upstream"] ?? env.BERTH_DNS_UPSTREAM,
+    hollow: values.hollow ?? env.BERTH_HOLLOW_NODES ?? 0,
+    hollowStartDelayMs: values["hollow-start-delay-ms"] ?? 100,
     logLevel: env.LOG_LEVEL ?? "info",
   });
   if (!parsed.success) {

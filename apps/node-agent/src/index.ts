@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createLogger, createMetricsRegistry } from "@berth/core";
 import { serve } from "@hono/node-server";
 import { Gauge } from "prom-client";
@@ -5,9 +6,20 @@ import { createAgent } from "./agent";
 import { createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
 import { createHealthApp } from "./health";
+import { startHollowNodes } from "./hollow-nodes";
 import { createDockerEngineRuntime } from "./runtime";
 
 const AGENT_VERSION = "0.1.0";
+
+/** The host's first IPv4 name server, where the cluster DNS sends names outside the cluster. */
+function hostResolver(): { address: string; port: number } | undefined {
+  try {
+    const line = readFileSync("/etc/resolv.conf", "utf8").match(/^nameserver\s+(\d+\.\d+\.\d+\.\d+)/m);
+    return line?.[1] ? { address: line[1], port: 53 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 let config: ReturnType<typeof parseConfig>;
 try {
@@ -22,6 +34,30 @@ if (config === "help") {
 }
 
 const logger = createLogger("node-agent", config.logLevel);
+
+if (config.hollow > 0) {
+  // A test harness: many hollow nodes in this process, until SIGTERM or SIGINT.
+  const hollow = await startHollowNodes({
+    server: config.server,
+    joinToken: config.joinToken ?? "",
+    count: config.hollow,
+    prefix: config.name,
+    stateDir: config.stateDir,
+    capacity: { cpuMillis: config.cpu, memoryBytes: config.memory, pods: config.maxPods },
+    portRange: config.portRange,
+    startDelayMs: config.hollowStartDelayMs,
+    logger,
+  });
+  logger.info({ nodes: config.hollow, server: config.server }, "hollow nodes running");
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  logger.info({ signal }, "stopping the hollow nodes");
+  await hollow.stop();
+  process.exit(0);
+}
+
 const runtime = createDockerEngineRuntime({
   ...(config.containerHost.startsWith("unix://")
     ? { socketPath: config.containerHost.slice("unix://".length) }
@@ -36,15 +72,25 @@ const agent = createAgent(
     stateDir: config.stateDir,
     join: {
       name: config.name,
-      capacity: { cpuMillis: config.cpu, memoryBytes: config.memory, pods: config.maxPods },
+      capacity: {
+        cpuMillis: config.cpu,
+        memoryBytes: config.memory,
+        pods: config.maxPods,
+        ...(Object.keys(config.extendedResources).length > 0 ? { extended: config.extendedResources } : {}),
+      },
       portRange: config.portRange,
       address: config.address,
       labels: {},
+      ...(config.zone ? { zone: config.zone } : {}),
       agentVersion: AGENT_VERSION,
     },
     publishAddress: config.address,
     stopTimeoutSeconds: 10,
     podConcurrency: config.podConcurrency,
+    intervals: { metricsMs: config.metricsInterval },
+    ...(config.podNetwork === "cluster"
+      ? { network: { pollMs: config.networkPollMs, dnsUpstream: config.dnsUpstream ?? hostResolver() } }
+      : {}),
   },
   { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );

@@ -1,5 +1,5 @@
 import { type Assignment, CONTAINER_LABELS, type ContainerTemplate } from "@berth/protocol";
-import type { ContainerSpec, Mount, PortMapping } from "./runtime";
+import type { ContainerNetwork, ContainerSpec, Mount, PortMapping } from "./runtime";
 
 /** Who this agent is: every container it starts carries these. */
 export interface NodeIdentity {
@@ -42,6 +42,9 @@ export interface InstanceOptions {
   groups?: number[];
   mounts?: Mount[];
   capabilities?: string[];
+  /** The cluster network it joins, and the service variables it gets (its own `env` wins over them). */
+  network?: ContainerNetwork;
+  serviceEnv?: Record<string, string>;
 }
 
 /** The runtime's spec of one container of a pod. */
@@ -57,7 +60,7 @@ export function containerSpecOf(
     image: t.image,
     command: t.command,
     args: t.args,
-    env: Object.fromEntries(t.env.map((e) => [e.name, e.value])),
+    env: { ...o.serviceEnv, ...Object.fromEntries(t.env.map((e) => [e.name, e.value])) },
     labels: {
       [CONTAINER_LABELS.node]: identity.nodeId,
       [CONTAINER_LABELS.cluster]: identity.clusterId,
@@ -78,5 +81,6 @@ export function containerSpecOf(
     ...(o.mounts && o.mounts.length > 0 ? { mounts: o.mounts } : {}),
     ...(t.securityContext.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     ...(o.capabilities && o.capabilities.length > 0 ? { capabilities: o.capabilities } : {}),
+    ...(o.network ? { network: o.network } : {}),
   };
 }

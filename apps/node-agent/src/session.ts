@@ -1,8 +1,16 @@
 import type { Logger } from "@berth/core";
-import { FULL_SYNC_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, WATCH_MAX_WAIT_MS } from "@berth/protocol";
+import {
+  FULL_SYNC_INTERVAL_MS,
+  HEARTBEAT_INTERVAL_MS,
+  METRICS_SAMPLE_INTERVAL_MS,
+  WATCH_MAX_WAIT_MS,
+} from "@berth/protocol";
 import { ApiError, type ControlPlane } from "./api";
 import { Heartbeat } from "./heartbeat";
 import { findReservedHostPorts } from "./host-ports";
+import { readHostCounters } from "./metrics/host-stats";
+import { MetricsSampler } from "./metrics/sampler";
+import { ClusterNetwork } from "./network/cluster-network";
 import type { NodeIdentity } from "./pod-spec";
 import { StatusReporter } from "./reporter";
 import type { ContainerRuntime } from "./runtime";
@@ -25,6 +33,8 @@ export interface Intervals {
   portScanMs: number;
   /** How long the watch asks the control plane to hold it. */
   watchWaitMs: number;
+  /** How often containers and the node are sampled for metrics (and the samples sent). */
+  metricsMs: number;
 }
 
 export const DEFAULT_INTERVALS: Intervals = {
@@ -34,6 +44,7 @@ export const DEFAULT_INTERVALS: Intervals = {
   storageMs: 10_000,
   portScanMs: 30_000,
   watchWaitMs: WATCH_MAX_WAIT_MS,
+  metricsMs: METRICS_SAMPLE_INTERVAL_MS,
 };
 
 export interface SessionOptions {
@@ -54,6 +65,12 @@ export interface SessionOptions {
   onUnauthorized: (error: ApiError) => void;
   /** Where restarts of containers are remembered, for their logs per run (default: in memory). */
   runHistory?: RunHistory;
+  /** The pod network (absent: pods stay on the engine's default network, without services or DNS). */
+  network?: {
+    pollMs: number;
+    cacheFile: string;
+    dnsUpstream?: { address: string; port: number } | undefined;
+  };
 }
 
 /**
@@ -68,6 +85,8 @@ export class NodeSession {
   private readonly reporter: StatusReporter;
   private readonly streams: StreamServer;
   private readonly streamPoll: StreamPoll;
+  private readonly sampler: MetricsSampler;
+  private readonly network: ClusterNetwork | null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private reserved: number[] | undefined;
   private stopped = false;
@@ -78,6 +97,18 @@ export class NodeSession {
   ) {
     const { controlPlane: cp, logger } = deps;
     const history = opts.runHistory ?? new RunHistory(null);
+    this.network = opts.network
+      ? new ClusterNetwork({
+          identity: opts.identity,
+          runtime: deps.runtime,
+          fetchView: () => cp.network(opts.credential()),
+          cacheFile: opts.network.cacheFile,
+          pollMs: opts.network.pollMs,
+          dnsUpstream: opts.network.dnsUpstream,
+          logger,
+        })
+      : null;
+    const network = this.network;
     this.supervisor = new PodSupervisor(recordingRestarts(deps.runtime, history), opts.identity, {
       publishAddress: opts.publishAddress,
       stopTimeoutSeconds: opts.stopTimeoutSeconds,
@@ -85,6 +116,14 @@ export class NodeSession {
       podsDir: opts.podsDir,
       logger,
       onChange: () => this.reporter.poke(),
+      ...(network
+        ? {
+            podNetwork: async (namespace: string) => {
+              await network.refresh();
+              return network.podSettings(namespace);
+            },
+          }
+        : {}),
     });
     this.heartbeat = new Heartbeat({
       intervalMs: opts.intervals.heartbeatMs,
@@ -117,12 +156,23 @@ export class NodeSession {
       onRequest: (r) => this.streams.handle(r),
       onError: (e, n) => this.failed("stream poll", e, n),
     });
+    this.sampler = new MetricsSampler({
+      runtime: deps.runtime,
+      nodeId: opts.identity.nodeId,
+      host: () => readHostCounters(),
+      restarts: () => new Map(this.supervisor.report().map((r) => [r.podId, r.restarts])),
+      send: (batch) => cp.metrics(opts.credential(), batch),
+      now: Date.now,
+      logger,
+    });
     this.reporter = new StatusReporter({
       intervalMs: opts.intervals.fullSyncMs,
       build: async () => {
         const events = this.supervisor.takeEvents();
+        const pods = this.supervisor.report();
+        this.network?.noteLocal(pods);
         return {
-          pods: this.supervisor.report(),
+          pods,
           ...(events.length > 0 ? { events } : {}),
           ...(this.reserved ? { reservedHostPorts: this.reserved } : {}),
         };
@@ -154,6 +204,8 @@ export class NodeSession {
 
   async start(): Promise<void> {
     this.heartbeat.start();
+    // Before any pod starts: pods join the cluster's network, never the engine's default one.
+    await this.network?.start();
     await this.scanPorts();
     await this.supervisor
       .observe()
@@ -168,6 +220,13 @@ export class NodeSession {
       "measuring ephemeral storage",
     );
     this.every(this.opts.intervals.portScanMs, () => this.scanPorts(), "looking for host ports in use");
+    // The first round only takes the counters' baselines; samples follow from the second.
+    await this.sampler
+      .sample()
+      .catch((e: unknown) =>
+        this.deps.logger.warn({ err: (e as Error).message }, "could not sample metrics"),
+      );
+    this.every(this.opts.intervals.metricsMs, () => this.sampler.tick(), "sampling metrics");
   }
 
   /** Stops everything but the pods, which keep running. */
@@ -183,6 +242,7 @@ export class NodeSession {
     ]);
     await this.streams.stop();
     await this.supervisor.stop();
+    await this.network?.stop();
   }
 
   /** Stops every pod, tells the control plane the node left (if it can), and stops. */
@@ -194,6 +254,7 @@ export class NodeSession {
     await this.streams.stop();
     this.deps.logger.info("the control plane asked this node to leave: stopping its pods");
     await this.supervisor.removeAll();
+    await this.network?.leave();
     try {
       await this.deps.controlPlane.sync(this.opts.credential(), { pods: [], left: true });
     } catch (error) {

@@ -27,6 +27,8 @@ export interface SupervisorOptions {
   /** Called when what `report()` says has changed, or events wait to be reported. */
   onChange: () => void;
   now?: () => number;
+  /** How a new container of a pod in a namespace joins its cluster's network (none: the engine's default). */
+  podNetwork?: PodContext["podNetwork"];
 }
 
 const stateOf = (cs: ContainerInfo[]) => (cs.some((c) => c.state === "running") ? "running" : "exited");
@@ -84,6 +86,7 @@ export class PodSupervisor {
       wake: (rec, at) => this.wake(rec, at),
       changed: () => this.changed(),
       detach: (podId, what, fn) => this.detach(podId, what, fn),
+      podNetwork: opts.podNetwork ?? (async () => undefined),
     };
   }
 

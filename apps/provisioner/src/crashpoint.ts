@@ -19,6 +19,9 @@ export const CRASH_POINTS = [
 /** A CronJob's fire: its Job and status written but not committed; committed but the fire not acknowledged. */
 export const CRONJOB_CRASH_POINTS = ["cronjob.before-commit", "cronjob.after-commit"] as const;
 
+/** A rollup batch: its hours' rollups replaced but not committed (test/e2e/usage-crash.e2e.test.ts). */
+export const ROLLUP_CRASH_POINTS = ["rollup.before-commit"] as const;
+
 export function crashpointFrom(target: string | undefined): (name: string) => void {
   if (!target) return () => {};
   return (name) => {

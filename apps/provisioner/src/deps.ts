@@ -18,6 +18,13 @@ export interface Timings {
   drainTimeoutMs: number;
 }
 
+export interface AutoscalingSettings {
+  /** No scale while usage is within this ratio of the target (kube: 0.1). */
+  tolerance: number;
+  /** A pod's CPU usage is its average over the samples of this last window; older samples make it missing. */
+  metricsWindowMs: number;
+}
+
 export interface Deps {
   readonly db: Db;
   /** For queues; workers make their own blocking connections from it. */
@@ -30,6 +37,10 @@ export interface Deps {
   /** Intervals of scheduled jobs that differ from the catalog's `schedule.everyMs` (SWEEP_INTERVAL_MS). */
   readonly scheduleEveryMs: Partial<Record<JobName, number>>;
   readonly reconcileConcurrency: number;
+  /** The horizontal pod autoscaler's settings (Kubernetes' --horizontal-pod-autoscaler-* flags). */
+  readonly autoscaling: AutoscalingSettings;
+  /** How long after a minute its raw samples are taken as all in, for the metrics rollups. */
+  readonly metricsLateMs: number;
   /** The platform's token signing key is rotated once it is this old. */
   readonly signingKeyMaxAgeMs: number;
   /**

@@ -46,6 +46,16 @@ const schema = z.object({
     .max(24 * 365)
     .default(24 * 7),
   RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** How often the metrics are rolled up (10 s → 1 min → 1 h) and pruned. */
+  METRICS_ROLLUP_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** Raw samples later than this after their minute may miss the minute's rollup. */
+  METRICS_LATE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
+  /** How often every HorizontalPodAutoscaler is evaluated (kube's sync period, 15 s). */
+  HPA_SYNC_PERIOD_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
+  /** No scale while usage is within this ratio of the target. */
+  HPA_TOLERANCE: z.coerce.number().min(0).max(1).default(0.1),
+  /** A pod's usage is averaged over its samples of this last window; without one it is missing. */
+  HPA_METRICS_WINDOW_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });
 
 export type Env = z.infer<typeof schema> & { BERTH_MASTER_KEY: string };

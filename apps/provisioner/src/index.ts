@@ -36,7 +36,13 @@ const deps: Deps = {
     machineRepairTimeoutMs: env.MACHINE_REPAIR_TIMEOUT_SECONDS * 1000,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
   },
-  scheduleEveryMs: { "reconcile.sweep": env.SWEEP_INTERVAL_MS },
+  scheduleEveryMs: {
+    "reconcile.sweep": env.SWEEP_INTERVAL_MS,
+    "metrics.rollup": env.METRICS_ROLLUP_INTERVAL_MS,
+    "hpa.sync": env.HPA_SYNC_PERIOD_MS,
+  },
+  autoscaling: { tolerance: env.HPA_TOLERANCE, metricsWindowMs: env.HPA_METRICS_WINDOW_SECONDS * 1000 },
+  metricsLateMs: env.METRICS_LATE_SECONDS * 1000,
   providers: env.EC2_AMI_ID
     ? {
         ec2: createEc2Provider({

@@ -6,7 +6,11 @@ import type { Redis } from "ioredis";
 import type { Deps, Timings } from "./deps";
 
 /** Scheduled jobs run more often in tests. */
-export const TEST_SCHEDULES: Deps["scheduleEveryMs"] = { "reconcile.sweep": 500 };
+export const TEST_SCHEDULES: Deps["scheduleEveryMs"] = {
+  "reconcile.sweep": 500,
+  "metrics.rollup": 5_000,
+  "hpa.sync": 1_000,
+};
 
 import { createWorkers, type Workers } from "./workers";
 
@@ -29,6 +33,7 @@ export function createTestProvisionerDeps(shared: {
   now?: () => Date;
   providers?: Deps["providers"];
   apiUrl?: string;
+  autoscaling?: Partial<Deps["autoscaling"]>;
 }): Deps {
   return {
     db: shared.db,
@@ -40,6 +45,8 @@ export function createTestProvisionerDeps(shared: {
     timings: { ...TEST_TIMINGS, ...shared.timings },
     scheduleEveryMs: TEST_SCHEDULES,
     reconcileConcurrency: 2,
+    autoscaling: { tolerance: 0.1, metricsWindowMs: 10_000, ...shared.autoscaling },
+    metricsLateMs: 5_000,
     signingKeyMaxAgeMs: 7 * 24 * 3_600_000,
     jobLocks: { lockMs: 10_000, stalledCheckMs: 2_000 },
     now: shared.now ?? (() => new Date()),

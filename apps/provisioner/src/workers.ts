@@ -9,6 +9,7 @@ import {
   QUEUE_NAMES,
   type QueueName,
 } from "@berth/core";
+import { rollupMetrics } from "@berth/db";
 import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { Counter, Histogram } from "prom-client";
 import type { Deps } from "./deps";
@@ -17,7 +18,9 @@ import { isPermanent } from "./failures";
 import { syncCronSchedulers } from "./jobs/cron-schedulers";
 import { deleteCluster } from "./jobs/delete-cluster";
 import { fireCronJob } from "./jobs/fire-cronjob";
+import { syncAutoscalers } from "./jobs/hpa-sync";
 import { maintenance } from "./jobs/maintenance";
+import { deriveUsage, finalizeDueInvoices, rollupUsage } from "./jobs/metering";
 import { provisionCluster } from "./jobs/provision-cluster";
 import { reconcileCluster } from "./jobs/reconcile-cluster";
 import { reconcileMachines } from "./jobs/reconcile-machines";
@@ -58,6 +61,11 @@ const handlers: { [N in JobName]: Handler<N> } = {
   },
   "reconcile.sweep": (deps) => sweep(deps),
   "maintenance.sweep": (deps) => maintenance(deps),
+  "usage.derive": (deps) => deriveUsage(deps),
+  "usage.rollup": (deps) => rollupUsage(deps),
+  "invoices.finalize": (deps) => finalizeDueInvoices(deps),
+  "metrics.rollup": (deps) => rollupMetrics(deps.db, deps.now(), { lateMs: deps.metricsLateMs }),
+  "hpa.sync": (deps) => syncAutoscalers(deps),
   // A scheduler's fire says when it was due (BullMQ's prevMillis); a catch-up names its time.
   "cronjob.fire": (deps, p, job) =>
     fireCronJob(deps, p, job.opts.prevMillis ?? (p.scheduledAt ? Date.parse(p.scheduledAt) : undefined)),
@@ -69,6 +77,9 @@ const CONCURRENCY: Record<QueueName, (deps: Deps) => number> = {
   machines: () => 4,
   sweep: () => 1,
   cron: () => 2,
+  metering: () => 1,
+  metrics: () => 1,
+  autoscale: () => 1,
 };
 
 export interface Workers {

@@ -52,6 +52,12 @@ describe("the job catalog", () => {
         "reconcile.sweep": TEST_SCHEDULES["reconcile.sweep"],
         "maintenance.sweep": (jobSpec("maintenance.sweep").schedule as { everyMs: number }).everyMs,
       });
+      const metering = await f.deps.queues.get("metering").getJobSchedulers();
+      expect(metering.map((s) => s.name).sort()).toEqual([
+        "invoices.finalize",
+        "usage.derive",
+        "usage.rollup",
+      ]);
     } finally {
       await workers.stop();
     }

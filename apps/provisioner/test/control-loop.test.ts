@@ -25,6 +25,24 @@ const allPods = (clusterId: string) =>
   withSystem(f.deps.db, (tx) => tx.select().from(pods).where(eq(pods.clusterId, clusterId)));
 
 describe("cluster provisioning", () => {
+  it("meters a dev-tier cluster on the free dev meter, a standard one on cluster_hours", async () => {
+    const dev = await insertTenantAndCluster(f, "provisioning");
+    const standard = await insertTenantAndCluster(f, "provisioning");
+    await withSystem(f.deps.db, (tx) =>
+      tx.update(clusters).set({ tier: "dev" }).where(eq(clusters.id, dev.clusterId)),
+    );
+    await provisionCluster(f.deps, dev);
+    await provisionCluster(f.deps, standard);
+    const meterOf = async (id: string) =>
+      (
+        await withSystem(f.deps.db, (tx) =>
+          tx.select().from(meterIntervals).where(eq(meterIntervals.subjectId, id)),
+        )
+      ).map((m) => m.meter);
+    expect(await meterOf(dev.clusterId)).toEqual(["cluster_dev_hours"]);
+    expect(await meterOf(standard.clusterId)).toEqual(["cluster_hours"]);
+  });
+
   it("activates a cluster once, with its own encrypted key and one open meter, however often it runs", async () => {
     const ref = await insertTenantAndCluster(f, "provisioning");
     await provisionCluster(f.deps, ref);
@@ -81,6 +99,7 @@ describe("placing pods", () => {
       placed: 0,
       unschedulable: 0,
       evicted: 0,
+      drained: 0,
       preempted: 0,
       pending: false,
     });

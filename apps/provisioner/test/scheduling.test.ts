@@ -1,4 +1,4 @@
-import { nodes, type PodTemplate, pods, withSystem } from "@berth/db";
+import { clusters, nodes, type PodTemplate, pods, withSystem } from "@berth/db";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconcileCluster } from "../src/jobs/reconcile-cluster";
@@ -176,5 +176,91 @@ describe("topology spread over zones", () => {
     expect(await place(nodes, true)).toEqual({ "eu-1a": 2, "eu-1b": 2, "eu-1c": 2 });
     // Without the constraint, spreading by node gives the two-node zone more.
     expect((await place(nodes, false))["eu-1a"]).toBeGreaterThan(2);
+  });
+});
+
+describe("the cluster's scoring strategy", () => {
+  async function spreadOf(scheduling?: { scoringStrategy: { type: "LeastAllocated" | "MostAllocated" } }) {
+    const ref = await insertTenantAndCluster(f);
+    if (scheduling)
+      await withSystem(f.deps.db, (tx) =>
+        tx.update(clusters).set({ scheduling }).where(eq(clusters.id, ref.clusterId)),
+      );
+    for (const name of ["n1", "n2", "n3"]) await insertNode(f, ref, name, big);
+    // Six single-replica apps: no spreading of one owner's replicas gets in the way.
+    for (const app of ["a", "b", "c", "d", "e", "f"]) await insertDeployment(f, ref, app, 1, labelled(app));
+    await reconcileCluster(f.deps, ref);
+    const perNode = new Map<string, number>();
+    for (const p of await placement(ref.clusterId))
+      perNode.set(p.nodeName ?? "-", (perNode.get(p.nodeName ?? "-") ?? 0) + 1);
+    return [...perNode.values()].sort();
+  }
+
+  it("spreads by default (LeastAllocated) and bin-packs onto one node with MostAllocated", async () => {
+    expect(await spreadOf()).toEqual([2, 2, 2]);
+    expect(await spreadOf({ scoringStrategy: { type: "MostAllocated" } })).toEqual([6]);
+  });
+});
+
+describe("matchLabelKeys of a spread constraint", () => {
+  it("counts only the pods of the pod's own revision (pod-template-hash), as kube merges it", async () => {
+    const ref = await insertTenantAndCluster(f);
+    await insertNode(f, ref, "a-1", big, { "topology.kubernetes.io/zone": "a" });
+    await insertNode(f, ref, "b-1", big, { "topology.kubernetes.io/zone": "b" });
+    const spread = (matchLabelKeys?: string[]) =>
+      labelled("web", {
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: "DoNotSchedule",
+            labelSelector: { matchLabels: { app: "web" } },
+            ...(matchLabelKeys ? { matchLabelKeys } : {}),
+          },
+        ],
+      });
+    // Another revision's 3 pods fill zone a (a node affinity puts them there).
+    await insertDeployment(
+      f,
+      ref,
+      "old",
+      3,
+      labelled("web", {
+        nodeSelector: { "topology.kubernetes.io/zone": "a" },
+        metadata: { labels: { app: "web", "pod-template-hash": "old" }, annotations: {} },
+      }),
+    );
+    await reconcileCluster(f.deps, ref);
+    // Without matchLabelKeys the new pods see 3 in zone a and go to b until it evens out;
+    // with it they count only their own revision and spread 1/1.
+    await insertDeployment(f, ref, "new", 2, spread(["pod-template-hash"]));
+    await reconcileCluster(f.deps, ref);
+    const fresh = (await placement(ref.clusterId)).filter((p) => p.name.startsWith("new-"));
+    expect(fresh.map((p) => p.nodeName).sort()).toEqual(["a-1", "b-1"]);
+  });
+});
+
+describe("extended resources", () => {
+  it("places a pod asking for a GPU only where one is free, and says why the next one waits", async () => {
+    const ref = await insertTenantAndCluster(f);
+    await insertNode(f, ref, "cpu-1", big);
+    await insertNode(f, ref, "gpu-1", big);
+    await withSystem(f.deps.db, (tx) =>
+      tx
+        .update(nodes)
+        .set({ extendedResources: { "berth.dev/gpu": 1 } })
+        .where(eq(nodes.name, "gpu-1")),
+    );
+    const gpu = template(100, 64 * MiB);
+    const [c0] = gpu.containers;
+    if (!c0) throw new Error("no container");
+    c0.resources = { ...c0.resources, extended: { "berth.dev/gpu": 1 } };
+    await insertDeployment(f, ref, "train", 2, gpu);
+    await reconcileCluster(f.deps, ref);
+    const list = await placement(ref.clusterId);
+    expect(list.filter((p) => p.nodeName !== null).map((p) => p.nodeName)).toEqual(["gpu-1"]);
+    const waiting = list.find((p) => p.nodeName === null);
+    expect(waiting?.reason).toBe("Unschedulable");
+    expect(waiting?.message).toBe("0/2 nodes are available: 2 Insufficient berth.dev/gpu.");
   });
 });

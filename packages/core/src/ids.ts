@@ -21,6 +21,8 @@ export const ID_PREFIXES = {
   machine: "m",
   /** Kubernetes-shaped objects of the `objects` table (Namespace, ConfigMap, Secret, Job, …). */
   object: "obj",
+  invoice: "inv",
+  priceBook: "pb",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

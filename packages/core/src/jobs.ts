@@ -109,6 +109,55 @@ export const JOBS = {
     // SWEEP_INTERVAL_MS overrides it (the provisioner's Deps.scheduleEveryMs).
     schedule: { everyMs: 2_000 },
   },
+  // Metering (README, "Metering and billing"): each is idempotent, so a rerun or a crash mid-run
+  // changes nothing; one scheduler each across all replicas.
+  "usage.derive": {
+    queue: "metering",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "usage-derive",
+    dedupe: "jobId",
+    schedule: { everyMs: 60_000 },
+  },
+  "usage.rollup": {
+    queue: "metering",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "usage-rollup",
+    dedupe: "jobId",
+    schedule: { everyMs: 15_000 },
+  },
+  "invoices.finalize": {
+    queue: "metering",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "invoices-finalize",
+    dedupe: "jobId",
+    schedule: { everyMs: 300_000 },
+  },
+  "metrics.rollup": {
+    queue: "metrics",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "metrics-rollup",
+    dedupe: "jobId",
+    // METRICS_ROLLUP_INTERVAL_MS overrides it.
+    schedule: { everyMs: 60_000 },
+  },
+  "hpa.sync": {
+    queue: "autoscale",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "hpa-sync",
+    dedupe: "jobId",
+    // HPA_SYNC_PERIOD_MS overrides it (Kubernetes' --horizontal-pod-autoscaler-sync-period).
+    schedule: { everyMs: 15_000 },
+  },
   "cronjob.fire": {
     queue: "cron",
     payload: cronJobFire,

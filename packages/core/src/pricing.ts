@@ -7,11 +7,15 @@ import { divRoundHalfUp, formatFixed, formatTrimmed } from "./money";
  * amounts into the billed unit exactly.
  */
 export const METERS = {
+  /** A standard-tier cluster's control plane (with the SLA). */
   cluster_hours: { unit: "cluster-hour", rawPerUnit: 3_600_000n },
+  /** A free dev-tier cluster's control plane (no SLA). */
+  cluster_dev_hours: { unit: "dev-cluster-hour", rawPerUnit: 3_600_000n },
   node_hours: { unit: "node-hour", rawPerUnit: 3_600_000n },
   machine_small_hours: { unit: "small-machine-hour", rawPerUnit: 3_600_000n },
   machine_medium_hours: { unit: "medium-machine-hour", rawPerUnit: 3_600_000n },
   machine_large_hours: { unit: "large-machine-hour", rawPerUnit: 3_600_000n },
+  machine_gpu_hours: { unit: "gpu-machine-hour", rawPerUnit: 3_600_000n },
   pod_vcpu_seconds: { unit: "vCPU-second", rawPerUnit: 1_000_000n }, // ms × millicores
   pod_memory_gib_seconds: { unit: "GiB-second", rawPerUnit: 1000n * 1024n ** 3n }, // ms × bytes
 } as const satisfies Record<string, { unit: string; rawPerUnit: bigint }>;
@@ -34,11 +38,13 @@ export interface PriceBook {
 export const DEFAULT_PRICE_BOOK: PriceBook = {
   currency: "USD",
   nanoPerUnit: {
-    cluster_hours: 100_000_000n, // $0.10 per cluster-hour
+    cluster_hours: 100_000_000n, // $0.10 per cluster-hour (standard tier)
+    cluster_dev_hours: 0n, // free (dev tier)
     node_hours: 10_000_000n, // $0.01 per node-hour (management fee, every node)
     machine_small_hours: INSTANCE_TYPES.small.nanoPerHour, // machines Berth runs for node pools
     machine_medium_hours: INSTANCE_TYPES.medium.nanoPerHour,
     machine_large_hours: INSTANCE_TYPES.large.nanoPerHour,
+    machine_gpu_hours: INSTANCE_TYPES.gpu.nanoPerHour,
     pod_vcpu_seconds: 11_244n, // $0.000011244 per vCPU-second requested
     pod_memory_gib_seconds: 1_235n, // $0.000001235 per GiB-second requested
   },
@@ -96,6 +102,15 @@ export function usageToCsv(usage: PricedUsage): string {
     lines.push(CSV_COLUMNS.map((c) => csvField(c === "currency" ? usage.currency : l[c])).join(","));
   lines.push(["total", "", "", "", "", usage.total, usage.currency].map(csvField).join(","));
   return `${lines.join("\n")}\n`;
+}
+
+/** Cluster tiers: a free dev tier without an SLA, and the standard tier. */
+export const CLUSTER_TIERS = ["dev", "standard"] as const;
+export type ClusterTier = (typeof CLUSTER_TIERS)[number];
+
+/** The meter a cluster's control plane runs on, by its tier. */
+export function clusterMeter(tier: ClusterTier): Meter {
+  return tier === "dev" ? "cluster_dev_hours" : "cluster_hours";
 }
 
 /** The meter an hour of a machine of this size runs on. */

@@ -10,6 +10,18 @@ export {
   withTenant,
 } from "./client";
 export { eraseClosedTenants } from "./erase";
+export {
+  computeInvoice,
+  draftIdOf,
+  finalizeInvoices,
+  INVOICE_CLOSE_DELAY_MS,
+  type Invoice,
+  type InvoiceLine,
+  monthCells,
+  monthOf,
+  priceBookOf,
+} from "./invoices";
+export { type RollupOptions, type RollupResult, readMeasuredUsage, rollupMetrics } from "./metrics";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
 export {
@@ -30,4 +42,16 @@ export {
   revisionsOf,
   rollbackTarget,
 } from "./rollouts";
+export { scaleDeployment } from "./scale";
 export * from "./schema";
+export {
+  deriveUsageEvents,
+  HOUR_MS,
+  hourOf,
+  type IngestResult,
+  ingestUsageEvents,
+  LATE_EVENT_WINDOW_MS,
+  rollupAll,
+  rollupDirtyHours,
+  type UsageEvent,
+} from "./usage";

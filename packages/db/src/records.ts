@@ -66,7 +66,17 @@ export async function recordEvent(tx: Tx, e: EventInput): Promise<void> {
 /** Starts metering a subject; a second open of the same meter and subject does nothing (idempotent). */
 export async function openMeter(
   tx: Tx,
-  m: { tenantId: string; clusterId: string; meter: Meter; subjectId: string; rate: bigint; at: Date },
+  m: {
+    tenantId: string;
+    clusterId: string;
+    meter: Meter;
+    subjectId: string;
+    rate: bigint;
+    at: Date;
+    /** A pod's namespace and labels, for rollups by namespace and cost-allocation label. */
+    namespace?: string;
+    labels?: Record<string, string>;
+  },
 ): Promise<void> {
   await tx
     .insert(meterIntervals)
@@ -78,6 +88,8 @@ export async function openMeter(
       subjectId: m.subjectId,
       rate: m.rate,
       startedAt: m.at,
+      namespace: m.namespace ?? "",
+      labels: m.labels ?? {},
     })
     .onConflictDoNothing({
       target: [meterIntervals.meter, meterIntervals.subjectId],

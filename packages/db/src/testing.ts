@@ -121,3 +121,4 @@ export async function systemRows(db: Db, query: SQL): Promise<Record<string, unk
 /** Redis and log level for apps running inside tests. */
 export const testRedisUrl = (): string => toolEnv().REDIS_URL;
 export const testLogLevel = (): string => toolEnv().TEST_LOG_LEVEL;
+export { generateWorkload, groundTruth, type Workload } from "./usage-workload";

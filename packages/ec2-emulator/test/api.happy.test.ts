@@ -173,18 +173,21 @@ describe("the instance lifecycle through the real SDK", () => {
   });
 
   it("reports running instances in DescribeInstanceStatus, and others only with IncludeAllInstances", async () => {
-    const run = await h.ec2.send(new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1 }));
+    // Its own emulator, pending for a second: two calls must fit in the pending window on a busy machine.
+    const slow = await startEmulator({ runUserData: false, pendingMs: 1_000 });
+    const run = await slow.ec2.send(new RunInstancesCommand({ ImageId: "ami-1", MinCount: 1, MaxCount: 1 }));
     const id = run.Instances?.[0]?.InstanceId ?? "";
-    const pending = await h.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }));
+    const pending = await slow.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }));
     expect(pending.InstanceStatuses).toEqual([]);
-    const all = await h.ec2.send(
+    const all = await slow.ec2.send(
       new DescribeInstanceStatusCommand({ InstanceIds: [id], IncludeAllInstances: true }),
     );
     expect(all.InstanceStatuses?.[0]?.InstanceState?.Name).toBe("pending");
     const running = await waitFor("the status of a running instance", async () => {
-      const out = await h.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }));
+      const out = await slow.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }));
       return out.InstanceStatuses?.length === 1 && out;
     });
+    await slow.close();
     expect(running.InstanceStatuses?.[0]).toMatchObject({
       InstanceId: id,
       InstanceState: { Name: "running" },

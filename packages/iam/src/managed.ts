@@ -73,6 +73,8 @@ export const ClusterAdmin = managed(
           "cronjob:*",
           "priorityclass:*",
           "poddisruptionbudget:*",
+          "horizontalpodautoscaler:*",
+          "metrics:*",
         ],
         Resource: `${TENANT}:cluster/*`,
       },

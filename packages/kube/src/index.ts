@@ -3,19 +3,27 @@
  * validation rules), admission (Pod Security "restricted", resource bounds), and the stored specs
  * the control loops and node agents work from. Pure: no I/O, no clock.
  */
+export * from "./autoscaling/behavior";
+export * from "./autoscaling/pass";
+export * from "./autoscaling/replicas";
 export * from "./diff";
 export * from "./documents";
+export * from "./kinds/autoscaling";
 export * from "./kinds/common";
 export * from "./kinds/config";
 export * from "./kinds/deployment";
 export * from "./kinds/job";
 export * from "./kinds/policy";
 export * from "./kinds/scheduling";
+export * from "./kinds/service";
 export * from "./meta";
+export * from "./network/endpoints";
+export * from "./network/service-range";
 export * from "./parse";
 export * from "./pod/affinity";
 export * from "./pod/container";
 export * from "./pod/env";
+export * from "./pod/extended";
 export * from "./pod/limit-range";
 export * from "./pod/normalise";
 export * from "./pod/pod-security";

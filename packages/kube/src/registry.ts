@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { horizontalPodAutoscalerSchema, normaliseHorizontalPodAutoscaler } from "./kinds/autoscaling";
 import {
   configMapSchema,
   namespaceSchema,
@@ -20,6 +21,7 @@ import {
   podDisruptionBudgetSchema,
   priorityClassSchema,
 } from "./kinds/scheduling";
+import { normaliseService, serviceSchema } from "./kinds/service";
 import type { ResourcePolicy } from "./pod/limit-range";
 import type { PriorityClassRef } from "./pod/priority";
 
@@ -116,6 +118,15 @@ export const KINDS = {
     schema: podDisruptionBudgetSchema,
     normalise: (p) => normalisePodDisruptionBudget(p),
   }),
+  Service: kind({
+    apiVersion: "v1",
+    kind: "Service",
+    plural: "services",
+    namespaced: true,
+    iamPrefix: "service",
+    schema: serviceSchema,
+    normalise: (s, name) => normaliseService(s, name),
+  }),
   Deployment: kind({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -142,6 +153,15 @@ export const KINDS = {
     iamPrefix: "cronjob",
     schema: cronJobSchema,
     normalise: (c, _name, ctx) => normaliseCronJob(c, ctx?.resources, ctx?.priorityClasses),
+  }),
+  HorizontalPodAutoscaler: kind({
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    plural: "horizontalpodautoscalers",
+    namespaced: true,
+    iamPrefix: "horizontalpodautoscaler",
+    schema: horizontalPodAutoscalerSchema,
+    normalise: (h) => normaliseHorizontalPodAutoscaler(h),
   }),
 } as const;
 

@@ -1,42 +1,6 @@
-import { ValidationError } from "@berth/core";
 import { describe, expect, it } from "vitest";
-import { kindOf, type normaliseDeployment, parseManifest, renderPodSpec } from "../src/index";
-
-function deployment(podSpec: Record<string, unknown>) {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: "web" },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: "web" } },
-      template: {
-        metadata: { labels: { app: "web" } },
-        spec: { containers: [{ name: "app", image: "nginx:1.27" }], ...podSpec },
-      },
-    },
-  };
-}
-
-function admit(podSpec: Record<string, unknown>) {
-  const doc = deployment(podSpec);
-  const kind = kindOf(doc.apiVersion, doc.kind);
-  if (!kind) throw new Error("no Deployment kind");
-  const parsed = parseManifest(kind.schema, doc);
-  return kind.normalise(parsed, "web") as ReturnType<typeof normaliseDeployment>;
-}
-
-function refusal(podSpec: Record<string, unknown>): { path: string; message: string } {
-  try {
-    admit(podSpec);
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    const first = (e.details as { issues: { path: string; message: string }[] }).issues[0];
-    if (!first) throw new Error("no issue");
-    return first;
-  }
-  throw new Error("admitted");
-}
+import { renderPodSpec, resolveAffinityLabelKeys, resolveSpreadLabelKeys } from "../src/index";
+import { admit, refusal } from "./support";
 
 const affinity = {
   nodeAffinity: {
@@ -247,7 +211,7 @@ describe("affinity and topologySpreadConstraints", () => {
       'Duplicate value: "{zone, DoNotSchedule}"',
     ],
     [
-      "matchLabelKeys (not supported)",
+      "matchLabelKeys without a labelSelector",
       {
         topologySpreadConstraints: [
           {
@@ -259,9 +223,112 @@ describe("affinity and topologySpreadConstraints", () => {
         ],
       },
       `${at}.topologySpreadConstraints[0].matchLabelKeys`,
-      "matchLabelKeys is not supported",
+      "must not be specified when labelSelector is not set",
+    ],
+    [
+      "a matchLabelKeys key the labelSelector has too",
+      {
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: "zone",
+            whenUnsatisfiable: "DoNotSchedule",
+            labelSelector: { matchLabels: { app: "web" } },
+            matchLabelKeys: ["app"],
+          },
+        ],
+      },
+      `${at}.topologySpreadConstraints[0].matchLabelKeys[0]`,
+      "exists in both matchLabelKeys and labelSelector",
+    ],
+    [
+      "a key in both matchLabelKeys and mismatchLabelKeys",
+      {
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              {
+                topologyKey: "kubernetes.io/hostname",
+                labelSelector: { matchLabels: { app: "web" } },
+                matchLabelKeys: ["tenant"],
+                mismatchLabelKeys: ["tenant"],
+              },
+            ],
+          },
+        },
+      },
+      `${at}.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys[0]`,
+      "exists in both matchLabelKeys and mismatchLabelKeys",
     ],
   ])("refuses %s, naming the field as Kubernetes does", (_, podSpec, path, message) => {
     expect(refusal(podSpec)).toEqual({ path, message });
+  });
+});
+
+describe("matchLabelKeys and mismatchLabelKeys", () => {
+  const spread = {
+    maxSkew: 1,
+    topologyKey: "topology.kubernetes.io/zone",
+    whenUnsatisfiable: "DoNotSchedule" as const,
+    labelSelector: { matchLabels: { app: "web" } },
+    matchLabelKeys: ["pod-template-hash", "absent"],
+  };
+  const labels = { app: "web", "pod-template-hash": "5d4f8c7b9" };
+
+  it("are kept as written on the template, and resolved against a pod's labels as kube's API server merges them", () => {
+    const d = admit({ topologySpreadConstraints: [spread] });
+    expect(d.template.topologySpreadConstraints?.[0]?.matchLabelKeys).toEqual([
+      "pod-template-hash",
+      "absent",
+    ]);
+    expect(resolveSpreadLabelKeys([spread], labels)).toEqual([
+      {
+        maxSkew: 1,
+        topologyKey: "topology.kubernetes.io/zone",
+        whenUnsatisfiable: "DoNotSchedule",
+        labelSelector: {
+          matchLabels: { app: "web" },
+          matchExpressions: [{ key: "pod-template-hash", operator: "In", values: ["5d4f8c7b9"] }],
+        },
+      },
+    ]);
+  });
+
+  it("turn an anti-affinity term's mismatchLabelKeys into NotIn, leaving other terms and node affinity as they were", () => {
+    const nodeAffinity = {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [
+          { matchExpressions: [{ key: "disk", operator: "In" as const, values: ["ssd"] }] },
+        ],
+      },
+    };
+    const resolved = resolveAffinityLabelKeys(
+      {
+        nodeAffinity,
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            {
+              weight: 10,
+              podAffinityTerm: {
+                topologyKey: "kubernetes.io/hostname",
+                labelSelector: { matchLabels: { app: "web" } },
+                mismatchLabelKeys: ["pod-template-hash"],
+              },
+            },
+          ],
+        },
+      },
+      labels,
+    );
+    expect(resolved.nodeAffinity).toEqual(nodeAffinity);
+    expect(
+      resolved.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm,
+    ).toEqual({
+      topologyKey: "kubernetes.io/hostname",
+      labelSelector: {
+        matchLabels: { app: "web" },
+        matchExpressions: [{ key: "pod-template-hash", operator: "NotIn", values: ["5d4f8c7b9"] }],
+      },
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_EPHEMERAL_STORAGE_BYTES } from "./constants";
+import { extendedResourceMap } from "./labels";
 import { lifecycleSchema, probeSchema } from "./probes";
 import { containerSecuritySchema } from "./security";
 import { volumeMountSchema } from "./volumes";
@@ -26,8 +27,15 @@ export const containerTemplateSchema = z.object({
       name: z.string().optional(),
     }),
   ),
-  /** Requests: what the scheduler reserves and what is billed. */
-  resources: z.object({ cpuMillis: z.number().int(), memoryBytes: z.number().int() }),
+  /**
+   * Requests: what the scheduler reserves and what is billed. Extended resources (`berth.dev/gpu`)
+   * are whole units whose limit is their request, as in Kubernetes.
+   */
+  resources: z.object({
+    cpuMillis: z.number().int(),
+    memoryBytes: z.number().int(),
+    extended: extendedResourceMap.optional(),
+  }),
   /** Limits the node enforces (the requests when the manifest gives none). */
   limits: z.object({
     cpuMillis: z.number().int(),

@@ -44,3 +44,37 @@ export function isReservedLabelKey(key: string): boolean {
     return prefix === domain || prefix.endsWith(`.${domain}`);
   });
 }
+
+/**
+ * Kubernetes' extended resources (`berth.dev/gpu`, `nvidia.com/gpu`, `example.com/fpga`): a
+ * qualified name whose prefix is a DNS subdomain outside `kubernetes.io` (kube keeps that one for
+ * itself) and not `requests.…` (quota syntax), counted in whole units.
+ */
+export function isExtendedResourceName(name: string): boolean {
+  const slash = name.indexOf("/");
+  if (slash <= 0 || !isLabelKey(name)) return false;
+  const prefix = name.slice(0, slash);
+  return prefix !== "kubernetes.io" && !prefix.endsWith(".kubernetes.io") && !prefix.startsWith("requests.");
+}
+
+/** The most extended resources one node advertises or one container asks for. */
+export const MAX_EXTENDED_RESOURCES = 16;
+/** The largest count of one extended resource (a node with a million GPUs is a typo). */
+export const MAX_EXTENDED_RESOURCE_COUNT = 1_000_000;
+
+/** Amounts of extended resources by name, whole numbers (a node's capacity, a container's request). */
+export const extendedResourceMap = z
+  .record(z.string().max(317), z.number().int().min(0).max(MAX_EXTENDED_RESOURCE_COUNT))
+  .superRefine((m, ctx) => {
+    const names = Object.keys(m);
+    if (names.length > MAX_EXTENDED_RESOURCES)
+      ctx.addIssue({ code: "custom", message: `at most ${MAX_EXTENDED_RESOURCES} extended resources` });
+    for (const name of names)
+      if (!isExtendedResourceName(name))
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message:
+            "must be an extended resource name: a domain prefix outside kubernetes.io and a name, such as berth.dev/gpu",
+        });
+  });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { labelMap } from "./labels";
+import { extendedResourceMap, labelMap, labelValue } from "./labels";
 import { assignmentSchema, podEventSchema, podReportSchema } from "./pods";
 import { dnsLabel, text } from "./strings";
 
@@ -23,6 +23,11 @@ export const joinRequestSchema = z
           .min(64 * 1024 * 1024)
           .max(2 ** 44),
         pods: z.number().int().min(1).max(1000),
+        /**
+         * Extended resources the node offers (its devices, as kube's device plugins advertise them).
+         * A node of a machine Berth runs offers what its instance type has instead.
+         */
+        extended: extendedResourceMap.optional(),
       })
       .strict(),
     portRange: z
@@ -31,6 +36,11 @@ export const joinRequestSchema = z
       .refine((r) => r.max >= r.min, "max must be at least min"),
     address: text(255, 1),
     labels: labelMap.optional(),
+    /**
+     * The node's `topology.kubernetes.io/zone` where nothing else says (a byo pool without a zone,
+     * as a kubelet sets its own zone label). A machine's zone, or its pool's, wins.
+     */
+    zone: labelValue.min(1).optional(),
     agentVersion: text(64).optional(),
   })
   .strict();

@@ -134,6 +134,8 @@ export const podReportSchema = z
      * (kubelet's rules): Succeeded or Failed once every container has ended for good.
      */
     phase: z.enum(["Pending", "Running", "Succeeded", "Failed"]).optional(),
+    /** The pod's address in its cluster's network (Kubernetes' `status.podIP`), once it has one. */
+    podIP: z.ipv4().optional(),
   })
   .strict();
 export type PodReport = z.infer<typeof podReportSchema>;

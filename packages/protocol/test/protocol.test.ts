@@ -6,6 +6,7 @@ import {
   isLabelKey,
   isReservedLabelKey,
   joinRequestSchema,
+  metricsBatchSchema,
   podReportSchema,
   syncRequestSchema,
   text,
@@ -176,5 +177,29 @@ describe("formatBytes", () => {
     [20 * 1024 ** 3 + 5, "20Gi"],
   ])("%d bytes are %s", (bytes, shown) => {
     expect(formatBytes(bytes)).toBe(shown);
+  });
+});
+
+describe("metrics batches", () => {
+  const sample = {
+    podId: "pod_abc",
+    at: "2026-01-01T00:00:10Z",
+    windowMs: 10_000,
+    cpuNanos: 1,
+    memoryBytes: 2,
+    rxBytes: 3,
+    txBytes: 4,
+    restarts: 0,
+  };
+  it("are bounded: at most 5,000 pod samples and 100 node samples, windows of at most an hour", () => {
+    expect(metricsBatchSchema.safeParse({ pods: Array(5_000).fill(sample), node: [] }).success).toBe(true);
+    expect(metricsBatchSchema.safeParse({ pods: Array(5_001).fill(sample), node: [] }).success).toBe(false);
+    expect(
+      metricsBatchSchema.safeParse({ pods: [{ ...sample, windowMs: 3_600_001 }], node: [] }).success,
+    ).toBe(false);
+    expect(metricsBatchSchema.safeParse({ pods: [{ ...sample, cpuNanos: 1.5 }], node: [] }).success).toBe(
+      false,
+    );
+    expect(metricsBatchSchema.safeParse({ pods: [{ ...sample, extra: 1 }], node: [] }).success).toBe(false);
   });
 });

@@ -9,8 +9,8 @@ export type Outputs = inferRouterOutputs<AppRouter>;
 export interface ClientOptions {
   /** The control API, e.g. http://127.0.0.1:8080 */
   url: string;
-  /** An access token from `auth.token`; omit for sign-up and login. */
-  token?: string | (() => string | undefined);
+  /** An access token from `auth.token` (or a function giving one before each call); omit for sign-up and login. */
+  token?: string | (() => string | undefined | Promise<string | undefined>);
   fetch?: typeof globalThis.fetch;
 }
 
@@ -21,8 +21,8 @@ export function createClient(opts: ClientOptions) {
       httpLink({
         url: `${opts.url.replace(/\/$/, "")}/trpc`,
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
-        headers() {
-          const token = typeof opts.token === "function" ? opts.token() : opts.token;
+        async headers() {
+          const token = typeof opts.token === "function" ? await opts.token() : opts.token;
           return token ? { authorization: `Bearer ${token}` } : {};
         },
       }),

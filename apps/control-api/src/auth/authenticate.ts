@@ -1,6 +1,7 @@
 import { UnauthenticatedError } from "@berth/core";
 import type { Caller, Deps } from "../deps";
 import type { AuthKind } from "../operation";
+import { authenticateApiKey } from "../services/api-keys";
 import { admit } from "./authorize";
 import { assertNodeMember, verifyNodeCredential } from "./node-credentials";
 import { hit, type Window } from "./rate-limit";
@@ -19,6 +20,22 @@ export function principalWindows(deps: Deps, who: { principalId: string; tenantI
   ];
 }
 
+/**
+ * An API key sent as the bearer itself (only where an operation allows it: scrapers such as
+ * Prometheus cannot exchange a key for an access token): the same checks as the exchange, as if
+ * a token had been issued now.
+ */
+async function apiKeyClaims(deps: Deps, key: string) {
+  const { principal, apiKeyId } = await authenticateApiKey(deps, key);
+  return {
+    tenantId: principal.tenantId,
+    principalId: principal.id,
+    principalType: principal.type,
+    apiKeyId,
+    issuedAt: deps.now().getTime(),
+  };
+}
+
 function bearer(header: string | undefined): string {
   const m = /^Bearer ([A-Za-z0-9._~+/=-]{10,4096})$/.exec(header ?? "");
   if (!m?.[1]) throw new UnauthenticatedError("send `Authorization: Bearer <token>`");
@@ -34,6 +51,7 @@ export async function authenticate(
   kind: AuthKind,
   authorization: string | undefined,
   sourceIp: string,
+  opts: { apiKeyBearer?: boolean | undefined } = {},
 ): Promise<Caller> {
   switch (kind) {
     case "public":
@@ -45,7 +63,11 @@ export async function authenticate(
       );
       return { kind: "anonymous" };
     case "user": {
-      const claims = await deps.tokens.verify(bearer(authorization));
+      const token = bearer(authorization);
+      const claims =
+        opts.apiKeyBearer && token.startsWith("brk_")
+          ? await apiKeyClaims(deps, token)
+          : await deps.tokens.verify(token);
       await hit(deps.redis, deps.queues.prefix, principalWindows(deps, claims), "requests");
       const policies = await admit(deps, claims);
       return {

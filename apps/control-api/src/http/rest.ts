@@ -54,7 +54,9 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
       const scratch: Scratch = { leaveForeground: enterForeground() };
       const meta = requestMetaOf(c, deps, scratch);
       try {
-        const caller = await authenticate(deps, op.auth, meta.authorization, meta.sourceIp);
+        const caller = await authenticate(deps, op.auth, meta.authorization, meta.sourceIp, {
+          apiKeyBearer: op.apiKeyBearer,
+        });
         scratch.caller = caller;
         c.set("caller", caller);
         const raw = await restInput(c, op);

@@ -8,6 +8,8 @@ import {
   listClusters,
   listClustersInput,
   rotateClusterKey,
+  updateCluster,
+  updateClusterInput,
 } from "../services/clusters";
 import {
   createJoinToken,
@@ -76,6 +78,18 @@ export const clusterOperations = {
     successStatus: 200,
     input: clusterRefInput,
     run: getCluster,
+  }),
+  updateCluster: op({
+    id: "clusters.update",
+    summary: "Change a cluster's tags or its scheduling settings (scoring strategy)",
+    method: "PATCH",
+    path: "/v1/clusters/:clusterId",
+    auth: "user",
+    action: "cluster:Update",
+    resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
+    successStatus: 200,
+    input: updateClusterInput,
+    run: updateCluster,
   }),
   deleteCluster: op({
     id: "clusters.delete",

@@ -1,6 +1,7 @@
 import {
   heartbeatRequestSchema,
   joinRequestSchema,
+  metricsBatchSchema,
   syncRequestSchema,
   watchRequestSchema,
 } from "@berth/protocol";
@@ -8,6 +9,7 @@ import { clusterBrn, defineOperation as op } from "../operation";
 import { watchNode } from "../services/node-assignments";
 import { heartbeatNode } from "../services/node-heartbeat";
 import { joinNode } from "../services/node-join";
+import { ingestMetrics } from "../services/node-metrics";
 import { syncNode } from "../services/node-sync";
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
@@ -66,5 +68,21 @@ export const nodeAgentOperations = {
     input: watchRequestSchema,
     run: watchNode,
     longPoll: true,
+  }),
+  reportMetrics: op({
+    id: "nodes.metrics",
+    summary: "Node agent: a batch of usage samples of the node's pods and of the node itself",
+    method: "POST",
+    path: "/v1/nodes/metrics",
+    auth: "node",
+    action: "node:ReportMetrics",
+    resource: (c) => clusterBrn(c.tenantId, c.clusterId),
+    successStatus: 200,
+    input: metricsBatchSchema,
+    run: ingestMetrics,
+    // Every sample interval per node: only failures are worth an audit record.
+    audit: "failures",
+    // A batch of a full node is a few thousand rows: priced like a list of that many.
+    cost: (i) => 1 + Math.floor(i.pods.length / 50),
   }),
 };

@@ -239,6 +239,8 @@ export const objectKindOperations = {
   CronJob: namespacedOperations("CronJob"),
   PriorityClass: clusterScopedOperations("PriorityClass"),
   PodDisruptionBudget: namespacedOperations("PodDisruptionBudget"),
+  HorizontalPodAutoscaler: namespacedOperations("HorizontalPodAutoscaler"),
+  Service: namespacedOperations("Service"),
 };
 
 export const applyOperation = op({

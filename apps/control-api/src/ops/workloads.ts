@@ -3,7 +3,9 @@ import { deploymentSchema } from "@berth/kube";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import { listEvents, listEventsInput } from "../services/events";
 import { deletePod, getPod, listPods, listPodsInput, podRefInput } from "../services/pods";
+import { scaleDeploymentInput, scaleDeploymentOp } from "../services/scale";
 import { getUsage, usageInput } from "../services/usage";
+import { reportToCsv } from "../services/usage-report";
 import {
   applyDeployment,
   applyDeploymentInput,
@@ -61,6 +63,20 @@ export const workloadOperations = {
     successStatus: 200,
     input: listDeploymentsInput,
     run: listDeployments,
+  }),
+  scaleDeployment: op({
+    id: "deployments.scale",
+    summary:
+      "Set a deployment's replicas (Kubernetes' scale subresource); the autoscaler scales the same way",
+    method: "PUT",
+    path: "/v1/clusters/:clusterId/deployments/:namespace/:name/scale",
+    auth: "user",
+    action: "deployment:Scale",
+    resource: (c, i) => deploymentBrn(c.tenantId, i),
+    successStatus: 200,
+    bodyAs: "scale",
+    input: scaleDeploymentInput,
+    run: scaleDeploymentOp,
   }),
   deleteDeployment: op({
     id: "deployments.delete",
@@ -124,7 +140,8 @@ export const workloadOperations = {
   }),
   usage: op({
     id: "usage.get",
-    summary: "Metered usage and its price between two instants (JSON, or CSV with format=csv)",
+    summary:
+      "Metered usage and its price between two instants (JSON, or CSV with format=csv); groupBy=cluster,namespace,meter,day,hour,label:<key> reports from the hourly rollups",
     method: "GET",
     path: "/v1/usage",
     auth: "user",
@@ -135,7 +152,10 @@ export const workloadOperations = {
     run: getUsage,
     render: (value, input) =>
       input.format === "csv"
-        ? { contentType: "text/csv; charset=utf-8", body: usageToCsv(value) }
+        ? {
+            contentType: "text/csv; charset=utf-8",
+            body: "groupBy" in value ? reportToCsv(value) : usageToCsv(value),
+          }
         : undefined,
   }),
 };

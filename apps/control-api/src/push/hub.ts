@@ -1,17 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "@berth/core";
 import postgres from "postgres";
+import { createNodeWaiters, type NodeWaiter } from "./node-waiters";
 
 /** The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010). */
 export const ASSIGNMENTS_CHANNEL = "berth_node_assignments";
 const PROBE = "~probe:";
 
-/** One node's changes as one watch sees them. */
-export interface Subscription {
-  /** True as soon as the node's assignments may have changed (since the last call), false after `timeoutMs`. */
-  next(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
-  close(): void;
-}
+/** One node's changes as one watch sees them: `next` is true as soon as its assignments may have changed. */
+export type Subscription = NodeWaiter;
 
 /**
  * Wakes the watches this replica holds when their node's assignments change. One connection per
@@ -39,18 +36,10 @@ export interface AssignmentHubOptions {
   applicationName?: string;
 }
 
-interface Waiter {
-  nodeId: string;
-  pending: boolean;
-  closed: boolean;
-  resolve: ((changed: boolean) => void) | null;
-}
-
 export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
   const probeIntervalMs = opts.probeIntervalMs ?? 5_000;
-  const maxPerNode = opts.maxPerNode ?? 4;
   const instance = randomBytes(6).toString("hex");
-  const waiters = new Map<string, Set<Waiter>>();
+  const waiters = createNodeWaiters({ maxPerNode: opts.maxPerNode ?? 4 });
   let sql: postgres.Sql | null = null;
   let listening = false;
   let running = false;
@@ -60,27 +49,12 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
   let reconnecting: Promise<void> | null = null;
   let seq = 0;
 
-  function wake(w: Waiter, changed: boolean): void {
-    w.pending = w.pending || changed;
-    const resolve = w.resolve;
-    w.resolve = null;
-    resolve?.(changed);
-  }
-
-  function wakeNode(nodeId: string): void {
-    for (const w of waiters.get(nodeId) ?? []) wake(w, true);
-  }
-
-  function wakeAll(): void {
-    for (const set of waiters.values()) for (const w of set) wake(w, true);
-  }
-
   function onNotify(payload: string): void {
     if (payload.startsWith(PROBE)) {
       if (payload === probeSent) probeSeen = true;
       return;
     }
-    wakeNode(payload);
+    waiters.wake(payload);
   }
 
   async function connect(): Promise<void> {
@@ -97,7 +71,7 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
     const onListen = () => {
       if (!first && sql === client) {
         opts.logger.info("listening for assignment notifications again (reconnected)");
-        wakeAll();
+        waiters.wakeAll();
       }
       first = false;
     };
@@ -125,7 +99,7 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
         try {
           await connect();
           opts.logger.info({ attempt }, "listening for assignment notifications again");
-          wakeAll();
+          waiters.wakeAll();
           return;
         } catch (error) {
           const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
@@ -176,58 +150,14 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
     async stop() {
       running = false;
       if (probeTimer) clearTimeout(probeTimer);
-      for (const set of waiters.values()) for (const w of set) wake(w, false);
+      waiters.endAll();
       await reconnecting;
       listening = false;
       await sql?.end({ timeout: 2 }).catch(() => {});
       sql = null;
     },
     subscribe(nodeId) {
-      let set = waiters.get(nodeId);
-      if (!set) {
-        set = new Set();
-        waiters.set(nodeId, set);
-      }
-      // A node holds a few watches at most: the oldest is answered (and ends) when more arrive.
-      if (set.size >= maxPerNode) {
-        const oldest = set.values().next().value;
-        if (oldest) {
-          oldest.closed = true;
-          set.delete(oldest);
-          wake(oldest, false);
-        }
-      }
-      const w: Waiter = { nodeId, pending: false, closed: false, resolve: null };
-      set.add(w);
-      return {
-        next(timeoutMs, signal) {
-          if (w.pending) {
-            w.pending = false;
-            return Promise.resolve(true);
-          }
-          if (w.closed || !running || signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
-          return new Promise<boolean>((resolve) => {
-            const done = (changed: boolean) => {
-              clearTimeout(timer);
-              signal?.removeEventListener("abort", onAbort);
-              w.resolve = null;
-              if (changed) w.pending = false;
-              resolve(changed);
-            };
-            const onAbort = () => done(false);
-            const timer = setTimeout(() => done(false), timeoutMs);
-            signal?.addEventListener("abort", onAbort, { once: true });
-            w.resolve = done;
-          });
-        },
-        close() {
-          w.closed = true;
-          const s = waiters.get(nodeId);
-          s?.delete(w);
-          if (s?.size === 0) waiters.delete(nodeId);
-          wake(w, false);
-        },
-      };
+      return waiters.add(nodeId);
     },
   };
 }

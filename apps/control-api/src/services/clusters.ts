@@ -1,8 +1,9 @@
-import { ConflictError, idOf, NotFoundError, newId, QuotaExceededError } from "@berth/core";
+import { CLUSTER_TIERS, ConflictError, idOf, NotFoundError, newId, QuotaExceededError } from "@berth/core";
 import { clusters, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
+import { DEFAULT_SCHEDULING, schedulingInput } from "./cluster-scheduling";
 import { kick } from "./kick";
 import { DNS_LABEL } from "./manifest";
 import { ensureBuiltInNamespaces } from "./objects/namespaces";
@@ -16,7 +17,9 @@ function view(c: typeof clusters.$inferSelect) {
   return {
     id: c.id,
     name: c.name,
+    tier: c.tier,
     tags: c.tags,
+    scheduling: c.scheduling,
     status: c.status,
     statusReason: c.statusReason,
     createdAt: c.createdAt.toISOString(),
@@ -51,6 +54,10 @@ export const createClusterInput = z
       .max(63)
       .regex(DNS_LABEL, "must be a DNS label (lower-case alphanumerics and '-')"),
     tags: tagMap.optional(),
+    /** `standard` (the default; billed per cluster-hour, with the SLA) or `dev` (free, no SLA). */
+    tier: z.enum(CLUSTER_TIERS).optional(),
+    /** How its scheduler scores nodes (default LeastAllocated); changed later with PATCH. */
+    scheduling: schedulingInput.optional(),
   })
   .strict();
 
@@ -77,6 +84,8 @@ export async function createCluster(
         tenantId: caller.tenantId,
         name: input.name,
         tags: input.tags ?? {},
+        tier: input.tier ?? "standard",
+        scheduling: input.scheduling ?? DEFAULT_SCHEDULING,
         status: "provisioning",
       })
       .returning();
@@ -119,6 +128,43 @@ export const clusterRefInput = z.object({ clusterId }).strict();
 
 export async function getCluster(deps: Deps, caller: UserCaller, input: z.infer<typeof clusterRefInput>) {
   return view(await withTenant(deps.db, caller.tenantId, (tx) => loadCluster(tx, input.clusterId)));
+}
+
+export const updateClusterInput = z
+  .object({ clusterId, tags: tagMap.optional(), scheduling: schedulingInput.optional() })
+  .strict();
+
+/** Changes a cluster's tags or its scheduling settings; its next placement pass uses them. */
+export async function updateCluster(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof updateClusterInput>,
+) {
+  const cluster = await withTenant(deps.db, caller.tenantId, async (tx) => {
+    const c = await loadCluster(tx, input.clusterId);
+    if (c.status === "deleted" || c.status === "deleting")
+      throw new ConflictError(`cluster ${c.id} is ${c.status}`, "CLUSTER_NOT_ACTIVE");
+    const [row] = await tx
+      .update(clusters)
+      .set({
+        ...(input.tags ? { tags: input.tags } : {}),
+        ...(input.scheduling ? { scheduling: input.scheduling } : {}),
+      })
+      .where(eq(clusters.id, c.id))
+      .returning();
+    if (input.scheduling)
+      await recordEvent(tx, {
+        tenantId: c.tenantId,
+        clusterId: c.id,
+        objectKind: "Cluster",
+        objectName: c.name,
+        reason: "SchedulingChanged",
+        message: `scoring strategy ${input.scheduling.scoringStrategy.type}`,
+      });
+    return row ?? c;
+  });
+  await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: cluster.id });
+  return view(cluster);
 }
 
 export async function deleteCluster(deps: Deps, caller: UserCaller, input: z.infer<typeof clusterRefInput>) {

@@ -1,4 +1,12 @@
-import { ConflictError, newId, sha256Hex, UnauthenticatedError, ValidationError } from "@berth/core";
+import {
+  ConflictError,
+  INSTANCE_TYPES,
+  type InstanceType,
+  newId,
+  sha256Hex,
+  UnauthenticatedError,
+  ValidationError,
+} from "@berth/core";
 import {
   isOperational,
   joinTokens,
@@ -210,6 +218,29 @@ async function claimName(
   return undefined;
 }
 
+/**
+ * The node's zone: its machine's (EC2's availability zone), else its pool's, else the one its agent
+ * names (a byo machine knows its rack or site, as a kubelet sets its own zone label), else
+ * DEFAULT_ZONE. An agent naming another zone than its machine's or pool's is refused.
+ */
+function zoneOf(input: JoinRequest, machine: MachineRow | undefined, pool: PoolRow | undefined): string {
+  const fixed = machine?.zone ?? pool?.zone ?? null;
+  if (fixed !== null && input.zone !== undefined && input.zone !== fixed)
+    throw new ValidationError(`zone: this node's ${machine?.zone ? "machine" : "pool"} is in zone ${fixed}`, [
+      { path: "zone", message: `the node is in zone ${fixed}; leave zone unset or give that one` },
+    ]);
+  return fixed ?? input.zone ?? DEFAULT_ZONE;
+}
+
+/**
+ * Extended resources the node offers: a machine Berth runs offers what its instance type has (a
+ * GPU pool's `berth.dev/gpu`), whatever its agent says; any other node what its agent advertises.
+ */
+function extendedOf(input: JoinRequest, machine: MachineRow | undefined): Record<string, number> {
+  if (machine) return { ...(INSTANCE_TYPES[machine.instanceType as InstanceType]?.extended ?? {}) };
+  return Object.fromEntries(Object.entries(input.capacity.extended ?? {}).filter(([, n]) => n > 0));
+}
+
 function nodeValues(
   input: JoinRequest,
   machine: MachineRow | undefined,
@@ -229,7 +260,7 @@ function nodeValues(
       : {}),
     // Kubernetes' well-known topology labels, set by the platform only (last, so nothing overrides them).
     [NODE_LABELS.hostname]: input.name,
-    [NODE_LABELS.zone]: machine?.zone ?? pool?.zone ?? DEFAULT_ZONE,
+    [NODE_LABELS.zone]: zoneOf(input, machine, pool),
   };
   return {
     status: "ready",
@@ -238,6 +269,8 @@ function nodeValues(
     cpuMillis: input.capacity.cpuMillis,
     memoryBytes: input.capacity.memoryBytes,
     maxPods: input.capacity.pods,
+    extendedResources: extendedOf(input, machine),
+    drainRequestedAt: null,
     portMin: input.portRange.min,
     portMax: input.portRange.max,
     address: input.address,

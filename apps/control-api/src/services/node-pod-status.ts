@@ -63,7 +63,14 @@ export async function podPatch(
     patch.phase = phase;
     if (phase === "Running") {
       patch.startedAt = pod.startedAt ?? now;
-      const meter = { tenantId: pod.tenantId, clusterId: pod.clusterId, subjectId: pod.id, at: now };
+      const meter = {
+        tenantId: pod.tenantId,
+        clusterId: pod.clusterId,
+        subjectId: pod.id,
+        at: now,
+        namespace: pod.namespace,
+        labels: pod.labels,
+      };
       // Billed on what the pod may take (its limits), not only on what it reserved.
       const billed = podBilledResources(pod.template);
       await openMeter(tx, { ...meter, meter: "pod_vcpu_seconds", rate: BigInt(billed.cpuMillis) });
@@ -87,6 +94,8 @@ export async function podPatch(
     patch.readyAt = ready ? now : null;
   }
   if (r.restarts > pod.restarts) patch.restarts = r.restarts;
+  // Kept once known (as Kubernetes keeps it after the pod ends); a new one when its node says so.
+  if (r.podIP !== undefined && r.podIP !== pod.podIp) patch.podIp = r.podIP;
   const containers = r.containers ?? pod.containerStatuses;
   const init = r.initContainers ?? pod.initContainerStatuses;
   if (r.containers && !sameJson(r.containers, pod.containerStatuses)) patch.containerStatuses = r.containers;

@@ -1,6 +1,6 @@
 import { idOf, NotFoundError } from "@berth/core";
 import { nodes, pods, recordEvent, withTenant } from "@berth/db";
-import { and, desc, eq, isNull, lt, ne } from "drizzle-orm";
+import { and, count, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
@@ -32,7 +32,14 @@ export async function listNodes(deps: Deps, caller: UserCaller, input: z.infer<t
       status: n.status,
       statusReason: n.statusReason,
       unschedulable: n.unschedulable,
-      capacity: { cpuMillis: n.cpuMillis, memoryBytes: n.memoryBytes, pods: n.maxPods },
+      /** Set while the node drains: its pods leave as their PodDisruptionBudgets allow. */
+      drainRequestedAt: n.drainRequestedAt?.toISOString() ?? null,
+      capacity: {
+        cpuMillis: n.cpuMillis,
+        memoryBytes: n.memoryBytes,
+        pods: n.maxPods,
+        extended: n.extendedResources,
+      },
       portRange: { min: n.portMin, max: n.portMax },
       /** Ports of the range held on the node by something outside Berth: never handed out. */
       reservedHostPorts: n.reservedHostPorts,
@@ -54,44 +61,62 @@ async function setSchedulable(
   caller: UserCaller,
   input: z.infer<typeof nodeRefInput>,
   unschedulable: boolean,
-  evict: boolean,
+  drain: boolean,
 ) {
   const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
     const [node] = await tx
       .update(nodes)
-      .set({ unschedulable })
+      .set({
+        unschedulable,
+        // Draining stays requested until uncordoned; cordoning alone leaves a drain in progress.
+        ...(drain
+          ? {
+              drainRequestedAt: sql`coalesce(${nodes.drainRequestedAt}, ${deps.now().toISOString()}::timestamptz)`,
+            }
+          : unschedulable
+            ? {}
+            : { drainRequestedAt: null }),
+      })
       .where(and(eq(nodes.id, input.nodeId), eq(nodes.clusterId, input.clusterId), ne(nodes.status, "left")))
       .returning();
     if (!node) throw new NotFoundError("node", input.nodeId);
-    let evicted = 0;
-    if (evict) {
-      const moved = await tx
-        .update(pods)
-        .set({ deletionRequestedAt: deps.now(), ready: false })
-        .where(and(eq(pods.nodeId, node.id), isNull(pods.deletionRequestedAt)))
-        .returning({ id: pods.id });
-      evicted = moved.length;
-    }
+    const [held] = drain
+      ? await tx
+          .select({ n: count() })
+          .from(pods)
+          .where(and(eq(pods.nodeId, node.id), isNull(pods.deletionRequestedAt)))
+      : [];
+    const podsToMove = held?.n ?? 0;
     await recordEvent(tx, {
       tenantId: node.tenantId,
       clusterId: node.clusterId,
       objectKind: "Node",
       objectName: node.name,
-      reason: evict ? "Drained" : unschedulable ? "Cordoned" : "Uncordoned",
-      message: evict
-        ? `cordoned; ${evicted} pod(s) will be replaced on other nodes`
+      reason: drain ? "Draining" : unschedulable ? "Cordoned" : "Uncordoned",
+      message: drain
+        ? `cordoned; ${podsToMove} pod(s) will be evicted and replaced on other nodes as their disruption budgets allow`
         : unschedulable
           ? "no new pods will be placed here"
           : "schedulable again",
     });
-    return { id: node.id, name: node.name, unschedulable, evictedPods: evicted };
+    return {
+      id: node.id,
+      name: node.name,
+      unschedulable,
+      drainRequestedAt: node.drainRequestedAt?.toISOString() ?? null,
+      ...(drain ? { podsToMove } : {}),
+    };
   });
   await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: input.clusterId });
   return result;
 }
 
-/** Cordons a node and moves its pods elsewhere: the deployment controller replaces each on another node. */
+/**
+ * Cordons a node and drains it, as `kubectl drain` does through the Eviction API: the cluster's
+ * control loop evicts its pods as their PodDisruptionBudgets allow (a budget at zero holds a pod
+ * until a replacement elsewhere is ready), and their controllers replace them on other nodes.
+ */
 export const drainNode = (deps: Deps, caller: UserCaller, input: z.infer<typeof nodeRefInput>) =>
   setSchedulable(deps, caller, input, true, true);
 export const cordonNode = (deps: Deps, caller: UserCaller, input: z.infer<typeof nodeRefInput>) =>

@@ -114,9 +114,11 @@ export function renderPod(j: PodJoin) {
       ...(p.reason ? { reason: p.reason } : {}),
       ...(p.message ? { message: p.message } : {}),
       ...(p.nominatedNodeName ? { nominatedNodeName: p.nominatedNodeName } : {}),
-      // Pods share their node's address until pods have their own (the networking issue).
       hostIP: address,
-      podIP: address,
+      ...(address ? { hostIPs: [{ ip: address }] } : {}),
+      // The pod's own address in its cluster's network, once its node has reported it.
+      podIP: p.podIp,
+      ...(p.podIp ? { podIPs: [{ ip: p.podIp }] } : {}),
       startTime: (p.startedAt ?? p.scheduledAt)?.toISOString() ?? null,
       initContainerStatuses: p.initContainerStatuses,
       containerStatuses: p.containerStatuses,
@@ -130,6 +132,7 @@ export function renderPod(j: PodJoin) {
     nodeName: j.nodeName,
     phase: p.phase,
     ready: p.ready,
+    podIP: p.podIp,
     terminating: p.deletionRequestedAt !== null,
     restarts: p.restarts,
     hostPort: p.hostPorts[0] ?? null,

@@ -11,6 +11,7 @@ import {
   users,
   withTenant,
 } from "@berth/db";
+import { labelKey } from "@berth/protocol";
 import { and, eq, isNull, notInArray } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -31,6 +32,8 @@ function tenantView(t: typeof tenants.$inferSelect, deps: Deps) {
     /** The tenant's own list, or null when the platform's applies (`effectiveImagePrefixes`). */
     allowedImagePrefixes: t.allowedImagePrefixes,
     effectiveImagePrefixes: t.allowedImagePrefixes ?? deps.allowedImagePrefixes,
+    /** Pod label keys usage is rolled up by, for cost allocation (`GET /v1/usage?groupBy=label:<key>`). */
+    costAllocationLabelKeys: t.costAllocationLabelKeys,
     createdAt: t.createdAt.toISOString(),
     closedAt: t.closedAt?.toISOString() ?? null,
     eraseAfter: t.eraseAfter?.toISOString() ?? null,
@@ -49,9 +52,21 @@ export async function getTenant(deps: Deps, caller: UserCaller) {
 export const updateTenantInput = z
   .object({
     /** Image prefixes its pods may use (`registry.example/team/`); null: the platform's list. */
-    allowedImagePrefixes: allowedImagePrefixesInput.nullable(),
+    allowedImagePrefixes: allowedImagePrefixesInput.nullable().optional(),
+    /**
+     * Pod label keys its usage is rolled up by (at most 5), e.g. `team`, `cost-center`. Hours rolled
+     * up from then on (and hours recomputed because late usage arrived) group by these keys.
+     */
+    costAllocationLabelKeys: z
+      .array(labelKey)
+      .max(5)
+      .refine((keys) => new Set(keys).size === keys.length, "keys must be distinct")
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((i) => i.allowedImagePrefixes !== undefined || i.costAllocationLabelKeys !== undefined, {
+    message: "give allowedImagePrefixes or costAllocationLabelKeys",
+  });
 
 /** Changes the tenant's settings. Running pods keep their images; new admissions follow the list. */
 export async function updateTenant(deps: Deps, caller: UserCaller, input: z.infer<typeof updateTenantInput>) {
@@ -60,7 +75,12 @@ export async function updateTenant(deps: Deps, caller: UserCaller, input: z.infe
     if (tenant.status !== "active") throw new ConflictError(`tenant ${tenant.name} is ${tenant.status}`);
     const [updated] = await tx
       .update(tenants)
-      .set({ allowedImagePrefixes: input.allowedImagePrefixes })
+      .set({
+        ...(input.allowedImagePrefixes !== undefined
+          ? { allowedImagePrefixes: input.allowedImagePrefixes }
+          : {}),
+        ...(input.costAllocationLabelKeys ? { costAllocationLabelKeys: input.costAllocationLabelKeys } : {}),
+      })
       .where(eq(tenants.id, tenant.id))
       .returning();
     await recordEvent(tx, {
@@ -69,10 +89,18 @@ export async function updateTenant(deps: Deps, caller: UserCaller, input: z.infe
       objectKind: "Tenant",
       objectName: tenant.name,
       reason: "Updated",
-      message:
-        input.allowedImagePrefixes === null
-          ? "allowed image prefixes: the platform's"
-          : `allowed image prefixes: ${input.allowedImagePrefixes.join(", ") || "(none)"}`,
+      message: [
+        input.allowedImagePrefixes === undefined
+          ? null
+          : input.allowedImagePrefixes === null
+            ? "allowed image prefixes: the platform's"
+            : `allowed image prefixes: ${input.allowedImagePrefixes.join(", ") || "(none)"}`,
+        input.costAllocationLabelKeys
+          ? `cost allocation label keys: ${input.costAllocationLabelKeys.join(", ") || "(none)"}`
+          : null,
+      ]
+        .filter(Boolean)
+        .join("; "),
     });
     return updated ?? tenant;
   });

@@ -7,12 +7,15 @@ import {
   priceUsage,
   ValidationError,
 } from "@berth/core";
-import { meterIntervals, withTenant } from "@berth/db";
+import { HOUR_MS, meterIntervals, withTenant } from "@berth/db";
+import { labelKey } from "@berth/protocol";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
+import { groupBySchema, type UsageReport, usageReport } from "./usage-report";
 
-const MAX_RANGE_DAYS = 366;
+/** A range may span at most this many calendar months. */
+const MAX_RANGE_MONTHS = 13;
 
 export const usageInput = z
   .object({
@@ -20,23 +23,66 @@ export const usageInput = z
     to: instantSchema,
     clusterId: idOf("cluster").optional(),
     format: z.enum(["json", "csv"]).default("json"),
+    /** Comma-separated: cluster, namespace, meter, day, hour, label:<key>. Reports from the hourly rollups. */
+    groupBy: groupBySchema.optional(),
+    namespace: z.string().max(253).optional(),
+    meter: z.enum(METER_NAMES as [Meter, ...Meter[]]).optional(),
+    /** `key=value` of a cost-allocation label. */
+    label: z
+      .string()
+      .max(400)
+      .transform((s, ctx) => {
+        const [key = "", ...rest] = s.split("=");
+        if (!labelKey.safeParse(key).success || rest.length === 0) {
+          ctx.addIssue({ code: "custom", message: "must be <label key>=<value>" });
+          return z.NEVER;
+        }
+        return { key, value: rest.join("=") };
+      })
+      .optional(),
   })
   .strict();
 
+const invalid = (path: string, message: string) =>
+  new ValidationError(`${path}: ${message}`, [{ path, message }]);
+
 /**
- * Usage and its price between two instants: each meter interval contributes the milliseconds it
- * overlaps the range times its rate, summed exactly in Postgres `numeric`, priced in integers.
+ * Usage and its price between two instants. Without `groupBy`: live, from the meter intervals —
+ * each contributes the milliseconds it overlaps the range times its rate, summed exactly in
+ * Postgres `numeric`, priced in integers, per cluster × meter. With `groupBy`: from the hourly
+ * rollups of closed hours (so `from` and `to` fall on whole hours), grouped and filtered, with
+ * amounts that add up to the invoices' (usage-report.ts).
  */
 export async function getUsage(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof usageInput>,
-): Promise<PricedUsage> {
+): Promise<PricedUsage | UsageReport> {
   const from = new Date(input.from);
   const to = new Date(input.to);
-  if (!(to > from)) throw new ValidationError("`to` must be after `from`");
-  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * 86_400_000)
-    throw new ValidationError(`a usage range may span at most ${MAX_RANGE_DAYS} days`);
+  if (!(to > from)) throw invalid("to", "must be after `from`");
+  const limit = new Date(from);
+  limit.setUTCMonth(limit.getUTCMonth() + MAX_RANGE_MONTHS);
+  if (to > limit) throw invalid("to", `a usage range may span at most ${MAX_RANGE_MONTHS} months`);
+  if (input.groupBy) {
+    for (const [name, at] of [
+      ["from", from],
+      ["to", to],
+    ] as const)
+      if (at.getTime() % HOUR_MS !== 0)
+        throw invalid(name, "a grouped report starts and ends on whole hours");
+    return usageReport(deps, caller, { from, to }, input.groupBy, {
+      clusterId: input.clusterId,
+      namespace: input.namespace,
+      meter: input.meter,
+      label: input.label,
+    });
+  }
+  if (input.namespace !== undefined || input.meter || input.label)
+    throw invalid(
+      input.meter ? "meter" : input.label ? "label" : "namespace",
+      "filters apply to grouped reports (give groupBy)",
+    );
   const now = deps.now().toISOString();
   const f = from.toISOString();
   const t = to.toISOString();

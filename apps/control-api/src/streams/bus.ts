@@ -1,5 +1,6 @@
 import type { Logger } from "@berth/core";
 import type { Redis } from "ioredis";
+import { createNodeWaiters, type NodeWaiter } from "../push/node-waiters";
 
 /**
  * Redis pub/sub for streams, one subscriber connection per replica: the bytes of every stream this
@@ -28,15 +29,7 @@ export interface StreamBus {
   key(...parts: string[]): string;
 }
 
-export interface NodeWaiter {
-  next(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
-  close(): void;
-}
-
-interface Waiter {
-  pending: boolean;
-  resolve: ((woken: boolean) => void) | null;
-}
+export type { NodeWaiter };
 
 export function createStreamBus(opts: { redis: Redis; prefix: string; logger: Logger }): StreamBus {
   const key = (...parts: string[]) => [opts.prefix, "streams", ...parts].join(":");
@@ -49,22 +42,15 @@ export function createStreamBus(opts: { redis: Redis; prefix: string; logger: Lo
     commandTimeout: undefined,
   });
   const handlers = new Map<string, Set<(m: Buffer) => void>>();
-  const waiters = new Map<string, Set<Waiter>>();
+  const waiters = createNodeWaiters();
   const resetListeners = new Set<() => void>();
   const subscribing = new Map<string, Promise<unknown>>();
   let connectedOnce = false;
 
-  const wake = (w: Waiter) => {
-    w.pending = true;
-    const resolve = w.resolve;
-    w.resolve = null;
-    resolve?.(true);
-  };
-
   sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
     const name = channel.toString();
     if (name === wakeChannel) {
-      for (const w of waiters.get(message.toString()) ?? []) wake(w);
+      waiters.wake(message.toString());
       return;
     }
     // The parser may reuse the memory under `message` once this returns: keep a copy.
@@ -78,7 +64,7 @@ export function createStreamBus(opts: { redis: Redis; prefix: string; logger: Lo
       return;
     }
     opts.logger.warn("stream bus: subscriber reconnected; streams in flight are ended");
-    for (const set of waiters.values()) for (const w of set) wake(w);
+    waiters.wakeAll();
     for (const l of [...resetListeners]) l();
   });
 
@@ -94,12 +80,7 @@ export function createStreamBus(opts: { redis: Redis; prefix: string; logger: Lo
       else subscribed.catch(() => {});
     },
     async stop() {
-      for (const set of waiters.values())
-        for (const w of set) {
-          const resolve = w.resolve;
-          w.resolve = null;
-          resolve?.(false);
-        }
+      waiters.endAll();
       sub.disconnect();
     },
     async subscribe(channel, onMessage) {
@@ -128,43 +109,7 @@ export function createStreamBus(opts: { redis: Redis; prefix: string; logger: Lo
       await opts.redis.publish(wakeChannel, nodeId);
     },
     waitNode(nodeId) {
-      const w: Waiter = { pending: false, resolve: null };
-      let set = waiters.get(nodeId);
-      if (!set) {
-        set = new Set();
-        waiters.set(nodeId, set);
-      }
-      set.add(w);
-      return {
-        next(timeoutMs, signal) {
-          if (w.pending) {
-            w.pending = false;
-            return Promise.resolve(true);
-          }
-          if (signal?.aborted || timeoutMs <= 0) return Promise.resolve(false);
-          return new Promise<boolean>((resolve) => {
-            const done = (woken: boolean) => {
-              clearTimeout(timer);
-              signal?.removeEventListener("abort", onAbort);
-              w.resolve = null;
-              if (woken) w.pending = false;
-              resolve(woken);
-            };
-            const onAbort = () => done(false);
-            const timer = setTimeout(() => done(false), timeoutMs);
-            signal?.addEventListener("abort", onAbort, { once: true });
-            w.resolve = done;
-          });
-        },
-        close() {
-          const s = waiters.get(nodeId);
-          s?.delete(w);
-          if (s?.size === 0) waiters.delete(nodeId);
-          const resolve = w.resolve;
-          w.resolve = null;
-          resolve?.(false);
-        },
-      };
+      return waiters.add(nodeId);
     },
     onReset(listener) {
       resetListeners.add(listener);

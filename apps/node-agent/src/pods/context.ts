@@ -3,7 +3,7 @@ import type { Assignment, PodEvent } from "@berth/protocol";
 import type { PodFailure } from "../pod-failures";
 import type { NodeIdentity } from "../pod-spec";
 import type { ProbeSet } from "../probes/worker";
-import type { ContainerInfo, ContainerRuntime } from "../runtime";
+import type { ContainerInfo, ContainerNetwork, ContainerRuntime } from "../runtime";
 import type { PodVolumes } from "../volumes/pod-volumes";
 import type { Backoff } from "./backoff";
 import type { EventLog } from "./events";
@@ -72,6 +72,13 @@ export interface PodContext {
   changed: () => void;
   /** Runs `fn` outside the pod's work queue slot; the pod gets work when it ends. */
   detach: (podId: string, what: string, fn: () => Promise<void>) => void;
+  /**
+   * The network a new container of a pod in `namespace` joins and the service variables it gets
+   * (Kubernetes': those of the services that exist when it starts); undefined: the engine's default.
+   */
+  podNetwork: (
+    namespace: string,
+  ) => Promise<{ network: ContainerNetwork; env: Record<string, string> } | undefined>;
 }
 
 export function newMemo(): ContainerMemo {

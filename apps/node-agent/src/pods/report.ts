@@ -49,12 +49,16 @@ export function podReportOf(a: Assignment, rec: PodRecord | undefined): PodRepor
         : why && why.reason !== "ContainerCreating" && why.reason !== "PodInitializing"
           ? "failed"
           : "creating";
+  const podIP = a.containers
+    .map((t) => instancesOf(cs, t.name).current)
+    .find((c) => c?.state === "running" && c.ipAddress)?.ipAddress;
   return {
     podId: a.podId,
     state,
     restarts,
     ready,
     phase,
+    ...(podIP ? { podIP } : {}),
     ...(initStatuses.length > 0 ? { initContainers: initStatuses } : {}),
     containers: statuses,
     ...(why ? { reason: why.reason, ...(why.message ? { message: why.message.slice(0, 1024) } : {}) } : {}),

@@ -124,7 +124,9 @@ async function specOf(ctx: PodContext, r: StartRequest): Promise<ContainerSpec> 
   }
   const ports = r.init ? [] : (portsOf(a, ctx.publishAddress).get(t.name) ?? []);
   const fsGroup = t.securityContext.fsGroup;
+  const net = await ctx.podNetwork(a.namespace);
   return containerSpecOf(a, t, ports, ctx.identity, {
+    ...(net ? { network: net.network, serviceEnv: net.env } : {}),
     name: instanceName(a.podId, t.name, r.restartCount),
     restartCount: r.restartCount,
     init: r.init,

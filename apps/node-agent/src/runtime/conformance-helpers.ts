@@ -1,5 +1,8 @@
 /** Helpers of the conformance suite: polling, HTTP probes, error assertions. */
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import type { ContainerInfo, ContainerRuntime, RuntimeErrorCode } from "./types";
 import { RuntimeError } from "./types";
@@ -77,4 +80,15 @@ export function freePort(): Promise<number> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The socket infra/services.sh starts Podman on: <repo>/.data/podman/podman.sock, or for a deep
+ * checkout (a unix socket path must fit in 108 bytes) /tmp/berth-podman-<hash of the repo path>.sock.
+ */
+export function localPodmanSocket(): string {
+  const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../..");
+  const inRepo = `${root}/.data/podman/podman.sock`;
+  if (inRepo.length <= 100) return inRepo;
+  return `/tmp/berth-podman-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.sock`;
 }

@@ -16,6 +16,7 @@ import {
   waitFor,
   waitForState,
 } from "./conformance-helpers";
+import { networkTests } from "./conformance-network";
 import { nodeFacilityTests } from "./conformance-node";
 import { runtimeStreamsConformanceSuite } from "./conformance-streams";
 import type { ContainerRuntime, ContainerSpec } from "./types";
@@ -88,7 +89,7 @@ export function runtimeConformanceSuite(
       await Promise.all(left.map((c) => rt.remove(c.id)));
     }, T);
 
-    nodeFacilityTests({
+    const suite = {
       rt: () => rt,
       runId,
       image: opts.image,
@@ -98,7 +99,9 @@ export function runtimeConformanceSuite(
       run,
       sh,
       output,
-    });
+    };
+    nodeFacilityTests(suite);
+    networkTests(suite);
 
     it("answers ping", async () => {
       await rt.ping();

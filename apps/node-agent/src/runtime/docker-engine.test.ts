@@ -1,9 +1,7 @@
-import { createHash } from "node:crypto";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSettings } from "../env";
 import { runtimeConformanceSuite } from "./conformance";
+import { localPodmanSocket } from "./conformance-helpers";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "./conformance-image";
 import { createDockerEngineRuntime } from "./docker-engine";
 import { createEngineClient, responseError } from "./engine-http";
@@ -32,17 +30,6 @@ runtimeConformanceSuite("docker-engine (Engine API v1.41)", () => createDockerEn
     if (res.status !== 204) throw responseError(res, `kill ${id}`);
   },
 });
-
-/**
- * The socket infra/services.sh starts Podman on: <repo>/.data/podman/podman.sock, or for a deep
- * checkout (a unix socket path must fit in 108 bytes) /tmp/berth-podman-<hash of the repo path>.sock.
- */
-function localPodmanSocket(): string {
-  const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../../..");
-  const inRepo = `${root}/.data/podman/podman.sock`;
-  if (inRepo.length <= 100) return inRepo;
-  return `/tmp/berth-podman-${createHash("sha256").update(root).digest("hex").slice(0, 12)}.sock`;
-}
 
 describe("docker-engine's default user", () => {
   const rt = createDockerEngineRuntime({ url });

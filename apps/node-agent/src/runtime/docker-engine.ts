@@ -19,6 +19,7 @@ import {
   toDiskUsage,
   toImageConfig,
 } from "./engine-mapping";
+import { ensureNetwork, removeNetwork } from "./engine-network";
 import { createKernelOomLog } from "./engine-oom";
 import { demultiplexLogs, isTransientPullError, pullStreamError } from "./engine-stream";
 import {
@@ -271,6 +272,9 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       }
       return toContainerStats(res.body);
     },
+
+    ensureNetwork: (name, labels) => ensureNetwork(engine, name, labels),
+    removeNetwork: (name) => removeNetwork(engine, name),
   };
 }
 

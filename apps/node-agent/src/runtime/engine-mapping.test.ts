@@ -228,7 +228,21 @@ describe("toContainerStats", () => {
       cpu_stats: { cpu_usage: { total_usage: 30_575_479 } },
       memory_stats: { usage: 10_000_000, stats: { inactive_file: 4_000_000 } },
     });
-    expect(toContainerStats(body)).toEqual({ cpuNanos: 30_575_479, memoryBytes: 6_000_000 });
+    expect(toContainerStats(body)).toEqual({
+      cpuNanos: 30_575_479,
+      memoryBytes: 6_000_000,
+      rxBytes: 0,
+      txBytes: 0,
+    });
+  });
+
+  it("sums bytes received and sent over the container's networks", () => {
+    const body = json({
+      cpu_stats: { cpu_usage: { total_usage: 1 } },
+      memory_stats: { usage: 100 },
+      networks: { eth0: { rx_bytes: 1_000, tx_bytes: 20 }, eth1: { rx_bytes: 5, tx_bytes: 7 } },
+    });
+    expect(toContainerStats(body)).toMatchObject({ rxBytes: 1_005, txBytes: 27 });
   });
 
   it("is null for Podman's empty body and Docker's zeroed stats of a stopped container", () => {

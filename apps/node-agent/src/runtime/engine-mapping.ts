@@ -80,7 +80,16 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
       PortBindings: portBindings,
       RestartPolicy: { Name: "no" },
       ...(hardening.userNamespace === "auto" ? { UsernsMode: "auto" } : {}),
+      ...(spec.network
+        ? {
+            NetworkMode: spec.network.name,
+            Dns: spec.network.dns,
+            DnsSearch: spec.network.dnsSearch,
+            DnsOptions: spec.network.dnsOptions,
+          }
+        : {}),
     },
+    ...(spec.network ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: {} } } } : {}),
   };
 }
 
@@ -169,6 +178,12 @@ const statsSchema = z.object({
   cpu_stats: z.object({ cpu_usage: z.object({ total_usage: z.number() }).nullish() }).nullish(),
   memory_stats: z
     .object({ usage: z.number().nullish(), stats: z.record(z.string(), z.number()).nullish() })
+    .nullish(),
+  networks: z
+    .record(
+      z.string(),
+      z.object({ rx_bytes: z.number().nullish(), tx_bytes: z.number().nullish() }).nullish(),
+    )
     .nullish(),
 });
 
@@ -303,7 +318,13 @@ export function toContainerStats(body: Buffer): ContainerStats | null {
   if (usage === undefined || usage === null || cpu === undefined) return null;
   const extra = s.memory_stats?.stats ?? {};
   const inactive = extra.inactive_file ?? extra.total_inactive_file ?? 0;
-  return { cpuNanos: cpu, memoryBytes: Math.max(0, usage - inactive) };
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const n of Object.values(s.networks ?? {})) {
+    rxBytes += n?.rx_bytes ?? 0;
+    txBytes += n?.tx_bytes ?? 0;
+  }
+  return { cpuNanos: cpu, memoryBytes: Math.max(0, usage - inactive), rxBytes, txBytes };
 }
 
 /** `filters` for `GET /containers/json`: every label must match. */

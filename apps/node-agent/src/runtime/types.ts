@@ -38,6 +38,26 @@ export interface ContainerSpec {
    * ever asked for (Pod Security "restricted").
    */
   capabilities?: string[] | undefined;
+  /** The network the container joins (its own network namespace and address there) and its resolver. */
+  network?: ContainerNetwork | undefined;
+}
+
+/** A container's place in its cluster's network. */
+export interface ContainerNetwork {
+  /** The engine network's name. */
+  name: string;
+  /** Name servers, search domains and resolver options of its `/etc/resolv.conf`. */
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+}
+
+/** A bridge network of the engine, as `ensureNetwork` found or made it. */
+export interface NetworkInfo {
+  name: string;
+  /** IPv4 subnet (CIDR) its containers get addresses from, and the host's address on it. */
+  subnet: string;
+  gateway: string;
 }
 
 /** A host path bound into the container, read-only or not. */
@@ -121,10 +141,13 @@ export interface ContainerDiskUsage {
   writableBytes: number;
 }
 
-/** Cumulative CPU time in nanoseconds and current memory use in bytes. */
+/** Cumulative CPU time in nanoseconds, current memory use in bytes, cumulative bytes received and sent. */
 export interface ContainerStats {
   cpuNanos: number;
   memoryBytes: number;
+  /** Over all of the container's interfaces (0 when it has no network of its own). */
+  rxBytes: number;
+  txBytes: number;
 }
 
 /** Which lines `streamLogs` reads, in the engine's terms (Kubernetes' log options map onto these). */
@@ -239,6 +262,14 @@ export interface ContainerRuntime {
   exec(id: string, spec: ExecSpec): Promise<ExecSession>;
   /** One-shot sample; null when the container is missing or not running. */
   stats(id: string): Promise<ContainerStats | null>;
+  /**
+   * The bridge network of that name, made if missing, its subnet chosen by the engine among the
+   * free ones of the host. (Podman's `isolate` option is asked for, but isolation between networks
+   * is the agent's firewall's job: netavark 1.4 does not keep it reliably.)
+   */
+  ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo>;
+  /** Removes the network (true also when it is gone already); false while containers use it. */
+  removeNetwork(name: string): Promise<boolean>;
   /** The writable layer's size of every container carrying all the given labels (what ephemeral storage limits). */
   diskUsage(labelFilter: Record<string, string>): Promise<ContainerDiskUsage[]>;
 }

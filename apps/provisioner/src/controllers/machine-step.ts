@@ -1,7 +1,15 @@
 import { machines, recordEvent } from "@berth/db";
 import { eq } from "drizzle-orm";
 import { failureMessage, isPermanent } from "../failures";
-import { failLaunch, launch, type MachineRow, markTerminated, retire, withMachine } from "../jobs/machines";
+import {
+  failLaunch,
+  launch,
+  type MachineRow,
+  markTerminated,
+  nodeLeaves,
+  retire,
+  withMachine,
+} from "../jobs/machines";
 import { anyInstance, liveInstance, type MachineWorld } from "./machine-world";
 
 /** What one machine's step did. */
@@ -75,18 +83,25 @@ async function stepUp(w: MachineWorld, m: MachineRow): Promise<MachineOutcome> {
   return "none";
 }
 
-/** A terminating machine: its node drains (up to the drain timeout), then the instance goes, then the row. */
+/**
+ * A terminating machine: its node drains (the cluster loop evicts its pods as their budgets
+ * allow), then leaves, then the instance goes, then the row. The drain timeout bounds the first
+ * two: past it the instance is terminated whatever its node still runs.
+ */
 async function stepTerminating(w: MachineWorld, m: MachineRow): Promise<MachineOutcome> {
   const node = m.nodeId ? w.nodeById.get(m.nodeId) : undefined;
-  const draining =
-    node &&
-    node.status === "leaving" &&
-    m.terminateRequestedAt &&
+  const inTime =
+    m.terminateRequestedAt !== null &&
     w.now.getTime() - m.terminateRequestedAt.getTime() < w.deps.timings.drainTimeoutMs;
   const instance = anyInstance(w, m);
-  if (draining) {
-    // Wait for the agent to move its pods and leave (or for the drain timeout).
-  } else if (instance) {
+  if (node && inTime) {
+    if (node.status === "leaving") return "waiting"; // the agent stops what is left and leaves
+    const left = w.podsOnNode.get(node.id) ?? 0;
+    if (left > 0) return "waiting"; // still draining
+    await nodeLeaves(w.deps, m, node.id, `its node ${node.name} is drained`);
+    return "waiting";
+  }
+  if (instance) {
     await instance.provider.terminate(instance.instanceId);
     w.deps.crashpoint("machines.after-terminate");
   } else {

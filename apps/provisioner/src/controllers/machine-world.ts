@@ -1,5 +1,5 @@
-import { clusters, latestLaunchFailures, machines, nodePools, nodes, withTenant } from "@berth/db";
-import { and, eq, ne } from "drizzle-orm";
+import { clusters, latestLaunchFailures, machines, nodePools, nodes, pods, withTenant } from "@berth/db";
+import { and, count, eq, isNotNull, ne, notInArray } from "drizzle-orm";
 import type { Deps } from "../deps";
 import type { MachineRow } from "../jobs/machines";
 import { LIVE_STATES, type MachineProvider, type ProviderInstance } from "../providers/types";
@@ -15,6 +15,8 @@ export interface MachineWorld {
   readonly pools: PoolRow[];
   readonly machines: MachineRow[];
   readonly nodeById: ReadonlyMap<string, typeof nodes.$inferSelect>;
+  /** How many pods each node still holds (bound and not finished, stopping ones included). */
+  readonly podsOnNode: ReadonlyMap<string, number>;
   /** The cluster is being deleted: every pool goes to zero, nothing drains. */
   readonly clusterGoing: boolean;
   /** Instances the providers run for this cluster, by the machine id they are tagged with. */
@@ -49,6 +51,17 @@ export async function observeMachineWorld(
         .from(nodes)
         .where(and(eq(nodes.clusterId, cluster.id), ne(nodes.status, "left"))),
       launchFailures: await latestLaunchFailures(tx, cluster.id),
+      podsOnNode: await tx
+        .select({ nodeId: pods.nodeId, n: count() })
+        .from(pods)
+        .where(
+          and(
+            eq(pods.clusterId, cluster.id),
+            isNotNull(pods.nodeId),
+            notInArray(pods.phase, ["Succeeded", "Failed"]),
+          ),
+        )
+        .groupBy(pods.nodeId),
     };
   });
   if (!rows) return null;
@@ -66,6 +79,7 @@ export async function observeMachineWorld(
     pools: rows.pools,
     machines: rows.machines,
     nodeById: new Map(rows.nodes.map((n) => [n.id, n])),
+    podsOnNode: new Map(rows.podsOnNode.map((r) => [r.nodeId ?? "", r.n])),
     clusterGoing: rows.cluster.status === "deleting" || rows.cluster.status === "deleted",
     observed,
     launchFailures: rows.launchFailures,

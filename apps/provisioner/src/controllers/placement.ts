@@ -1,13 +1,8 @@
-import { deployments, objects, type PodTemplate, pods } from "@berth/db";
-import { budgetSelection, type PodDisruptionBudgetSpec, podDisruptionBudgetStatus } from "@berth/kube";
-import {
-  type BoundPod,
-  type DisruptionBudget,
-  type NodeState,
-  type PendingPod,
-  schedule,
-} from "@berth/scheduler";
+import { objects, type PodTemplate, pods } from "@berth/db";
+import { podExtendedRequests, resolveAffinityLabelKeys, resolveSpreadLabelKeys } from "@berth/kube";
+import { type BoundPod, type NodeState, type PendingPod, type Resources, schedule } from "@berth/scheduler";
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { clusterBudgets } from "./budgets";
 import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
 import { removePods } from "./pods";
 
@@ -17,7 +12,12 @@ function nodeState(n: NodeRow): NodeState {
     name: n.name,
     ready: n.status === "ready",
     unschedulable: n.unschedulable || n.status === "leaving",
-    capacity: { cpuMillis: n.cpuMillis, memoryBytes: n.memoryBytes, pods: n.maxPods },
+    capacity: {
+      cpuMillis: n.cpuMillis,
+      memoryBytes: n.memoryBytes,
+      pods: n.maxPods,
+      ...(Object.keys(n.extendedResources).length > 0 ? { extended: n.extendedResources } : {}),
+    },
     labels: n.labels,
     taints: n.taints,
     hostPortRange: { min: n.portMin, max: n.portMax },
@@ -47,13 +47,25 @@ function templateProblem(template: unknown): string | null {
   return null;
 }
 
+/** What a pod holds of a node: its requests, extended resources (`berth.dev/gpu`) included. */
+function requestsOf(x: PodRow): Resources {
+  const t = x.template as Partial<PodTemplate>;
+  const extended = Array.isArray(t.containers)
+    ? podExtendedRequests({
+        containers: t.containers,
+        ...(t.initContainers ? { initContainers: t.initContainers } : {}),
+      })
+    : undefined;
+  return { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes, ...(extended ? { extended } : {}) };
+}
+
 function pendingPod(x: PodRow): PendingPod {
   return {
     id: x.id,
     tenantId: x.tenantId,
     namespace: x.namespace,
     ownerId: x.ownerId ?? x.id,
-    requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
+    requests: requestsOf(x),
     hostPortCount: x.template.containers.reduce((n, c) => n + c.ports.length, 0),
     priority: x.template.priority,
     nodeSelector: x.template.nodeSelector,
@@ -62,9 +74,9 @@ function pendingPod(x: PodRow): PendingPod {
     labels: x.labels,
     ...(x.template.preemptionPolicy ? { preemptionPolicy: x.template.preemptionPolicy } : {}),
     ...(x.nominatedNodeName ? { nominatedNodeName: x.nominatedNodeName } : {}),
-    ...(x.template.affinity ? { affinity: x.template.affinity } : {}),
+    ...(x.template.affinity ? { affinity: resolveAffinityLabelKeys(x.template.affinity, x.labels) } : {}),
     ...(x.template.topologySpreadConstraints
-      ? { topologySpreadConstraints: x.template.topologySpreadConstraints }
+      ? { topologySpreadConstraints: resolveSpreadLabelKeys(x.template.topologySpreadConstraints, x.labels) }
       : {}),
   };
 }
@@ -79,59 +91,17 @@ function boundPod(x: PodRow & { nodeId: string }): BoundPod {
   return {
     id: x.id,
     nodeId: x.nodeId,
-    requests: { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes },
+    requests: requestsOf(x),
     hostPorts: x.hostPorts,
     tenantId: x.tenantId,
     namespace: x.namespace,
     ownerId: x.ownerId ?? x.id,
     labels: x.labels,
-    ...(isObject(t.affinity) ? { affinity: t.affinity } : {}),
+    ...(isObject(t.affinity) ? { affinity: resolveAffinityLabelKeys(t.affinity, x.labels) } : {}),
     priority: typeof t.priority === "number" && Number.isFinite(t.priority) ? t.priority : 0,
     startedSeq: x.startedAt?.getTime() ?? x.seq,
     terminating: x.deletionRequestedAt !== null,
   };
-}
-
-/**
- * The cluster's PodDisruptionBudgets with `disruptionsAllowed` as kube's disruption controller
- * would have it now (from `pods`, every pod of the cluster that exists), for preemption.
- */
-async function disruptionBudgets(ctx: LoopContext, all: readonly PodRow[]): Promise<DisruptionBudget[]> {
-  const budgets = await ctx.tx
-    .select()
-    .from(objects)
-    .where(and(eq(objects.clusterId, ctx.cluster.id), eq(objects.kind, "PodDisruptionBudget")));
-  if (budgets.length === 0) return [];
-  const replicas = new Map(
-    (
-      await ctx.tx
-        .select({ id: deployments.id, replicas: deployments.replicas })
-        .from(deployments)
-        .where(and(eq(deployments.clusterId, ctx.cluster.id), isNull(deployments.deletedAt)))
-    ).map((d) => [d.id, d.replicas]),
-  );
-  return budgets.map((b) => {
-    const spec = b.spec as unknown as PodDisruptionBudgetSpec;
-    const selection = budgetSelection(
-      spec,
-      all
-        .filter((p) => p.tenantId === b.tenantId && p.namespace === b.namespace)
-        .map((p) => ({
-          labels: p.labels,
-          ready: p.ready,
-          gone: p.deletionRequestedAt !== null || p.phase === "Succeeded" || p.phase === "Failed",
-          deploymentId: p.deploymentId,
-        })),
-      (id) => replicas.get(id),
-    );
-    return {
-      tenantId: b.tenantId,
-      namespace: b.namespace,
-      name: b.name,
-      ...(spec.selector ? { selector: spec.selector } : {}),
-      disruptionsAllowed: podDisruptionBudgetStatus(spec, selection).disruptionsAllowed,
-    };
-  });
 }
 
 /**
@@ -192,10 +162,10 @@ export async function placePending(
       nodes: [...ctx.nodeById.values()].map(nodeState),
       pods: current.filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null).map(boundPod),
       namespaces,
-      disruptionBudgets: await disruptionBudgets(ctx, [...current, ...waiting]),
+      disruptionBudgets: await clusterBudgets(ctx, [...current, ...waiting]),
     },
     { pending: pending.map(pendingPod) },
-    { preemption: true },
+    { preemption: true, scoringStrategy: ctx.cluster.scheduling.scoringStrategy },
   );
   const pendingById = new Map(waiting.map((x) => [x.id, x]));
   for (const placement of plan.placements) {

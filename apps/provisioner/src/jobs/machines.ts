@@ -129,28 +129,52 @@ export async function launch(
 }
 
 /**
- * Retires a machine: its node is asked to leave (its pods move elsewhere) unless `drain` is false,
- * then the instance is terminated. Called again until the provider reports it gone.
+ * Retires a machine. With `drain`, its node is cordoned and drained: the cluster's control loop
+ * evicts its pods as their PodDisruptionBudgets allow, then the node is asked to leave (see
+ * `nodeLeaves`), then the instance is terminated. Without, the node leaves at once and its pods
+ * stop. Called again until the provider reports the instance gone.
  */
 export async function retire(deps: Deps, m: MachineRow, reason: string, drain: boolean): Promise<void> {
   const now = deps.now();
-  await withMachine(deps, m, ["pending", "launching", "running"], async (tx, row) => {
+  const retired = await withMachine(deps, m, ["pending", "launching", "running"], async (tx, row) => {
     await tx
       .update(machines)
       .set({ status: "terminating", statusReason: reason, terminateRequestedAt: now })
       .where(eq(machines.id, row.id));
     if (row.nodeId) {
-      await tx
-        .update(nodes)
-        .set({ status: "leaving", unschedulable: true, statusReason: `machine retiring: ${reason}` })
-        .where(and(eq(nodes.id, row.nodeId), inArray(nodes.status, ["ready", "not_ready"])));
-      if (!drain)
+      const live = and(eq(nodes.id, row.nodeId), inArray(nodes.status, ["ready", "not_ready"]));
+      if (drain)
+        await tx
+          .update(nodes)
+          .set({ unschedulable: true, drainRequestedAt: now, statusReason: `machine retiring: ${reason}` })
+          .where(live);
+      else {
+        await tx
+          .update(nodes)
+          .set({ status: "leaving", unschedulable: true, statusReason: `machine retiring: ${reason}` })
+          .where(live);
         await tx
           .update(pods)
           .set({ deletionRequestedAt: now })
           .where(and(eq(pods.nodeId, row.nodeId), isNull(pods.deletionRequestedAt)));
+      }
     }
     await machineEvent(tx, row, "Terminating", reason, drain ? "Normal" : "Warning");
+    return row.nodeId !== null && drain;
+  });
+  // The drain is the cluster loop's work: start it now rather than on its next periodic pass.
+  if (retired)
+    await deps.queues.enqueue("cluster.reconcile", { tenantId: m.tenantId, clusterId: m.clusterId });
+}
+
+/** A retiring machine's node has no pods left (or ran out of time): it is told to stop and leave. */
+export async function nodeLeaves(deps: Deps, m: MachineRow, nodeId: string, why: string): Promise<void> {
+  await withMachine(deps, m, ["terminating"], async (tx, row) => {
+    await tx
+      .update(nodes)
+      .set({ status: "leaving", unschedulable: true })
+      .where(and(eq(nodes.id, nodeId), inArray(nodes.status, ["ready", "not_ready"])));
+    await machineEvent(tx, row, "NodeLeaving", why);
   });
 }
 

@@ -1,4 +1,4 @@
-import { generateSigningKey, type JobPayload } from "@berth/core";
+import { clusterMeter, generateSigningKey, type JobPayload } from "@berth/core";
 import { clusters, openMeter, recordEvent, withTenant } from "@berth/db";
 import { eq } from "drizzle-orm";
 import type { Deps } from "../deps";
@@ -27,7 +27,7 @@ export async function provisionCluster(deps: Deps, p: JobPayload<"cluster.provis
     await openMeter(tx, {
       tenantId: c.tenantId,
       clusterId: c.id,
-      meter: "cluster_hours",
+      meter: clusterMeter(c.tier),
       subjectId: c.id,
       rate: 1n,
       at: now,

@@ -2,6 +2,7 @@ import type { JobPayload } from "@berth/core";
 import { clusters, deployments, isOperational, nodes, objects, pods, withTenant } from "@berth/db";
 import { and, eq, ne } from "drizzle-orm";
 import { reconcileDeploymentIsolated } from "../controllers/deployment-failure";
+import { drainNodes } from "../controllers/drain";
 import { evictLostPods } from "../controllers/eviction";
 import { reconcileCronJobIsolated, reconcileJobIsolated } from "../controllers/job-failure";
 import type { LoopContext, PodRow } from "../controllers/loop";
@@ -15,6 +16,8 @@ export interface ReconcileResult {
   placed: number;
   unschedulable: number;
   evicted: number;
+  /** Pods evicted from draining nodes (as their disruption budgets allowed). */
+  drained: number;
   /** Pods deleted to make room for higher-priority pods (preemption's victims). */
   preempted: number;
   /** Another pass should follow at once (a deployment was rolled back). */
@@ -31,7 +34,7 @@ function byOwner(rows: readonly PodRow[]): (ownerId: string) => PodRow[] {
 /**
  * One pass of a cluster's control loop, in one transaction with the cluster row locked, in phases
  * as kube's controllers and Nomad's reconciler have them: replace pods of lost nodes
- * (evictLostPods); move each Deployment one rollout step towards its spec (reconcileDeployment),
+ * (evictLostPods); evict pods of draining nodes as their disruption budgets allow (drainNodes); move each Deployment one rollout step towards its spec (reconcileDeployment),
  * each Job towards its completions (reconcileJob), and keep each CronJob's books
  * (reconcileCronJob) — every object in its own savepoint, so one that fails rolls back alone and
  * says why while the others go on; then place pending pods with the scheduler (placePending).
@@ -47,6 +50,7 @@ export async function reconcileCluster(
     placed: 0,
     unschedulable: 0,
     evicted: 0,
+    drained: 0,
     preempted: 0,
     pending: false,
   };
@@ -73,8 +77,10 @@ export async function reconcileCluster(
       ctx,
       await tx.select().from(pods).where(eq(pods.clusterId, cluster.id)),
     );
+    const drained = await drainNodes(ctx, eviction.remaining);
     result.evicted = eviction.evicted;
-    const podRows = eviction.remaining;
+    result.drained = drained.evicted;
+    const podRows = drained.remaining;
     const podsOf = byOwner(podRows);
 
     const created: PodRow[] = [];

@@ -26,6 +26,7 @@ export const DEFAULT_EC2_INSTANCE_TYPES: Record<InstanceType, string> = {
   small: "t3.medium", // 2 vCPU, 4 GiB
   medium: "c6i.xlarge", // 4 vCPU, 8 GiB
   large: "c6i.2xlarge", // 8 vCPU, 16 GiB
+  gpu: "g4dn.xlarge", // 4 vCPU, 16 GiB, one NVIDIA T4
 };
 
 function tagOf(i: Instance, key: string): string | null {

@@ -1,3 +1,4 @@
+import type { ClusterTier } from "@berth/core";
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { tenantRef } from "./tenant";
@@ -16,15 +17,33 @@ export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 /** A cluster whose control plane serves: nodes join, workloads run (also while its key rotates). */
 export const isOperational = (status: ClusterStatus): boolean => status === "active" || status === "updating";
 
+/**
+ * How the cluster's scheduler scores nodes (kube's NodeResourcesFit `scoringStrategy`): spread
+ * (LeastAllocated), bin-pack (MostAllocated) or a utilization shape (RequestedToCapacityRatio).
+ */
+export interface ClusterScheduling {
+  scoringStrategy: {
+    type: "LeastAllocated" | "MostAllocated" | "RequestedToCapacityRatio";
+    resources?: { name: string; weight: number }[];
+    requestedToCapacityRatio?: { shape: { utilization: number; score: number }[] };
+  };
+}
+
 export const clusters = pgTable(
   "clusters",
   {
     id: text().primaryKey(),
     tenantId: tenantRef(),
     name: text().notNull(),
+    /** `dev` (free, no SLA) or `standard`: which cluster meter its control plane runs on. */
+    tier: text().$type<ClusterTier>().notNull().default("standard"),
     /** Resource tags, for IAM conditions (`berth:ResourceTag/<key>`) and for billing reports. */
     tags: jsonb().$type<Record<string, string>>().notNull().default({}),
     status: text({ enum: CLUSTER_STATUSES }).notNull().default("provisioning"),
+    scheduling: jsonb()
+      .$type<ClusterScheduling>()
+      .notNull()
+      .default({ scoringStrategy: { type: "LeastAllocated" } }),
     statusReason: text(),
     /** The cluster's own token signing key (Ed25519 PKCS#8), envelope-encrypted; null until provisioned and after deletion. */
     signingKeyEnc: text(),
@@ -39,8 +58,15 @@ export const clusters = pgTable(
     activeAt: timestamp({ withTimezone: true }),
     deletingAt: timestamp({ withTimezone: true }),
     deletedAt: timestamp({ withTimezone: true }),
+    /**
+     * The cluster's service range (a /24 of 100.64.0.0/10): clusterIPs and its DNS address come
+     * from it. Unique across the platform, so clusters' node agents may share a host. Allocated
+     * when first needed (a Service written, a node asking for its network view).
+     */
+    serviceCidr: text(),
   },
   (t) => [
+    uniqueIndex("clusters_service_cidr_key").on(t.serviceCidr),
     uniqueIndex("clusters_tenant_name_live_key").on(t.tenantId, t.name).where(sql`${t.status} <> 'deleted'`),
     index("clusters_tenant_idx").on(t.tenantId),
   ],

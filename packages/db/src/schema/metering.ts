@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { clusterRef } from "./clusters";
 import { tenantRef } from "./tenant";
 
@@ -18,6 +18,9 @@ export const meterIntervals = pgTable(
     meter: text().notNull(),
     subjectId: text().notNull(),
     rate: bigint({ mode: "bigint" }).notNull(),
+    /** A pod's namespace and labels when the interval opened (for rollups by namespace and label). */
+    namespace: text().notNull().default(""),
+    labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     startedAt: timestamp({ withTimezone: true }).notNull(),
     endedAt: timestamp({ withTimezone: true }),
   },

@@ -32,9 +32,16 @@ export const nodes = pgTable(
     status: text({ enum: NODE_STATUSES }).notNull().default("ready"),
     statusReason: text(),
     unschedulable: boolean().notNull().default(false),
+    /**
+     * The node is being drained (by a user, or because its machine retires): its pods are evicted
+     * as their PodDisruptionBudgets allow, a few at a time, until none is left.
+     */
+    drainRequestedAt: timestamp({ withTimezone: true }),
     cpuMillis: integer().notNull(),
     memoryBytes: bigint({ mode: "number" }).notNull(),
     maxPods: integer().notNull(),
+    /** Extended resources the node offers (`berth.dev/gpu`: count), from its instance type or its agent. */
+    extendedResources: jsonb().$type<Record<string, number>>().notNull().default({}),
     portMin: integer().notNull(),
     portMax: integer().notNull(),
     address: text().notNull(),

@@ -12,6 +12,8 @@ export const tenants = pgTable("tenants", {
   eraseAfter: timestamp({ withTimezone: true }),
   /** Image references its pods may use (prefixes); null: the platform's default list. */
   allowedImagePrefixes: jsonb().$type<string[]>(),
+  /** Pod label keys its usage is rolled up by, for cost allocation (at most 5). */
+  costAllocationLabelKeys: jsonb().$type<string[]>().notNull().default([]),
   createdAt: createdAt(),
 });
 

@@ -109,6 +109,8 @@ export const pods = pgTable(
     seq: bigserial({ mode: "number" }).notNull(),
     nodeId: text().references(() => nodes.id),
     hostPorts: jsonb().$type<number[]>().notNull().default([]),
+    /** Kubernetes' `status.podIP`: the pod's address in its cluster's network, as its node reported it. */
+    podIp: text(),
     phase: text({ enum: POD_PHASES }).notNull().default("Pending"),
     ready: boolean().notNull().default(false),
     restarts: integer().notNull().default(0),
@@ -197,6 +199,10 @@ export const objects = pgTable(
   (t) => [
     uniqueIndex("objects_key").on(t.clusterId, t.kind, t.namespace, t.name),
     index("objects_cluster_kind_idx").on(t.clusterId, t.kind),
+    /** A clusterIP belongs to one Service of its cluster. */
+    uniqueIndex("objects_service_cluster_ip_key")
+      .on(t.clusterId, sql`(${t.spec}->>'clusterIP')`)
+      .where(sql`${t.kind} = 'Service' and ${t.spec}->>'clusterIP' <> ''`),
   ],
 );
 

@@ -109,16 +109,50 @@ const topologyKey = z
   .max(317)
   .refine((k) => labelKey.safeParse(k).success, "must be a label key");
 
+/** Label keys whose values the pod's own labels fill in (kube's `matchLabelKeys`, `mismatchLabelKeys`). */
+const labelKeys = z.array(labelKey).max(16);
+
+type Selector = z.infer<typeof podLabelSelectorSchema>;
+const selectorKeys = (s: Selector | undefined): Set<string> =>
+  new Set([...Object.keys(s?.matchLabels ?? {}), ...(s?.matchExpressions ?? []).map((e) => e.key)]);
+
+/** kube's checks of label keys beside a `labelSelector`: it must be set, and name none of them. */
+function checkLabelKeys(
+  ctx: Ctx,
+  selector: Selector | undefined,
+  fields: Partial<Record<"matchLabelKeys" | "mismatchLabelKeys", string[]>>,
+): void {
+  const inSelector = selectorKeys(selector);
+  for (const [field, keys] of Object.entries(fields)) {
+    if (!keys || keys.length === 0) continue;
+    if (!selector) issue(ctx, [field], "must not be specified when labelSelector is not set");
+    keys.forEach((k, i) => {
+      if (inSelector.has(k)) issue(ctx, [field, i], `exists in both ${field} and labelSelector`);
+    });
+  }
+  const mismatch = new Set(fields.mismatchLabelKeys ?? []);
+  (fields.matchLabelKeys ?? []).forEach((k, i) => {
+    if (mismatch.has(k))
+      issue(ctx, ["matchLabelKeys", i], "exists in both matchLabelKeys and mismatchLabelKeys");
+  });
+}
+
 const podAffinityTerm = z
   .object({
     labelSelector: podLabelSelectorSchema.optional(),
     namespaces: z.array(dnsLabelName).max(64).optional(),
     namespaceSelector: podLabelSelectorSchema.optional(),
     topologyKey,
-    matchLabelKeys: z.never({ error: "matchLabelKeys is not supported" }).optional(),
-    mismatchLabelKeys: z.never({ error: "mismatchLabelKeys is not supported" }).optional(),
+    matchLabelKeys: labelKeys.optional(),
+    mismatchLabelKeys: labelKeys.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) =>
+    checkLabelKeys(ctx, t.labelSelector, {
+      ...(t.matchLabelKeys ? { matchLabelKeys: t.matchLabelKeys } : {}),
+      ...(t.mismatchLabelKeys ? { mismatchLabelKeys: t.mismatchLabelKeys } : {}),
+    }),
+  );
 
 const podAffinity = z
   .object({
@@ -159,10 +193,11 @@ export const topologySpreadConstraintSchema = z
       .optional(),
     nodeAffinityPolicy: z.enum(["Honor", "Ignore"]).optional(),
     nodeTaintsPolicy: z.enum(["Honor", "Ignore"]).optional(),
-    matchLabelKeys: z.never({ error: "matchLabelKeys is not supported" }).optional(),
+    matchLabelKeys: labelKeys.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.matchLabelKeys) checkLabelKeys(ctx, c.labelSelector, { matchLabelKeys: c.matchLabelKeys });
     if (c.minDomains !== undefined && c.whenUnsatisfiable !== "DoNotSchedule")
       issue(
         ctx,
@@ -183,3 +218,77 @@ export const topologySpreadConstraintsSchema = z
     });
   });
 export type TopologySpreadConstraintInput = z.infer<typeof topologySpreadConstraintSchema>;
+
+type Term = z.infer<typeof podAffinityTerm>;
+
+/**
+ * A term with its label keys resolved against the pod's own labels, as kube's API server merges
+ * them when the pod is created: each `matchLabelKeys` key the pod has becomes `key In (value)`,
+ * each `mismatchLabelKeys` key `key NotIn (value)`, in the `labelSelector`; keys the pod lacks are
+ * ignored. (`pod-template-hash` is the usual one: spread or repel per Deployment revision.)
+ */
+function resolveSelector<
+  T extends { labelSelector?: Selector; matchLabelKeys?: string[]; mismatchLabelKeys?: string[] },
+>(term: T, labels: Readonly<Record<string, string>>): Omit<T, "matchLabelKeys" | "mismatchLabelKeys"> {
+  const { matchLabelKeys = [], mismatchLabelKeys = [], ...rest } = term;
+  if (matchLabelKeys.length === 0 && mismatchLabelKeys.length === 0) return rest;
+  const extra = [
+    ...matchLabelKeys.flatMap((key) =>
+      labels[key] === undefined ? [] : [{ key, operator: "In" as const, values: [labels[key]] }],
+    ),
+    ...mismatchLabelKeys.flatMap((key) =>
+      labels[key] === undefined ? [] : [{ key, operator: "NotIn" as const, values: [labels[key]] }],
+    ),
+  ];
+  if (extra.length === 0 || !rest.labelSelector) return rest;
+  return {
+    ...rest,
+    labelSelector: {
+      ...rest.labelSelector,
+      matchExpressions: [...(rest.labelSelector.matchExpressions ?? []), ...extra],
+    },
+  };
+}
+
+const resolveTerms = (terms: Term[] | undefined, labels: Readonly<Record<string, string>>) =>
+  terms?.map((t) => resolveSelector(t, labels));
+
+/** A pod's affinity with every term's label keys resolved against its labels (see `resolveSelector`). */
+export function resolveAffinityLabelKeys(
+  affinity: AffinityInput,
+  labels: Readonly<Record<string, string>>,
+): AffinityInput {
+  const side = (a: z.infer<typeof podAffinity> | undefined) =>
+    a && {
+      ...(a.requiredDuringSchedulingIgnoredDuringExecution
+        ? {
+            requiredDuringSchedulingIgnoredDuringExecution: resolveTerms(
+              a.requiredDuringSchedulingIgnoredDuringExecution,
+              labels,
+            ),
+          }
+        : {}),
+      ...(a.preferredDuringSchedulingIgnoredDuringExecution
+        ? {
+            preferredDuringSchedulingIgnoredDuringExecution:
+              a.preferredDuringSchedulingIgnoredDuringExecution.map((w) => ({
+                weight: w.weight,
+                podAffinityTerm: resolveSelector(w.podAffinityTerm, labels),
+              })),
+          }
+        : {}),
+    };
+  return {
+    ...affinity,
+    ...(affinity.podAffinity ? { podAffinity: side(affinity.podAffinity) } : {}),
+    ...(affinity.podAntiAffinity ? { podAntiAffinity: side(affinity.podAntiAffinity) } : {}),
+  };
+}
+
+/** A pod's spread constraints with their `matchLabelKeys` resolved against its labels. */
+export function resolveSpreadLabelKeys(
+  constraints: TopologySpreadConstraintInput[],
+  labels: Readonly<Record<string, string>>,
+): TopologySpreadConstraintInput[] {
+  return constraints.map((c) => resolveSelector(c, labels));
+}

@@ -7,7 +7,8 @@ import { resourcesSchema } from "./resources";
 import { containerSecurityInputSchema } from "./security-context";
 import { volumeMountInputSchema } from "./volumes";
 
-const portName = z
+/** Kubernetes' IANA_SVC_NAME: a named container port, or a Service's named `targetPort`. */
+export const portName = z
   .string()
   .min(1)
   .max(15)

@@ -19,6 +19,7 @@ import {
   ValidationError,
 } from "@berth/core";
 import { z } from "zod";
+import { containerExtended } from "./extended";
 import { type LimitPolicy, PLATFORM_RESOURCE_POLICY } from "./limit-range";
 import type { StoredContainer } from "./template";
 
@@ -30,13 +31,14 @@ import type { StoredContainer } from "./template";
  * without one the platform's defaults apply (a ratio of at most 4).
  */
 const quantity = z.union([z.string().max(32), z.number().nonnegative()]);
+/** cpu, memory, ephemeral-storage, and extended resources by name (checked in `containerExtended`). */
 const quantities = z
   .object({
     cpu: quantity.optional(),
     memory: quantity.optional(),
     "ephemeral-storage": quantity.optional(),
   })
-  .strict();
+  .catchall(quantity);
 export const resourcesSchema = z
   .object({ requests: quantities.optional(), limits: quantities.optional() })
   .strict();
@@ -235,8 +237,9 @@ export function containerResources(
 ): Pick<StoredContainer, "resources" | "limits"> {
   const cpu = requestAndLimit(CPU, r, at, policy);
   const memory = requestAndLimit(MEMORY, r, at, policy);
+  const extended = containerExtended(r, at);
   return {
-    resources: { cpuMillis: cpu.request, memoryBytes: memory.request },
+    resources: { cpuMillis: cpu.request, memoryBytes: memory.request, ...(extended ? { extended } : {}) },
     limits: {
       cpuMillis: cpu.limit,
       memoryBytes: memory.limit,

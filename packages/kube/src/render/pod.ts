@@ -55,6 +55,10 @@ function envSource(s: EnvSource): Json {
 }
 
 /** One container in Kubernetes' shape: references stay references (a Secret's value never appears). */
+/** A container's extended resources as quantities (their limit is their request). */
+const extendedQuantities = (c: StoredContainer): Record<string, string> =>
+  Object.fromEntries(Object.entries(c.resources.extended ?? {}).map(([k, v]) => [k, String(v)]));
+
 export function renderContainer(c: StoredContainer): Json {
   const sc = c.securityContext;
   return {
@@ -95,10 +99,12 @@ export function renderContainer(c: StoredContainer): Json {
       requests: {
         cpu: formatCpuMillis(c.resources.cpuMillis),
         memory: formatMemoryBytes(c.resources.memoryBytes),
+        ...extendedQuantities(c),
       },
       limits: {
         cpu: formatCpuMillis(c.limits.cpuMillis),
         memory: formatMemoryBytes(c.limits.memoryBytes),
+        ...extendedQuantities(c),
         ...(c.limits.ephemeralStorageBytes !== undefined
           ? { "ephemeral-storage": formatMemoryBytes(c.limits.ephemeralStorageBytes) }
           : {}),

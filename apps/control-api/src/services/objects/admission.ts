@@ -8,6 +8,7 @@ import {
   type PriorityClassSpec,
   type SecretInput,
   type SecretSpec,
+  type ServiceSpec,
 } from "@berth/kube";
 import { imagesOf } from "../image-policy";
 import { diffShape } from "./diff-shape";
@@ -200,6 +201,15 @@ export async function admitDocument(doc: Identified, i: AdmissionInputs): Promis
     });
     await checkGlobalDefault(doc, normal, i);
     let spec: unknown = normal;
+    if (doc.kind === "Service")
+      spec = await i.world
+        .serviceAddresses()
+        .assign(
+          doc.namespace,
+          doc.name,
+          normal as ServiceSpec,
+          (current?.spec as ServiceSpec | undefined)?.clusterIP,
+        );
     let secretData: Record<string, string> | undefined;
     if (doc.kind === "Secret") {
       const s = normal as SecretSpec;

@@ -2,6 +2,7 @@ import {
   type ConfigMapSpec,
   type CronJobSpec,
   type DeploymentSpec,
+  type HorizontalPodAutoscalerSpec,
   type JobSpec,
   type KindName,
   type LimitRangeItem,
@@ -11,12 +12,16 @@ import {
   renderConfigMapFields,
   renderCronJobSpec,
   renderDeploymentSpec,
+  renderHorizontalPodAutoscalerSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
+  renderServiceSpec,
+  type ServiceSpec,
 } from "@berth/kube";
+import { userAnnotations } from "./meta";
 import type { StoredSecretSpec } from "./render";
 
 /**
@@ -32,7 +37,8 @@ export function diffShape(
 ): Record<string, unknown> {
   const metadata = {
     labels: meta.labels,
-    annotations: meta.annotations,
+    // The stored row carries what the server writes (a Deployment's revision): never a change of the user's.
+    annotations: userAnnotations(meta.annotations),
     ownerReferences: meta.ownerReferences,
   };
   switch (kind) {
@@ -58,6 +64,10 @@ export function diffShape(
       return { metadata, ...renderPriorityClassFields(spec as PriorityClassSpec) };
     case "PodDisruptionBudget":
       return { metadata, spec: renderPodDisruptionBudgetSpec(spec as PodDisruptionBudgetSpec) };
+    case "HorizontalPodAutoscaler":
+      return { metadata, spec: renderHorizontalPodAutoscalerSpec(spec as HorizontalPodAutoscalerSpec) };
+    case "Service":
+      return { metadata, spec: renderServiceSpec(spec as ServiceSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

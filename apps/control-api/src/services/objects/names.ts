@@ -13,6 +13,8 @@ export const OBJECT_KINDS = [
   "CronJob",
   "PriorityClass",
   "PodDisruptionBudget",
+  "HorizontalPodAutoscaler",
+  "Service",
 ] as const satisfies readonly KindName[];
 export type ObjectKindName = (typeof OBJECT_KINDS)[number];
 /** Cluster-scoped kinds besides Namespace (which has operations of its own). */

@@ -56,6 +56,8 @@ export function contributionOf(
     case "CronJob":
       // Its Jobs count for themselves once they exist.
       return { "count/cronjobs.batch": 1 };
+    case "Service":
+      return { services: 1 };
     case "ConfigMap":
       return { configmaps: 1, "count/configmaps": 1 };
     case "Secret":

@@ -2,6 +2,7 @@ import type { objects } from "@berth/db";
 import {
   type ConfigMapSpec,
   type CronJobSpec,
+  type HorizontalPodAutoscalerSpec,
   type JobSpec,
   KINDS,
   type LimitRangeItem,
@@ -11,11 +12,14 @@ import {
   type QuotaAmounts,
   renderConfigMapFields,
   renderCronJobSpec,
+  renderHorizontalPodAutoscalerSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
+  renderServiceSpec,
+  type ServiceSpec,
 } from "@berth/kube";
 import { REDACTED_ANNOTATION, renderMeta } from "./meta";
 import type { ObjectKindName } from "./names";
@@ -143,9 +147,46 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
           : {},
       };
     }
+    case "HorizontalPodAutoscaler": {
+      // The controller's memory (recommendations, scale events) is kept beside the status, not shown.
+      const { history: _history, ...status } = o.status;
+      return {
+        ...head,
+        metadata,
+        spec: renderHorizontalPodAutoscalerSpec(o.spec as unknown as HorizontalPodAutoscalerSpec),
+        status: { currentReplicas: 0, desiredReplicas: 0, ...status },
+      };
+    }
+    case "Service":
+      return {
+        ...head,
+        metadata,
+        spec: renderServiceSpec(o.spec as unknown as ServiceSpec),
+        status: serviceStatus(o.spec as unknown as ServiceSpec),
+      };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no rendering for ${String(unknownKind)}`);
     }
   }
+}
+
+/**
+ * A Service's status. NodePort and LoadBalancer services are admitted and reachable at their
+ * clusterIP inside the cluster, but nothing outside serves them yet: a condition says so rather
+ * than leaving `status.loadBalancer` silently empty.
+ */
+function serviceStatus(s: ServiceSpec): Record<string, unknown> {
+  if (s.type === "ClusterIP") return { loadBalancer: {} };
+  return {
+    loadBalancer: {},
+    conditions: [
+      {
+        type: "berth.io/ExternallyReachable",
+        status: "False",
+        reason: "NotServedYet",
+        message: `type ${s.type} is admitted, but only the clusterIP is served inside the cluster so far`,
+      },
+    ],
+  };
 }

@@ -10,6 +10,7 @@ import {
   resourcePolicyOf,
 } from "@berth/kube";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { ServiceAddresses } from "../network/service-range";
 import { deploymentSpecOf } from "./deployment-view";
 import { addAmounts, contributionOf } from "./quota";
 
@@ -36,10 +37,18 @@ export class AdmissionWorld {
   /** The cluster's PriorityClasses (cluster-scoped: one map). */
   private classes: Map<string, PriorityClassSpec> | undefined;
 
+  private addresses: ServiceAddresses | undefined;
+
   constructor(
     private readonly tx: Tx,
     private readonly clusterId: string,
   ) {}
+
+  /** The clusterIPs of the cluster's Services, and those admitted so far. */
+  serviceAddresses(): ServiceAddresses {
+    this.addresses ??= new ServiceAddresses(this.tx, this.clusterId);
+    return this.addresses;
+  }
 
   async namespace(name: string): Promise<NamespaceState> {
     const known = this.namespaces.get(name);

@@ -1,0 +1,164 @@
+import { createHash } from "node:crypto";
+import { BerthError } from "@berth/core";
+import { nodes, objects, pods, type Tx, withTenant } from "@berth/db";
+import {
+  type EndpointPod,
+  type EndpointSliceView,
+  endpointSlicesOf,
+  type LabelSelector,
+  namedPortsOf,
+  type ServiceSpec,
+  selectorMatches,
+} from "@berth/kube";
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import type { Deps, UserCaller } from "../../deps";
+import { loadCluster } from "../clusters";
+import type { ObjectRow } from "../objects/render";
+
+/**
+ * EndpointSlices (discovery.k8s.io/v1) are not stored: they are worked out, whenever they are
+ * read, from the Services and the pods as their nodes last reported them (ready, terminating,
+ * address). So a slice is never behind its pods — a pod whose readiness fails is out of every
+ * slice as soon as its node's report is committed — and there is no controller to lag or crash.
+ */
+export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+/** The pods of a cluster (one namespace, or those given) as endpoints see them. */
+export async function endpointPods(tx: Tx, clusterId: string, namespaces?: readonly string[]) {
+  if (namespaces && namespaces.length === 0) return [];
+  const rows = await tx
+    .select({ pod: pods, nodeName: nodes.name })
+    .from(pods)
+    .leftJoin(nodes, eq(nodes.id, pods.nodeId))
+    .where(
+      and(eq(pods.clusterId, clusterId), namespaces ? inArray(pods.namespace, [...namespaces]) : undefined),
+    );
+  return rows.map(
+    ({ pod, nodeName }): EndpointPod => ({
+      uid: pod.id,
+      name: pod.name,
+      namespace: pod.namespace,
+      labels: pod.labels,
+      podIP: pod.podIp,
+      nodeName,
+      ready: pod.ready && pod.phase === "Running",
+      terminating: pod.deletionRequestedAt !== null,
+      namedPorts: namedPortsOf(pod.template.containers),
+    }),
+  );
+}
+
+/** The slices of one Service row, from the pods of its namespace. */
+export function slicesOfService(service: ObjectRow, pods: readonly EndpointPod[]): EndpointSliceView[] {
+  return endpointSlicesOf(
+    service.name,
+    service.spec as unknown as ServiceSpec,
+    pods.filter((p) => p.namespace === service.namespace),
+  );
+}
+
+/** One slice in Kubernetes' shape, owned by its Service. */
+function renderSlice(service: ObjectRow, slice: EndpointSliceView) {
+  const labels = {
+    [SERVICE_NAME_LABEL]: service.name,
+    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+  };
+  const version = createHash("sha256").update(JSON.stringify(slice)).digest("hex").slice(0, 12);
+  return {
+    apiVersion: "discovery.k8s.io/v1" as const,
+    kind: "EndpointSlice" as const,
+    metadata: {
+      name: slice.name,
+      namespace: service.namespace,
+      // Derived objects: the uid names the Service and the ports; the version changes with the content.
+      uid: `${service.id}/${slice.name}`,
+      resourceVersion: version,
+      generation: 1,
+      creationTimestamp: service.createdAt.toISOString(),
+      labels,
+      annotations: {},
+      ownerReferences: [
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          name: service.name,
+          uid: service.id,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    addressType: "IPv4" as const,
+    endpoints: slice.endpoints,
+    ports: slice.ports,
+  };
+}
+export type EndpointSliceObject = ReturnType<typeof renderSlice>;
+
+export interface SliceRef {
+  clusterId: string;
+  namespace: string;
+  name: string;
+}
+
+/** GET of one slice by its name (`<service>-<hash>`). */
+export async function getEndpointSlice(deps: Deps, caller: UserCaller, ref: SliceRef) {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
+    await loadCluster(tx, ref.clusterId);
+    const services = await tx
+      .select()
+      .from(objects)
+      .where(
+        and(
+          eq(objects.clusterId, ref.clusterId),
+          eq(objects.kind, "Service"),
+          eq(objects.namespace, ref.namespace),
+        ),
+      );
+    const owner = services.find((s) => ref.name.startsWith(`${s.name}-`));
+    const pods = owner ? await endpointPods(tx, ref.clusterId, [ref.namespace]) : [];
+    for (const s of services.filter((x) => ref.name.startsWith(`${x.name}-`)))
+      for (const slice of slicesOfService(s, pods)) if (slice.name === ref.name) return renderSlice(s, slice);
+    throw new BerthError(
+      "NOT_FOUND",
+      `endpointslices.discovery.k8s.io ${JSON.stringify(ref.name)} not found`,
+    );
+  });
+}
+
+export interface SliceListInput {
+  clusterId: string;
+  namespace?: string | undefined;
+  labelSelector?: LabelSelector | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/**
+ * The slices of a page of Services (newest first, `limit` Services a page; the cursor is the last
+ * Service's uid), filtered by `labelSelector` (`kubernetes.io/service-name=web` for one Service's).
+ */
+export async function listEndpointSlices(deps: Deps, caller: UserCaller, input: SliceListInput) {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
+    await loadCluster(tx, input.clusterId);
+    const rows = await tx
+      .select()
+      .from(objects)
+      .where(
+        and(
+          eq(objects.clusterId, input.clusterId),
+          eq(objects.kind, "Service"),
+          input.namespace !== undefined ? eq(objects.namespace, input.namespace) : undefined,
+          input.cursor ? lt(objects.id, input.cursor) : undefined,
+        ),
+      )
+      .orderBy(desc(objects.id))
+      .limit(input.limit + 1);
+    const services = rows.slice(0, input.limit);
+    const pods = await endpointPods(tx, input.clusterId, [...new Set(services.map((s) => s.namespace))]);
+    const items = services
+      .flatMap((s) => slicesOfService(s, pods).map((slice) => renderSlice(s, slice)))
+      .filter((v) => !input.labelSelector || selectorMatches(input.labelSelector, v.metadata.labels));
+    return { items, nextCursor: rows.length > input.limit ? (services.at(-1)?.id ?? null) : null };
+  });
+}

@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+import { UnauthenticatedError } from "@berth/core";
+import { nodes, objects, withTenant } from "@berth/db";
+import { clusterDnsAddress, type ServiceSpec } from "@berth/kube";
+import { CLUSTER_DOMAIN, type NetworkService, type NetworkView } from "@berth/protocol";
+import { and, asc, eq } from "drizzle-orm";
+import type { Deps, NodeCaller } from "../../deps";
+import { endpointPods, slicesOfService } from "./endpoints";
+import { ensureServiceRange } from "./service-range";
+
+/**
+ * `GET /v1/nodes/network`: what a node's service proxy and DNS server need — the cluster's
+ * service range, its DNS address, and every Service of the cluster with the ready endpoints of
+ * each of its ports, on every node (a node routes to pods anywhere in its cluster, and only there).
+ */
+export async function nodeNetwork(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
+  return withTenant(deps.db, caller.tenantId, async (tx) => {
+    const [node] = await tx
+      .select({ status: nodes.status })
+      .from(nodes)
+      .where(and(eq(nodes.id, caller.nodeId), eq(nodes.clusterId, caller.clusterId)));
+    if (!node || node.status === "left")
+      throw new UnauthenticatedError("this node is not part of the cluster");
+    const serviceCidr = await ensureServiceRange(tx, caller.clusterId);
+    const rows = await tx
+      .select()
+      .from(objects)
+      .where(and(eq(objects.clusterId, caller.clusterId), eq(objects.kind, "Service")))
+      .orderBy(asc(objects.namespace), asc(objects.name));
+    const pods = rows.length > 0 ? await endpointPods(tx, caller.clusterId) : [];
+    const services = rows.map((row): NetworkService => {
+      const spec = row.spec as unknown as ServiceSpec;
+      const slices = slicesOfService(row, pods);
+      return {
+        namespace: row.namespace,
+        name: row.name,
+        clusterIP: spec.clusterIP,
+        sessionAffinity: spec.sessionAffinity,
+        affinityTimeoutSeconds: spec.sessionAffinityTimeoutSeconds ?? 0,
+        ports: spec.ports.map((p) => ({
+          name: p.name,
+          port: p.port,
+          protocol: p.protocol,
+          endpoints: slices.flatMap((slice) => {
+            const served = slice.ports.find((sp) => sp.name === p.name);
+            if (!served) return [];
+            return slice.endpoints.map((e) => ({
+              podId: e.targetRef.uid,
+              ip: e.addresses[0],
+              port: served.port,
+              nodeName: e.nodeName ?? null,
+            }));
+          }),
+        })),
+      };
+    });
+    const body = {
+      serviceCidr,
+      dnsAddress: clusterDnsAddress(serviceCidr),
+      clusterDomain: CLUSTER_DOMAIN,
+      services,
+    };
+    const version = createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 32);
+    return { version, ...body };
+  });
+}

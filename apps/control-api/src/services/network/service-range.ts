@@ -1,0 +1,118 @@
+import { BerthError, ValidationError } from "@berth/core";
+import { clusters, objects, type Tx } from "@berth/db";
+import {
+  freeServiceAddress,
+  isServiceAddress,
+  preferredServiceBlock,
+  SERVICE_RANGE_BLOCKS,
+  type ServiceSpec,
+  serviceRangeOfBlock,
+} from "@berth/kube";
+import { and, eq, isNull, sql } from "drizzle-orm";
+
+const isUniqueViolation = (error: unknown): boolean => {
+  for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (e.code === "23505") return true;
+  return false;
+};
+
+/**
+ * The cluster's service range, allocated on first need: the block its id hashes to, else the next
+ * free one. Ranges are unique across the platform (a unique index the tenant's own rows cannot
+ * see past: a clash rolls back its savepoint and the next block is tried).
+ */
+export async function ensureServiceRange(tx: Tx, clusterId: string): Promise<string> {
+  const [row] = await tx
+    .select({ cidr: clusters.serviceCidr })
+    .from(clusters)
+    .where(eq(clusters.id, clusterId));
+  if (!row) throw new BerthError("NOT_FOUND", `cluster ${clusterId} not found`);
+  if (row.cidr) return row.cidr;
+  const start = preferredServiceBlock(clusterId);
+  for (let i = 0; i < SERVICE_RANGE_BLOCKS; i++) {
+    const cidr = serviceRangeOfBlock(start + i);
+    try {
+      const [set] = await tx.transaction(async (sp) =>
+        sp
+          .update(clusters)
+          .set({ serviceCidr: cidr })
+          .where(and(eq(clusters.id, clusterId), isNull(clusters.serviceCidr)))
+          .returning({ cidr: clusters.serviceCidr }),
+      );
+      if (set?.cidr) return set.cidr;
+      // Another writer set it meanwhile (it holds no workload lock): take theirs.
+      return ensureServiceRange(tx, clusterId);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+  }
+  throw new BerthError("QUOTA_EXCEEDED", "no service range is free on this platform");
+}
+
+const invalidIP = (message: string) =>
+  new ValidationError(`spec.clusterIP: ${message}`, [{ path: "spec.clusterIP", message }]);
+
+/**
+ * clusterIPs of one apply: a Service keeps the address it has (re-applying never moves it; asking
+ * for another is refused, as Kubernetes refuses it), a new one gets the one it asks for if that is
+ * free and in the range, else the lowest free address. Addresses of deleted Services are free
+ * again: what is in use is read from the Services that exist.
+ */
+export class ServiceAddresses {
+  private range: string | undefined;
+  /** address → `namespace/name` of the Service holding it (stored, or admitted earlier in this apply). */
+  private used: Map<string, string> | undefined;
+
+  constructor(
+    private readonly tx: Tx,
+    private readonly clusterId: string,
+  ) {}
+
+  private async load(): Promise<{ range: string; used: Map<string, string> }> {
+    if (this.range && this.used) return { range: this.range, used: this.used };
+    this.range = await ensureServiceRange(this.tx, this.clusterId);
+    const rows = await this.tx
+      .select({
+        namespace: objects.namespace,
+        name: objects.name,
+        ip: sql<string>`${objects.spec}->>'clusterIP'`,
+      })
+      .from(objects)
+      .where(and(eq(objects.clusterId, this.clusterId), eq(objects.kind, "Service")));
+    this.used = new Map(rows.filter((r) => r.ip).map((r) => [r.ip, `${r.namespace}/${r.name}`]));
+    return { range: this.range, used: this.used };
+  }
+
+  async assign(
+    namespace: string,
+    name: string,
+    spec: ServiceSpec,
+    currentIP: string | undefined,
+  ): Promise<ServiceSpec> {
+    const { range, used } = await this.load();
+    const key = `${namespace}/${name}`;
+    let ip = spec.clusterIP;
+    if (currentIP) {
+      if (ip !== "" && ip !== currentIP) throw invalidIP(`field is immutable (it is ${currentIP})`);
+      ip = currentIP;
+    } else if (ip !== "") {
+      if (!isServiceAddress(range, ip))
+        throw invalidIP(
+          `Invalid value: ${JSON.stringify(ip)}: provided IP is not in the valid range. The range of valid IPs is ${range} (not .0, .10 or .255)`,
+        );
+      const holder = used.get(ip);
+      if (holder !== undefined && holder !== key)
+        throw invalidIP(`Invalid value: ${JSON.stringify(ip)}: provided IP is already allocated`);
+    } else {
+      const mine = [...used].find(([, holder]) => holder === key)?.[0];
+      ip = mine ?? freeServiceAddress(range, new Set(used.keys())) ?? "";
+      if (ip === "")
+        throw new BerthError(
+          "QUOTA_EXCEEDED",
+          `the cluster's service range ${range} has no free address left`,
+        );
+    }
+    used.set(ip, key);
+    return { ...spec, clusterIP: ip };
+  }
+}

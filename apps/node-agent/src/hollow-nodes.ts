@@ -1,0 +1,80 @@
+import { join } from "node:path";
+import type { Logger } from "@berth/core";
+import type { JoinRequest } from "@berth/protocol";
+import { type Agent, type AgentOptions, createAgent } from "./agent";
+import { createControlPlane } from "./api";
+import { createHollowRuntime } from "./runtime/hollow";
+
+/**
+ * Many hollow nodes in one process (kubemark's hollow kubelets): each a real agent — its own
+ * join, credential, lease, heartbeats, assignment watch and pod lifecycle — over a hollow runtime
+ * whose containers start after `startDelayMs` and run nothing. Everything the control plane does
+ * for them is its real code path. For tests and benchmarks at scale, never a node's default.
+ */
+export interface HollowNodesOptions {
+  server: string;
+  /** A token that admits `count` nodes (a pool's token with `maxUses`, or one per node). */
+  joinToken: string | ((index: number) => string);
+  count: number;
+  /** Names are `<prefix>-<index>`. */
+  prefix: string;
+  /** Each node keeps its identity under `<stateDir>/<name>`. */
+  stateDir: string;
+  capacity: JoinRequest["capacity"];
+  portRange: JoinRequest["portRange"];
+  /** How long a hollow container takes to start (default 0). */
+  startDelayMs?: number;
+  /** Agents started at once (default 50): joining 5,000 at a time would only queue at the API. */
+  startConcurrency?: number;
+  intervals?: AgentOptions["intervals"];
+  logger: Logger;
+}
+
+export interface HollowNodes {
+  readonly agents: readonly Agent[];
+  stop(): Promise<void>;
+}
+
+export async function startHollowNodes(opts: HollowNodesOptions): Promise<HollowNodes> {
+  const agents: Agent[] = [];
+  const tokenOf = typeof opts.joinToken === "string" ? () => opts.joinToken as string : opts.joinToken;
+  let next = 0;
+  const startOne = async (i: number) => {
+    const name = `${opts.prefix}-${i}`;
+    const agent = createAgent(
+      {
+        server: opts.server,
+        joinToken: tokenOf(i),
+        stateDir: join(opts.stateDir, name),
+        join: {
+          name,
+          capacity: opts.capacity,
+          portRange: opts.portRange,
+          address: "127.0.0.1",
+          labels: {},
+          agentVersion: "hollow",
+        },
+        publishAddress: "127.0.0.1",
+        stopTimeoutSeconds: 1,
+        ...(opts.intervals ? { intervals: opts.intervals } : {}),
+      },
+      {
+        runtime: createHollowRuntime({ startDelayMs: opts.startDelayMs ?? 0 }),
+        controlPlane: (server) => createControlPlane(server),
+        logger: opts.logger.child({ node: name }),
+      },
+    );
+    agents[i] = agent;
+    await agent.start();
+  };
+  const worker = async () => {
+    for (let i = next++; i < opts.count; i = next++) await startOne(i);
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.startConcurrency ?? 50, opts.count) }, worker));
+  return {
+    agents,
+    async stop() {
+      await Promise.all(agents.map((a) => a.stop().catch(() => {})));
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import type { Logger } from "@berth/core";
+import { QTYPE_A, RCODE, readQuestion, writeAnswer } from "./dns-message";
+
+/** What the cluster says of a name: its addresses, that it does not exist, or that it is not the cluster's. */
+export type Lookup = { kind: "found"; addresses: string[] } | { kind: "missing" } | { kind: "outside" };
+
+export interface DnsServerOptions {
+  address: string;
+  port?: number;
+  lookup: (name: string) => Lookup;
+  /** Who may ask (the cluster's pods); anyone else is refused. */
+  allowed: (source: string) => boolean;
+  /** Where names outside the cluster are asked (the host's resolver), if anywhere. */
+  upstream?: { address: string; port: number } | undefined;
+  logger: Logger;
+}
+
+const UPSTREAM_TIMEOUT_MS = 2_000;
+
+/**
+ * The cluster's DNS server on a node, answered from the node's network view: `<service>.<ns>.svc.
+ * <domain>` is the service's clusterIP (pods reach `web` and `web.<ns>` through their resolver's
+ * search list), other names of the domain do not exist, and the rest goes to the host's resolver.
+ */
+export class DnsServer {
+  private socket: Socket | null = null;
+
+  constructor(private readonly opts: DnsServerOptions) {}
+
+  async start(): Promise<void> {
+    const socket = createSocket({ type: "udp4", reuseAddr: true });
+    socket.on("message", (msg, from) => this.answer(socket, msg, from));
+    socket.on("error", (error) => this.opts.logger.warn({ err: error.message }, "cluster DNS socket failed"));
+    await new Promise<void>((ok, fail) => {
+      socket.once("error", fail);
+      socket.bind(this.opts.port ?? 53, this.opts.address, () => {
+        socket.off("error", fail);
+        ok();
+      });
+    });
+    this.socket = socket;
+  }
+
+  stop(): void {
+    this.socket?.close();
+    this.socket = null;
+  }
+
+  private answer(socket: Socket, msg: Buffer, from: RemoteInfo): void {
+    const q = readQuestion(msg);
+    if (!q) return;
+    const reply = (rcode: number, addresses: string[] = []) => {
+      socket.send(writeAnswer(msg, q, rcode, addresses), from.port, from.address);
+    };
+    if (!this.opts.allowed(from.address)) {
+      reply(RCODE.refused);
+      return;
+    }
+    const found = this.opts.lookup(q.name);
+    if (found.kind === "found") {
+      reply(RCODE.noError, q.type === QTYPE_A ? found.addresses : []);
+      return;
+    }
+    if (found.kind === "missing") {
+      reply(RCODE.nameError);
+      return;
+    }
+    const upstream = this.opts.upstream;
+    if (!upstream) {
+      reply(RCODE.serverFailure);
+      return;
+    }
+    const relay = createSocket("udp4");
+    const timer = setTimeout(() => {
+      relay.close();
+      reply(RCODE.serverFailure);
+    }, UPSTREAM_TIMEOUT_MS);
+    relay.on("message", (answer) => {
+      clearTimeout(timer);
+      relay.close();
+      socket.send(answer, from.port, from.address);
+    });
+    relay.on("error", () => {
+      clearTimeout(timer);
+      relay.close();
+      reply(RCODE.serverFailure);
+    });
+    relay.send(msg, upstream.port, upstream.address);
+  }
+}

@@ -1,0 +1,186 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "@berth/core";
+import type { NetworkEndpoint, NetworkService } from "@berth/protocol";
+
+type ServicePort = NetworkService["ports"][number];
+
+export interface ServiceProxyOptions {
+  /** Who may connect (the cluster's pods); anyone else is cut off at once. */
+  allowed: (source: string) => boolean;
+  /** Whether an endpoint may take new connections now (a pod of this node that turned unready may not). */
+  usable: (e: NetworkEndpoint) => boolean;
+  logger: Logger;
+  /** Giving up on one endpoint and trying the next (default 1 s). */
+  connectTimeoutMs?: number;
+}
+
+interface Target {
+  service: NetworkService;
+  port: ServicePort;
+}
+
+const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
+
+/**
+ * The node's service proxy, in the manner of kube-proxy's userspace mode: a listener on each
+ * service's clusterIP and port (the addresses are the host's, so pods reach them through their
+ * gateway) that forwards each connection to one ready endpoint — round robin, or the same endpoint
+ * per client address with `sessionAffinity: ClientIP` — trying the next one when an endpoint does
+ * not answer. Endpoints are dialled at their pod address; that is where traffic between nodes will
+ * go through the nodes' mutual-TLS tunnel (`dial`), once there is one.
+ */
+export class ServiceProxy {
+  private readonly servers = new Map<string, Server>();
+  private readonly targets = new Map<string, Target>();
+  private readonly cursors = new Map<string, number>();
+  private readonly sticky = new Map<string, { endpoint: string; until: number }>();
+  private stopped = false;
+
+  constructor(private readonly opts: ServiceProxyOptions) {}
+
+  /** Listens for every service port of `services` and no other; the endpoints take effect at once. */
+  async update(services: readonly NetworkService[]): Promise<void> {
+    const wanted = new Map<string, Target>();
+    for (const service of services)
+      if (service.clusterIP)
+        for (const port of service.ports) wanted.set(`${service.clusterIP}:${port.port}`, { service, port });
+    this.targets.clear();
+    for (const [k, t] of wanted) this.targets.set(k, t);
+    for (const [key, server] of this.servers)
+      if (!wanted.has(key)) {
+        server.close();
+        this.servers.delete(key);
+      }
+    await Promise.all([...wanted.keys()].filter((k) => !this.servers.has(k)).map((k) => this.listen(k)));
+  }
+
+  /** Whether a service address and port is not listened on here (another agent of the host holds it). */
+  get incomplete(): boolean {
+    for (const key of this.targets.keys()) if (!this.servers.has(key)) return true;
+    return false;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const server of this.servers.values()) server.close();
+    this.servers.clear();
+  }
+
+  private async listen(key: string): Promise<void> {
+    if (this.stopped) return;
+    const [host = "", port = "0"] = key.split(":");
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(key, socket));
+    try {
+      await new Promise<void>((ok, fail) => {
+        server.once("error", fail);
+        server.listen({ host, port: Number(port), exclusive: true }, () => {
+          server.off("error", fail);
+          ok();
+        });
+      });
+    } catch (error) {
+      // EADDRINUSE: another agent of the cluster on this host serves it (tests run several); tried again at the next update.
+      this.opts.logger.debug(
+        { err: (error as Error).message, service: key },
+        "service address not served here",
+      );
+      return;
+    }
+    server.on("error", (error) =>
+      this.opts.logger.warn({ err: error.message, service: key }, "service listener failed"),
+    );
+    this.servers.set(key, server);
+  }
+
+  private accept(key: string, client: Socket): void {
+    client.on("error", () => client.destroy());
+    const source = client.remoteAddress?.replace(/^::ffff:/, "") ?? "";
+    const target = this.targets.get(key);
+    if (!target || !this.opts.allowed(source)) {
+      client.destroy();
+      return;
+    }
+    const candidates = target.port.endpoints.filter((e) => this.opts.usable(e));
+    this.forward(client, key, target, source, candidates, 0);
+  }
+
+  /** The endpoint for a connection: the client's own under ClientIP affinity, else the next in turn. */
+  private choose(
+    key: string,
+    target: Target,
+    source: string,
+    candidates: NetworkEndpoint[],
+    attempt: number,
+  ) {
+    const now = Date.now();
+    const stickyKey = `${key}|${source}`;
+    if (target.service.sessionAffinity === "ClientIP" && attempt === 0) {
+      const held = this.sticky.get(stickyKey);
+      if (held && held.until > now) {
+        const found = candidates.find((e) => endpointKey(e) === held.endpoint);
+        if (found) {
+          held.until = now + target.service.affinityTimeoutSeconds * 1000;
+          return found;
+        }
+      }
+    }
+    const n = this.cursors.get(key) ?? 0;
+    this.cursors.set(key, n + 1);
+    const chosen = candidates[n % candidates.length];
+    if (chosen && target.service.sessionAffinity === "ClientIP")
+      this.sticky.set(stickyKey, {
+        endpoint: endpointKey(chosen),
+        until: now + target.service.affinityTimeoutSeconds * 1000,
+      });
+    return chosen;
+  }
+
+  private forward(
+    client: Socket,
+    key: string,
+    target: Target,
+    source: string,
+    candidates: NetworkEndpoint[],
+    attempt: number,
+  ): void {
+    const endpoint =
+      candidates.length > 0 ? this.choose(key, target, source, candidates, attempt) : undefined;
+    if (!endpoint) {
+      client.destroy();
+      return;
+    }
+    const upstream = dial(endpoint);
+    const timer = setTimeout(
+      () => upstream.destroy(new Error("connect timeout")),
+      this.opts.connectTimeoutMs ?? 1_000,
+    );
+    const retry = () => {
+      clearTimeout(timer);
+      // Nothing was sent yet: another endpoint can take the connection.
+      this.forward(
+        client,
+        key,
+        target,
+        source,
+        candidates.filter((e) => e !== endpoint),
+        attempt + 1,
+      );
+    };
+    upstream.once("error", retry);
+    upstream.once("connect", () => {
+      clearTimeout(timer);
+      upstream.off("error", retry);
+      upstream.on("error", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+    });
+  }
+}
+
+/** A connection to an endpoint: straight to the pod's address (the seam for the nodes' mTLS tunnel). */
+function dial(e: NetworkEndpoint): Socket {
+  return connect({ host: e.ip, port: e.port, noDelay: true });
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "clusters" ADD COLUMN "scheduling" jsonb DEFAULT '{"scoringStrategy":{"type":"LeastAllocated"}}'::jsonb NOT NULL;

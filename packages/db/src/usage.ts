@@ -1,0 +1,231 @@
+import { sql } from "drizzle-orm";
+import { type Db, type Tx, withSystem } from "./client";
+
+/**
+ * Usage events, their ingestion and their hourly rollups.
+ *
+ * - An event is the usage of one subject on one meter in one UTC hour, in raw units (ms × rate),
+ *   under a deterministic id: ingesting it again changes nothing (the id is the primary key, kept
+ *   for as long as the events are, well over the 35-day window).
+ * - Ingestion is bulk: one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` per chunk
+ *   of 5,000 (an array parameter per column, one round trip), and the (tenant, hour) pairs it touched are
+ *   marked dirty in the same transaction.
+ * - The rollup recomputes a dirty hour from its events as a whole (delete, insert, unmark in one
+ *   transaction per batch of hours), so running it any number of times, or being killed anywhere in
+ *   it, leaves the same result.
+ */
+export interface UsageEvent {
+  id: string;
+  tenantId: string;
+  clusterId: string;
+  namespace: string;
+  meter: string;
+  subjectId: string;
+  /** The start of the UTC hour. */
+  hour: Date;
+  raw: bigint;
+  labels: Record<string, string>;
+}
+
+/** Events may arrive this late (an agent offline for weeks) and still land in their hour. */
+export const LATE_EVENT_WINDOW_MS = 35 * 86_400_000;
+export const HOUR_MS = 3_600_000;
+const CHUNK = 5_000;
+
+export const hourOf = (at: Date): Date => new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
+
+export interface IngestResult {
+  inserted: number;
+  duplicates: number;
+  /** Older than the late window, or of an hour that has not begun: refused. */
+  refused: number;
+}
+
+/** Ingests a batch of events in one transaction; replays of events already stored are no-ops. */
+export async function ingestUsageEvents(
+  db: Db,
+  events: readonly UsageEvent[],
+  now: Date,
+): Promise<IngestResult> {
+  const oldest = now.getTime() - LATE_EVENT_WINDOW_MS;
+  // Sorted by id, so that concurrent ingestions of overlapping batches take the key locks in one
+  // order (unsorted, two replays of each other's events deadlock).
+  const accepted = events
+    .filter(
+      (e) =>
+        e.hour.getTime() >= oldest && e.hour.getTime() <= now.getTime() && e.hour.getTime() % HOUR_MS === 0,
+    )
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let inserted = 0;
+  if (accepted.length > 0)
+    await withSystem(db, async (tx) => {
+      for (let i = 0; i < accepted.length; i += CHUNK)
+        inserted += await insertChunk(tx, accepted.slice(i, i + CHUNK));
+      await markDirty(tx, accepted);
+    });
+  return { inserted, duplicates: accepted.length - inserted, refused: events.length - accepted.length };
+}
+
+async function insertChunk(tx: Tx, chunk: readonly UsageEvent[]): Promise<number> {
+  // One array parameter per column: a chunk is one statement and one round trip.
+  const col = (f: (e: UsageEvent) => string) => pgArray(chunk.map(f));
+  const [row] = await tx.execute<{ n: number }>(sql`
+    with ins as (
+      insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
+      select id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels::jsonb
+      from unnest(
+        ${col((e) => e.id)}::text[], ${col((e) => e.tenantId)}::text[], ${col((e) => e.clusterId)}::text[],
+        ${col((e) => e.namespace)}::text[], ${col((e) => e.meter)}::text[], ${col((e) => e.subjectId)}::text[],
+        ${col((e) => e.hour.toISOString())}::timestamptz[], ${col((e) => e.raw.toString())}::bigint[],
+        ${col((e) => JSON.stringify(e.labels))}::text[]
+      ) as u(id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
+      on conflict (id) do nothing
+      returning 1
+    )
+    select count(*)::int as n from ins`);
+  return row?.n ?? 0;
+}
+
+/** A Postgres array literal of text values (`{"a","b\\"c"}`), passed as one parameter. */
+function pgArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
+}
+
+/**
+ * Marks (tenant, hour) pairs dirty. `do update` (not `do nothing`) so that a mark racing a rollup of
+ * the same hour waits for it and then stands: the rollup may not have seen this transaction's events.
+ * Sorted, so that concurrent ingestions lock marks in one order.
+ */
+async function markDirty(tx: Tx, events: readonly { tenantId: string; hour: Date }[]): Promise<void> {
+  const pairs = [...new Set(events.map((e) => `${e.tenantId}\u0000${e.hour.toISOString()}`))].sort();
+  if (pairs.length === 0) return;
+  const marks = JSON.stringify(pairs.map((p) => p.split("\u0000")));
+  await tx.execute(sql`
+    insert into usage_dirty_hours (tenant_id, hour)
+    select m ->> 0, (m ->> 1)::timestamptz from jsonb_array_elements(${marks}::jsonb) m
+    on conflict (tenant_id, hour) do update set hour = excluded.hour`);
+}
+
+/** Meters billed for at least a minute per interval, as EC2 bills an instance. */
+const MINIMUM_MS_METERS = [
+  "node_hours",
+  "machine_small_hours",
+  "machine_medium_hours",
+  "machine_large_hours",
+  "machine_gpu_hours",
+];
+const MINIMUM_MS = 60_000;
+const WATERMARK = "derive";
+
+/**
+ * Turns meter intervals into usage events, one per interval and closed hour, with the id
+ * `ue_` + sha256(interval id | hour): deriving the same hour again yields the same ids, so a rerun
+ * (or a crash and a retry) adds nothing. Hours from the watermark (less `lookbackHours`, to
+ * re-cover intervals closed since) up to the last closed hour; a machine or node interval that
+ * ended shorter than a minute gets a top-up event to 60 s in the hour it started.
+ */
+export async function deriveUsageEvents(
+  db: Db,
+  now: Date,
+  opts: { lookbackHours?: number } = {},
+): Promise<{ inserted: number; from: Date; to: Date }> {
+  const to = hourOf(now);
+  return withSystem(db, async (tx) => {
+    const [mark] = await tx.execute<{ at: string }>(
+      sql`select at from usage_watermarks where name = ${WATERMARK} for update`,
+    );
+    const lookback = (opts.lookbackHours ?? 2) * HOUR_MS;
+    const since = mark ? new Date(mark.at).getTime() - lookback : to.getTime() - lookback;
+    const from = new Date(
+      Math.max(since, hourOf(new Date(now.getTime() - LATE_EVENT_WINDOW_MS)).getTime() + HOUR_MS),
+    );
+    const f = from.toISOString();
+    const t = to.toISOString();
+    const n = now.toISOString();
+    const [row] = await tx.execute<{ n: number }>(sql`
+      with src as (
+        select id, tenant_id, cluster_id, namespace, meter, subject_id, rate, labels, started_at,
+               coalesce(ended_at, ${n}::timestamptz) as ended, ended_at
+        from meter_intervals
+        where started_at < ${t}::timestamptz and (ended_at is null or ended_at > ${f}::timestamptz)
+      ), hourly as (
+        select s.*, h as hour from src s,
+          generate_series(date_trunc('hour', greatest(s.started_at, ${f}::timestamptz)),
+                          least(s.ended, ${t}::timestamptz) - interval '1 millisecond', interval '1 hour') h
+      ), derived as (
+        select 'ue_' || left(encode(sha256(convert_to(id || '|' || to_char(hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24'), 'UTF8')), 'hex'), 32) as eid,
+               tenant_id, cluster_id, namespace, meter, subject_id, hour, labels,
+               floor(extract(epoch from least(ended, hour + interval '1 hour') - greatest(started_at, hour)) * 1000)::bigint * rate as raw
+        from hourly
+        union all
+        select 'ue_' || left(encode(sha256(convert_to(id || '|min60', 'UTF8')), 'hex'), 32),
+               tenant_id, cluster_id, namespace, meter, subject_id, date_trunc('hour', started_at), labels,
+               (${MINIMUM_MS} - floor(extract(epoch from ended_at - started_at) * 1000))::bigint * rate
+        from src
+        where meter = any(string_to_array(${MINIMUM_MS_METERS.join(",")}, ',')) and ended_at is not null
+          and ended_at >= ${f}::timestamptz and ended_at < ${t}::timestamptz
+          and ended_at - started_at < make_interval(secs => ${MINIMUM_MS / 1000})
+      ), ins as (
+        insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
+        select eid, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels from derived
+        where raw > 0
+        on conflict (id) do nothing
+        returning tenant_id, hour
+      ), marked as (
+        insert into usage_dirty_hours (tenant_id, hour)
+        select distinct tenant_id, hour from ins order by 1, 2
+        on conflict (tenant_id, hour) do update set hour = excluded.hour
+      )
+      select count(*)::int as n from ins`);
+    await tx.execute(sql`
+      insert into usage_watermarks (name, at) values (${WATERMARK}, ${t}::timestamptz)
+      on conflict (name) do update set at = greatest(usage_watermarks.at, excluded.at)`);
+    return { inserted: row?.n ?? 0, from, to };
+  });
+}
+
+/**
+ * Rolls up a batch of dirty hours in one transaction: each hour's rollup rows are replaced by a
+ * fresh aggregate of all its events, by cluster × namespace × meter × the tenant's cost-allocation
+ * labels; the marks are cleared. Marks locked by another rollup are skipped. Returns the hours done.
+ */
+export async function rollupDirtyHours(
+  db: Db,
+  opts: { batch?: number; beforeCommit?: () => void | Promise<void> } = {},
+): Promise<number> {
+  return withSystem(db, async (tx) => {
+    const dirty = await tx.execute<{ tenant_id: string; hour: string }>(sql`
+      select tenant_id, hour::text from usage_dirty_hours
+      order by tenant_id, hour limit ${opts.batch ?? 50} for update skip locked`);
+    if (dirty.length === 0) return 0;
+    const marks = JSON.stringify(dirty.map((d) => [d.tenant_id, d.hour]));
+    const pairs = sql`select m ->> 0 as tenant_id, (m ->> 1)::timestamptz as hour from jsonb_array_elements(${marks}::jsonb) m`;
+    await tx.execute(sql`
+      delete from usage_hourly u using (${pairs}) p where u.tenant_id = p.tenant_id and u.hour = p.hour`);
+    await tx.execute(sql`
+      insert into usage_hourly (tenant_id, hour, cluster_id, namespace, meter, labels_key, labels, raw, events)
+      select e.tenant_id, e.hour, e.cluster_id, e.namespace, e.meter, l.labels::text, l.labels, sum(e.raw), count(*)
+      from (${pairs}) p
+      join tenants t on t.id = p.tenant_id
+      join usage_events e on e.tenant_id = p.tenant_id and e.hour = p.hour
+      cross join lateral (
+        select coalesce(jsonb_object_agg(k, e.labels ->> k), '{}'::jsonb) as labels
+        from jsonb_array_elements_text(t.cost_allocation_label_keys) k where e.labels ? k
+      ) l
+      group by e.tenant_id, e.hour, e.cluster_id, e.namespace, e.meter, l.labels`);
+    await opts.beforeCommit?.();
+    await tx.execute(sql`
+      delete from usage_dirty_hours d using (${pairs}) p where d.tenant_id = p.tenant_id and d.hour = p.hour`);
+    return dirty.length;
+  });
+}
+
+/** Rolls up until no dirty hour is left (or only ones another worker holds). */
+export async function rollupAll(db: Db, batch = 50): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await rollupDirtyHours(db, { batch });
+    total += n;
+    if (n === 0) return total;
+  }
+}

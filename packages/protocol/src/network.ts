@@ -1,0 +1,89 @@
+import { z } from "zod";
+
+/** The cluster DNS domain (Kubernetes' default `cluster.local`). */
+export const CLUSTER_DOMAIN = "cluster.local";
+
+/** One ready endpoint of a service port: a pod's address and the port it serves on. */
+export const networkEndpointSchema = z.object({
+  podId: z.string(),
+  ip: z.string(),
+  port: z.number().int().min(1).max(65535),
+  nodeName: z.string().nullable(),
+});
+export type NetworkEndpoint = z.infer<typeof networkEndpointSchema>;
+
+export const networkServiceSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  clusterIP: z.string(),
+  sessionAffinity: z.enum(["None", "ClientIP"]),
+  /** ClientIP affinity: how long a client stays with its endpoint after its last connection. */
+  affinityTimeoutSeconds: z.number().int().min(0),
+  ports: z.array(
+    z.object({
+      name: z.string(),
+      port: z.number().int().min(1).max(65535),
+      protocol: z.literal("TCP"),
+      endpoints: z.array(networkEndpointSchema),
+    }),
+  ),
+});
+export type NetworkService = z.infer<typeof networkServiceSchema>;
+
+/**
+ * `GET /v1/nodes/network`: what a node's service proxy and DNS server serve — the cluster's
+ * service range and DNS address, and every Service with its ready endpoints on every node.
+ */
+export const networkViewSchema = z.object({
+  /** Changes whenever anything below does. */
+  version: z.string(),
+  serviceCidr: z.string(),
+  dnsAddress: z.string(),
+  clusterDomain: z.string(),
+  services: z.array(networkServiceSchema),
+});
+export type NetworkView = z.infer<typeof networkViewSchema>;
+
+export const networkRequestSchema = z.object({}).strict();
+
+const envName = (service: string) => service.toUpperCase().replaceAll("-", "_");
+
+/**
+ * The variables Kubernetes gives a container for each service of its namespace that exists when
+ * it starts (kubelet's `getServiceEnvVarMap`, the Docker-links style included):
+ * `WEB_SERVICE_HOST`, `WEB_SERVICE_PORT`, `WEB_SERVICE_PORT_HTTP`, `WEB_PORT`, `WEB_PORT_80_TCP`,
+ * `WEB_PORT_80_TCP_PROTO`, `WEB_PORT_80_TCP_PORT`, `WEB_PORT_80_TCP_ADDR`.
+ */
+export function serviceEnv(services: readonly NetworkService[], namespace: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  const mine = services
+    .filter((s) => s.namespace === namespace && s.clusterIP !== "")
+    .sort((a, b) => a.name.localeCompare(b.name));
+  for (const s of mine) {
+    const name = envName(s.name);
+    const first = s.ports[0];
+    if (!first) continue;
+    env[`${name}_SERVICE_HOST`] = s.clusterIP;
+    env[`${name}_SERVICE_PORT`] = String(first.port);
+    for (const p of s.ports) if (p.name) env[`${name}_SERVICE_PORT_${envName(p.name)}`] = String(p.port);
+    env[`${name}_PORT`] = `tcp://${s.clusterIP}:${first.port}`;
+    for (const p of s.ports) {
+      const prefix = `${name}_PORT_${p.port}_TCP`;
+      env[prefix] = `tcp://${s.clusterIP}:${p.port}`;
+      env[`${prefix}_PROTO`] = "tcp";
+      env[`${prefix}_PORT`] = String(p.port);
+      env[`${prefix}_ADDR`] = s.clusterIP;
+    }
+  }
+  return env;
+}
+
+/** Whether an IPv4 address lies in a CIDR block (`10.89.0.0/24`). */
+export function inCidr(cidr: string, ip: string): boolean {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return false;
+  const [base = "", bits = "32"] = cidr.split("/");
+  const toInt = (a: string) => a.split(".").reduce((n, p) => (n << 8) | Number(p), 0) >>> 0;
+  const b = Number(bits);
+  const mask = b === 0 ? 0 : (~0 << (32 - b)) >>> 0;
+  return (toInt(ip) & mask) >>> 0 === (toInt(base) & mask) >>> 0;
+}

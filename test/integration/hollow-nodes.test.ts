@@ -1,0 +1,101 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type HollowNodes, startHollowNodes } from "@berth/node-agent/hollow";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Agents, startAgents } from "./agent-support";
+import { type Platform, startPlatform } from "./harness";
+
+/**
+ * Hollow nodes: real agents over a runtime that runs nothing join, receive their pods over the
+ * push channel, report them running, and stop them, all through the control plane's real paths.
+ */
+let p: Platform;
+let served: Agents;
+let hollow: HollowNodes | undefined;
+let stateDir: string;
+let token: string;
+let clusterId: string;
+const COUNT = 20;
+
+beforeAll(async () => {
+  p = await startPlatform();
+  served = await startAgents(p);
+  stateDir = await mkdtemp(join(tmpdir(), "berth-hollow-"));
+  ({ token } = await p.api.tenant("hollow"));
+  clusterId = await p.activeCluster(token, "kubemark");
+}, 60_000);
+afterAll(async () => {
+  await hollow?.stop();
+  await served?.close();
+  await p?.close();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+const api = (method: string, path: string, body?: unknown) =>
+  p.api.call(method, `/v1/clusters/${clusterId}${path}`, { token, ...(body ? { body } : {}) });
+
+describe("hollow nodes", () => {
+  it("join with one token each as a node of their own, run a deployment's pods, and stop them", async () => {
+    const jt = await api("POST", "/join-tokens", { maxUses: COUNT });
+    expect(jt.status).toBe(201);
+    hollow = await startHollowNodes({
+      server: served.url,
+      joinToken: jt.body.token,
+      count: COUNT,
+      prefix: "hollow",
+      stateDir,
+      capacity: { cpuMillis: 4000, memoryBytes: 8 * 1024 ** 3, pods: 110 },
+      portRange: { min: 30000, max: 30099 },
+      startDelayMs: 50,
+      logger: pino({ level: "silent" }),
+    });
+    const nodes = (await api("GET", "/nodes?limit=100")).body.items as { name: string; status: string }[];
+    expect(nodes.filter((n) => n.status === "ready")).toHaveLength(COUNT);
+    expect(new Set(hollow.agents.map((a) => a.status().nodeId)).size).toBe(COUNT);
+
+    const created = Date.now();
+    await api("PUT", "/deployments/default/load", {
+      spec: {
+        replicas: 100,
+        template: {
+          spec: {
+            containers: [
+              {
+                name: "app",
+                image: "localhost/anything:1",
+                resources: { requests: { cpu: "10m", memory: "16Mi" } },
+              },
+            ],
+          },
+        },
+      },
+    });
+    const running = await p.waitFor(
+      "100 pods running",
+      async () => {
+        const items = (await api("GET", "/pods?limit=200")).body.items as {
+          phase: string;
+          nodeName: string;
+        }[];
+        return items.filter((x) => x.phase === "Running").length === 100 && items;
+      },
+      60_000,
+    );
+    const seconds = (Date.now() - created) / 1000;
+    console.log(`hollow: 100 pods on ${COUNT} hollow nodes running ${seconds.toFixed(2)} s after the create`);
+    // Every pod on a hollow node, and the agents hold exactly what they were given.
+    const names = new Set(nodes.map((n) => n.name));
+    expect(running.every((x) => names.has(x.nodeName))).toBe(true);
+    expect(new Set(running.map((x) => x.nodeName)).size).toBeGreaterThan(1);
+    expect(hollow.agents.reduce((n, a) => n + a.status().pods, 0)).toBe(100);
+
+    await api("DELETE", "/deployments/default/load");
+    await p.waitFor(
+      "the pods gone",
+      async () => ((await api("GET", "/pods?limit=200")).body.items as unknown[]).length === 0,
+      60_000,
+    );
+  }, 120_000);
+});
