@@ -13,7 +13,8 @@ export interface DisruptionBudgetSpec {
   maxUnavailable?: IntOrPercent;
 }
 
-function scaled(value: IntOrPercent, total: number, roundUp: boolean): number {
+/** An integer as it is, a percentage of `total` rounded up (kube rounds both of a budget's up). */
+function scaled(value: IntOrPercent, total: number): number {
   if (typeof value === "number") {
     if (!isCount(value))
       throw new SchedulerInputError(`PodDisruptionBudget value ${value} must be a non-negative integer`);
@@ -25,8 +26,7 @@ function scaled(value: IntOrPercent, total: number, roundUp: boolean): number {
       `PodDisruptionBudget value ${JSON.stringify(value)} is not an integer or a percentage`,
     );
   const percent = Number(match[1]);
-  const product = percent * total;
-  return roundUp ? intDiv(product + 99, 100) : intDiv(product, 100);
+  return intDiv(percent * total + 99, 100);
 }
 
 /**
@@ -43,9 +43,9 @@ export function disruptionsAllowed(
 ): number {
   let desiredHealthy: number;
   if (spec.maxUnavailable !== undefined) {
-    desiredHealthy = Math.max(0, expectedPods - scaled(spec.maxUnavailable, expectedPods, true));
+    desiredHealthy = Math.max(0, expectedPods - scaled(spec.maxUnavailable, expectedPods));
   } else if (spec.minAvailable !== undefined) {
-    desiredHealthy = scaled(spec.minAvailable, expectedPods, true);
+    desiredHealthy = scaled(spec.minAvailable, expectedPods);
   } else {
     throw new SchedulerInputError("a PodDisruptionBudget needs minAvailable or maxUnavailable");
   }

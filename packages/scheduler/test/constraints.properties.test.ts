@@ -6,6 +6,7 @@ import type { Plan, Snapshot } from "../src/types";
 import { shuffled } from "./arbitraries";
 import { type ConstrainedScenario, constrainedScenario, GPU } from "./constrained";
 import { brokenRules, type PlacedPod } from "./constraint-oracle";
+import { propertyRuns } from "./property-runs";
 
 /** Preemption is on in these properties unless one turns it off (it is off by default). */
 function schedule(...[snapshot, request, options]: Parameters<typeof scheduleWith>) {
@@ -13,7 +14,7 @@ function schedule(...[snapshot, request, options]: Parameters<typeof scheduleWit
 }
 
 /** Fixed seeds: the same cases every run, so a failure reproduces. */
-const RUNS = { numRuns: 500, seed: 14 };
+const RUNS = { numRuns: propertyRuns(500), seed: 14 };
 
 function placedFromSnapshot(snapshot: Snapshot): PlacedPod[] {
   const ids = new Set(snapshot.nodes.map((n) => n.id));
@@ -64,39 +65,43 @@ function overCommitments(s: ConstrainedScenario, plan: Plan): string[] {
 }
 
 describe("required constraints (fixed seeds)", () => {
-  it("every placement keeps node affinity, topology spread, pod affinity and anti-affinity as they stood when it was made", () => {
-    fc.assert(
-      fc.property(constrainedScenario, (s) => {
-        // Without preemption the plan is a plain sequence of placements: replay it.
-        const plan = schedule(s.snapshot, { pending: s.pending }, { preemption: false });
-        const placed = placedFromSnapshot(s.snapshot);
-        const byId = new Map(s.pending.map((p) => [p.id, p]));
-        for (const placement of plan.placements) {
-          const pod = byId.get(placement.podId);
-          const node = s.snapshot.nodes.find((n) => n.id === placement.nodeId);
-          if (!pod || !node) throw new Error("placement of an unknown pod or node");
-          expect({
-            pod: pod.id,
-            node: node.id,
-            broken: brokenRules(pod, node, s.snapshot.nodes, placed, s.snapshot.namespaces ?? []),
-          }).toEqual({
-            pod: pod.id,
-            node: node.id,
-            broken: [],
-          });
-          placed.push({
-            tenantId: pod.tenantId,
-            namespace: pod.namespace,
-            labels: pod.labels ?? {},
-            nodeId: node.id,
-            terminating: false,
-            ...(pod.affinity ? { affinity: pod.affinity } : {}),
-          });
-        }
-      }),
-      RUNS,
-    );
-  });
+  it.each([false, true])(
+    "every placement keeps node affinity, topology spread, pod affinity and anti-affinity as they stood when it was made (preemption %s)",
+    (preemption) => {
+      fc.assert(
+        fc.property(constrainedScenario, (s) => {
+          // The placements are a plain sequence: replay it. Victims of preemption count until they
+          // are gone, and a node held for a preempting pod holds resources, not labels or terms.
+          const plan = schedule(s.snapshot, { pending: s.pending }, { preemption });
+          const placed = placedFromSnapshot(s.snapshot);
+          const byId = new Map(s.pending.map((p) => [p.id, p]));
+          for (const placement of plan.placements) {
+            const pod = byId.get(placement.podId);
+            const node = s.snapshot.nodes.find((n) => n.id === placement.nodeId);
+            if (!pod || !node) throw new Error("placement of an unknown pod or node");
+            expect({
+              pod: pod.id,
+              node: node.id,
+              broken: brokenRules(pod, node, s.snapshot.nodes, placed, s.snapshot.namespaces ?? []),
+            }).toEqual({
+              pod: pod.id,
+              node: node.id,
+              broken: [],
+            });
+            placed.push({
+              tenantId: pod.tenantId,
+              namespace: pod.namespace,
+              labels: pod.labels ?? {},
+              nodeId: node.id,
+              terminating: false,
+              ...(pod.affinity ? { affinity: pod.affinity } : {}),
+            });
+          }
+        }),
+        RUNS,
+      );
+    },
+  );
 
   it("a pod that is reported unschedulable breaks some rule on every ready node (no false negatives for one pod)", () => {
     fc.assert(

@@ -5,8 +5,9 @@ import { defaultScorers, schedule } from "../src/index";
 import type { PendingPod, Plan, Snapshot } from "../src/types";
 import { nodes, onePendingPod, replicaScenario, type Scenario, scenario, shuffled } from "./arbitraries";
 import { allowedOn, fitsEmpty } from "./oracle";
+import { propertyRuns } from "./property-runs";
 
-const RUNS = { numRuns: 1000 };
+const RUNS = { numRuns: propertyRuns(1000) };
 
 function run({ snapshot, pending, maxPlacements }: Scenario): Plan {
   return schedule(snapshot, maxPlacements === undefined ? { pending } : { pending, maxPlacements });

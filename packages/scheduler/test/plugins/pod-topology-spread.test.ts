@@ -157,3 +157,73 @@ describe("PodTopologySpread scorer", () => {
     expect(result[1]).toBeLessThan(result[2] as number);
   });
 });
+
+describe("PodTopologySpread: which nodes' domains count", () => {
+  const ns = [
+    zoned("a1", "a", { pool: "gen" }),
+    zoned("b1", "b", { pool: "gen" }),
+    node("c1", {
+      labels: { [ZONE]: "c", pool: "gpu" },
+      taints: [{ key: "gpu", value: "true", effect: "NoSchedule" }],
+    }),
+  ];
+  const counts = webPods({ a1: 2, b1: 1 });
+  const on = (p: ReturnType<typeof pod>, id: string) =>
+    verdict(
+      podTopologySpread,
+      p,
+      ns.find((n) => n.id === id) as NodeState,
+      counts,
+      ns.filter((n) => n.id !== id),
+    );
+
+  it("with nodeAffinityPolicy Honor, only nodes matching the pod's nodeSelector (zone c is left out)", () => {
+    const honour = pod("p", {
+      labels: web,
+      nodeSelector: { pool: "gen" },
+      topologySpreadConstraints: [spread()],
+    });
+    // Domains a (2) and b (1): the minimum is 1.
+    expect([on(honour, "a1"), on(honour, "b1")]).toEqual([MISMATCH, null]);
+    const ignore = pod("p", {
+      labels: web,
+      nodeSelector: { pool: "gen" },
+      topologySpreadConstraints: [spread({ nodeAffinityPolicy: "Ignore" })],
+    });
+    // Zone c counts with 0 pods.
+    expect([on(ignore, "a1"), on(ignore, "b1")]).toEqual([MISMATCH, MISMATCH]);
+  });
+
+  it("with a required node affinity as well as a nodeSelector, a node must match both", () => {
+    const p = pod("p", {
+      labels: web,
+      nodeSelector: { pool: "gen" },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: "In", values: ["a", "c"] }] }],
+          },
+        },
+      },
+      topologySpreadConstraints: [spread()],
+    });
+    // Only a1 is eligible: domain a alone, minimum 2.
+    expect(on(p, "a1")).toBe(null);
+  });
+
+  it("with nodeTaintsPolicy Honor, only nodes whose hard taints the pod tolerates", () => {
+    const p = (
+      policy: "Honor" | "Ignore" | undefined,
+      tolerations = [] as { key: string; operator: "Exists" }[],
+    ) =>
+      pod("p", {
+        labels: web,
+        tolerations,
+        topologySpreadConstraints: [spread(policy ? { nodeTaintsPolicy: policy } : {})],
+      });
+    expect([on(p("Honor"), "a1"), on(p("Honor"), "b1")]).toEqual([MISMATCH, null]);
+    expect([on(p(undefined), "b1"), on(p("Ignore"), "b1")]).toEqual([MISMATCH, MISMATCH]);
+    const tolerant = p("Honor", [{ key: "gpu", operator: "Exists" }]);
+    expect(on(tolerant, "b1")).toBe(MISMATCH);
+  });
+});

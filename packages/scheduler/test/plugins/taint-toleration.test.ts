@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { schedule } from "../../src/index";
 import { taintToleration } from "../../src/plugins/taint-toleration";
 import { tolerates } from "../../src/plugins/tolerations";
 import type { Taint, Toleration } from "../../src/types";
@@ -104,4 +105,49 @@ describe("TaintToleration filter", () => {
     const n = node("n", { taints: [{ key: "spot", effect: "PreferNoSchedule" }] });
     expect(verdict(taintToleration, pod("p"), n)).toBe("skipped");
   });
+});
+
+describe("pod key (static filter cache)", () => {
+  const tainted = node("gpu", { taints: [gpu] });
+  it.each<{ differs: string; tolerating: Toleration; other: Toleration }>([
+    {
+      differs: "value",
+      tolerating: { key: "gpu", value: "true", effect: "NoSchedule" },
+      other: { key: "gpu", value: "false", effect: "NoSchedule" },
+    },
+    {
+      differs: "operator",
+      tolerating: { key: "gpu", operator: "Exists" },
+      other: { key: "gpu", operator: "Equal" },
+    },
+    {
+      differs: "effect",
+      tolerating: { key: "gpu", operator: "Exists", effect: "NoSchedule" },
+      other: { key: "gpu", operator: "Exists", effect: "NoExecute" },
+    },
+    {
+      differs: "key",
+      tolerating: { key: "gpu", operator: "Exists" },
+      other: { key: "gpu2", operator: "Exists" },
+    },
+  ])(
+    "tells apart tolerations that differ only in $differs, whichever pod comes first",
+    ({ tolerating, other }) => {
+      for (const [first, second] of [
+        [tolerating, other],
+        [other, tolerating],
+      ] as const) {
+        const pending = [
+          pod("first", { createdSeq: 1, tolerations: [first] }),
+          pod("second", { createdSeq: 2, tolerations: [second] }),
+        ];
+        const plan = schedule({ nodes: [tainted], pods: [] }, { pending });
+        const placed = first === tolerating ? "first" : "second";
+        expect(plan.placements.map((p) => p.podId)).toEqual([placed]);
+        expect(plan.unschedulable.map((u) => u.reason)).toEqual([
+          "0/1 nodes are available: 1 node(s) had untolerated taint {gpu: true}.",
+        ]);
+      }
+    },
+  );
 });
