@@ -7,15 +7,8 @@ import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  expectRuntimeError,
-  freePort,
-  httpGet,
-  ids,
-  sleep,
-  waitFor,
-  waitForState,
-} from "./conformance-helpers";
+import { expectRuntimeError, freePort, httpGet, sleep, waitFor, waitForState } from "./conformance-helpers";
+import { lifecycleEdgeTests } from "./conformance-lifecycle";
 import { networkTests } from "./conformance-network";
 import { nodeFacilityTests } from "./conformance-node";
 import { runtimeStreamsConformanceSuite } from "./conformance-streams";
@@ -394,96 +387,7 @@ export function runtimeConformanceSuite(
       T,
     );
 
-    it(
-      "stop ends a process that ignores SIGTERM after the timeout, and is idempotent",
-      async () => {
-        const id = await run(spec("stop", { command: ["/bin/sleep", "300"] })); // PID 1 ignores SIGTERM
-        const started = Date.now();
-        await rt.stop(id, 1);
-        expect(Date.now() - started).toBeLessThan(10_000);
-        expect((await rt.inspect(id))?.state).toBe("exited");
-        await rt.stop(id, 1);
-        const never = await create(spec("stop-created"));
-        await rt.stop(never, 1);
-        expect((await rt.inspect(never))?.state).toBe("created");
-      },
-      T,
-    );
-
-    it(
-      "remove force-removes a running container and is idempotent",
-      async () => {
-        const id = await run(spec("remove"));
-        await rt.remove(id);
-        expect(await rt.inspect(id)).toBeNull();
-        await rt.remove(id);
-        await rt.stop(id, 1); // stopping what is gone is fine too
-      },
-      T,
-    );
-
-    it(
-      "inspect and stats of a missing container are null; start and logs fail with NOT_FOUND",
-      async () => {
-        const missing = `berth-conf-${runId}-missing`;
-        expect(await rt.inspect(missing)).toBeNull();
-        expect(await rt.stats(missing)).toBeNull();
-        await expectRuntimeError(rt.start(missing), "NOT_FOUND");
-        await expectRuntimeError(rt.logs(missing, { tail: 10 }), "NOT_FOUND");
-      },
-      T,
-    );
-
-    it(
-      "create with a name already taken fails with CONFLICT",
-      async () => {
-        const s = spec("dup");
-        await create(s);
-        await expectRuntimeError(rt.create(s), "CONFLICT");
-      },
-      T,
-    );
-
-    it(
-      "create from an absent image fails with IMAGE_NOT_FOUND",
-      async () => {
-        await expectRuntimeError(
-          rt.create(spec("no-image", { image: `localhost/berth/absent-${runId}:v1` })),
-          "IMAGE_NOT_FOUND",
-        );
-      },
-      T,
-    );
-
-    it(
-      "list returns containers in every state carrying all the given labels, and no others",
-      async () => {
-        const a1 = await create(spec("list-a", { labels: { "berth.test.group": "a" } }));
-        const a2 = await run(sh("list-a", "exit 0", { labels: { "berth.test.group": "a" } }));
-        const b = await create(spec("list-b", { labels: { "berth.test.group": "b" } }));
-        await waitForState(rt, a2, "exited");
-
-        const listed = await rt.list({ ...runLabels, "berth.test.group": "a" });
-        expect(ids(listed)).toEqual([a1, a2].sort());
-        expect(listed.map((c) => c.state).sort()).toEqual(["created", "exited"]);
-        expect(ids(await rt.list({ ...runLabels, "berth.test.group": "b" }))).toEqual([b]);
-        expect(await rt.list({ ...runLabels, "berth.test.group": "c" })).toEqual([]);
-      },
-      T,
-    );
-
-    it(
-      "stats of a running container report memory in use and cumulative CPU time",
-      async () => {
-        const id = await run(spec("stats"));
-        const stats = await rt.stats(id);
-        expect(stats?.memoryBytes).toBeGreaterThan(0);
-        expect(stats?.cpuNanos).toBeGreaterThanOrEqual(0);
-        await rt.stop(id, 1);
-        expect(await rt.stats(id)).toBeNull();
-      },
-      T,
-    );
+    lifecycleEdgeTests(suite);
   });
   runtimeStreamsConformanceSuite(name, makeRuntime, { image: opts.image });
 }

@@ -45,11 +45,14 @@ export function registerUsage(program: Command, rt: Runtime): void {
           !o.allClusters && (rt.globals.cluster || (await rt.context()).cluster)
             ? await rt.clusterId()
             : undefined;
-        const usage = await (await rt.client()).usage.get.query({
+        const answer = await (await rt.client()).usage.get.query({
           from: o.from ?? startOfMonth(now),
           to: o.to ?? now.toISOString(),
           ...(cluster ? { clusterId: cluster } : {}),
         });
+        // Asked without the server's groupBy, the API answers the priced usage per cluster × meter.
+        if ("groupBy" in answer) throw new Error("the API answered a grouped report to an ungrouped request");
+        const usage = answer;
         if (o.output === "csv") {
           if (o.groupBy) throw new UsageError("--group-by does not apply to -o csv");
           return rt.print(usageToCsv(usage));
