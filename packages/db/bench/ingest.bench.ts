@@ -1,10 +1,10 @@
 /**
- * Usage-event ingestion throughput, exact: BENCH_EVENTS distinct events (default 1,000,000) over 3
- * tenants × 3 clusters, delivered with 30 % replayed and 10 % late, in batches of BENCH_BATCH
- * (10,000) by BENCH_WRITERS concurrent writers (4), into a fresh database. Prints events/s
+ * Usage-event ingestion throughput, exact: `--events` distinct events (default 1,000,000) over 3
+ * tenants × 3 clusters, delivered with 30 % replayed and 10 % late, in batches of `--batch`
+ * (10,000) by `--writers` concurrent writers (4), into a fresh database. Prints events/s
  * (delivered events, replays included, committed into Postgres), then rolls everything up and
  * checks the rolled-up totals against the ground truth summed here in JS, to the raw unit.
- * Run: `npm run bench -w @berth/db` (needs the env of `infra/services.sh env`).
+ * Run: `npm run bench -w @berth/db [-- --events 200000]` (needs the env of `infra/services.sh env`).
  */
 import { newId } from "@berth/core";
 import { sql } from "drizzle-orm";
@@ -17,9 +17,14 @@ import {
   systemRows,
 } from "../src/testing";
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
-const WRITERS = Number(process.env.BENCH_WRITERS ?? 4);
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const EVENTS = flag("--events", 1_000_000);
+const BATCH = flag("--batch", 10_000);
+const WRITERS = flag("--writers", 4);
 
 await ensureTemplate();
 const t = await createTestDatabase({ poolSize: WRITERS + 2 });
