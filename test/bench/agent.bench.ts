@@ -17,7 +17,7 @@ import { createControlPlane } from "@berth/node-agent/api";
 import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
-import { containersOf, engine, ROOT } from "../e2e/support";
+import { containersOf, engine, hostPortBlock, ROOT } from "../e2e/support";
 import { startPlatform } from "../integration/harness";
 
 const PODS = Number(process.env.BENCH_PODS ?? 20);
@@ -55,7 +55,7 @@ const socket = (process.env.CONTAINER_HOST ?? `unix://${ROOT}/.data/podman/podma
   /^unix:\/\//,
   "",
 );
-const portBase = 45000 + Math.floor(Math.random() * 50) * 100;
+const portRange = hostPortBlock(100);
 const agent = createAgent(
   {
     server: url,
@@ -64,7 +64,7 @@ const agent = createAgent(
     join: {
       name: "bench",
       capacity: { cpuMillis: 64_000, memoryBytes: 64 * 1024 ** 3, pods: 110 },
-      portRange: { min: portBase, max: portBase + 99 },
+      portRange,
       address: "127.0.0.1",
       labels: {},
       agentVersion: "bench",

@@ -7,7 +7,7 @@ import { systemRows } from "@berth/db/testing";
 import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
-import { containersOf, engine, ROOT } from "./support";
+import { containersOf, engine, hostPortBlock, ROOT } from "./support";
 
 /**
  * A cloud on this machine: the control API listening on a real port (machines' agents call it),
@@ -38,7 +38,7 @@ export async function startCloud(
   const server = serve({ fetch: api.app.fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise<void>((ok) => server.once("listening", () => ok()));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const portBase = 43000 + Math.floor(Math.random() * 100) * 200;
+  const portBase = hostPortBlock(250).min;
   const ec2 = await createEc2Emulator({
     workDir: join(workDir, "instances"),
     ignoreClientToken: opts.ignoreClientToken ?? false,

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
@@ -15,6 +16,38 @@ export function freePort(): Promise<number> {
       s.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
     });
   });
+}
+
+/**
+ * Host ports for a test's agents to publish pods on: `size` of them, apart from every other block
+ * this process or a parallel test file takes. Podman's DNAT for a published port also catches this
+ * host's own connections to that port on 127.0.0.1, so blocks stay below the kernel's ephemeral
+ * range (where servers on port 0, clients' source ports, Postgres and Redis are) and below the
+ * agent's default range (30000-32767, a local platform's own node); each vitest worker has a
+ * region of its own, and a process takes the blocks of its region in turn from a random start.
+ */
+export function hostPortBlock(size: number): { min: number; max: number } {
+  if (size > BLOCK) throw new Error(`a host port block holds at most ${BLOCK} ports`);
+  const region = regionFor(Number(process.env.VITEST_POOL_ID ?? 1));
+  const blocks = Math.floor((region.max - region.min + 1) / BLOCK);
+  const min = region.min + ((nextBlock++ + blockOffset) % blocks) * BLOCK;
+  return { min, max: min + size - 1 };
+}
+
+const BLOCK = 250;
+const REGIONS = 4;
+let nextBlock = 0;
+const blockOffset = Math.floor(Math.random() * 1000);
+
+function regionFor(worker: number): { min: number; max: number } {
+  const ephemeralMin = Number(
+    readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0],
+  );
+  const top = Math.min(30_000, ephemeralMin) - 1;
+  const size = Math.floor((top - 10_000 + 1) / REGIONS);
+  if (size < BLOCK) throw new Error(`no room for host port blocks below ${top + 1}`);
+  const min = 10_000 + ((worker - 1) % REGIONS) * size;
+  return { min, max: min + size - 1 };
 }
 
 export interface Proc {

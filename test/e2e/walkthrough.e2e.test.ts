@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createTestDatabase, type TestDatabase } from "@berth/db/testing";
 import { createClient } from "@berth/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containersOf, engine, freePort, type Proc, poll, start } from "./support";
+import { containersOf, engine, freePort, hostPortBlock, type Proc, poll, start } from "./support";
 
 /**
  * The README's walkthrough, done for real: `npm run up` (infra/up.sh) starts the control API and the
@@ -18,7 +18,7 @@ let agent: Proc | undefined;
 let url: string;
 let stateDir: string;
 const prefix = `e2e-${randomBytes(4).toString("hex")}`;
-const portBase = 40000 + Math.floor(Math.random() * 200) * 40;
+const ports = hostPortBlock(40);
 const s: { token: string; clusterId: string; nodeId: string } = { token: "", clusterId: "", nodeId: "" };
 
 async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
@@ -156,7 +156,7 @@ describe("from sign-up to a running container, billed", () => {
         "--state-dir",
         stateDir,
         "--port-range",
-        `${portBase}-${portBase + 39}`,
+        `${ports.min}-${ports.max}`,
         "--cpu",
         "2000",
         "--memory",
@@ -198,7 +198,7 @@ describe("from sign-up to a running container, billed", () => {
         restarts: 0,
         reason: null,
       });
-      expect(p.hostPort).toBeGreaterThanOrEqual(portBase);
+      expect(p.hostPort).toBeGreaterThanOrEqual(ports.min);
       const page = await (await fetch(`http://127.0.0.1:${p.hostPort}/`)).text();
       expect(page).toContain(p.name);
       expect(page).toContain("deployed by the e2e test");

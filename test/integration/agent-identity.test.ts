@@ -8,7 +8,7 @@ import { CONTAINER_LABELS } from "@berth/protocol";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containersOf, engine } from "../e2e/support";
-import { type Agents, demoDeployment, portBlock, startAgents } from "./agent-support";
+import { type Agents, demoDeployment, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -59,7 +59,7 @@ async function leftover(labels: Record<string, string>, hostPort: number): Promi
 describe("an agent starting on a host", () => {
   it("removes its installation's containers of a stale node id, leaves other agents' alone, and keeps their ports from being handed out", async () => {
     const clusterId = await p.activeCluster(token, "leftovers");
-    const range = portBlock(10);
+    const range = hostPortBlock(10);
     // The installation has an id (kept in its state dir) from an earlier run.
     const stateDir = await mkdtemp(join(tmpdir(), "berth-agent-leftovers-"));
     dirs.push(stateDir);
@@ -127,7 +127,7 @@ describe("an agent starting on a host", () => {
     const oldCluster = await p.activeCluster(token, "old");
     const first = await agents.start("mover", {
       joinToken: await joinToken(oldCluster),
-      portRange: portBlock(5),
+      portRange: hostPortBlock(5),
     });
     const oldNode = first.agent.status().nodeId ?? "";
     await p.api.call("PUT", `/v1/clusters/${oldCluster}/deployments/default/web`, {
@@ -146,7 +146,7 @@ describe("an agent starting on a host", () => {
     const second = await agents.start("mover", {
       joinToken: await joinToken(newCluster),
       stateDir: first.stateDir,
-      portRange: portBlock(5),
+      portRange: hostPortBlock(5),
     });
     const newNode = second.agent.status().nodeId ?? "";
     expect(newNode).not.toBe(oldNode);
@@ -170,7 +170,7 @@ describe("an agent starting on a host", () => {
     const oldCluster = await p.activeCluster(token, "gone");
     const first = await agents.start("orphan", {
       joinToken: await joinToken(oldCluster),
-      portRange: portBlock(5),
+      portRange: hostPortBlock(5),
     });
     const oldNode = first.agent.status().nodeId ?? "";
     await p.api.call("PUT", `/v1/clusters/${oldCluster}/deployments/default/web`, {
@@ -194,7 +194,7 @@ describe("an agent starting on a host", () => {
     const second = await agents.start("orphan", {
       joinToken: await joinToken(newCluster),
       stateDir: first.stateDir,
-      portRange: portBlock(5),
+      portRange: hostPortBlock(5),
     });
     expect(await containersOf(oldNode)).toEqual([]);
     expect(second.logs.join("")).toMatch(

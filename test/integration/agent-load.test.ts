@@ -1,7 +1,7 @@
 import type { ContainerRuntime } from "@berth/node-agent/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containersOf } from "../e2e/support";
-import { type Agents, demoDeployment, portBlock, startAgents } from "./agent-support";
+import { type Agents, demoDeployment, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -67,7 +67,7 @@ describe("the node agent under load", () => {
     const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
     const { agent } = await agents.start("fifty", {
       joinToken: jt.body.token,
-      portRange: portBlock(80),
+      portRange: hostPortBlock(80),
       pods: 60,
     });
     const status = watchNodeStatus(clusterId);
@@ -113,7 +113,7 @@ describe("the node agent under load", () => {
     const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
     await agents.start("slow", {
       joinToken: jt.body.token,
-      portRange: portBlock(10),
+      portRange: hostPortBlock(10),
       runtime: slowStarts(agents.runtime, 30_000),
     });
     const status = watchNodeStatus(clusterId);

@@ -8,7 +8,7 @@ import { createControlPlane } from "@berth/node-agent/api";
 import { createDockerEngineRuntime } from "@berth/node-agent/runtime";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containersOf, engine, ROOT } from "../e2e/support";
+import { containersOf, engine, hostPortBlock, ROOT } from "../e2e/support";
 import { type Platform, startPlatform } from "./harness";
 
 /** The node agent against the real control plane and real containers: joining patiently, and outliving an outage. */
@@ -72,7 +72,7 @@ describe("the node agent", () => {
         join: {
           name: "patient",
           capacity: { cpuMillis: 2000, memoryBytes: 2 * 1024 ** 3, pods: 10 },
-          portRange: { min: 44900, max: 44909 },
+          portRange: hostPortBlock(10),
           address: "127.0.0.1",
           labels: {},
           agentVersion: "test",

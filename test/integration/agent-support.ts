@@ -139,10 +139,7 @@ async function unmountUnder(dir: string): Promise<void> {
 }
 
 /** A free block of host ports for one test's nodes (tests run in parallel on one host). */
-export function portBlock(size: number): { min: number; max: number } {
-  const min = 33000 + Math.floor(Math.random() * 120) * 250;
-  return { min, max: min + size - 1 };
-}
+export { hostPortBlock } from "../e2e/support";
 
 export const demoDeployment = (replicas: number, extra: Record<string, unknown> = {}) => ({
   spec: {

@@ -7,7 +7,7 @@ import { CONTAINER_LABELS } from "@berth/protocol";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containersOf } from "../e2e/support";
-import { type Agents, portBlock, startAgents } from "./agent-support";
+import { type Agents, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -28,7 +28,7 @@ beforeAll(async () => {
   ({ token, tenantId } = await p.api.tenant("workloads"));
   clusterId = await p.activeCluster(token, "health");
   const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
-  const { agent } = await agents.start("health", { joinToken: jt.body.token, portRange: portBlock(20) });
+  const { agent } = await agents.start("health", { joinToken: jt.body.token, portRange: hostPortBlock(20) });
   nodeId = agent.status().nodeId ?? "";
 }, 120_000);
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, portBlock, startAgents } from "./agent-support";
+import { type Agents, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
   await agents.start("hpa", {
     joinToken: jt.body.token,
-    portRange: portBlock(10),
+    portRange: hostPortBlock(10),
     intervals: { metricsMs: 1_000, observeMs: 1_000 },
   });
 }, 120_000);

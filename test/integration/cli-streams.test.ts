@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, portBlock, startAgents } from "./agent-support";
+import { type Agents, hostPortBlock, startAgents } from "./agent-support";
 import { cliRunner } from "./cli-support";
 import { type Platform, startPlatform } from "./harness";
 
@@ -45,7 +45,7 @@ beforeAll(async () => {
   );
   await cli.ok(["config", "set-context", "--cluster", clusterId]);
   const token = (await cli.ok(["join-tokens", "create", "--description", "cli"])).stdout.trim();
-  await agents.start("cli-node", { joinToken: token, portRange: portBlock(10) });
+  await agents.start("cli-node", { joinToken: token, portRange: hostPortBlock(10) });
   const applied = await cli.ok(["apply", "-f", "-", "--wait", "--timeout", "2m"], TICKER);
   expect(applied.stdout).toBe("deployment/ticker created\n");
   expect(applied.stderr).toMatch(/deployment "ticker" rollout: successfully rolled out \(\d+s\)/);

@@ -1,7 +1,7 @@
 import { createTestApi, type TestApi } from "@berth/control-api/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engine } from "../e2e/support";
-import { type Agents, demoDeployment, portBlock, startAgents } from "./agent-support";
+import { type Agents, demoDeployment, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 import { execClient, readLines } from "./stream-support";
 
@@ -66,7 +66,10 @@ beforeAll(async () => {
   ({ token } = await p.api.tenant("streams"));
   clusterId = await p.activeCluster(token, "c");
   const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
-  const { agent } = await agents.start("streamer", { joinToken: jt.body.token, portRange: portBlock(10) });
+  const { agent } = await agents.start("streamer", {
+    joinToken: jt.body.token,
+    portRange: hostPortBlock(10),
+  });
   agentStatus = () => agent.status();
   // A second replica of the API on the same database and Redis (and QUEUE_PREFIX).
   other = await createTestApi({

@@ -4,7 +4,7 @@ import { CONTAINER_LABELS } from "@berth/protocol";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containersOf } from "../e2e/support";
-import { type Agents, portBlock, startAgents } from "./agent-support";
+import { type Agents, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -41,7 +41,7 @@ beforeAll(async () => {
   ({ token } = await p.api.tenant("real-apps"));
   clusterId = await p.activeCluster(token, "apps");
   const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
-  const { agent } = await agents.start("apps", { joinToken: jt.body.token, portRange: portBlock(20) });
+  const { agent } = await agents.start("apps", { joinToken: jt.body.token, portRange: hostPortBlock(20) });
   nodeId = agent.status().nodeId ?? "";
   owner = postgres(p.api.database.migrationUrl, { max: 1, onnotice: () => {} });
   await owner.unsafe(CONDITION_HISTORY);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, portBlock, startAgents } from "./agent-support";
+import { type Agents, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -79,7 +79,7 @@ function cluster(clusterId: string) {
       const jt = await api("POST", "/join-tokens", opts.poolId ? { poolId: opts.poolId } : undefined);
       await agents.start(name, {
         joinToken: jt.body.token,
-        portRange: portBlock(20),
+        portRange: hostPortBlock(20),
         ...(opts.zone ? { zone: opts.zone } : {}),
         ...(opts.capacity ? { capacity: opts.capacity } : {}),
       });

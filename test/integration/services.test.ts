@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { inCidr } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, portBlock, startAgents } from "./agent-support";
+import { type Agents, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -33,9 +33,9 @@ beforeAll(async () => {
     body: { maxUses: 2 },
   });
   const jb = await p.api.call("POST", `/v1/clusters/${b.clusterId}/join-tokens`, { token: b.token });
-  await agents.start("a1", { joinToken: ja.body.token, portRange: portBlock(20) });
-  await agents.start("a2", { joinToken: ja.body.token, portRange: portBlock(20) });
-  await agents.start("b1", { joinToken: jb.body.token, portRange: portBlock(20) });
+  await agents.start("a1", { joinToken: ja.body.token, portRange: hostPortBlock(20) });
+  await agents.start("a2", { joinToken: ja.body.token, portRange: hostPortBlock(20) });
+  await agents.start("b1", { joinToken: jb.body.token, portRange: hostPortBlock(20) });
   await apply(a, [service, web, client]);
   await apply(b, [client]);
 }, 120_000);

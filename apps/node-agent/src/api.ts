@@ -67,6 +67,13 @@ export function isRetryable(error: unknown): boolean {
   );
 }
 
+/** fetch's "fetch failed" with what failed beneath it: `fetch failed (ECONNREFUSED)`. */
+function networkFailure(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  const below = e.cause?.code ?? e.cause?.message;
+  return below ? `${e.message} (${below})` : e.message;
+}
+
 const errorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
 export function createControlPlane(server: string, timeoutMs = 10_000): ControlPlane {
@@ -91,7 +98,7 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
       });
       text = await res.text();
     } catch (error) {
-      throw new ApiError(0, "UNREACHABLE", `cannot reach ${server}: ${(error as Error).message}`);
+      throw new ApiError(0, "UNREACHABLE", `cannot reach ${server}: ${networkFailure(error)}`);
     }
     if (!res.ok) {
       let parsed: ReturnType<typeof errorEnvelope.safeParse> | null = null;
