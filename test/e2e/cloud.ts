@@ -23,7 +23,8 @@ export interface Cloud {
 }
 
 export async function startCloud(
-  opts: { ignoreClientToken?: boolean; runUserData?: boolean } = {},
+  /** `pendingMs`: how long an instance stays pending before it boots (real clouds take their time). */
+  opts: { ignoreClientToken?: boolean; runUserData?: boolean; pendingMs?: number } = {},
 ): Promise<Cloud> {
   const workDir = await mkdtemp(join(tmpdir(), "berth-cloud-"));
   const bin = join(workDir, "bin");
@@ -43,6 +44,7 @@ export async function startCloud(
     workDir: join(workDir, "instances"),
     ignoreClientToken: opts.ignoreClientToken ?? false,
     runUserData: opts.runUserData ?? true,
+    ...(opts.pendingMs !== undefined ? { pendingMs: opts.pendingMs } : {}),
     userDataEnv: ({ index }) => ({
       PATH: `${bin}:${process.env.PATH ?? ""}`,
       BERTH_NODE_ADDRESS: "127.0.0.1",

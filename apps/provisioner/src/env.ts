@@ -52,6 +52,8 @@ const schema = z.object({
   METRICS_LATE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   /** How often every HorizontalPodAutoscaler is evaluated (kube's sync period, 15 s). */
   HPA_SYNC_PERIOD_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
+  /** How often the node autoscaler looks at every cluster with an autoscaled pool (its scan interval). */
+  NODE_AUTOSCALER_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
   /** No scale while usage is within this ratio of the target. */
   HPA_TOLERANCE: z.coerce.number().min(0).max(1).default(0.1),
   /** A pod's usage is averaged over its samples of this last window; without one it is missing. */

@@ -40,6 +40,7 @@ const deps: Deps = {
     "reconcile.sweep": env.SWEEP_INTERVAL_MS,
     "metrics.rollup": env.METRICS_ROLLUP_INTERVAL_MS,
     "hpa.sync": env.HPA_SYNC_PERIOD_MS,
+    "nodes.autoscale": env.NODE_AUTOSCALER_INTERVAL_MS,
   },
   autoscaling: { tolerance: env.HPA_TOLERANCE, metricsWindowMs: env.HPA_METRICS_WINDOW_SECONDS * 1000 },
   metricsLateMs: env.METRICS_LATE_SECONDS * 1000,

@@ -10,6 +10,7 @@ export const TEST_SCHEDULES: Deps["scheduleEveryMs"] = {
   "reconcile.sweep": 500,
   "metrics.rollup": 5_000,
   "hpa.sync": 1_000,
+  "nodes.autoscale": 1_000,
 };
 
 import { createWorkers, type Workers } from "./workers";

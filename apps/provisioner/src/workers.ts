@@ -21,6 +21,7 @@ import { fireCronJob } from "./jobs/fire-cronjob";
 import { syncAutoscalers } from "./jobs/hpa-sync";
 import { maintenance } from "./jobs/maintenance";
 import { deriveUsage, finalizeDueInvoices, rollupUsage } from "./jobs/metering";
+import { autoscaleAllNodes } from "./jobs/node-autoscale";
 import { provisionCluster } from "./jobs/provision-cluster";
 import { reconcileCluster } from "./jobs/reconcile-cluster";
 import { reconcileMachines } from "./jobs/reconcile-machines";
@@ -66,6 +67,7 @@ const handlers: { [N in JobName]: Handler<N> } = {
   "invoices.finalize": (deps) => finalizeDueInvoices(deps),
   "metrics.rollup": (deps) => rollupMetrics(deps.db, deps.now(), { lateMs: deps.metricsLateMs }),
   "hpa.sync": (deps) => syncAutoscalers(deps),
+  "nodes.autoscale": (deps) => autoscaleAllNodes(deps),
   // A scheduler's fire says when it was due (BullMQ's prevMillis); a catch-up names its time.
   "cronjob.fire": (deps, p, job) =>
     fireCronJob(deps, p, job.opts.prevMillis ?? (p.scheduledAt ? Date.parse(p.scheduledAt) : undefined)),

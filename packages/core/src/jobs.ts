@@ -158,6 +158,16 @@ export const JOBS = {
     // HPA_SYNC_PERIOD_MS overrides it (Kubernetes' --horizontal-pod-autoscaler-sync-period).
     schedule: { everyMs: 15_000 },
   },
+  "nodes.autoscale": {
+    queue: "autoscale",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "nodes-autoscale",
+    dedupe: "jobId",
+    // NODE_AUTOSCALER_INTERVAL_MS overrides it (the cluster autoscaler's --scan-interval).
+    schedule: { everyMs: 10_000 },
+  },
   "cronjob.fire": {
     queue: "cron",
     payload: cronJobFire,

@@ -202,7 +202,7 @@ export const clusterOperations = {
   }),
   updateNodePool: op({
     id: "nodePools.update",
-    summary: "Scale a node pool (minSize, maxSize, desiredSize)",
+    summary: "Scale a node pool (minSize, maxSize, desiredSize) or set its autoscaling",
     method: "PATCH",
     path: "/v1/clusters/:clusterId/node-pools/:poolId",
     auth: "user",

@@ -1,4 +1,4 @@
-import type { ClusterScheduling } from "@berth/db";
+import type { ClusterAutoscalerProfile, ClusterScheduling } from "@berth/db";
 import { isExtendedResourceName } from "@berth/protocol";
 import { z } from "zod";
 
@@ -74,3 +74,25 @@ export const schedulingInput = z.object({ scoringStrategy: scoringStrategyInput 
 
 /** What a cluster's `scheduling` is when it was created without one: kube's default, spreading. */
 export const DEFAULT_SCHEDULING: ClusterScheduling = { scoringStrategy: { type: "LeastAllocated" } };
+
+const DAY_SECONDS = 86_400;
+
+/**
+ * The node autoscaler's profile (AKS's `--cluster-autoscaler-profile`, its defaults): on PATCH,
+ * the fields given replace those stored.
+ */
+export const autoscalerProfileInput = z
+  .object({
+    expander: z.enum(["least-waste", "priority"]).optional(),
+    scaleDownUtilizationThreshold: z.number().min(0).max(1).optional(),
+    scaleDownUnneededTimeSeconds: z.number().int().min(0).max(DAY_SECONDS).optional(),
+    scaleDownDelayAfterAddSeconds: z.number().int().min(0).max(DAY_SECONDS).optional(),
+  })
+  .strict();
+
+export function withProfile(
+  base: ClusterAutoscalerProfile,
+  change: z.infer<typeof autoscalerProfileInput> | undefined,
+): ClusterAutoscalerProfile {
+  return { ...base, ...Object.fromEntries(Object.entries(change ?? {}).filter(([, v]) => v !== undefined)) };
+}

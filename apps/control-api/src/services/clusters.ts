@@ -1,9 +1,21 @@
 import { CLUSTER_TIERS, ConflictError, idOf, NotFoundError, newId, QuotaExceededError } from "@berth/core";
-import { clusters, joinTokens, recordEvent, type Tx, withTenant } from "@berth/db";
+import {
+  clusters,
+  DEFAULT_AUTOSCALER_PROFILE,
+  joinTokens,
+  recordEvent,
+  type Tx,
+  withTenant,
+} from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
-import { DEFAULT_SCHEDULING, schedulingInput } from "./cluster-scheduling";
+import {
+  autoscalerProfileInput,
+  DEFAULT_SCHEDULING,
+  schedulingInput,
+  withProfile,
+} from "./cluster-scheduling";
 import { kick } from "./kick";
 import { DNS_LABEL } from "./manifest";
 import { ensureBuiltInNamespaces } from "./objects/namespaces";
@@ -20,6 +32,7 @@ function view(c: typeof clusters.$inferSelect) {
     tier: c.tier,
     tags: c.tags,
     scheduling: c.scheduling,
+    autoscalerProfile: c.autoscalerProfile,
     status: c.status,
     statusReason: c.statusReason,
     createdAt: c.createdAt.toISOString(),
@@ -58,6 +71,8 @@ export const createClusterInput = z
     tier: z.enum(CLUSTER_TIERS).optional(),
     /** How its scheduler scores nodes (default LeastAllocated); changed later with PATCH. */
     scheduling: schedulingInput.optional(),
+    /** How its node autoscaler picks pools and gives nodes back (defaults as AKS's); PATCH changes it. */
+    autoscalerProfile: autoscalerProfileInput.optional(),
   })
   .strict();
 
@@ -86,6 +101,7 @@ export async function createCluster(
         tags: input.tags ?? {},
         tier: input.tier ?? "standard",
         scheduling: input.scheduling ?? DEFAULT_SCHEDULING,
+        autoscalerProfile: withProfile(DEFAULT_AUTOSCALER_PROFILE, input.autoscalerProfile),
         status: "provisioning",
       })
       .returning();
@@ -131,10 +147,15 @@ export async function getCluster(deps: Deps, caller: UserCaller, input: z.infer<
 }
 
 export const updateClusterInput = z
-  .object({ clusterId, tags: tagMap.optional(), scheduling: schedulingInput.optional() })
+  .object({
+    clusterId,
+    tags: tagMap.optional(),
+    scheduling: schedulingInput.optional(),
+    autoscalerProfile: autoscalerProfileInput.optional(),
+  })
   .strict();
 
-/** Changes a cluster's tags or its scheduling settings; its next placement pass uses them. */
+/** Changes a cluster's tags, scheduling settings or autoscaler profile; the next passes use them. */
 export async function updateCluster(
   deps: Deps,
   caller: UserCaller,
@@ -149,6 +170,9 @@ export async function updateCluster(
       .set({
         ...(input.tags ? { tags: input.tags } : {}),
         ...(input.scheduling ? { scheduling: input.scheduling } : {}),
+        ...(input.autoscalerProfile
+          ? { autoscalerProfile: withProfile(c.autoscalerProfile, input.autoscalerProfile) }
+          : {}),
       })
       .where(eq(clusters.id, c.id))
       .returning();
@@ -160,6 +184,15 @@ export async function updateCluster(
         objectName: c.name,
         reason: "SchedulingChanged",
         message: `scoring strategy ${input.scheduling.scoringStrategy.type}`,
+      });
+    if (input.autoscalerProfile && row)
+      await recordEvent(tx, {
+        tenantId: c.tenantId,
+        clusterId: c.id,
+        objectKind: "Cluster",
+        objectName: c.name,
+        reason: "AutoscalerProfileChanged",
+        message: JSON.stringify(row.autoscalerProfile),
       });
     return row ?? c;
   });

@@ -54,15 +54,56 @@ const taints = z
   .max(16);
 const size = z.number().int().min(0).max(MAX_POOL_SIZE);
 
+/**
+ * The node autoscaler's hold on a pool (EKS's scalingConfig, AKS's enableAutoScaling with its
+ * min and max counts): while enabled it sets `desiredSize` within `minSize..maxSize`, which are the
+ * pool's own bounds (given here or at the top level, not differently in both).
+ */
+const autoscalingInput = z
+  .object({
+    enabled: z.boolean().optional(),
+    minSize: size.optional(),
+    maxSize: size.optional(),
+    /** With the cluster's `priority` expander, higher goes first. */
+    priority: z.number().int().min(-1000).max(1000).optional(),
+  })
+  .strict();
+type AutoscalingInput = z.infer<typeof autoscalingInput>;
+
+/** A bound given at the top level and in `autoscaling`: one value, or a clear error. */
+function bound(
+  name: "minSize" | "maxSize",
+  top: number | undefined,
+  inner: number | undefined,
+): number | undefined {
+  if (top !== undefined && inner !== undefined && top !== inner)
+    throw new ValidationError(`${name} is given twice, differently`, [
+      { path: `autoscaling.${name}`, message: `differs from the top-level ${name} (${top})` },
+    ]);
+  return inner ?? top;
+}
+
+function checkAutoscaling(enabled: boolean, provider: string): void {
+  if (enabled && provider === "byo")
+    throw new ValidationError(
+      "a byo pool's machines are yours: Berth cannot add or remove them, so it cannot autoscale the pool (use an ec2 pool)",
+      [{ path: "autoscaling.enabled", message: "not for byo pools" }],
+    );
+}
+
+const clamp = (n: number, min: number, max: number) => Math.min(Math.max(n, min), max);
+
 export const createNodePoolInput = z
   .object({
     clusterId,
     name: z.string().min(1).max(40).regex(DNS_LABEL, "must be a DNS label"),
     provider: z.enum(PROVIDERS),
     instanceType: z.enum(INSTANCE_TYPE_NAMES as [string, ...string[]]).default("small"),
-    minSize: size.default(0),
-    maxSize: size.default(10),
-    desiredSize: size,
+    minSize: size.optional(),
+    maxSize: size.optional(),
+    /** Required unless autoscaling is enabled (then it starts at minSize). */
+    desiredSize: size.optional(),
+    autoscaling: autoscalingInput.optional(),
     labels: labelMap.optional(),
     taints: taints.optional(),
     /** `topology.kubernetes.io/zone` of the pool's nodes (byo only; DEFAULT_ZONE when absent). */
@@ -108,6 +149,12 @@ async function poolView(tx: Tx, pool: typeof nodePools.$inferSelect) {
     minSize: pool.minSize,
     maxSize: pool.maxSize,
     desiredSize: pool.desiredSize,
+    autoscaling: {
+      enabled: pool.autoscalingEnabled,
+      minSize: pool.minSize,
+      maxSize: pool.maxSize,
+      priority: pool.autoscalingPriority,
+    },
     labels: pool.labels,
     taints: pool.taints,
     /** The zone its nodes get: set for byo pools (DEFAULT_ZONE unless given), null for ec2 (each instance's own). */
@@ -139,7 +186,16 @@ export async function createNodePool(
   caller: UserCaller,
   input: z.infer<typeof createNodePoolInput>,
 ) {
-  checkSizes(input, input.provider);
+  const enabled = input.autoscaling?.enabled ?? false;
+  checkAutoscaling(enabled, input.provider);
+  const minSize = bound("minSize", input.minSize, input.autoscaling?.minSize) ?? 0;
+  const maxSize = bound("maxSize", input.maxSize, input.autoscaling?.maxSize) ?? 10;
+  if (input.desiredSize === undefined && !enabled)
+    throw new ValidationError("desiredSize is required unless autoscaling is enabled", [
+      { path: "desiredSize", message: "required" },
+    ]);
+  const sizes = { minSize, maxSize, desiredSize: input.desiredSize ?? minSize };
+  checkSizes(sizes, input.provider);
   if (input.zone !== undefined && input.provider !== "byo")
     throw new ValidationError(
       `zone: an ${input.provider} pool's nodes are in the availability zone their instances get`,
@@ -168,9 +224,9 @@ export async function createNodePool(
         name: input.name,
         provider: input.provider,
         instanceType: input.instanceType,
-        minSize: input.minSize,
-        maxSize: input.maxSize,
-        desiredSize: input.desiredSize,
+        ...sizes,
+        autoscalingEnabled: enabled,
+        autoscalingPriority: input.autoscaling?.priority ?? 0,
         labels: input.labels ?? {},
         taints: input.taints ?? [],
         zone: input.zone ?? null,
@@ -183,7 +239,7 @@ export async function createNodePool(
       objectKind: "NodePool",
       objectName: pool.name,
       reason: "Created",
-      message: `${input.provider} pool of ${input.desiredSize} ${input.instanceType} machine(s)`,
+      message: `${input.provider} pool of ${sizes.desiredSize} ${input.instanceType} machine(s)${enabled ? `, autoscaled within ${minSize}..${maxSize}` : ""}`,
     });
     return poolView(tx, pool);
   });
@@ -225,8 +281,36 @@ export const updateNodePoolInput = z
     minSize: size.optional(),
     maxSize: size.optional(),
     desiredSize: size.optional(),
+    autoscaling: autoscalingInput.optional(),
   })
   .strict();
+
+/** The pool's sizes after an update: an autoscaled pool's desired size is kept within its bounds. */
+function nextSizes(
+  pool: typeof nodePools.$inferSelect,
+  input: { minSize?: number | undefined; maxSize?: number | undefined; desiredSize?: number | undefined },
+  autoscaling: AutoscalingInput | undefined,
+) {
+  const enabled = autoscaling?.enabled ?? pool.autoscalingEnabled;
+  checkAutoscaling(enabled, pool.provider);
+  if (enabled && input.desiredSize !== undefined)
+    throw new ConflictError(
+      `node pool ${pool.name} is autoscaled: its size follows its pods' needs; disable autoscaling to set desiredSize`,
+    );
+  const minSize = bound("minSize", input.minSize, autoscaling?.minSize) ?? pool.minSize;
+  const maxSize = bound("maxSize", input.maxSize, autoscaling?.maxSize) ?? pool.maxSize;
+  if (minSize > maxSize) throw new ValidationError("minSize must not exceed maxSize");
+  const desiredSize = enabled
+    ? clamp(pool.desiredSize, minSize, maxSize)
+    : (input.desiredSize ?? pool.desiredSize);
+  return {
+    minSize,
+    maxSize,
+    desiredSize,
+    autoscalingEnabled: enabled,
+    autoscalingPriority: autoscaling?.priority ?? pool.autoscalingPriority,
+  };
+}
 
 /** Scales a pool; the provisioner launches or drains and terminates machines to match. */
 export async function updateNodePool(
@@ -238,11 +322,7 @@ export async function updateNodePool(
     await loadCluster(tx, input.clusterId);
     const pool = await loadPool(tx, input.clusterId, input.poolId);
     if (pool.status !== "active") throw new ConflictError(`node pool ${pool.name} is ${pool.status}`);
-    const next = {
-      minSize: input.minSize ?? pool.minSize,
-      maxSize: input.maxSize ?? pool.maxSize,
-      desiredSize: input.desiredSize ?? pool.desiredSize,
-    };
+    const next = nextSizes(pool, input, input.autoscaling);
     checkSizes(next, pool.provider);
     const [row] = await tx
       .update(nodePools)
@@ -257,6 +337,17 @@ export async function updateNodePool(
         objectName: pool.name,
         reason: "Scaled",
         message: `desired size ${pool.desiredSize} → ${next.desiredSize}`,
+      });
+    if (next.autoscalingEnabled !== pool.autoscalingEnabled)
+      await recordEvent(tx, {
+        tenantId: caller.tenantId,
+        clusterId: pool.clusterId,
+        objectKind: "NodePool",
+        objectName: pool.name,
+        reason: next.autoscalingEnabled ? "AutoscalingEnabled" : "AutoscalingDisabled",
+        message: next.autoscalingEnabled
+          ? `the node autoscaler keeps it within ${next.minSize}..${next.maxSize}`
+          : `its size stays ${next.desiredSize} until changed`,
       });
     return poolView(tx, row ?? pool);
   });

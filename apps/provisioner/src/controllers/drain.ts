@@ -17,7 +17,7 @@ const selects = (b: ClusterBudget, pod: PodRow): boolean =>
  * still has the healthy pods it wants (IfHealthyBudget) or always (AlwaysAllow). A pod selected by
  * more than one budget is refused, as kube refuses it.
  */
-function evictionVerdict(
+export function evictionVerdict(
   pod: PodRow,
   budgets: readonly ClusterBudget[],
 ): { ok: true } | { ok: false; why: string } {

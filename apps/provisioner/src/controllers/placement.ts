@@ -6,7 +6,7 @@ import { clusterBudgets } from "./budgets";
 import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
 import { removePods } from "./pods";
 
-function nodeState(n: NodeRow): NodeState {
+export function nodeState(n: NodeRow): NodeState {
   return {
     id: n.id,
     name: n.name,
@@ -59,7 +59,7 @@ function requestsOf(x: PodRow): Resources {
   return { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes, ...(extended ? { extended } : {}) };
 }
 
-function pendingPod(x: PodRow): PendingPod {
+export function pendingPod(x: PodRow): PendingPod {
   return {
     id: x.id,
     tenantId: x.tenantId,
@@ -86,7 +86,7 @@ function pendingPod(x: PodRow): PendingPod {
  * affinity terms of others), its own affinity (its required anti-affinity keeps matching pods
  * away), its priority, and whether it is going away (kube's deletionTimestamp).
  */
-function boundPod(x: PodRow & { nodeId: string }): BoundPod {
+export function boundPod(x: PodRow & { nodeId: string }): BoundPod {
   const t = x.template as Partial<PodTemplate>;
   return {
     id: x.id,
@@ -102,6 +102,29 @@ function boundPod(x: PodRow & { nodeId: string }): BoundPod {
     startedSeq: x.startedAt?.getTime() ?? x.seq,
     terminating: x.deletionRequestedAt !== null,
   };
+}
+
+/**
+ * The cluster's namespaces with their labels, for the namespaceSelector of pod (anti-)affinity
+ * terms. Every namespace carries `kubernetes.io/metadata.name`, as in kube, even one with no object yet.
+ */
+export async function clusterNamespaces(ctx: Pick<LoopContext, "tx" | "cluster">, of: readonly PodRow[]) {
+  const namespaces = await ctx.tx
+    .select({ tenantId: objects.tenantId, name: objects.name, labels: objects.labels })
+    .from(objects)
+    .where(and(eq(objects.clusterId, ctx.cluster.id), eq(objects.kind, "Namespace")));
+  const known = new Set(namespaces.map((n) => `${n.tenantId}/${n.name}`));
+  for (const x of of) {
+    const key = `${x.tenantId}/${x.namespace}`;
+    if (known.has(key)) continue;
+    known.add(key);
+    namespaces.push({
+      tenantId: x.tenantId,
+      name: x.namespace,
+      labels: { "kubernetes.io/metadata.name": x.namespace },
+    });
+  }
+  return namespaces;
 }
 
 /**
@@ -127,23 +150,7 @@ export async function placePending(
   });
   const invalidIds = new Set(invalid.map((u) => u.podId));
   const pending = waiting.filter((x) => !invalidIds.has(x.id));
-  // Namespace labels, for the namespaceSelector of pod (anti-)affinity terms.
-  // Every namespace carries `kubernetes.io/metadata.name`, as in kube, even one with no object yet.
-  const namespaces = await ctx.tx
-    .select({ tenantId: objects.tenantId, name: objects.name, labels: objects.labels })
-    .from(objects)
-    .where(and(eq(objects.clusterId, ctx.cluster.id), eq(objects.kind, "Namespace")));
-  const known = new Set(namespaces.map((n) => `${n.tenantId}/${n.name}`));
-  for (const x of [...live, ...pending]) {
-    const key = `${x.tenantId}/${x.namespace}`;
-    if (known.has(key)) continue;
-    known.add(key);
-    namespaces.push({
-      tenantId: x.tenantId,
-      name: x.namespace,
-      labels: { "kubernetes.io/metadata.name": x.namespace },
-    });
-  }
+  const namespaces = await clusterNamespaces(ctx, [...live, ...pending]);
   // `live` was read at the start of the pass: pods its controllers marked for deletion since are
   // terminating too (never counted by spread or budgets, never chosen as victims).
   const stopping = new Set(

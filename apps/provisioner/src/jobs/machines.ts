@@ -135,36 +135,49 @@ export async function launch(
  * stop. Called again until the provider reports the instance gone.
  */
 export async function retire(deps: Deps, m: MachineRow, reason: string, drain: boolean): Promise<void> {
-  const now = deps.now();
-  const retired = await withMachine(deps, m, ["pending", "launching", "running"], async (tx, row) => {
-    await tx
-      .update(machines)
-      .set({ status: "terminating", statusReason: reason, terminateRequestedAt: now })
-      .where(eq(machines.id, row.id));
-    if (row.nodeId) {
-      const live = and(eq(nodes.id, row.nodeId), inArray(nodes.status, ["ready", "not_ready"]));
-      if (drain)
-        await tx
-          .update(nodes)
-          .set({ unschedulable: true, drainRequestedAt: now, statusReason: `machine retiring: ${reason}` })
-          .where(live);
-      else {
-        await tx
-          .update(nodes)
-          .set({ status: "leaving", unschedulable: true, statusReason: `machine retiring: ${reason}` })
-          .where(live);
-        await tx
-          .update(pods)
-          .set({ deletionRequestedAt: now })
-          .where(and(eq(pods.nodeId, row.nodeId), isNull(pods.deletionRequestedAt)));
-      }
-    }
-    await machineEvent(tx, row, "Terminating", reason, drain ? "Normal" : "Warning");
-    return row.nodeId !== null && drain;
-  });
+  const retired = await withMachine(deps, m, ["pending", "launching", "running"], (tx, row) =>
+    retireIn(tx, row, reason, drain, deps.now()),
+  );
   // The drain is the cluster loop's work: start it now rather than on its next periodic pass.
   if (retired)
     await deps.queues.enqueue("cluster.reconcile", { tenantId: m.tenantId, clusterId: m.clusterId });
+}
+
+/**
+ * `retire` in the caller's transaction, on a machine row it has locked (still live): returns
+ * whether its node is now draining (the cluster loop has work).
+ */
+export async function retireIn(
+  tx: Tx,
+  row: MachineRow,
+  reason: string,
+  drain: boolean,
+  now: Date,
+): Promise<boolean> {
+  await tx
+    .update(machines)
+    .set({ status: "terminating", statusReason: reason, terminateRequestedAt: now })
+    .where(eq(machines.id, row.id));
+  if (row.nodeId) {
+    const live = and(eq(nodes.id, row.nodeId), inArray(nodes.status, ["ready", "not_ready"]));
+    if (drain)
+      await tx
+        .update(nodes)
+        .set({ unschedulable: true, drainRequestedAt: now, statusReason: `machine retiring: ${reason}` })
+        .where(live);
+    else {
+      await tx
+        .update(nodes)
+        .set({ status: "leaving", unschedulable: true, statusReason: `machine retiring: ${reason}` })
+        .where(live);
+      await tx
+        .update(pods)
+        .set({ deletionRequestedAt: now })
+        .where(and(eq(pods.nodeId, row.nodeId), isNull(pods.deletionRequestedAt)));
+    }
+  }
+  await machineEvent(tx, row, "Terminating", reason, drain ? "Normal" : "Warning");
+  return row.nodeId !== null && drain;
 }
 
 /** A retiring machine's node has no pods left (or ran out of time): it is told to stop and leave. */

@@ -101,7 +101,9 @@ function registerNodePoolCommands(program: Command, rt: Runtime): void {
     )
     .option("--min <n>", "fewest machines")
     .option("--max <n>", "most machines")
-    .option("--desired <n>", "machines wanted now (byo: 0)", "0")
+    .option("--desired <n>", "machines wanted now (byo: 0; with --autoscale: --min)")
+    .option("--autoscale", "let the node autoscaler size it within --min..--max (ec2)")
+    .option("--priority <n>", "its rank for the cluster's priority expander")
     .option("--label <key=value>", "a label of its nodes (repeatable)", collect)
     .option("--taint <key=value:Effect>", "a taint of its nodes (repeatable)", collect)
     .option("--zone <zone>", "the zone of a byo pool's nodes")
@@ -115,7 +117,17 @@ function registerNodePoolCommands(program: Command, rt: Runtime): void {
         ...(o.instanceType ? { instanceType: o.instanceType as string } : {}),
         ...(o.min ? { minSize: integer(o.min as string, "--min") } : {}),
         ...(o.max ? { maxSize: integer(o.max as string, "--max") } : {}),
-        desiredSize: integer(o.desired as string, "--desired"),
+        ...(o.desired || !o.autoscale
+          ? { desiredSize: integer((o.desired as string) ?? "0", "--desired") }
+          : {}),
+        ...(o.autoscale || o.priority
+          ? {
+              autoscaling: {
+                enabled: Boolean(o.autoscale),
+                ...(o.priority ? { priority: integer(o.priority as string, "--priority") } : {}),
+              },
+            }
+          : {}),
         ...(o.label ? { labels: keyValues(o.label as string[], "--label") } : {}),
         ...(o.taint ? { taints: (o.taint as string[]).map(taint) } : {}),
         ...(o.zone ? { zone: o.zone as string } : {}),
@@ -139,18 +151,23 @@ function registerNodePoolCommands(program: Command, rt: Runtime): void {
     .option("--desired <n>", "machines wanted")
     .option("--min <n>", "fewest machines")
     .option("--max <n>", "most machines")
-    .action(async (name: string, o: { desired?: string; min?: string; max?: string }) => {
-      const [client, clusterId] = [await rt.client(), await rt.clusterId()];
-      const pool = await nodePools.get(rt, { namespace: "", name });
-      await client.nodePools.update.mutate({
-        clusterId,
-        poolId: str(pool.id),
-        ...(o.desired ? { desiredSize: integer(o.desired, "--desired") } : {}),
-        ...(o.min ? { minSize: integer(o.min, "--min") } : {}),
-        ...(o.max ? { maxSize: integer(o.max, "--max") } : {}),
-      });
-      rt.print(`nodepool/${str(pool.name)} scaled`);
-    });
+    .option("--autoscale", "hand its size to the node autoscaler")
+    .option("--no-autoscale", "take its size back (it stays where it is until --desired)")
+    .action(
+      async (name: string, o: { desired?: string; min?: string; max?: string; autoscale?: boolean }) => {
+        const [client, clusterId] = [await rt.client(), await rt.clusterId()];
+        const pool = await nodePools.get(rt, { namespace: "", name });
+        await client.nodePools.update.mutate({
+          clusterId,
+          poolId: str(pool.id),
+          ...(o.desired ? { desiredSize: integer(o.desired, "--desired") } : {}),
+          ...(o.min ? { minSize: integer(o.min, "--min") } : {}),
+          ...(o.max ? { maxSize: integer(o.max, "--max") } : {}),
+          ...(o.autoscale !== undefined ? { autoscaling: { enabled: o.autoscale } } : {}),
+        });
+        rt.print(`nodepool/${str(pool.name)} scaled`);
+      },
+    );
   cmd
     .command("delete <name|id>")
     .description("drain the pool's nodes, then terminate its machines")

@@ -93,6 +93,10 @@ export const nodePools: Resource = {
     { header: "desired", value: (p) => num(p.desiredSize) },
     { header: "min", value: (p) => num(p.minSize) },
     { header: "max", value: (p) => num(p.maxSize) },
+    {
+      header: "autoscaling",
+      value: (p) => ((p.autoscaling as Json | undefined)?.enabled ? "on" : "off"),
+    },
     { header: "status", value: (p) => str(p.status) },
     created("createdAt"),
     { header: "id", wide: true, value: (p) => str(p.id) },

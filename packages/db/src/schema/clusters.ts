@@ -29,6 +29,27 @@ export interface ClusterScheduling {
   };
 }
 
+/**
+ * How the cluster's node autoscaler behaves (AKS's cluster autoscaler profile): which pool a
+ * scale-up takes (`least-waste`, or `priority`: the pools' `autoscaling.priority`, then least
+ * waste), and when a node counts as unneeded: its pods' requests under the threshold of its
+ * capacity (the larger of cpu and memory) for `scaleDownUnneededTimeSeconds`, and no scale-up in
+ * the cluster for `scaleDownDelayAfterAddSeconds`.
+ */
+export interface ClusterAutoscalerProfile {
+  expander: "least-waste" | "priority";
+  scaleDownUtilizationThreshold: number;
+  scaleDownUnneededTimeSeconds: number;
+  scaleDownDelayAfterAddSeconds: number;
+}
+
+export const DEFAULT_AUTOSCALER_PROFILE: ClusterAutoscalerProfile = {
+  expander: "least-waste",
+  scaleDownUtilizationThreshold: 0.5,
+  scaleDownUnneededTimeSeconds: 600,
+  scaleDownDelayAfterAddSeconds: 600,
+};
+
 export const clusters = pgTable(
   "clusters",
   {
@@ -44,6 +65,10 @@ export const clusters = pgTable(
       .$type<ClusterScheduling>()
       .notNull()
       .default({ scoringStrategy: { type: "LeastAllocated" } }),
+    autoscalerProfile: jsonb()
+      .$type<ClusterAutoscalerProfile>()
+      .notNull()
+      .default(DEFAULT_AUTOSCALER_PROFILE),
     statusReason: text(),
     /** The cluster's own token signing key (Ed25519 PKCS#8), envelope-encrypted; null until provisioned and after deletion. */
     signingKeyEnc: text(),

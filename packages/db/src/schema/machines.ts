@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import { clusterRef } from "./clusters";
 import type { Taint } from "./nodes";
 import { tenantRef } from "./tenant";
@@ -21,6 +21,10 @@ export const nodePools = pgTable(
     minSize: integer().notNull(),
     maxSize: integer().notNull(),
     desiredSize: integer().notNull(),
+    /** The node autoscaler sets desiredSize within minSize..maxSize (ec2 and local-vm pools only). */
+    autoscalingEnabled: boolean().notNull().default(false),
+    /** With the cluster's `priority` expander, scale-ups take the highest-priority pool that helps. */
+    autoscalingPriority: integer().notNull().default(0),
     labels: jsonb().$type<Record<string, string>>().notNull().default({}),
     taints: jsonb().$type<Taint[]>().notNull().default([]),
     /**

@@ -37,6 +37,8 @@ export const nodes = pgTable(
      * as their PodDisruptionBudgets allow, a few at a time, until none is left.
      */
     drainRequestedAt: timestamp({ withTimezone: true }),
+    /** Since when the node autoscaler has found the node unneeded (its pods fit elsewhere); null while needed. */
+    unneededSince: timestamp({ withTimezone: true }),
     cpuMillis: integer().notNull(),
     memoryBytes: bigint({ mode: "number" }).notNull(),
     maxPods: integer().notNull(),
