@@ -54,6 +54,12 @@ export const priceBookSchema = z
   .object({
     currency: z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code, e.g. USD"),
     prices: z.partialRecord(z.enum(METER_NAMES as [Meter, ...Meter[]]), meterPriceSchema),
+    /**
+     * What pods are billed on: their requests (the default, as GKE Autopilot), or per pod-hour the
+     * greater of their requests and their measured usage (the `…_over_request` meters priced as
+     * their base meters, sharing their tiers and allowances).
+     */
+    podUsageBasis: z.enum(["requests", "greater-of-requests-and-usage"]).optional(),
   })
   .strict();
 export type PriceBookDocument = z.infer<typeof priceBookSchema>;
@@ -84,7 +90,12 @@ export function effectiveBook(
   override: PriceBookDocument | null,
 ): PriceBookDocument {
   if (!override) return base;
-  return { currency: override.currency, prices: { ...base.prices, ...override.prices } };
+  const basis = override.podUsageBasis ?? base.podUsageBasis;
+  return {
+    currency: override.currency,
+    prices: { ...base.prices, ...override.prices },
+    ...(basis ? { podUsageBasis: basis } : {}),
+  };
 }
 
 interface Tier {
@@ -133,15 +144,32 @@ export interface MonthLine extends MonthCell {
   unitPrice: string;
 }
 
-/** Prices a tenant's month of usage: one line per cluster × meter, each rounded once. */
+/** Each over-request meter and the meter whose price it takes under the greater-of basis. */
+export const OVER_REQUEST_BASE: Readonly<Partial<Record<Meter, Meter>>> = {
+  pod_vcpu_seconds_over_request: "pod_vcpu_seconds",
+  pod_memory_gib_seconds_over_request: "pod_memory_gib_seconds",
+};
+
+/**
+ * Prices a tenant's month of usage: one line per cluster × meter, each rounded once. Under the
+ * greater-of basis a meter's over-request lines follow its own (same price, same month's tiers and
+ * allowance, counted after the requests); under the requests basis they are priced at zero.
+ */
 export function priceMonth(book: PriceBookDocument, cells: readonly MonthCell[]): MonthLine[] {
   const byMeter = new Map<Meter, MonthCell[]>();
   for (const c of cells) byMeter.set(c.meter, [...(byMeter.get(c.meter) ?? []), c]);
+  const greater = book.podUsageBasis === "greater-of-requests-and-usage";
+  const sorted = (m: Meter) =>
+    (byMeter.get(m) ?? []).toSorted((a, b) => (a.clusterId < b.clusterId ? -1 : 1));
   const out: MonthLine[] = [];
   for (const meter of METER_NAMES) {
-    const list = (byMeter.get(meter) ?? []).toSorted((a, b) => (a.clusterId < b.clusterId ? -1 : 1));
+    const base = OVER_REQUEST_BASE[meter];
+    if (base && greater) continue; // priced with its base meter
+    const over = greater ? Object.entries(OVER_REQUEST_BASE).find(([, b]) => b === meter)?.[0] : undefined;
+    const list = [...sorted(meter), ...(over ? sorted(over as Meter) : [])];
     if (list.length === 0) continue;
-    const price = book.prices[meter] ?? { unitPrice: "0", tierMode: "graduated", freeUnitsPerMonth: 0 };
+    const zero: MeterPrice = { unitPrice: "0", tierMode: "graduated", freeUnitsPerMonth: 0 };
+    const price = base ? zero : (book.prices[meter] ?? zero);
     const perUnit = METERS[meter].rawPerUnit;
     const tiers = tiersOf(meter, price);
     const free = BigInt(price.freeUnitsPerMonth) * perUnit;

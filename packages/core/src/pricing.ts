@@ -18,6 +18,13 @@ export const METERS = {
   machine_gpu_hours: { unit: "gpu-machine-hour", rawPerUnit: 3_600_000n },
   pod_vcpu_seconds: { unit: "vCPU-second", rawPerUnit: 1_000_000n }, // ms × millicores
   pod_memory_gib_seconds: { unit: "GiB-second", rawPerUnit: 1000n * 1024n ** 3n }, // ms × bytes
+  /**
+   * What a pod used beyond what it requested in an hour (measured, from the metrics' hourly tier;
+   * never negative). Billed only under a price book's `podUsageBasis: greater-of-requests-and-usage`,
+   * at its base meter's price, so that the billed quantity is the larger of the two per pod-hour.
+   */
+  pod_vcpu_seconds_over_request: { unit: "vCPU-second", rawPerUnit: 1_000_000n },
+  pod_memory_gib_seconds_over_request: { unit: "GiB-second", rawPerUnit: 1000n * 1024n ** 3n },
 } as const satisfies Record<string, { unit: string; rawPerUnit: bigint }>;
 export type Meter = keyof typeof METERS;
 export const METER_NAMES = Object.keys(METERS) as Meter[];
@@ -47,6 +54,9 @@ export const DEFAULT_PRICE_BOOK: PriceBook = {
     machine_gpu_hours: INSTANCE_TYPES.gpu.nanoPerHour,
     pod_vcpu_seconds: 11_244n, // $0.000011244 per vCPU-second requested
     pod_memory_gib_seconds: 1_235n, // $0.000001235 per GiB-second requested
+    // Priced as their base meter under the greater-of basis; free under requests (the default).
+    pod_vcpu_seconds_over_request: 0n,
+    pod_memory_gib_seconds_over_request: 0n,
   },
 };
 

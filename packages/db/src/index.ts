@@ -45,6 +45,7 @@ export {
 export { scaleDeployment } from "./scale";
 export * from "./schema";
 export {
+  deriveOverRequestEvents,
   deriveUsageEvents,
   HOUR_MS,
   hourOf,

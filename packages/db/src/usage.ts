@@ -184,6 +184,81 @@ export async function deriveUsageEvents(
   });
 }
 
+const OVER_WATERMARK = "derive-over-request";
+
+/**
+ * Usage over requests, per pod and hour: what the pod used (the metrics' hourly tier: cpu
+ * nanoseconds, memory byte-seconds) beyond what it requested in that hour (its request events),
+ * never negative, as the meters `pod_vcpu_seconds_over_request` and
+ * `pod_memory_gib_seconds_over_request` with the id `ue_` + sha256(pod | hour | meter). Only hours
+ * the metrics' hourly tier has closed (its `done_until`), after their request events were derived
+ * (run after `deriveUsageEvents`): the measure of such an hour is final, and so is its event, so a
+ * rerun adds nothing. Samples an agent delivers after that (offline longer than the metrics'
+ * late window) are not billed over requests — the rule errs for the tenant.
+ */
+export async function deriveOverRequestEvents(
+  db: Db,
+  now: Date,
+  opts: { lookbackHours?: number } = {},
+): Promise<{ inserted: number; from: Date; to: Date } | null> {
+  return withSystem(db, async (tx) => {
+    const [done] = await tx.execute<{ at: string }>(
+      sql`select done_until::text as at from metric_rollups where resolution = 3600`,
+    );
+    if (!done) return null;
+    const to = new Date(Math.min(new Date(done.at).getTime(), hourOf(now).getTime()));
+    const [mark] = await tx.execute<{ at: string }>(
+      sql`select at from usage_watermarks where name = ${OVER_WATERMARK} for update`,
+    );
+    const lookback = (opts.lookbackHours ?? 2) * HOUR_MS;
+    const oldest = hourOf(new Date(now.getTime() - LATE_EVENT_WINDOW_MS)).getTime() + HOUR_MS;
+    const from = new Date(Math.max(mark ? new Date(mark.at).getTime() - lookback : oldest, oldest));
+    if (!(to > from)) return { inserted: 0, from, to };
+    const f = from.toISOString();
+    const t = to.toISOString();
+    const [row] = await tx.execute<{ n: number }>(sql`
+      with used as (
+        select pod_id, tenant_id, cluster_id, ts as hour,
+               cpu_nanos / 1000 as cpu_raw, memory_byte_seconds * 1000 as memory_raw
+        from pod_metrics where resolution = 3600 and ts >= ${f}::timestamptz and ts < ${t}::timestamptz
+      ), requested as (
+        select subject_id, hour, meter, sum(raw) as raw, min(namespace) as namespace,
+               (array_agg(labels))[1] as labels
+        from usage_events
+        where meter in ('pod_vcpu_seconds', 'pod_memory_gib_seconds')
+          and hour >= ${f}::timestamptz and hour < ${t}::timestamptz
+        group by subject_id, hour, meter
+      ), pairs as (
+        select u.*, m.base, m.over, case when m.base = 'pod_vcpu_seconds' then u.cpu_raw else u.memory_raw end as used_raw
+        from used u cross join (values ('pod_vcpu_seconds', 'pod_vcpu_seconds_over_request'),
+                                       ('pod_memory_gib_seconds', 'pod_memory_gib_seconds_over_request')) m(base, over)
+      ), derived as (
+        select 'ue_' || left(encode(sha256(convert_to(p.pod_id || '|' || to_char(p.hour at time zone 'UTC', 'YYYY-MM-DD"T"HH24') || '|' || p.over, 'UTF8')), 'hex'), 32) as eid,
+               p.tenant_id, p.cluster_id, coalesce(r.namespace, pod.namespace, '') as namespace, p.over as meter,
+               p.pod_id as subject_id, p.hour, (p.used_raw - coalesce(r.raw, 0))::bigint as raw,
+               coalesce(r.labels, pod.labels, '{}'::jsonb) as labels
+        from pairs p
+        left join requested r on r.subject_id = p.pod_id and r.hour = p.hour and r.meter = p.base
+        left join pods pod on pod.id = p.pod_id
+      ), ins as (
+        insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
+        select eid, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels from derived
+        where raw > 0
+        on conflict (id) do nothing
+        returning tenant_id, hour
+      ), marked as (
+        insert into usage_dirty_hours (tenant_id, hour)
+        select distinct tenant_id, hour from ins order by 1, 2
+        on conflict (tenant_id, hour) do update set hour = excluded.hour
+      )
+      select count(*)::int as n from ins`);
+    await tx.execute(sql`
+      insert into usage_watermarks (name, at) values (${OVER_WATERMARK}, ${t}::timestamptz)
+      on conflict (name) do update set at = greatest(usage_watermarks.at, excluded.at)`);
+    return { inserted: row?.n ?? 0, from, to };
+  });
+}
+
 /**
  * Rolls up a batch of dirty hours in one transaction: each hour's rollup rows are replaced by a
  * fresh aggregate of all its events, by cluster × namespace × meter × the tenant's cost-allocation

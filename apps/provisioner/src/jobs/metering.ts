@@ -1,4 +1,4 @@
-import { deriveUsageEvents, finalizeInvoices, rollupDirtyHours } from "@berth/db";
+import { deriveOverRequestEvents, deriveUsageEvents, finalizeInvoices, rollupDirtyHours } from "@berth/db";
 import type { Deps } from "../deps";
 
 /**
@@ -6,9 +6,11 @@ import type { Deps } from "../deps";
  * the hours that have closed, roll dirty hours up, finalise due invoices. All three are idempotent
  * and leave nothing half-done when killed: each of their transactions commits whole or not at all.
  */
-export async function deriveUsage(deps: Deps): Promise<{ inserted: number }> {
+export async function deriveUsage(deps: Deps): Promise<{ inserted: number; overRequest: number }> {
   const { inserted } = await deriveUsageEvents(deps.db, deps.now());
-  return { inserted };
+  // After the request events of the same hours: usage over requests is measured against them.
+  const over = await deriveOverRequestEvents(deps.db, deps.now());
+  return { inserted, overRequest: over?.inserted ?? 0 };
 }
 
 /** Batches of hours, one transaction each, until none is dirty or the run has used its time. */
