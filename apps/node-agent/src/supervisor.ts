@@ -1,4 +1,5 @@
 import type { Logger } from "@berth/core";
+import { groupBy } from "@berth/core";
 import { type Assignment, CONTAINER_LABELS, type PodEvent, type PodReport } from "@berth/protocol";
 import type { NodeIdentity } from "./pod-spec";
 import { Backoff } from "./pods/backoff";
@@ -130,11 +131,10 @@ export class PodSupervisor {
 
   /** Looks at every container of this node; pods whose containers changed, lack containers or are orphans get work. */
   async observe(): Promise<void> {
-    const byPod = new Map<string, ContainerInfo[]>();
-    for (const c of await this.runtime.list({ [CONTAINER_LABELS.node]: this.identity.nodeId })) {
-      const podId = c.labels[CONTAINER_LABELS.pod];
-      if (podId) byPod.set(podId, [...(byPod.get(podId) ?? []), c]);
-    }
+    const byPod = groupBy(
+      await this.runtime.list({ [CONTAINER_LABELS.node]: this.identity.nodeId }),
+      (c) => c.labels[CONTAINER_LABELS.pod] || undefined,
+    );
     for (const [podId, cs] of byPod) {
       const rec = this.record(podId);
       rec.containers = cs;

@@ -1,3 +1,4 @@
+export * from "./collections";
 export * from "./crypto";
 export * from "./env";
 export * from "./errors";

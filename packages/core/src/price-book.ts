@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { groupBy } from "./collections";
 import { divRoundHalfUp, formatTrimmed } from "./money";
 import { DEFAULT_PRICE_BOOK, METER_NAMES, METERS, type Meter, PRICE_DECIMALS } from "./pricing";
 
@@ -156,8 +157,7 @@ export const OVER_REQUEST_BASE: Readonly<Partial<Record<Meter, Meter>>> = {
  * allowance, counted after the requests); under the requests basis they are priced at zero.
  */
 export function priceMonth(book: PriceBookDocument, cells: readonly MonthCell[]): MonthLine[] {
-  const byMeter = new Map<Meter, MonthCell[]>();
-  for (const c of cells) byMeter.set(c.meter, [...(byMeter.get(c.meter) ?? []), c]);
+  const byMeter = groupBy(cells, (c) => c.meter);
   const greater = book.podUsageBasis === "greater-of-requests-and-usage";
   const sorted = (m: Meter) =>
     (byMeter.get(m) ?? []).toSorted((a, b) => (a.clusterId < b.clusterId ? -1 : 1));

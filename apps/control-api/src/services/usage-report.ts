@@ -3,6 +3,7 @@ import {
   allocate,
   divRoundHalfUp,
   formatFixed,
+  groupBy as groupItems,
   METER_NAMES,
   METERS,
   type Meter,
@@ -120,12 +121,9 @@ export async function usageReport(
       ],
     }));
     currency ||= book.currency;
-    const byLine = new Map<string, Row[]>();
-    for (const r of rows) {
-      if (!(METER_NAMES as string[]).includes(r.meter)) continue;
-      const k = `${r.cluster_id}|${r.meter}`;
-      byLine.set(k, [...(byLine.get(k) ?? []), r]);
-    }
+    const byLine = groupItems(rows, (r) =>
+      (METER_NAMES as string[]).includes(r.meter) ? `${r.cluster_id}|${r.meter}` : undefined,
+    );
     const cells = [...byLine.values()].map((rs) => ({
       clusterId: rs[0]?.cluster_id ?? "",
       meter: rs[0]?.meter as Meter,

@@ -1,4 +1,4 @@
-import { newId } from "@berth/core";
+import { groupBy, newId } from "@berth/core";
 import { type DeploymentRow, type PodTemplate, podRequests } from "@berth/db";
 import { replicaSetName } from "./deployment-revisions";
 import { type LoopContext, loopEvent, type PodRow } from "./loop";
@@ -67,9 +67,7 @@ export async function scaleDown(
 ): Promise<void> {
   if (victims.length === 0) return;
   await removePods(ctx, victims);
-  const byHash = new Map<string, PodRow[]>();
-  for (const p of victims) byHash.set(p.templateHash, [...(byHash.get(p.templateHash) ?? []), p]);
-  for (const [hash, gone] of byHash) {
+  for (const [hash, gone] of groupBy(victims, (p) => p.templateHash)) {
     const name = replicaSetName(d, hash);
     await loopEvent(ctx, {
       kind: "Deployment",

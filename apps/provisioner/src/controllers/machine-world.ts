@@ -69,7 +69,7 @@ export async function observeMachineWorld(
   const observed = new Map<string, ObservedInstance[]>();
   for (const provider of Object.values(deps.providers)) {
     for (const i of await provider.listOwned({ clusterId: rows.cluster.id })) {
-      if (i.machineId) observed.set(i.machineId, [...(observed.get(i.machineId) ?? []), { ...i, provider }]);
+      if (i.machineId) observed.set(i.machineId, [...(observed.get(i.machineId) ?? []), { ...i, provider }]); // one or two a machine
     }
   }
   return {

@@ -1,4 +1,5 @@
 import type { JobPayload } from "@berth/core";
+import { groupBy } from "@berth/core";
 import { clusters, deployments, isOperational, nodes, objects, pods, withTenant } from "@berth/db";
 import { and, eq, ne } from "drizzle-orm";
 import { reconcileDeploymentIsolated } from "../controllers/deployment-failure";
@@ -26,8 +27,7 @@ export interface ReconcileResult {
 
 /** A cluster's pods by the id of the controller that owns them. */
 function byOwner(rows: readonly PodRow[]): (ownerId: string) => PodRow[] {
-  const map = new Map<string, PodRow[]>();
-  for (const p of rows) if (p.ownerId) map.set(p.ownerId, [...(map.get(p.ownerId) ?? []), p]);
+  const map = groupBy(rows, (p) => p.ownerId ?? undefined);
   return (ownerId) => map.get(ownerId) ?? [];
 }
 
