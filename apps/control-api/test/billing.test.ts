@@ -108,6 +108,13 @@ describe("invoices and usage reports", () => {
     const csv = await api.call("GET", `/v1/invoices/${id}?format=csv`, { token });
     expect(csv.headers.get("content-type")).toMatch(/text\/csv/);
     expect(csv.text.trim().split("\n").at(-1)).toBe(`total,,,,,,,,${inv.total},USD`);
+    // A printable page of the same invoice: every line's amount and the total, nothing that runs.
+    const html = await api.call("GET", `/v1/invoices/${id}?format=html`, { token });
+    expect(html.headers.get("content-type")).toMatch(/text\/html/);
+    expect(html.text).toContain(`<h1>Invoice ${inv.number}</h1>`);
+    for (const l of inv.lines as { amount: string }[]) expect(html.text).toContain(`>${l.amount}</td>`);
+    expect(html.text).toContain(`${inv.total} USD</td>`);
+    expect(html.text).not.toMatch(/<script|https?:\/\//);
     const reportCsv = await api.call("GET", `/v1/usage?${october}&groupBy=label:team&format=csv`, { token });
     expect(reportCsv.text.split("\n")[0]).toBe("label:team,amount,currency");
   });

@@ -1,4 +1,5 @@
 import { brn, defineOperation as op } from "../operation";
+import { invoiceToHtml } from "../services/invoice-html";
 import {
   getInvoice,
   getInvoiceInput,
@@ -42,7 +43,8 @@ export const billingOperations = {
   }),
   getInvoice: op({
     id: "invoices.get",
-    summary: "An invoice with its lines per cluster × meter and adjustments (JSON, or CSV with format=csv)",
+    summary:
+      "An invoice with its lines per cluster × meter and adjustments (JSON, CSV with format=csv, a printable page with format=html)",
     method: "GET",
     path: "/v1/invoices/:invoiceId",
     auth: "user",
@@ -54,6 +56,8 @@ export const billingOperations = {
     render: (value, input) =>
       input.format === "csv"
         ? { contentType: "text/csv; charset=utf-8", body: invoiceToCsv(value) }
-        : undefined,
+        : input.format === "html"
+          ? { contentType: "text/html; charset=utf-8", body: invoiceToHtml(value) }
+          : undefined,
   }),
 };

@@ -17,6 +17,7 @@ import {
   invoices,
   monthOf,
   type Tx,
+  tenants,
   withTenant,
 } from "@berth/db";
 import { and, asc, desc, eq } from "drizzle-orm";
@@ -31,12 +32,14 @@ export const getInvoiceInput = z
       idOf("invoice"),
       z.string().regex(/^draft-\d{4}-(0[1-9]|1[0-2])$/, "inv_… or draft-YYYY-MM"),
     ]),
-    format: z.enum(["json", "csv"]).default("json"),
+    /** `html`: a printable page (print it to PDF). */
+    format: z.enum(["json", "csv", "html"]).default("json"),
   })
   .strict();
 
 export interface InvoiceView {
   id: string;
+  billedTo: { tenantId: string; name: string };
   number: number | null;
   status: "draft" | "final";
   periodStart: string;
@@ -87,10 +90,16 @@ async function draftMonths(tx: Tx, tenantId: string, now: Date): Promise<Date[]>
   return finalised ? [current] : [current, previous];
 }
 
+async function billedTo(tx: Tx, tenantId: string): Promise<InvoiceView["billedTo"]> {
+  const [t] = await tx.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, tenantId));
+  return { tenantId, name: t?.name ?? "" };
+}
+
 async function draftView(tx: Tx, tenantId: string, start: Date): Promise<InvoiceView> {
   const { book, lines, totalMicro } = await computeInvoice(tx, tenantId, start);
   return {
     id: draftIdOf(start),
+    billedTo: await billedTo(tx, tenantId),
     number: null,
     status: "draft",
     periodStart: start.toISOString(),
@@ -110,6 +119,7 @@ async function finalView(tx: Tx, row: typeof invoices.$inferSelect): Promise<Inv
     .orderBy(asc(invoiceLines.lineNo));
   return {
     id: row.id,
+    billedTo: await billedTo(tx, row.tenantId),
     number: row.number,
     status: "final",
     periodStart: row.periodStart.toISOString(),
