@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,8 @@ import { containersOf, engine, hostPortBlock, ROOT } from "./support";
 /**
  * A cloud on this machine: the control API listening on a real port (machines' agents call it),
  * and an EC2-compatible endpoint whose instances run their user-data — Berth's boot script — as
- * local processes, with `berth-node-agent` on their PATH being this repository's agent.
+ * local processes. Nothing stands in for the agent: each instance installs the bundle the control
+ * plane serves, with its installer (checksum verified), into a directory of its own.
  */
 export interface Cloud {
   api: TestApi;
@@ -27,13 +28,6 @@ export async function startCloud(
   opts: { ignoreClientToken?: boolean; runUserData?: boolean; pendingMs?: number } = {},
 ): Promise<Cloud> {
   const workDir = await mkdtemp(join(tmpdir(), "berth-cloud-"));
-  const bin = join(workDir, "bin");
-  await mkdir(bin);
-  await writeFile(
-    join(bin, "berth-node-agent"),
-    `#!/bin/sh\nexec "${ROOT}/node_modules/.bin/tsx" "${ROOT}/apps/node-agent/src/index.ts" "$@"\n`,
-  );
-  await chmod(join(bin, "berth-node-agent"), 0o755);
 
   const api = await createTestApi();
   const server = serve({ fetch: api.app.fetch, port: 0, hostname: "127.0.0.1" });
@@ -46,7 +40,9 @@ export async function startCloud(
     runUserData: opts.runUserData ?? true,
     ...(opts.pendingMs !== undefined ? { pendingMs: opts.pendingMs } : {}),
     userDataEnv: ({ index }) => ({
-      PATH: `${bin}:${process.env.PATH ?? ""}`,
+      BERTH_AGENT_DIR: join(workDir, "agent", String(index)),
+      // The installed agent lives outside the repository: it is told where this host's engine is.
+      CONTAINER_HOST: process.env.CONTAINER_HOST ?? `unix://${ROOT}/.data/podman/podman.sock`,
       BERTH_NODE_ADDRESS: "127.0.0.1",
       BERTH_STATE_DIR: join(workDir, "state", String(index)),
       BERTH_PORT_RANGE: `${portBase + index * 10}-${portBase + index * 10 + 9}`,

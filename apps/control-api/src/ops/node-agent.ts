@@ -6,6 +6,14 @@ import {
   watchRequestSchema,
 } from "@berth/protocol";
 import { clusterBrn, defineOperation as op } from "../operation";
+import {
+  agentFile,
+  agentFileInput,
+  agentInstaller,
+  agentInstallerInput,
+  agentRelease,
+  agentReleaseInput,
+} from "../services/agent-bundle";
 import { watchNode } from "../services/node-assignments";
 import { heartbeatNode } from "../services/node-heartbeat";
 import { joinNode } from "../services/node-join";
@@ -16,6 +24,47 @@ import { syncNode } from "../services/node-sync";
 
 /** The node agent's own calls; their bodies are the wire contract of `@berth/protocol`. */
 export const nodeAgentOperations = {
+  // The agent itself, for hosts to install (no credential: it holds none, and a machine has none yet).
+  agentRelease: op({
+    id: "agent.release",
+    summary: "The node agent this control plane serves: version, SHA-256, download and installer URLs",
+    method: "GET",
+    path: "/v1/agent",
+    auth: "public",
+    action: "agent:Get",
+    resource: () => "*",
+    successStatus: 200,
+    input: agentReleaseInput,
+    run: (deps) => agentRelease(deps),
+  }),
+  agentInstaller: op({
+    id: "agent.installer",
+    summary:
+      "The installer script: downloads the agent, verifies its checksum, runs it (systemd where present)",
+    method: "GET",
+    path: "/v1/agent/install.sh",
+    auth: "public",
+    action: "agent:Get",
+    resource: () => "*",
+    successStatus: 200,
+    input: agentInstallerInput,
+    run: (deps) => agentInstaller(deps),
+    render: (value) => ({ contentType: "text/x-shellscript; charset=utf-8", body: value.script }),
+  }),
+  agentFile: op({
+    id: "agent.file",
+    summary:
+      "The node agent as one ES module for Node 20+ (its SHA-256 in x-checksum-sha256 and in agent.release)",
+    method: "GET",
+    path: "/v1/agent/:version/:file",
+    auth: "public",
+    action: "agent:Get",
+    resource: () => "*",
+    successStatus: 200,
+    input: agentFileInput,
+    run: (deps, _caller, input) => agentFile(deps, input),
+    render: (value) => ({ contentType: "text/javascript; charset=utf-8", body: value.source }),
+  }),
   joinNode: op({
     id: "nodes.join",
     summary: "Node agent: exchange a join token for a node credential",

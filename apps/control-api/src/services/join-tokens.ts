@@ -85,7 +85,12 @@ export async function createJoinToken(
     if (!inserted) throw new Error("insert returned nothing");
     return inserted;
   });
-  return { token, ...view(row) };
+  return {
+    token,
+    ...view(row),
+    /** What to run on a host (root, Node 20+, a container engine) to make it a node of the cluster. */
+    installCommand: `curl -fsSL ${deps.publicUrl}/v1/agent/install.sh | sudo BERTH_JOIN_TOKEN=${token} sh`,
+  };
 }
 
 export const listJoinTokensInput = pageInput.extend({ clusterId }).strict();

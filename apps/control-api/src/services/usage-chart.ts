@@ -2,6 +2,7 @@ import { instantSchema, ValidationError } from "@berth/core";
 import { HOUR_MS } from "@berth/db";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
+import { escapeMarkup } from "./markup";
 import { groupBySchema, type UsageReport, usageReport } from "./usage-report";
 
 /**
@@ -58,7 +59,6 @@ const COLOURS = [
   "#9c755f",
   "#bab0ac",
 ];
-const xml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Draws the report (grouped by one key and day) as a stacked bar chart. */
 export function chartSvg(r: UsageReport, from: Date, to: Date): string {
@@ -86,7 +86,7 @@ export function chartSvg(r: UsageReport, from: Date, to: Date): string {
       const v = cell.get(`${d}|${g}`) ?? 0;
       if (v <= 0) return;
       parts.push(
-        `<rect x="${(left + i * barW + 1).toFixed(1)}" y="${y(base + v).toFixed(1)}" width="${Math.max(barW - 2, 1).toFixed(1)}" height="${(y(base) - y(base + v)).toFixed(1)}" fill="${COLOURS[gi % COLOURS.length]}"><title>${xml(`${d} ${g}: ${v.toFixed(6)} ${r.currency}`)}</title></rect>`,
+        `<rect x="${(left + i * barW + 1).toFixed(1)}" y="${y(base + v).toFixed(1)}" width="${Math.max(barW - 2, 1).toFixed(1)}" height="${(y(base) - y(base + v)).toFixed(1)}" fill="${COLOURS[gi % COLOURS.length]}"><title>${escapeMarkup(`${d} ${g}: ${v.toFixed(6)} ${r.currency}`)}</title></rect>`,
       );
       base += v;
     });
@@ -106,16 +106,16 @@ export function chartSvg(r: UsageReport, from: Date, to: Date): string {
   const legend = groups
     .map(
       (g, gi) =>
-        `<rect x="${w + 10}" y="${24 + gi * 18}" width="12" height="12" fill="${COLOURS[gi % COLOURS.length]}"/><text x="${w + 28}" y="${34 + gi * 18}">${xml(g)}</text>`,
+        `<rect x="${w + 10}" y="${24 + gi * 18}" width="12" height="12" fill="${COLOURS[gi % COLOURS.length]}"/><text x="${w + 28}" y="${34 + gi * 18}">${escapeMarkup(g)}</text>`,
     )
     .join("");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w + legendW}" height="${Math.max(h, 40 + groups.length * 18)}" font-family="sans-serif" font-size="11">`,
-    `<text x="${left}" y="12" font-weight="bold">${xml(`Cost per day by ${r.groupBy[0]} (${r.currency}), total ${r.total}`)}</text>`,
+    `<text x="${left}" y="12" font-weight="bold">${escapeMarkup(`Cost per day by ${r.groupBy[0]} (${r.currency}), total ${r.total}`)}</text>`,
     ...ticks,
     ...parts,
     `<line x1="${left}" x2="${left}" y1="20" y2="${20 + plotH}" stroke="#333"/><line x1="${left}" x2="${w - 10}" y1="${20 + plotH}" y2="${20 + plotH}" stroke="#333"/>`,
-    `<text x="12" y="${20 + plotH / 2}" transform="rotate(-90 12 ${20 + plotH / 2})" text-anchor="middle">${xml(r.currency)}</text>`,
+    `<text x="12" y="${20 + plotH / 2}" transform="rotate(-90 12 ${20 + plotH / 2})" text-anchor="middle">${escapeMarkup(r.currency)}</text>`,
     xLabels,
     legend,
     "</svg>",

@@ -124,6 +124,11 @@ export const appRouter = router({
   }),
   usage: router({ get: query(ops.usage), chart: query(ops.usageChart) }),
   invoices: router({ list: query(ops.listInvoices), get: query(ops.getInvoice) }),
+  agent: router({
+    release: query(ops.agentRelease),
+    installer: query(ops.agentInstaller),
+    file: query(ops.agentFile),
+  }),
 });
 
 export type AppRouter = typeof appRouter;
