@@ -1,18 +1,13 @@
 import {
   AMOUNT_DECIMALS,
-  allocate,
   divRoundHalfUp,
   formatFixed,
-  METER_NAMES,
   METERS,
   type Meter,
-  type PriceBookDocument,
-  priceMonth,
   QUANTITY_DECIMALS,
 } from "@berth/core";
-import { monthOf, priceBookOf, type Tx, withTenant } from "@berth/db";
+import { monthOf, type PricedRollupRow, pricedMonthRollups, withTenant } from "@berth/db";
 import { labelKey } from "@berth/protocol";
-import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 
@@ -64,30 +59,14 @@ export interface UsageReport {
   total: string;
 }
 
-type Row = {
-  cluster_id: string;
-  meter: string;
-  namespace: string;
-  labels: Record<string, string>;
-  hour: string;
-  raw: string;
-};
-
-async function bookOfMonth(tx: Tx, tenantId: string, start: Date): Promise<PriceBookDocument> {
-  const [inv] = await tx.execute<{ book: PriceBookDocument }>(
-    sql`select price_book as book from invoices where tenant_id = ${tenantId} and period_start = ${start.toISOString()}::timestamptz`,
-  );
-  return inv?.book ?? priceBookOf(tx, tenantId);
-}
-
-function groupOf(r: Row, hour: Date, groupBy: GroupBy): Record<string, string | null> {
+function groupOf(r: PricedRollupRow, groupBy: GroupBy): Record<string, string | null> {
   const g: Record<string, string | null> = {};
   for (const d of groupBy) {
-    if (d === "cluster") g.clusterId = r.cluster_id;
+    if (d === "cluster") g.clusterId = r.clusterId;
     else if (d === "namespace") g.namespace = r.namespace;
     else if (d === "meter") g.meter = r.meter;
-    else if (d === "day") g.day = hour.toISOString().slice(0, 10);
-    else if (d === "hour") g.hour = hour.toISOString();
+    else if (d === "day") g.day = r.hour.toISOString().slice(0, 10);
+    else if (d === "hour") g.hour = r.hour.toISOString();
     else g[d] = r.labels[d.slice(6)] ?? null;
   }
   return g;
@@ -109,49 +88,23 @@ export async function usageReport(
     m < range.to;
     m = monthOf(new Date(m.getTime() + 32 * 86_400_000)).start
   ) {
-    const end = monthOf(m).end;
-    const { rows, book } = await withTenant(deps.db, caller.tenantId, async (tx) => ({
-      book: await bookOfMonth(tx, caller.tenantId, m),
-      rows: [
-        ...(await tx.execute<Row>(sql`
-          select cluster_id, meter, namespace, labels, hour::text, raw::text from usage_hourly
-          where tenant_id = ${caller.tenantId} and hour >= ${m.toISOString()}::timestamptz and hour < ${end.toISOString()}::timestamptz
-          order by cluster_id, meter, hour, namespace, labels_key`)),
-      ],
-    }));
+    const { book, rows } = await withTenant(deps.db, caller.tenantId, (tx) =>
+      pricedMonthRollups(tx, caller.tenantId, m),
+    );
     currency ||= book.currency;
-    const byLine = new Map<string, Row[]>();
     for (const r of rows) {
-      if (!(METER_NAMES as string[]).includes(r.meter)) continue;
-      const k = `${r.cluster_id}|${r.meter}`;
-      byLine.set(k, [...(byLine.get(k) ?? []), r]);
-    }
-    const cells = [...byLine.values()].map((rs) => ({
-      clusterId: rs[0]?.cluster_id ?? "",
-      meter: rs[0]?.meter as Meter,
-      raw: rs.reduce((s, r) => s + BigInt(r.raw), 0n),
-    }));
-    for (const line of priceMonth(book, cells)) {
-      const rs = byLine.get(`${line.clusterId}|${line.meter}`) ?? [];
-      const parts = allocate(
-        line.amountMicro,
-        rs.map((r) => BigInt(r.raw)),
-      );
-      rs.forEach((r, i) => {
-        const hour = new Date(r.hour);
-        if (hour < range.from || hour >= range.to) return;
-        if (filters.clusterId && r.cluster_id !== filters.clusterId) return;
-        if (filters.namespace !== undefined && r.namespace !== filters.namespace) return;
-        if (filters.meter && r.meter !== filters.meter) return;
-        if (filters.label && r.labels[filters.label.key] !== filters.label.value) return;
-        const group = groupOf(r, hour, groupBy);
-        const key = JSON.stringify(group);
-        const g = groups.get(key) ?? { group, raw: 0n, micro: 0n };
-        g.raw += BigInt(r.raw);
-        g.micro += parts[i] ?? 0n;
-        totalMicro += parts[i] ?? 0n;
-        groups.set(key, g);
-      });
+      if (r.hour < range.from || r.hour >= range.to) continue;
+      if (filters.clusterId && r.clusterId !== filters.clusterId) continue;
+      if (filters.namespace !== undefined && r.namespace !== filters.namespace) continue;
+      if (filters.meter && r.meter !== filters.meter) continue;
+      if (filters.label && r.labels[filters.label.key] !== filters.label.value) continue;
+      const group = groupOf(r, groupBy);
+      const key = JSON.stringify(group);
+      const g = groups.get(key) ?? { group, raw: 0n, micro: 0n };
+      g.raw += r.raw;
+      g.micro += r.micro;
+      totalMicro += r.micro;
+      groups.set(key, g);
     }
   }
   const lines = [...groups.entries()]
