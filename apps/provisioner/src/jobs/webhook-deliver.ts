@@ -1,7 +1,7 @@
 import { lookup } from "node:dns";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import { decryptSecret, signWebhook, WEBHOOK_SIGNATURE_HEADER, webhookAddressProblem } from "@berth/core";
 import { webhookDeliveries, webhookEndpoints, withTenant } from "@berth/db";
 import { and, eq, sql } from "drizzle-orm";
@@ -44,6 +44,10 @@ function guardedLookup(allowLoopback: boolean): LookupFunction {
 
 /** One POST; resolves with the status code (any), rejects on a network error or the timeout. */
 function post(url: URL, body: string, headers: Record<string, string>, s: WebhookSettings): Promise<number> {
+  // An address written in the URL is connected to without a lookup: it is checked here.
+  const literal = url.hostname.replace(/^\[|\]$/g, "");
+  const problem = isIP(literal) ? webhookAddressProblem(literal, { allowLoopback: s.allowLoopback }) : null;
+  if (problem) return Promise.reject(new RefusedDelivery(`refused: ${problem}`));
   return new Promise((resolve, reject) => {
     const request = url.protocol === "https:" ? httpsRequest : httpRequest;
     const req = request(
