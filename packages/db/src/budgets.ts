@@ -109,6 +109,7 @@ async function evaluateTenant(
   tx: Tx,
   tenantId: string,
   now: Date,
+  crashpoint: (name: string) => void,
 ): Promise<{ tenantId: string; deliveryId: string }[]> {
   const rows = await tx.select().from(budgets).where(eq(budgets.tenantId, tenantId)).orderBy(budgets.id);
   const spends = await budgetSpends(tx, tenantId, rows, now);
@@ -138,6 +139,7 @@ async function evaluateTenant(
         .onConflictDoNothing()
         .returning({ id: budgetAlerts.id });
       if (!fired) continue;
+      crashpoint("budgets.after-alert");
       const scope = scopeOf(b);
       const percent = Number((a.spendMicro * 100n) / b.amountMicro);
       await recordEvent(tx, {
@@ -185,6 +187,7 @@ async function evaluateTenant(
       }
     }
   }
+  crashpoint("budgets.before-commit");
   return deliveries;
 }
 
@@ -196,6 +199,7 @@ async function evaluateTenant(
 export async function evaluateBudgets(
   db: Db,
   now: Date,
+  opts: { crashpoint?: (name: string) => void } = {},
 ): Promise<{ tenantId: string; deliveryId: string }[]> {
   const tenants = await withSystem(db, (tx) =>
     tx.execute<{ tenant_id: string }>(sql`
@@ -204,7 +208,11 @@ export async function evaluateBudgets(
   );
   const out: { tenantId: string; deliveryId: string }[] = [];
   for (const { tenant_id: tenantId } of tenants)
-    out.push(...(await withTenant(db, tenantId, (tx) => evaluateTenant(tx, tenantId, now))));
+    out.push(
+      ...(await withTenant(db, tenantId, (tx) =>
+        evaluateTenant(tx, tenantId, now, opts.crashpoint ?? (() => {})),
+      )),
+    );
   return out;
 }
 

@@ -9,9 +9,12 @@ import type { Deps } from "../deps";
  * is added again.
  */
 export async function evaluateAllBudgets(deps: Pick<Deps, "db" | "queues" | "now" | "crashpoint">) {
-  const created = await evaluateBudgets(deps.db, deps.now());
+  const created = await evaluateBudgets(deps.db, deps.now(), { crashpoint: deps.crashpoint });
   deps.crashpoint("budgets.before-enqueue");
   const pending = await pendingDeliveries(deps.db);
-  for (const p of pending) await deps.queues.enqueue("webhook.deliver", p);
+  for (const [i, p] of pending.entries()) {
+    await deps.queues.enqueue("webhook.deliver", p);
+    if (i === 0) deps.crashpoint("budgets.after-first-enqueue");
+  }
   return { deliveriesCreated: created.length, deliveriesEnqueued: pending.length };
 }
