@@ -24,7 +24,10 @@ export function signWebhook(secret: string, body: string, unixSeconds: number): 
   return `t=${unixSeconds},v1=${v1}`;
 }
 
-/** Addresses no webhook may reach: private, loopback, link-local, CGNAT, multicast, reserved. */
+/**
+ * Addresses no webhook may reach: private, loopback, link-local, CGNAT, multicast, reserved.
+ * BlockList matches IPv4-mapped IPv6 addresses (`::ffff:a00:1`) against the IPv4 rules.
+ */
 const blocked = new BlockList();
 for (const [net, prefix] of [
   ["0.0.0.0", 8],
@@ -46,7 +49,6 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ["::", 128],
   ["::1", 128],
-  ["::ffff:0:0", 96], // IPv4-mapped: checked as the IPv4 address it carries
   ["64:ff9b::", 96], // NAT64
   ["100::", 64],
   ["2001:db8::", 32],
