@@ -124,6 +124,12 @@ describe("budgets", () => {
       expect(cluster.status).toBe(201);
       const view = await api.call("GET", `/v1/budgets/${cluster.body.id}`, { token: t.token });
       expect(micro(view.body.period.actual)).toBe(t.ofCluster(t.a));
+      // The same over tRPC (the SDK's face).
+      const viaTrpc = await api.app.request(
+        `/trpc/budgets.get?input=${encodeURIComponent(JSON.stringify({ budgetId: cluster.body.id }))}`,
+        { headers: { authorization: `Bearer ${t.token}` } },
+      );
+      expect(((await viaTrpc.json()) as { result: { data: unknown } }).result.data).toEqual(view.body);
       expect(micro(view.body.period.actual)).toBeLessThan(t.total);
       await api.call("PATCH", "/v1/tenant", { token: t.token, body: { costAllocationLabelKeys: ["team"] } });
       const label = await api.call("POST", "/v1/budgets", {

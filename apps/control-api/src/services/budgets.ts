@@ -122,7 +122,8 @@ async function checkScope(tx: Tx, tenantId: string, s: z.infer<typeof scope>): P
       .select({ id: clusters.id })
       .from(clusters)
       .where(and(eq(clusters.tenantId, tenantId), eq(clusters.id, s.clusterId)));
-    if (!c) throw invalid("scope.clusterId", `no cluster ${s.clusterId} in this tenant`);
+    // Another tenant's cluster is no cluster at all here, as everywhere (404).
+    if (!c) throw new NotFoundError("cluster", s.clusterId);
   }
   if (s.type === "label") {
     const [t] = await tx
