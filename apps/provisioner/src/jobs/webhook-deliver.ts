@@ -62,6 +62,10 @@ function post(url: URL, body: string, headers: Record<string, string>, s: Webhoo
         res.resume(); // the answer's body is not read
         res.on("end", () => resolve(res.statusCode ?? 0));
         res.on("error", reject);
+        // An answer cut off (the timeout's abort included) settles the attempt as a failure.
+        res.on("close", () => {
+          if (!res.complete) reject(new Error(`the answer was cut off (${res.statusCode})`));
+        });
       },
     );
     req.on("error", (e) =>
