@@ -3,6 +3,8 @@
  * provisioner's `budgets.evaluate` job once (the function its job scheduler runs), then prints
  * "done". With BERTH_CRASH_AT=<a budgets crash point> it SIGKILLs itself there.
  */
+
+import { createLogger } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
 import { closeDb, createDb } from "@berth/db";
 import { evaluateAllBudgets } from "@berth/provisioner/budgets";
@@ -20,6 +22,7 @@ const result = await evaluateAllBudgets({
   db,
   queues,
   now: () => new Date(),
+  logger: createLogger("budgets-child", "warn"),
   crashpoint: crashpointFrom(process.env.BERTH_CRASH_AT),
 });
 console.log(`done ${JSON.stringify(result)}`);

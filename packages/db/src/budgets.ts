@@ -1,5 +1,5 @@
 import { AMOUNT_DECIMALS, divRoundHalfUp, formatFixed, newId } from "@berth/core";
-import { and, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { type Db, type Tx, withSystem, withTenant } from "./client";
 import { monthOf } from "./invoices";
 import { type PricedRollupRow, pricedMonthRollups } from "./priced-rollups";
@@ -192,28 +192,38 @@ async function evaluateTenant(
 }
 
 /**
- * Evaluates every budget of every tenant that has one (a transaction per tenant). Returns the
- * webhook deliveries it created, for the caller to enqueue; one lost by a crash before it was
- * enqueued is found by `pendingDeliveries`.
+ * Evaluates every budget of every tenant that has one, a transaction per tenant. Returns the
+ * webhook deliveries it created, for the caller to enqueue (one lost by a crash before it was
+ * enqueued is found by `pendingDeliveries`), and the tenants whose evaluation failed: rolled back
+ * whole, retried by the next run, and not holding the others back.
  */
 export async function evaluateBudgets(
   db: Db,
   now: Date,
   opts: { crashpoint?: (name: string) => void } = {},
-): Promise<{ tenantId: string; deliveryId: string }[]> {
+): Promise<{
+  deliveries: { tenantId: string; deliveryId: string }[];
+  failures: { tenantId: string; error: unknown }[];
+}> {
   const tenants = await withSystem(db, (tx) =>
     tx.execute<{ tenant_id: string }>(sql`
       select distinct b.tenant_id from budgets b join tenants t on t.id = b.tenant_id
       where t.status = 'active' order by b.tenant_id`),
   );
-  const out: { tenantId: string; deliveryId: string }[] = [];
-  for (const { tenant_id: tenantId } of tenants)
-    out.push(
-      ...(await withTenant(db, tenantId, (tx) =>
-        evaluateTenant(tx, tenantId, now, opts.crashpoint ?? (() => {})),
-      )),
-    );
-  return out;
+  const deliveries: { tenantId: string; deliveryId: string }[] = [];
+  const failures: { tenantId: string; error: unknown }[] = [];
+  for (const { tenant_id: tenantId } of tenants) {
+    try {
+      deliveries.push(
+        ...(await withTenant(db, tenantId, (tx) =>
+          evaluateTenant(tx, tenantId, now, opts.crashpoint ?? (() => {})),
+        )),
+      );
+    } catch (error) {
+      failures.push({ tenantId, error });
+    }
+  }
+  return { deliveries, failures };
 }
 
 /** Deliveries still pending (their job may be waiting, delayed for a retry, or lost before it was enqueued). */
@@ -225,7 +235,7 @@ export async function pendingDeliveries(
     tx
       .select({ tenantId: webhookDeliveries.tenantId, deliveryId: webhookDeliveries.id })
       .from(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.status, "pending")))
+      .where(eq(webhookDeliveries.status, "pending"))
       .orderBy(webhookDeliveries.createdAt)
       .limit(limit),
   );
