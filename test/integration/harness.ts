@@ -17,6 +17,7 @@ export async function startPlatform(
   opts: {
     timings?: Parameters<typeof createTestProvisionerDeps>[0]["timings"];
     autoscaling?: Parameters<typeof createTestProvisionerDeps>[0]["autoscaling"];
+    webhooks?: Parameters<typeof createTestProvisionerDeps>[0]["webhooks"];
   } = {},
 ): Promise<Platform> {
   const api = await createTestApi();
@@ -28,6 +29,7 @@ export async function startPlatform(
       master: api.deps.master,
       ...(opts.timings ? { timings: opts.timings } : {}),
       ...(opts.autoscaling ? { autoscaling: opts.autoscaling } : {}),
+      ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
     }),
   );
   const waitFor: Platform["waitFor"] = async (what, probe, timeoutMs = 20_000) => {

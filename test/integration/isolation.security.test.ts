@@ -54,6 +54,14 @@ const bodyFor = (id: string): unknown => {
     },
     "policies.attach": { principalId: params.userId },
     "iam.simulate": { principalId: params.userId, action: "cluster:Delete", resource: "*" },
+    // A's cluster as the scope: B may not budget it.
+    "budgets.create": {
+      name: "b-budget",
+      amount: "10",
+      scope: { type: "cluster", clusterId: params.clusterId },
+    },
+    "budgets.update": { amount: "1" },
+    "webhooks.create": { url: "https://hooks.example.com/b", events: ["budget.threshold"] },
   };
   return bodies[id] ?? kindBodies[id];
 };
@@ -120,6 +128,14 @@ beforeAll(async () => {
   );
   await rollupAll(p.api.deps.db);
   const [invoiceId = newId("invoice")] = await finalizeInvoices(p.api.deps.db, now);
+  const budget = await p.api.call("POST", "/v1/budgets", {
+    token: a.token,
+    body: { name: "a-budget", amount: "1", scope: { type: "cluster", clusterId } },
+  });
+  const webhook = await p.api.call("POST", "/v1/webhooks", {
+    token: a.token,
+    body: { url: "https://a-hooks.example.com/berth", events: ["budget.threshold"] },
+  });
   secrets = [
     clusterId,
     tokenId,
@@ -129,6 +145,10 @@ beforeAll(async () => {
     "a-prod",
     "a-node",
     invoiceId,
+    budget.body.id,
+    "a-budget",
+    webhook.body.id,
+    "a-hooks.example.com",
   ];
   // A's ids where A has them; ids of the right shape that nobody has for the rest.
   params = {
@@ -143,6 +163,8 @@ beforeAll(async () => {
     principalId: a.userId,
     tokenId,
     invoiceId,
+    budgetId: budget.body.id,
+    webhookId: webhook.body.id,
   };
 });
 afterAll(() => p.close());

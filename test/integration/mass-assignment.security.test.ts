@@ -54,6 +54,9 @@ const validBodies: Record<string, unknown> = {
   },
   "policies.attach": { principalId: "usr_x" },
   "iam.simulate": { principalId: "usr_x", action: "cluster:List", resource: "*" },
+  "budgets.create": { name: "mass", amount: "10", scope: { type: "tenant" } },
+  "budgets.update": { amount: "20" },
+  "webhooks.create": { url: "https://hooks.example.com/berth", events: ["budget.threshold"] },
 };
 Object.assign(validBodies, kindBodies);
 

@@ -32,6 +32,8 @@ export interface Deps {
   readonly expensiveCalls: FairSemaphore;
   /** Image prefixes pods may use when their tenant has no list of its own (ALLOWED_IMAGE_PREFIXES). */
   readonly allowedImagePrefixes: readonly string[];
+  /** Webhook endpoints may be plain http to a loopback host (WEBHOOK_ALLOW_LOOPBACK; tests only). */
+  readonly webhookAllowLoopback: boolean;
   readonly now: () => Date;
   /** Wakes node agents' watches when their assignments change (LISTEN on Postgres). */
   readonly assignments: AssignmentHub;

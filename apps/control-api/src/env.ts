@@ -51,6 +51,11 @@ const schema = z.object({
     .min(1024)
     .max(10 * 1024 * 1024)
     .default(256 * 1024),
+  /** Webhook endpoints may be http://127.0.0.1… (tests, local development); never in production. */
+  WEBHOOK_ALLOW_LOOPBACK: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   /** Logs and exec: the node must start a stream within this, else 504. */
   STREAM_START_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(120).default(10),
   /** Log and exec streams one tenant may have open at once (over every replica). */

@@ -58,6 +58,7 @@ const deps: Deps = {
   metricsToken: env.METRICS_TOKEN ?? null,
   platformAdminToken: env.PLATFORM_ADMIN_TOKEN ?? null,
   allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
+  webhookAllowLoopback: env.WEBHOOK_ALLOW_LOOPBACK,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,
     requestsPerMinutePerTenant: env.RATE_LIMIT_PER_TENANT_PER_MINUTE,

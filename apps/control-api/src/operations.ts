@@ -1,4 +1,5 @@
 import { billingOperations } from "./ops/billing";
+import { budgetOperations } from "./ops/budgets";
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
 import { metricsOperations } from "./ops/metrics";
@@ -27,6 +28,7 @@ export const operations = {
   ...networkOperations,
   ...streamOperations,
   ...billingOperations,
+  ...budgetOperations,
 };
 
 export type Operations = typeof operations;

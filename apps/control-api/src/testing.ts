@@ -86,6 +86,7 @@ export async function createTestApi(
     /** How often the assignment hub checks its LISTEN connection (default 1 s in tests). */
     probeIntervalMs?: number;
     streamLimits?: Partial<StreamLimits>;
+    webhookAllowLoopback?: boolean;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -131,6 +132,8 @@ export async function createTestApi(
     platformAdminToken: TEST_PLATFORM_ADMIN_TOKEN,
     expensiveCalls: new FairSemaphore({ capacity: 8, perKey: 2 }),
     allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
+    // Tests' webhook receivers listen on 127.0.0.1.
+    webhookAllowLoopback: opts.webhookAllowLoopback ?? true,
     now: () => new Date(),
     assignments,
     streams,

@@ -22,6 +22,17 @@ export const CRONJOB_CRASH_POINTS = ["cronjob.before-commit", "cronjob.after-com
 /** A rollup batch: its hours' rollups replaced but not committed (test/e2e/usage-crash.e2e.test.ts). */
 export const ROLLUP_CRASH_POINTS = ["rollup.before-commit"] as const;
 
+/**
+ * The budgets' evaluation (test/e2e/budgets-crash.e2e.test.ts): an alert inserted but not its
+ * event and deliveries; all written, not committed; committed, nothing enqueued; one enqueued.
+ */
+export const BUDGET_CRASH_POINTS = [
+  "budgets.after-alert",
+  "budgets.before-commit",
+  "budgets.before-enqueue",
+  "budgets.after-first-enqueue",
+] as const;
+
 export function crashpointFrom(target: string | undefined): (name: string) => void {
   if (!target) return () => {};
   return (name) => {

@@ -3,6 +3,7 @@ import type { Queues } from "@berth/core/queues";
 import type { Db } from "@berth/db";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
+import type { WebhookSettings } from "./jobs/webhook-deliver";
 import type { MachineProvider } from "./providers/types";
 
 export interface Timings {
@@ -58,4 +59,6 @@ export interface Deps {
    * every step resumes. A no-op unless BERTH_CRASH_AT names it.
    */
   readonly crashpoint: (name: string) => void;
+  /** Outgoing webhooks: loopback allowed or not, and one attempt's timeout. */
+  readonly webhooks: WebhookSettings;
 }

@@ -54,6 +54,15 @@ const schema = z.object({
   HPA_SYNC_PERIOD_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
   /** How often the node autoscaler looks at every cluster with an autoscaled pool (its scan interval). */
   NODE_AUTOSCALER_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
+  /** How often every budget's actual and forecast spend is evaluated and its alerts fired. */
+  BUDGETS_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  /** How long one webhook delivery attempt may take (connection, request and answer). */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Deliver webhooks to loopback addresses (tests, local development only); private addresses never. */
+  WEBHOOK_ALLOW_LOOPBACK: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   /** No scale while usage is within this ratio of the target. */
   HPA_TOLERANCE: z.coerce.number().min(0).max(1).default(0.1),
   /** A pod's usage is averaged over its samples of this last window; without one it is missing. */

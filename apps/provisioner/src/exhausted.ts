@@ -10,6 +10,7 @@ import type { Deps } from "./deps";
 import { failureMessage, isPermanent } from "./failures";
 import { reportCronJobFireFailed } from "./jobs/fire-failed";
 import { failClusterProvisioning } from "./jobs/provision-cluster";
+import { failWebhookDelivery } from "./jobs/webhook-deliver";
 
 type Hook<H extends ExhaustedHook> = (
   deps: Deps,
@@ -25,6 +26,7 @@ export const EXHAUSTED_HOOKS: { [H in ExhaustedHook]: Hook<H> } = {
   failClusterProvisioning: (deps, p, message) =>
     failClusterProvisioning(deps, p, `provisioning failed: ${message}`),
   reportCronJobFireFailed: (deps, p, message) => reportCronJobFireFailed(deps, p, message),
+  failWebhookDelivery: (deps, p) => failWebhookDelivery(deps, p),
 };
 
 /** One failed attempt of a job, as the worker saw it. */

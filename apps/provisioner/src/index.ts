@@ -41,6 +41,7 @@ const deps: Deps = {
     "metrics.rollup": env.METRICS_ROLLUP_INTERVAL_MS,
     "hpa.sync": env.HPA_SYNC_PERIOD_MS,
     "nodes.autoscale": env.NODE_AUTOSCALER_INTERVAL_MS,
+    "budgets.evaluate": env.BUDGETS_INTERVAL_MS,
   },
   autoscaling: { tolerance: env.HPA_TOLERANCE, metricsWindowMs: env.HPA_METRICS_WINDOW_SECONDS * 1000 },
   metricsLateMs: env.METRICS_LATE_SECONDS * 1000,
@@ -62,6 +63,7 @@ const deps: Deps = {
   signingKeyMaxAgeMs: env.SIGNING_KEY_ROTATION_HOURS * 3_600_000,
   jobLocks: { lockMs: env.JOB_LOCK_SECONDS * 1000, stalledCheckMs: env.JOB_STALLED_CHECK_SECONDS * 1000 },
   now: () => new Date(),
+  webhooks: { allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
 };
 
 const workers = createWorkers(deps);

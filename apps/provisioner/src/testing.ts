@@ -11,6 +11,7 @@ export const TEST_SCHEDULES: Deps["scheduleEveryMs"] = {
   "metrics.rollup": 5_000,
   "hpa.sync": 1_000,
   "nodes.autoscale": 1_000,
+  "budgets.evaluate": 1_000,
 };
 
 import { createWorkers, type Workers } from "./workers";
@@ -35,6 +36,8 @@ export function createTestProvisionerDeps(shared: {
   providers?: Deps["providers"];
   apiUrl?: string;
   autoscaling?: Partial<Deps["autoscaling"]>;
+  /** Default: loopback allowed (tests' receivers listen on 127.0.0.1), 5 s per attempt. */
+  webhooks?: Partial<Deps["webhooks"]>;
 }): Deps {
   return {
     db: shared.db,
@@ -54,6 +57,7 @@ export function createTestProvisionerDeps(shared: {
     providers: shared.providers ?? {},
     apiUrl: shared.apiUrl ?? "http://127.0.0.1:8080",
     crashpoint: () => {},
+    webhooks: { allowLoopback: true, timeoutMs: 5_000, ...shared.webhooks },
   };
 }
 

@@ -15,6 +15,7 @@ import { Counter, Histogram } from "prom-client";
 import type { Deps } from "./deps";
 import { settleFailure } from "./exhausted";
 import { isPermanent } from "./failures";
+import { evaluateAllBudgets } from "./jobs/budgets";
 import { syncCronSchedulers } from "./jobs/cron-schedulers";
 import { deleteCluster } from "./jobs/delete-cluster";
 import { fireCronJob } from "./jobs/fire-cronjob";
@@ -27,6 +28,7 @@ import { reconcileCluster } from "./jobs/reconcile-cluster";
 import { reconcileMachines } from "./jobs/reconcile-machines";
 import { rotateClusterKey } from "./jobs/rotate-cluster-key";
 import { sweep } from "./jobs/sweep";
+import { deliverWebhook } from "./jobs/webhook-deliver";
 
 type Handler<N extends JobName> = (
   deps: Deps,
@@ -65,6 +67,8 @@ const handlers: { [N in JobName]: Handler<N> } = {
   "usage.derive": (deps) => deriveUsage(deps),
   "usage.rollup": (deps) => rollupUsage(deps),
   "invoices.finalize": (deps) => finalizeDueInvoices(deps),
+  "budgets.evaluate": (deps) => evaluateAllBudgets(deps),
+  "webhook.deliver": (deps, p) => deliverWebhook(deps, p),
   "metrics.rollup": (deps) => rollupMetrics(deps.db, deps.now(), { lateMs: deps.metricsLateMs }),
   "hpa.sync": (deps) => syncAutoscalers(deps),
   "nodes.autoscale": (deps) => autoscaleAllNodes(deps),
@@ -82,6 +86,7 @@ const CONCURRENCY: Record<QueueName, (deps: Deps) => number> = {
   metering: () => 1,
   metrics: () => 1,
   autoscale: () => 1,
+  webhooks: () => 4,
 };
 
 export interface Workers {

@@ -54,6 +54,7 @@ describe("the job catalog", () => {
       });
       const metering = await f.deps.queues.get("metering").getJobSchedulers();
       expect(metering.map((s) => s.name).sort()).toEqual([
+        "budgets.evaluate",
         "invoices.finalize",
         "usage.derive",
         "usage.rollup",

@@ -23,6 +23,11 @@ export const ID_PREFIXES = {
   object: "obj",
   invoice: "inv",
   priceBook: "pb",
+  budget: "bud",
+  /** One fired budget alert (budget × month × threshold × actual|forecast); a webhook event's id. */
+  budgetAlert: "bal",
+  webhook: "wh",
+  webhookDelivery: "whd",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

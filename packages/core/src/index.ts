@@ -16,3 +16,4 @@ export * from "./pricing";
 export * from "./quantity";
 export * from "./resource-bounds";
 export * from "./validation";
+export * from "./webhooks";

@@ -8,6 +8,7 @@ import { z } from "zod";
  */
 const clusterRef = z.object({ tenantId: z.string().min(1), clusterId: z.string().min(1) }).strict();
 const empty = z.object({}).strict();
+const deliveryRef = z.object({ tenantId: z.string().min(1), deliveryId: z.string().min(1) }).strict();
 /**
  * One CronJob's fire. Its job scheduler's jobs carry no time (BullMQ's own `prevMillis` says when
  * they were due); a catch-up of a missed schedule names the time it makes up for.
@@ -137,6 +138,29 @@ export const JOBS = {
     jobId: () => "invoices-finalize",
     dedupe: "jobId",
     schedule: { everyMs: 300_000 },
+  },
+  // Budgets (README, "Budgets and webhooks"): every alert is a unique row written with its event
+  // and its webhook deliveries in one transaction, so a rerun or a crash fires nothing twice.
+  "budgets.evaluate": {
+    queue: "metering",
+    payload: empty,
+    attempts: 1,
+    backoffMs: 0,
+    jobId: () => "budgets-evaluate",
+    dedupe: "jobId",
+    // BUDGETS_INTERVAL_MS overrides it.
+    schedule: { everyMs: 300_000 },
+  },
+  // One webhook delivery: 8 attempts, 5 s, 10 s, 20 s … 320 s apart (about 10½ minutes in all);
+  // the delivery row keeps each attempt's outcome, and one that has succeeded is never sent again.
+  "webhook.deliver": {
+    queue: "webhooks",
+    payload: deliveryRef,
+    attempts: 8,
+    backoffMs: 5_000,
+    jobId: (p: z.infer<typeof deliveryRef>) => `webhook-${p.deliveryId}`,
+    dedupe: "jobId",
+    onExhausted: "failWebhookDelivery",
   },
   "metrics.rollup": {
     queue: "metrics",

@@ -3,6 +3,8 @@ import { type Db, withSystem } from "./client";
 import {
   apiKeys,
   auditEvents,
+  budgetAlerts,
+  budgets,
   clusters,
   deploymentRevisions,
   deployments,
@@ -28,10 +30,16 @@ import {
   usageEvents,
   usageHourly,
   users,
+  webhookDeliveries,
+  webhookEndpoints,
 } from "./schema";
 
 /** Every table of a tenant's data, children before parents (the order deletes must take). */
 const TENANT_TABLES = [
+  budgetAlerts,
+  budgets,
+  webhookDeliveries,
+  webhookEndpoints,
   usageEvents,
   usageDirtyHours,
   usageHourly,

@@ -1,4 +1,16 @@
 export {
+  type AlertKind,
+  BUDGET_EVENT_TYPE,
+  type BudgetRow,
+  type BudgetScope,
+  type BudgetSpend,
+  budgetSpends,
+  evaluateBudgets,
+  forecastOf,
+  pendingDeliveries,
+  scopeOf,
+} from "./budgets";
+export {
   closeDb,
   createDb,
   type Db,
@@ -24,6 +36,7 @@ export {
 export { type RollupOptions, type RollupResult, readMeasuredUsage, rollupMetrics } from "./metrics";
 export { MIGRATIONS_FOLDER, runMigrations } from "./migrate";
 export { loadPlatformKeys, type PlatformKeys, rotatePlatformKey } from "./platform-keys";
+export { bookOfMonth, type PricedRollupRow, pricedMonthRollups } from "./priced-rollups";
 export {
   closeMeters,
   EVENT_DEDUPE_WINDOW_SECONDS,

@@ -82,13 +82,13 @@ export const ClusterAdmin = managed(
   },
 );
 
-export const BillingViewer = managed("BillingViewer", "Read the tenant's usage and invoices.", {
+export const BillingViewer = managed("BillingViewer", "Read the tenant's usage, invoices and budgets.", {
   Version: "2012-10-17",
   Statement: [
     {
       Sid: "ReadBilling",
       Effect: "Allow",
-      Action: ["usage:Read", "invoice:Read", "invoice:List"],
+      Action: ["usage:Read", "invoice:Read", "invoice:List", "budget:List", "budget:Describe"],
       Resource: `${TENANT}:*`,
     },
   ],

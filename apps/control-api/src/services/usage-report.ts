@@ -1,19 +1,13 @@
 import {
   AMOUNT_DECIMALS,
-  allocate,
   divRoundHalfUp,
   formatFixed,
-  groupBy as groupItems,
-  METER_NAMES,
   METERS,
   type Meter,
-  type PriceBookDocument,
-  priceMonth,
   QUANTITY_DECIMALS,
 } from "@berth/core";
-import { monthOf, priceBookOf, type Tx, withTenant } from "@berth/db";
+import { monthOf, type PricedRollupRow, pricedMonthRollups, withTenant } from "@berth/db";
 import { labelKey } from "@berth/protocol";
-import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 
@@ -65,35 +59,14 @@ export interface UsageReport {
   total: string;
 }
 
-/** Rollup rows of a month summed by what the report can tell apart: the hour (or day) only when grouped by it. */
-type Row = {
-  cluster_id: string;
-  meter: string;
-  namespace: string;
-  labels: Record<string, string>;
-  /** The hour or day of the rows summed, or null when the report is not grouped by time. */
-  bucket: string | null;
-  /** Whether the rows fall in the report's range (outside ones still weigh in their month's lines). */
-  in_range: boolean;
-  raw: string;
-};
-
-async function bookOfMonth(tx: Tx, tenantId: string, start: Date): Promise<PriceBookDocument> {
-  const [inv] = await tx.execute<{ book: PriceBookDocument }>(
-    sql`select price_book as book from invoices where tenant_id = ${tenantId} and period_start = ${start.toISOString()}::timestamptz`,
-  );
-  return inv?.book ?? priceBookOf(tx, tenantId);
-}
-
-function groupOf(r: Row, groupBy: GroupBy): Record<string, string | null> {
-  const at = r.bucket === null ? null : new Date(r.bucket);
+function groupOf(r: PricedRollupRow, groupBy: GroupBy): Record<string, string | null> {
   const g: Record<string, string | null> = {};
   for (const d of groupBy) {
-    if (d === "cluster") g.clusterId = r.cluster_id;
+    if (d === "cluster") g.clusterId = r.clusterId;
     else if (d === "namespace") g.namespace = r.namespace;
     else if (d === "meter") g.meter = r.meter;
-    else if (d === "day") g.day = at?.toISOString().slice(0, 10) ?? null;
-    else if (d === "hour") g.hour = at?.toISOString() ?? null;
+    else if (d === "day") g.day = r.hour.toISOString().slice(0, 10);
+    else if (d === "hour") g.hour = r.hour.toISOString();
     else g[d] = r.labels[d.slice(6)] ?? null;
   }
   return g;
@@ -115,56 +88,25 @@ export async function usageReport(
     m < range.to;
     m = monthOf(new Date(m.getTime() + 32 * 86_400_000)).start
   ) {
-    const end = monthOf(m).end;
-    // Summed in Postgres: a month of a large tenant is millions of hourly rows, its report a few
-    // hundred groups; only a report by hour keeps every hour apart.
-    const bucket = groupBy.includes("hour")
-      ? sql`hour`
-      : groupBy.includes("day")
-        ? sql`date_trunc('day', hour at time zone 'UTC') at time zone 'UTC'`
-        : sql`null::timestamptz`;
-    const inRange = sql`(hour >= ${range.from.toISOString()}::timestamptz and hour < ${range.to.toISOString()}::timestamptz)`;
-    const { rows, book } = await withTenant(deps.db, caller.tenantId, async (tx) => ({
-      book: await bookOfMonth(tx, caller.tenantId, m),
-      rows: [
-        ...(await tx.execute<Row>(sql`
-          select cluster_id, meter, namespace, labels, (${bucket})::text as bucket, ${inRange} as in_range,
-                 sum(raw)::text as raw
-          from usage_hourly
-          where tenant_id = ${caller.tenantId} and hour >= ${m.toISOString()}::timestamptz and hour < ${end.toISOString()}::timestamptz
-          group by cluster_id, meter, namespace, labels_key, labels, 5, 6
-          order by cluster_id, meter, 5, 6, namespace, labels_key`)),
-      ],
-    }));
-    currency ||= book.currency;
-    const byLine = groupItems(rows, (r) =>
-      (METER_NAMES as string[]).includes(r.meter) ? `${r.cluster_id}|${r.meter}` : undefined,
+    // Only as fine in time as the report is grouped: the month's rows summed in Postgres.
+    const by = groupBy.includes("hour") ? "hour" : groupBy.includes("day") ? "day" : "month";
+    const { book, rows } = await withTenant(deps.db, caller.tenantId, (tx) =>
+      pricedMonthRollups(tx, caller.tenantId, m, { by, range }),
     );
-    const cells = [...byLine.values()].map((rs) => ({
-      clusterId: rs[0]?.cluster_id ?? "",
-      meter: rs[0]?.meter as Meter,
-      raw: rs.reduce((s, r) => s + BigInt(r.raw), 0n),
-    }));
-    for (const line of priceMonth(book, cells)) {
-      const rs = byLine.get(`${line.clusterId}|${line.meter}`) ?? [];
-      const parts = allocate(
-        line.amountMicro,
-        rs.map((r) => BigInt(r.raw)),
-      );
-      rs.forEach((r, i) => {
-        if (!r.in_range) return;
-        if (filters.clusterId && r.cluster_id !== filters.clusterId) return;
-        if (filters.namespace !== undefined && r.namespace !== filters.namespace) return;
-        if (filters.meter && r.meter !== filters.meter) return;
-        if (filters.label && r.labels[filters.label.key] !== filters.label.value) return;
-        const group = groupOf(r, groupBy);
-        const key = JSON.stringify(group);
-        const g = groups.get(key) ?? { group, raw: 0n, micro: 0n };
-        g.raw += BigInt(r.raw);
-        g.micro += parts[i] ?? 0n;
-        totalMicro += parts[i] ?? 0n;
-        groups.set(key, g);
-      });
+    currency ||= book.currency;
+    for (const r of rows) {
+      if (!r.inRange) continue;
+      if (filters.clusterId && r.clusterId !== filters.clusterId) continue;
+      if (filters.namespace !== undefined && r.namespace !== filters.namespace) continue;
+      if (filters.meter && r.meter !== filters.meter) continue;
+      if (filters.label && r.labels[filters.label.key] !== filters.label.value) continue;
+      const group = groupOf(r, groupBy);
+      const key = JSON.stringify(group);
+      const g = groups.get(key) ?? { group, raw: 0n, micro: 0n };
+      g.raw += r.raw;
+      g.micro += r.micro;
+      totalMicro += r.micro;
+      groups.set(key, g);
     }
   }
   const lines = [...groups.entries()]

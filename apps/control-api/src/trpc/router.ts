@@ -129,6 +129,20 @@ export const appRouter = router({
     installer: query(ops.agentInstaller),
     file: query(ops.agentFile),
   }),
+  budgets: router({
+    create: mutation(ops.createBudget),
+    list: query(ops.listBudgets),
+    get: query(ops.describeBudget),
+    update: mutation(ops.updateBudget),
+    delete: mutation(ops.deleteBudget),
+    events: query(ops.listBudgetEvents),
+  }),
+  webhooks: router({
+    create: mutation(ops.createWebhook),
+    list: query(ops.listWebhooks),
+    delete: mutation(ops.deleteWebhook),
+    deliveries: query(ops.listWebhookDeliveries),
+  }),
 });
 
 export type AppRouter = typeof appRouter;

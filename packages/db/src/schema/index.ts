@@ -1,4 +1,5 @@
 export * from "./billing";
+export * from "./budgets";
 export * from "./clusters";
 export * from "./iam";
 export * from "./machines";
