@@ -7,9 +7,9 @@ import { type Db, type Tx, withSystem } from "./client";
  * - An event is the usage of one subject on one meter in one UTC hour, in raw units (ms × rate),
  *   under a deterministic id: ingesting it again changes nothing (the id is the primary key, kept
  *   for as long as the events are, well over the 35-day window).
- * - Ingestion is bulk: one `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` per chunk
- *   of 5,000 (an array parameter per column, one round trip), and the (tenant, hour) pairs it touched are
- *   marked dirty in the same transaction.
+ * - Ingestion is bulk: one `INSERT … SELECT FROM jsonb_to_recordset(…) ON CONFLICT DO NOTHING` per
+ *   chunk of 5,000 (the chunk as one JSON parameter, one round trip), and the (tenant, hour) pairs it
+ *   touched are marked dirty in the same transaction.
  * - The rollup recomputes a dirty hour from its events as a whole (delete, insert, unmark in one
  *   transaction per batch of hours), so running it any number of times, or being killed anywhere in
  *   it, leaves the same result.
@@ -67,28 +67,31 @@ export async function ingestUsageEvents(
 }
 
 async function insertChunk(tx: Tx, chunk: readonly UsageEvent[]): Promise<number> {
-  // One array parameter per column: a chunk is one statement and one round trip.
-  const col = (f: (e: UsageEvent) => string) => pgArray(chunk.map(f));
+  // The chunk as one JSON parameter (JSON.stringify is native; jsonb_to_recordset reads it in one
+  // pass): one statement, one round trip; measured a little quicker than an array per column.
+  const rows = JSON.stringify(
+    chunk.map((e) => ({
+      id: e.id,
+      t: e.tenantId,
+      c: e.clusterId,
+      n: e.namespace,
+      m: e.meter,
+      s: e.subjectId,
+      h: e.hour.toISOString(),
+      r: e.raw.toString(),
+      l: e.labels,
+    })),
+  );
   const [row] = await tx.execute<{ n: number }>(sql`
     with ins as (
       insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
-      select id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels::jsonb
-      from unnest(
-        ${col((e) => e.id)}::text[], ${col((e) => e.tenantId)}::text[], ${col((e) => e.clusterId)}::text[],
-        ${col((e) => e.namespace)}::text[], ${col((e) => e.meter)}::text[], ${col((e) => e.subjectId)}::text[],
-        ${col((e) => e.hour.toISOString())}::timestamptz[], ${col((e) => e.raw.toString())}::bigint[],
-        ${col((e) => JSON.stringify(e.labels))}::text[]
-      ) as u(id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
+      select id, t, c, n, m, s, h::timestamptz, r::bigint, l
+      from jsonb_to_recordset(${rows}::jsonb) as u(id text, t text, c text, n text, m text, s text, h text, r text, l jsonb)
       on conflict (id) do nothing
       returning 1
     )
     select count(*)::int as n from ins`);
   return row?.n ?? 0;
-}
-
-/** A Postgres array literal of text values (`{"a","b\\"c"}`), passed as one parameter. */
-function pgArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`).join(",")}}`;
 }
 
 /**
