@@ -48,7 +48,7 @@ describe("in a cluster of 100+ nodes, each scan starts where the last one stoppe
   it("moves the start on past a pod that fit nowhere, remembered or not, as a full scan would", () => {
     // The big pods may only go to n200–n299 and fit on none: each scan of theirs looks at those
     // 100 nodes from n200 to n299, so the next pod's scan starts at n000.
-    const nodes = cluster((i) => ({ labels: i >= 200 ? { pool: "b" } : {} }));
+    const nodes = cluster((i) => (i >= 200 ? { labels: { pool: "b" } } : {}));
     const big = (i: number, createdSeq: number) =>
       pod(`big${i}`, {
         createdSeq,
