@@ -104,6 +104,35 @@ describe("RequestedToCapacityRatio's shape", () => {
     // cpu 1 / 1000 → 0 %, scores 0 and is left out; memory 4Gi / 8Gi → 50.
     expect(score(packing, { cpuMillis: 1, memoryBytes: 4 * GiB }, withCpu(1000))).toBe(50);
   });
+
+  it("weighs each resource's score, and counts a node without memory as full", () => {
+    const weighted = {
+      ...packing,
+      resources: [
+        { name: "cpu", weight: 2 },
+        { name: "memory", weight: 1 },
+      ],
+    };
+    // cpu 500 / 1000 → 50, memory 2Gi / 8Gi → 25: (2 · 50 + 25) / 3 = 41.7 → 42.
+    expect(score(weighted, { cpuMillis: 500, memoryBytes: 2 * GiB }, withCpu(1000))).toBe(42);
+    const noMemory = node("n", { capacity: { cpuMillis: 1000, memoryBytes: 0, pods: 10 } });
+    // cpu 50, memory 100 % → 100: (50 + 100) / 2 = 75.
+    expect(score(packing, { cpuMillis: 500, memoryBytes: 1 }, noMemory)).toBe(75);
+  });
+});
+
+describe("LeastAllocated and MostAllocated weights", () => {
+  it("weigh cpu and memory in the average, rounded down", () => {
+    const strategy: ScoringStrategy = {
+      type: "MostAllocated",
+      resources: [
+        { name: "cpu", weight: 2 },
+        { name: "memory", weight: 1 },
+      ],
+    };
+    // cpu 2000 / 4000 → 50, memory 2Gi / 8Gi → 25: (2 · 50 + 25) / 3 = 41.7 → 41.
+    expect(score(strategy, { cpuMillis: 2000, memoryBytes: 2 * GiB }, withCpu(4000))).toBe(41);
+  });
 });
 
 describe("extended resources in the score", () => {
@@ -135,12 +164,12 @@ describe("extended resources in the score", () => {
     ).toBe(67);
   });
 
-  it("an extended resource named cpu is not the pod's cpu", () => {
+  it("extended resources named cpu and memory are not the pod's cpu and memory", () => {
     const n = withCpu(1000, {
-      capacity: { cpuMillis: 1000, memoryBytes: 8 * GiB, pods: 10, extended: { cpu: 4 } },
+      capacity: { cpuMillis: 1000, memoryBytes: 8 * GiB, pods: 10, extended: { cpu: 4, memory: 4 } },
     });
-    // cpu 500 / 1000 → 50 and memory 4Gi / 8Gi → 50 under MostAllocated; extended "cpu" is not scored.
-    const requests = { cpuMillis: 500, memoryBytes: 4 * GiB, extended: { cpu: 1 } };
+    // cpu 500 / 1000 → 50 and memory 4Gi / 8Gi → 50 under MostAllocated; the extended ones are not scored.
+    const requests = { cpuMillis: 500, memoryBytes: 4 * GiB, extended: { cpu: 1, memory: 1 } };
     expect(score({ type: "MostAllocated" }, requests, n)).toBe(50);
   });
 
