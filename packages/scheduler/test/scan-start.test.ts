@@ -64,4 +64,26 @@ describe("in a cluster of 100+ nodes, each scan starts where the last one stoppe
     ];
     expect(placedOn(nodes, pending)).toEqual(["n143", "n143", "n143"]);
   });
+
+  it("leaves the start where it was after a pod no node passes the static filters for", () => {
+    const nowhere = (id: string, createdSeq: number) =>
+      pod(id, { createdSeq, nodeSelector: { pool: "none" } });
+    const pending = [
+      pod("p0", { createdSeq: 0 }), // n000–n143
+      nowhere("x0", 1), // no candidate to scan
+      nowhere("x1", 2), // the same, from the failure memo
+      pod("p1", { createdSeq: 3 }), // n144–n287
+    ];
+    expect(placedOn(cluster(), pending)).toEqual(["n143", "n287"]);
+  });
+
+  it("starts at n001 after a scan that ended at n000", () => {
+    const nodes = cluster((i) => (i === 0 || i === 200 ? { labels: { pool: "x" } } : {}));
+    const pending = [
+      pod("p0", { createdSeq: 0 }), // n000–n143
+      pod("s0", { createdSeq: 1, nodeSelector: { pool: "x" } }), // n200, then n000
+      pod("p1", { createdSeq: 2 }), // n001–n144
+    ];
+    expect(placedOn(nodes, pending)).toEqual(["n143", "n200", "n144"]);
+  });
 });
