@@ -154,6 +154,14 @@ describe("schedule", () => {
     expect(plan.unschedulable).toEqual([{ podId: "bad", reason: `invalid pod spec: ${reason}`, counts: {} }]);
   });
 
+  it("lists invalid pods by id, whatever order they came in, before the pods no node could take", () => {
+    const invalid = { priority: Number.NaN };
+    const pending = [pod("c", invalid), pod("huge", { requests: { cpuMillis: 1e6, memoryBytes: 0 } })];
+    pending.push(pod("a", invalid), pod("b", invalid), pod("a1", invalid));
+    const plan = schedule({ nodes: [node("n")], pods: [] }, { pending });
+    expect(plan.unschedulable.map((u) => u.podId)).toEqual(["a", "a1", "b", "c", "huge"]);
+  });
+
   it.each([
     {
       name: "duplicate node ids",

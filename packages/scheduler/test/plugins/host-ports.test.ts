@@ -45,6 +45,7 @@ describe("HostPorts filter", () => {
     const n = node("n", { hostPortRange: { min: 100, max: 102 }, reservedHostPorts: [101, 102, 999] });
     expect(verdict(hostPorts, pod("p", { hostPortCount: 1 }), n)).toBeNull();
     expect(verdict(hostPorts, pod("p", { hostPortCount: 2 }), n)).toBe(PORTS_RESERVED);
+    expect(verdict(hostPorts, pod("p", { hostPortCount: 3 }), n)).toBe(PORTS_RESERVED);
     expect(verdict(hostPorts, pod("p", { hostPortCount: 4 }), n)).toBe(NO_FREE_PORTS);
   });
 

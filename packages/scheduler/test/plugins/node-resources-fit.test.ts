@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { nodeResourcesFit } from "../../src/plugins/node-resources-fit";
+import { schedule } from "../../src/schedule";
 import { bound, GiB, node, pod, verdict } from "../fixtures";
 
 const capacity = { cpuMillis: 2000, memoryBytes: 4 * GiB, pods: 3 };
@@ -105,8 +106,7 @@ describe("NodeResourcesFit filter", () => {
       ]);
     });
 
-    it("never over-commits an extended resource in a plan", async () => {
-      const { schedule } = await import("../../src/index");
+    it("never over-commits an extended resource in a plan", () => {
       const plan = schedule(
         { nodes: [gpuNode], pods: [] },
         { pending: [1, 2, 3].map((i) => ({ ...wanting(1), id: `p${i}`, createdSeq: i })) },

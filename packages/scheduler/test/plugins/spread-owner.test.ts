@@ -28,6 +28,16 @@ describe("SpreadOwner scorer", () => {
       pods: [bound("b", "n1", { ownerId: "dep" })],
     },
     {
+      name: "pods without an owner, next to pods whose owner is named 'undefined'",
+      p: pod("p"),
+      pods: [bound("b", "n1", { ownerId: "undefined" })],
+    },
+    {
+      name: "an owner named 'undefined' next to pods without an owner",
+      p: pod("p", { ownerId: "undefined" }),
+      pods: [bound("b", "n1")],
+    },
+    {
       name: "the same owner id in another namespace",
       p: pod("p", { ownerId: "dep", namespace: "prod" }),
       pods: [bound("b", "n1", { ownerId: "dep" })],

@@ -29,4 +29,14 @@ describe("TaintPreferNoSchedule scorer", () => {
   it("is skipped when no node has a PreferNoSchedule taint", () => {
     expect(scores(taintPreferNoSchedule, pod("p"), [node("n1"), node("n2")])).toBeNull();
   });
+
+  it("normalises as kube does: 100 − ⌊100 · count / most⌋", () => {
+    const t = (key: string): Taint => ({ key, effect: "PreferNoSchedule" });
+    const counted = [
+      node("n1", { taints: [t("a")] }),
+      node("n2", { taints: [t("a"), t("b"), t("c")] }),
+      node("n3", { taints: [t("a"), t("b")] }),
+    ];
+    expect(scores(taintPreferNoSchedule, pod("p"), counted)).toEqual([67, 0, 34]);
+  });
 });
