@@ -1,7 +1,7 @@
 /**
  * Usage-event ingestion throughput, exact: `--events` distinct events (default 1,000,000) over 3
  * tenants × 3 clusters, delivered with 30 % replayed and 10 % late, in batches of `--batch`
- * (10,000) by `--writers` concurrent writers (4), into a fresh database. Prints events/s
+ * (10,000) by `--writers` concurrent writers (2, one a core), into a fresh database. Prints events/s
  * (delivered events, replays included, committed into Postgres), then rolls everything up and
  * checks the rolled-up totals against the ground truth summed here in JS, to the raw unit.
  * Run: `npm run bench -w @berth/db [-- --events 200000]` (needs the env of `infra/services.sh env`).
@@ -24,7 +24,7 @@ const flag = (name: string, fallback: number) => {
 };
 const EVENTS = flag("--events", 1_000_000);
 const BATCH = flag("--batch", 10_000);
-const WRITERS = flag("--writers", 4);
+const WRITERS = flag("--writers", 2);
 
 await ensureTemplate();
 const t = await createTestDatabase({ poolSize: WRITERS + 2 });

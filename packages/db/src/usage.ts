@@ -7,9 +7,9 @@ import { type Db, type Tx, withSystem } from "./client";
  * - An event is the usage of one subject on one meter in one UTC hour, in raw units (ms × rate),
  *   under a deterministic id: ingesting it again changes nothing (the id is the primary key, kept
  *   for as long as the events are, well over the 35-day window).
- * - Ingestion is bulk: one `INSERT … SELECT FROM jsonb_to_recordset(…) ON CONFLICT DO NOTHING` per
- *   chunk of 5,000 (the chunk as one JSON parameter, one round trip), and the (tenant, hour) pairs it
- *   touched are marked dirty in the same transaction.
+ * - Ingestion is bulk: one `INSERT … SELECT FROM jsonb_to_recordset(…) ORDER BY id ON CONFLICT DO
+ *   NOTHING` per chunk of 20,000 (the chunk as one JSON parameter, one round trip), and the (tenant,
+ *   hour) pairs of the events that were new are marked dirty in the same transaction.
  * - The rollup recomputes a dirty hour from its events as a whole (delete, insert, unmark in one
  *   transaction per batch of hours), so running it any number of times, or being killed anywhere in
  *   it, leaves the same result.
@@ -30,7 +30,7 @@ export interface UsageEvent {
 /** Events may arrive this late (an agent offline for weeks) and still land in their hour. */
 export const LATE_EVENT_WINDOW_MS = 35 * 86_400_000;
 export const HOUR_MS = 3_600_000;
-const CHUNK = 5_000;
+const CHUNK = 20_000;
 
 export const hourOf = (at: Date): Date => new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
 
@@ -48,27 +48,38 @@ export async function ingestUsageEvents(
   now: Date,
 ): Promise<IngestResult> {
   const oldest = now.getTime() - LATE_EVENT_WINDOW_MS;
-  // Sorted by id, so that concurrent ingestions of overlapping batches take the key locks in one
-  // order (unsorted, two replays of each other's events deadlock).
-  const accepted = events
-    .filter(
-      (e) =>
-        e.hour.getTime() >= oldest && e.hour.getTime() <= now.getTime() && e.hour.getTime() % HOUR_MS === 0,
-    )
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  let accepted = events.filter((e) => {
+    const at = e.hour.getTime();
+    return at >= oldest && at <= now.getTime() && at % HOUR_MS === 0;
+  });
+  // Concurrent ingestions of overlapping batches must take the key locks in one order (or two
+  // replays of each other's events deadlock): each chunk is inserted in id order by Postgres, and
+  // a batch of several chunks is sorted here first so the chunks follow one another in that order.
+  if (accepted.length > CHUNK)
+    accepted = accepted.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let inserted = 0;
   if (accepted.length > 0)
     await withSystem(db, async (tx) => {
-      for (let i = 0; i < accepted.length; i += CHUNK)
-        inserted += await insertChunk(tx, accepted.slice(i, i + CHUNK));
-      await markDirty(tx, accepted);
+      const marks: [string, string][] = [];
+      for (let i = 0; i < accepted.length; i += CHUNK) {
+        const chunk = await insertChunk(tx, accepted.slice(i, i + CHUNK));
+        inserted += chunk.inserted;
+        marks.push(...chunk.marks);
+      }
+      await markDirty(tx, marks);
     });
   return { inserted, duplicates: accepted.length - inserted, refused: events.length - accepted.length };
 }
 
-async function insertChunk(tx: Tx, chunk: readonly UsageEvent[]): Promise<number> {
-  // The chunk as one JSON parameter (JSON.stringify is native; jsonb_to_recordset reads it in one
-  // pass): one statement, one round trip; measured a little quicker than an array per column.
+/**
+ * Inserts a chunk in id order and answers how many were new and the (tenant, hour) pairs of those
+ * (a replay dirties nothing). The chunk is one JSON parameter (JSON.stringify is native;
+ * jsonb_to_recordset reads it in one pass): one statement, one round trip.
+ */
+async function insertChunk(
+  tx: Tx,
+  chunk: readonly UsageEvent[],
+): Promise<{ inserted: number; marks: [string, string][] }> {
   const rows = JSON.stringify(
     chunk.map((e) => ({
       id: e.id,
@@ -77,35 +88,36 @@ async function insertChunk(tx: Tx, chunk: readonly UsageEvent[]): Promise<number
       n: e.namespace,
       m: e.meter,
       s: e.subjectId,
-      h: e.hour.toISOString(),
+      h: e.hour.getTime() / 1000,
       r: e.raw.toString(),
       l: e.labels,
     })),
   );
-  const [row] = await tx.execute<{ n: number }>(sql`
+  const [row] = await tx.execute<{ n: number; marks: [string, string][] }>(sql`
     with ins as (
       insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
-      select id, t, c, n, m, s, h::timestamptz, r::bigint, l
-      from jsonb_to_recordset(${rows}::jsonb) as u(id text, t text, c text, n text, m text, s text, h text, r text, l jsonb)
+      select id, t, c, n, m, s, to_timestamp(h), r::bigint, l
+      from jsonb_to_recordset(${rows}::jsonb) as u(id text, t text, c text, n text, m text, s text, h bigint, r text, l jsonb)
+      order by id
       on conflict (id) do nothing
-      returning 1
-    )
-    select count(*)::int as n from ins`);
-  return row?.n ?? 0;
+      returning tenant_id, hour
+    ), pairs as (select distinct tenant_id, hour from ins)
+    select (select count(*)::int from ins) as n,
+           coalesce((select jsonb_agg(jsonb_build_array(tenant_id, hour)) from pairs), '[]'::jsonb) as marks`);
+  return { inserted: row?.n ?? 0, marks: row?.marks ?? [] };
 }
 
 /**
  * Marks (tenant, hour) pairs dirty. `do update` (not `do nothing`) so that a mark racing a rollup of
  * the same hour waits for it and then stands: the rollup may not have seen this transaction's events.
- * Sorted, so that concurrent ingestions lock marks in one order.
+ * Sorted, once per transaction, so that concurrent ingestions lock marks in one order.
  */
-async function markDirty(tx: Tx, events: readonly { tenantId: string; hour: Date }[]): Promise<void> {
-  const pairs = [...new Set(events.map((e) => `${e.tenantId}\u0000${e.hour.toISOString()}`))].sort();
-  if (pairs.length === 0) return;
-  const marks = JSON.stringify(pairs.map((p) => p.split("\u0000")));
+async function markDirty(tx: Tx, marks: readonly [string, string][]): Promise<void> {
+  if (marks.length === 0) return;
   await tx.execute(sql`
     insert into usage_dirty_hours (tenant_id, hour)
-    select m ->> 0, (m ->> 1)::timestamptz from jsonb_array_elements(${marks}::jsonb) m
+    select distinct m ->> 0, (m ->> 1)::timestamptz from jsonb_array_elements(${JSON.stringify(marks)}::jsonb) m
+    order by 1, 2
     on conflict (tenant_id, hour) do update set hour = excluded.hour`);
 }
 
