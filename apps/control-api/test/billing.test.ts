@@ -104,6 +104,25 @@ describe("invoices and usage reports", () => {
     expect(byTeam.lines.reduce((s: bigint, l: { amount: string }) => s + micro(l.amount), 0n)).toBe(sum);
     const byDay = (await api.call("GET", `/v1/usage?${october}&groupBy=day,namespace`, { token })).body;
     expect(byDay.lines.reduce((s: bigint, l: { amount: string }) => s + micro(l.amount), 0n)).toBe(sum);
+    // Page by page (limit 2), the same lines in the same order, each page with the whole total.
+    const paged: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = cursor ? `&cursor=${cursor}` : "";
+      const page = (
+        await api.call("GET", `/v1/usage?${october}&groupBy=day,namespace&limit=2${q}`, { token })
+      ).body;
+      expect(page.lines.length).toBeLessThanOrEqual(2);
+      expect(page.total).toBe(byDay.total);
+      expect(page.lineCount).toBe(byDay.lines.length);
+      paged.push(...page.lines);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual(byDay.lines);
+    expect(byDay.lines.length).toBeGreaterThan(2);
+    const badCursor = await api.call("GET", `/v1/usage?${october}&groupBy=day&cursor=bm9wZQ`, { token });
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.body.error.issues[0].path).toBe("cursor");
     // CSV of both, the same figures.
     const csv = await api.call("GET", `/v1/invoices/${id}?format=csv`, { token });
     expect(csv.headers.get("content-type")).toMatch(/text\/csv/);

@@ -5,6 +5,7 @@ import {
   METERS,
   type Meter,
   QUANTITY_DECIMALS,
+  ValidationError,
 } from "@berth/core";
 import { monthOf, type PricedRollupRow, pricedMonthRollups, withTenant } from "@berth/db";
 import { labelKey } from "@berth/protocol";
@@ -55,8 +56,14 @@ export interface ReportLine {
 export interface UsageReport {
   currency: string;
   groupBy: string[];
+  /** This page's lines, in the order of their groups. */
   lines: ReportLine[];
+  /** The whole report's total, whatever the page. */
   total: string;
+  /** How many lines the whole report has. */
+  lineCount: number;
+  /** Where the next page starts (give it as `cursor`), or null on the last page. */
+  nextCursor: string | null;
 }
 
 function groupOf(r: PricedRollupRow, groupBy: GroupBy): Record<string, string | null> {
@@ -79,7 +86,17 @@ export async function usageReport(
   range: { from: Date; to: Date },
   groupBy: GroupBy,
   filters: ReportFilters,
+  page?: { limit: number; cursor?: string | undefined },
 ): Promise<UsageReport> {
+  // A cursor is the last line's group key (opaque to clients): the next page starts after it.
+  let after: string | undefined;
+  if (page?.cursor !== undefined) {
+    after = Buffer.from(page.cursor, "base64url").toString("utf8");
+    if (!after.startsWith("{") || Buffer.from(after).toString("base64url") !== page.cursor)
+      throw new ValidationError("cursor: not a cursor of this report", [
+        { path: "cursor", message: "give the nextCursor of the page before, unchanged" },
+      ]);
+  }
   const groups = new Map<string, { group: Record<string, string | null>; raw: bigint; micro: bigint }>();
   let currency = "";
   let totalMicro = 0n;
@@ -109,22 +126,33 @@ export async function usageReport(
       groups.set(key, g);
     }
   }
-  const lines = [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, g]) => {
-      const meter = g.group.meter as Meter | undefined;
-      const quantity = meter
-        ? {
-            quantity: formatFixed(
-              divRoundHalfUp(g.raw * 1_000_000n, METERS[meter].rawPerUnit),
-              QUANTITY_DECIMALS,
-            ),
-            unit: METERS[meter].unit,
-          }
-        : {};
-      return { group: g.group, ...quantity, amount: formatFixed(g.micro, AMOUNT_DECIMALS) };
-    });
-  return { currency: currency || "USD", groupBy, lines, total: formatFixed(totalMicro, AMOUNT_DECIMALS) };
+  const sorted = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const start = after === undefined ? 0 : sorted.findIndex(([key]) => key > after);
+  const from = start < 0 ? sorted.length : start;
+  const pageOf = page ? sorted.slice(from, from + page.limit) : sorted;
+  const last = pageOf.at(-1)?.[0];
+  const more = page !== undefined && from + pageOf.length < sorted.length && last !== undefined;
+  const lines = pageOf.map(([, g]) => {
+    const meter = g.group.meter as Meter | undefined;
+    const quantity = meter
+      ? {
+          quantity: formatFixed(
+            divRoundHalfUp(g.raw * 1_000_000n, METERS[meter].rawPerUnit),
+            QUANTITY_DECIMALS,
+          ),
+          unit: METERS[meter].unit,
+        }
+      : {};
+    return { group: g.group, ...quantity, amount: formatFixed(g.micro, AMOUNT_DECIMALS) };
+  });
+  return {
+    currency: currency || "USD",
+    groupBy,
+    lines,
+    total: formatFixed(totalMicro, AMOUNT_DECIMALS),
+    lineCount: sorted.length,
+    nextCursor: more ? Buffer.from(last).toString("base64url") : null,
+  };
 }
 
 function csvField(value: string): string {

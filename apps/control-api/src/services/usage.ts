@@ -16,6 +16,8 @@ import { groupBySchema, type UsageReport, usageReport } from "./usage-report";
 
 /** A range may span at most this many calendar months. */
 const MAX_RANGE_MONTHS = 13;
+const DEFAULT_REPORT_PAGE = 5_000;
+const MAX_REPORT_PAGE = 50_000;
 
 export const usageInput = z
   .object({
@@ -27,6 +29,9 @@ export const usageInput = z
     groupBy: groupBySchema.optional(),
     namespace: z.string().max(253).optional(),
     meter: z.enum(METER_NAMES as [Meter, ...Meter[]]).optional(),
+    /** A grouped report's lines per page (JSON; CSV is the whole report), and where the page starts. */
+    limit: z.coerce.number().int().min(1).max(MAX_REPORT_PAGE).default(DEFAULT_REPORT_PAGE),
+    cursor: z.string().max(4096).optional(),
     /** `key=value` of a cost-allocation label. */
     label: z
       .string()
@@ -71,13 +76,21 @@ export async function getUsage(
     ] as const)
       if (at.getTime() % HOUR_MS !== 0)
         throw invalid(name, "a grouped report starts and ends on whole hours");
-    return usageReport(deps, caller, { from, to }, input.groupBy, {
-      clusterId: input.clusterId,
-      namespace: input.namespace,
-      meter: input.meter,
-      label: input.label,
-    });
+    return usageReport(
+      deps,
+      caller,
+      { from, to },
+      input.groupBy,
+      {
+        clusterId: input.clusterId,
+        namespace: input.namespace,
+        meter: input.meter,
+        label: input.label,
+      },
+      input.format === "csv" ? undefined : { limit: input.limit, cursor: input.cursor },
+    );
   }
+  if (input.cursor !== undefined) throw invalid("cursor", "pages are of grouped reports (give groupBy)");
   if (input.namespace !== undefined || input.meter || input.label)
     throw invalid(
       input.meter ? "meter" : input.label ? "label" : "namespace",
