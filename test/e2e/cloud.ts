@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { createTestApi, type TestApi } from "@berth/control-api/testing";
 import { systemRows } from "@berth/db/testing";
 import { createEc2Emulator, type Ec2Emulator } from "@berth/ec2-emulator";
+import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "@berth/provisioner/ec2";
+import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { containersOf, engine, hostPortBlock, ROOT } from "./support";
@@ -83,3 +85,33 @@ export const EC2_ENV = (cloud: Cloud) => ({
   AWS_ACCESS_KEY_ID: "test",
   AWS_SECRET_ACCESS_KEY: "test",
 });
+
+/** The provisioner's workers in this process, their ec2 provider on the cloud's endpoint (the real SDK). */
+export async function startCloudProvisioner(
+  cloud: Cloud,
+  timings: Parameters<typeof createTestProvisionerDeps>[0]["timings"] = {},
+): Promise<() => Promise<void>> {
+  const env = EC2_ENV(cloud);
+  const workers = await startTestProvisioner(
+    createTestProvisionerDeps({
+      db: cloud.api.deps.db,
+      redis: cloud.api.deps.redis,
+      queues: cloud.api.deps.queues,
+      master: cloud.api.deps.master,
+      providers: {
+        ec2: createEc2Provider({
+          endpoint: env.EC2_ENDPOINT,
+          region: env.AWS_REGION,
+          amiId: env.EC2_AMI_ID,
+          subnetId: env.EC2_SUBNET_ID,
+          securityGroupIds: [env.EC2_SECURITY_GROUP_IDS],
+          instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
+          credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+        }),
+      },
+      apiUrl: cloud.apiUrl,
+      timings,
+    }),
+  );
+  return () => workers.stop();
+}

@@ -1,9 +1,7 @@
 import { systemRows } from "@berth/db/testing";
-import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "@berth/provisioner/ec2";
-import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cloud, EC2_ENV, startCloud } from "./cloud";
+import { type Cloud, startCloud, startCloudProvisioner } from "./cloud";
 import { poll } from "./support";
 
 /**
@@ -34,33 +32,12 @@ const readyNodes = async () =>
 
 beforeAll(async () => {
   cloud = await startCloud();
-  const env = EC2_ENV(cloud);
-  const provider = createEc2Provider({
-    endpoint: env.EC2_ENDPOINT,
-    region: env.AWS_REGION,
-    amiId: env.EC2_AMI_ID,
-    subnetId: env.EC2_SUBNET_ID,
-    securityGroupIds: [env.EC2_SECURITY_GROUP_IDS],
-    instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  stopProvisioner = await startCloudProvisioner(cloud, {
+    nodeLeaseMs: 6_000,
+    podEvictionMs: 8_000,
+    machineRepairTimeoutMs: 15_000,
+    drainTimeoutMs: 10_000,
   });
-  const workers = await startTestProvisioner(
-    createTestProvisionerDeps({
-      db: cloud.api.deps.db,
-      redis: cloud.api.deps.redis,
-      queues: cloud.api.deps.queues,
-      master: cloud.api.deps.master,
-      providers: { ec2: provider },
-      apiUrl: cloud.apiUrl,
-      timings: {
-        nodeLeaseMs: 6_000,
-        podEvictionMs: 8_000,
-        machineRepairTimeoutMs: 15_000,
-        drainTimeoutMs: 10_000,
-      },
-    }),
-  );
-  stopProvisioner = () => workers.stop();
   ({ token } = await cloud.api.tenant("ec2-tenant"));
   const c = await call("POST", "/v1/clusters", { name: "prod" });
   clusterId = c.body.id;

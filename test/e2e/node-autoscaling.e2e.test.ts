@@ -1,9 +1,7 @@
 import { systemRows } from "@berth/db/testing";
-import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "@berth/provisioner/ec2";
-import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Cloud, EC2_ENV, startCloud } from "./cloud";
+import { type Cloud, startCloud, startCloudProvisioner } from "./cloud";
 import { poll } from "./support";
 
 /**
@@ -71,29 +69,7 @@ const web = (replicas: number) => ({
 
 beforeAll(async () => {
   cloud = await startCloud({ pendingMs: 3_000 });
-  const env = EC2_ENV(cloud);
-  const workers = await startTestProvisioner(
-    createTestProvisionerDeps({
-      db: cloud.api.deps.db,
-      redis: cloud.api.deps.redis,
-      queues: cloud.api.deps.queues,
-      master: cloud.api.deps.master,
-      providers: {
-        ec2: createEc2Provider({
-          endpoint: env.EC2_ENDPOINT,
-          region: env.AWS_REGION,
-          amiId: env.EC2_AMI_ID,
-          subnetId: env.EC2_SUBNET_ID,
-          securityGroupIds: [env.EC2_SECURITY_GROUP_IDS],
-          instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
-          credentials: { accessKeyId: "test", secretAccessKey: "test" },
-        }),
-      },
-      apiUrl: cloud.apiUrl,
-      timings: { drainTimeoutMs: 60_000 },
-    }),
-  );
-  stopProvisioner = () => workers.stop();
+  stopProvisioner = await startCloudProvisioner(cloud, { drainTimeoutMs: 60_000 });
   ({ token } = await cloud.api.tenant("autoscaling"));
   const c = await call("POST", "/v1/clusters", {
     name: "elastic",

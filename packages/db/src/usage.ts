@@ -121,6 +121,31 @@ async function markDirty(tx: Tx, marks: readonly [string, string][]): Promise<vo
     on conflict (tenant_id, hour) do update set hour = excluded.hour`);
 }
 
+/**
+ * The tail of a derivation: the `derived` rows (`eid` and an event's columns) with a positive raw
+ * amount become events, new ones only, and their (tenant, hour) pairs are marked dirty, in the
+ * statement that derived them; it answers `n`, how many were new.
+ */
+const storeDerived = sql`, ins as (
+    insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
+    select eid, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels from derived
+    where raw > 0
+    on conflict (id) do nothing
+    returning tenant_id, hour
+  ), marked as (
+    insert into usage_dirty_hours (tenant_id, hour)
+    select distinct tenant_id, hour from ins order by 1, 2
+    on conflict (tenant_id, hour) do update set hour = excluded.hour
+  )
+  select count(*)::int as n from ins`;
+
+/** A derivation's watermark moves forward only. */
+function advanceWatermark(tx: Tx, name: string, at: string) {
+  return tx.execute(sql`
+    insert into usage_watermarks (name, at) values (${name}, ${at}::timestamptz)
+    on conflict (name) do update set at = greatest(usage_watermarks.at, excluded.at)`);
+}
+
 /** Meters billed for at least a minute per interval, as EC2 bills an instance. */
 const MINIMUM_MS_METERS = [
   "node_hours",
@@ -180,21 +205,9 @@ export async function deriveUsageEvents(
         where meter = any(string_to_array(${MINIMUM_MS_METERS.join(",")}, ',')) and ended_at is not null
           and ended_at >= ${f}::timestamptz and ended_at < ${t}::timestamptz
           and ended_at - started_at < make_interval(secs => ${MINIMUM_MS / 1000})
-      ), ins as (
-        insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
-        select eid, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels from derived
-        where raw > 0
-        on conflict (id) do nothing
-        returning tenant_id, hour
-      ), marked as (
-        insert into usage_dirty_hours (tenant_id, hour)
-        select distinct tenant_id, hour from ins order by 1, 2
-        on conflict (tenant_id, hour) do update set hour = excluded.hour
       )
-      select count(*)::int as n from ins`);
-    await tx.execute(sql`
-      insert into usage_watermarks (name, at) values (${WATERMARK}, ${t}::timestamptz)
-      on conflict (name) do update set at = greatest(usage_watermarks.at, excluded.at)`);
+      ${storeDerived}`);
+    await advanceWatermark(tx, WATERMARK, t);
     return { inserted: row?.n ?? 0, from, to };
   });
 }
@@ -255,21 +268,9 @@ export async function deriveOverRequestEvents(
         from pairs p
         left join requested r on r.subject_id = p.pod_id and r.hour = p.hour and r.meter = p.base
         left join pods pod on pod.id = p.pod_id
-      ), ins as (
-        insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
-        select eid, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels from derived
-        where raw > 0
-        on conflict (id) do nothing
-        returning tenant_id, hour
-      ), marked as (
-        insert into usage_dirty_hours (tenant_id, hour)
-        select distinct tenant_id, hour from ins order by 1, 2
-        on conflict (tenant_id, hour) do update set hour = excluded.hour
       )
-      select count(*)::int as n from ins`);
-    await tx.execute(sql`
-      insert into usage_watermarks (name, at) values (${OVER_WATERMARK}, ${t}::timestamptz)
-      on conflict (name) do update set at = greatest(usage_watermarks.at, excluded.at)`);
+      ${storeDerived}`);
+    await advanceWatermark(tx, OVER_WATERMARK, t);
     return { inserted: row?.n ?? 0, from, to };
   });
 }
