@@ -149,6 +149,9 @@ export const workloadOperations = {
     resource: (c) => brn(c.tenantId, "usage"),
     successStatus: 200,
     input: usageInput,
+    // Not by `limit` (a report's page size): a grouped report reads months of rollups whatever the
+    // page, and takes one of the tenant's slots for expensive calls; live usage is one query.
+    cost: (input) => (input.groupBy ? 3 : 1),
     run: getUsage,
     render: (value, input) =>
       input.format === "csv"
