@@ -223,6 +223,22 @@ describe("berth against a real control API", () => {
     expect((await ok(["usage", "--group-by", "cluster"])).stdout).toMatch(
       /^CLUSTER\s+AMOUNT\ncl_[0-9a-z]{26}\s+\d+\.\d+ USD\nTOTAL\s+\d+\.\d+ USD\n$/,
     );
+    // The running month's draft invoice, listed, read as a table and as the printable page.
+    const month = new Date().toISOString().slice(0, 7);
+    expect((await ok(["invoices"])).stdout).toMatch(
+      new RegExp(
+        `^ID\\s+NUMBER\\s+STATUS\\s+PERIOD\\s+TOTAL\\ndraft-${month}\\s+<none>\\s+draft\\s+${month}\\s+\\d+\\.\\d{6} USD\\n`,
+      ),
+    );
+    const draft = (await ok(["invoices", "get", `draft-${month}`])).stdout;
+    expect(draft).toMatch(
+      new RegExp(`^Draft draft-${month}: ${month}, draft\\n#\\s+USAGE\\s+CLUSTER\\s+METER`),
+    );
+    expect(draft).toMatch(/\nTOTAL\s+\d+\.\d{6} USD\n$/);
+    expect((await ok(["invoices", "get", `draft-${month}`, "-o", "html"])).stdout).toMatch(
+      /^<!doctype html>/,
+    );
+    expect((await ok(["top", "nodes"])).stdout).toMatch(/^(NAME\s+CPU\(CORES\)\s+CPU%|No usage yet)/);
   });
 
   it("deletes what the file holds; reading it then is the API's error in one line (exit 1)", async () => {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAccount } from "./commands/account";
 import { registerApply } from "./commands/apply";
+import { registerInvoices, registerTop } from "./commands/billing";
 import { registerClusters } from "./commands/clusters";
 import { registerCompletion } from "./commands/completion";
 import { registerConfig } from "./commands/config";
@@ -65,6 +66,8 @@ export function buildProgram(rt: Runtime): Command {
   registerIam(program, rt);
   registerAccount(program, rt);
   registerUsage(program, rt);
+  registerTop(program, rt);
+  registerInvoices(program, rt);
   registerCompletion(program, rt);
   return program;
 }
