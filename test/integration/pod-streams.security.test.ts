@@ -1,5 +1,7 @@
 import { createTestApi, type TestApi } from "@berth/control-api/testing";
+import { systemRows } from "@berth/db/testing";
 import { encodeStreamMessage, type StreamRequest } from "@berth/protocol";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type Platform, startPlatform } from "./harness";
@@ -237,22 +239,20 @@ describe("the reverse channel", () => {
   });
 
   it("answers 503 with a clear message for a pod whose node is gone", async () => {
-    // The node falls silent: its lease lapses (3 s in tests), later its pods are replaced (5 s on).
+    // The node falls silent and the sweep has marked it not ready (its lease, 3 s in tests, has
+    // lapsed) but its pods are not replaced yet (5 s): set as such, so that the answer does not race
+    // the sweep and the eviction on a loaded machine.
     clearInterval(beat);
-    const r = await p.waitFor(
-      "the node not ready",
-      async () => {
-        const x = await second.call("GET", `${path(podName)}/log`, { token: a.token });
-        return x.status === 503 && x;
-      },
-      // The lease lapses in 3 s, but each try while the node still counts as ready waits out the
-      // stream's start timeout: on a loaded CI machine 10 s was not always enough.
-      25_000,
+    await systemRows(
+      p.api.deps.db,
+      sql`update nodes set status = 'not_ready', last_heartbeat_at = now() - interval '4 seconds' where id = ${nodes[0]?.nodeId ?? ""}`,
     );
+    const r = await second.call("GET", `${path(podName)}/log`, { token: a.token });
+    expect(r.status).toBe(503);
     expect(r.body.error.code).toBe("NODE_UNAVAILABLE");
     expect(r.body.error.message).toMatch(
-      /^node "n1" of pod \S+ is (not answering|not ready) \(last heard from \d+ s ago\): its pods' logs and exec are unavailable until it is back$/,
+      /^node "n1" of pod \S+ is not ready \(last heard from \d+ s ago\): its pods' logs and exec are unavailable until it is back$/,
     );
     expect(r.headers.get("retry-after")).toBe("10");
-  }, 40_000);
+  });
 });
