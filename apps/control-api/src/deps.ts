@@ -35,6 +35,11 @@ export interface Deps {
   /** Webhook endpoints may be plain http to a loopback host (WEBHOOK_ALLOW_LOOPBACK; tests only). */
   readonly webhookAllowLoopback: boolean;
   readonly now: () => Date;
+  /**
+   * Check every JSON reply against its operation's `output` schema; a mismatch is a 500 naming the
+   * fields (CHECK_REPLIES; on in tests, off in production where it would only cost time).
+   */
+  readonly checkReplies?: boolean;
   /** Wakes node agents' watches when their assignments change (LISTEN on Postgres). */
   readonly assignments: AssignmentHub;
   /** Logs and exec relayed between clients and node agents over Redis (streams/). */

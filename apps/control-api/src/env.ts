@@ -56,6 +56,11 @@ const schema = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  /** Check every JSON reply against its documented schema (tests do; it costs time in production). */
+  CHECK_REPLIES: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   /** Logs and exec: the node must start a stream within this, else 504. */
   STREAM_START_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(120).default(10),
   /** Log and exec streams one tenant may have open at once (over every replica). */

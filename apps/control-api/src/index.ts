@@ -59,6 +59,7 @@ const deps: Deps = {
   platformAdminToken: env.PLATFORM_ADMIN_TOKEN ?? null,
   allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
   webhookAllowLoopback: env.WEBHOOK_ALLOW_LOOPBACK,
+  checkReplies: env.CHECK_REPLIES,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,
     requestsPerMinutePerTenant: env.RATE_LIMIT_PER_TENANT_PER_MINUTE,

@@ -73,6 +73,12 @@ export interface Operation<A extends AuthKind, I extends z.ZodType, O> {
   /** REST only: query parameters a write takes besides its body (`?dryRun=true`). */
   readonly queryParams?: readonly string[];
   readonly input: I;
+  /**
+   * The schema of the JSON reply (what `run` returns, as JSON): the OpenAPI document's response,
+   * and — where `checkReplies` is on, as in every test — checked against each reply, so that it
+   * cannot drift from what the service returns. Streams and WebSockets have none.
+   */
+  readonly output?: z.ZodType;
   readonly run: (deps: Deps, caller: CallerOf<A>, input: z.output<I>, request: RequestMeta) => Promise<O>;
   /**
    * "policy" (the default): IAM must allow `action` on `resource`. "authenticated": any active

@@ -135,6 +135,8 @@ export async function createTestApi(
     // Tests' webhook receivers listen on 127.0.0.1.
     webhookAllowLoopback: opts.webhookAllowLoopback ?? true,
     now: () => new Date(),
+    // Every reply of every test is checked against its operation's documented schema.
+    checkReplies: true,
     assignments,
     streams,
   };

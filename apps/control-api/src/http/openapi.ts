@@ -4,8 +4,17 @@ import { operations } from "../operations";
 
 type JsonSchema = { properties?: Record<string, unknown>; [key: string]: unknown };
 
-function schemaOf(type: z.ZodType): JsonSchema {
-  return z.toJSONSchema(type, { io: "input", unrepresentable: "any" }) as unknown as JsonSchema;
+/** The JSON Schema of what a client sends (`io: "input"`: defaults optional) or receives (`"output"`). */
+export function schemaOf(type: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
+  return z.toJSONSchema(type, { io, unrepresentable: "any" }) as unknown as JsonSchema;
+}
+
+/** What a successful JSON call answers: the operation's output schema. */
+function jsonReply(op: AnyOperation): Record<string, unknown> {
+  return {
+    description: "success",
+    ...(op.output ? { content: { "application/json": { schema: schemaOf(op.output, "output") } } } : {}),
+  };
 }
 
 /** The OpenAPI 3.1 description of the REST API, built from the operation catalog. */
@@ -62,7 +71,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
                   content: { "text/plain": { schema: { type: "string" } } },
                 },
               }
-            : { [op.successStatus]: { description: "success" } }),
+            : { [op.successStatus]: jsonReply(op) }),
         default: {
           description: "error",
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },

@@ -1,4 +1,5 @@
 import { BerthError, SemaphoreTimeoutError } from "@berth/core";
+import { z } from "zod";
 import { principalWindows } from "../auth/authenticate";
 import { authorize } from "../auth/authorize";
 import { hit } from "../auth/rate-limit";
@@ -49,7 +50,9 @@ export async function authorizeAndRun(
     await authorize(deps, caller, op.action, scratch.resource ?? "*", meta);
   }
   if (op.longPoll) scratch.leaveForeground?.();
-  const run = () => op.run(deps, caller as CallerOf<typeof op.auth>, input, meta);
+  const run = deps.checkReplies
+    ? async () => checkedReply(op, await op.run(deps, caller as CallerOf<typeof op.auth>, input, meta))
+    : () => op.run(deps, caller as CallerOf<typeof op.auth>, input, meta);
   const cost = costOf(op, input);
   if (caller.kind !== "user" || cost === 1) return run();
   // The first unit was counted when the caller was authenticated.
@@ -69,6 +72,16 @@ export async function authorizeAndRun(
       },
     );
   }
+}
+
+/** The reply, if it matches the operation's documented schema as JSON; else an error naming what differs. */
+function checkedReply(op: AnyOperation, value: unknown): unknown {
+  if (!op.output || op.transport === "stream" || op.transport === "websocket") return value;
+  const result = op.output.safeParse(JSON.parse(JSON.stringify(value ?? null)));
+  if (result.success) return value;
+  throw new Error(
+    `the reply of ${op.id} does not match its output schema:\n${z.prettifyError(result.error)}`,
+  );
 }
 
 const AUTH_FAILURES = new Set(["UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"]);

@@ -1,9 +1,11 @@
 import { brn, defineOperation as op } from "../operation";
 import {
+  closedTenantReply,
   closeTenant,
   closeTenantInput,
   emptyTenantInput,
   getTenant,
+  tenantReply,
   updateTenant,
   updateTenantInput,
 } from "../services/tenant";
@@ -20,6 +22,7 @@ export const tenantOperations = {
     resource: (c) => brn(c.tenantId, "tenant"),
     successStatus: 200,
     input: emptyTenantInput,
+    output: tenantReply,
     run: (deps, caller) => getTenant(deps, caller),
   }),
   updateTenant: op({
@@ -32,6 +35,7 @@ export const tenantOperations = {
     resource: (c) => brn(c.tenantId, "tenant"),
     successStatus: 200,
     input: updateTenantInput,
+    output: tenantReply,
     run: updateTenant,
   }),
   closeTenant: op({
@@ -45,6 +49,7 @@ export const tenantOperations = {
     resource: (c) => brn(c.tenantId, "tenant"),
     successStatus: 202,
     input: closeTenantInput,
+    output: closedTenantReply,
     run: closeTenant,
   }),
 };

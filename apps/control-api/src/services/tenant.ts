@@ -17,6 +17,7 @@ import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { allowedImagePrefixesInput } from "./image-policy";
 import { kick } from "./kick";
+import { timestamp } from "./replies";
 
 async function loadTenant(tx: Tx, id: string) {
   const [t] = await tx.select().from(tenants).where(eq(tenants.id, id));
@@ -24,14 +25,27 @@ async function loadTenant(tx: Tx, id: string) {
   return t;
 }
 
-function tenantView(t: typeof tenants.$inferSelect, deps: Deps) {
+export const tenantReply = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(["active", "closed"]),
+  allowedImagePrefixes: z.array(z.string()).nullable(),
+  effectiveImagePrefixes: z.array(z.string()),
+  costAllocationLabelKeys: z.array(z.string()),
+  createdAt: timestamp,
+  closedAt: timestamp.nullable(),
+  eraseAfter: timestamp.nullable(),
+});
+export const closedTenantReply = tenantReply.extend({ clustersDeleting: z.array(z.string()) });
+
+function tenantView(t: typeof tenants.$inferSelect, deps: Deps): z.output<typeof tenantReply> {
   return {
     id: t.id,
     name: t.name,
     status: t.status,
     /** The tenant's own list, or null when the platform's applies (`effectiveImagePrefixes`). */
     allowedImagePrefixes: t.allowedImagePrefixes,
-    effectiveImagePrefixes: t.allowedImagePrefixes ?? deps.allowedImagePrefixes,
+    effectiveImagePrefixes: [...(t.allowedImagePrefixes ?? deps.allowedImagePrefixes)],
     /** Pod label keys usage is rolled up by, for cost allocation (`GET /v1/usage?groupBy=label:<key>`). */
     costAllocationLabelKeys: t.costAllocationLabelKeys,
     createdAt: t.createdAt.toISOString(),

@@ -76,30 +76,38 @@ export function fromTrpcError(error: TRPCError): BerthError {
   return fromCause ?? toBerthError(error);
 }
 
-const t = initTRPC.context<TrpcContext>().create({
-  isDev: false,
-  errorFormatter({ shape, error, ctx }) {
-    const berth = fromTrpcError(error);
-    if (berth.code === "INTERNAL")
-      ctx?.deps.logger.error({ err: error, requestId: ctx.requestId }, "unhandled error");
-    else if (berth.code === "UNAVAILABLE")
-      ctx?.deps.logger.warn(
-        { err: berth.cause ?? error, requestId: ctx.requestId },
-        "a backing service failed the request",
-      );
-    return {
-      message: berth.message,
-      code: shape.code,
-      data: {
-        code: berth.code,
-        httpStatus: httpStatusOf(berth.code),
-        path: shape.data.path,
-        requestId: ctx?.requestId ?? "",
-        ...(berth.details.issues ? { issues: berth.details.issues } : {}),
-      },
-    };
-  },
-});
+/** A procedure's meta: the catalog operation it runs (the API-surface test matches them by it). */
+export interface OperationMeta {
+  operationId: string;
+}
+
+const t = initTRPC
+  .context<TrpcContext>()
+  .meta<OperationMeta>()
+  .create({
+    isDev: false,
+    errorFormatter({ shape, error, ctx }) {
+      const berth = fromTrpcError(error);
+      if (berth.code === "INTERNAL")
+        ctx?.deps.logger.error({ err: error, requestId: ctx.requestId }, "unhandled error");
+      else if (berth.code === "UNAVAILABLE")
+        ctx?.deps.logger.warn(
+          { err: berth.cause ?? error, requestId: ctx.requestId },
+          "a backing service failed the request",
+        );
+      return {
+        message: berth.message,
+        code: shape.code,
+        data: {
+          code: berth.code,
+          httpStatus: httpStatusOf(berth.code),
+          path: shape.data.path,
+          requestId: ctx?.requestId ?? "",
+          ...(berth.details.issues ? { issues: berth.details.issues } : {}),
+        },
+      };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -111,6 +119,7 @@ export const createCallerFactory = t.createCallerFactory;
  */
 function procedureFor<A extends AuthKind, I extends z.ZodType, O>(op: Operation<A, I, O>) {
   return t.procedure
+    .meta({ operationId: op.id })
     .use(async ({ ctx, next }) => {
       const scratch: Scratch = { leaveForeground: enterForeground() };
       const meta = ctx.metaFor(scratch);

@@ -1,0 +1,14 @@
+import { z } from "zod";
+
+/**
+ * Building blocks of the operations' reply schemas (`output` in ops/*.ts): the OpenAPI document
+ * publishes them, and every reply in the tests is checked against them (deps.checkReplies).
+ * Replies are strict objects: a field the service returns but the schema does not name fails.
+ */
+
+/** An instant as the API writes it: ISO 8601 in UTC (`Date#toISOString`). */
+export const timestamp = z.iso.datetime();
+
+/** A page of a list: its items, and the cursor of the next page (null on the last). */
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
