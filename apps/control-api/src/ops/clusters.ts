@@ -1,6 +1,7 @@
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import {
   clusterRefInput,
+  clusterReply,
   createCluster,
   createClusterInput,
   deleteCluster,
@@ -12,13 +13,16 @@ import {
   updateClusterInput,
 } from "../services/clusters";
 import {
+  createdJoinTokenReply,
   createJoinToken,
   createJoinTokenInput,
   joinTokenRefInput,
+  joinTokenReply,
   listJoinTokens,
   listJoinTokensInput,
   revokeJoinToken,
 } from "../services/join-tokens";
+import { nodePoolListReply, nodePoolReply } from "../services/node-pool-view";
 import {
   createNodePool,
   createNodePoolInput,
@@ -36,8 +40,11 @@ import {
   listNodes,
   listNodesInput,
   nodeRefInput,
+  nodeReply,
+  nodeSchedulingReply,
   uncordonNode,
 } from "../services/nodes";
+import { pageOf } from "../services/replies";
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 
@@ -53,6 +60,7 @@ export const clusterOperations = {
     resource: (c) => brn(c.tenantId, "cluster/*"),
     successStatus: 202,
     input: createClusterInput,
+    output: clusterReply,
     run: createCluster,
   }),
   listClusters: op({
@@ -65,6 +73,7 @@ export const clusterOperations = {
     resource: (c) => brn(c.tenantId, "cluster/*"),
     successStatus: 200,
     input: listClustersInput,
+    output: pageOf(clusterReply),
     run: listClusters,
   }),
   getCluster: op({
@@ -77,6 +86,7 @@ export const clusterOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: clusterRefInput,
+    output: clusterReply,
     run: getCluster,
   }),
   updateCluster: op({
@@ -89,6 +99,7 @@ export const clusterOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: updateClusterInput,
+    output: clusterReply,
     run: updateCluster,
   }),
   deleteCluster: op({
@@ -101,6 +112,7 @@ export const clusterOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 202,
     input: clusterRefInput,
+    output: clusterReply,
     run: deleteCluster,
   }),
   rotateClusterKey: op({
@@ -114,6 +126,7 @@ export const clusterOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 202,
     input: clusterRefInput,
+    output: clusterReply,
     run: rotateClusterKey,
   }),
   createJoinToken: op({
@@ -126,6 +139,7 @@ export const clusterOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 201,
     input: createJoinTokenInput,
+    output: createdJoinTokenReply,
     run: createJoinToken,
   }),
   listJoinTokens: op({
@@ -138,6 +152,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/join-token/*`),
     successStatus: 200,
     input: listJoinTokensInput,
+    output: pageOf(joinTokenReply),
     run: listJoinTokens,
   }),
   revokeJoinToken: op({
@@ -150,6 +165,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/join-token/${i.tokenId}`),
     successStatus: 200,
     input: joinTokenRefInput,
+    output: joinTokenReply,
     run: revokeJoinToken,
   }),
   listNodes: op({
@@ -162,6 +178,7 @@ export const clusterOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: listNodesInput,
+    output: pageOf(nodeReply),
     run: listNodes,
   }),
   createNodePool: op({
@@ -174,6 +191,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/nodepool/*`),
     successStatus: 202,
     input: createNodePoolInput,
+    output: nodePoolReply,
     run: createNodePool,
   }),
   listNodePools: op({
@@ -186,6 +204,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/nodepool/*`),
     successStatus: 200,
     input: listNodePoolsInput,
+    output: nodePoolListReply,
     run: listNodePools,
   }),
   getNodePool: op({
@@ -198,6 +217,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/nodepool/${i.poolId}`),
     successStatus: 200,
     input: nodePoolRefInput,
+    output: nodePoolReply,
     run: getNodePool,
   }),
   updateNodePool: op({
@@ -210,6 +230,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/nodepool/${i.poolId}`),
     successStatus: 202,
     input: updateNodePoolInput,
+    output: nodePoolReply,
     run: updateNodePool,
   }),
   deleteNodePool: op({
@@ -222,6 +243,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/nodepool/${i.poolId}`),
     successStatus: 202,
     input: nodePoolRefInput,
+    output: nodePoolReply,
     run: deleteNodePool,
   }),
   drainNode: op({
@@ -234,6 +256,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/node/${i.nodeId}`),
     successStatus: 202,
     input: nodeRefInput,
+    output: nodeSchedulingReply,
     run: drainNode,
   }),
   cordonNode: op({
@@ -246,6 +269,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/node/${i.nodeId}`),
     successStatus: 200,
     input: nodeRefInput,
+    output: nodeSchedulingReply,
     run: cordonNode,
   }),
   uncordonNode: op({
@@ -258,6 +282,7 @@ export const clusterOperations = {
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/node/${i.nodeId}`),
     successStatus: 200,
     input: nodeRefInput,
+    output: nodeSchedulingReply,
     run: uncordonNode,
   }),
 };

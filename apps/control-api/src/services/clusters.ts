@@ -1,5 +1,6 @@
 import { CLUSTER_TIERS, ConflictError, idOf, NotFoundError, newId, QuotaExceededError } from "@berth/core";
 import {
+  CLUSTER_STATUSES,
   clusters,
   DEFAULT_AUTOSCALER_PROFILE,
   joinTokens,
@@ -20,12 +21,28 @@ import { kick } from "./kick";
 import { DNS_LABEL } from "./manifest";
 import { ensureBuiltInNamespaces } from "./objects/namespaces";
 import { page, pageInput } from "./paging";
+import { stringMap, timestamp } from "./replies";
 
 export const MAX_CLUSTERS_PER_TENANT = 10;
 
 export const clusterId = idOf("cluster");
 
-function view(c: typeof clusters.$inferSelect) {
+export const clusterReply = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  tier: z.enum(CLUSTER_TIERS),
+  tags: stringMap,
+  scheduling: schedulingInput,
+  /** Every field set: the defaults with the changes made since. */
+  autoscalerProfile: autoscalerProfileInput.required(),
+  status: z.enum(CLUSTER_STATUSES),
+  statusReason: z.string().nullable(),
+  createdAt: timestamp,
+  activeAt: timestamp.nullable(),
+  deletedAt: timestamp.nullable(),
+});
+
+function view(c: typeof clusters.$inferSelect): z.output<typeof clusterReply> {
   return {
     id: c.id,
     name: c.name,

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
 import { page, pageInput } from "./paging";
+import { timestamp } from "./replies";
 
 /** A join token lives 30 minutes unless asked otherwise, a week at most. */
 export const JOIN_TOKEN_DEFAULT_TTL_SECONDS = 1800;
@@ -26,7 +27,29 @@ export const createJoinTokenInput = z
   })
   .strict();
 
-function view(t: typeof joinTokens.$inferSelect) {
+export const joinTokenReply = z.strictObject({
+  id: z.string(),
+  description: z.string(),
+  /** The bring-your-own pool its nodes join, if any. */
+  poolId: z.string().nullable(),
+  /** Set for a machine's own token: the node that joins with it is that machine. */
+  machineId: z.string().nullable(),
+  expiresAt: timestamp,
+  usedCount: z.number().int(),
+  /** How many nodes may join with it; null: any number until it expires. */
+  maxUses: z.number().int().nullable(),
+  revokedAt: timestamp.nullable(),
+  /** The principal that created it; null for a machine's own token. */
+  createdBy: z.string().nullable(),
+  createdAt: timestamp,
+});
+/** A new token: the only reply that holds its secret. */
+export const createdJoinTokenReply = joinTokenReply.extend({
+  token: z.string().describe("The bootstrap token; shown only here"),
+  installCommand: z.string().describe("What to run on a host to make it a node of the cluster"),
+});
+
+function view(t: typeof joinTokens.$inferSelect): z.output<typeof joinTokenReply> {
   return {
     id: t.id,
     description: t.description,
@@ -46,7 +69,7 @@ export async function createJoinToken(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof createJoinTokenInput>,
-) {
+): Promise<z.output<typeof createdJoinTokenReply>> {
   const token = newSecretToken("bjt");
   const expiresAt = new Date(
     deps.now().getTime() + (input.ttlSeconds ?? JOIN_TOKEN_DEFAULT_TTL_SECONDS) * 1000,

@@ -7,24 +7,16 @@ import {
   QuotaExceededError,
   ValidationError,
 } from "@berth/core";
-import {
-  isOperational,
-  LAUNCH_FAILED,
-  launchFailureCondition,
-  machines,
-  nodePools,
-  PROVIDERS,
-  recordEvent,
-  type Tx,
-  withTenant,
-} from "@berth/db";
-import { DEFAULT_ZONE, isReservedLabelKey, labelValue } from "@berth/protocol";
-import { and, desc, eq, like, ne } from "drizzle-orm";
+import { isOperational, nodePools, PROVIDERS, recordEvent, type Tx, withTenant } from "@berth/db";
+import { isReservedLabelKey, labelValue } from "@berth/protocol";
+import { and, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
 import { kick } from "./kick";
 import { DNS_LABEL } from "./manifest";
+import { poolView } from "./node-pool-view";
+import { taintSchema } from "./nodes";
 
 export const MAX_POOLS_PER_CLUSTER = 10;
 export const MAX_POOL_SIZE = 100;
@@ -41,17 +33,7 @@ const labelMap = z
           message: `label ${JSON.stringify(key)} is set by the platform (a pool's zone is its \`zone\`)`,
         });
   });
-const taints = z
-  .array(
-    z
-      .object({
-        key: z.string().min(1).max(253),
-        value: z.string().max(63).optional(),
-        effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
-      })
-      .strict(),
-  )
-  .max(16);
+const taints = z.array(taintSchema).max(16);
 const size = z.number().int().min(0).max(MAX_POOL_SIZE);
 
 /**
@@ -119,57 +101,6 @@ function checkSizes(s: { minSize: number; maxSize: number; desiredSize: number }
     throw new ValidationError(
       "a byo pool launches nothing: its nodes join with join tokens; use desiredSize 0",
     );
-}
-
-async function poolView(tx: Tx, pool: typeof nodePools.$inferSelect) {
-  const ms = await tx
-    .select()
-    .from(machines)
-    .where(and(eq(machines.poolId, pool.id), ne(machines.status, "terminated")));
-  const count = (s: string) => ms.filter((m) => m.status === s).length;
-  const [failure] = await tx
-    .select()
-    .from(machines)
-    .where(
-      and(
-        eq(machines.poolId, pool.id),
-        eq(machines.status, "terminated"),
-        like(machines.statusReason, `${LAUNCH_FAILED}%`),
-      ),
-    )
-    .orderBy(desc(machines.terminatedAt))
-    .limit(1);
-  const launchFailure = launchFailureCondition(pool, failure);
-  return {
-    id: pool.id,
-    clusterId: pool.clusterId,
-    name: pool.name,
-    provider: pool.provider,
-    instanceType: pool.instanceType,
-    minSize: pool.minSize,
-    maxSize: pool.maxSize,
-    desiredSize: pool.desiredSize,
-    autoscaling: {
-      enabled: pool.autoscalingEnabled,
-      minSize: pool.minSize,
-      maxSize: pool.maxSize,
-      priority: pool.autoscalingPriority,
-    },
-    labels: pool.labels,
-    taints: pool.taints,
-    /** The zone its nodes get: set for byo pools (DEFAULT_ZONE unless given), null for ec2 (each instance's own). */
-    zone: pool.provider === "byo" ? (pool.zone ?? DEFAULT_ZONE) : null,
-    status: pool.status,
-    machines: {
-      pending: count("pending"),
-      launching: count("launching"),
-      running: count("running"),
-      terminating: count("terminating"),
-    },
-    /** `LaunchFailure` while a launch the provider refused for good keeps the pool from adding machines. */
-    conditions: launchFailure ? [launchFailure] : [],
-    createdAt: pool.createdAt.toISOString(),
-  };
 }
 
 async function loadPool(tx: Tx, cluster: string, poolId: string) {

@@ -1,11 +1,80 @@
 import { idOf, NotFoundError } from "@berth/core";
-import { nodes, pods, recordEvent, withTenant } from "@berth/db";
+import { NODE_STATUSES, nodes, pods, recordEvent, withTenant } from "@berth/db";
 import { and, count, desc, eq, isNull, lt, ne, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
 import { kick } from "./kick";
 import { page, pageInput } from "./paging";
+import { stringMap, timestamp } from "./replies";
+
+/** A taint (Kubernetes' shape): written on node pools, carried by their nodes. */
+export const taintSchema = z.strictObject({
+  key: z.string().min(1).max(253),
+  value: z.string().max(63).optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+});
+
+export const nodeReply = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(NODE_STATUSES),
+  statusReason: z.string().nullable(),
+  unschedulable: z.boolean(),
+  /** Set while the node drains: its pods leave as their PodDisruptionBudgets allow. */
+  drainRequestedAt: timestamp.nullable(),
+  capacity: z.strictObject({
+    cpuMillis: z.number().int(),
+    memoryBytes: z.number().int(),
+    pods: z.number().int(),
+    /** Extended resources (`berth.dev/gpu`: count). */
+    extended: z.record(z.string(), z.number().int()),
+  }),
+  portRange: z.strictObject({ min: z.number().int(), max: z.number().int() }),
+  /** Ports of the range held on the node by something outside Berth: never handed out. */
+  reservedHostPorts: z.array(z.number().int()),
+  address: z.string(),
+  labels: stringMap,
+  taints: z.array(taintSchema),
+  agentVersion: z.string().nullable(),
+  joinedAt: timestamp,
+  lastHeartbeatAt: timestamp,
+});
+
+/** What cordon, uncordon and drain answer: the node's schedulability now. */
+export const nodeSchedulingReply = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  unschedulable: z.boolean(),
+  drainRequestedAt: timestamp.nullable(),
+  /** Drain only: how many pods will be evicted and replaced elsewhere. */
+  podsToMove: z.number().int().optional(),
+});
+
+function nodeView(n: typeof nodes.$inferSelect): z.output<typeof nodeReply> {
+  return {
+    id: n.id,
+    name: n.name,
+    status: n.status,
+    statusReason: n.statusReason,
+    unschedulable: n.unschedulable,
+    drainRequestedAt: n.drainRequestedAt?.toISOString() ?? null,
+    capacity: {
+      cpuMillis: n.cpuMillis,
+      memoryBytes: n.memoryBytes,
+      pods: n.maxPods,
+      extended: n.extendedResources,
+    },
+    portRange: { min: n.portMin, max: n.portMax },
+    reservedHostPorts: n.reservedHostPorts,
+    address: n.address,
+    labels: n.labels,
+    taints: n.taints,
+    agentVersion: n.agentVersion,
+    joinedAt: n.joinedAt.toISOString(),
+    lastHeartbeatAt: n.lastHeartbeatAt.toISOString(),
+  };
+}
 
 export const listNodesInput = pageInput.extend({ clusterId }).strict();
 
@@ -25,33 +94,7 @@ export async function listNodes(deps: Deps, caller: UserCaller, input: z.infer<t
       .orderBy(desc(nodes.id))
       .limit(input.limit + 1);
   });
-  return page(
-    rows.map((n) => ({
-      id: n.id,
-      name: n.name,
-      status: n.status,
-      statusReason: n.statusReason,
-      unschedulable: n.unschedulable,
-      /** Set while the node drains: its pods leave as their PodDisruptionBudgets allow. */
-      drainRequestedAt: n.drainRequestedAt?.toISOString() ?? null,
-      capacity: {
-        cpuMillis: n.cpuMillis,
-        memoryBytes: n.memoryBytes,
-        pods: n.maxPods,
-        extended: n.extendedResources,
-      },
-      portRange: { min: n.portMin, max: n.portMax },
-      /** Ports of the range held on the node by something outside Berth: never handed out. */
-      reservedHostPorts: n.reservedHostPorts,
-      address: n.address,
-      labels: n.labels,
-      taints: n.taints,
-      agentVersion: n.agentVersion,
-      joinedAt: n.joinedAt.toISOString(),
-      lastHeartbeatAt: n.lastHeartbeatAt.toISOString(),
-    })),
-    input.limit,
-  );
+  return page(rows.map(nodeView), input.limit);
 }
 
 export const nodeRefInput = z.object({ clusterId, nodeId: idOf("node") }).strict();
@@ -62,7 +105,7 @@ async function setSchedulable(
   input: z.infer<typeof nodeRefInput>,
   unschedulable: boolean,
   drain: boolean,
-) {
+): Promise<z.output<typeof nodeSchedulingReply>> {
   const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
     const [node] = await tx

@@ -12,3 +12,21 @@ export const timestamp = z.iso.datetime();
 /** A page of a list: its items, and the cursor of the next page (null on the last). */
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/** Labels, annotations, tags: string keys to string values. */
+export const stringMap = z.record(z.string(), z.string());
+
+/** An exact decimal amount as a string (`"12.345678"`): money and metered quantities, never a float. */
+export const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "a decimal number");
+
+/** A status condition as Kubernetes objects carry them (Deployments, Pods, node pools, …). */
+export const condition = z.strictObject({
+  type: z.string(),
+  status: z.enum(["True", "False", "Unknown"]),
+  reason: z.string(),
+  message: z.string(),
+  lastTransitionTime: timestamp,
+  /** A Deployment's conditions also say when they were last updated. */
+  lastUpdateTime: timestamp.optional(),
+});
+
