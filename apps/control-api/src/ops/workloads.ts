@@ -1,15 +1,18 @@
 import { usageToCsv } from "@berth/core";
 import { deploymentSchema } from "@berth/kube";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
-import { listEvents, listEventsInput } from "../services/events";
-import { deletePod, getPod, listPods, listPodsInput, podRefInput } from "../services/pods";
-import { scaleDeploymentInput, scaleDeploymentOp } from "../services/scale";
-import { getUsage, usageInput } from "../services/usage";
+import { eventReply, listEvents, listEventsInput } from "../services/events";
+import { deploymentReply } from "../services/objects/deployment-view";
+import { deletePod, getPod, listPods, listPodsInput, podRefInput, podReply } from "../services/pods";
+import { pageOf } from "../services/replies";
+import { scaleDeploymentInput, scaleDeploymentOp, scaleReply } from "../services/scale";
+import { getUsage, usageInput, usageReply } from "../services/usage";
 import { reportToCsv } from "../services/usage-report";
 import {
   applyDeployment,
   applyDeploymentInput,
   deleteDeployment,
+  deploymentListItem,
   deploymentRefInput,
   getDeployment,
   listDeployments,
@@ -38,6 +41,7 @@ export const workloadOperations = {
     bodyAs: "manifest",
     bodySchema: deploymentSchema,
     input: applyDeploymentInput,
+    output: deploymentReply,
     run: applyDeployment,
   }),
   getDeployment: op({
@@ -50,6 +54,7 @@ export const workloadOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 200,
     input: deploymentRefInput,
+    output: deploymentReply,
     run: getDeployment,
   }),
   listDeployments: op({
@@ -62,6 +67,7 @@ export const workloadOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: listDeploymentsInput,
+    output: pageOf(deploymentListItem),
     run: listDeployments,
   }),
   scaleDeployment: op({
@@ -76,6 +82,7 @@ export const workloadOperations = {
     successStatus: 200,
     bodyAs: "scale",
     input: scaleDeploymentInput,
+    output: scaleReply,
     run: scaleDeploymentOp,
   }),
   deleteDeployment: op({
@@ -88,6 +95,7 @@ export const workloadOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 202,
     input: deploymentRefInput,
+    output: deploymentReply,
     run: deleteDeployment,
   }),
   getPod: op({
@@ -100,6 +108,7 @@ export const workloadOperations = {
     resource: (c, i) => podBrn(c.tenantId, i),
     successStatus: 200,
     input: podRefInput,
+    output: podReply,
     run: getPod,
   }),
   deletePod: op({
@@ -112,6 +121,7 @@ export const workloadOperations = {
     resource: (c, i) => podBrn(c.tenantId, i),
     successStatus: 200,
     input: podRefInput,
+    output: podReply,
     run: deletePod,
   }),
   listPods: op({
@@ -124,6 +134,7 @@ export const workloadOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: listPodsInput,
+    output: pageOf(podReply),
     run: listPods,
   }),
   listEvents: op({
@@ -136,6 +147,7 @@ export const workloadOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: listEventsInput,
+    output: pageOf(eventReply),
     run: listEvents,
   }),
   usage: op({
@@ -149,6 +161,7 @@ export const workloadOperations = {
     resource: (c) => brn(c.tenantId, "usage"),
     successStatus: 200,
     input: usageInput,
+    output: usageReply,
     // Not by `limit` (a report's page size): a grouped report reads months of rollups whatever the
     // page, and takes one of the tenant's slots for expensive calls; live usage is one query.
     cost: (input) => (input.groupBy ? 3 : 1),

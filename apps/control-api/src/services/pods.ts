@@ -1,6 +1,7 @@
 import { BerthError } from "@berth/core";
-import { deployments, nodes, objects, pods, recordEvent, type Tx, withTenant } from "@berth/db";
-import { dnsLabelName, dnsSubdomainName, renderPodSpec } from "@berth/kube";
+import { deployments, nodes, objects, POD_PHASES, pods, recordEvent, type Tx, withTenant } from "@berth/db";
+import { dnsLabelName, dnsSubdomainName, podSpecInputSchema, renderPodSpec } from "@berth/kube";
+import { containerStatusSchema } from "@berth/protocol";
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
@@ -8,9 +9,11 @@ import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
 import { kick } from "./kick";
 import { lockWorkloads } from "./objects/apply";
+import { namespacedMetaReply } from "./objects/meta";
 import { labelSelectorParam, selectorCondition } from "./objects/selector-sql";
 import { pageInput, pageInSlices } from "./paging";
 import { stopPods } from "./pod-removal";
+import { condition, timestamp } from "./replies";
 
 /**
  * Pods in Kubernetes' shape: metadata with the controller that owns them, the spec of their
@@ -87,6 +90,57 @@ function conditionsOf(j: PodJoin) {
     c("Ready", p.ready, p.readyAt ?? p.startedAt),
   ];
 }
+
+const ips = z.array(z.strictObject({ ip: z.string() }));
+
+/** A pod in Kubernetes' shape, plus the flat fields the pod list always had. */
+export const podReply = z.strictObject({
+  apiVersion: z.literal("v1"),
+  kind: z.literal("Pod"),
+  metadata: namespacedMetaReply,
+  /** Its template's spec, defaults visible, and the node it was placed on. */
+  spec: podSpecInputSchema
+    .extend({ nodeName: z.string().optional() })
+    .required({
+      restartPolicy: true,
+      terminationGracePeriodSeconds: true,
+      priority: true,
+      securityContext: true,
+    }),
+  status: z.strictObject({
+    phase: z.enum(POD_PHASES),
+    conditions: z.array(condition),
+    reason: z.string().optional(),
+    message: z.string().optional(),
+    nominatedNodeName: z.string().optional(),
+    hostIP: z.string().nullable(),
+    hostIPs: ips.optional(),
+    podIP: z.string().nullable(),
+    podIPs: ips.optional(),
+    startTime: timestamp.nullable(),
+    initContainerStatuses: z.array(containerStatusSchema),
+    containerStatuses: z.array(containerStatusSchema),
+  }),
+  id: z.string(),
+  name: z.string(),
+  namespace: z.string(),
+  /** The Deployment that owns it, if one does. */
+  deployment: z.string().nullable(),
+  nodeId: z.string().nullable(),
+  nodeName: z.string().nullable(),
+  phase: z.enum(POD_PHASES),
+  ready: z.boolean(),
+  podIP: z.string().nullable(),
+  terminating: z.boolean(),
+  restarts: z.number().int(),
+  /** The first of `hostPorts`. */
+  hostPort: z.number().int().nullable(),
+  hostPorts: z.array(z.number().int()),
+  reason: z.string().nullable(),
+  message: z.string().nullable(),
+  createdAt: timestamp,
+  startedAt: timestamp.nullable(),
+});
 
 /** One pod in Kubernetes' shape, plus the flat fields the pod list always had (`nodeName`, `hostPort`, …). */
 export function renderPod(j: PodJoin) {

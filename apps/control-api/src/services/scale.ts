@@ -10,13 +10,19 @@ import { liveDeployment } from "./objects/store";
 import { deploymentRefInput } from "./workloads";
 
 /** Kubernetes' Scale (autoscaling/v1) as the scale subresource answers. */
-export interface ScaleView {
-  apiVersion: "autoscaling/v1";
-  kind: "Scale";
-  metadata: { name: string; namespace: string; uid: string; resourceVersion: string };
-  spec: { replicas: number };
-  status: { replicas: number };
-}
+export const scaleReply = z.strictObject({
+  apiVersion: z.literal("autoscaling/v1"),
+  kind: z.literal("Scale"),
+  metadata: z.strictObject({
+    name: z.string(),
+    namespace: z.string(),
+    uid: z.string(),
+    resourceVersion: z.string(),
+  }),
+  spec: z.strictObject({ replicas: z.number().int() }),
+  /** The deployment's live pods. */
+  status: z.strictObject({ replicas: z.number().int() }),
+});
 
 export const scaleDeploymentInput = deploymentRefInput
   .extend({
@@ -40,7 +46,7 @@ export async function scaleDeploymentOp(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof scaleDeploymentInput>,
-): Promise<ScaleView> {
+): Promise<z.output<typeof scaleReply>> {
   const row = await withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
     await lockWorkloads(tx, input.clusterId);

@@ -11,6 +11,7 @@ import { monthOf, type PricedRollupRow, pricedMonthRollups, withTenant } from "@
 import { labelKey } from "@berth/protocol";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
+import { decimal } from "./replies";
 
 /**
  * Usage reports from the hourly rollups, grouped by any of cluster, namespace, label:<key>, meter,
@@ -46,25 +47,28 @@ export interface ReportFilters {
   label?: { key: string; value: string } | undefined;
 }
 
-export interface ReportLine {
-  group: Record<string, string | null>;
-  /** Only when grouped by meter (quantities of different units do not add up). */
-  quantity?: string;
-  unit?: string;
-  amount: string;
-}
-export interface UsageReport {
-  currency: string;
-  groupBy: string[];
+export const usageReportReply = z.strictObject({
+  currency: z.string(),
+  groupBy: z.array(z.string()),
   /** This page's lines, in the order of their groups. */
-  lines: ReportLine[];
+  lines: z.array(
+    z.strictObject({
+      /** The line's value of each dimension grouped by (null: a label the usage did not carry). */
+      group: z.record(z.string(), z.string().nullable()),
+      /** Only when grouped by meter (quantities of different units do not add up). */
+      quantity: decimal.optional(),
+      unit: z.string().optional(),
+      amount: decimal,
+    }),
+  ),
   /** The whole report's total, whatever the page. */
-  total: string;
+  total: decimal,
   /** How many lines the whole report has. */
-  lineCount: number;
+  lineCount: z.number().int(),
   /** Where the next page starts (give it as `cursor`), or null on the last page. */
-  nextCursor: string | null;
-}
+  nextCursor: z.string().nullable(),
+});
+export type UsageReport = z.output<typeof usageReportReply>;
 
 function groupOf(r: PricedRollupRow, groupBy: GroupBy): Record<string, string | null> {
   const g: Record<string, string | null> = {};

@@ -1,18 +1,11 @@
-import {
-  idOf,
-  instantSchema,
-  METER_NAMES,
-  type Meter,
-  type PricedUsage,
-  priceUsage,
-  ValidationError,
-} from "@berth/core";
+import { idOf, instantSchema, METER_NAMES, type Meter, priceUsage, ValidationError } from "@berth/core";
 import { HOUR_MS, meterIntervals, withTenant } from "@berth/db";
 import { labelKey } from "@berth/protocol";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
-import { groupBySchema, type UsageReport, usageReport } from "./usage-report";
+import { decimal } from "./replies";
+import { groupBySchema, usageReport, usageReportReply } from "./usage-report";
 
 /** A range may span at most this many calendar months. */
 const MAX_RANGE_MONTHS = 13;
@@ -48,6 +41,24 @@ export const usageInput = z
   })
   .strict();
 
+/** Live usage (no `groupBy`): a line per cluster × meter, priced. */
+const pricedUsageReply = z.strictObject({
+  currency: z.string(),
+  lines: z.array(
+    z.strictObject({
+      meter: z.enum(METER_NAMES as [Meter, ...Meter[]]),
+      clusterId: z.string(),
+      quantity: decimal,
+      unit: z.string(),
+      unitPrice: decimal,
+      amount: decimal,
+    }),
+  ),
+  total: decimal,
+});
+/** JSON (CSV with `format=csv` is the same value rendered): live usage, or a report when grouped. */
+export const usageReply = z.union([pricedUsageReply, usageReportReply]);
+
 const invalid = (path: string, message: string) =>
   new ValidationError(`${path}: ${message}`, [{ path, message }]);
 
@@ -62,7 +73,7 @@ export async function getUsage(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof usageInput>,
-): Promise<PricedUsage | UsageReport> {
+): Promise<z.output<typeof usageReply>> {
   const from = new Date(input.from);
   const to = new Date(input.to);
   if (!(to > from)) throw invalid("to", "must be after `from`");

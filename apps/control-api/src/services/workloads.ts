@@ -9,7 +9,7 @@ import { kick } from "./kick";
 import { DNS_LABEL } from "./manifest";
 import { lockWorkloads } from "./objects/apply";
 import { putObject } from "./objects/crud";
-import { renderDeployment } from "./objects/deployment-view";
+import { deploymentReply, renderDeployment } from "./objects/deployment-view";
 import { notFoundMessage } from "./objects/names";
 import { labelSelectorParam, selectorCondition } from "./objects/selector-sql";
 import { liveDeployment, podCount } from "./objects/store";
@@ -66,6 +66,9 @@ export async function getDeployment(
     return renderDeployment(d, d.podCount);
   });
 }
+
+/** A deployment in a list: its reply with its uid again as `id` (the lists' cursor). */
+export const deploymentListItem = deploymentReply.extend({ id: z.string() });
 
 export const listDeploymentsInput = pageInput
   .extend({ clusterId, namespace: dnsLabel.optional(), labelSelector: labelSelectorParam.optional() })

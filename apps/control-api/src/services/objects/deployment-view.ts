@@ -1,6 +1,8 @@
 import type { deployments } from "@berth/db";
-import { type DeploymentSpec, renderDeploymentSpec } from "@berth/kube";
-import { REVISION_ANNOTATION, renderMeta } from "./meta";
+import { type DeploymentSpec, deploymentSchema, renderDeploymentSpec } from "@berth/kube";
+import { z } from "zod";
+import { condition } from "../replies";
+import { namespacedMetaReply, REVISION_ANNOTATION, renderMeta } from "./meta";
 
 export type DeploymentRow = typeof deployments.$inferSelect;
 
@@ -30,6 +32,35 @@ export function deploymentSpecOf(d: DeploymentRow): DeploymentSpec {
     template: d.template,
   };
 }
+
+/**
+ * A Deployment as the API answers it: the manifest's shape (what GET → edit → PUT sends back),
+ * every default filled in, with the server's metadata and the status the control loop writes.
+ */
+export const deploymentReply = deploymentSchema.extend({
+  apiVersion: z.literal("apps/v1"),
+  kind: z.literal("Deployment"),
+  metadata: namespacedMetaReply,
+  spec: deploymentSchema.shape.spec.required({
+    replicas: true,
+    selector: true,
+    strategy: true,
+    minReadySeconds: true,
+    revisionHistoryLimit: true,
+    progressDeadlineSeconds: true,
+  }),
+  status: z.strictObject({
+    observedGeneration: z.number().int(),
+    /** Its live pods. */
+    replicas: z.number().int(),
+    readyReplicas: z.number().int(),
+    updatedReplicas: z.number().int(),
+    availableReplicas: z.number().int(),
+    unavailableReplicas: z.number().int(),
+    /** Available, Progressing and ReplicaFailure, as the control loop last wrote them. */
+    conditions: z.array(condition),
+  }),
+});
 
 /**
  * A Deployment in Kubernetes' shape: spec from what is stored (every default visible), status

@@ -1,4 +1,6 @@
-import type { ObjectMetaInput } from "@berth/kube";
+import { type ObjectMetaInput, ownerReferenceSchema } from "@berth/kube";
+import { z } from "zod";
+import { stringMap, timestamp } from "../replies";
 
 /**
  * Annotations the server writes on what it answers and ignores on what it is sent, so that a
@@ -45,6 +47,21 @@ export interface MetaSource {
   annotations: Record<string, string>;
   ownerReferences: Record<string, unknown>[];
 }
+
+/** Kubernetes' `metadata` of a stored cluster-scoped object, as `renderMeta` writes it. */
+export const clusterScopedMetaReply = z.strictObject({
+  name: z.string(),
+  uid: z.string(),
+  resourceVersion: z.string(),
+  generation: z.number().int(),
+  creationTimestamp: timestamp,
+  deletionTimestamp: timestamp.nullable(),
+  labels: stringMap,
+  annotations: stringMap,
+  ownerReferences: z.array(ownerReferenceSchema),
+});
+/** The same of a namespaced object. */
+export const namespacedMetaReply = clusterScopedMetaReply.extend({ namespace: z.string() });
 
 /** Kubernetes' `metadata` (a cluster-scoped object has no namespace). */
 export function renderMeta(
