@@ -2,9 +2,12 @@ import { brn, defineOperation as op } from "../operation";
 import {
   listRevisions,
   pauseDeployment,
+  pausedReply,
   resumeDeployment,
+  revisionsReply,
   rollbackDeployment,
   rollbackInput,
+  rollbackReply,
   rolloutRefInput,
 } from "../services/rollouts";
 
@@ -24,6 +27,7 @@ export const rolloutOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 200,
     input: rolloutRefInput,
+    output: revisionsReply,
     run: listRevisions,
   }),
   rollbackDeployment: op({
@@ -36,6 +40,7 @@ export const rolloutOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 200,
     input: rollbackInput,
+    output: rollbackReply,
     run: rollbackDeployment,
   }),
   pauseDeployment: op({
@@ -48,6 +53,7 @@ export const rolloutOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 200,
     input: rolloutRefInput,
+    output: pausedReply,
     run: pauseDeployment,
   }),
   resumeDeployment: op({
@@ -61,6 +67,7 @@ export const rolloutOperations = {
     resource: (c, i) => deploymentBrn(c.tenantId, i),
     successStatus: 200,
     input: rolloutRefInput,
+    output: pausedReply,
     run: resumeDeployment,
   }),
 };

@@ -11,13 +11,14 @@ import {
   type Tx,
   withTenant,
 } from "@berth/db";
-import { renderPodTemplate } from "@berth/kube";
+import { podTemplateInputSchema, renderPodTemplate } from "@berth/kube";
 import { DNS_LABEL } from "@berth/protocol";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
 import { kick } from "./kick";
+import { timestamp } from "./replies";
 
 /**
  * A Deployment's rollouts, as `kubectl rollout` drives them: its revision history, undo to the
@@ -38,6 +39,37 @@ export const rollbackInput = rolloutRefInput
   })
   .strict();
 type Ref = z.infer<typeof rolloutRefInput>;
+
+export const revisionsReply = z.strictObject({
+  /** The deployment's current revision. */
+  current: z.number().int(),
+  items: z.array(
+    z.strictObject({
+      revision: z.number().int(),
+      /** `<deployment>-<templateHash>`, as Kubernetes names its ReplicaSets. */
+      replicaSet: z.string(),
+      templateHash: z.string(),
+      /** Whether it is the template the deployment runs now. */
+      current: z.boolean(),
+      /** `kubernetes.io/change-cause`, when the apply said why. */
+      changeCause: z.string().nullable(),
+      /** Its live pods. */
+      pods: z.number().int(),
+      createdAt: timestamp,
+      /** When a rollout of it first completed. */
+      availableAt: timestamp.nullable(),
+      template: podTemplateInputSchema.required({ metadata: true }),
+    }),
+  ),
+});
+export const rollbackReply = z.strictObject({
+  /** False when the current template already was the revision's. */
+  rolledBack: z.boolean(),
+  toRevision: z.number().int(),
+  generation: z.number().int(),
+  message: z.string(),
+});
+export const pausedReply = z.strictObject({ paused: z.boolean(), generation: z.number().int() });
 
 /** The live deployment, locked as an apply locks the cluster's deployments. */
 async function lockedDeployment(tx: Tx, input: Ref): Promise<DeploymentRow> {
@@ -117,7 +149,7 @@ export async function rollbackDeployment(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof rollbackInput>,
-) {
+): Promise<z.output<typeof rollbackReply>> {
   const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const d = await lockedDeployment(tx, input);
     const target = rollbackTarget(d, await revisionsOf(tx, d.id), input.toRevision);
@@ -149,7 +181,12 @@ export async function rollbackDeployment(
 }
 
 /** `kubectl rollout pause` / `resume`: sets `spec.paused` (a new generation when it changes). */
-async function setPaused(deps: Deps, caller: UserCaller, input: Ref, paused: boolean) {
+async function setPaused(
+  deps: Deps,
+  caller: UserCaller,
+  input: Ref,
+  paused: boolean,
+): Promise<z.output<typeof pausedReply>> {
   const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const d = await lockedDeployment(tx, input);
     if ((d.spec.paused ?? false) === paused) return { paused, generation: d.generation, changed: false };
