@@ -2,11 +2,12 @@ import { networkRequestSchema } from "@berth/protocol";
 import { z } from "zod";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import { clusterId } from "../services/clusters";
-import { getEndpointSlice, listEndpointSlices } from "../services/network/endpoints";
-import { nodeNetwork } from "../services/network/node-network";
+import { endpointSliceReply, getEndpointSlice, listEndpointSlices } from "../services/network/endpoints";
+import { networkViewReply, nodeNetwork } from "../services/network/node-network";
 import { namespaceParam, objectNameParam } from "../services/objects/names";
 import { labelSelectorParam } from "../services/objects/selector-sql";
 import { pageInput } from "../services/paging";
+import { pageOf } from "../services/replies";
 
 /**
  * Networking reads: a Service's EndpointSlices (worked out from its ready pods on each read) for
@@ -26,6 +27,7 @@ export const networkOperations = {
       brn(c.tenantId, `cluster/${i.clusterId}/namespace/${i.namespace}/endpointslice/${i.name}`),
     successStatus: 200,
     input: sliceRef,
+    output: endpointSliceReply,
     run: getEndpointSlice,
   }),
   listEndpointSlices: op({
@@ -45,6 +47,7 @@ export const networkOperations = {
         labelSelector: labelSelectorParam.optional(),
       })
       .strict(),
+    output: pageOf(endpointSliceReply),
     run: listEndpointSlices,
   }),
   nodeNetwork: op({
@@ -57,6 +60,7 @@ export const networkOperations = {
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
     input: networkRequestSchema,
+    output: networkViewReply,
     run: (deps, caller) => nodeNetwork(deps, caller),
     // Each node reads it every second: only failures are worth an audit record.
     audit: "failures",

@@ -30,3 +30,22 @@ export const condition = z.strictObject({
   lastUpdateTime: timestamp.optional(),
 });
 
+/**
+ * A schema shared with a client that parses leniently (the node agent's of @berth/protocol, so
+ * that an older agent reads a newer server's replies), strict at every level of its objects, for
+ * checking what this server answers. Only the shape is kept: refinements and sizes are dropped.
+ */
+export function strictly<T extends z.ZodType>(schema: T): T {
+  const s: z.ZodType = schema;
+  const out =
+    s instanceof z.ZodObject
+      ? z.strictObject(Object.fromEntries(Object.entries(s.shape).map(([k, v]) => [k, strictly(v)])))
+      : s instanceof z.ZodArray
+        ? z.array(strictly(s.element as z.ZodType))
+        : s instanceof z.ZodOptional
+          ? strictly(s.unwrap() as z.ZodType).optional()
+          : s instanceof z.ZodNullable
+            ? strictly(s.unwrap() as z.ZodType).nullable()
+            : s;
+  return out as T;
+}

@@ -11,8 +11,10 @@ import {
   selectorMatches,
 } from "@berth/kube";
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { z } from "zod";
 import type { Deps, UserCaller } from "../../deps";
 import { loadCluster } from "../clusters";
+import { namespacedMetaReply } from "../objects/meta";
 import type { ObjectRow } from "../objects/render";
 
 /**
@@ -57,8 +59,35 @@ export function slicesOfService(service: ObjectRow, pods: readonly EndpointPod[]
   );
 }
 
+/** An EndpointSlice in Kubernetes' shape: a Service's ready endpoints that share one resolution of its ports. */
+export const endpointSliceReply = z.strictObject({
+  apiVersion: z.literal("discovery.k8s.io/v1"),
+  kind: z.literal("EndpointSlice"),
+  /** Derived, never stored: the uid names the Service and the ports, the version changes with the content. */
+  metadata: namespacedMetaReply.omit({ deletionTimestamp: true }),
+  addressType: z.literal("IPv4"),
+  endpoints: z.array(
+    z.strictObject({
+      addresses: z.tuple([z.string()]),
+      conditions: z.strictObject({
+        ready: z.literal(true),
+        serving: z.literal(true),
+        terminating: z.literal(false),
+      }),
+      nodeName: z.string().optional(),
+      targetRef: z.strictObject({
+        kind: z.literal("Pod"),
+        name: z.string(),
+        namespace: z.string(),
+        uid: z.string(),
+      }),
+    }),
+  ),
+  ports: z.array(z.strictObject({ name: z.string(), port: z.number().int(), protocol: z.literal("TCP") })),
+});
+
 /** One slice in Kubernetes' shape, owned by its Service. */
-function renderSlice(service: ObjectRow, slice: EndpointSliceView) {
+function renderSlice(service: ObjectRow, slice: EndpointSliceView): z.output<typeof endpointSliceReply> {
   const labels = {
     [SERVICE_NAME_LABEL]: service.name,
     "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",

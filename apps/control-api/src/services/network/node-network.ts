@@ -2,11 +2,15 @@ import { createHash } from "node:crypto";
 import { UnauthenticatedError } from "@berth/core";
 import { nodes, objects, withTenant } from "@berth/db";
 import { clusterDnsAddress, type ServiceSpec } from "@berth/kube";
-import { CLUSTER_DOMAIN, type NetworkService, type NetworkView } from "@berth/protocol";
+import { CLUSTER_DOMAIN, type NetworkService, type NetworkView, networkViewSchema } from "@berth/protocol";
 import { and, asc, eq } from "drizzle-orm";
 import type { Deps, NodeCaller } from "../../deps";
+import { strictly } from "../replies";
 import { endpointPods, slicesOfService } from "./endpoints";
 import { ensureServiceRange } from "./service-range";
+
+/** The node agent's schema of the view (lenient, for its own reading), strict at every level. */
+export const networkViewReply = strictly(networkViewSchema);
 
 /**
  * `GET /v1/nodes/network`: what a node's service proxy and DNS server need — the cluster's
