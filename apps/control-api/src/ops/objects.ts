@@ -2,7 +2,7 @@ import { KINDS } from "@berth/kube";
 import { z } from "zod";
 import { clusterBrn, defineOperation as op } from "../operation";
 import { clusterId } from "../services/clusters";
-import { applyManifests, applyManifestsInput } from "../services/objects/apply-op";
+import { applyManifests, applyManifestsInput, applyManifestsReply } from "../services/objects/apply-op";
 import { deleteObject, getObject, listObjects, putObject, revealSecret } from "../services/objects/crud";
 import {
   type ClusterObjectKind,
@@ -11,8 +11,10 @@ import {
   objectBrn,
   objectNameParam,
 } from "../services/objects/names";
+import { objectReplies } from "../services/objects/replies";
 import { labelSelectorParam } from "../services/objects/selector-sql";
 import { pageInput } from "../services/paging";
+import { pageOf } from "../services/replies";
 
 /**
  * One operation set per kind of @berth/kube's registry (PUT, GET, list, DELETE), generated from
@@ -36,6 +38,7 @@ const namespacedList = pageInput
 
 function namespacedOperations<K extends NamespacedObjectKind>(kind: K) {
   const k = KINDS[kind];
+  const output = objectReplies[kind];
   const one = `/v1/clusters/:clusterId/${k.plural}/:namespace/:name`;
   const resource = (t: string, i: { clusterId: string; namespace: string; name: string }) =>
     objectBrn(t, i.clusterId, kind, i.namespace, i.name);
@@ -52,6 +55,7 @@ function namespacedOperations<K extends NamespacedObjectKind>(kind: K) {
       bodyAs: "manifest",
       bodySchema: k.schema,
       input: namespacedRef.extend({ manifest: manifestOf(k.schema) }).strict(),
+      output,
       run: (deps, caller, input) => putObject(deps, caller, kind, input),
     }),
     get: op({
@@ -64,6 +68,7 @@ function namespacedOperations<K extends NamespacedObjectKind>(kind: K) {
       resource: (c, i) => resource(c.tenantId, i),
       successStatus: 200,
       input: namespacedRef,
+      output,
       run: (deps, caller, input) => getObject(deps, caller, kind, input),
     }),
     list: op({
@@ -76,6 +81,7 @@ function namespacedOperations<K extends NamespacedObjectKind>(kind: K) {
       resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
       successStatus: 200,
       input: namespacedList,
+      output: pageOf(output),
       run: (deps, caller, input) => listObjects(deps, caller, kind, input),
     }),
     delete: op({
@@ -88,6 +94,7 @@ function namespacedOperations<K extends NamespacedObjectKind>(kind: K) {
       resource: (c, i) => resource(c.tenantId, i),
       successStatus: 200,
       input: namespacedRef,
+      output,
       run: (deps, caller, input) => deleteObject(deps, caller, kind, input),
     }),
   };
@@ -98,6 +105,7 @@ const clusterScopedRef = z.object({ clusterId, name: objectNameParam }).strict()
 /** Cluster-scoped kinds (PriorityClass): `/v1/clusters/{id}/{plural}/{name}`. */
 function clusterScopedOperations<K extends ClusterObjectKind>(kind: K) {
   const k = KINDS[kind];
+  const output = objectReplies[kind];
   const one = `/v1/clusters/:clusterId/${k.plural}/:name`;
   const resource = (t: string, i: { clusterId: string; name: string }) =>
     objectBrn(t, i.clusterId, kind, "", i.name);
@@ -114,6 +122,7 @@ function clusterScopedOperations<K extends ClusterObjectKind>(kind: K) {
       bodyAs: "manifest",
       bodySchema: k.schema,
       input: clusterScopedRef.extend({ manifest: manifestOf(k.schema) }).strict(),
+      output,
       run: (deps, caller, input) => putObject(deps, caller, kind, input),
     }),
     get: op({
@@ -126,6 +135,7 @@ function clusterScopedOperations<K extends ClusterObjectKind>(kind: K) {
       resource: (c, i) => resource(c.tenantId, i),
       successStatus: 200,
       input: clusterScopedRef,
+      output,
       run: (deps, caller, input) => getObject(deps, caller, kind, input),
     }),
     list: op({
@@ -138,6 +148,7 @@ function clusterScopedOperations<K extends ClusterObjectKind>(kind: K) {
       resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
       successStatus: 200,
       input: pageInput.extend({ clusterId, labelSelector: labelSelectorParam.optional() }).strict(),
+      output: pageOf(output),
       run: (deps, caller, input) => listObjects(deps, caller, kind, input),
     }),
     delete: op({
@@ -150,6 +161,7 @@ function clusterScopedOperations<K extends ClusterObjectKind>(kind: K) {
       resource: (c, i) => resource(c.tenantId, i),
       successStatus: 200,
       input: clusterScopedRef,
+      output,
       run: (deps, caller, input) => deleteObject(deps, caller, kind, input),
     }),
   };
@@ -173,6 +185,7 @@ export const namespaceOperations = {
     bodyAs: "manifest",
     bodySchema: KINDS.Namespace.schema,
     input: namespaceRef.extend({ manifest: manifestOf(KINDS.Namespace.schema) }).strict(),
+    output: objectReplies.Namespace,
     run: (deps, caller, input) => putObject(deps, caller, "Namespace", input),
   }),
   get: op({
@@ -185,6 +198,7 @@ export const namespaceOperations = {
     resource: (c, i) => namespaceBrn(c.tenantId, i),
     successStatus: 200,
     input: namespaceRef,
+    output: objectReplies.Namespace,
     run: (deps, caller, input) => getObject(deps, caller, "Namespace", input),
   }),
   list: op({
@@ -197,6 +211,7 @@ export const namespaceOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: pageInput.extend({ clusterId, labelSelector: labelSelectorParam.optional() }).strict(),
+    output: pageOf(objectReplies.Namespace),
     run: (deps, caller, input) => listObjects(deps, caller, "Namespace", input),
   }),
   delete: op({
@@ -209,6 +224,7 @@ export const namespaceOperations = {
     resource: (c, i) => namespaceBrn(c.tenantId, i),
     successStatus: 200,
     input: namespaceRef,
+    output: objectReplies.Namespace,
     run: (deps, caller, input) => deleteObject(deps, caller, "Namespace", input),
   }),
 };
@@ -228,6 +244,7 @@ export const objectKindOperations = {
       resource: (c, i) => objectBrn(c.tenantId, i.clusterId, "Secret", i.namespace, i.name),
       successStatus: 200,
       input: namespacedRef,
+      output: objectReplies.Secret,
       run: revealSecret,
       // Every read of a Secret's values is in the audit log, not only refusals.
       audit: "always",
@@ -259,6 +276,7 @@ export const applyOperation = op({
   rawBody: true,
   queryParams: ["dryRun"],
   input: applyManifestsInput,
+  output: applyManifestsReply,
   run: applyManifests,
   // One unit per 16 KiB of YAML or JSON, or per 10 objects: a large apply costs as a large list does.
   cost: (i) =>

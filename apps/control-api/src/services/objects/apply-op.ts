@@ -1,5 +1,5 @@
 import { assertSafeInput, ValidationError } from "@berth/core";
-import { MAX_DOCUMENTS, readDocuments } from "@berth/kube";
+import { KIND_NAMES, MAX_DOCUMENTS, readDocuments } from "@berth/kube";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../../deps";
 import type { RequestMeta } from "../../operation";
@@ -27,6 +27,21 @@ export const applyManifestsInput = z
   })
   .strict();
 
+/** Per object, in the order given: created, configured (with the field paths that changed) or unchanged. */
+export const applyManifestsReply = z.strictObject({
+  dryRun: z.boolean(),
+  items: z.array(
+    z.strictObject({
+      kind: z.enum(KIND_NAMES),
+      /** Null for cluster-scoped kinds. */
+      namespace: z.string().nullable(),
+      name: z.string(),
+      action: z.enum(["created", "configured", "unchanged"]),
+      changedPaths: z.array(z.string()),
+    }),
+  ),
+});
+
 function documentsOf(input: z.infer<typeof applyManifestsInput>): unknown[] {
   const m = input.manifests;
   if (typeof m === "string") return readDocuments(m, input.format ?? "yaml");
@@ -42,7 +57,7 @@ export async function applyManifests(
   caller: UserCaller,
   input: z.infer<typeof applyManifestsInput>,
   meta: RequestMeta,
-) {
+): Promise<z.output<typeof applyManifestsReply>> {
   const documents = documentsOf(input);
   // Parsed YAML gets the checks every request's input gets at the edge (NUL bytes, depth, size).
   documents.forEach((d, i) => {
