@@ -400,3 +400,16 @@ describe("fields no update may change", () => {
     expect(tls.body.error.message).toBe("type: field is immutable");
   });
 });
+
+describe("every kind's list and delete", () => {
+  it.each(Object.keys(KINDS))("%s: listed, then deleted", async (kind) => {
+    const k = KINDS[kind] as (typeof KINDS)[string];
+    const name = k.path.split("/").at(-1);
+    const list = await api.call("GET", `${base}/${k.path.split("/")[0]}`, { token });
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.items.map((o: J) => o.metadata.name)).toContain(name);
+    const del = await api.call("DELETE", `${base}/${k.path}`, { token });
+    expect(del.status, del.text).toBe(kind === "Deployment" ? 202 : 200);
+    expect(del.body.metadata).toMatchObject({ name, deletionTimestamp: expect.any(String) });
+  });
+});

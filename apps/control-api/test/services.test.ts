@@ -50,6 +50,11 @@ describe("Service clusterIPs", () => {
     expect(new Set(ips).size).toBe(2);
     expect(web.body.spec.clusterIPs).toEqual([web.body.spec.clusterIP]);
     expect(ips).not.toContain(range.replace("0/24", "10"));
+    const list = await api.call("GET", `/v1/clusters/${a.clusterId}/services`, { token: a.token });
+    expect(list.body.items.map((s: J) => [s.metadata.name, s.spec.clusterIP])).toEqual([
+      ["api", api1.body.spec.clusterIP],
+      ["web", web.body.spec.clusterIP],
+    ]);
   });
 
   it("stay the same when the service is applied again, changed or not", async () => {
