@@ -33,8 +33,9 @@ export const clusterReply = z.strictObject({
   tier: z.enum(CLUSTER_TIERS),
   tags: stringMap,
   scheduling: schedulingInput,
-  /** Every field set: the defaults with the changes made since. */
-  autoscalerProfile: autoscalerProfileInput.required(),
+  autoscalerProfile: autoscalerProfileInput
+    .required()
+    .describe("Every field set: the defaults with the changes made since"),
   status: z.enum(CLUSTER_STATUSES),
   statusReason: z.string().nullable(),
   createdAt: timestamp,

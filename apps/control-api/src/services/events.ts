@@ -58,14 +58,12 @@ export const eventReply = z.strictObject({
   reason: z.string(),
   message: z.string(),
   type: z.enum(["Normal", "Warning"]),
-  /** Repeats of the same event are counted, not listed again. */
-  count: z.number().int(),
+  count: z.number().int().describe("Repeats of the same event are counted, not listed again"),
   firstTimestamp: timestamp,
   lastTimestamp: timestamp,
   source: z.strictObject({ component: z.string() }),
   id: z.string(),
-  /** `Kind/[namespace/]name` of the object. */
-  object: z.string(),
+  object: z.string().describe("`Kind/[namespace/]name` of the object"),
   createdAt: timestamp,
 });
 

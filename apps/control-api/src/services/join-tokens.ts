@@ -30,17 +30,20 @@ export const createJoinTokenInput = z
 export const joinTokenReply = z.strictObject({
   id: z.string(),
   description: z.string(),
-  /** The bring-your-own pool its nodes join, if any. */
-  poolId: z.string().nullable(),
-  /** Set for a machine's own token: the node that joins with it is that machine. */
-  machineId: z.string().nullable(),
+  poolId: z.string().nullable().describe("The bring-your-own pool its nodes join, if any"),
+  machineId: z
+    .string()
+    .nullable()
+    .describe("Set for a machine's own token: the node that joins with it is that machine"),
   expiresAt: timestamp,
   usedCount: z.number().int(),
-  /** How many nodes may join with it; null: any number until it expires. */
-  maxUses: z.number().int().nullable(),
+  maxUses: z
+    .number()
+    .int()
+    .nullable()
+    .describe("How many nodes may join with it; null: any number until it expires"),
   revokedAt: timestamp.nullable(),
-  /** The principal that created it; null for a machine's own token. */
-  createdBy: z.string().nullable(),
+  createdBy: z.string().nullable().describe("The principal that created it; null for a machine's own token"),
   createdAt: timestamp,
 });
 /** A new token: the only reply that holds its secret. */

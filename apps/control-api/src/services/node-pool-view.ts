@@ -31,18 +31,22 @@ export const nodePoolReply = z.strictObject({
   }),
   labels: stringMap,
   taints: z.array(taintSchema),
-  /** The zone its nodes get: set for byo pools, null for ec2 (each instance's own). */
-  zone: z.string().nullable(),
+  zone: z
+    .string()
+    .nullable()
+    .describe("The zone its nodes get: set for byo pools, null for ec2 (each instance's own)"),
   status: z.enum(["active", "deleting", "deleted"]),
-  /** Its machines not yet terminated, by status. */
-  machines: z.strictObject({
-    pending: z.number().int(),
-    launching: z.number().int(),
-    running: z.number().int(),
-    terminating: z.number().int(),
-  }),
-  /** `LaunchFailure` while a launch the provider refused for good keeps the pool from adding machines. */
-  conditions: z.array(condition),
+  machines: z
+    .strictObject({
+      pending: z.number().int(),
+      launching: z.number().int(),
+      running: z.number().int(),
+      terminating: z.number().int(),
+    })
+    .describe("Its machines not yet terminated, by status"),
+  conditions: z
+    .array(condition)
+    .describe("`LaunchFailure` while a launch the provider refused for good holds the pool back"),
   createdAt: timestamp,
 });
 export type NodePoolView = z.output<typeof nodePoolReply>;

@@ -21,18 +21,19 @@ export const nodeReply = z.strictObject({
   status: z.enum(NODE_STATUSES),
   statusReason: z.string().nullable(),
   unschedulable: z.boolean(),
-  /** Set while the node drains: its pods leave as their PodDisruptionBudgets allow. */
-  drainRequestedAt: timestamp.nullable(),
+  drainRequestedAt: timestamp
+    .nullable()
+    .describe("Set while the node drains: its pods leave as their PodDisruptionBudgets allow"),
   capacity: z.strictObject({
     cpuMillis: z.number().int(),
     memoryBytes: z.number().int(),
     pods: z.number().int(),
-    /** Extended resources (`berth.dev/gpu`: count). */
-    extended: z.record(z.string(), z.number().int()),
+    extended: z.record(z.string(), z.number().int()).describe("Extended resources (`berth.dev/gpu`: count)"),
   }),
   portRange: z.strictObject({ min: z.number().int(), max: z.number().int() }),
-  /** Ports of the range held on the node by something outside Berth: never handed out. */
-  reservedHostPorts: z.array(z.number().int()),
+  reservedHostPorts: z
+    .array(z.number().int())
+    .describe("Ports of the range held on the node by something outside Berth: never handed out"),
   address: z.string(),
   labels: stringMap,
   taints: z.array(taintSchema),
@@ -47,8 +48,11 @@ export const nodeSchedulingReply = z.strictObject({
   name: z.string(),
   unschedulable: z.boolean(),
   drainRequestedAt: timestamp.nullable(),
-  /** Drain only: how many pods will be evicted and replaced elsewhere. */
-  podsToMove: z.number().int().optional(),
+  podsToMove: z
+    .number()
+    .int()
+    .optional()
+    .describe("Drain only: how many pods will be evicted and replaced elsewhere"),
 });
 
 function nodeView(n: typeof nodes.$inferSelect): z.output<typeof nodeReply> {

@@ -98,7 +98,6 @@ export const podReply = z.strictObject({
   apiVersion: z.literal("v1"),
   kind: z.literal("Pod"),
   metadata: namespacedMetaReply,
-  /** Its template's spec, defaults visible, and the node it was placed on. */
   spec: podSpecInputSchema
     .extend({ nodeName: z.string().optional() })
     .required({
@@ -106,7 +105,8 @@ export const podReply = z.strictObject({
       terminationGracePeriodSeconds: true,
       priority: true,
       securityContext: true,
-    }),
+    })
+    .describe("Its template's pod spec, defaults visible, and the node it was placed on"),
   status: z.strictObject({
     phase: z.enum(POD_PHASES),
     conditions: z.array(condition),
@@ -124,8 +124,7 @@ export const podReply = z.strictObject({
   id: z.string(),
   name: z.string(),
   namespace: z.string(),
-  /** The Deployment that owns it, if one does. */
-  deployment: z.string().nullable(),
+  deployment: z.string().nullable().describe("The Deployment that owns it, if one does"),
   nodeId: z.string().nullable(),
   nodeName: z.string().nullable(),
   phase: z.enum(POD_PHASES),
@@ -133,8 +132,7 @@ export const podReply = z.strictObject({
   podIP: z.string().nullable(),
   terminating: z.boolean(),
   restarts: z.number().int(),
-  /** The first of `hostPorts`. */
-  hostPort: z.number().int().nullable(),
+  hostPort: z.number().int().nullable().describe("The first of `hostPorts`"),
   hostPorts: z.array(z.number().int()),
   reason: z.string().nullable(),
   message: z.string().nullable(),

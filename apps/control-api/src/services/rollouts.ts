@@ -41,34 +41,29 @@ export const rollbackInput = rolloutRefInput
 type Ref = z.infer<typeof rolloutRefInput>;
 
 export const revisionsReply = z.strictObject({
-  /** The deployment's current revision. */
-  current: z.number().int(),
+  current: z.number().int().describe("The deployment's current revision"),
   items: z.array(
     z.strictObject({
       revision: z.number().int(),
-      /** `<deployment>-<templateHash>`, as Kubernetes names its ReplicaSets. */
-      replicaSet: z.string(),
+      replicaSet: z.string().describe("`<deployment>-<templateHash>`, as Kubernetes names its ReplicaSets"),
       templateHash: z.string(),
-      /** Whether it is the template the deployment runs now. */
-      current: z.boolean(),
-      /** `kubernetes.io/change-cause`, when the apply said why. */
-      changeCause: z.string().nullable(),
-      /** Its live pods. */
-      pods: z.number().int(),
+      current: z.boolean().describe("Whether it is the template the deployment runs now"),
+      changeCause: z.string().nullable().describe("`kubernetes.io/change-cause`, when the apply said why"),
+      pods: z.number().int().describe("Its live pods"),
       createdAt: timestamp,
-      /** When a rollout of it first completed. */
-      availableAt: timestamp.nullable(),
+      availableAt: timestamp.nullable().describe("When a rollout of it first completed"),
       template: podTemplateInputSchema.required({ metadata: true }),
     }),
   ),
 });
+
 export const rollbackReply = z.strictObject({
-  /** False when the current template already was the revision's. */
-  rolledBack: z.boolean(),
+  rolledBack: z.boolean().describe("False when the current template already was the revision's"),
   toRevision: z.number().int(),
   generation: z.number().int(),
   message: z.string(),
 });
+
 export const pausedReply = z.strictObject({ paused: z.boolean(), generation: z.number().int() });
 
 /** The live deployment, locked as an apply locks the cluster's deployments. */

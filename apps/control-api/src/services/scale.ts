@@ -20,8 +20,7 @@ export const scaleReply = z.strictObject({
     resourceVersion: z.string(),
   }),
   spec: z.strictObject({ replicas: z.number().int() }),
-  /** The deployment's live pods. */
-  status: z.strictObject({ replicas: z.number().int() }),
+  status: z.strictObject({ replicas: z.number().int() }).describe("The deployment's live pods"),
 });
 
 export const scaleDeploymentInput = deploymentRefInput

@@ -50,23 +50,24 @@ export interface ReportFilters {
 export const usageReportReply = z.strictObject({
   currency: z.string(),
   groupBy: z.array(z.string()),
-  /** This page's lines, in the order of their groups. */
   lines: z.array(
     z.strictObject({
-      /** The line's value of each dimension grouped by (null: a label the usage did not carry). */
-      group: z.record(z.string(), z.string().nullable()),
-      /** Only when grouped by meter (quantities of different units do not add up). */
-      quantity: decimal.optional(),
+      group: z
+        .record(z.string(), z.string().nullable())
+        .describe("The line's value of each dimension grouped by (null: a label the usage did not carry)"),
+      quantity: decimal
+        .optional()
+        .describe("Only when grouped by meter (quantities of different units do not add up)"),
       unit: z.string().optional(),
       amount: decimal,
     }),
   ),
-  /** The whole report's total, whatever the page. */
-  total: decimal,
-  /** How many lines the whole report has. */
-  lineCount: z.number().int(),
-  /** Where the next page starts (give it as `cursor`), or null on the last page. */
-  nextCursor: z.string().nullable(),
+  total: decimal.describe("The whole report's total, whatever the page"),
+  lineCount: z.number().int().describe("How many lines the whole report has"),
+  nextCursor: z
+    .string()
+    .nullable()
+    .describe("Where the next page starts (give it as `cursor`), or null on the last page"),
 });
 export type UsageReport = z.output<typeof usageReportReply>;
 

@@ -63,8 +63,9 @@ export function slicesOfService(service: ObjectRow, pods: readonly EndpointPod[]
 export const endpointSliceReply = z.strictObject({
   apiVersion: z.literal("discovery.k8s.io/v1"),
   kind: z.literal("EndpointSlice"),
-  /** Derived, never stored: the uid names the Service and the ports, the version changes with the content. */
-  metadata: namespacedMetaReply.omit({ deletionTimestamp: true }),
+  metadata: namespacedMetaReply
+    .omit({ deletionTimestamp: true })
+    .describe("Worked out on each read: the version changes with the content"),
   addressType: z.literal("IPv4"),
   endpoints: z.array(
     z.strictObject({

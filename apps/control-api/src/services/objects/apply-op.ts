@@ -33,8 +33,7 @@ export const applyManifestsReply = z.strictObject({
   items: z.array(
     z.strictObject({
       kind: z.enum(KIND_NAMES),
-      /** Null for cluster-scoped kinds. */
-      namespace: z.string().nullable(),
+      namespace: z.string().nullable().describe("Null for cluster-scoped kinds"),
       name: z.string(),
       action: z.enum(["created", "configured", "unchanged"]),
       changedPaths: z.array(z.string()),

@@ -51,14 +51,14 @@ export const deploymentReply = deploymentSchema.extend({
   }),
   status: z.strictObject({
     observedGeneration: z.number().int(),
-    /** Its live pods. */
-    replicas: z.number().int(),
+    replicas: z.number().int().describe("Its live pods"),
     readyReplicas: z.number().int(),
     updatedReplicas: z.number().int(),
     availableReplicas: z.number().int(),
     unavailableReplicas: z.number().int(),
-    /** Available, Progressing and ReplicaFailure, as the control loop last wrote them. */
-    conditions: z.array(condition),
+    conditions: z
+      .array(condition)
+      .describe("Available, Progressing and ReplicaFailure, as the control loop last wrote them"),
   }),
 });
 

@@ -90,13 +90,16 @@ export const objectReplies = {
     status: z.strictObject({ phase: z.enum(["Active", "Terminating"]) }),
   }),
   ConfigMap: configMapSchema.extend(head("ConfigMap")),
-  /** Values are "" (and `berth.io/data-redacted` says so) except from `secrets.reveal`. */
-  Secret: secretSchema.omit({ stringData: true }).extend({ ...head("Secret"), type: z.enum(SECRET_TYPES) }),
+  Secret: secretSchema
+    .omit({ stringData: true })
+    .extend({ ...head("Secret"), type: z.enum(SECRET_TYPES) })
+    .describe('Its values are "" (annotation berth.io/data-redacted) except from secrets.reveal'),
   ResourceQuota: resourceQuotaSchema.extend({
     ...head("ResourceQuota"),
     spec: z.strictObject({ hard: quotaAmounts }),
-    /** `used`: the namespace's usage now, on reads (a write answers without it). */
-    status: z.strictObject({ hard: quotaAmounts, used: quotaAmounts.optional() }),
+    status: z
+      .strictObject({ hard: quotaAmounts, used: quotaAmounts.optional() })
+      .describe("`used`: the namespace's usage now, on reads (a write answers without it)"),
   }),
   LimitRange: limitRangeSchema.extend(head("LimitRange")),
   Job: z.strictObject({
@@ -120,18 +123,19 @@ export const objectReplies = {
   PriorityClass: priorityClassSchema.extend(head("PriorityClass")).required({ preemptionPolicy: true }),
   PodDisruptionBudget: podDisruptionBudgetSchema.extend({
     ...head("PodDisruptionBudget"),
-    /** Worked out from the namespace's pods on reads; a write answers `{}`. */
-    status: z.union([
-      z.strictObject({
-        observedGeneration: count,
-        currentHealthy: count,
-        desiredHealthy: count,
-        disruptionsAllowed: count,
-        expectedPods: count,
-        conditions: z.array(computedCondition),
-      }),
-      unset,
-    ]),
+    status: z
+      .union([
+        z.strictObject({
+          observedGeneration: count,
+          currentHealthy: count,
+          desiredHealthy: count,
+          disruptionsAllowed: count,
+          expectedPods: count,
+          conditions: z.array(computedCondition),
+        }),
+        unset,
+      ])
+      .describe("Worked out from the namespace's pods on reads; a write answers {}"),
   }),
   HorizontalPodAutoscaler: horizontalPodAutoscalerSchema.extend({
     ...head("HorizontalPodAutoscaler"),
@@ -173,10 +177,12 @@ export const objectReplies = {
       sessionAffinity: true,
       internalTrafficPolicy: true,
     }),
-    /** Types NodePort and LoadBalancer carry a condition: nothing outside the cluster serves them yet. */
     status: z.strictObject({
       loadBalancer: z.strictObject({}),
-      conditions: z.array(computedCondition).optional(),
+      conditions: z
+        .array(computedCondition)
+        .optional()
+        .describe("NodePort and LoadBalancer: nothing outside the cluster serves them yet"),
     }),
   }),
   Deployment: deploymentReply,
