@@ -93,58 +93,47 @@ export function createClient(opts: ClientOptions): BerthClient {
   const base = opts.url.replace(/\/$/, "");
   const retries = opts.retries ?? 3;
   const firstDelay = opts.retryDelayMs ?? 250;
-  const transport = (token: () => Promise<string | undefined>) =>
-    createTRPCUntypedClient({
-      links: [
-        httpLink({
-          url: `${base}/trpc`,
-          ...(opts.fetch ? { fetch: opts.fetch } : {}),
-          async headers() {
-            const t = await token();
-            return t ? { authorization: `Bearer ${t}` } : {};
-          },
-        }),
-      ],
-    });
-  const anonymous = transport(async () => undefined);
+  // The call's access token travels in its context: obtaining it happens before tRPC, so that its
+  // failure (a refused API key, a caller's own token function) is thrown as it is.
+  const api = createTRPCUntypedClient({
+    links: [
+      httpLink({
+        url: `${base}/trpc`,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        headers({ op }) {
+          const token = (op.context as { token?: string }).token;
+          return token ? { authorization: `Bearer ${token}` } : {};
+        },
+      }),
+    ],
+  });
   const keyTokens = opts.apiKey
     ? new KeyTokens(opts.apiKey, async (apiKey) => {
         try {
-          return (await anonymous.mutation("auth.token", { apiKey })) as {
-            accessToken: string;
-            expiresIn: number;
-          };
+          return (await api.mutation("auth.token", { apiKey })) as { accessToken: string; expiresIn: number };
         } catch (error) {
           throw toBerthApiError(error, "auth.token");
         }
       })
     : undefined;
-  let lastToken: string | undefined;
-  const tokenOf = async () => {
-    lastToken = keyTokens
-      ? await keyTokens.get()
-      : typeof opts.token === "function"
-        ? await opts.token()
-        : opts.token;
-    return lastToken;
-  };
-  const api = transport(tokenOf);
+  const tokenOf = async () =>
+    keyTokens ? await keyTokens.get() : typeof opts.token === "function" ? await opts.token() : opts.token;
 
   async function call(path: string, kind: "query" | "mutation", input: unknown, o: CallOptions = {}) {
-    const once = () =>
-      kind === "query"
-        ? api.query(path, input, { signal: o.signal })
-        : api.mutation(path, input, { signal: o.signal });
     let renewed = false;
     for (let attempt = 0; ; attempt++) {
+      const token = await tokenOf();
+      const callOpts = { signal: o.signal, context: { token } };
       try {
-        return await once();
+        return await (kind === "query"
+          ? api.query(path, input, callOpts)
+          : api.mutation(path, input, callOpts));
       } catch (raw) {
         const error = toBerthApiError(raw, path);
         if (!(error instanceof BerthApiError)) throw error;
-        if (error.code === "UNAUTHENTICATED" && keyTokens && lastToken && !renewed) {
+        if (error.code === "UNAUTHENTICATED" && keyTokens && token && !renewed) {
           // The token may have been revoked or its key rotated: one more try with a new one.
-          keyTokens.forget(lastToken);
+          keyTokens.forget(token);
           renewed = true;
           continue;
         }

@@ -49,8 +49,6 @@ export class BerthApiError extends Error {
 /** The tRPC client's error as ours. */
 export function toBerthApiError(error: unknown, procedure: string): unknown {
   if (!(error instanceof TRPCClientError)) return error;
-  // A failure before the request went out (renewing the token) is the cause, already ours.
-  if (error.cause instanceof BerthApiError) return error.cause;
   const data = error.data as
     | { code?: unknown; httpStatus?: unknown; requestId?: unknown; issues?: unknown }
     | null

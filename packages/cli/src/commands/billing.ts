@@ -1,12 +1,10 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { str } from "../json";
+import { formatsOption as outputOption } from "../options";
 import { structured, table } from "../output";
 import type { Runtime } from "../runtime";
 
 type Json = Record<string, unknown>;
-const str = (v: unknown) => (v === null || v === undefined ? "" : String(v));
-
-const outputOption = (formats: string[]) =>
-  new Option("-o, --output <format>", formats.join(", ")).choices(formats);
 
 /** `berth top pods|nodes`: the latest usage of each, as `kubectl top` prints it. */
 export function registerTop(program: Command, rt: Runtime): void {
