@@ -4,9 +4,9 @@
  * SDK …), run by Node 20 or later; `--pack` also makes the npm tarball in dist/
  * (`npm install -g ./berth-cli-<version>.tgz` gives a `berth` command).
  */
-import { chmod, copyFile, readFile } from "node:fs/promises";
+import { chmod } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { bundle, freshDir, pack, writeJson } from "@berth/sdk/packaging";
+import { bundle, describePackage, freshDir, pack } from "@berth/sdk/packaging";
 
 const CLI = resolve(import.meta.dirname, "..");
 
@@ -20,20 +20,7 @@ export async function buildCli(opts: { pack?: boolean } = {}): Promise<{ dir: st
     platform: "node",
   });
   await chmod(join(dir, "berth.mjs"), 0o755);
-  const own = JSON.parse(await readFile(join(CLI, "package.json"), "utf8")) as {
-    version: string;
-    description: string;
-  };
-  await writeJson(join(dir, "package.json"), {
-    name: "@berth/cli",
-    version: own.version,
-    description: own.description,
-    type: "module",
-    bin: { berth: "berth.mjs" },
-    engines: { node: ">=20" },
-    license: "UNLICENSED",
-  });
-  await copyFile(join(CLI, "README.md"), join(dir, "README.md"));
+  await describePackage(dir, CLI, "@berth/cli", { bin: { berth: "berth.mjs" } });
   return { dir, ...(opts.pack ? { tarball: await pack(dir, dist) } : {}) };
 }
 

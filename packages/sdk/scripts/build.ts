@@ -6,14 +6,14 @@
  */
 
 import { execFile } from "node:child_process";
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { copyFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { schemaOf } from "@berth/control-api/openapi";
 import { type AnyOperation, operations } from "@berth/control-api/operations";
 import { appRouter } from "@berth/control-api/router";
 import { compile } from "json-schema-to-typescript";
-import { bundle, freshDir, pack, writeJson } from "./packaging";
+import { bundle, describePackage, freshDir, pack, writeJson } from "./packaging";
 
 const exec = promisify(execFile);
 const SDK = resolve(import.meta.dirname, "..");
@@ -112,18 +112,10 @@ export async function buildSdk(opts: { pack?: boolean } = {}): Promise<SdkPackag
   });
   await exec(join(ROOT, "node_modules/.bin/tsc"), ["-p", join(dist, "tsconfig.json")]);
   await bundle({ entry: join(src, "index.ts"), outfile: join(dir, "index.js"), platform: "neutral" });
-  const own = JSON.parse(await readFile(join(SDK, "package.json"), "utf8")) as { version: string };
-  await writeJson(join(dir, "package.json"), {
-    name: "@berth/sdk",
-    version: own.version,
-    description: "Berth's typed API client",
-    type: "module",
+  await describePackage(dir, SDK, "@berth/sdk", {
     exports: { ".": { types: "./index.d.ts", default: "./index.js" } },
     types: "./index.d.ts",
-    engines: { node: ">=20" },
-    license: "UNLICENSED",
   });
-  await copyFile(join(SDK, "README.md"), join(dir, "README.md"));
   return { dir, ...(opts.pack ? { tarball: await pack(dir, dist) } : {}) };
 }
 

@@ -4,7 +4,7 @@
  * own, and `npm pack`'s tarball. Used by the SDK's and the CLI's build scripts.
  */
 import { execFile } from "node:child_process";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { build } from "esbuild";
@@ -49,6 +49,32 @@ export async function freshDir(dir: string): Promise<string> {
 
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * The installable package's package.json and README: its name, the workspace package's version
+ * and description, and `fields` (bin, exports…); ES modules for Node 20 or later.
+ */
+export async function describePackage(
+  dir: string,
+  source: string,
+  name: string,
+  fields: Record<string, unknown>,
+): Promise<void> {
+  const own = JSON.parse(await readFile(join(source, "package.json"), "utf8")) as {
+    version: string;
+    description: string;
+  };
+  await writeJson(join(dir, "package.json"), {
+    name,
+    version: own.version,
+    description: own.description,
+    type: "module",
+    ...fields,
+    engines: { node: ">=20" },
+    license: "UNLICENSED",
+  });
+  await copyFile(join(source, "README.md"), join(dir, "README.md"));
 }
 
 /** `npm pack` of the directory into `dest`; returns the tarball's path. */
