@@ -12,3 +12,15 @@ export const timestamp = z.iso.datetime();
 /** A page of a list: its items, and the cursor of the next page (null on the last). */
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/** A whole list, not paged. */
+export const listOf = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item) });
+
+/** What a deletion answers: the id of what is gone. */
+export const deletedReply = z.strictObject({ id: z.string(), deleted: z.literal(true) });
+
+/** An exact decimal as a string (money, billed quantities): `12.340000`, `-0.5`; never a binary float. */
+export const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "a decimal number");
+
+/** An ISO 4217 currency code: `USD`. */
+export const currencyCode = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code");
