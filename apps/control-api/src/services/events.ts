@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
 import { page, pageInput } from "./paging";
+import { timestamp } from "./replies";
 
 type EventRow = typeof events.$inferSelect;
 
@@ -39,7 +40,34 @@ function involved(e: EventRow): { kind: string; namespace?: string; name: string
 }
 
 /** An event in Kubernetes' shape (core/v1 Event), plus the flat fields the list always had. */
-export function renderEvent(e: EventRow) {
+export const eventReply = z.strictObject({
+  apiVersion: z.literal("v1"),
+  kind: z.literal("Event"),
+  metadata: z.strictObject({
+    name: z.string(),
+    namespace: z.string().optional(),
+    uid: z.string(),
+    creationTimestamp: timestamp,
+  }),
+  involvedObject: z.strictObject({
+    kind: z.string(),
+    namespace: z.string().optional(),
+    name: z.string(),
+    uid: z.string().optional(),
+  }),
+  reason: z.string(),
+  message: z.string(),
+  type: z.enum(["Normal", "Warning"]),
+  count: z.number().int(),
+  firstTimestamp: timestamp,
+  lastTimestamp: timestamp,
+  source: z.strictObject({ component: z.string() }),
+  id: z.string(),
+  object: z.string().describe("the involved object as `Kind/[namespace/]name`"),
+  createdAt: timestamp,
+});
+
+export function renderEvent(e: EventRow): z.output<typeof eventReply> {
   const obj = involved(e);
   return {
     apiVersion: "v1" as const,
