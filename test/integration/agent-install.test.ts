@@ -95,7 +95,7 @@ describe("the served node agent", () => {
     const clusterId = await p.activeCluster(token, "c");
     const jt = await p.api.call("POST", `/v1/clusters/${clusterId}/join-tokens`, { token });
     expect(jt.body.installCommand).toBe(
-      `curl -fsSL http://berth.test/v1/agent/install.sh | sudo BERTH_JOIN_TOKEN=${jt.body.token} sh`,
+      `curl -fsSL http://berth.test/v1/agent/install.sh | BERTH_JOIN_TOKEN=${jt.body.token} sh`,
     );
   });
 });

@@ -241,6 +241,50 @@ describe("berth against a real control API", () => {
     expect((await ok(["top", "nodes"])).stdout).toMatch(/^(NAME\s+CPU\(CORES\)\s+CPU%|No usage yet)/);
   });
 
+  it("manages budgets and webhooks: create, list, describe with this month's spend, update, events, delete", async () => {
+    expect(
+      (await ok(["budgets", "create", "team", "--amount", "250", "--thresholds", "50,100"])).stdout,
+    ).toMatch(/^budget\/team created \(bud_[0-9a-z]{26}\)\n$/);
+    await ok(["budgets", "create", "prod-only", "--amount", "99.50", "--scope", "cluster", "--no-forecast"]);
+    expect((await ok(["budgets"])).stdout).toMatch(
+      /^NAME\s+AMOUNT\s+SCOPE\s+THRESHOLDS\s+AGE\n(?=[\s\S]*^team\s+250\.000000 USD\s+tenant\s+50%,100%\s+\d+s$)(?=[\s\S]*^prod-only\s+99\.500000 USD\s+cluster cl_[0-9a-z]{26}\s+50%,80%,100%\s+\d+s$)/m,
+    );
+    const described = (await ok(["budgets", "get", "team"])).stdout;
+    expect(described).toMatch(
+      /^Budget team \(bud_[0-9a-z]{26}\): 250\.000000 USD a month, tenant\n\d{4}-\d{2}: actual \d+\.\d{6} \([\d.]+%\), forecast/,
+    );
+    await ok(["budgets", "update", "team", "--amount", "300"]);
+    expect(JSON.parse((await ok(["budgets", "get", "team", "-o", "json"])).stdout)).toMatchObject({
+      amount: "300.000000",
+      thresholds: [50, 100],
+      notify: { actual: true, forecast: true },
+    });
+    expect((await ok(["budgets", "events", "team"])).stdout).toMatch(
+      /^LAST SEEN\s+TYPE\s+REASON\s+MESSAGE\n/,
+    );
+    const bad = await berth(["budgets", "create", "x", "--amount", "-5"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: VALIDATION_FAILED: amount: /);
+    expect((await ok(["budgets", "delete", "prod-only"])).stdout).toBe("budget/prod-only deleted\n");
+
+    const hook = await ok(["webhooks", "create", "--url", "http://127.0.0.1:9/berth"]);
+    expect(hook.stdout).toMatch(
+      /^webhook\/wh_[0-9a-z]{26} created\nsigning secret \(shown once\): \S{20,}\n$/,
+    );
+    const hookId = hook.stdout.match(/webhook\/(\S+) created/)?.[1] as string;
+    expect((await ok(["webhooks", "list"])).stdout).toMatch(
+      new RegExp(
+        `^ID\\s+URL\\s+EVENTS\\s+AGE\\n${hookId}\\s+http://127\\.0\\.0\\.1:9/berth\\s+budget\\.threshold\\s+\\d+s\\n$`,
+      ),
+    );
+    expect((await ok(["webhooks", "deliveries", hookId])).stdout).toBe(
+      "EVENT   STATUS   ATTEMPTS   ANSWER   AGE\n",
+    );
+    expect((await berth(["webhooks", "create", "--url", "https://x.test", "--events", "nope"])).code).toBe(2);
+    await ok(["webhooks", "delete", hookId]);
+    await ok(["budgets", "delete", "team"]);
+  });
+
   it("deletes what the file holds; reading it then is the API's error in one line (exit 1)", async () => {
     const r = await ok(["delete", "-f", join(dir, "shop.yaml")]);
     expect(r.stdout).toBe("deployment/web deleted\nconfigmap/app deleted\nnamespace/shop deleted\n");

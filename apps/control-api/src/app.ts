@@ -7,9 +7,10 @@ import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./deps";
 import { mountAdmin } from "./http/admin";
 import type { AppEnv } from "./http/context";
+import { docsPage } from "./http/docs";
 import { envelope, toBerthError } from "./http/errors";
 import { observe } from "./http/observability";
-import { openApiDocument } from "./http/openapi";
+import { type OpenApiDocument, openApiDocument } from "./http/openapi";
 import { requestMetaOf } from "./http/request-meta";
 import { mountRest } from "./http/rest";
 import { appRouter } from "./trpc/router";
@@ -58,7 +59,18 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     metricsAccess: deps.metricsToken,
   });
   app.get("/.well-known/jwks.json", async (c) => c.json(await deps.tokens.jwks()));
-  app.get("/v1/openapi.json", (c) => c.json(openApiDocument(deps.publicUrl)));
+  // Built once, on the first request for either.
+  let document: OpenApiDocument | undefined;
+  let docs: string | undefined;
+  const theDocument = (): OpenApiDocument => {
+    document ??= openApiDocument(deps.publicUrl);
+    return document;
+  };
+  app.get("/v1/openapi.json", (c) => c.json(theDocument()));
+  app.get("/docs", (c) => {
+    docs ??= docsPage(theDocument());
+    return c.html(docs);
+  });
 
   mountRest(app, deps);
   mountAdmin(app, deps);

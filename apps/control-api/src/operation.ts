@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
 import type { z } from "zod";
+import type { PrincipalType } from "./auth/access-tokens";
 import type { Caller, Deps, NodeCaller, UserCaller } from "./deps";
 
 /** What the transport knows of a request; the same for REST and tRPC. */
@@ -12,7 +13,7 @@ export interface RequestMeta {
   /** Aborted when the client goes away (a long poll stops waiting). */
   readonly signal: AbortSignal | undefined;
   /** Ties an anonymous call to the account it concerns, for the audit log (e.g. a failed login). */
-  readonly attribute: (who: { tenantId: string; principalId: string; principalType: string }) => void;
+  readonly attribute: (who: { tenantId: string; principalId: string; principalType: PrincipalType }) => void;
   /** The request asks for a WebSocket and the server can accept one (see http/upgrade.ts). */
   readonly upgrade: boolean;
 }

@@ -1,5 +1,5 @@
 import { cpus, hostname, totalmem } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { extendedResourceMap, labelValue } from "@berth/protocol";
 import { z } from "zod";
@@ -14,7 +14,8 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           other than the one it joined with makes it leave its old cluster first
   --name NAME             node name (default: the host name)
   --state-dir DIR         where the node keeps its identity, and its pods' volumes under pods/<pod id>/
-                          (default: .data/node-agent/<name>); the agent runs as root to mount the tmpfs of
+                          (env BERTH_STATE_DIR; default: the repository's .data/node-agent/<name>, or
+                          /var/lib/berth-agent for the installed agent); the agent runs as root to mount the tmpfs of
                           secret and memory-backed volumes and to read OOM kills from /dev/kmsg
   --cpu MILLIS            CPU to offer, in millicores (default: all cores)
   --memory BYTES          memory to offer (default: 80% of the host's)
@@ -152,12 +153,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       .toLowerCase()
       .replace(/[^a-z0-9-]/g, "-")
       .slice(0, 63);
+  // From the repository (apps/node-agent/src), or installed as one bundled file (its directory).
   const root = resolve(import.meta.dirname, "../../..");
+  const fromRepository = import.meta.dirname.endsWith(join("apps", "node-agent", "src"));
+  const defaultStateDir = fromRepository ? resolve(root, ".data/node-agent", name) : "/var/lib/berth-agent";
   const parsed = schema.safeParse({
     server: values.server ?? env.BERTH_SERVER,
     joinToken: values["join-token"] ?? env.BERTH_JOIN_TOKEN,
     name,
-    stateDir: values["state-dir"] ?? resolve(root, ".data/node-agent", name),
+    stateDir: values["state-dir"] ?? env.BERTH_STATE_DIR ?? defaultStateDir,
     cpu: values.cpu ?? cpus().length * 1000,
     memory: values.memory ?? Math.floor(totalmem() * 0.8),
     maxPods: values["max-pods"] ?? 110,
@@ -171,7 +175,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       values["container-host"] ??
       env.CONTAINER_HOST ??
       env.DOCKER_HOST ??
-      `unix://${resolve(root, ".data/podman/podman.sock")}`,
+      (fromRepository
+        ? `unix://${resolve(root, ".data/podman/podman.sock")}`
+        : "unix:///run/podman/podman.sock"),
     podConcurrency: values["pod-concurrency"] ?? env.BERTH_POD_CONCURRENCY ?? 8,
     pidsLimit: values["pids-limit"] ?? env.BERTH_PIDS_LIMIT ?? 512,
     userNamespaces: values["user-namespaces"] ?? env.BERTH_USER_NAMESPACES ?? "off",

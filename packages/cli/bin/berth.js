@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// berth: runs the CLI's TypeScript through tsx's loader (the repository has no build step).
+// berth from the repository: the CLI's TypeScript through tsx's loader (`npm run pack -w @berth/cli`
+// makes the installable package, one compiled module).
 import { register } from "tsx/esm/api";
 
 register();
-const { main } = await import("../src/main.ts");
-await main();
+await import("../src/bin.ts");

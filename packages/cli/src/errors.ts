@@ -45,8 +45,13 @@ function networkCauseOf(error: unknown): string | undefined {
 /** One line for any error: `error: CODE: message`, never a stack. */
 export function errorLine(error: unknown): string {
   const code = error instanceof CliError ? error.code : errorCodeOf(error);
-  const network = code ? undefined : networkCauseOf(error);
+  const network = !code || code === "NETWORK_ERROR" ? networkCauseOf(error) : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  if (network) return `error: cannot reach the Berth API (${network}): ${message}`;
+  if (network) {
+    // The SDK's NETWORK_ERROR says "cannot reach" itself; its cause is what failed.
+    const what =
+      code && error instanceof Error && error.cause instanceof Error ? error.cause.message : message;
+    return `error: cannot reach the Berth API (${network}): ${what}`;
+  }
   return `error: ${code ? `${code}: ` : ""}${message.split("\n")[0]}`;
 }

@@ -12,3 +12,7 @@ export function outputOption(): Option {
 }
 
 export const formatOf = (opts: { output?: string }): Format => parseFormat(opts.output);
+
+/** `-o, --output` of a command with formats of its own (`json`, `yaml`, `csv` …). */
+export const formatsOption = (formats: string[]): Option =>
+  new Option("-o, --output <format>", formats.join(", ")).choices(formats);

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerAccount } from "./commands/account";
 import { registerApply } from "./commands/apply";
 import { registerInvoices, registerTop } from "./commands/billing";
+import { registerBudgets } from "./commands/budgets";
 import { registerClusters } from "./commands/clusters";
 import { registerCompletion } from "./commands/completion";
 import { registerConfig } from "./commands/config";
@@ -68,6 +69,7 @@ export function buildProgram(rt: Runtime): Command {
   registerUsage(program, rt);
   registerTop(program, rt);
   registerInvoices(program, rt);
+  registerBudgets(program, rt);
   registerCompletion(program, rt);
   return program;
 }

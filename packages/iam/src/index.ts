@@ -10,7 +10,7 @@ export {
   managedPolicies,
   ReadOnlyAccess,
 } from "./managed";
-export { type ParseResult, POLICY_LIMITS, parsePolicyDocument } from "./schema";
+export { type ParseResult, POLICY_LIMITS, parsePolicyDocument, policyDocumentSchema } from "./schema";
 export type {
   AuthorizationRequest,
   ConditionBlock,

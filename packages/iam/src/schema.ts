@@ -153,7 +153,8 @@ const statement = z
     }
   });
 
-const document = z
+/** A policy document as written; `parsePolicyDocument` checks a JSON text or value against it. */
+export const policyDocumentSchema = z
   .strictObject({
     Version: z.literal("2012-10-17", { error: 'Version must be "2012-10-17"' }),
     Statement: z.union([
@@ -218,7 +219,7 @@ export function parsePolicyDocument(json: unknown): ParseResult {
       `policy is ${size} characters without whitespace; the limit is ${POLICY_LIMITS.maxDocumentChars}`,
     );
   }
-  const result = document.safeParse(value);
+  const result = policyDocumentSchema.safeParse(value);
   if (!result.success) return { ok: false, errors: toPolicyIssues(result.error.issues) };
   // The schema checked every rule PolicyDocument's type states (one of Action/NotAction, of
   // Resource/NotResource), which zod's inferred type cannot express.

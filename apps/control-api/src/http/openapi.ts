@@ -18,7 +18,9 @@ function jsonReply(op: AnyOperation): Record<string, unknown> {
 }
 
 /** The OpenAPI 3.1 description of the REST API, built from the operation catalog. */
-export function openApiDocument(serverUrl: string): Record<string, unknown> {
+export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, unknown>> };
+
+export function openApiDocument(serverUrl: string): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of Object.values(operations) as AnyOperation[]) {
     const pathParams = [...op.path.matchAll(/:(\w+)/g)].map((m) => m[1] ?? "");
@@ -56,6 +58,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     paths[path][op.method.toLowerCase()] = {
       operationId: op.id,
       summary: op.summary,
+      tags: [op.id.split(".")[0]],
       "x-berth-action": op.action,
       ...(op.auth === "public" ? { security: [] } : {}),
       parameters,

@@ -1,5 +1,6 @@
 import { BerthError, SemaphoreTimeoutError } from "@berth/core";
 import { z } from "zod";
+import type { PrincipalType } from "../auth/access-tokens";
 import { principalWindows } from "../auth/authenticate";
 import { authorize } from "../auth/authorize";
 import { hit } from "../auth/rate-limit";
@@ -12,7 +13,7 @@ export interface Scratch {
   caller?: Caller;
   resource?: string;
   /** Set by public operations that learn whom a call concerns (a failed login of a known account). */
-  attributedTo?: { tenantId: string; principalId: string; principalType: string };
+  attributedTo?: { tenantId: string; principalId: string; principalType: PrincipalType };
   /** The operation's `auditDetails` of the validated input. */
   details?: Record<string, unknown>;
   /** Ends the call's place in the foreground (see foreground.ts); an expensive call leaves it early. */
@@ -102,7 +103,7 @@ export async function auditOutcome(
     caller?.kind === "user"
       ? { tenantId: caller.tenantId, principalId: caller.principalId, principalType: caller.principalType }
       : caller?.kind === "node"
-        ? { tenantId: caller.tenantId, principalId: caller.nodeId, principalType: "node" }
+        ? { tenantId: caller.tenantId, principalId: caller.nodeId, principalType: "node" as const }
         : (scratch.attributedTo ?? { tenantId: null, principalId: null, principalType: null });
   await recordAudit(deps, {
     ...who,

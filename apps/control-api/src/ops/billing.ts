@@ -3,11 +3,15 @@ import { invoiceToHtml } from "../services/invoice-html";
 import {
   getInvoice,
   getInvoiceInput,
+  invoiceReply,
+  invoiceSummaryReply,
   invoiceToCsv,
   listInvoices,
   listInvoicesInput,
 } from "../services/invoices";
+import { listOf } from "../services/replies";
 import { chartSvg, usageChart, usageChartInput } from "../services/usage-chart";
+import { usageReportReply } from "../services/usage-report";
 
 /** Invoices: drafts of months not yet finalised, and finalised (immutable, numbered) ones. */
 export const billingOperations = {
@@ -22,6 +26,7 @@ export const billingOperations = {
     resource: (c) => brn(c.tenantId, "invoice/*"),
     successStatus: 200,
     input: listInvoicesInput,
+    output: listOf(invoiceSummaryReply),
     run: (deps, caller) => listInvoices(deps, caller),
   }),
   usageChart: op({
@@ -35,6 +40,7 @@ export const billingOperations = {
     resource: (c) => brn(c.tenantId, "usage"),
     successStatus: 200,
     input: usageChartInput,
+    output: usageReportReply,
     run: usageChart,
     render: (value, input) => ({
       contentType: "image/svg+xml; charset=utf-8",
@@ -52,6 +58,7 @@ export const billingOperations = {
     resource: (c, i) => brn(c.tenantId, `invoice/${i.invoiceId}`),
     successStatus: 200,
     input: getInvoiceInput,
+    output: invoiceReply,
     run: getInvoice,
     render: (value, input) =>
       input.format === "csv"

@@ -1,6 +1,8 @@
 import { brn, defineOperation as op } from "../operation";
 import {
+  budgetDetailReply,
   budgetRefInput,
+  budgetReply,
   createBudget,
   createBudgetInput,
   deleteBudget,
@@ -11,15 +13,20 @@ import {
   updateBudget,
   updateBudgetInput,
 } from "../services/budgets";
+import { eventReply } from "../services/events";
+import { deletedReply, listOf, pageOf } from "../services/replies";
 import {
+  createdWebhookReply,
   createWebhook,
   createWebhookInput,
   deleteWebhook,
+  deliveryReply,
   listDeliveries,
   listDeliveriesInput,
   listWebhooks,
   listWebhooksInput,
   webhookRefInput,
+  webhookReply,
 } from "../services/webhooks";
 
 const budgetBrn = (t: string, id: string) => brn(t, `budget/${id}`);
@@ -37,6 +44,7 @@ export const budgetOperations = {
     resource: (c) => budgetBrn(c.tenantId, "*"),
     successStatus: 201,
     input: createBudgetInput,
+    output: budgetReply,
     run: createBudget,
   }),
   listBudgets: op({
@@ -49,6 +57,7 @@ export const budgetOperations = {
     resource: (c) => budgetBrn(c.tenantId, "*"),
     successStatus: 200,
     input: listBudgetsInput,
+    output: listOf(budgetReply),
     run: (deps, caller) => listBudgets(deps, caller),
   }),
   describeBudget: op({
@@ -61,6 +70,7 @@ export const budgetOperations = {
     resource: (c, i) => budgetBrn(c.tenantId, i.budgetId),
     successStatus: 200,
     input: budgetRefInput,
+    output: budgetDetailReply,
     run: describeBudget,
   }),
   updateBudget: op({
@@ -73,6 +83,7 @@ export const budgetOperations = {
     resource: (c, i) => budgetBrn(c.tenantId, i.budgetId),
     successStatus: 200,
     input: updateBudgetInput,
+    output: budgetReply,
     run: updateBudget,
   }),
   deleteBudget: op({
@@ -85,6 +96,7 @@ export const budgetOperations = {
     resource: (c, i) => budgetBrn(c.tenantId, i.budgetId),
     successStatus: 200,
     input: budgetRefInput,
+    output: deletedReply,
     run: deleteBudget,
   }),
   listBudgetEvents: op({
@@ -97,6 +109,7 @@ export const budgetOperations = {
     resource: (c, i) => budgetBrn(c.tenantId, i.budgetId),
     successStatus: 200,
     input: budgetRefInput,
+    output: listOf(eventReply),
     run: listBudgetEvents,
   }),
   createWebhook: op({
@@ -109,6 +122,7 @@ export const budgetOperations = {
     resource: (c) => webhookBrn(c.tenantId, "*"),
     successStatus: 201,
     input: createWebhookInput,
+    output: createdWebhookReply,
     run: createWebhook,
   }),
   listWebhooks: op({
@@ -121,6 +135,7 @@ export const budgetOperations = {
     resource: (c) => webhookBrn(c.tenantId, "*"),
     successStatus: 200,
     input: listWebhooksInput,
+    output: listOf(webhookReply),
     run: (deps, caller) => listWebhooks(deps, caller),
   }),
   deleteWebhook: op({
@@ -133,6 +148,7 @@ export const budgetOperations = {
     resource: (c, i) => webhookBrn(c.tenantId, i.webhookId),
     successStatus: 200,
     input: webhookRefInput,
+    output: deletedReply,
     run: deleteWebhook,
   }),
   listWebhookDeliveries: op({
@@ -145,6 +161,7 @@ export const budgetOperations = {
     resource: (c, i) => webhookBrn(c.tenantId, i.webhookId),
     successStatus: 200,
     input: listDeliveriesInput,
+    output: pageOf(deliveryReply),
     run: listDeliveries,
   }),
 };

@@ -1,29 +1,46 @@
 import { z } from "zod";
 import { brn, defineOperation as op } from "../operation";
-import { signup, signupInput } from "../services/accounts";
+import { signup, signupInput, signupReply } from "../services/accounts";
 import {
   apiKeyBrn,
   apiKeyRefInput,
+  apiKeyReply,
   apiKeyResource,
   createApiKey,
   createApiKeyInput,
+  createdApiKeyReply,
   listApiKeys,
   listApiKeysInput,
   revokeApiKey,
 } from "../services/api-keys";
-import { listAuditEvents, listAuditInput } from "../services/audit";
+import { auditEventReply, listAuditEvents, listAuditInput } from "../services/audit";
 import {
   attachmentInput,
+  attachmentReply,
   attachPolicy,
   createPolicy,
   createPolicyInput,
+  detachedReply,
   detachPolicy,
   listPolicies,
   listPoliciesInput,
+  policyReply,
   simulate,
   simulateInput,
+  simulationReply,
 } from "../services/policies";
-import { issueToken, logout, me, refresh, refreshInput, tokenInput } from "../services/sessions";
+import { deletedReply, pageOf } from "../services/replies";
+import {
+  issueToken,
+  logout,
+  me,
+  meReply,
+  refresh,
+  refreshInput,
+  signedOutReply,
+  tokenInput,
+  tokenReply,
+} from "../services/sessions";
 import {
   createServiceAccount,
   createServiceAccountInput,
@@ -34,9 +51,11 @@ import {
   listServiceAccountsInput,
   listUsers,
   listUsersInput,
+  serviceAccountReply,
   updateUser,
   updateUserInput,
   userRefInput,
+  userReply,
 } from "../services/users";
 
 const emptyInputSchema = z.object({}).strict();
@@ -55,6 +74,7 @@ export const identityOperations = {
     resource: () => "*",
     successStatus: 201,
     input: signupInput,
+    output: signupReply,
     run: (deps, _caller, input) => signup(deps, input),
   }),
   token: op({
@@ -67,6 +87,7 @@ export const identityOperations = {
     resource: () => "*",
     successStatus: 200,
     input: tokenInput,
+    output: tokenReply,
     run: (deps, _caller, input, meta) => issueToken(deps, input, meta),
   }),
   refresh: op({
@@ -79,6 +100,7 @@ export const identityOperations = {
     resource: () => "*",
     successStatus: 200,
     input: refreshInput,
+    output: tokenReply,
     run: (deps, _caller, input) => refresh(deps, input),
   }),
   logout: op({
@@ -91,6 +113,7 @@ export const identityOperations = {
     resource: () => "*",
     successStatus: 200,
     input: refreshInput,
+    output: signedOutReply,
     run: (deps, _caller, input) => logout(deps, input),
   }),
   me: op({
@@ -106,6 +129,7 @@ export const identityOperations = {
     authorization: "authenticated",
     successStatus: 200,
     input: emptyInputSchema,
+    output: meReply,
     run: (deps, caller) => me(deps, caller),
   }),
   createUser: op({
@@ -118,6 +142,7 @@ export const identityOperations = {
     resource: (c) => brn(c.tenantId, "user/*"),
     successStatus: 201,
     input: createUserInput,
+    output: userReply,
     run: createUser,
   }),
   listUsers: op({
@@ -130,6 +155,7 @@ export const identityOperations = {
     resource: (c) => brn(c.tenantId, "user/*"),
     successStatus: 200,
     input: listUsersInput,
+    output: pageOf(userReply),
     run: listUsers,
   }),
   updateUser: op({
@@ -142,6 +168,7 @@ export const identityOperations = {
     resource: (c, i) => brn(c.tenantId, `user/${i.userId}`),
     successStatus: 200,
     input: updateUserInput,
+    output: userReply,
     run: updateUser,
   }),
   deleteUser: op({
@@ -154,6 +181,7 @@ export const identityOperations = {
     resource: (c, i) => brn(c.tenantId, `user/${i.userId}`),
     successStatus: 200,
     input: userRefInput,
+    output: deletedReply,
     run: deleteUser,
   }),
   createServiceAccount: op({
@@ -166,6 +194,7 @@ export const identityOperations = {
     resource: (c) => brn(c.tenantId, "service-account/*"),
     successStatus: 201,
     input: createServiceAccountInput,
+    output: serviceAccountReply,
     run: createServiceAccount,
   }),
   listServiceAccounts: op({
@@ -178,6 +207,7 @@ export const identityOperations = {
     resource: (c) => brn(c.tenantId, "service-account/*"),
     successStatus: 200,
     input: listServiceAccountsInput,
+    output: pageOf(serviceAccountReply),
     run: listServiceAccounts,
   }),
   createApiKey: op({
@@ -190,6 +220,7 @@ export const identityOperations = {
     resource: (c, i) => apiKeyBrn(c.tenantId, i.principalId ?? c.principalId),
     successStatus: 201,
     input: createApiKeyInput,
+    output: createdApiKeyReply,
     run: (deps, caller, input, meta) => createApiKey(deps, caller, input, meta),
   }),
   listApiKeys: op({
@@ -203,6 +234,7 @@ export const identityOperations = {
     resource: (c, i) => apiKeyBrn(c.tenantId, i.principalId),
     successStatus: 200,
     input: listApiKeysInput,
+    output: pageOf(apiKeyReply),
     run: listApiKeys,
   }),
   revokeApiKey: op({
@@ -215,6 +247,7 @@ export const identityOperations = {
     resource: (c, i, deps) => apiKeyResource(deps, c, i.apiKeyId),
     successStatus: 200,
     input: apiKeyRefInput,
+    output: apiKeyReply,
     run: revokeApiKey,
   }),
   createPolicy: op({
@@ -227,6 +260,7 @@ export const identityOperations = {
     resource: (c) => brn(c.tenantId, "policy/*"),
     successStatus: 201,
     input: createPolicyInput,
+    output: policyReply,
     run: createPolicy,
   }),
   listPolicies: op({
@@ -239,6 +273,7 @@ export const identityOperations = {
     resource: (c) => brn(c.tenantId, "policy/*"),
     successStatus: 200,
     input: listPoliciesInput,
+    output: pageOf(policyReply),
     run: listPolicies,
   }),
   attachPolicy: op({
@@ -251,6 +286,7 @@ export const identityOperations = {
     resource: (c, i) => brn(c.tenantId, `policy/${i.policyId}`),
     successStatus: 201,
     input: attachmentInput,
+    output: attachmentReply,
     run: (deps, caller, input, meta) => attachPolicy(deps, caller, input, meta),
   }),
   detachPolicy: op({
@@ -263,6 +299,7 @@ export const identityOperations = {
     resource: (c, i) => brn(c.tenantId, `policy/${i.policyId}`),
     successStatus: 200,
     input: attachmentInput,
+    output: detachedReply,
     run: detachPolicy,
   }),
   simulate: op({
@@ -275,6 +312,7 @@ export const identityOperations = {
     resource: (c, i) => brn(c.tenantId, `principal/${i.principalId}`),
     successStatus: 200,
     input: simulateInput,
+    output: simulationReply,
     run: (deps, caller, input, meta) => simulate(deps, caller, input, meta),
   }),
   listAuditEvents: op({
@@ -287,6 +325,7 @@ export const identityOperations = {
     resource: (c) => brn(c.tenantId, "audit"),
     successStatus: 200,
     input: listAuditInput,
+    output: pageOf(auditEventReply),
     run: listAuditEvents,
   }),
 };

@@ -1,12 +1,26 @@
 import { brn, clusterBrn, defineOperation as op } from "../operation";
-import { prometheusInput, prometheusSamples, toPrometheusText } from "../services/metrics-prometheus";
+import {
+  prometheusInput,
+  prometheusReply,
+  prometheusSamples,
+  toPrometheusText,
+} from "../services/metrics-prometheus";
 import {
   deploymentSeries,
   deploymentSeriesInput,
   podSeries,
   podSeriesInput,
+  seriesReply,
 } from "../services/metrics-series";
-import { topNodes, topNodesInput, topPods, topPodsInput } from "../services/metrics-top";
+import {
+  nodeUsageReply,
+  podUsageReply,
+  topNodes,
+  topNodesInput,
+  topPods,
+  topPodsInput,
+} from "../services/metrics-top";
+import { listOf } from "../services/replies";
 
 const inNamespace = (t: string, i: { clusterId: string; namespace: string; name: string }, kind: string) =>
   brn(t, `cluster/${i.clusterId}/namespace/${i.namespace}/${kind}/${i.name}`);
@@ -25,6 +39,7 @@ export const metricsOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: topPodsInput,
+    output: listOf(podUsageReply),
     run: topPods,
   }),
   topNodes: op({
@@ -37,6 +52,7 @@ export const metricsOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: topNodesInput,
+    output: listOf(nodeUsageReply),
     run: topNodes,
   }),
   podSeries: op({
@@ -50,6 +66,7 @@ export const metricsOperations = {
     resource: (c, i) => inNamespace(c.tenantId, i, "pod"),
     successStatus: 200,
     input: podSeriesInput,
+    output: seriesReply,
     run: podSeries,
   }),
   deploymentSeries: op({
@@ -62,6 +79,7 @@ export const metricsOperations = {
     resource: (c, i) => inNamespace(c.tenantId, i, "deployment"),
     successStatus: 200,
     input: deploymentSeriesInput,
+    output: seriesReply,
     run: deploymentSeries,
   }),
   prometheus: op({
@@ -75,6 +93,7 @@ export const metricsOperations = {
     resource: (c, i) => clusterBrn(c.tenantId, i.clusterId),
     successStatus: 200,
     input: prometheusInput,
+    output: prometheusReply,
     run: prometheusSamples,
     apiKeyBearer: true,
     render: (value) => ({

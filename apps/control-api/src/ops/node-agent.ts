@@ -9,16 +9,19 @@ import { clusterBrn, defineOperation as op } from "../operation";
 import {
   agentFile,
   agentFileInput,
+  agentFileReply,
   agentInstaller,
   agentInstallerInput,
+  agentInstallerReply,
   agentRelease,
   agentReleaseInput,
+  agentReleaseReply,
 } from "../services/agent-bundle";
-import { watchNode } from "../services/node-assignments";
-import { heartbeatNode } from "../services/node-heartbeat";
-import { joinNode } from "../services/node-join";
-import { ingestMetrics } from "../services/node-metrics";
-import { syncNode } from "../services/node-sync";
+import { watchNode, watchReply } from "../services/node-assignments";
+import { heartbeatNode, heartbeatReply } from "../services/node-heartbeat";
+import { joinNode, joinReply } from "../services/node-join";
+import { ingestMetrics, metricsReply } from "../services/node-metrics";
+import { syncNode, syncReply } from "../services/node-sync";
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 
@@ -35,6 +38,7 @@ export const nodeAgentOperations = {
     resource: () => "*",
     successStatus: 200,
     input: agentReleaseInput,
+    output: agentReleaseReply,
     run: (deps) => agentRelease(deps),
   }),
   agentInstaller: op({
@@ -48,6 +52,7 @@ export const nodeAgentOperations = {
     resource: () => "*",
     successStatus: 200,
     input: agentInstallerInput,
+    output: agentInstallerReply,
     run: (deps) => agentInstaller(deps),
     render: (value) => ({ contentType: "text/x-shellscript; charset=utf-8", body: value.script }),
   }),
@@ -62,6 +67,7 @@ export const nodeAgentOperations = {
     resource: () => "*",
     successStatus: 200,
     input: agentFileInput,
+    output: agentFileReply,
     run: (deps, _caller, input) => agentFile(deps, input),
     render: (value) => ({ contentType: "text/javascript; charset=utf-8", body: value.source }),
   }),
@@ -75,6 +81,7 @@ export const nodeAgentOperations = {
     resource: () => "*",
     successStatus: 201,
     input: joinRequestSchema,
+    output: joinReply,
     run: (deps, _caller, input) => joinNode(deps, input),
   }),
   heartbeatNode: op({
@@ -87,6 +94,7 @@ export const nodeAgentOperations = {
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
     input: heartbeatRequestSchema,
+    output: heartbeatReply,
     run: heartbeatNode,
     // Every two seconds per node: only failures are worth an audit record.
     audit: "failures",
@@ -101,6 +109,7 @@ export const nodeAgentOperations = {
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
     input: syncRequestSchema,
+    output: syncReply,
     run: syncNode,
     // Agents sync every few seconds: only their failures are worth an audit record.
     audit: "failures",
@@ -115,6 +124,7 @@ export const nodeAgentOperations = {
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
     input: watchRequestSchema,
+    output: watchReply,
     run: watchNode,
     longPoll: true,
   }),
@@ -128,6 +138,7 @@ export const nodeAgentOperations = {
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
     input: metricsBatchSchema,
+    output: metricsReply,
     run: ingestMetrics,
     // Every sample interval per node: only failures are worth an audit record.
     audit: "failures",

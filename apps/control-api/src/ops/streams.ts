@@ -4,12 +4,13 @@ import {
   execAuditDetails,
   execInPod,
   execInPodInteractive,
+  execReply,
   podExecInput,
   podExecSocketInput,
 } from "../services/pod-exec";
 import { podLogsInput, streamPodLogs } from "../services/pod-logs";
 import { podPath } from "../services/pod-streams";
-import { attachStream, pollStreams, streamAttachInput } from "../streams/attach";
+import { attachStream, pollStreams, streamAttachInput, streamPollReply } from "../streams/attach";
 
 /** Every operation of the API. Add one here and it exists over REST, tRPC and in the OpenAPI document. */
 
@@ -42,6 +43,7 @@ export const streamOperations = {
     resource: (c, i) => brn(c.tenantId, podPath(i)),
     successStatus: 200,
     input: podExecInput,
+    output: execReply,
     run: execInPod,
     auditDetails: execAuditDetails,
   }),
@@ -72,6 +74,7 @@ export const streamOperations = {
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
     input: streamPollRequestSchema,
+    output: streamPollReply,
     run: pollStreams,
     longPoll: true,
   }),

@@ -20,7 +20,15 @@ export const signupInput = z
   })
   .strict();
 
-export async function signup(deps: Deps, input: z.infer<typeof signupInput>) {
+export const signupReply = z.strictObject({
+  tenant: z.strictObject({ id: z.string(), name: z.string() }),
+  user: z.strictObject({ id: z.string(), email: z.string() }),
+});
+
+export async function signup(
+  deps: Deps,
+  input: z.infer<typeof signupInput>,
+): Promise<z.output<typeof signupReply>> {
   const passwordHash = await hashPassword(input.password);
   const tenant = { id: newId("tenant"), name: input.tenantName };
   const user = { id: newId("user"), email: input.email.toLowerCase() };

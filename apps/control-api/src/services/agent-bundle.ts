@@ -59,9 +59,23 @@ export function agentBundle(): Promise<AgentBundle> {
 }
 
 export const agentReleaseInput = z.object({}).strict();
+export const agentReleaseReply = z.strictObject({
+  version: z.string().describe("the release and the first 12 hex digits of the bundle's SHA-256"),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int(),
+  url: z.string().describe("where to download the agent"),
+  installUrl: z.string().describe("the installer script"),
+  requires: z.string().describe("what the host needs, in words"),
+});
+export const agentFileReply = z.strictObject({
+  version: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  source: z.string().describe("the agent as one ES module"),
+});
+export const agentInstallerReply = z.strictObject({ script: z.string().describe("a POSIX shell script") });
 
 /** What node hosts install: the current version, its checksum, and where to get it and the installer. */
-export async function agentRelease(deps: Deps) {
+export async function agentRelease(deps: Deps): Promise<z.output<typeof agentReleaseReply>> {
   const b = await agentBundle();
   return {
     version: b.version,
@@ -77,7 +91,10 @@ export const agentFileInput = z
   .object({ version: z.string().min(1).max(64), file: z.literal(AGENT_FILE) })
   .strict();
 
-export async function agentFile(_deps: Deps, input: z.infer<typeof agentFileInput>) {
+export async function agentFile(
+  _deps: Deps,
+  input: z.infer<typeof agentFileInput>,
+): Promise<z.output<typeof agentFileReply>> {
   const b = await agentBundle();
   // Only the version this control plane serves: an agent of another build is not ours to hand out.
   if (input.version !== b.version) throw new NotFoundError("agent version", input.version);
@@ -86,7 +103,7 @@ export async function agentFile(_deps: Deps, input: z.infer<typeof agentFileInpu
 
 export const agentInstallerInput = z.object({}).strict();
 
-export async function agentInstaller(deps: Deps) {
+export async function agentInstaller(deps: Deps): Promise<z.output<typeof agentInstallerReply>> {
   return { script: installScript(await agentRelease(deps), deps.publicUrl) };
 }
 

@@ -19,11 +19,26 @@ import type { Deps, UserCaller } from "../deps";
 import { brn, principalPath, type RequestMeta } from "../operation";
 import { page, pageInput } from "./paging";
 import { findPrincipal, type Principal, principalIdSchema } from "./principals";
+import { timestamp } from "./replies";
 
 export const MAX_KEYS_PER_PRINCIPAL = 10;
 const KEY_FORMAT = /^brk_(ak_[0-9a-z]{26})_([A-Za-z0-9_-]{43})$/;
 
-const view = (k: typeof apiKeys.$inferSelect) => ({
+export const apiKeyReply = z.strictObject({
+  id: z.string(),
+  principalId: z.string(),
+  name: z.string(),
+  expiresAt: timestamp.nullable().describe("null: the key never expires"),
+  revokedAt: timestamp.nullable(),
+  lastUsedAt: timestamp.nullable(),
+  createdAt: timestamp,
+});
+/** A new key: the only reply that carries the key itself. */
+export const createdApiKeyReply = apiKeyReply.extend({
+  key: z.string().describe("the API key, `brk_<id>_<secret>`: shown once, never again"),
+});
+
+const view = (k: typeof apiKeys.$inferSelect): z.output<typeof apiKeyReply> => ({
   id: k.id,
   principalId: k.principalId,
   name: k.name,

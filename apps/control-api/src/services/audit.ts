@@ -2,13 +2,18 @@ import { instantSchema, newId } from "@berth/core";
 import { auditEvents, withSystem, withTenant } from "@berth/db";
 import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
 import { z } from "zod";
+import type { PrincipalType } from "../auth/access-tokens";
 import type { Deps, UserCaller } from "../deps";
 import { pageInput } from "./paging";
+import { timestamp } from "./replies";
+
+/** Who made a call: a tenant's principal, or a node (its agent). */
+export type AuditPrincipalType = PrincipalType | "node";
 
 export interface AuditEntry {
   tenantId: string | null;
   principalId: string | null;
-  principalType: string | null;
+  principalType: AuditPrincipalType | null;
   action: string;
   resource: string;
   result: "success" | "denied" | "failure";
@@ -48,7 +53,30 @@ export const listAuditInput = pageInput
   })
   .strict();
 
-export async function listAuditEvents(deps: Deps, caller: UserCaller, input: z.infer<typeof listAuditInput>) {
+export const auditEventReply = z.strictObject({
+  id: z.string(),
+  time: timestamp,
+  principalId: z.string().nullable(),
+  principalType: z.enum(["user", "serviceAccount", "node"]).nullable(),
+  action: z.string(),
+  resource: z.string(),
+  result: z.enum(["success", "denied", "failure"]),
+  status: z.number().int().describe("the HTTP status answered"),
+  errorCode: z.string().nullable(),
+  requestId: z.string(),
+  sourceIp: z.string(),
+  userAgent: z.string(),
+  details: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe("what else the operation records (an exec's command); never output, never secrets"),
+});
+
+export async function listAuditEvents(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof listAuditInput>,
+): Promise<{ items: z.output<typeof auditEventReply>[]; nextCursor: string | null }> {
   const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
     tx
       .select()
@@ -71,7 +99,8 @@ export async function listAuditEvents(deps: Deps, caller: UserCaller, input: z.i
     id: r.id,
     time: r.time.toISOString(),
     principalId: r.principalId,
-    principalType: r.principalType,
+    // A text column, written by recordAudit alone.
+    principalType: r.principalType as AuditPrincipalType | null,
     action: r.action,
     resource: r.resource,
     result: r.result,

@@ -28,6 +28,7 @@ import type { Deps, UserCaller } from "../deps";
 import { clusterId } from "./clusters";
 import { renderEvent } from "./events";
 import { MAX_PAGE_SIZE } from "./paging";
+import { currencyCode, decimal, timestamp } from "./replies";
 
 /** Budgets (README, "Budgets and webhooks"): a monthly amount per tenant, cluster or label value. */
 export const MAX_BUDGETS_PER_TENANT = 20;
@@ -92,7 +93,44 @@ function parseMicro(s: string): bigint {
 const invalid = (path: string, message: string) =>
   new ValidationError(`${path}: ${message}`, [{ path, message }]);
 
-function view(b: BudgetRow) {
+export const budgetReply = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  amount: decimal.describe("a month's budget, in the currency"),
+  currency: currencyCode,
+  scope,
+  thresholds: z.array(z.number().int()).describe("percentages of the amount, ascending"),
+  notify: z.strictObject({ actual: z.boolean(), forecast: z.boolean() }),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export const budgetDetailReply = budgetReply.extend({
+  period: z
+    .strictObject({
+      start: timestamp,
+      end: timestamp,
+      actual: decimal,
+      forecast: decimal,
+      actualPercent: z.number().describe("of the amount, to two decimals"),
+      forecastPercent: z.number(),
+      currency: currencyCode,
+    })
+    .describe("this month's spend in the budget's scope"),
+  alerts: z
+    .array(
+      z.strictObject({
+        id: z.string(),
+        kind: z.enum(["actual", "forecast"]),
+        threshold: z.number().int(),
+        spend: decimal.describe("the spend that crossed the threshold"),
+        firedAt: timestamp,
+      }),
+    )
+    .describe("the alerts that fired this month"),
+});
+type BudgetView = z.output<typeof budgetReply>;
+
+function view(b: BudgetRow): BudgetView {
   return {
     id: b.id,
     name: b.name,
@@ -141,7 +179,11 @@ async function checkScope(tx: Tx, tenantId: string, s: z.infer<typeof scope>): P
 const sqlLock = (tenantId: string) =>
   sql`select pg_advisory_xact_lock(hashtext('berth:budgets:' || ${tenantId}))`;
 
-export async function createBudget(deps: Deps, caller: UserCaller, input: z.infer<typeof createBudgetInput>) {
+export async function createBudget(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof createBudgetInput>,
+): Promise<BudgetView> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     // Counted under a lock of the tenant's budgets, so two creations at once cannot pass the limit.
     await tx.execute(sqlLock(caller.tenantId));
@@ -179,7 +221,7 @@ export async function createBudget(deps: Deps, caller: UserCaller, input: z.infe
   });
 }
 
-export async function listBudgets(deps: Deps, caller: UserCaller) {
+export async function listBudgets(deps: Deps, caller: UserCaller): Promise<{ items: BudgetView[] }> {
   const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
     tx.select().from(budgets).where(eq(budgets.tenantId, caller.tenantId)).orderBy(asc(budgets.name)),
   );
@@ -187,7 +229,11 @@ export async function listBudgets(deps: Deps, caller: UserCaller) {
 }
 
 /** A budget with this month's actual and forecast spend and the alerts that fired this month. */
-export async function describeBudget(deps: Deps, caller: UserCaller, input: z.infer<typeof budgetRefInput>) {
+export async function describeBudget(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof budgetRefInput>,
+): Promise<z.output<typeof budgetDetailReply>> {
   const now = deps.now();
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const b = await loadBudget(tx, caller.tenantId, input.budgetId);
@@ -223,7 +269,11 @@ export async function describeBudget(deps: Deps, caller: UserCaller, input: z.in
   });
 }
 
-export async function updateBudget(deps: Deps, caller: UserCaller, input: z.infer<typeof updateBudgetInput>) {
+export async function updateBudget(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof updateBudgetInput>,
+): Promise<BudgetView> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const b = await loadBudget(tx, caller.tenantId, input.budgetId);
     if (input.name && input.name !== b.name) {

@@ -58,12 +58,12 @@ export const eventReply = z.strictObject({
   reason: z.string(),
   message: z.string(),
   type: z.enum(["Normal", "Warning"]),
-  count: z.number().int().describe("Repeats of the same event are counted, not listed again"),
+  count: z.number().int(),
   firstTimestamp: timestamp,
   lastTimestamp: timestamp,
   source: z.strictObject({ component: z.string() }),
   id: z.string(),
-  object: z.string().describe("`Kind/[namespace/]name` of the object"),
+  object: z.string().describe("the involved object as `Kind/[namespace/]name`"),
   createdAt: timestamp,
 });
 

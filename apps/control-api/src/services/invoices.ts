@@ -3,6 +3,7 @@ import {
   divRoundHalfUp,
   formatFixed,
   idOf,
+  METER_NAMES,
   METERS,
   type Meter,
   NotFoundError,
@@ -23,6 +24,7 @@ import {
 import { and, asc, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
+import { currencyCode, decimal, timestamp } from "./replies";
 
 export const listInvoicesInput = z.object({}).strict();
 export const getInvoiceInput = z
@@ -37,29 +39,40 @@ export const getInvoiceInput = z
   })
   .strict();
 
-export interface InvoiceView {
-  id: string;
-  billedTo: { tenantId: string; name: string };
-  number: number | null;
-  status: "draft" | "final";
-  periodStart: string;
-  periodEnd: string;
-  currency: string;
-  total: string;
-  finalizedAt: string | null;
-  lines: {
-    lineNo: number;
-    kind: "usage" | "adjustment";
-    /** The month of the usage (an adjustment's is an earlier one): `YYYY-MM`. */
-    usagePeriod: string;
-    clusterId: string;
-    meter: string;
-    quantity: string;
-    unit: string;
-    unitPrice: string;
-    amount: string;
-  }[];
-}
+export const invoiceReply = z.strictObject({
+  id: z.string().describe("`inv_…` of a finalised invoice, `draft-YYYY-MM` of a draft"),
+  billedTo: z.strictObject({ tenantId: z.string(), name: z.string() }),
+  number: z.number().int().nullable().describe("1, 2, 3 … in the order of finalisation; null for a draft"),
+  status: z.enum(["draft", "final"]),
+  periodStart: timestamp,
+  periodEnd: timestamp,
+  currency: currencyCode,
+  total: decimal,
+  finalizedAt: timestamp.nullable(),
+  lines: z.array(
+    z.strictObject({
+      lineNo: z.number().int(),
+      kind: z.enum(["usage", "adjustment"]),
+      usagePeriod: z
+        .string()
+        .regex(/^\d{4}-\d{2}$/)
+        .describe("the month of the usage, `YYYY-MM` (an adjustment's is an earlier one)"),
+      clusterId: z.string(),
+      meter: z.enum(METER_NAMES),
+      quantity: decimal.describe("in the unit; an adjustment's may be negative"),
+      unit: z.string(),
+      unitPrice: z
+        .union([decimal, z.enum(["graduated-tiered", "volume-tiered"]), z.literal("")])
+        .describe("per unit; a tiered price names its mode; empty on an adjustment of usage now gone"),
+      amount: decimal,
+    }),
+  ),
+});
+export type InvoiceView = z.output<typeof invoiceReply>;
+/** The list shows invoices without their lines; a draft says whom it bills, a finalised one does not. */
+export const invoiceSummaryReply = invoiceReply.omit({ lines: true, billedTo: true }).extend({
+  billedTo: invoiceReply.shape.billedTo.optional().describe("drafts only"),
+});
 
 function lineView(l: InvoiceLine, i: number): InvoiceView["lines"][number] {
   const { unit, rawPerUnit } = METERS[l.meter];
@@ -132,7 +145,10 @@ async function finalView(tx: Tx, row: typeof invoices.$inferSelect): Promise<Inv
 }
 
 /** Drafts first (newest month first), then finalised invoices, newest first; without lines. */
-export async function listInvoices(deps: Deps, caller: UserCaller) {
+export async function listInvoices(
+  deps: Deps,
+  caller: UserCaller,
+): Promise<{ items: z.output<typeof invoiceSummaryReply>[] }> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const drafts = [];
     const [current, previous] = await draftMonths(tx, caller.tenantId, deps.now());

@@ -114,8 +114,8 @@ export async function createJoinToken(
   return {
     token,
     ...view(row),
-    /** What to run on a host (root, Node 20+, a container engine) to make it a node of the cluster. */
-    installCommand: `curl -fsSL ${deps.publicUrl}/v1/agent/install.sh | sudo BERTH_JOIN_TOKEN=${token} sh`,
+    /** What to run, as root, on a host (Node 20+, a container engine) to make it a node of the cluster. */
+    installCommand: `curl -fsSL ${deps.publicUrl}/v1/agent/install.sh | BERTH_JOIN_TOKEN=${token} sh`,
   };
 }
 

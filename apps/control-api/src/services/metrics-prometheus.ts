@@ -7,21 +7,23 @@ import { FRESH_MS, latestPodUsage } from "./metrics-top";
 
 export const prometheusInput = z.object({ clusterId }).strict();
 
-/** One sample of the exposition: metric name, labels, value, and when it was measured (ms). */
-export interface PromSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-  timestampMs: number;
-}
-
-const HELP: Record<string, [type: "gauge" | "counter", help: string]> = {
+const HELP = {
   berth_pod_cpu_usage_cores: ["gauge", "CPU used by the pod over its last sample window, in cores"],
   berth_pod_memory_working_set_bytes: ["gauge", "Memory working set of the pod's containers"],
   berth_pod_restarts_total: ["counter", "Container restarts of the pod"],
   berth_node_cpu_usage_cores: ["gauge", "CPU used by the node over its last sample window, in cores"],
   berth_node_memory_working_set_bytes: ["gauge", "Memory in use on the node (total less available)"],
-};
+} as const satisfies Record<string, readonly [type: "gauge" | "counter", help: string]>;
+
+/** One sample of the exposition: metric name, labels, value, and when it was measured. */
+const promSample = z.strictObject({
+  name: z.enum(Object.keys(HELP) as (keyof typeof HELP)[]),
+  labels: z.record(z.string(), z.string()),
+  value: z.number(),
+  timestampMs: z.number().int().describe("Unix milliseconds"),
+});
+type PromSample = z.output<typeof promSample>;
+export const prometheusReply = z.strictObject({ samples: z.array(promSample) });
 
 /**
  * The cluster's latest samples as Prometheus series: what a tenant's Prometheus scrapes with the
@@ -32,7 +34,7 @@ export async function prometheusSamples(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof prometheusInput>,
-): Promise<{ samples: PromSample[] }> {
+): Promise<z.output<typeof prometheusReply>> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const cluster = await loadCluster(tx, input.clusterId);
     const since = new Date(deps.now().getTime() - FRESH_MS);

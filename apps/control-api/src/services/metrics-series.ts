@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
 import { notFoundMessage } from "./objects/names";
+import { timestamp } from "./replies";
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
 const MAX_WINDOW_SECONDS = 35 * 86_400;
@@ -43,25 +44,24 @@ export function resolutionFor(windowSeconds: number): { tier: 0 | 60 | 3_600; st
   return { tier: 3_600, step: 3_600 };
 }
 
-export interface SeriesPoint {
-  /** The step's start. */
-  ts: string;
-  /** Average CPU over the step (for a deployment: summed over its pods). */
-  cpuMillis: number;
-  /** Average working set over the step (for a deployment: summed over its pods). */
-  memoryBytes: number;
-  rxBytes: number;
-  txBytes: number;
-  /** Pods that reported in the step. */
-  pods: number;
-}
-
-export interface Series {
-  resolutionSeconds: number;
-  start: string;
-  end: string;
-  points: SeriesPoint[];
-}
+export const seriesReply = z.strictObject({
+  resolutionSeconds: z.number().int().describe("the step between points"),
+  start: timestamp,
+  end: timestamp,
+  points: z.array(
+    z
+      .strictObject({
+        ts: timestamp.describe("the step's start"),
+        cpuMillis: z.number().int(),
+        memoryBytes: z.number().int().describe("the average working set"),
+        rxBytes: z.number().int(),
+        txBytes: z.number().int(),
+        pods: z.number().int().describe("pods that reported in the step"),
+      })
+      .describe("averages over the step (a deployment's: summed over its pods)"),
+  ),
+});
+type Series = z.output<typeof seriesReply>;
 
 type Input = z.infer<typeof seriesInput>;
 

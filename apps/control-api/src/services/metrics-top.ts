@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
+import { timestamp } from "./replies";
 
 /** A sample older than this is not "latest usage" any more (the agent is cut off, or the pod stopped). */
 export const FRESH_MS = 120_000;
@@ -21,21 +22,30 @@ export const topPodsInput = z
   })
   .strict();
 
-export interface PodUsage {
-  namespace: string;
-  name: string;
-  podId: string;
-  /** When the sample was taken and the window it covers, as metrics.k8s.io says them. */
-  timestamp: string;
-  window: string;
-  cpuMillis: number;
-  memoryBytes: number;
-  /** kubectl top's columns: `123m`, `45Mi`. */
-  usage: { cpu: string; memory: string };
-}
+/** When a sample was taken and the window it covers (`10s`), as metrics.k8s.io says them. */
+const sampled = {
+  timestamp,
+  window: z.string().regex(/^\d+s$/),
+  cpuMillis: z.number().int(),
+  memoryBytes: z.number().int(),
+};
+export const podUsageReply = z.strictObject({
+  namespace: z.string(),
+  name: z.string(),
+  podId: z.string(),
+  ...sampled,
+  usage: z
+    .strictObject({ cpu: z.string(), memory: z.string() })
+    .describe("kubectl top's columns: `123m`, `45Mi`"),
+});
+export type PodUsage = z.output<typeof podUsageReply>;
 
 /** The latest sample of every live pod of the cluster that has a fresh one (kubectl top pods). */
-export async function topPods(deps: Deps, caller: UserCaller, input: z.infer<typeof topPodsInput>) {
+export async function topPods(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof topPodsInput>,
+): Promise<{ items: PodUsage[] }> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
     return { items: await latestPodUsage(tx, input, new Date(deps.now().getTime() - FRESH_MS)) };
@@ -86,21 +96,22 @@ export async function latestPodUsage(
 
 export const topNodesInput = z.object({ clusterId }).strict();
 
-export interface NodeUsage {
-  name: string;
-  nodeId: string;
-  timestamp: string;
-  window: string;
-  cpuMillis: number;
-  memoryBytes: number;
-  /** Of what the node offers (its capacity), in whole percent: kubectl top nodes' CPU% and MEMORY%. */
-  cpuPercent: number;
-  memoryPercent: number;
-  capacity: { cpu: string; memory: string };
-}
+export const nodeUsageReply = z.strictObject({
+  name: z.string(),
+  nodeId: z.string(),
+  ...sampled,
+  cpuPercent: z.number().int().describe("of the node's capacity, in whole percent (kubectl top nodes' CPU%)"),
+  memoryPercent: z.number().int(),
+  capacity: z.strictObject({ cpu: z.string(), memory: z.string() }),
+});
+type NodeUsage = z.output<typeof nodeUsageReply>;
 
 /** The latest sample of every node of the cluster that has a fresh one (kubectl top nodes). */
-export async function topNodes(deps: Deps, caller: UserCaller, input: z.infer<typeof topNodesInput>) {
+export async function topNodes(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof topNodesInput>,
+): Promise<{ items: NodeUsage[] }> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
     const since = new Date(deps.now().getTime() - FRESH_MS);

@@ -4,12 +4,14 @@ import { clusters, nodes, objects, pods, type Tx, withTenant } from "@berth/db";
 import { ConfigError, type ResolveContext, referencedObjects, resolvePod } from "@berth/kube";
 import {
   type AssignmentInput,
+  assignmentSchema,
   WATCH_MAX_WAIT_MS,
   type WatchReply,
+  watchReplySchema,
   type watchRequestSchema,
 } from "@berth/protocol";
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
 import type { RequestMeta } from "../operation";
 import { openSecretData } from "./secret-data";
@@ -17,6 +19,24 @@ import { openSecretData } from "./secret-data";
 type NodeRow = typeof nodes.$inferSelect;
 type ClusterRow = typeof clusters.$inferSelect;
 type PodRow = typeof pods.$inferSelect;
+
+const { initContainers, volumes, restartPolicy, terminationGracePeriodSeconds, terminal } =
+  assignmentSchema.shape;
+/**
+ * An assignment as sent: the agent's contract (`@berth/protocol`), strict, with the fields the agent
+ * defaults left out where the control plane leaves them out (all of them when a pod's configuration
+ * does not resolve; `terminal` unless true). Its containers are sent as stored, the agent defaulting
+ * their defaults too.
+ */
+export const assignmentReply = z.strictObject({
+  ...assignmentSchema.shape,
+  initContainers: initContainers.unwrap().optional(),
+  volumes: volumes.unwrap().optional(),
+  restartPolicy: restartPolicy.unwrap().optional(),
+  terminationGracePeriodSeconds: terminationGracePeriodSeconds.unwrap().optional(),
+  terminal: terminal.unwrap().optional(),
+});
+export const watchReply = z.strictObject({ ...watchReplySchema.shape, pods: z.array(assignmentReply) });
 
 /** Whether a node is told to leave: it is being removed, or its cluster is going. */
 export function mustLeave(node: Pick<NodeRow, "status">, cluster: Pick<ClusterRow, "status">): boolean {

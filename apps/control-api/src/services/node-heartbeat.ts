@@ -1,11 +1,18 @@
 import { UnauthenticatedError } from "@berth/core";
 import { clusters, nodes, recordEvent, withTenant } from "@berth/db";
-import { HEARTBEAT_INTERVAL_MS, type HeartbeatReply, type heartbeatRequestSchema } from "@berth/protocol";
+import {
+  HEARTBEAT_INTERVAL_MS,
+  type HeartbeatReply,
+  heartbeatReplySchema,
+  type heartbeatRequestSchema,
+} from "@berth/protocol";
 import { and, eq } from "drizzle-orm";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
 import { kick } from "./kick";
 import { mustLeave } from "./node-assignments";
+
+export const heartbeatReply = z.strictObject(heartbeatReplySchema.shape);
 
 /**
  * Renews the node's lease and nothing else: one small transaction, never waiting on pod work, so

@@ -26,18 +26,24 @@ import {
   isReservedLabelKey,
   type JoinReply,
   type JoinRequest,
+  joinReplySchema,
   NODE_LABELS,
 } from "@berth/protocol";
 import { and, eq, gt, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { z } from "zod";
 import { issueNodeCredential } from "../auth/node-credentials";
 import type { Deps } from "../deps";
 import { loadCluster } from "./clusters";
 import { kick } from "./kick";
+import { timestamp } from "./replies";
 
 type TokenRow = typeof joinTokens.$inferSelect;
 type NodeRow = typeof nodes.$inferSelect;
 type MachineRow = typeof machines.$inferSelect;
 type PoolRow = typeof nodePools.$inferSelect;
+
+/** The agent's contract (`@berth/protocol`), strict: the control plane sends nothing else. */
+export const joinReply = z.strictObject({ ...joinReplySchema.shape, expiresAt: timestamp });
 
 /** Exchanges a bootstrap token for a node credential bound to that token's cluster. */
 export async function joinNode(deps: Deps, input: JoinRequest): Promise<JoinReply> {

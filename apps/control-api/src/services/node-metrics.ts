@@ -1,7 +1,10 @@
 import { METRIC_TIERS, nodeMetrics, podMetrics, pods, withTenant } from "@berth/db";
-import type { MetricsBatch, MetricsReply } from "@berth/protocol";
+import { type MetricsBatch, type MetricsReply, metricsReplySchema } from "@berth/protocol";
 import { and, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
+
+export const metricsReply = z.strictObject(metricsReplySchema.shape);
 
 /** Working set × window, in whole byte-seconds (the unit measured memory usage is billed from). */
 export function byteSeconds(memoryBytes: number, windowMs: number): bigint {

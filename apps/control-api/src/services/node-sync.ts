@@ -6,18 +6,29 @@ import {
   NODE_CREDENTIAL_TTL_SECONDS,
   type PodReport,
   type SyncReply,
+  syncReplySchema,
   type syncRequestSchema,
 } from "@berth/protocol";
 import { and, eq, inArray } from "drizzle-orm";
-import type { z } from "zod";
+import { z } from "zod";
 import { issueNodeCredential } from "../auth/node-credentials";
 import type { Deps, NodeCaller } from "../deps";
 import { loadCluster } from "./clusters";
 import { kick } from "./kick";
-import { assignmentOf, mustLeave, referencesOf } from "./node-assignments";
+import { assignmentOf, assignmentReply, mustLeave, referencesOf } from "./node-assignments";
 import { podPatch, recordPodEvents } from "./node-pod-status";
+import { timestamp } from "./replies";
 
 const NO_REFS = { configMaps: new Map(), secrets: new Map() };
+
+export const syncReply = z.strictObject({
+  ...syncReplySchema.shape,
+  pods: z.array(assignmentReply),
+  credential: z
+    .strictObject({ credential: z.string(), expiresAt: timestamp })
+    .nullable()
+    .describe("a renewed credential, when the one in use nears its end"),
+});
 
 type NodeRow = typeof nodes.$inferSelect;
 type PodRow = typeof pods.$inferSelect;

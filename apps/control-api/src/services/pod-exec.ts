@@ -29,15 +29,14 @@ export const execAuditDetails = (i: {
   ...(i.stdin !== undefined ? { stdin: i.stdin } : {}),
 });
 
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  /** Null when the command did not finish within its time. */
-  exitCode: number | null;
-  /** Output past EXEC_MAX_OUTPUT_BYTES (per stream) was dropped. */
-  truncated: boolean;
-  timedOut: boolean;
-}
+export const execReply = z.strictObject({
+  stdout: z.string(),
+  stderr: z.string(),
+  exitCode: z.number().int().nullable().describe("null when the command did not finish within its time"),
+  truncated: z.boolean().describe("output past EXEC_MAX_OUTPUT_BYTES (per stream) was dropped"),
+  timedOut: z.boolean(),
+});
+type ExecResult = z.output<typeof execReply>;
 
 /**
  * Runs a command in a running container of a pod and returns its output (bounded) and exit code;

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError, newId, ValidationError } from "@berth/core";
 import { policies, policyAttachments, type Tx, withTenant } from "@berth/db";
-import { type PolicyDocument, parsePolicyDocument } from "@berth/iam";
+import { type PolicyDocument, parsePolicyDocument, policyDocumentSchema } from "@berth/iam";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import {
@@ -15,6 +15,7 @@ import type { Deps, UserCaller } from "../deps";
 import type { RequestMeta } from "../operation";
 import { page, pageInput } from "./paging";
 import { findPrincipal, principalIdSchema } from "./principals";
+import { timestamp } from "./replies";
 
 export const MAX_POLICIES_PER_TENANT = 200;
 export const MAX_ATTACHMENTS_PER_PRINCIPAL = 20;
@@ -39,7 +40,46 @@ export const createPolicyInput = z
   })
   .strict();
 
-export async function createPolicy(deps: Deps, caller: UserCaller, input: z.infer<typeof createPolicyInput>) {
+export const policyReply = z.strictObject({
+  id: z.string().describe("`pol_…`, or a managed policy's name"),
+  name: z.string(),
+  description: z.string(),
+  managed: z.boolean().describe("one of the platform's policies, the same in every tenant"),
+  document: policyDocumentSchema,
+  createdAt: timestamp.nullable().describe("null for a managed policy"),
+});
+export const attachmentReply = z.strictObject({
+  id: z.string(),
+  policyId: z.string(),
+  principalId: z.string(),
+});
+export const detachedReply = attachmentReply.extend({ detached: z.literal(true) });
+const statementRef = z.strictObject({
+  policyId: z.string(),
+  policyName: z.string(),
+  sid: z.string().optional(),
+  index: z.number().int().describe("the statement's place in the policy's Statement, from 0"),
+});
+export const simulationReply = z.strictObject({
+  principalId: z.string(),
+  action: z.string(),
+  resource: z.string(),
+  decision: z.enum(["Allow", "ExplicitDeny", "ImplicitDeny"]),
+  allowed: z.boolean(),
+  decidingStatement: statementRef
+    .nullable()
+    .describe("the first matching Deny of an ExplicitDeny, the first matching Allow of an Allow"),
+  matchedStatements: z.array(statementRef.extend({ effect: z.enum(["Allow", "Deny"]) })),
+});
+type PolicyView = z.output<typeof policyReply>;
+/** A stored or managed document, typed as the reply's (the same JSON: @berth/iam's types are readonly). */
+const documentView = (d: PolicyDocument | Record<string, unknown>) => d as unknown as PolicyView["document"];
+
+export async function createPolicy(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof createPolicyInput>,
+): Promise<PolicyView> {
   const parsed = parsePolicyDocument(input.document);
   if (!parsed.ok)
     throw new ValidationError(
@@ -70,20 +110,28 @@ export async function createPolicy(deps: Deps, caller: UserCaller, input: z.infe
     if (!p) throw new Error("insert returned nothing");
     return p;
   });
+  return ownPolicyView(row);
+}
+
+function ownPolicyView(p: typeof policies.$inferSelect): PolicyView {
   return {
-    id: row.id,
-    name: row.name,
-    description: row.description,
+    id: p.id,
+    name: p.name,
+    description: p.description,
     managed: false,
-    document: row.document,
-    createdAt: row.createdAt.toISOString(),
+    document: documentView(p.document),
+    createdAt: p.createdAt.toISOString(),
   };
 }
 
 export const listPoliciesInput = pageInput.extend({}).strict();
 
 /** The tenant's own policies, after the managed ones on the first page. */
-export async function listPolicies(deps: Deps, caller: UserCaller, input: z.infer<typeof listPoliciesInput>) {
+export async function listPolicies(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof listPoliciesInput>,
+): Promise<{ items: PolicyView[]; nextCursor: string | null }> {
   const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
     tx
       .select()
@@ -94,27 +142,19 @@ export async function listPolicies(deps: Deps, caller: UserCaller, input: z.infe
       .orderBy(desc(policies.id))
       .limit(input.limit + 1),
   );
-  const own = page(
-    rows.map((p) => ({
-      id: p.id,
-      name: p.name,
-      description: p.description,
-      managed: false,
-      document: p.document as unknown,
-      createdAt: p.createdAt.toISOString(),
-    })),
-    input.limit,
-  );
+  const own = page(rows.map(ownPolicyView), input.limit);
   const managed = input.cursor
     ? []
-    : managedPolicyList.map((m) => ({
-        id: m.name,
-        name: m.name,
-        description: m.description,
-        managed: true,
-        document: m.document as unknown,
-        createdAt: null,
-      }));
+    : managedPolicyList.map(
+        (m): PolicyView => ({
+          id: m.name,
+          name: m.name,
+          description: m.description,
+          managed: true,
+          document: documentView(m.document),
+          createdAt: null,
+        }),
+      );
   return { items: [...managed, ...own.items], nextCursor: own.nextCursor };
 }
 
@@ -134,7 +174,7 @@ export async function attachPolicy(
   caller: UserCaller,
   input: z.infer<typeof attachmentInput>,
   meta: RequestMeta,
-) {
+): Promise<z.output<typeof attachmentReply>> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const policy = await findPolicy(tx, input.policyId);
     if (!policy) throw new NotFoundError("policy", input.policyId);
@@ -163,7 +203,11 @@ export async function attachPolicy(
   });
 }
 
-export async function detachPolicy(deps: Deps, caller: UserCaller, input: z.infer<typeof attachmentInput>) {
+export async function detachPolicy(
+  deps: Deps,
+  caller: UserCaller,
+  input: z.infer<typeof attachmentInput>,
+): Promise<z.output<typeof detachedReply>> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const [row] = await tx
       .delete(policyAttachments)
@@ -195,7 +239,7 @@ export async function simulate(
   caller: UserCaller,
   input: z.infer<typeof simulateInput>,
   meta: RequestMeta,
-) {
+): Promise<z.output<typeof simulationReply>> {
   const { principal, policySet } = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const p = await findPrincipal(tx, input.principalId);
     if (!p) throw new NotFoundError("principal", input.principalId);
@@ -224,6 +268,6 @@ export async function simulate(
     decision: result.decision,
     allowed: result.decision === "Allow",
     decidingStatement: result.decidingStatement,
-    matchedStatements: result.matchedStatements,
+    matchedStatements: [...result.matchedStatements],
   };
 }

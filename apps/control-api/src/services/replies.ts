@@ -13,11 +13,20 @@ export const timestamp = z.iso.datetime();
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
 
+/** A whole list, not paged. */
+export const listOf = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item) });
+
+/** What a deletion answers: the id of what is gone. */
+export const deletedReply = z.strictObject({ id: z.string(), deleted: z.literal(true) });
+
+/** An exact decimal as a string (money, billed quantities): `12.340000`, `-0.5`; never a binary float. */
+export const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "a decimal number");
+
+/** An ISO 4217 currency code: `USD`. */
+export const currencyCode = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code");
+
 /** Labels, annotations, tags: string keys to string values. */
 export const stringMap = z.record(z.string(), z.string());
-
-/** An exact decimal amount as a string (`"12.345678"`): money and metered quantities, never a float. */
-export const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "a decimal number");
 
 /** A status condition as Kubernetes objects carry them (Deployments, Pods, node pools, …). */
 export const condition = z.strictObject({

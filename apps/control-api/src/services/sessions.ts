@@ -36,7 +36,33 @@ async function newRefreshToken(deps: Deps, claims: AccessClaims, familyId: strin
   return token;
 }
 
-async function tokensFor(deps: Deps, claims: AccessClaims, familyId: string | null) {
+export const tokenReply = z.strictObject({
+  accessToken: z.string(),
+  tokenType: z.literal("Bearer"),
+  expiresIn: z.number().int().describe("seconds the access token is valid for"),
+  refreshToken: z
+    .string()
+    .optional()
+    .describe("for a password sign-in or a refresh only (an API key's tokens are not refreshed)"),
+});
+export const signedOutReply = z.strictObject({ signedOut: z.literal(true) });
+export const meReply = z.strictObject({
+  tenantId: z.string(),
+  principal: z.strictObject({
+    id: z.string(),
+    type: z.enum(["user", "serviceAccount"]),
+    name: z.string().describe("a user's email, a service account's name"),
+    status: z.enum(["active", "disabled"]),
+  }),
+  viaApiKey: z.string().nullable().describe("the API key the caller's token was minted from, if any"),
+  policies: z.array(z.strictObject({ id: z.string(), name: z.string() })),
+});
+
+async function tokensFor(
+  deps: Deps,
+  claims: AccessClaims,
+  familyId: string | null,
+): Promise<z.output<typeof tokenReply>> {
   const { accessToken, expiresIn } = await deps.tokens.issue({
     ...claims,
     ...(familyId ? { sessionId: familyId } : {}),
@@ -102,7 +128,10 @@ export const refreshInput = z.object({ refreshToken: z.string().min(10).max(200)
  * token of that session (each request checks it). Answers the same whether or not the token was
  * valid, so it cannot be used to test tokens.
  */
-export async function logout(deps: Deps, input: z.infer<typeof refreshInput>) {
+export async function logout(
+  deps: Deps,
+  input: z.infer<typeof refreshInput>,
+): Promise<z.output<typeof signedOutReply>> {
   const [row] = await withSystem(deps.db, (tx) =>
     tx
       .select({ tenantId: refreshTokens.tenantId, familyId: refreshTokens.familyId })
@@ -164,7 +193,7 @@ export async function refresh(deps: Deps, input: z.infer<typeof refreshInput>) {
 }
 
 /** Who the caller is, and what is attached to it. */
-export async function me(deps: Deps, caller: UserCaller) {
+export async function me(deps: Deps, caller: UserCaller): Promise<z.output<typeof meReply>> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const principal = await loadPrincipal(tx, caller.principalId);
     const policySet = await policiesOf(tx, caller.principalId);

@@ -11,7 +11,7 @@ import { monthOf, type PricedRollupRow, pricedMonthRollups, withTenant } from "@
 import { labelKey } from "@berth/protocol";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
-import { decimal } from "./replies";
+import { currencyCode, decimal } from "./replies";
 
 /**
  * Usage reports from the hourly rollups, grouped by any of cluster, namespace, label:<key>, meter,
@@ -47,27 +47,25 @@ export interface ReportFilters {
   label?: { key: string; value: string } | undefined;
 }
 
+const reportLineReply = z.strictObject({
+  group: z
+    .record(z.string(), z.string().nullable())
+    .describe(
+      "the line's value of each group: clusterId, namespace, meter, day, hour, label:<key> (null: the label is absent)",
+    ),
+  quantity: decimal
+    .optional()
+    .describe("only when grouped by meter (quantities of different units do not add up)"),
+  unit: z.string().optional(),
+  amount: decimal,
+});
 export const usageReportReply = z.strictObject({
-  currency: z.string(),
+  currency: currencyCode,
   groupBy: z.array(z.string()),
-  lines: z.array(
-    z.strictObject({
-      group: z
-        .record(z.string(), z.string().nullable())
-        .describe("The line's value of each dimension grouped by (null: a label the usage did not carry)"),
-      quantity: decimal
-        .optional()
-        .describe("Only when grouped by meter (quantities of different units do not add up)"),
-      unit: z.string().optional(),
-      amount: decimal,
-    }),
-  ),
-  total: decimal.describe("The whole report's total, whatever the page"),
-  lineCount: z.number().int().describe("How many lines the whole report has"),
-  nextCursor: z
-    .string()
-    .nullable()
-    .describe("Where the next page starts (give it as `cursor`), or null on the last page"),
+  lines: z.array(reportLineReply).describe("this page's lines, in the order of their groups"),
+  total: decimal.describe("the whole report's total, whatever the page"),
+  lineCount: z.number().int().describe("how many lines the whole report has"),
+  nextCursor: z.string().nullable(),
 });
 export type UsageReport = z.output<typeof usageReportReply>;
 

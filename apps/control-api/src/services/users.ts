@@ -16,10 +16,18 @@ import { hashPassword } from "../auth/passwords";
 import type { Deps, UserCaller } from "../deps";
 import { DNS_LABEL } from "./manifest";
 import { page, pageInput } from "./paging";
+import { timestamp } from "./replies";
 
 export const password = z.string().min(12, "at least 12 characters").max(256);
 
-const userView = (u: typeof users.$inferSelect) => ({
+export const userReply = z.strictObject({
+  id: z.string(),
+  email: z.string(),
+  status: z.enum(["active", "disabled"]),
+  createdAt: timestamp,
+});
+
+const userView = (u: typeof users.$inferSelect): z.output<typeof userReply> => ({
   id: u.id,
   email: u.email,
   status: u.status,
@@ -140,7 +148,15 @@ export async function deleteUser(deps: Deps, caller: UserCaller, input: z.infer<
   return { id: input.userId, deleted: true };
 }
 
-const saView = (s: typeof serviceAccounts.$inferSelect) => ({
+export const serviceAccountReply = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  status: z.enum(["active", "disabled"]),
+  createdAt: timestamp,
+});
+
+const saView = (s: typeof serviceAccounts.$inferSelect): z.output<typeof serviceAccountReply> => ({
   id: s.id,
   name: s.name,
   description: s.description,

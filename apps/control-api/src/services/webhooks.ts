@@ -14,6 +14,7 @@ import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { page, pageInput } from "./paging";
+import { timestamp } from "./replies";
 
 /**
  * Webhook endpoints (README, "Budgets and webhooks"). The signing secret is made by the server,
@@ -37,8 +38,41 @@ export const webhookRefInput = z.object({ webhookId }).strict();
 export const listWebhooksInput = z.object({}).strict();
 export const listDeliveriesInput = pageInput.extend({ webhookId }).strict();
 
+export const webhookReply = z.strictObject({
+  id: z.string(),
+  url: z.string(),
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
+  createdAt: timestamp,
+});
+/** A new endpoint: the only reply that carries its signing secret. */
+export const createdWebhookReply = webhookReply.extend({
+  secret: z.string().describe("the signing secret, `whsec_…`: shown once, never again"),
+});
+export const deliveryReply = z.strictObject({
+  id: z.string(),
+  eventId: z.string(),
+  eventType: z.enum(WEBHOOK_EVENT_TYPES),
+  status: z.enum(["pending", "succeeded", "failed"]),
+  attempts: z.number().int(),
+  lastStatusCode: z.number().int().nullable().describe("the HTTP status of the last answer"),
+  lastError: z.string().nullable(),
+  lastDurationMs: z.number().int().nullable(),
+  createdAt: timestamp,
+  lastAttemptAt: timestamp.nullable(),
+  completedAt: timestamp.nullable(),
+  payload: z
+    .strictObject({
+      id: z.string(),
+      type: z.enum(WEBHOOK_EVENT_TYPES),
+      created: z.number().int().describe("Unix seconds"),
+      data: z.record(z.string(), z.unknown()),
+    })
+    .describe("the event's body as sent"),
+});
+
+type DeliveryView = z.output<typeof deliveryReply>;
 type EndpointRow = typeof webhookEndpoints.$inferSelect;
-const view = (e: EndpointRow) => ({
+const view = (e: EndpointRow): z.output<typeof webhookReply> => ({
   id: e.id,
   url: e.url,
   events: e.events,
@@ -59,7 +93,7 @@ export async function createWebhook(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof createWebhookInput>,
-) {
+): Promise<z.output<typeof createdWebhookReply>> {
   const problem = webhookUrlProblem(input.url, { allowLoopbackHttp: deps.webhookAllowLoopback });
   if (problem) throw new ValidationError(`url: ${problem}`, [{ path: "url", message: problem }]);
   return withTenant(deps.db, caller.tenantId, async (tx) => {
@@ -115,7 +149,7 @@ export async function listDeliveries(
   deps: Deps,
   caller: UserCaller,
   input: z.infer<typeof listDeliveriesInput>,
-) {
+): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
   const rows = await withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadEndpoint(tx, caller.tenantId, input.webhookId);
     return tx
@@ -144,7 +178,8 @@ export async function listDeliveries(
       createdAt: d.createdAt.toISOString(),
       lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null,
       completedAt: d.completedAt?.toISOString() ?? null,
-      payload: JSON.parse(d.body) as unknown,
+      // The exact bytes sent, written by the budget evaluation (packages/db/src/budgets.ts).
+      payload: JSON.parse(d.body) as DeliveryView["payload"],
     })),
     input.limit,
   );

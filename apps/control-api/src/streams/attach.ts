@@ -7,6 +7,7 @@ import {
   type StreamMessage,
   type StreamPollReply,
   streamIdSchema,
+  streamPollReplySchema,
   type streamPollRequestSchema,
 } from "@berth/protocol";
 import type { WebSocket } from "ws";
@@ -14,6 +15,8 @@ import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
 import type { RequestMeta, SocketReply } from "../operation";
 import { openRelay } from "./relay";
+
+export const streamPollReply = z.strictObject(streamPollReplySchema.shape);
 
 /**
  * The node agent's stream long poll: answers as soon as streams are asked of its node (the

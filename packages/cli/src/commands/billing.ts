@@ -1,12 +1,10 @@
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { str } from "../json";
+import { formatsOption as outputOption } from "../options";
 import { structured, table } from "../output";
 import type { Runtime } from "../runtime";
 
 type Json = Record<string, unknown>;
-const str = (v: unknown) => (v === null || v === undefined ? "" : String(v));
-
-const outputOption = (formats: string[]) =>
-  new Option("-o, --output <format>", formats.join(", ")).choices(formats);
 
 /** `berth top pods|nodes`: the latest usage of each, as `kubectl top` prints it. */
 export function registerTop(program: Command, rt: Runtime): void {
@@ -21,7 +19,7 @@ export function registerTop(program: Command, rt: Runtime): void {
       const answer = (await client.metrics.pods.query({
         clusterId,
         ...(o.namespace ? { namespace: o.namespace } : {}),
-      })) as { items: Json[] };
+      })) as unknown as { items: Json[] };
       const data = structured(answer, o.output ?? "table");
       if (data) return rt.print(data);
       if (answer.items.length === 0) return rt.print("No usage yet: pods report every 10 s once running.");
@@ -41,7 +39,7 @@ export function registerTop(program: Command, rt: Runtime): void {
     .addOption(outputOption(["json", "yaml"]))
     .action(async (o: { output?: "json" | "yaml" }) => {
       const [client, clusterId] = [await rt.client(), await rt.clusterId()];
-      const answer = (await client.metrics.nodes.query({ clusterId })) as { items: Json[] };
+      const answer = (await client.metrics.nodes.query({ clusterId })) as unknown as { items: Json[] };
       const data = structured(answer, o.output ?? "table");
       if (data) return rt.print(data);
       if (answer.items.length === 0) return rt.print("No usage yet: nodes report every 10 s.");
@@ -72,7 +70,7 @@ export function registerInvoices(program: Command, rt: Runtime): void {
     .alias("ls")
     .addOption(outputOption(["json", "yaml"]))
     .action(async (o: { output?: "json" | "yaml" }) => {
-      const answer = (await (await rt.client()).invoices.list.query({})) as { items: Json[] };
+      const answer = (await (await rt.client()).invoices.list.query({})) as unknown as { items: Json[] };
       const data = structured(answer, o.output ?? "table");
       if (data) return rt.print(data);
       rt.print(
@@ -98,7 +96,7 @@ export function registerInvoices(program: Command, rt: Runtime): void {
         rt.io.stdout.write(await res.text());
         return;
       }
-      const inv = (await (await rt.client()).invoices.get.query({ invoiceId: id })) as Json & {
+      const inv = (await (await rt.client()).invoices.get.query({ invoiceId: id })) as unknown as Json & {
         lines: Json[];
       };
       const data = structured(inv, o.output ?? "table");

@@ -232,10 +232,7 @@ function registerJoinTokenCommands(program: Command, rt: Runtime): void {
         const format = formatOf(o);
         if (format === "json" || format === "yaml") return show(rt, joinTokens, [token], format, true);
         rt.print(str(token.token));
-        const server = (await rt.context()).server;
-        rt.note(
-          `expires ${str(token.expiresAt)}; on the node: npm run node-agent -- --server ${server} --join-token <token>`,
-        );
+        rt.note(`expires ${str(token.expiresAt)}; on the node, as root: ${str(token.installCommand)}`);
       },
     );
   cmd

@@ -5,11 +5,35 @@ import { execInteractive } from "../exec-socket";
 import { parseDuration } from "../progress";
 import type { Runtime } from "../runtime";
 
-/** A pod's name (`web-…` or `pod/web-…`) and its REST path in the cluster and namespace. */
+/**
+ * A pod's name and its REST path in the cluster and namespace: `web-…`, `pod/web-…`, or as kubectl
+ * does, `deployment/web` for one of the Deployment's pods (a running and ready one first).
+ */
 async function podRef(rt: Runtime, given: string) {
-  const name = given.replace(/^(pods?|po)\//, "");
+  const workload = /^(deployments?|deploy)\/(.+)$/.exec(given);
+  const name = workload ? await podOfDeployment(rt, workload[2] ?? "") : given.replace(/^(pods?|po)\//, "");
   const path = `/v1/clusters/${await rt.clusterId()}/pods/${encodeURIComponent(rt.namespace())}/${encodeURIComponent(name)}`;
   return { name, path };
+}
+
+async function podOfDeployment(rt: Runtime, deployment: string): Promise<string> {
+  const [client, clusterId, namespace] = [await rt.client(), await rt.clusterId(), rt.namespace()];
+  const d = await client.deployments.get.query({ clusterId, namespace, name: deployment });
+  const matchLabels =
+    (d.spec.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
+  const labelSelector = Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const { items } = await client.pods.list.query({ clusterId, namespace, labelSelector, limit: 500 });
+  const pods = [...items].sort(
+    (a, b) =>
+      Number(b.phase === "Running" && b.ready) - Number(a.phase === "Running" && a.ready) ||
+      a.name.localeCompare(b.name),
+  );
+  const chosen = pods[0];
+  if (!chosen) throw new CliError(`deployment "${deployment}" has no pods`, 1, "NOT_FOUND");
+  if (pods.length > 1) rt.note(`Found ${pods.length} pods, using pod/${chosen.name}`);
+  return chosen.name;
 }
 
 interface LogOptions {
@@ -31,7 +55,7 @@ interface ExecOptions {
 
 export function registerPods(program: Command, rt: Runtime): void {
   program
-    .command("logs <pod>")
+    .command("logs <pod|deployment/name>")
     .description("a container's log, streamed from its node")
     .option("-c, --container <name>", "the container (needed when the pod has several)")
     .option("-f, --follow", "keep printing lines as they are written, until the container ends")
@@ -55,7 +79,7 @@ export function registerPods(program: Command, rt: Runtime): void {
     });
 
   program
-    .command("exec <pod> [command...]")
+    .command("exec <pod|deployment/name> [command...]")
     .description(
       "run a command in a pod's container (argv after --); -i/-t attach stdin and a terminal over the API's WebSocket",
     )

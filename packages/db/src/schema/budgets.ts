@@ -1,3 +1,4 @@
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "@berth/core";
 import {
   bigint,
   boolean,
@@ -71,7 +72,7 @@ export const webhookEndpoints = pgTable("webhook_endpoints", {
   id: text().primaryKey(),
   tenantId: tenantRef(),
   url: text().notNull(),
-  events: jsonb().$type<string[]>().notNull(),
+  events: jsonb().$type<WebhookEventType[]>().notNull(),
   /** `encryptSecret(master, secret, <endpoint id>)`: never the secret itself. */
   secretSealed: text().notNull(),
   createdAt: createdAt(),
@@ -90,7 +91,7 @@ export const webhookDeliveries = pgTable(
       .notNull()
       .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
     eventId: text().notNull(),
-    eventType: text().notNull(),
+    eventType: text({ enum: WEBHOOK_EVENT_TYPES }).notNull(),
     body: text().notNull(),
     status: text({ enum: ["pending", "succeeded", "failed"] })
       .notNull()
