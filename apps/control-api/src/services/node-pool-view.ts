@@ -11,7 +11,7 @@ import { DEFAULT_ZONE } from "@berth/protocol";
 import { and, desc, eq, like, ne } from "drizzle-orm";
 import { z } from "zod";
 import { taintSchema } from "./nodes";
-import { condition, stringMap, timestamp } from "./replies";
+import { condition, listOf, stringMap, timestamp } from "./replies";
 
 /** A node pool as the API answers it: its sizes, autoscaling, and its machines by status. */
 export const nodePoolReply = z.strictObject({
@@ -51,7 +51,7 @@ export const nodePoolReply = z.strictObject({
 });
 export type NodePoolView = z.output<typeof nodePoolReply>;
 /** Every pool of the cluster, unpaged (a cluster has at most ten). */
-export const nodePoolListReply = z.strictObject({ items: z.array(nodePoolReply) });
+export const nodePoolListReply = listOf(nodePoolReply);
 
 export async function poolView(tx: Tx, pool: typeof nodePools.$inferSelect): Promise<NodePoolView> {
   const ms = await tx

@@ -4,7 +4,7 @@ import { labelKey } from "@berth/protocol";
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
-import { decimal } from "./replies";
+import { currencyCode, decimal } from "./replies";
 import { groupBySchema, usageReport, usageReportReply } from "./usage-report";
 
 /** A range may span at most this many calendar months. */
@@ -43,7 +43,7 @@ export const usageInput = z
 
 /** Live usage (no `groupBy`): a line per cluster × meter, priced. */
 const pricedUsageReply = z.strictObject({
-  currency: z.string(),
+  currency: currencyCode,
   lines: z.array(
     z.strictObject({
       meter: z.enum(METER_NAMES as [Meter, ...Meter[]]),
