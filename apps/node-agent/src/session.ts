@@ -1,5 +1,6 @@
 import type { Logger } from "@berth/core";
 import {
+  type AgentAnnouncement,
   FULL_SYNC_INTERVAL_MS,
   HEARTBEAT_INTERVAL_MS,
   METRICS_SAMPLE_INTERVAL_MS,
@@ -65,6 +66,10 @@ export interface SessionOptions {
   onUnauthorized: (error: ApiError) => void;
   /** Where restarts of containers are remembered, for their logs per run (default: in memory). */
   runHistory?: RunHistory;
+  /** This agent's version, named in heartbeats to a control plane that announces an agent. */
+  agentVersion?: string;
+  /** The agent the control plane serves, as each heartbeat reply announces it. */
+  onAgentAnnounced?: (agent: AgentAnnouncement | undefined) => void;
   /** The pod network (absent: pods stay on the engine's default network, without services or DNS). */
   network?: {
     pollMs: number;
@@ -125,11 +130,26 @@ export class NodeSession {
           }
         : {}),
     });
+    // A control plane that announces an agent knows the heartbeat's agentVersion (an older one
+    // would refuse the field): the version is named from the reply after the first announcement.
+    let nameVersion = false;
     this.heartbeat = new Heartbeat({
       intervalMs: opts.intervals.heartbeatMs,
-      send: () => cp.heartbeat(opts.credential()),
-      onReply: (r) => r.leave && opts.onLeave(),
-      onError: (e, n) => this.failed("heartbeat", e, n),
+      send: () =>
+        cp.heartbeat(
+          opts.credential(),
+          nameVersion && opts.agentVersion ? { agentVersion: opts.agentVersion } : {},
+        ),
+      onReply: (r) => {
+        nameVersion = r.agent !== undefined;
+        opts.onAgentAnnounced?.(r.agent);
+        if (r.leave) opts.onLeave();
+      },
+      onError: (e, n) => {
+        // Refused: perhaps a control plane rolled back to one before the field; name it no more.
+        if (e instanceof ApiError && e.status === 400) nameVersion = false;
+        this.failed("heartbeat", e, n);
+      },
     });
     this.watch = new AssignmentWatch({
       waitMs: opts.intervals.watchWaitMs,
