@@ -106,6 +106,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),
         runHistory,
+        probeStatesFile: join(opts.stateDir, "probe-states.json"),
         ...(opts.join.agentVersion ? { agentVersion: opts.join.agentVersion } : {}),
         ...(opts.onAgentAnnounced ? { onAgentAnnounced: opts.onAgentAnnounced } : {}),
         ...(opts.network
