@@ -6,18 +6,20 @@ import { type AgentBundle, type AgentSource, agentBundle, bundleOf } from "@bert
 import { dismantleClusterNetwork } from "@berth/node-agent/network";
 import { createDockerEngineRuntime } from "@berth/node-agent/runtime";
 import { AGENT_FILE } from "@berth/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { socketPath } from "../integration/agent-support";
 import { type Platform, startPlatform } from "../integration/harness";
-import { containersOf, engine, hostPortBlock, type Proc, poll, ROOT, start } from "./support";
+import { containersOf, engine, hostPortBlock, type Proc, poll, start } from "./support";
 
 /**
  * Issue #10's drain-free update: an agent installed with the real installer (no systemd here, so
  * its command runs in the foreground) runs a pod; the control plane starts serving another bundle;
  * the agent downloads it, checks it, puts it over its own file, exits 75, and its command starts
- * it again — as the same node, with the same container still running, never restarted. Bytes that
- * do not match the announced checksum replace nothing.
+ * it again — as the same node, with the same container still running, never restarted, and still
+ * ready (its readiness probe's result handed over). Bytes that do not match the announced checksum
+ * replace nothing.
  */
-const CONTAINER_HOST = process.env.CONTAINER_HOST ?? `unix://${ROOT}/.data/podman/podman.sock`;
+const CONTAINER_HOST = `unix://${socketPath()}`;
 
 let p: Platform;
 let served: AgentBundle | undefined;
@@ -46,7 +48,12 @@ const node = async () =>
 const installed = () => readFile(join(dir, "agent", AGENT_FILE));
 
 beforeAll(async () => {
-  p = await startPlatform({ api: { agent: source } });
+  // The production lease (10 s) and eviction (30 s): a restart well within them is what is tested,
+  // not the tests' 3 s lease, which a loaded machine's restart may outlast.
+  p = await startPlatform({
+    api: { agent: source },
+    timings: { nodeLeaseMs: 10_000, podEvictionMs: 30_000 },
+  });
   ({ url, close: closeListener } = await p.api.listen());
   ({ token } = await p.api.tenant("self-update"));
   clusterId = await p.activeCluster(token, "c");
@@ -61,17 +68,18 @@ afterAll(async () => {
   if (nodeId)
     for (const c of await containersOf(nodeId)) await engine("DELETE", `/containers/${c.Id}?force=true`);
   if (clusterId)
-    await dismantleClusterNetwork(
-      createDockerEngineRuntime({ socketPath: CONTAINER_HOST.replace(/^unix:\/\//, "") }),
-      clusterId,
-    );
+    await dismantleClusterNetwork(createDockerEngineRuntime({ socketPath: socketPath() }), clusterId);
   await closeListener?.();
   await p?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** The installed agent's output (its command's and its own log lines), shown when a test fails. */
+const showAgentOutput = () => onTestFailed(() => console.log(agentProc?.output()));
+
 describe("an installed node agent", () => {
   it("updates itself to the bundle its control plane serves, without touching its pods", async () => {
+    showAgentOutput();
     const original = await source.bundle();
     const jt = await call("POST", `/v1/clusters/${clusterId}/join-tokens`);
     const script = join(dir, "install.sh");
@@ -117,6 +125,13 @@ describe("an installed node agent", () => {
                 image: "localhost/berth/demo-web:latest",
                 ports: [{ containerPort: 8080 }],
                 resources: { requests: { cpu: "100m", memory: "32Mi" } },
+                // Ready after 2 passes a second apart: an agent that forgot it across its restart
+                // would report the pod unready for a second or more.
+                readinessProbe: {
+                  httpGet: { path: "/healthz", port: 8080 },
+                  periodSeconds: 1,
+                  successThreshold: 2,
+                },
               },
             ],
           },
@@ -146,6 +161,7 @@ describe("an installed node agent", () => {
         for (const c of await containersOf(nodeId)) seen.add(`${c.Id}:${c.State}`);
         for (const x of (await call("GET", `/v1/clusters/${clusterId}/pods`)).body.items)
           phases.add(`${x.phase}:${x.ready}:${x.restarts}`);
+        phases.add(`node ${(await node())?.status}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
@@ -160,7 +176,7 @@ describe("an installed node agent", () => {
     expect((await node())?.id).toBe(nodeId);
     // Drain-free: the one container ran throughout and was never restarted.
     expect([...seen]).toEqual([`${container?.Id}:running`]);
-    expect([...phases]).toEqual(["Running:true:0"]);
+    expect([...phases].sort()).toEqual(["Running:true:0", "node ready"]);
     const [after] = (await call("GET", `/v1/clusters/${clusterId}/pods`)).body.items;
     expect(after).toMatchObject({ id: pod.id, phase: "Running", ready: true, restarts: 0 });
     const [again] = await containersOf(nodeId);
@@ -171,6 +187,7 @@ describe("an installed node agent", () => {
   });
 
   it("keeps its file and version when the bytes served do not match the announced checksum", async () => {
+    showAgentOutput();
     const current = served as AgentBundle;
     const announced = bundleOf(`${current.source}\n// a build after that\n`);
     // Announced: that build's version and checksum; served: other bytes under its name.
