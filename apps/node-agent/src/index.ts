@@ -3,7 +3,7 @@ import { createLogger, createMetricsRegistry } from "@berth/core";
 import { serve } from "@hono/node-server";
 import { Gauge } from "prom-client";
 import { createAgent } from "./agent";
-import { createControlPlane } from "./api";
+import { ApiError, createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
 import { createHealthApp } from "./health";
 import { startHollowNodes } from "./hollow-nodes";
@@ -137,7 +137,8 @@ try {
   await agent.start();
 } catch (error) {
   logger.fatal({ err: error }, "the agent could not start");
-  process.exit(1);
+  // Refused for its version, it must be reinstalled: 78 (EX_CONFIG) tells systemd not to restart it.
+  process.exit(error instanceof ApiError && error.code === "AGENT_VERSION_UNSUPPORTED" ? 78 : 1);
 }
 logger.info(
   {

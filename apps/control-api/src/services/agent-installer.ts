@@ -46,6 +46,8 @@ EnvironmentFile=/etc/berth/agent.env
 ExecStart=$DIR/bin/berth-node-agent --state-dir /var/lib/berth-agent $*
 Restart=always
 RestartSec=2
+# 2: bad flags; 78: refused for its version (reinstall) — restarting would not help.
+RestartPreventExitStatus=2 78
 
 [Install]
 WantedBy=multi-user.target
