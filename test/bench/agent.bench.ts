@@ -15,6 +15,7 @@ import { ensureTemplate, systemRows } from "@berth/db/testing";
 import { createAgent } from "@berth/node-agent/agent";
 import { createControlPlane } from "@berth/node-agent/api";
 import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
+import { AGENT_RELEASE } from "@berth/protocol";
 import { serve } from "@hono/node-server";
 import { sql } from "drizzle-orm";
 import { containersOf, engine, hostPortBlock, ROOT } from "../e2e/support";
@@ -67,7 +68,7 @@ const agent = createAgent(
       portRange,
       address: "127.0.0.1",
       labels: {},
-      agentVersion: "bench",
+      agentVersion: `${AGENT_RELEASE}+bench`,
     },
     publishAddress: "127.0.0.1",
     stopTimeoutSeconds: 2,

@@ -6,6 +6,7 @@ import { createLogger } from "@berth/core";
 import { type Agent, createAgent } from "@berth/node-agent/agent";
 import { createControlPlane } from "@berth/node-agent/api";
 import { createDockerEngineRuntime } from "@berth/node-agent/runtime";
+import { AGENT_RELEASE } from "@berth/protocol";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containersOf, engine, hostPortBlock, ROOT } from "../e2e/support";
@@ -75,7 +76,7 @@ describe("the node agent", () => {
           portRange: hostPortBlock(10),
           address: "127.0.0.1",
           labels: {},
-          agentVersion: "test",
+          agentVersion: `${AGENT_RELEASE}+test`,
         },
         publishAddress: "127.0.0.1",
         stopTimeoutSeconds: 2,

@@ -9,6 +9,7 @@ import { type Agent, type AgentOptions, createAgent } from "@berth/node-agent/ag
 import { createControlPlane } from "@berth/node-agent/api";
 import { dismantleClusterNetwork } from "@berth/node-agent/network";
 import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
+import { AGENT_RELEASE } from "@berth/protocol";
 import { serve } from "@hono/node-server";
 import { pino } from "pino";
 import { containersOf, engine, ROOT } from "../e2e/support";
@@ -83,7 +84,7 @@ export async function startAgents(p: Platform): Promise<Agents> {
             portRange: o.portRange,
             address: "127.0.0.1",
             labels: {},
-            agentVersion: "test",
+            agentVersion: `${AGENT_RELEASE}+test`,
           },
           publishAddress: "127.0.0.1",
           stopTimeoutSeconds: 2,

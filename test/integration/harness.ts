@@ -18,9 +18,11 @@ export async function startPlatform(
     timings?: Parameters<typeof createTestProvisionerDeps>[0]["timings"];
     autoscaling?: Parameters<typeof createTestProvisionerDeps>[0]["autoscaling"];
     webhooks?: Parameters<typeof createTestProvisionerDeps>[0]["webhooks"];
+    /** The control API's own options (e.g. the node agent it serves). */
+    api?: Parameters<typeof createTestApi>[0];
   } = {},
 ): Promise<Platform> {
-  const api = await createTestApi();
+  const api = await createTestApi(opts.api);
   const workers = await startTestProvisioner(
     createTestProvisionerDeps({
       db: api.deps.db,

@@ -236,6 +236,59 @@ describe("joining", () => {
     expect((await join(t.body.token, "not-taken")).status).toBe(201);
   });
 
+  it("admits agents within the version skew and refuses the rest with 409 AGENT_VERSION_UNSUPPORTED, not spending the token", async () => {
+    const t = await newToken({ maxUses: null });
+    for (const [version, why] of [
+      ["0.2.0", /is newer than this control plane \(0\.1\); an agent may not be newer/],
+      ["0.2.0+3f9c0a1b2c4d", /is newer than this control plane/],
+      ["1.0.0", /is of major release 1; this control plane runs 0\.1/],
+    ] as const) {
+      const r = await join(t.body.token, "skewed", { agentVersion: version });
+      expect(r.status, version).toBe(409);
+      expect(r.body.error.code).toBe("AGENT_VERSION_UNSUPPORTED");
+      expect(r.body.error.message).toMatch(why);
+      expect(r.body.error.message).toContain("Reinstall the agent this control plane serves: curl -fsSL");
+    }
+    for (const version of ["test", "0.1", "v0.1.0"]) {
+      const r = await join(t.body.token, "skewed", { agentVersion: version });
+      expect(r.status, version).toBe(400);
+      expect(r.body.error.code).toBe("VALIDATION_FAILED");
+    }
+    const list = await p.api.call("GET", `/v1/clusters/${clusterId}/join-tokens`, { token: a.token });
+    expect(list.body.items.find((x: { id: string }) => x.id === t.body.id)?.usedCount).toBe(0);
+    for (const [i, version] of ["0.1.0", "0.1.7+3f9c0a1b2c4d", "0.0.3"].entries())
+      expect((await join(t.body.token, `in-window-${i}`, { agentVersion: version })).status, version).toBe(
+        201,
+      );
+  });
+
+  it("records the version a heartbeat names, with an event when it changes", async () => {
+    const t = await newToken();
+    const joined = await join(t.body.token, "updating", { agentVersion: "0.1.0+aaaaaaaaaaaa" });
+    const beat = (body: Record<string, unknown>) =>
+      p.api.call("POST", "/v1/nodes/heartbeat", { token: joined.body.credential, body });
+    const versionOf = async () =>
+      (await p.api.call("GET", `/v1/clusters/${clusterId}/nodes`, { token: a.token })).body.items.find(
+        (n: { name: string }) => n.name === "updating",
+      )?.agentVersion;
+    expect(await versionOf()).toBe("0.1.0+aaaaaaaaaaaa");
+    // No bundle built in this process yet: nothing is announced (and nothing waits for a build).
+    const first = await beat({});
+    expect(first.status).toBe(200);
+    expect(first.body.agent).toBeUndefined();
+    expect((await beat({ agentVersion: "0.1.0+bbbbbbbbbbbb" })).status).toBe(200);
+    expect((await beat({ agentVersion: "0.1.0+bbbbbbbbbbbb" })).status).toBe(200);
+    expect(await versionOf()).toBe("0.1.0+bbbbbbbbbbbb");
+    expect((await beat({ agentVersion: "latest" })).status).toBe(400);
+    const events = await systemRows(
+      p.api.deps.db,
+      sql`select message from events where object_name = 'updating' and reason = 'AgentVersionChanged'`,
+    );
+    expect(events.map((e) => e.message)).toEqual([
+      "the node agent runs 0.1.0+bbbbbbbbbbbb (was 0.1.0+aaaaaaaaaaaa)",
+    ]);
+  });
+
   it("retires a node silent past its lease when another joins under its name: new id, old credential refused", async () => {
     const first = await newToken();
     const old = await join(first.body.token, "phoenix");

@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { AccessTokens, PrincipalType } from "./auth/access-tokens";
 import type { AttachedPolicy } from "./auth/authorize";
 import type { AssignmentHub } from "./push/hub";
+import type { AgentSource } from "./services/agent-bundle";
 import type { Streams } from "./streams/streams";
 
 /** Everything the API needs, built once in index.ts (or by a test) and passed down. */
@@ -44,6 +45,8 @@ export interface Deps {
   readonly assignments: AssignmentHub;
   /** Logs and exec relayed between clients and node agents over Redis (streams/). */
   readonly streams: Streams;
+  /** The node agent this control plane serves, installs and announces to agents (self-update). */
+  readonly agent: AgentSource;
 }
 
 export type Caller =

@@ -10,6 +10,7 @@ import type { Deps } from "./deps";
 import { parseEnv } from "./env";
 import { attachWebSockets } from "./http/upgrade";
 import { createAssignmentHub } from "./push/hub";
+import { builtAgentSource } from "./services/agent-bundle";
 import { createStreams } from "./streams/streams";
 
 const env = parseEnv();
@@ -78,7 +79,18 @@ const deps: Deps = {
   now: () => new Date(),
   assignments,
   streams,
+  agent: builtAgentSource(),
 };
+// The agent's bundle is built now, in the background: heartbeats announce it once it is (they never
+// wait for it), and the first install does not wait either.
+deps.agent.bundle().then(
+  (b) => logger.info({ version: b.version, bytes: b.bytes }, "node agent bundle built"),
+  (err: unknown) =>
+    logger.warn(
+      { err: (err as Error).message },
+      "could not build the node agent bundle; built when first asked for",
+    ),
+);
 
 const app = createApp(deps);
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) =>

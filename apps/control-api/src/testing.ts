@@ -21,9 +21,11 @@ import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
 import { attachWebSockets } from "./http/upgrade";
 import { createAssignmentHub } from "./push/hub";
+import { type AgentSource, builtAgentSource } from "./services/agent-bundle";
 import { createStreams, type StreamLimits } from "./streams/streams";
 
 export { attachWebSockets } from "./http/upgrade";
+export { type AgentBundle, type AgentSource, agentBundle, bundleOf } from "./services/agent-bundle";
 
 /**
  * A real control API for tests: its own database (cloned from the migrated template), real Redis
@@ -87,6 +89,8 @@ export async function createTestApi(
     probeIntervalMs?: number;
     streamLimits?: Partial<StreamLimits>;
     webhookAllowLoopback?: boolean;
+    /** The node agent served (default: this source's bundle, built when first asked for). */
+    agent?: AgentSource;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -139,6 +143,7 @@ export async function createTestApi(
     checkReplies: true,
     assignments,
     streams,
+    agent: opts.agent ?? builtAgentSource(),
   };
   const app = createApp(deps);
   const call: TestApi["call"] = async (method, path, o = {}) => {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Logger } from "@berth/core";
-import type { JoinRequest } from "@berth/protocol";
+import type { AgentAnnouncement, JoinRequest } from "@berth/protocol";
 import type { ApiError, ControlPlane } from "./api";
 import { removeStaleContainers } from "./containers";
 import { establishIdentity, type IdentityContext, joinCluster } from "./identity";
@@ -23,6 +23,8 @@ export interface AgentOptions {
   intervals?: Partial<Intervals>;
   /** The pod network (see SessionOptions); its view is cached in the state directory. */
   network?: { pollMs: number; dnsUpstream?: { address: string; port: number } | undefined };
+  /** The agent the control plane serves, as its heartbeat replies announce it (see self-update.ts). */
+  onAgentAnnounced?: (agent: AgentAnnouncement | undefined) => void;
 }
 
 export interface AgentDeps {
@@ -104,6 +106,9 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),
         runHistory,
+        probeStatesFile: join(opts.stateDir, "probe-states.json"),
+        ...(opts.join.agentVersion ? { agentVersion: opts.join.agentVersion } : {}),
+        ...(opts.onAgentAnnounced ? { onAgentAnnounced: opts.onAgentAnnounced } : {}),
         ...(opts.network
           ? { network: { ...opts.network, cacheFile: join(opts.stateDir, "network.json") } }
           : {}),

@@ -1,5 +1,6 @@
 import {
   type HeartbeatReply,
+  type HeartbeatRequest,
   heartbeatReplySchema,
   type JoinReply,
   type JoinRequest,
@@ -29,7 +30,7 @@ import { z } from "zod";
 export interface ControlPlane {
   readonly server: string;
   join(req: JoinRequest): Promise<JoinReply>;
-  heartbeat(credential: string): Promise<HeartbeatReply>;
+  heartbeat(credential: string, body?: HeartbeatRequest): Promise<HeartbeatReply>;
   sync(credential: string, body: SyncRequest): Promise<SyncReply>;
   /** A batch of usage samples of the node's pods and of the node. */
   metrics(credential: string, body: MetricsBatch): Promise<MetricsReply>;
@@ -59,11 +60,17 @@ export class ApiError extends Error {
   }
 }
 
-/** Whether asking again later may work: unreachable, overloaded, busy or conflicting for now. */
+/**
+ * Whether asking again later may work: unreachable, overloaded, busy or conflicting for now. An
+ * agent of a version the control plane does not admit stays refused until it is reinstalled.
+ */
 export function isRetryable(error: unknown): boolean {
   return (
     error instanceof ApiError &&
-    (error.status === 0 || error.status >= 500 || error.status === 409 || error.status === 429)
+    (error.status === 0 ||
+      error.status >= 500 ||
+      (error.status === 409 && error.code !== "AGENT_VERSION_UNSUPPORTED") ||
+      error.status === 429)
   );
 }
 
@@ -118,8 +125,8 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
   return {
     server,
     join: (req) => call("POST", "/v1/nodes/join", { body: req }, joinReplySchema),
-    heartbeat: (credential) =>
-      call("POST", "/v1/nodes/heartbeat", { body: {}, token: credential }, heartbeatReplySchema),
+    heartbeat: (credential, body = {}) =>
+      call("POST", "/v1/nodes/heartbeat", { body, token: credential }, heartbeatReplySchema),
     sync: (credential, body) => call("POST", "/v1/nodes/sync", { body, token: credential }, syncReplySchema),
     metrics: (credential, body) =>
       call("POST", "/v1/nodes/metrics", { body, token: credential }, metricsReplySchema),

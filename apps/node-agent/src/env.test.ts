@@ -31,4 +31,13 @@ describe("the agent's options", () => {
       new RegExp(`--extended-resources: .*${message}`),
     );
   });
+
+  it("update themselves unless --no-self-update or BERTH_SELF_UPDATE=off says not to", () => {
+    expect(parseConfig(base, {})).toMatchObject({ selfUpdate: true });
+    expect(parseConfig([...base, "--no-self-update"], {})).toMatchObject({ selfUpdate: false });
+    expect(parseConfig(base, { BERTH_SELF_UPDATE: "off" })).toMatchObject({ selfUpdate: false });
+    expect(() => parseConfig(base, { BERTH_SELF_UPDATE: "no" })).toThrow(
+      /--self-update: BERTH_SELF_UPDATE is on or off/,
+    );
+  });
 });

@@ -47,6 +47,9 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           default 1000)
   --dns-upstream ADDR     where the cluster DNS sends names outside the cluster, ip[:port] (env
                           BERTH_DNS_UPSTREAM; default: the first nameserver of /etc/resolv.conf)
+  --no-self-update        never replace this agent with the version its control plane serves (env
+                          BERTH_SELF_UPDATE=off; default on: an installed agent updates itself and restarts
+                          without stopping its pods; an agent run from source never does)
   --hollow N              a test harness, never for real nodes: run N hollow nodes in this process, named
                           <name>-0 … <name>-N-1, each a real agent over a runtime that runs nothing (the join
                           token must admit N nodes) (env BERTH_HOLLOW_NODES; default 0: a real node)
@@ -109,6 +112,9 @@ const schema = z.object({
       return { address, port: Number(port) };
     })
     .optional(),
+  selfUpdate: z
+    .enum(["on", "off"], { message: "BERTH_SELF_UPDATE is on or off" })
+    .transform((v) => v === "on"),
   hollow: z.coerce.number().int().min(0).max(20_000),
   hollowStartDelayMs: z.coerce.number().int().min(0).max(60_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -140,6 +146,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "pod-network": { type: "string" },
       "network-poll-ms": { type: "string" },
       "dns-upstream": { type: "string" },
+      "no-self-update": { type: "boolean" },
       hollow: { type: "string" },
       "hollow-start-delay-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -184,6 +191,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     podNetwork: values["pod-network"] ?? env.BERTH_POD_NETWORK ?? "cluster",
     networkPollMs: values["network-poll-ms"] ?? env.BERTH_NETWORK_POLL_MS ?? 1000,
     dnsUpstream: values["dns-upstream"] ?? env.BERTH_DNS_UPSTREAM,
+    selfUpdate: values["no-self-update"] ? "off" : (env.BERTH_SELF_UPDATE ?? "on"),
     hollow: values.hollow ?? env.BERTH_HOLLOW_NODES ?? 0,
     hollowStartDelayMs: values["hollow-start-delay-ms"] ?? 100,
     logLevel: env.LOG_LEVEL ?? "info",

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Logger } from "@berth/core";
-import type { JoinRequest } from "@berth/protocol";
+import { AGENT_RELEASE, type JoinRequest } from "@berth/protocol";
 import { type Agent, type AgentOptions, createAgent } from "./agent";
 import { createControlPlane } from "./api";
 import { createHollowRuntime } from "./runtime/hollow";
@@ -52,7 +52,7 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
           portRange: opts.portRange,
           address: "127.0.0.1",
           labels: {},
-          agentVersion: "hollow",
+          agentVersion: `${AGENT_RELEASE}+hollow`,
         },
         publishAddress: "127.0.0.1",
         stopTimeoutSeconds: 1,

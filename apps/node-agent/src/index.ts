@@ -3,13 +3,16 @@ import { createLogger, createMetricsRegistry } from "@berth/core";
 import { serve } from "@hono/node-server";
 import { Gauge } from "prom-client";
 import { createAgent } from "./agent";
-import { createControlPlane } from "./api";
+import { ApiError, createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
 import { createHealthApp } from "./health";
 import { startHollowNodes } from "./hollow-nodes";
 import { createDockerEngineRuntime } from "./runtime";
+import { SELF_UPDATE_EXIT_CODE, SelfUpdater } from "./self-update";
+import { agentBuild } from "./version";
 
-const AGENT_VERSION = "0.1.0";
+/** This agent's version: of its bundle's bytes when installed, the plain release from source. */
+const build = agentBuild(import.meta.url);
 
 /** The host's first IPv4 name server, where the cluster DNS sends names outside the cluster. */
 function hostResolver(): { address: string; port: number } | undefined {
@@ -34,6 +37,7 @@ if (config === "help") {
 }
 
 const logger = createLogger("node-agent", config.logLevel);
+let exitCode = 0;
 
 if (config.hollow > 0) {
   // A test harness: many hollow nodes in this process, until SIGTERM or SIGINT.
@@ -57,6 +61,21 @@ if (config.hollow > 0) {
   await hollow.stop();
   process.exit(0);
 }
+
+// An installed agent follows the version its control plane serves: it replaces its own bundle and
+// exits with 75, and its command (bin/berth-node-agent) starts the new one; pods keep running.
+const updater =
+  build.bundle && config.selfUpdate
+    ? new SelfUpdater({
+        bundle: build.bundle,
+        server: config.server,
+        logger,
+        onReplaced: () => {
+          exitCode = SELF_UPDATE_EXIT_CODE;
+          void stop("self-update");
+        },
+      })
+    : null;
 
 const runtime = createDockerEngineRuntime({
   ...(config.containerHost.startsWith("unix://")
@@ -82,7 +101,7 @@ const agent = createAgent(
       address: config.address,
       labels: {},
       ...(config.zone ? { zone: config.zone } : {}),
-      agentVersion: AGENT_VERSION,
+      agentVersion: build.version,
     },
     publishAddress: config.address,
     stopTimeoutSeconds: 10,
@@ -91,6 +110,7 @@ const agent = createAgent(
     ...(config.podNetwork === "cluster"
       ? { network: { pollMs: config.networkPollMs, dnsUpstream: config.dnsUpstream ?? hostResolver() } }
       : {}),
+    ...(updater ? { onAgentAnnounced: (a) => void updater.offer(a) } : {}),
   },
   { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );
@@ -117,17 +137,31 @@ try {
   await agent.start();
 } catch (error) {
   logger.fatal({ err: error }, "the agent could not start");
-  process.exit(1);
+  // Refused for its version, it must be reinstalled: 78 (EX_CONFIG) tells systemd not to restart it.
+  process.exit(error instanceof ApiError && error.code === "AGENT_VERSION_UNSUPPORTED" ? 78 : 1);
 }
-logger.info({ node: config.name, server: config.server, ...agent.status() }, "node agent running");
+logger.info(
+  {
+    node: config.name,
+    server: config.server,
+    version: build.version,
+    selfUpdate: updater !== null,
+    ...agent.status(),
+  },
+  "node agent running",
+);
 
-async function stop(signal: string): Promise<void> {
-  logger.info({ signal }, "stopping; pods keep running");
-  await agent.stop();
+let stopping: Promise<void> | null = null;
+function stop(why: string): Promise<void> {
+  stopping ??= (async () => {
+    logger.info({ why }, "stopping; pods keep running");
+    await agent.stop();
+  })();
+  return stopping;
 }
 process.on("SIGTERM", () => void stop("SIGTERM"));
 process.on("SIGINT", () => void stop("SIGINT"));
 const how = await agent.done;
 health?.close();
 logger.info({ how }, how === "left" ? "left the cluster" : "stopped");
-process.exit(0);
+process.exit(how === "left" ? 0 : exitCode);

@@ -1,5 +1,6 @@
 import type { Logger } from "@berth/core";
 import {
+  type AgentAnnouncement,
   FULL_SYNC_INTERVAL_MS,
   HEARTBEAT_INTERVAL_MS,
   METRICS_SAMPLE_INTERVAL_MS,
@@ -12,6 +13,7 @@ import { readHostCounters } from "./metrics/host-stats";
 import { MetricsSampler } from "./metrics/sampler";
 import { ClusterNetwork } from "./network/cluster-network";
 import type { NodeIdentity } from "./pod-spec";
+import { type ProbeStates, saveProbeStates, takeProbeStates } from "./probes/handover";
 import { StatusReporter } from "./reporter";
 import type { ContainerRuntime } from "./runtime";
 import { enforceEphemeralStorage } from "./storage";
@@ -35,6 +37,17 @@ export interface Intervals {
   watchWaitMs: number;
   /** How often containers and the node are sampled for metrics (and the samples sent). */
   metricsMs: number;
+}
+
+/** How long a starting session's first report waits for the first assignments. */
+const FIRST_ASSIGNMENTS_WAIT_MS = 3_000;
+
+/** Settles when `p` does or after `ms`, whichever comes first. */
+function firstOf(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<void>((ok) => (timer = setTimeout(ok, ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 export const DEFAULT_INTERVALS: Intervals = {
@@ -65,6 +78,12 @@ export interface SessionOptions {
   onUnauthorized: (error: ApiError) => void;
   /** Where restarts of containers are remembered, for their logs per run (default: in memory). */
   runHistory?: RunHistory;
+  /** Where probe results are handed from a stopping agent to the next (none: not handed over). */
+  probeStatesFile?: string;
+  /** This agent's version, named in heartbeats to a control plane that announces an agent. */
+  agentVersion?: string;
+  /** The agent the control plane serves, as each heartbeat reply announces it. */
+  onAgentAnnounced?: (agent: AgentAnnouncement | undefined) => void;
   /** The pod network (absent: pods stay on the engine's default network, without services or DNS). */
   network?: {
     pollMs: number;
@@ -90,6 +109,7 @@ export class NodeSession {
   private readonly timers = new Set<NodeJS.Timeout>();
   private reserved: number[] | undefined;
   private stopped = false;
+  private readonly inheritedProbes: ProbeStates = new Map();
 
   constructor(
     private readonly deps: { runtime: ContainerRuntime; controlPlane: ControlPlane; logger: Logger },
@@ -116,6 +136,7 @@ export class NodeSession {
       podsDir: opts.podsDir,
       logger,
       onChange: () => this.reporter.poke(),
+      inheritedProbes: this.inheritedProbes,
       ...(network
         ? {
             podNetwork: async (namespace: string) => {
@@ -125,11 +146,26 @@ export class NodeSession {
           }
         : {}),
     });
+    // A control plane that announces an agent knows the heartbeat's agentVersion (an older one
+    // would refuse the field): the version is named from the reply after the first announcement.
+    let nameVersion = false;
     this.heartbeat = new Heartbeat({
       intervalMs: opts.intervals.heartbeatMs,
-      send: () => cp.heartbeat(opts.credential()),
-      onReply: (r) => r.leave && opts.onLeave(),
-      onError: (e, n) => this.failed("heartbeat", e, n),
+      send: () =>
+        cp.heartbeat(
+          opts.credential(),
+          nameVersion && opts.agentVersion ? { agentVersion: opts.agentVersion } : {},
+        ),
+      onReply: (r) => {
+        nameVersion = r.agent !== undefined;
+        opts.onAgentAnnounced?.(r.agent);
+        if (r.leave) opts.onLeave();
+      },
+      onError: (e, n) => {
+        // Refused: perhaps a control plane rolled back to one before the field; name it no more.
+        if (e instanceof ApiError && e.status === 400) nameVersion = false;
+        this.failed("heartbeat", e, n);
+      },
     });
     this.watch = new AssignmentWatch({
       waitMs: opts.intervals.watchWaitMs,
@@ -207,11 +243,16 @@ export class NodeSession {
     // Before any pod starts: pods join the cluster's network, never the engine's default one.
     await this.network?.start();
     await this.scanPorts();
+    if (this.opts.probeStatesFile)
+      for (const [id, s] of await takeProbeStates(this.opts.probeStatesFile)) this.inheritedProbes.set(id, s);
     await this.supervisor
       .observe()
       .catch((e: unknown) => this.deps.logger.warn({ err: e }, "could not list containers"));
-    await this.reporter.start();
+    // The first report waits (briefly) for the assignments: a restarted agent's pods reported before
+    // it knows them would read as not ready, and leave their Services, until the next report.
     this.watch.start();
+    await firstOf(this.supervisor.assigned, FIRST_ASSIGNMENTS_WAIT_MS);
+    await this.reporter.start();
     this.streamPoll.start();
     this.every(this.opts.intervals.observeMs, () => this.supervisor.observe(), "looking at containers");
     this.every(
@@ -243,6 +284,10 @@ export class NodeSession {
     await this.streams.stop();
     await this.supervisor.stop();
     await this.network?.stop();
+    if (this.opts.probeStatesFile)
+      await saveProbeStates(this.opts.probeStatesFile, this.supervisor.probeStates()).catch((e: unknown) =>
+        this.deps.logger.warn({ err: (e as Error).message }, "could not hand probe results over"),
+      );
   }
 
   /** Stops every pod, tells the control plane the node left (if it can), and stops. */

@@ -10,6 +10,7 @@ import { instancesOf } from "./pods/instances";
 import { podReportOf } from "./pods/report";
 import { probeRunning, syncRunningPod } from "./pods/sync";
 import { terminatePod } from "./pods/termination";
+import type { ProbeStates } from "./probes/handover";
 import type { ContainerInfo, ContainerRuntime } from "./runtime";
 import { PodVolumes } from "./volumes/pod-volumes";
 import { KeyedWorkQueue } from "./work-queue";
@@ -30,6 +31,8 @@ export interface SupervisorOptions {
   now?: () => number;
   /** How a new container of a pod in a namespace joins its cluster's network (none: the engine's default). */
   podNetwork?: PodContext["podNetwork"];
+  /** Probe states the agent before this one handed over (filled before the first `observe`). */
+  inheritedProbes?: ProbeStates;
 }
 
 const stateOf = (cs: ContainerInfo[]) => (cs.some((c) => c.state === "running") ? "running" : "exited");
@@ -59,6 +62,9 @@ export class PodSupervisor {
   private leaving = false;
   private stopped = false;
   private lastReport = "";
+  private gotAssignments: () => void = () => {};
+  /** Settles once the first full list of assignments arrived. */
+  readonly assigned = new Promise<void>((resolve) => (this.gotAssignments = resolve));
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -86,6 +92,7 @@ export class PodSupervisor {
       enqueue: (podId) => this.queue.enqueue(podId),
       wake: (rec, at) => this.wake(rec, at),
       changed: () => this.changed(),
+      inheritedProbes: opts.inheritedProbes ?? new Map(),
       detach: (podId, what, fn) => this.detach(podId, what, fn),
       podNetwork: opts.podNetwork ?? (async () => undefined),
     };
@@ -101,6 +108,7 @@ export class PodSupervisor {
     this.desired.clear();
     for (const a of list) this.desired.set(a.podId, a);
     this.authoritative = true;
+    this.gotAssignments();
     // A pod gets work when anything of its assignment changed: action, terminal, resolved volumes.
     for (const a of list)
       if (JSON.stringify(before.get(a.podId)) !== JSON.stringify(a)) this.queue.enqueue(a.podId);
@@ -177,12 +185,27 @@ export class PodSupervisor {
           reason: "Evicted",
           message: rec.evicted,
         });
-      else reports.push(podReportOf(a, rec));
+      else reports.push(podReportOf(a, rec, this.ctx.inheritedProbes));
     }
     for (const [podId, rec] of this.records)
       if (!this.desired.has(podId) && rec.containers.length > 0)
         reports.push({ podId, state: stateOf(rec.containers), restarts: 0, ready: false });
     return reports;
+  }
+
+  /** What the probes of each instance have settled (or were handed over), for the next agent. */
+  probeStates(): ProbeStates {
+    const states: ProbeStates = new Map();
+    for (const rec of this.records.values()) {
+      for (const c of rec.containers) {
+        const inherited = this.ctx.inheritedProbes.get(c.id);
+        if (inherited) states.set(c.id, inherited);
+      }
+      for (const m of rec.memos.values())
+        if (m.probes && m.probesFor)
+          states.set(m.probesFor, { started: m.probes.started, ready: m.probes.ready });
+    }
+    return states;
   }
 
   /** Events since the last report (a report that fails gives them back with `restoreEvents`). */

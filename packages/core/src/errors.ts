@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   "EMAIL_TAKEN",
   "TENANT_NAME_TAKEN",
   "CLUSTER_NOT_ACTIVE",
+  "AGENT_VERSION_UNSUPPORTED",
   "QUOTA_EXCEEDED",
   "RATE_LIMITED",
   "UNAVAILABLE",
@@ -64,7 +65,12 @@ export class NotFoundError extends BerthError {
 export class ConflictError extends BerthError {
   constructor(
     message: string,
-    code: "CONFLICT" | "EMAIL_TAKEN" | "TENANT_NAME_TAKEN" | "CLUSTER_NOT_ACTIVE" = "CONFLICT",
+    code:
+      | "CONFLICT"
+      | "EMAIL_TAKEN"
+      | "TENANT_NAME_TAKEN"
+      | "CLUSTER_NOT_ACTIVE"
+      | "AGENT_VERSION_UNSUPPORTED" = "CONFLICT",
   ) {
     super(code, message);
   }
@@ -114,6 +120,7 @@ export function httpStatusOf(
     case "EMAIL_TAKEN":
     case "TENANT_NAME_TAKEN":
     case "CLUSTER_NOT_ACTIVE":
+    case "AGENT_VERSION_UNSUPPORTED":
       return 409;
     case "PAYLOAD_TOO_LARGE":
       return 413;

@@ -2,6 +2,7 @@
  * The wire contract between the control plane and the node agent: what each sends, what each
  * accepts, and the facts both rely on. Pure: schemas, types and constants, no I/O.
  */
+export * from "./agent-version";
 export * from "./constants";
 export * from "./container";
 export * from "./labels";

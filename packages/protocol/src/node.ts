@@ -1,9 +1,13 @@
 import { z } from "zod";
+import { AGENT_VERSION_PATTERN } from "./agent-version";
 import { extendedResourceMap, labelMap, labelValue } from "./labels";
 import { assignmentSchema, podEventSchema, podReportSchema } from "./pods";
 import { dnsLabel, text } from "./strings";
 
 const port = z.number().int().min(1024).max(65535);
+
+/** An agent's version (see agent-version.ts): `0.1.0+<12 hex>` for a bundle, `0.1.0` from source. */
+const agentVersion = text(64).regex(AGENT_VERSION_PATTERN, "must be a version: MAJOR.MINOR.PATCH[+BUILD]");
 
 /** `POST /v1/nodes/join`: a bootstrap token for a node credential. */
 export const joinRequestSchema = z
@@ -41,7 +45,7 @@ export const joinRequestSchema = z
      * as a kubelet sets its own zone label). A machine's zone, or its pool's, wins.
      */
     zone: labelValue.min(1).optional(),
-    agentVersion: text(64).optional(),
+    agentVersion: agentVersion.optional(),
   })
   .strict();
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
@@ -55,13 +59,33 @@ export const joinReplySchema = z.object({
 });
 export type JoinReply = z.infer<typeof joinReplySchema>;
 
-/** `POST /v1/nodes/heartbeat`: renews the node's lease, nothing else. */
-export const heartbeatRequestSchema = z.object({}).strict();
+/**
+ * `POST /v1/nodes/heartbeat`: renews the node's lease. An agent names its version once the control
+ * plane has shown it knows the field (its reply announced an agent), so that a restarted agent's
+ * new version is recorded without joining again; a control plane older than the field refuses it.
+ */
+export const heartbeatRequestSchema = z.object({ agentVersion: agentVersion.optional() }).strict();
+export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
+
+/**
+ * The agent this control plane serves, announced in every heartbeat reply once its bundle is built.
+ * `url` is relative to the control plane's address (the agent's `--server`), as the installer's
+ * download is; an agent running that bundle of another version replaces itself with it.
+ */
+export const agentAnnouncementSchema = z.object({
+  version: text(64, 1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be a SHA-256 in hex"),
+  url: text(512, 1),
+});
+export type AgentAnnouncement = z.infer<typeof agentAnnouncementSchema>;
+
 export const heartbeatReplySchema = z.object({
   nodeId: z.string(),
   /** The node should stop its pods and leave (it is being removed, or its cluster deleted). */
   leave: z.boolean(),
   heartbeatIntervalMs: z.number().int().positive(),
+  /** Absent from older control planes, and until the bundle is built: agents parse either. */
+  agent: agentAnnouncementSchema.optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
 

@@ -67,6 +67,7 @@ describe("requests the control plane accepts", () => {
   it.each([
     ["a NUL byte in the address", { address: "10.0.0.5\u0000" }],
     ["a lone surrogate in the agent version", { agentVersion: "v\uD800" }],
+    ["an agent version that is not MAJOR.MINOR.PATCH", { agentVersion: "test" }],
     ["a name that is not a DNS label", { name: "Node_1" }],
     ["a huge number", { capacity: { cpuMillis: 1e308, memoryBytes: 1024 ** 3, pods: 10 } }],
     ["an unknown field", { taints: [] }],

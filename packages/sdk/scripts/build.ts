@@ -62,9 +62,9 @@ export async function generatedProcedures(): Promise<string> {
   const namespaces: string[] = [];
   for (const p of procedures()) {
     const ns = pascal(p.path);
-    const input = await typeOf(schemaOf(p.op.input, "input"), "Input");
+    const input = await typeOf(schemaOf(p.op.input), "Input");
     const output = p.op.output
-      ? await typeOf(schemaOf(p.op.output, "output"), "Output")
+      ? await typeOf(schemaOf(p.op.output), "Output")
       : "export type Output = unknown;\n";
     namespaces.push(
       `/** ${p.op.summary} (${p.op.method} ${p.op.path}) */\nexport namespace ${ns} {\n${input}${output}}\n`,

@@ -4,16 +4,20 @@ import { operations } from "../operations";
 
 type JsonSchema = { properties?: Record<string, unknown>; [key: string]: unknown };
 
-/** The JSON Schema of what a client sends (`io: "input"`: defaults optional) or receives (`"output"`). */
-export function schemaOf(type: z.ZodType, io: "input" | "output" = "input"): JsonSchema {
-  return z.toJSONSchema(type, { io, unrepresentable: "any" }) as unknown as JsonSchema;
+/**
+ * The JSON Schema of a value as it is on the wire (zod's `io: "input"`: a field with a default may
+ * be absent) — a request as a client sends it, a reply as the service returns it (replies are not
+ * parsed through their schema, so its defaults are not filled in).
+ */
+export function schemaOf(type: z.ZodType): JsonSchema {
+  return z.toJSONSchema(type, { io: "input", unrepresentable: "any" }) as unknown as JsonSchema;
 }
 
 /** What a successful JSON call answers: the operation's output schema. */
 function jsonReply(op: AnyOperation): Record<string, unknown> {
   return {
     description: "success",
-    ...(op.output ? { content: { "application/json": { schema: schemaOf(op.output, "output") } } } : {}),
+    ...(op.output ? { content: { "application/json": { schema: schemaOf(op.output) } } } : {}),
   };
 }
 

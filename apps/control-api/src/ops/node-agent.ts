@@ -59,7 +59,7 @@ export const nodeAgentOperations = {
   agentFile: op({
     id: "agent.file",
     summary:
-      "The node agent as one ES module for Node 20+ (its SHA-256 in x-checksum-sha256 and in agent.release)",
+      "The node agent as one ES module for Node 20+ (its SHA-256 is in agent.release; the installer checks it)",
     method: "GET",
     path: "/v1/agent/:version/:file",
     auth: "public",

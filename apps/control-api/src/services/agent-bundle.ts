@@ -1,20 +1,30 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { NotFoundError } from "@berth/core";
+import { AGENT_FILE, AGENT_RELEASE, type AgentAnnouncement } from "@berth/protocol";
 import { build } from "esbuild";
 import { z } from "zod";
 import type { Deps } from "../deps";
+import { installScript } from "./agent-installer";
 
-/** The agent's release; the bundle's version adds the first 12 hex digits of its SHA-256. */
-export const AGENT_RELEASE = "0.1.0";
 const ENTRY = resolve(import.meta.dirname, "../../../node-agent/src/index.ts");
-export const AGENT_FILE = "berth-node-agent.mjs";
 
 export interface AgentBundle {
+  /** `<release>+<first 12 hex digits of sha256>`. */
   version: string;
   sha256: string;
   bytes: number;
   source: string;
+}
+
+/**
+ * The node agent this control plane serves (`deps.agent`): its bundle, built when first asked for,
+ * and what is built by now without waiting (the heartbeat's announcement never waits on esbuild).
+ */
+export interface AgentSource {
+  bundle(): Promise<AgentBundle>;
+  /** The bundle once built, else undefined (asking does not start a build). */
+  built(): AgentBundle | undefined;
 }
 
 let built: Promise<AgentBundle> | undefined;
@@ -44,18 +54,42 @@ export function agentBundle(): Promise<AgentBundle> {
     });
     const file = out.outputFiles[0];
     if (!file) throw new Error("esbuild produced no output");
-    const sha256 = createHash("sha256").update(file.contents).digest("hex");
-    return {
-      version: `${AGENT_RELEASE}+${sha256.slice(0, 12)}`,
-      sha256,
-      bytes: file.contents.byteLength,
-      source: file.text,
-    };
+    return bundleOf(file.text);
   })();
   built.catch(() => {
     built = undefined;
   });
   return built;
+}
+
+/** A bundle's version, checksum and size from its text. */
+export function bundleOf(source: string): AgentBundle {
+  const bytes = Buffer.from(source);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  return { version: `${AGENT_RELEASE}+${sha256.slice(0, 12)}`, sha256, bytes: bytes.byteLength, source };
+}
+
+/** The bundle of this repository's agent source (memoised per process, see `agentBundle`). */
+export function builtAgentSource(): AgentSource {
+  let done: AgentBundle | undefined;
+  return {
+    async bundle() {
+      done = await agentBundle();
+      return done;
+    },
+    built: () => done,
+  };
+}
+
+/** Where the bundle of `version` is served, relative to the control plane's address. */
+export function agentFilePath(version: string): string {
+  return `/v1/agent/${encodeURIComponent(version)}/${AGENT_FILE}`;
+}
+
+/** What a heartbeat reply announces: the served agent, once built (never waits for a build). */
+export function agentAnnouncement(deps: Deps): AgentAnnouncement | undefined {
+  const b = deps.agent.built();
+  return b ? { version: b.version, sha256: b.sha256, url: agentFilePath(b.version) } : undefined;
 }
 
 export const agentReleaseInput = z.object({}).strict();
@@ -76,12 +110,12 @@ export const agentInstallerReply = z.strictObject({ script: z.string().describe(
 
 /** What node hosts install: the current version, its checksum, and where to get it and the installer. */
 export async function agentRelease(deps: Deps): Promise<z.output<typeof agentReleaseReply>> {
-  const b = await agentBundle();
+  const b = await deps.agent.bundle();
   return {
     version: b.version,
     sha256: b.sha256,
     bytes: b.bytes,
-    url: `${deps.publicUrl}/v1/agent/${encodeURIComponent(b.version)}/${AGENT_FILE}`,
+    url: `${deps.publicUrl}${agentFilePath(b.version)}`,
     installUrl: `${deps.publicUrl}/v1/agent/install.sh`,
     requires: "Node.js 20 or later, and a Docker-compatible engine (Podman or Docker)",
   };
@@ -92,10 +126,10 @@ export const agentFileInput = z
   .strict();
 
 export async function agentFile(
-  _deps: Deps,
+  deps: Deps,
   input: z.infer<typeof agentFileInput>,
 ): Promise<z.output<typeof agentFileReply>> {
-  const b = await agentBundle();
+  const b = await deps.agent.bundle();
   // Only the version this control plane serves: an agent of another build is not ours to hand out.
   if (input.version !== b.version) throw new NotFoundError("agent version", input.version);
   return { version: b.version, sha256: b.sha256, source: b.source };
@@ -105,63 +139,4 @@ export const agentInstallerInput = z.object({}).strict();
 
 export async function agentInstaller(deps: Deps): Promise<z.output<typeof agentInstallerReply>> {
   return { script: installScript(await agentRelease(deps), deps.publicUrl) };
-}
-
-/**
- * The installer (`curl -fsSL <api>/v1/agent/install.sh | sh`): downloads this control plane's
- * agent, checks its SHA-256, installs it under BERTH_AGENT_DIR (/opt/berth) with a
- * `berth-node-agent` command; then, given BERTH_JOIN_TOKEN, runs it — as a systemd service where
- * systemd runs (restarted on failure, on boot), else in the foreground (`exec`). BERTH_SERVER
- * overrides the control plane's address; BERTH_INSTALL_ONLY=1 stops after installing. Arguments
- * after `sh -s --` go to the agent.
- */
-function installScript(r: { version: string; sha256: string }, publicUrl: string): string {
-  return `#!/bin/sh
-# Berth node agent installer: agent ${r.version}
-set -eu
-SERVER="\${BERTH_SERVER:-${publicUrl}}"
-VERSION='${r.version}'
-SHA256='${r.sha256}'
-DIR="\${BERTH_AGENT_DIR:-/opt/berth}"
-command -v node >/dev/null 2>&1 || { echo "berth: the agent needs Node.js 20 or later (apt-get install nodejs)" >&2; exit 1; }
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || { echo "berth: Node.js $(node --version) is too old: 20 or later" >&2; exit 1; }
-mkdir -p "$DIR/bin"
-TMP="$DIR/${AGENT_FILE}.download"
-ENCODED=$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$VERSION")
-curl -fsSL --retry 5 --retry-delay 2 "$SERVER/v1/agent/$ENCODED/${AGENT_FILE}" -o "$TMP"
-GOT=$(sha256sum "$TMP" | cut -d' ' -f1)
-if [ "$GOT" != "$SHA256" ]; then rm -f "$TMP"; echo "berth: checksum mismatch: got $GOT, want $SHA256" >&2; exit 1; fi
-mv "$TMP" "$DIR/${AGENT_FILE}"
-printf '#!/bin/sh\\nexec node "%s/${AGENT_FILE}" "$@"\\n' "$DIR" > "$DIR/bin/berth-node-agent"
-chmod 0755 "$DIR/bin/berth-node-agent"
-echo "berth: agent $VERSION installed in $DIR (checksum verified)"
-[ "\${BERTH_INSTALL_ONLY:-0}" = 1 ] && exit 0
-[ -n "\${BERTH_JOIN_TOKEN:-}" ] || { echo "berth: set BERTH_JOIN_TOKEN to join a cluster" >&2; exit 1; }
-if [ "\${BERTH_NO_SYSTEMD:-0}" != 1 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-  mkdir -p /etc/berth
-  umask 077
-  printf 'BERTH_SERVER=%s\\nBERTH_JOIN_TOKEN=%s\\n' "$SERVER" "$BERTH_JOIN_TOKEN" > /etc/berth/agent.env
-  cat > /etc/systemd/system/berth-node-agent.service <<UNIT
-[Unit]
-Description=Berth node agent
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-EnvironmentFile=/etc/berth/agent.env
-ExecStart=$DIR/bin/berth-node-agent --state-dir /var/lib/berth-agent $*
-Restart=always
-RestartSec=2
-
-[Install]
-WantedBy=multi-user.target
-UNIT
-  systemctl daemon-reload
-  systemctl enable --now berth-node-agent.service
-  echo "berth: berth-node-agent.service started"
-else
-  export BERTH_SERVER="$SERVER"
-  exec "$DIR/bin/berth-node-agent" "$@"
-fi
-`;
 }

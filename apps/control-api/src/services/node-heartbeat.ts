@@ -9,19 +9,22 @@ import {
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
+import { agentAnnouncement } from "./agent-bundle";
 import { kick } from "./kick";
 import { mustLeave } from "./node-assignments";
 
 export const heartbeatReply = z.strictObject(heartbeatReplySchema.shape);
 
 /**
- * Renews the node's lease and nothing else: one small transaction, never waiting on pod work, so
- * an agent busy starting containers (or stuck on a slow runtime) still proves it is alive.
+ * Renews the node's lease: one small transaction, never waiting on pod work, so an agent busy
+ * starting containers (or stuck on a slow runtime) still proves it is alive. It also records the
+ * agent's version when it changed (an agent that updated itself resumes without joining again),
+ * and announces the agent this control plane serves, when its bundle is built (never waiting).
  */
 export async function heartbeatNode(
   deps: Deps,
   caller: NodeCaller,
-  _input: z.infer<typeof heartbeatRequestSchema>,
+  input: z.infer<typeof heartbeatRequestSchema>,
 ): Promise<HeartbeatReply> {
   const now = deps.now();
   const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
@@ -35,10 +38,25 @@ export async function heartbeatNode(
       throw new UnauthenticatedError("this node is not part of the cluster");
     const { node } = row;
     const back = node.status === "not_ready";
+    const version = input.agentVersion;
+    const updated = version !== undefined && version !== node.agentVersion;
     await tx
       .update(nodes)
-      .set({ lastHeartbeatAt: now, ...(back ? { status: "ready", statusReason: null } : {}) })
+      .set({
+        lastHeartbeatAt: now,
+        ...(back ? { status: "ready", statusReason: null } : {}),
+        ...(updated ? { agentVersion: version } : {}),
+      })
       .where(eq(nodes.id, node.id));
+    if (updated)
+      await recordEvent(tx, {
+        tenantId: node.tenantId,
+        clusterId: node.clusterId,
+        objectKind: "Node",
+        objectName: node.name,
+        reason: "AgentVersionChanged",
+        message: `the node agent runs ${version} (was ${node.agentVersion ?? "unknown"})`,
+      });
     if (back)
       await recordEvent(tx, {
         tenantId: node.tenantId,
@@ -52,5 +70,11 @@ export async function heartbeatNode(
   });
   if (result.back)
     await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: caller.clusterId });
-  return { nodeId: caller.nodeId, leave: result.leave, heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS };
+  const agent = agentAnnouncement(deps);
+  return {
+    nodeId: caller.nodeId,
+    leave: result.leave,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    ...(agent ? { agent } : {}),
+  };
 }

@@ -21,6 +21,8 @@ import {
   withTenant,
 } from "@berth/db";
 import {
+  AGENT_RELEASE,
+  agentSkew,
   DEFAULT_ZONE,
   HEARTBEAT_INTERVAL_MS,
   isReservedLabelKey,
@@ -48,6 +50,7 @@ export const joinReply = z.strictObject({ ...joinReplySchema.shape, expiresAt: t
 /** Exchanges a bootstrap token for a node credential bound to that token's cluster. */
 export async function joinNode(deps: Deps, input: JoinRequest): Promise<JoinReply> {
   assertNoReservedLabels(input.labels ?? {});
+  assertSupportedAgent(deps, input.agentVersion);
   const now = deps.now();
   const token = await findToken(deps, input.joinToken, now);
   const result = await withTenant(deps.db, token.tenantId, async (tx) => {
@@ -122,6 +125,24 @@ function assertNoReservedLabels(labels: Record<string, string>): void {
       `label ${JSON.stringify(reserved[0])} is set by the platform, not by the node agent`,
       reserved.map((k) => ({ path: `labels.${k}`, message: "reserved for the platform" })),
     );
+}
+
+/**
+ * The version skew this control plane admits (Kubernetes' kubelet rule, see agent-version.ts): an
+ * agent newer than it, more than two minor releases older, or of another major is refused, told to
+ * install the agent served here. An agent that names no version is admitted (it predates the rule).
+ */
+function assertSupportedAgent(deps: Deps, agentVersion: string | undefined): void {
+  if (agentVersion === undefined) return;
+  const skew = agentSkew(AGENT_RELEASE, agentVersion);
+  if (skew.ok) return;
+  // The schema admits only versions; a malformed one here is the caller's mistake all the same.
+  if (skew.reason === "malformed")
+    throw new ValidationError(skew.message, [{ path: "agentVersion", message: skew.message }]);
+  throw new ConflictError(
+    `${skew.message}. Reinstall the agent this control plane serves: curl -fsSL ${deps.publicUrl}/v1/agent/install.sh | sudo sh`,
+    "AGENT_VERSION_UNSUPPORTED",
+  );
 }
 
 /** The token is the only thing known yet; it names the tenant and cluster. Unusable tokens are all 401. */

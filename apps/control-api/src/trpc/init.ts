@@ -39,6 +39,7 @@ export function trpcCodeOf(code: ErrorCode): TrpcCode {
     case "EMAIL_TAKEN":
     case "TENANT_NAME_TAKEN":
     case "CLUSTER_NOT_ACTIVE":
+    case "AGENT_VERSION_UNSUPPORTED":
       return "CONFLICT";
     case "QUOTA_EXCEEDED":
     case "RATE_LIMITED":

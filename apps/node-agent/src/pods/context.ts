@@ -2,6 +2,7 @@ import type { Logger } from "@berth/core";
 import type { Assignment, PodEvent } from "@berth/protocol";
 import type { PodFailure } from "../pod-failures";
 import type { NodeIdentity } from "../pod-spec";
+import type { ProbeStates } from "../probes/handover";
 import type { ProbeSet } from "../probes/worker";
 import type { ContainerInfo, ContainerNetwork, ContainerRuntime } from "../runtime";
 import type { PodVolumes } from "../volumes/pod-volumes";
@@ -70,6 +71,8 @@ export interface PodContext {
   /** Work on the pod again at `at` (the earliest of such requests wins). */
   wake: (rec: PodRecord, at: number) => void;
   changed: () => void;
+  /** Probe states handed over by the agent before this one, by container id (taken once used). */
+  inheritedProbes: ProbeStates;
   /** Runs `fn` outside the pod's work queue slot; the pod gets work when it ends. */
   detach: (podId: string, what: string, fn: () => Promise<void>) => void;
   /**

@@ -4,12 +4,18 @@
  * ready (every container's readiness passed), its restarts (summed), and the older `state` field.
  */
 import type { Assignment, PodReport } from "@berth/protocol";
+import type { ProbeStates } from "../probes/handover";
 import type { PodRecord } from "./context";
 import { instancesOf } from "./instances";
 import { type ContainerView, containerStatusOf, podPhase, podReason } from "./status";
 import { initialized } from "./sync";
 
-export function podReportOf(a: Assignment, rec: PodRecord | undefined): PodReport {
+/** `inherited`: probe states handed over for instances whose probes do not run yet (see handover.ts). */
+export function podReportOf(
+  a: Assignment,
+  rec: PodRecord | undefined,
+  inherited: ProbeStates = new Map(),
+): PodReport {
   const cs = rec?.containers ?? [];
   const init = initialized(a, cs);
   const view = (name: string, image: string, isInit: boolean): ContainerView => {
@@ -20,7 +26,12 @@ export function podReportOf(a: Assignment, rec: PodRecord | undefined): PodRepor
     let waiting = memo?.waiting ?? null;
     if (waiting && running && waiting.reason !== "PostStartHookError") waiting = null;
     if (!waiting && !current && !isInit && !init) waiting = { reason: "PodInitializing" };
-    const probes = current !== null && memo?.probesFor === current.id ? memo.probes : null;
+    const probes =
+      current === null
+        ? null
+        : memo?.probesFor === current.id
+          ? memo.probes
+          : (inherited.get(current.id) ?? null);
     return {
       name,
       image,

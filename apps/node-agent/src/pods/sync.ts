@@ -194,7 +194,9 @@ function keepProbing(
       onChange: ctx.changed,
       onFailure: () => ctx.enqueue(a.podId),
       onEvent: (type, reason, message) => ctx.events.add(a.podId, type, reason, message),
+      initial: ctx.inheritedProbes.get(c.id),
     });
+    ctx.inheritedProbes.delete(c.id);
   }
   const failed = memo.probes?.failed;
   if (!failed) return;

@@ -26,6 +26,7 @@ async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void>
 function probes(
   p: { readiness?: Probe; liveness?: Probe; startup?: Probe },
   results: Record<string, () => CheckOutcome["result"]>,
+  initial?: { started: boolean; ready: boolean },
 ) {
   const seen = { failures: [] as string[], events: [] as string[], checks: [] as string[] };
   const set = new ProbeSet({
@@ -42,6 +43,7 @@ function probes(
       seen.checks.push(kind);
       return { result: results[kind]?.() ?? "success", output: "nope" };
     },
+    initial,
   });
   return { set, seen };
 }
@@ -104,4 +106,29 @@ describe("probe workers", () => {
     await until("ready", () => set.ready);
     set.stop();
   }, 10_000);
+
+  it("resume what the agent before them settled: ready at once, unready only after failureThreshold fails", async () => {
+    let ok = true;
+    const { set, seen } = probes(
+      { startup: probe(), readiness: probe({ successThreshold: 3, failureThreshold: 2 }) },
+      { readiness: () => (ok ? "success" : "failure") },
+      { started: true, ready: true },
+    );
+    expect(set.started).toBe(true);
+    expect(set.ready).toBe(true);
+    ok = false;
+    await until("a failed check", () => seen.checks.length === 1);
+    expect(set.ready).toBe(true); // one failure of two
+    await until("unready", () => !set.ready);
+    // The startup probe had passed: it is not run again.
+    expect(seen.checks.every((c) => c === "readiness")).toBe(true);
+    set.stop();
+  }, 10_000);
+
+  it("take no readiness from before while startup had not passed", () => {
+    const { set } = probes({ startup: probe(), readiness: probe() }, {}, { started: false, ready: true });
+    expect(set.started).toBe(false);
+    expect(set.ready).toBe(false);
+    set.stop();
+  });
 });

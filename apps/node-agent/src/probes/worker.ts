@@ -3,13 +3,15 @@
  * its own timer (a check at once, then every `periodSeconds`), none before `initialDelaySeconds`
  * from the container's start, liveness and readiness only once the startup probe has passed (which
  * then stops). A result counts once it repeats `successThreshold` / `failureThreshold` times in a
- * row. Readiness starts as failure, liveness as success, startup as unknown. A liveness or startup
+ * row. Readiness starts as failure, liveness as success, startup as unknown — or, for an instance
+ * the agent before this one probed, as that agent had settled them. A liveness or startup
  * failure puts the worker on hold: the container is to be killed, and a new instance gets new
  * workers. Every failed check is an `Unhealthy` event.
  */
 import type { Probe } from "@berth/protocol";
 import type { ContainerRuntime } from "../runtime";
 import { type CheckOutcome, type CheckTarget, runCheck } from "./check";
+import type { ProbeState } from "./handover";
 
 export type ProbeKind = "readiness" | "liveness" | "startup";
 const TITLE: Record<ProbeKind, string> = { readiness: "Readiness", liveness: "Liveness", startup: "Startup" };
@@ -29,6 +31,8 @@ export interface ProbeSetOptions {
   onEvent: (type: "Warning", reason: "Unhealthy" | "ProbeWarning", message: string) => void;
   /** Runs a check (the real one unless a test says otherwise). */
   check?: (probe: Probe, target: CheckTarget, timeoutMs: number) => Promise<CheckOutcome>;
+  /** What the instance's probes had settled under the agent before this one (see handover.ts). */
+  initial?: ProbeState | undefined;
 }
 
 interface Worker {
@@ -52,11 +56,12 @@ export class ProbeSet {
   private stopped = false;
 
   constructor(private readonly o: ProbeSetOptions) {
-    this.started = o.probes.startup === undefined;
-    this.ready = o.probes.readiness === undefined;
+    this.started = o.probes.startup === undefined || o.initial?.started === true;
+    this.ready = o.probes.readiness === undefined || (this.started && o.initial?.ready === true);
     for (const kind of ["startup", "liveness", "readiness"] as const) {
       const probe = o.probes[kind];
-      if (probe)
+      // A startup probe that passed is done (it stops once passed).
+      if (probe && !(kind === "startup" && this.started))
         this.workers.push({
           kind,
           probe,
