@@ -10,7 +10,7 @@ if (!apiKey) throw new Error("set BERTH_API_KEY (berth api-keys create <name>)")
 const berth = createClient({ url, apiKey });
 
 const me = await berth.auth.me.query({});
-console.log(`signed in to tenant ${me.tenantId} as ${me.principalId}`);
+console.log(`signed in to tenant ${me.tenantId} as ${me.principal.type} ${me.principal.id}`);
 
 const cluster = await berth.clusters.create.mutate({ name: "from-sdk", tags: { team: "docs" } });
 console.log(`cluster ${cluster.name} (${cluster.id}) is ${cluster.status}`);

@@ -89,11 +89,13 @@ describe("the packed SDK and CLI, installed outside the workspace", () => {
     // The README shows exactly the tested script.
     expect(await readFile(join(ROOT, "README.md"), "utf8")).toContain(example.trim());
     await copyFile(join(ROOT, "examples/sdk/quickstart.ts"), join(project, "quickstart.ts"));
-    await exec(TSC, ["-p", project]);
+    await exec(TSC, ["-p", project]).catch((e: { stdout: string }) => {
+      throw new Error(`the example does not compile against the packed SDK:\n${e.stdout}`);
+    });
     const run = await exec(process.execPath, [join(project, "out/quickstart.js")], {
       env: { ...process.env, BERTH_URL: server.url, BERTH_API_KEY: apiKey },
     });
-    expect(run.stdout).toMatch(/^signed in to tenant ten_\w+ as usr_\w+$/m);
+    expect(run.stdout).toMatch(/^signed in to tenant ten_\w+ as user usr_\w+$/m);
     expect(run.stdout).toMatch(/^cluster from-sdk \(cl_\w+\) is provisioning$/m);
     expect(run.stdout).toContain("clusters: from-sdk");
     expect(run.stdout).toMatch(/^refused: VALIDATION_FAILED \(400\) at name$/m);
@@ -131,7 +133,7 @@ describe("the packed SDK and CLI, installed outside the workspace", () => {
     expect((await berth(["--version"])).stdout.trim()).toBe("0.1.0");
     await berth(["login", "--server", server.url, "--email", email, "--password-stdin"], password);
     const listed = await berth(["clusters", "list", "-o", "json"]);
-    expect(JSON.parse(listed.stdout).map((c: { name: string }) => c.name)).toContain("from-sdk");
+    expect(JSON.parse(listed.stdout).items.map((c: { name: string }) => c.name)).toContain("from-sdk");
     const wrong = await berth(["clusters", "list", "--bogus"]).catch(
       (e: { code: number; stderr: string }) => e,
     );

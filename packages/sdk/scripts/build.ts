@@ -6,7 +6,7 @@
  */
 
 import { execFile } from "node:child_process";
-import { copyFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { schemaOf } from "@berth/control-api/openapi";
@@ -53,6 +53,8 @@ async function typeOf(schema: unknown, name: string): Promise<string> {
     format: false,
     unknownAny: true,
     strictIndexSignatures: true,
+    // Arrays stay T[]: bounded ones as tuples of every length would repeat a pod template into megabytes.
+    ignoreMinAndMaxItems: true,
   });
 }
 
@@ -96,7 +98,11 @@ export async function buildSdk(opts: { pack?: boolean } = {}): Promise<SdkPackag
   const dist = join(SDK, "dist");
   const src = await freshDir(join(dist, "src"));
   const dir = await freshDir(join(dist, "package"));
-  for (const f of ["index.ts", "client.ts", "errors.ts"]) await copyFile(join(SDK, "src", f), join(src, f));
+  // Relative imports get their `.js`, so that the declarations work under NodeNext resolution too.
+  for (const f of ["index.ts", "client.ts", "errors.ts"]) {
+    const text = await readFile(join(SDK, "src", f), "utf8");
+    await writeFile(join(src, f), text.replace(/(from\s+"\.\/[\w-]+)(")/g, "$1.js$2"));
+  }
   await writeFile(join(src, "procedures.ts"), await generatedProcedures());
   await writeJson(join(dist, "tsconfig.json"), {
     extends: "../../../tsconfig.json",
