@@ -1,13 +1,12 @@
 // A plain TypeScript script using the installed @berth/sdk (no workspace, no server code):
 //   npm install @berth/sdk && BERTH_URL=… BERTH_API_KEY=… npx tsx quickstart.ts
 import { BerthApiError, createClient } from "@berth/sdk";
+import { env } from "./env.js";
 
-const url = process.env.BERTH_URL ?? "http://127.0.0.1:8080";
-const apiKey = process.env.BERTH_API_KEY;
-if (!apiKey) throw new Error("set BERTH_API_KEY (berth api-keys create <name>)");
+if (!env.apiKey) throw new Error("set BERTH_API_KEY (berth api-keys create <name>)");
 
 // The key is exchanged for short-lived access tokens, renewed as they expire.
-const berth = createClient({ url, apiKey });
+const berth = createClient({ url: env.url, apiKey: env.apiKey });
 
 const me = await berth.auth.me.query({});
 console.log(`signed in to tenant ${me.tenantId} as ${me.principal.type} ${me.principal.id}`);

@@ -88,7 +88,8 @@ describe("the packed SDK and CLI, installed outside the workspace", () => {
     const example = await readFile(join(ROOT, "examples/sdk/quickstart.ts"), "utf8");
     // The README shows exactly the tested script.
     expect(await readFile(join(ROOT, "README.md"), "utf8")).toContain(example.trim());
-    await copyFile(join(ROOT, "examples/sdk/quickstart.ts"), join(project, "quickstart.ts"));
+    for (const file of ["quickstart.ts", "env.ts"])
+      await copyFile(join(ROOT, "examples/sdk", file), join(project, file));
     await exec(TSC, ["-p", project]).catch((e: { stdout: string }) => {
       throw new Error(`the example does not compile against the packed SDK:\n${e.stdout}`);
     });
