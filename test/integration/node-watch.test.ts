@@ -191,6 +191,64 @@ describe("the watch", () => {
   });
 });
 
+describe("the network view's long poll", () => {
+  const view = (api: TestApi, version: string | undefined, waitMs?: number) =>
+    api.call(
+      "GET",
+      `/v1/nodes/network${waitMs === undefined ? "" : `?waitMs=${waitMs}&version=${version ?? ""}`}`,
+      { token: node.credential },
+    );
+  const service = (name: string, port: number) =>
+    p.api.call("POST", `/v1/clusters/${clusterId}/apply`, {
+      token,
+      body: [
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name },
+          spec: { selector: { app: name }, ports: [{ port }] },
+        },
+      ],
+    });
+
+  it("answers at once when the agent's view is not current, and after waitMs when nothing changes", async () => {
+    const current = await view(p.api, undefined);
+    expect(current.status).toBe(200);
+    let started = Date.now();
+    const stale = await view(p.api, "old", 20_000);
+    expect(stale.body.version).toBe(current.body.version);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    started = Date.now();
+    const same = await view(p.api, current.body.version, 1_000);
+    expect(same.body.version).toBe(current.body.version);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("answers the moment a Service is committed, on whichever replica holds it", async () => {
+    for (const [api, name] of [
+      [p.api, "pushed-a"],
+      [second, "pushed-b"],
+    ] as const) {
+      const { version } = (await view(api, undefined)).body;
+      const started = Date.now();
+      const held = view(api, version, 20_000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await service(name, 80)).status).toBe(200);
+      const r = await held;
+      expect(r.body.version).not.toBe(version);
+      expect(r.body.services.map((x: { name: string }) => x.name)).toContain(name);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    }
+  });
+
+  it("refuses hostile query strings with 400", async () => {
+    for (const q of ["waitMs=1e400", "waitMs=-1", "version=%00", "version=a%2Fb", "other=1"]) {
+      const r = await p.api.call("GET", `/v1/nodes/network?${q}`, { token: node.credential });
+      expect(r.status, q).toBe(400);
+    }
+  });
+});
+
 describe("status reports", () => {
   it("store the host ports something else holds, within the node's range, and the scheduler avoids them", async () => {
     const r = await sync({ pods: [], reservedHostPorts: [30001, 30001, 30002, 29999, 40000] });

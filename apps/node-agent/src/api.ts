@@ -42,8 +42,15 @@ export interface ControlPlane {
   ): Promise<WatchReply>;
   /** The stream long poll: answers with the log and exec streams asked of the node, or after `waitMs`. */
   streams(credential: string, opts: { waitMs: number }, signal?: AbortSignal): Promise<StreamPollReply>;
-  /** The cluster's services and their ready endpoints, for the node's service proxy and DNS. */
-  network(credential: string): Promise<NetworkView>;
+  /**
+   * The cluster's services and their ready endpoints, for the node's service proxy and DNS; with
+   * `watch`, a long poll that answers when the view differs from `version`, or after `waitMs`.
+   */
+  network(
+    credential: string,
+    watch?: { version: string; waitMs: number },
+    signal?: AbortSignal,
+  ): Promise<NetworkView>;
   /** The WebSocket URL of one stream's connection (`ws://…/v1/nodes/streams/<id>`). */
   streamUrl(streamId: string): string;
 }
@@ -149,7 +156,17 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
         streamPollReplySchema,
       );
     },
-    network: (credential) => call("GET", "/v1/nodes/network", { token: credential }, networkViewSchema),
+    network: (credential, watch, signal) => {
+      if (!watch) return call("GET", "/v1/nodes/network", { token: credential }, networkViewSchema);
+      const wait = Math.min(Math.max(0, watch.waitMs), WATCH_MAX_WAIT_MS);
+      const query = new URLSearchParams({ waitMs: String(wait), version: watch.version });
+      return call(
+        "GET",
+        `/v1/nodes/network?${query}`,
+        { token: credential, timeoutMs: wait + timeoutMs, ...(signal ? { signal } : {}) },
+        networkViewSchema,
+      );
+    },
     streamUrl: (streamId) => {
       const url = new URL(`/v1/nodes/streams/${encodeURIComponent(streamId)}`, server);
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";

@@ -43,8 +43,8 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           isolated from other clusters), with the cluster's services and DNS served by
                           this agent (needs root: it adds service addresses to lo and listens on them);
                           off: the engine's default network, no services (env BERTH_POD_NETWORK; default cluster)
-  --network-poll-ms MS    how often the cluster's services and endpoints are read (env BERTH_NETWORK_POLL_MS;
-                          default 1000)
+  --network-poll-ms MS    the network view is pushed; after a failed read, the wait before the next
+                          (env BERTH_NETWORK_POLL_MS; default 1000)
   --dns-upstream ADDR     where the cluster DNS sends names outside the cluster, ip[:port] (env
                           BERTH_DNS_UPSTREAM; default: the first nameserver of /etc/resolv.conf)
   --no-self-update        never replace this agent with the version its control plane serves (env

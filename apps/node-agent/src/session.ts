@@ -121,7 +121,7 @@ export class NodeSession {
       ? new ClusterNetwork({
           identity: opts.identity,
           runtime: deps.runtime,
-          fetchView: () => cp.network(opts.credential()),
+          fetchView: (watch, signal) => cp.network(opts.credential(), watch, signal),
           cacheFile: opts.network.cacheFile,
           pollMs: opts.network.pollMs,
           dnsUpstream: opts.network.dnsUpstream,
@@ -140,9 +140,10 @@ export class NodeSession {
       ...(network
         ? {
             podNetwork: async (namespace: string) => {
-              await network.refresh();
+              await network.prepareJoin();
               return network.podSettings(namespace);
             },
+            drain: (podId: string, maxMs: number) => network.drain(podId, maxMs),
           }
         : {}),
     });

@@ -9,7 +9,7 @@ import { ImagePuller } from "./pods/images";
 import { instancesOf } from "./pods/instances";
 import { podReportOf } from "./pods/report";
 import { probeRunning, syncRunningPod } from "./pods/sync";
-import { terminatePod } from "./pods/termination";
+import { MINIMUM_GRACE_SECONDS, terminatePod } from "./pods/termination";
 import type { ProbeStates } from "./probes/handover";
 import type { ContainerInfo, ContainerRuntime } from "./runtime";
 import { PodVolumes } from "./volumes/pod-volumes";
@@ -33,6 +33,12 @@ export interface SupervisorOptions {
   podNetwork?: PodContext["podNetwork"];
   /** Probe states the agent before this one handed over (filled before the first `observe`). */
   inheritedProbes?: ProbeStates;
+  /**
+   * Before a deleted pod is stopped: takes it out of every node's rotation and waits (at most
+   * `maxMs`) until no node sends it new connections; resolves with the time waited (0 when the
+   * pod served no Service).
+   */
+  drain?: (podId: string, maxMs: number) => Promise<number>;
 }
 
 const stateOf = (cs: ContainerInfo[]) => (cs.some((c) => c.state === "running") ? "running" : "exited");
@@ -315,15 +321,27 @@ export class PodSupervisor {
     rec.terminating = true;
     // An assignment without containers (an unknown pod, a configuration error) has no templates.
     const known = a && a.containers.length > 0 ? a : undefined;
-    const grace =
-      rec.evicted !== null || this.leaving ? { gracePeriodSeconds: this.opts.stopTimeoutSeconds } : {};
+    const quick = rec.evicted !== null || this.leaving;
+    const drain = this.opts.drain;
     this.detach(
       rec.podId,
       "stopping the pod",
-      () =>
-        terminatePod(this.ctx, rec, known, { remove: true, ...grace }).finally(() => {
+      async () => {
+        let grace: { gracePeriodSeconds?: number } = quick
+          ? { gracePeriodSeconds: this.opts.stopTimeoutSeconds }
+          : {};
+        // A deleted pod drains first, within its grace period, as a preStop `sleep` would: its
+        // clients' connections in flight finish and no new one reaches it once it gets SIGTERM.
+        const serving = rec.containers.some((c) => c.state === "running");
+        if (!quick && serving && known?.action === "stop" && drain) {
+          const total = known.terminationGracePeriodSeconds;
+          const waited = await drain(rec.podId, Math.max(0, total - MINIMUM_GRACE_SECONDS) * 1000);
+          if (waited > 0) grace = { gracePeriodSeconds: Math.max(0, total - Math.ceil(waited / 1000)) };
+        }
+        await terminatePod(this.ctx, rec, known, { remove: true, ...grace }).finally(() => {
           rec.terminating = false;
-        }),
+        });
+      },
       { requeue: false },
     );
   }

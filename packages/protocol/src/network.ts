@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { watchRequestSchema } from "./node";
 
 /** The cluster DNS domain (Kubernetes' default `cluster.local`). */
 export const CLUSTER_DOMAIN = "cluster.local";
@@ -31,8 +32,10 @@ export const networkServiceSchema = z.object({
 export type NetworkService = z.infer<typeof networkServiceSchema>;
 
 /**
- * `GET /v1/nodes/network`: what a node's service proxy and DNS server serve — the cluster's
- * service range and DNS address, and every Service with its ready endpoints on every node.
+ * `GET /v1/nodes/network?version=&waitMs=`: what a node's service proxy and DNS server serve — the
+ * cluster's service range and DNS address, and every Service with its ready endpoints on every
+ * node. With `version` and `waitMs` it is a long poll: it answers at once when the view differs
+ * from `version`, else as soon as it changes, else after `waitMs` with the same view.
  */
 export const networkViewSchema = z.object({
   /** Changes whenever anything below does. */
@@ -44,7 +47,8 @@ export const networkViewSchema = z.object({
 });
 export type NetworkView = z.infer<typeof networkViewSchema>;
 
-export const networkRequestSchema = z.object({}).strict();
+export const networkRequestSchema = z.object({ ...watchRequestSchema.shape }).strict();
+export type NetworkRequest = z.infer<typeof networkRequestSchema>;
 
 const envName = (service: string) => service.toUpperCase().replaceAll("-", "_");
 

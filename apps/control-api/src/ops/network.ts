@@ -61,8 +61,9 @@ export const networkOperations = {
     successStatus: 200,
     input: networkRequestSchema,
     output: networkViewReply,
-    run: (deps, caller) => nodeNetwork(deps, caller),
-    // Each node reads it every second: only failures are worth an audit record.
+    run: nodeNetwork,
+    // Each node holds one long poll: only failures are worth an audit record.
     audit: "failures",
+    longPoll: true,
   }),
 };

@@ -3,9 +3,15 @@ import type { Logger } from "@berth/core";
 import postgres from "postgres";
 import { createNodeWaiters, type NodeWaiter } from "./node-waiters";
 
-/** The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010). */
+/**
+ * The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010), and the
+ * network triggers with `net:<cluster id>` (migration 0026).
+ */
 export const ASSIGNMENTS_CHANNEL = "berth_node_assignments";
 const PROBE = "~probe:";
+const NETWORK = "net:";
+/** Network long polls of one cluster held at once (each node holds one). */
+const MAX_NETWORK_WAITS_PER_CLUSTER = 20_000;
 
 /** One node's changes as one watch sees them: `next` is true as soon as its assignments may have changed. */
 export type Subscription = NodeWaiter;
@@ -21,6 +27,8 @@ export interface AssignmentHub {
   start(): Promise<void>;
   stop(): Promise<void>;
   subscribe(nodeId: string): Subscription;
+  /** Woken when the cluster's network view (services, endpoints, policies) may have changed. */
+  subscribeNetwork(clusterId: string): Subscription;
   /** Whether notifications are being received right now. */
   readonly listening: boolean;
 }
@@ -40,6 +48,11 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
   const probeIntervalMs = opts.probeIntervalMs ?? 5_000;
   const instance = randomBytes(6).toString("hex");
   const waiters = createNodeWaiters({ maxPerNode: opts.maxPerNode ?? 4 });
+  const networks = createNodeWaiters({ maxPerNode: MAX_NETWORK_WAITS_PER_CLUSTER });
+  const wakeAll = () => {
+    waiters.wakeAll();
+    networks.wakeAll();
+  };
   let sql: postgres.Sql | null = null;
   let listening = false;
   let running = false;
@@ -54,7 +67,8 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
       if (payload === probeSent) probeSeen = true;
       return;
     }
-    waiters.wake(payload);
+    if (payload.startsWith(NETWORK)) networks.wake(payload.slice(NETWORK.length));
+    else waiters.wake(payload);
   }
 
   async function connect(): Promise<void> {
@@ -71,7 +85,7 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
     const onListen = () => {
       if (!first && sql === client) {
         opts.logger.info("listening for assignment notifications again (reconnected)");
-        waiters.wakeAll();
+        wakeAll();
       }
       first = false;
     };
@@ -99,7 +113,7 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
         try {
           await connect();
           opts.logger.info({ attempt }, "listening for assignment notifications again");
-          waiters.wakeAll();
+          wakeAll();
           return;
         } catch (error) {
           const delay = Math.min(500 * 2 ** (attempt - 1), 10_000);
@@ -151,6 +165,7 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
       running = false;
       if (probeTimer) clearTimeout(probeTimer);
       waiters.endAll();
+      networks.endAll();
       await reconnecting;
       listening = false;
       await sql?.end({ timeout: 2 }).catch(() => {});
@@ -158,6 +173,9 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
     },
     subscribe(nodeId) {
       return waiters.add(nodeId);
+    },
+    subscribeNetwork(clusterId) {
+      return networks.add(clusterId);
     },
   };
 }

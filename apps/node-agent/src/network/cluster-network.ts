@@ -4,6 +4,7 @@ import { inCidr, type NetworkView, networkViewSchema, type PodReport, serviceEnv
 import type { NodeIdentity } from "../pod-spec";
 import type { ContainerNetwork, ContainerRuntime, NetworkInfo } from "../runtime";
 import { HostAddresses } from "./addresses";
+import { BridgeAddress } from "./bridge";
 import { DnsServer, type Lookup } from "./dns";
 import { type Opening, PodFirewall } from "./firewall";
 import { ServiceProxy } from "./service-proxy";
@@ -11,19 +12,33 @@ import { ServiceProxy } from "./service-proxy";
 export interface ClusterNetworkOptions {
   identity: NodeIdentity;
   runtime: ContainerRuntime;
-  /** The control plane's view of the cluster's network (`GET /v1/nodes/network`). */
-  fetchView: () => Promise<NetworkView>;
+  /**
+   * The control plane's view of the cluster's network (`GET /v1/nodes/network`); with `watch`, the
+   * long poll that answers when the view differs from `version` (at once, or when it changes).
+   */
+  fetchView: (watch?: { version: string; waitMs: number }, signal?: AbortSignal) => Promise<NetworkView>;
   /** Where the last view is kept, so pods started while the control plane is away still get DNS. */
   cacheFile: string;
+  /** How long one long poll waits for a change; after a failure, the wait before the next read. */
   pollMs: number;
+  /** How long one long poll of the view is held open (default 25 s). */
+  watchMs?: number;
   /** Where names outside the cluster are resolved (the host's resolver). */
   dnsUpstream?: { address: string; port: number } | undefined;
+  /** How long a deleted pod that serves a Service drains before it is stopped (default 2 s). */
+  drainMs?: number;
   logger: Logger;
 }
 
 /** A container's start waits at most this long for a fresh view, and not at all for a while after a failed read. */
 const REFRESH_MAX_WAIT_MS = 1_000;
 const REFRESH_BACKOFF_MS = 5_000;
+const WATCH_MS = 25_000;
+/**
+ * Every node hears of a deleted pod within a few hundred ms (its view is pushed): 2 s is ample,
+ * and short next to the 30 s grace period pods have by default.
+ */
+const DRAIN_MS = 2_000;
 
 /** The engine network of a cluster on a host. */
 export const clusterNetworkName = (clusterId: string) => `berth-${clusterId}`;
@@ -63,6 +78,7 @@ export async function dismantleClusterNetwork(
  */
 export class ClusterNetwork {
   private network: NetworkInfo | null = null;
+  private bridge: BridgeAddress | null = null;
   private view: NetworkView | null = null;
   private readonly addresses = new HostAddresses();
   private readonly proxy: ServiceProxy;
@@ -73,14 +89,19 @@ export class ClusterNetwork {
   private failedAt = 0;
   private fetching: Promise<void> | null = null;
   private readonly localReady = new Map<string, boolean>();
-  private timer: NodeJS.Timeout | null = null;
+  /** Pods that are endpoints in the current view, those that left it lately (when), and those draining. */
+  private endpoints = new Set<string>();
+  private readonly leftEndpoints = new Map<string, number>();
+  private readonly draining = new Set<string>();
+  private readonly abort = new AbortController();
+  private watching: Promise<void> = Promise.resolve();
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ClusterNetworkOptions) {
     this.proxy = new ServiceProxy({
       allowed: (source) => this.isPod(source),
-      usable: (e) => this.localReady.get(e.podId) ?? true,
+      usable: (e) => !this.draining.has(e.podId) && (this.localReady.get(e.podId) ?? true),
       logger: opts.logger,
     });
   }
@@ -92,11 +113,13 @@ export class ClusterNetwork {
       "berth.io/cluster": identity.clusterId,
     });
     this.opts.logger.info({ network: this.network }, "pods join the cluster's network");
+    this.bridge = new BridgeAddress(this.network.gateway);
     this.firewall = new PodFirewall(this.network.subnet);
     await this.firewall.install();
     const cached = await this.readCache();
     if (cached) await this.apply(cached);
-    await this.poll();
+    await this.fetchView();
+    this.watching = this.watch();
   }
 
   /**
@@ -113,7 +136,8 @@ export class ClusterNetwork {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.watching;
     await this.applying;
     this.proxy.stop();
     this.dns?.stop();
@@ -124,6 +148,21 @@ export class ClusterNetwork {
   async leave(): Promise<void> {
     await this.stop();
     await dismantleClusterNetwork(this.opts.runtime, this.opts.identity.clusterId, this.network?.subnet);
+  }
+
+  /**
+   * Before a container joins the network: the view read afresh (`refresh`), and the bridge's MAC
+   * address kept fixed (bridge.ts says why).
+   */
+  async prepareJoin(): Promise<void> {
+    await Promise.all([
+      this.refresh(),
+      this.bridge
+        ?.pin()
+        .catch((error: unknown) =>
+          this.opts.logger.warn({ err: (error as Error).message }, "could not fix the bridge's address"),
+        ),
+    ]);
   }
 
   /** How a container of a pod in `namespace` joins the network, and the service variables it gets. */
@@ -148,15 +187,81 @@ export class ClusterNetwork {
     for (const r of reports) this.localReady.set(r.podId, r.ready && r.state === "running");
   }
 
+  /**
+   * Drains a pod of this node before it is stopped: no new connection from this node's proxy at
+   * once, and time (at most `maxMs`) for every other node to read a view without it — the control
+   * plane leaves a deleted pod out of the endpoints as soon as it is deleted. Resolves with the
+   * time waited: 0 for a pod that is no Service's endpoint, nor was one lately.
+   */
+  async drain(podId: string, maxMs: number): Promise<number> {
+    const left = this.leftEndpoints.get(podId);
+    const lately = left !== undefined && Date.now() - left < 2 * this.opts.pollMs + 5_000;
+    if (this.stopped || !(this.endpoints.has(podId) || lately)) return 0;
+    const ms = Math.min(maxMs, this.opts.drainMs ?? DRAIN_MS);
+    if (ms <= 0) return 0;
+    this.draining.add(podId);
+    this.opts.logger.info({ podId, ms }, "draining the pod before it stops");
+    try {
+      await new Promise((r) => setTimeout(r, ms));
+    } finally {
+      this.draining.delete(podId);
+    }
+    return ms;
+  }
+
+  /** Keeps which pods are endpoints now, and since when those that left are no longer. */
+  private noteEndpoints(view: NetworkView): void {
+    const now = Date.now();
+    const current = new Set(
+      view.services.flatMap((s) => s.ports.flatMap((p) => p.endpoints.map((e) => e.podId))),
+    );
+    for (const podId of this.endpoints) if (!current.has(podId)) this.leftEndpoints.set(podId, now);
+    for (const [podId, at] of this.leftEndpoints)
+      if (current.has(podId) || now - at > 10 * 60_000) this.leftEndpoints.delete(podId);
+    this.endpoints = current;
+  }
+
   /** Whether an address is one of the cluster's pods on this host. */
   private isPod(source: string): boolean {
     return this.network !== null && inCidr(this.network.subnet, source) && source !== this.network.gateway;
   }
 
-  private async poll(): Promise<void> {
-    if (this.stopped) return;
-    await this.fetchView();
-    if (!this.stopped) this.timer = setTimeout(() => void this.poll(), this.opts.pollMs);
+  /**
+   * Keeps the view current with one long poll after another: the control plane answers as soon as
+   * the view changes. While a service address is not served here (an agent of the same host holds
+   * it, and may go), the poll comes back every `pollMs` to try again; after a failure, the next
+   * read waits `pollMs`, doubling up to 15 s.
+   */
+  private async watch(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      const version = this.view?.version ?? "";
+      const waitMs = this.proxy.incomplete ? this.opts.pollMs : (this.opts.watchMs ?? WATCH_MS);
+      try {
+        const view = await this.opts.fetchView({ version, waitMs }, this.abort.signal);
+        // Current when answered: the control plane answers a long poll as soon as the view changes.
+        this.fetchedAt = Date.now();
+        failures = 0;
+        await this.accept(view);
+      } catch (error) {
+        if (this.stopped) return;
+        failures += 1;
+        this.failedAt = Date.now();
+        this.opts.logger.debug(
+          { err: (error as Error).message, failures },
+          "could not read the cluster's network view",
+        );
+        await new Promise((r) => setTimeout(r, Math.min(this.opts.pollMs * 2 ** (failures - 1), 15_000)));
+      }
+    }
+  }
+
+  /** Serves a view read from the control plane (unless it is the one served) and keeps it on disk. */
+  private async accept(view: NetworkView): Promise<void> {
+    // Also when a service address is not served here: an agent of the same host that held it may have gone.
+    if (view.version === this.view?.version && !this.proxy.incomplete) return;
+    await this.apply(view);
+    await this.writeCache(view);
   }
 
   private fetchView(): Promise<void> {
@@ -165,12 +270,9 @@ export class ClusterNetwork {
       try {
         const view = await this.opts.fetchView();
         this.fetchedAt = started;
-        // Also when a service address is not served here: an agent of the same host that held it may have gone.
-        if (view.version !== this.view?.version || this.proxy.incomplete) {
-          await this.apply(view);
-          await this.writeCache(view);
-        }
+        await this.accept(view);
       } catch (error) {
+        this.failedAt = Date.now();
         this.opts.logger.debug(
           { err: (error as Error).message },
           "could not read the cluster's network view",
@@ -194,6 +296,7 @@ export class ClusterNetwork {
   private async serve(view: NetworkView): Promise<void> {
     if (this.stopped) return;
     this.view = view;
+    this.noteEndpoints(view);
     const wanted = new Set([view.dnsAddress, ...view.services.map((s) => s.clusterIP).filter(Boolean)]);
     for (const ip of wanted) await this.addresses.ensure(ip);
     if (!this.dns) {

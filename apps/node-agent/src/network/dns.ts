@@ -51,6 +51,7 @@ export class DnsServer {
     const q = readQuestion(msg);
     if (!q) return;
     const reply = (rcode: number, addresses: string[] = []) => {
+      this.opts.logger.trace({ name: q.name, type: q.type, from: from.address, rcode }, "DNS answer");
       socket.send(writeAnswer(msg, q, rcode, addresses), from.port, from.address);
     };
     if (!this.opts.allowed(from.address)) {

@@ -50,6 +50,8 @@ export interface EngineRequest {
   method: "GET" | "POST" | "DELETE";
   /** Path below the API version prefix, e.g. `/containers/json`. */
   path: string;
+  /** Another API version prefix for this request (Podman's own API, `v4.0.0`, for what Docker's lacks). */
+  apiVersion?: string;
   query?: Record<string, QueryValue>;
   /** Sent as `application/json`. */
   json?: unknown;
@@ -105,7 +107,7 @@ export function createEngineClient(endpoint: EngineEndpoint, opts: EngineClientO
     }
     const options: RequestOptions = {
       method: req.method,
-      path: prefix + req.path + queryString(req.query),
+      path: (req.apiVersion ? `/${req.apiVersion}` : prefix) + req.path + queryString(req.query),
       headers,
       agent: false,
       ...(target.socketPath !== undefined

@@ -33,17 +33,29 @@ export async function ensureNetwork(
 ): Promise<NetworkInfo> {
   const found = await inspectNetwork(engine, name);
   if (found) return found;
-  const res = await engine.request({
+  // Podman's own API first: its networks are made without Podman's resolver (aardvark-dns), which
+  // the agent's DNS makes useless and which netavark reloads as containers come and go. Docker's
+  // Engine API (which answers that call 404, or 400 for the unknown API version) has no such
+  // resolver to turn off.
+  let res = await engine.request({
     method: "POST",
-    path: "/networks/create",
-    json: {
-      Name: name,
-      Driver: "bridge",
-      CheckDuplicate: true,
-      Labels: labels,
-      Options: { isolate: "true" },
-    },
+    path: "/libpod/networks/create",
+    apiVersion: "v4.0.0",
+    json: { name, driver: "bridge", dns_enabled: false, labels, options: { isolate: "true" } },
   });
+  const notPodman = res.status === 404 || (res.status === 400 && /version/i.test(res.body.toString("utf8")));
+  if (notPodman)
+    res = await engine.request({
+      method: "POST",
+      path: "/networks/create",
+      json: {
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Labels: labels,
+        Options: { isolate: "true" },
+      },
+    });
   // 409: another agent of the host made it meanwhile.
   if (res.status !== 201 && res.status !== 200 && res.status !== 409)
     throw responseError(res, `create network ${name}`);

@@ -2,9 +2,17 @@ import { createHash } from "node:crypto";
 import { UnauthenticatedError } from "@berth/core";
 import { nodes, objects, withTenant } from "@berth/db";
 import { clusterDnsAddress, type ServiceSpec } from "@berth/kube";
-import { CLUSTER_DOMAIN, type NetworkService, type NetworkView, networkViewSchema } from "@berth/protocol";
+import {
+  CLUSTER_DOMAIN,
+  type NetworkRequest,
+  type NetworkService,
+  type NetworkView,
+  networkViewSchema,
+  WATCH_MAX_WAIT_MS,
+} from "@berth/protocol";
 import { and, asc, eq } from "drizzle-orm";
 import type { Deps, NodeCaller } from "../../deps";
+import type { RequestMeta } from "../../operation";
 import { strictly } from "../replies";
 import { endpointPods, slicesOfService } from "./endpoints";
 import { ensureServiceRange } from "./service-range";
@@ -16,8 +24,33 @@ export const networkViewReply = strictly(networkViewSchema);
  * `GET /v1/nodes/network`: what a node's service proxy and DNS server need — the cluster's
  * service range, its DNS address, and every Service of the cluster with the ready endpoints of
  * each of its ports, on every node (a node routes to pods anywhere in its cluster, and only there).
+ * With `version` and `waitMs`, the long poll that pushes it: answered at once when the view differs
+ * from `version`, else as soon as a committed change concerns the cluster's network (migration
+ * 0026's triggers, heard by the hub), else after `waitMs` with what is current.
  */
-export async function nodeNetwork(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
+export async function nodeNetwork(
+  deps: Deps,
+  caller: NodeCaller,
+  input: NetworkRequest,
+  request: RequestMeta,
+): Promise<NetworkView> {
+  if (input.version === undefined || !input.waitMs) return readView(deps, caller);
+  const deadline = Date.now() + Math.min(input.waitMs, WATCH_MAX_WAIT_MS);
+  // Subscribed before the first read: a change committed in between is never missed.
+  const subscription = deps.assignments.subscribeNetwork(caller.clusterId);
+  try {
+    for (;;) {
+      const current = await readView(deps, caller);
+      if (current.version !== input.version) return current;
+      const changed = await subscription.next(deadline - Date.now(), request.signal);
+      if (!changed) return current;
+    }
+  } finally {
+    subscription.close();
+  }
+}
+
+async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const [node] = await tx
       .select({ status: nodes.status })
