@@ -83,3 +83,14 @@ export async function readyNodeAddresses(tx: Tx, clusterId: string): Promise<str
     .orderBy(asc(nodes.address));
   return [...new Set(rows.map((r) => r.address))];
 }
+
+/** How a row is rendered: a NodePort Service's condition names its ready nodes' addresses. */
+export async function serviceRenderOptions(
+  tx: Tx,
+  row: { kind: string; clusterId: string; spec: unknown },
+  known?: { addresses?: string[] },
+): Promise<{ nodeAddresses?: string[] }> {
+  if (row.kind !== "Service" || (row.spec as { type?: string }).type !== "NodePort") return {};
+  if (known) known.addresses ??= await readyNodeAddresses(tx, row.clusterId);
+  return { nodeAddresses: known?.addresses ?? (await readyNodeAddresses(tx, row.clusterId)) };
+}
