@@ -35,6 +35,8 @@ export interface Agents {
       capacity?: { cpuMillis: number; memoryBytes: number; extended?: Record<string, number> };
       /** Its `topology.kubernetes.io/zone`, where its pool names none. */
       zone?: string;
+      /** The node's address: its pods' published ports and its node ports (default 127.0.0.1). */
+      address?: string;
       /** The pod network (default: each cluster's own network, its view read every 500 ms). */
       network?: AgentOptions["network"] | false;
     },
@@ -82,11 +84,11 @@ export async function startAgents(p: Platform): Promise<Agents> {
             },
             ...(o.zone ? { zone: o.zone } : {}),
             portRange: o.portRange,
-            address: "127.0.0.1",
+            address: o.address ?? "127.0.0.1",
             labels: {},
             agentVersion: `${AGENT_RELEASE}+test`,
           },
-          publishAddress: "127.0.0.1",
+          publishAddress: o.address ?? "127.0.0.1",
           stopTimeoutSeconds: 2,
           joinRetryMs: 30_000,
           ...(o.podConcurrency ? { podConcurrency: o.podConcurrency } : {}),

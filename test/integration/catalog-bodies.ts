@@ -12,6 +12,12 @@ export const kindBodies: Record<string, Record<string, unknown>> = {
     spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
   },
   "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
+  "networkpolicies.upsert": {
+    spec: {
+      podSelector: { matchLabels: { app: "web" } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ port: 8080 }] }],
+    },
+  },
   "horizontalpodautoscalers.upsert": {
     spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 3 },
   },

@@ -156,6 +156,7 @@ const queryFor: Record<string, Record<string, string>> = {
       "cronjobs",
       "poddisruptionbudgets",
       "horizontalpodautoscalers",
+      "networkpolicies",
     ].map((p) => [`${p}.list`, { limit: "10", namespace: "default", labelSelector: "app=web" }]),
   ),
   "namespaces.list": { limit: "10", labelSelector: "team" },

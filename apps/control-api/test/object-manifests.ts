@@ -134,6 +134,21 @@ export const KINDS: Record<string, { path: string; body: Record<string, unknown>
       o.spec.maxReplicas = 8;
     },
   },
+  NetworkPolicy: {
+    path: "networkpolicies/team/api-allow",
+    body: {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "api-allow" },
+      spec: {
+        podSelector: { matchLabels: { app: "bookstore", role: "api" } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "bookstore" } } }] }],
+      },
+    },
+    edit: (o) => {
+      o.spec.ingress[0].ports = [{ port: 8080 }];
+    },
+  },
   Deployment: {
     path: "deployments/team/web",
     body: {

@@ -160,10 +160,10 @@ describe("Service admission over the API", () => {
     expect(unknown.body.error.message).toMatch(/loadBalancerIP/);
   });
 
-  it("admits a NodePort service, and its status says it is not served from outside yet", async () => {
+  it("admits a NodePort service, and its status says where it is served (no node yet: nowhere)", async () => {
     const r = await put(a, "np", { type: "NodePort", ports: [{ name: "http", port: 80, nodePort: 30080 }] });
     expect(r.status).toBe(200);
     expect(r.body.spec.ports[0].nodePort).toBe(30080);
-    expect(r.body.status.conditions[0]).toMatchObject({ status: "False", reason: "NotServedYet" });
+    expect(r.body.status.conditions[0]).toMatchObject({ status: "False", reason: "NoReadyNodes" });
   });
 });

@@ -21,7 +21,7 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --memory BYTES          memory to offer (default: 80% of the host's)
   --max-pods N            default 110
   --port-range MIN-MAX    host ports for pods (default 30000-32767)
-  --address ADDR          the address users reach pods on (default 127.0.0.1)
+  --address ADDR          the address users reach pods and NodePort services on (default 127.0.0.1)
   --zone ZONE             the node's topology.kubernetes.io/zone when its pool names none (env BERTH_NODE_ZONE;
                           a machine Berth runs, or a pool with a zone, sets it instead)
   --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.

@@ -125,6 +125,7 @@ export class NodeSession {
           cacheFile: opts.network.cacheFile,
           pollMs: opts.network.pollMs,
           dnsUpstream: opts.network.dnsUpstream,
+          nodeAddress: opts.publishAddress,
           logger,
         })
       : null;

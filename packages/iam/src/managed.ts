@@ -74,6 +74,7 @@ export const ClusterAdmin = managed(
           "priorityclass:*",
           "poddisruptionbudget:*",
           "horizontalpodautoscaler:*",
+          "networkpolicy:*",
           "metrics:*",
         ],
         Resource: `${TENANT}:cluster/*`,

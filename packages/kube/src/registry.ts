@@ -9,6 +9,7 @@ import {
 } from "./kinds/config";
 import { deploymentSchema, normaliseDeployment } from "./kinds/deployment";
 import { cronJobSchema, jobSchema, normaliseCronJob, normaliseJobSpec } from "./kinds/job";
+import { networkPolicySchema, normaliseNetworkPolicy } from "./kinds/network-policy";
 import {
   limitRangeSchema,
   normaliseLimitRange,
@@ -126,6 +127,15 @@ export const KINDS = {
     iamPrefix: "service",
     schema: serviceSchema,
     normalise: (s, name) => normaliseService(s, name),
+  }),
+  NetworkPolicy: kind({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    plural: "networkpolicies",
+    namespaced: true,
+    iamPrefix: "networkpolicy",
+    schema: networkPolicySchema,
+    normalise: (n) => normaliseNetworkPolicy(n),
   }),
   Deployment: kind({
     apiVersion: "apps/v1",

@@ -8,6 +8,7 @@ export * from "./container";
 export * from "./labels";
 export * from "./metrics";
 export * from "./network";
+export * from "./network-policy";
 export * from "./node";
 export * from "./pods";
 export * from "./probes";

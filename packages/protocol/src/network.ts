@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { networkPoliciesSchema } from "./network-policy";
 import { watchRequestSchema } from "./node";
 
 /** The cluster DNS domain (Kubernetes' default `cluster.local`). */
@@ -25,6 +26,8 @@ export const networkServiceSchema = z.object({
       name: z.string(),
       port: z.number().int().min(1).max(65535),
       protocol: z.literal("TCP"),
+      /** NodePort and LoadBalancer services: the port every node of the cluster serves it on. */
+      nodePort: z.number().int().min(1).max(65535).optional(),
       endpoints: z.array(networkEndpointSchema),
     }),
   ),
@@ -44,6 +47,8 @@ export const networkViewSchema = z.object({
   dnsAddress: z.string(),
   clusterDomain: z.string(),
   services: z.array(networkServiceSchema),
+  /** The NetworkPolicies, resolved to pod addresses and ports (absent from an older control plane: none). */
+  policies: networkPoliciesSchema.optional(),
 });
 export type NetworkView = z.infer<typeof networkViewSchema>;
 

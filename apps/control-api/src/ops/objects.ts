@@ -258,6 +258,7 @@ export const objectKindOperations = {
   PodDisruptionBudget: namespacedOperations("PodDisruptionBudget"),
   HorizontalPodAutoscaler: namespacedOperations("HorizontalPodAutoscaler"),
   Service: namespacedOperations("Service"),
+  NetworkPolicy: namespacedOperations("NetworkPolicy"),
 };
 
 export const applyOperation = op({

@@ -1,12 +1,21 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Logger } from "@berth/core";
-import { inCidr, type NetworkView, networkViewSchema, type PodReport, serviceEnv } from "@berth/protocol";
+import {
+  inCidr,
+  type NetworkView,
+  NO_POLICIES,
+  networkViewSchema,
+  type PodReport,
+  policyAllows,
+  serviceEnv,
+} from "@berth/protocol";
 import type { NodeIdentity } from "../pod-spec";
 import type { ContainerNetwork, ContainerRuntime, NetworkInfo } from "../runtime";
 import { HostAddresses } from "./addresses";
 import { BridgeAddress } from "./bridge";
 import { DnsServer, type Lookup } from "./dns";
 import { type Opening, PodFirewall } from "./firewall";
+import { policyRules } from "./policy-rules";
 import { ServiceProxy } from "./service-proxy";
 
 export interface ClusterNetworkOptions {
@@ -27,6 +36,8 @@ export interface ClusterNetworkOptions {
   dnsUpstream?: { address: string; port: number } | undefined;
   /** How long a deleted pod that serves a Service drains before it is stopped (default 2 s). */
   drainMs?: number;
+  /** Where NodePort services are served (the node's address); none: not served. */
+  nodeAddress?: string | undefined;
   logger: Logger;
 }
 
@@ -102,6 +113,14 @@ export class ClusterNetwork {
     this.proxy = new ServiceProxy({
       allowed: (source) => this.isPod(source),
       usable: (e) => !this.draining.has(e.podId) && (this.localReady.get(e.podId) ?? true),
+      permits: (source, e) =>
+        policyAllows(this.view?.policies ?? NO_POLICIES, {
+          source,
+          destination: e.ip,
+          port: e.port,
+          protocol: "TCP",
+        }),
+      nodeAddress: opts.nodeAddress,
       logger: opts.logger,
     });
   }
@@ -318,8 +337,19 @@ export class ClusterNetwork {
           ? svc.ports.map((p) => ({ ip: svc.clusterIP, port: p.port, protocol: "tcp" as const }))
           : [],
       ),
+      ...nodePortOpenings(view, this.opts.nodeAddress),
     ];
-    await this.firewall?.allow(openings);
+    const firewall = this.firewall;
+    if (firewall && this.network)
+      await firewall.allow(
+        openings,
+        policyRules(
+          view.policies ?? NO_POLICIES,
+          this.network.subnet,
+          view.dnsAddress,
+          firewall.policyChains,
+        ),
+      );
     await this.addresses.keepOnly(wanted);
   }
 
@@ -349,4 +379,14 @@ export class ClusterNetwork {
     await writeFile(tmp, JSON.stringify(view));
     await rename(tmp, this.opts.cacheFile);
   }
+}
+
+/** The cluster's own pods reach its node ports at the node's address too, as in Kubernetes. */
+function nodePortOpenings(view: NetworkView, nodeAddress: string | undefined): Opening[] {
+  if (!nodeAddress) return [];
+  return view.services.flatMap((svc) =>
+    svc.ports.flatMap((p) =>
+      p.nodePort ? [{ ip: nodeAddress, port: p.nodePort, protocol: "tcp" as const }] : [],
+    ),
+  );
 }

@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { NO_POLICY_RULES, type PolicyChains, type PolicyRules } from "./policy-rules";
 
 export interface Opening {
   ip: string;
@@ -17,12 +18,15 @@ const METADATA = "169.254.0.0/16";
  *  - input: its pods reach the host only at the cluster's service addresses and ports and its DNS
  *    address — never the agent's or the control plane's own ports, nor anything else the host
  *    serves — and replies to what the host opened (probes).
+ * NetworkPolicy adds two chains (`policy-rules.ts`), rewritten in the same transaction.
  * Netavark's own `isolate` option is set on the network too, but these rules do not depend on it
  * (with netavark 1.4 its rules were there for one network of two, and the other's pods got through).
  */
 export class PodFirewall {
   private readonly forward: string;
   private readonly input: string;
+  /** The chains of the network's NetworkPolicy rules. */
+  readonly policyChains: PolicyChains;
 
   constructor(private readonly subnet: string) {
     const hex = subnet
@@ -33,6 +37,7 @@ export class PodFirewall {
     const bits = subnet.split("/")[1] ?? "32";
     this.forward = `BERTH-FWD-${hex}-${bits}`;
     this.input = `BERTH-IN-${hex}-${bits}`;
+    this.policyChains = { ingress: `BERTH-PI-${hex}-${bits}`, egress: `BERTH-PE-${hex}-${bits}` };
   }
 
   /** The chains and their jumps; until `allow` the pods reach nothing of the host. */
@@ -43,29 +48,35 @@ export class PodFirewall {
     await ensureRule(["INPUT", "-s", this.subnet, "!", "-i", "lo", "-j", this.input]);
   }
 
-  /** What the pods may reach on the host: exactly these addresses and ports. */
-  async allow(openings: readonly Opening[]): Promise<void> {
-    await this.write(openings);
+  /** What the pods may reach on the host: exactly these addresses and ports; and the policies' rules. */
+  async allow(openings: readonly Opening[], policy: PolicyRules = NO_POLICY_RULES): Promise<void> {
+    await this.write(openings, policy);
   }
 
   async remove(): Promise<void> {
     await iptables(["-D", "FORWARD", "-j", this.forward]).catch(() => {});
     await iptables(["-D", "INPUT", "-s", this.subnet, "!", "-i", "lo", "-j", this.input]).catch(() => {});
-    for (const chain of [this.forward, this.input]) {
+    for (const chain of [this.forward, this.input, this.policyChains.ingress, this.policyChains.egress]) {
       await iptables(["-F", chain]).catch(() => {});
       await iptables(["-X", chain]).catch(() => {});
     }
   }
 
-  private write(openings: readonly Opening[]): Promise<void> {
+  private write(openings: readonly Opening[], policy: PolicyRules = NO_POLICY_RULES): Promise<void> {
     const s = this.subnet;
     const lines = [
       "*filter",
       `:${this.forward} - [0:0]`,
       `:${this.input} - [0:0]`,
+      `:${this.policyChains.ingress} - [0:0]`,
+      `:${this.policyChains.egress} - [0:0]`,
       `-A ${this.forward} -d ${s} ! -s ${s} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
       `-A ${this.forward} -s ${s} -d ${METADATA} -j DROP`,
+      ...policy.forward.map((r) => `-A ${this.forward} ${r}`),
+      ...policy.ingress,
+      ...policy.egress,
       `-A ${this.input} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+      ...policy.input.map((r) => `-A ${this.input} ${r}`),
       ...openings.map((o) => `-A ${this.input} -d ${o.ip}/32 -p ${o.protocol} --dport ${o.port} -j RETURN`),
       `-A ${this.input} -j DROP`,
       "COMMIT",

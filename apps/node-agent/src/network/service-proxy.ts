@@ -9,6 +9,10 @@ export interface ServiceProxyOptions {
   allowed: (source: string) => boolean;
   /** Whether an endpoint may take new connections now (a pod of this node that turned unready may not). */
   usable: (e: NetworkEndpoint) => boolean;
+  /** Whether NetworkPolicy lets a client open a connection to an endpoint (both sides' rules). */
+  permits?: (source: string, e: NetworkEndpoint) => boolean;
+  /** The node's address: NodePort and LoadBalancer services' node ports are served there, to anyone. */
+  nodeAddress?: string | undefined;
   logger: Logger;
   /** Giving up on one endpoint and trying the next (default 1 s). */
   connectTimeoutMs?: number;
@@ -17,6 +21,8 @@ export interface ServiceProxyOptions {
 interface Target {
   service: NetworkService;
   port: ServicePort;
+  /** A node port: open to clients outside the cluster (other clusters' pods are cut off by their firewall). */
+  external?: boolean;
 }
 
 const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
@@ -26,7 +32,9 @@ const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
  * service's clusterIP and port (the addresses are the host's, so pods reach them through their
  * gateway) that forwards each connection to one ready endpoint — round robin, or the same endpoint
  * per client address with `sessionAffinity: ClientIP` — trying the next one when an endpoint does
- * not answer. Endpoints are dialled at their pod address; that is where traffic between nodes will
+ * not answer. A NodePort (or LoadBalancer) service is also served on its node port at the node's
+ * address. Endpoints NetworkPolicy does not allow for the client are skipped, as if absent: the
+ * proxy dials from the host, where the pods' firewall cannot see the client. Endpoints are dialled at their pod address; that is where traffic between nodes will
  * go through the nodes' mutual-TLS tunnel (`dial`), once there is one.
  */
 export class ServiceProxy {
@@ -43,7 +51,11 @@ export class ServiceProxy {
     const wanted = new Map<string, Target>();
     for (const service of services)
       if (service.clusterIP)
-        for (const port of service.ports) wanted.set(`${service.clusterIP}:${port.port}`, { service, port });
+        for (const port of service.ports) {
+          wanted.set(`${service.clusterIP}:${port.port}`, { service, port });
+          if (port.nodePort && this.opts.nodeAddress)
+            wanted.set(`${this.opts.nodeAddress}:${port.nodePort}`, { service, port, external: true });
+        }
     this.targets.clear();
     for (const [k, t] of wanted) this.targets.set(k, t);
     for (const [key, server] of this.servers)
@@ -96,11 +108,12 @@ export class ServiceProxy {
     client.on("error", () => client.destroy());
     const source = client.remoteAddress?.replace(/^::ffff:/, "") ?? "";
     const target = this.targets.get(key);
-    if (!target || !this.opts.allowed(source)) {
+    if (!target || (!target.external && !this.opts.allowed(source))) {
       client.destroy();
       return;
     }
-    const candidates = target.port.endpoints.filter((e) => this.opts.usable(e));
+    const permits = this.opts.permits ?? (() => true);
+    const candidates = target.port.endpoints.filter((e) => this.opts.usable(e) && permits(source, e));
     this.forward(client, key, target, source, candidates, 0);
   }
 

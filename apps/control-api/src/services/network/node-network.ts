@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { UnauthenticatedError } from "@berth/core";
 import { nodes, objects, withTenant } from "@berth/db";
-import { clusterDnsAddress, type ServiceSpec } from "@berth/kube";
+import { clusterDnsAddress, type EndpointPod, type ServiceSpec } from "@berth/kube";
 import {
   CLUSTER_DOMAIN,
   type NetworkRequest,
@@ -15,6 +15,7 @@ import type { Deps, NodeCaller } from "../../deps";
 import type { RequestMeta } from "../../operation";
 import { strictly } from "../replies";
 import { endpointPods, slicesOfService } from "./endpoints";
+import { clusterPolicies } from "./policies";
 import { ensureServiceRange } from "./service-range";
 
 /** The node agent's schema of the view (lenient, for its own reading), strict at every level. */
@@ -64,7 +65,12 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
       .from(objects)
       .where(and(eq(objects.clusterId, caller.clusterId), eq(objects.kind, "Service")))
       .orderBy(asc(objects.namespace), asc(objects.name));
-    const pods = rows.length > 0 ? await endpointPods(tx, caller.clusterId) : [];
+    let loaded: Promise<EndpointPod[]> | undefined;
+    const allPods = () => {
+      loaded ??= endpointPods(tx, caller.clusterId);
+      return loaded;
+    };
+    const pods = rows.length > 0 ? await allPods() : [];
     const services = rows.map((row): NetworkService => {
       const spec = row.spec as unknown as ServiceSpec;
       const slices = slicesOfService(row, pods);
@@ -78,6 +84,7 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
           name: p.name,
           port: p.port,
           protocol: p.protocol,
+          ...(p.nodePort !== undefined && spec.type !== "ClusterIP" ? { nodePort: p.nodePort } : {}),
           endpoints: slices.flatMap((slice) => {
             const served = slice.ports.find((sp) => sp.name === p.name);
             if (!served) return [];
@@ -91,11 +98,13 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
         })),
       };
     });
+    const dnsAddress = clusterDnsAddress(serviceCidr);
     const body = {
       serviceCidr,
-      dnsAddress: clusterDnsAddress(serviceCidr),
+      dnsAddress,
       clusterDomain: CLUSTER_DOMAIN,
       services,
+      policies: await clusterPolicies(tx, caller.clusterId, allPods, dnsAddress),
     };
     const version = createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 32);
     return { version, ...body };

@@ -210,6 +210,10 @@ export async function admitDocument(doc: Identified, i: AdmissionInputs): Promis
           normal as ServiceSpec,
           (current?.spec as ServiceSpec | undefined)?.clusterIP,
         );
+    if (doc.kind === "Service")
+      spec = await i.world
+        .nodePorts()
+        .assign(doc.namespace, doc.name, spec as ServiceSpec, current?.spec as ServiceSpec | undefined);
     let secretData: Record<string, string> | undefined;
     if (doc.kind === "Secret") {
       const s = normal as SecretSpec;

@@ -5,6 +5,7 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Deps, UserCaller } from "../../deps";
 import { loadCluster } from "../clusters";
 import { kick } from "../kick";
+import { serviceRenderOptions } from "../network/node-ports";
 import { page } from "../paging";
 import { stopPods } from "../pod-removal";
 import { openSecretData } from "../secret-data";
@@ -39,13 +40,14 @@ async function mustFind(tx: Tx, kind: ObjectKindName, ref: ObjectRef): Promise<O
 async function withUsage(tx: Tx, rows: ObjectRow[]): Promise<ObjectView[]> {
   const used = new Map<string, Awaited<ReturnType<AdmissionWorld["used"]>>>();
   const out: ObjectView[] = [];
+  const nodes: { addresses?: string[] } = {};
   for (const r of rows) {
     if (r.kind === "PodDisruptionBudget") {
       out.push(renderObject(r, { budgetStatus: await budgetStatusOf(tx, r) }));
       continue;
     }
     if (r.kind !== "ResourceQuota") {
-      out.push(renderObject(r));
+      out.push(renderObject(r, await serviceRenderOptions(tx, r, nodes)));
       continue;
     }
     if (!used.has(r.namespace))

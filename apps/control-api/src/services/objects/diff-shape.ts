@@ -6,6 +6,7 @@ import {
   type JobSpec,
   type KindName,
   type LimitRangeItem,
+  type NetworkPolicySpec,
   type PodDisruptionBudgetSpec,
   type PriorityClassSpec,
   type QuotaAmounts,
@@ -15,6 +16,7 @@ import {
   renderHorizontalPodAutoscalerSpec,
   renderJobSpec,
   renderLimitRangeSpec,
+  renderNetworkPolicySpec,
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
@@ -68,6 +70,8 @@ export function diffShape(
       return { metadata, spec: renderHorizontalPodAutoscalerSpec(spec as HorizontalPodAutoscalerSpec) };
     case "Service":
       return { metadata, spec: renderServiceSpec(spec as ServiceSpec) };
+    case "NetworkPolicy":
+      return { metadata, spec: renderNetworkPolicySpec(spec as NetworkPolicySpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

@@ -6,6 +6,7 @@ import {
   type JobSpec,
   KINDS,
   type LimitRangeItem,
+  type NetworkPolicySpec,
   type PodDisruptionBudgetSpec,
   type PodDisruptionBudgetStatus,
   type PriorityClassSpec,
@@ -15,6 +16,7 @@ import {
   renderHorizontalPodAutoscalerSpec,
   renderJobSpec,
   renderLimitRangeSpec,
+  renderNetworkPolicySpec,
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
@@ -47,6 +49,8 @@ export interface RenderOptions {
   quotaUsed?: QuotaAmounts;
   /** A PodDisruptionBudget's status, worked out from its namespace's pods now. */
   budgetStatus?: PodDisruptionBudgetStatus;
+  /** A NodePort Service's nodes: the addresses of the cluster's ready nodes, for its condition. */
+  nodeAddresses?: readonly string[];
 }
 
 export function metaOf(o: ObjectRow) {
@@ -162,8 +166,10 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
         ...head,
         metadata,
         spec: renderServiceSpec(o.spec as unknown as ServiceSpec),
-        status: serviceStatus(o.spec as unknown as ServiceSpec),
+        status: serviceStatus(o.spec as unknown as ServiceSpec, opts.nodeAddresses),
       };
+    case "NetworkPolicy":
+      return { ...head, metadata, spec: renderNetworkPolicySpec(o.spec as unknown as NetworkPolicySpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no rendering for ${String(unknownKind)}`);
@@ -172,12 +178,18 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
 }
 
 /**
- * A Service's status. NodePort and LoadBalancer services are admitted and reachable at their
- * clusterIP inside the cluster, but nothing outside serves them yet: a condition says so rather
- * than leaving `status.loadBalancer` silently empty.
+ * A Service's status. A NodePort Service is served on its node ports by every node of the cluster:
+ * Kubernetes writes nothing for it in `status.loadBalancer`, so a condition names where (the
+ * addresses of the cluster's ready nodes, when the read knows them). LoadBalancer services are
+ * reachable at their clusterIP and node ports, but no platform address serves them yet: a
+ * condition says so rather than leaving `status.loadBalancer` silently empty.
  */
-function serviceStatus(s: ServiceSpec): Record<string, unknown> {
+function serviceStatus(
+  s: ServiceSpec,
+  nodeAddresses: readonly string[] | undefined,
+): Record<string, unknown> {
   if (s.type === "ClusterIP") return { loadBalancer: {} };
+  if (s.type === "NodePort") return { loadBalancer: {}, conditions: [nodePortCondition(s, nodeAddresses)] };
   return {
     loadBalancer: {},
     conditions: [
@@ -188,5 +200,25 @@ function serviceStatus(s: ServiceSpec): Record<string, unknown> {
         message: `type ${s.type} is admitted, but only the clusterIP is served inside the cluster so far`,
       },
     ],
+  };
+}
+
+function nodePortCondition(s: ServiceSpec, nodeAddresses: readonly string[] | undefined) {
+  const ports = s.ports.map((p) => p.nodePort).join(", ");
+  if (nodeAddresses?.length === 0)
+    return {
+      type: "berth.io/ExternallyReachable",
+      status: "False",
+      reason: "NoReadyNodes",
+      message: `node port ${ports}: no node of the cluster is ready to serve it`,
+    };
+  const where = nodeAddresses
+    ? `: ${nodeAddresses.flatMap((a) => s.ports.map((p) => `${a}:${p.nodePort}`)).join(", ")}`
+    : "";
+  return {
+    type: "berth.io/ExternallyReachable",
+    status: "True",
+    reason: "NodePortServed",
+    message: `served on node port ${ports} of every ready node of the cluster${where}`,
   };
 }

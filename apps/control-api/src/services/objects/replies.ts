@@ -6,6 +6,7 @@ import {
   KINDS,
   type KindName,
   limitRangeSchema,
+  networkPolicySchema,
   podDisruptionBudgetSchema,
   priorityClassSchema,
   resourceQuotaSchema,
@@ -182,8 +183,14 @@ export const objectReplies = {
       conditions: z
         .array(computedCondition)
         .optional()
-        .describe("NodePort and LoadBalancer: nothing outside the cluster serves them yet"),
+        .describe(
+          "berth.io/ExternallyReachable: NodePort, where its node ports are served; LoadBalancer: no platform address serves it yet",
+        ),
     }),
+  }),
+  NetworkPolicy: networkPolicySchema.omit({ status: true }).extend({
+    ...head("NetworkPolicy"),
+    spec: networkPolicySchema.shape.spec.required({ policyTypes: true }),
   }),
   Deployment: deploymentReply,
 } satisfies Record<KindName, z.ZodType>;

@@ -4,6 +4,7 @@ import { deployments, objects, pods, type Tx } from "@berth/db";
 import type { DeploymentSpec, KindName } from "@berth/kube";
 import { and, eq, getTableColumns, isNull, sql } from "drizzle-orm";
 import { templateHashOf } from "../manifest";
+import { serviceRenderOptions } from "../network/node-ports";
 import { clusterDataKey, openSecretData, sealSecretData } from "../secret-data";
 import { type DeploymentRow, deploymentSpecOf, renderDeployment } from "./deployment-view";
 import type { UserMeta } from "./meta";
@@ -185,7 +186,7 @@ export async function writeObject(
       })
       .returning();
   if (!row) throw new Error(`writing ${w.kind} ${w.name} returned nothing`);
-  return { uid: row.id, view: renderObject(row) };
+  return { uid: row.id, view: renderObject(row, await serviceRenderOptions(tx, row)) };
 }
 
 async function writeDeployment(tx: Tx, cluster: ClusterKeys, w: Write, now: Date) {
@@ -243,5 +244,5 @@ export async function renderStored(
     return d ? renderDeployment(d, d.podCount) : undefined;
   }
   const o = await objectRow(tx, clusterId, kind, namespace, name);
-  return o ? renderObject(o) : undefined;
+  return o ? renderObject(o, await serviceRenderOptions(tx, o)) : undefined;
 }

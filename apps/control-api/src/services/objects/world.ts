@@ -10,6 +10,7 @@ import {
   resourcePolicyOf,
 } from "@berth/kube";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { NodePorts } from "../network/node-ports";
 import { ServiceAddresses } from "../network/service-range";
 import { deploymentSpecOf } from "./deployment-view";
 import { addAmounts, contributionOf } from "./quota";
@@ -38,6 +39,7 @@ export class AdmissionWorld {
   private classes: Map<string, PriorityClassSpec> | undefined;
 
   private addresses: ServiceAddresses | undefined;
+  private ports: NodePorts | undefined;
 
   constructor(
     private readonly tx: Tx,
@@ -48,6 +50,12 @@ export class AdmissionWorld {
   serviceAddresses(): ServiceAddresses {
     this.addresses ??= new ServiceAddresses(this.tx, this.clusterId);
     return this.addresses;
+  }
+
+  /** The node ports of the cluster's Services, and those admitted so far. */
+  nodePorts(): NodePorts {
+    this.ports ??= new NodePorts(this.tx, this.clusterId);
+    return this.ports;
   }
 
   async namespace(name: string): Promise<NamespaceState> {
