@@ -194,7 +194,7 @@ describe("NetworkPolicy on a node", () => {
     await apply(a, [policy("web-deny-all", { podSelector: { matchLabels: { app: "web" } }, ingress: [] })]);
     const [okBefore, blockedAt] = (await loop).stdout.trim().split(" ").map(Number);
     console.log(
-      `deny-all ingress: the first blocked call was sent ${Math.round(((blockedAt ?? 0) - appliedAt) * 1000)} ms after the apply was (${okBefore} calls went through before; view polled every 500 ms)`,
+      `deny-all ingress: the first blocked call was sent ${Math.round(((blockedAt ?? 0) - appliedAt) * 1000)} ms after the apply was (${okBefore} calls went through before; the view is pushed)`,
     );
     expect(okBefore).toBeGreaterThan(0);
     expect(blockedAt).toBeGreaterThan(appliedAt);

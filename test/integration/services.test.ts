@@ -211,8 +211,18 @@ describe("a Service across two nodes", () => {
 
   it("takes a replica whose readiness fails out of the rotation within one probe period", async () => {
     const victim = webPods[0];
+    // The client calls http://web in a loop meanwhile, each answer stamped with the kernel's clock
+    // (/proc/uptime, the same in every container of the host), as is the moment readiness fails.
+    await exec(
+      a,
+      clientPod,
+      `(i=0; while [ $i -lt 150 ]; do echo "$(cut -d' ' -f1 /proc/uptime) $(wget -q -O- http://web/ 2>/dev/null | head -n1)"; i=$((i+1)); done > /tmp/rotation) >/dev/null 2>&1 &`,
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
     const started = Date.now();
-    await exec(a, victim, "rm /tmp/www/healthz");
+    const failedAt = Number(
+      (await exec(a, victim, "cut -d' ' -f1 /proc/uptime; rm /tmp/www/healthz")).stdout,
+    );
     const notReady = await p.waitFor("the victim unready", async () => {
       const x = (await podsOf(a, "web")).find((y) => y.name === victim.name);
       return x && !x.ready && Date.now();
@@ -223,9 +233,17 @@ describe("a Service across two nodes", () => {
     );
     // Calls from now on never reach it.
     const r = await callMany(a, clientPod, "http://web/", 20);
-    console.log(
-      `readiness (period ${PERIOD_S} s): unready in the API after ${notReady - started} ms, out of the EndpointSlice after ${outOfSlice - started} ms (${outOfSlice - notReady} ms after unready)`,
+    const answers = (await exec(a, clientPod, "sleep 1; cat /tmp/rotation")).stdout.trim().split("\n");
+    const lastByVictim = Math.max(
+      ...answers.filter((l) => l.endsWith(victim.name)).map((l) => Number(l.split(" ")[0])),
     );
+    const rotationMs = Math.round((lastByVictim - failedAt) * 1000);
+    console.log(
+      `readiness (period ${PERIOD_S} s): unready in the API after ${notReady - started} ms, out of the EndpointSlice after ${outOfSlice - started} ms (${outOfSlice - notReady} ms after unready); its last answer to the client ${rotationMs} ms after its readiness failed (${answers.length} calls)`,
+    );
+    expect(answers.filter((l) => !l.includes("Hello"))).toEqual([]);
+    expect(lastByVictim).toBeGreaterThan(0);
+    expect(rotationMs).toBeLessThanOrEqual(PERIOD_S * 1000 + 1_000);
     expect(r.failed).toBe(0);
     expect(r.hosts).not.toContain(victim.name);
     expect(new Set(r.hosts).size).toBe(2);
