@@ -115,6 +115,36 @@ describe("berth against a real control API", () => {
     expect((await ok(["get", "configmap", "app", "-o", "json"])).stdout).toContain('"GREETING": "hello"');
   });
 
+  it("gets services, network policies and endpoint slices as kubectl's tables", async () => {
+    const net = `apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: shop }
+spec:
+  type: NodePort
+  selector: { app: web }
+  ports: [{ port: 80, targetPort: 8080 }]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: web-only, namespace: shop }
+spec:
+  podSelector: { matchLabels: { app: web } }
+  policyTypes: [Ingress]
+`;
+    await ok(["apply", "-f", "-"], net);
+    expect((await ok(["get", "svc", "-n", "shop"])).stdout).toMatch(
+      /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\nweb\s+NodePort\s+100\.\d+\.\d+\.\d+\s+<none>\s+80:3\d{4}\/TCP\s+\d+s\n$/,
+    );
+    expect((await ok(["get", "netpol", "-n", "shop"])).stdout).toMatch(
+      /^NAME\s+POD-SELECTOR\s+AGE\nweb-only\s+app=web\s+\d+s\n$/,
+    );
+    // No pod is ready: the Service's one slice is Kubernetes' placeholder.
+    expect((await ok(["get", "endpointslices", "-n", "shop"])).stdout).toMatch(
+      /^NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE\nweb-[a-z0-9]{5}\s+IPv4\s+<unset>\s+<none>\s+\d+s\n$/,
+    );
+    await ok(["delete", "-f", "-"], net);
+  });
+
   it("gets deployments and pods as kubectl's tables, and describes a pod with the scheduler's reason", async () => {
     const deployments = await ok(["get", "deployments"]);
     expect(deployments.stdout).toMatch(

@@ -74,6 +74,8 @@ export const ClusterAdmin = managed(
           "priorityclass:*",
           "poddisruptionbudget:*",
           "horizontalpodautoscaler:*",
+          "service:*",
+          "endpointslice:*",
           "networkpolicy:*",
           "metrics:*",
         ],

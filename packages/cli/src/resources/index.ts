@@ -1,5 +1,6 @@
 import { UsageError } from "../errors";
 import { str } from "../json";
+import { networkKinds } from "./network";
 import { events, pods, registryKinds } from "./objects";
 import { clusters, joinTokens, nodePools, nodes } from "./platform";
 import type { Resource } from "./resource";
@@ -8,6 +9,7 @@ import type { Resource } from "./resource";
 export const RESOURCES: readonly Resource[] = [
   pods,
   ...registryKinds,
+  ...networkKinds,
   events,
   nodes,
   nodePools,
