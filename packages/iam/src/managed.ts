@@ -74,6 +74,7 @@ export const ClusterAdmin = managed(
           "priorityclass:*",
           "poddisruptionbudget:*",
           "horizontalpodautoscaler:*",
+          "ingress:*",
           "metrics:*",
         ],
         Resource: `${TENANT}:cluster/*`,

@@ -8,6 +8,7 @@ import {
   secretSchema,
 } from "./kinds/config";
 import { deploymentSchema, normaliseDeployment } from "./kinds/deployment";
+import { ingressSchema, normaliseIngress } from "./kinds/ingress";
 import { cronJobSchema, jobSchema, normaliseCronJob, normaliseJobSpec } from "./kinds/job";
 import {
   limitRangeSchema,
@@ -126,6 +127,15 @@ export const KINDS = {
     iamPrefix: "service",
     schema: serviceSchema,
     normalise: (s, name) => normaliseService(s, name),
+  }),
+  Ingress: kind({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    plural: "ingresses",
+    namespaced: true,
+    iamPrefix: "ingress",
+    schema: ingressSchema,
+    normalise: (i) => normaliseIngress(i),
   }),
   Deployment: kind({
     apiVersion: "apps/v1",

@@ -258,6 +258,7 @@ export const objectKindOperations = {
   PodDisruptionBudget: namespacedOperations("PodDisruptionBudget"),
   HorizontalPodAutoscaler: namespacedOperations("HorizontalPodAutoscaler"),
   Service: namespacedOperations("Service"),
+  Ingress: namespacedOperations("Ingress"),
 };
 
 export const applyOperation = op({

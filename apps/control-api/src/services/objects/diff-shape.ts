@@ -3,6 +3,7 @@ import {
   type CronJobSpec,
   type DeploymentSpec,
   type HorizontalPodAutoscalerSpec,
+  type IngressSpec,
   type JobSpec,
   type KindName,
   type LimitRangeItem,
@@ -13,6 +14,7 @@ import {
   renderCronJobSpec,
   renderDeploymentSpec,
   renderHorizontalPodAutoscalerSpec,
+  renderIngressSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderPodDisruptionBudgetSpec,
@@ -68,6 +70,8 @@ export function diffShape(
       return { metadata, spec: renderHorizontalPodAutoscalerSpec(spec as HorizontalPodAutoscalerSpec) };
     case "Service":
       return { metadata, spec: renderServiceSpec(spec as ServiceSpec) };
+    case "Ingress":
+      return { metadata, spec: renderIngressSpec(spec as IngressSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

@@ -15,6 +15,7 @@ export const OBJECT_KINDS = [
   "PodDisruptionBudget",
   "HorizontalPodAutoscaler",
   "Service",
+  "Ingress",
 ] as const satisfies readonly KindName[];
 export type ObjectKindName = (typeof OBJECT_KINDS)[number];
 /** Cluster-scoped kinds besides Namespace (which has operations of its own). */

@@ -3,6 +3,7 @@ import {
   type ConfigMapSpec,
   type CronJobSpec,
   type HorizontalPodAutoscalerSpec,
+  type IngressSpec,
   type JobSpec,
   KINDS,
   type LimitRangeItem,
@@ -13,6 +14,7 @@ import {
   renderConfigMapFields,
   renderCronJobSpec,
   renderHorizontalPodAutoscalerSpec,
+  renderIngressSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderPodDisruptionBudgetSpec,
@@ -162,7 +164,15 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
         ...head,
         metadata,
         spec: renderServiceSpec(o.spec as unknown as ServiceSpec),
-        status: serviceStatus(o.spec as unknown as ServiceSpec),
+        status: serviceStatus(o.spec as unknown as ServiceSpec, o.status),
+      };
+    case "Ingress":
+      // The gateway writes where it serves the Ingress and what it could not serve (conditions).
+      return {
+        ...head,
+        metadata,
+        spec: renderIngressSpec(o.spec as unknown as IngressSpec),
+        status: { loadBalancer: {}, ...o.status },
       };
     default: {
       const unknownKind: never = kind;
@@ -176,8 +186,21 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
  * clusterIP inside the cluster, but nothing outside serves them yet: a condition says so rather
  * than leaving `status.loadBalancer` silently empty.
  */
-function serviceStatus(s: ServiceSpec): Record<string, unknown> {
+function serviceStatus(s: ServiceSpec, stored: Record<string, unknown>): Record<string, unknown> {
   if (s.type === "ClusterIP") return { loadBalancer: {} };
+  // A LoadBalancer service the gateway serves: it wrote where (apps/gateway).
+  if (s.type === "LoadBalancer" && stored.loadBalancer)
+    return {
+      loadBalancer: stored.loadBalancer,
+      conditions: [
+        {
+          type: "berth.io/ExternallyReachable",
+          status: "True",
+          reason: "ServedByGateway",
+          message: "every port is forwarded by the platform's gateway at the address in loadBalancer",
+        },
+      ],
+    };
   return {
     loadBalancer: {},
     conditions: [
