@@ -113,7 +113,7 @@ export const appRouter = router({
   poddisruptionbudgets: router(kindRouter(kinds.PodDisruptionBudget)),
   horizontalpodautoscalers: router(kindRouter(kinds.HorizontalPodAutoscaler)),
   services: router(kindRouter(kinds.Service)),
-  ingresses: router(kindRouter(kinds.Ingress)),
+  ingresses: router({ ...kindRouter(kinds.Ingress), stats: query(ops.ingressStats) }),
   endpointslices: router({ get: query(ops.getEndpointSlice), list: query(ops.listEndpointSlices) }),
   events: router({ list: query(ops.listEvents) }),
   metrics: router({

@@ -1,0 +1,47 @@
+import { createLogger, createMetricsRegistry, parseMasterKey } from "@berth/core";
+import { closeDb, createDb } from "@berth/db";
+import { createAdminServer } from "./admin";
+import { parseEnv } from "./env";
+import { Gateway } from "./gateway";
+
+const env = parseEnv();
+const logger = createLogger("gateway", env.LOG_LEVEL);
+const db = createDb(
+  { url: env.DATABASE_URL, systemUrl: env.DATABASE_SYSTEM_URL },
+  { applicationName: "berth-gateway", max: 2, systemMax: 4 },
+);
+const metrics = createMetricsRegistry("gateway");
+const gateway = new Gateway(
+  { db, master: parseMasterKey(env.BERTH_MASTER_KEY), logger, metrics, now: () => new Date() },
+  {
+    host: env.GATEWAY_HOST,
+    httpPort: env.GATEWAY_HTTP_PORT,
+    httpsPort: env.GATEWAY_HTTPS_PORT,
+    publicIp: env.GATEWAY_PUBLIC_IP,
+    lbPorts: env.GATEWAY_LB_PORT_RANGE,
+    refreshMs: env.GATEWAY_REFRESH_MS,
+    statsFlushMs: env.GATEWAY_STATS_FLUSH_MS,
+    connectTimeoutMs: env.GATEWAY_CONNECT_TIMEOUT_MS,
+    accessLog: env.GATEWAY_ACCESS_LOG,
+  },
+);
+await gateway.start();
+const admin = createAdminServer(db, metrics, () => gateway.loaded);
+admin.listen(env.GATEWAY_ADMIN_PORT, env.GATEWAY_ADMIN_HOST);
+logger.info(
+  { http: gateway.httpPort, https: gateway.httpsPort, admin: env.GATEWAY_ADMIN_PORT },
+  "gateway running",
+);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "stopping");
+  await gateway.stop();
+  await new Promise<void>((resolve) => admin.close(() => resolve()));
+  await closeDb(db);
+  process.exit(0);
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));
