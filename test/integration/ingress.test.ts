@@ -50,6 +50,7 @@ const site = (name: string) => ({
               `mkdir -p /tmp/www/api && echo ${name}-service > /tmp/www/index.html && cp /tmp/www/index.html /tmp/www/api/ && exec httpd -f -p 8080 -h /tmp/www`,
             ],
             ports: [{ name: "http", containerPort: 8080 }],
+            readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
             resources: { requests: { cpu: "10m", memory: "16Mi" } },
           },
         ],
@@ -208,6 +209,27 @@ describe("an Ingress with TLS served by the gateway", () => {
   });
 });
 
+describe("per-route request counts and latency", () => {
+  it("are readable by the tenant for its Ingress, per rule and status class, and by no other tenant", async () => {
+    const port = gateway.httpsPort;
+    for (let i = 0; i < 5; i++) await curl(`https://shop.example.com:${port}/api/`, port);
+    const stats = await p.waitFor("the stats to be flushed", async () => {
+      const r = await call(a, "GET", "ingresses/default/shop/stats?minutes=5");
+      expect(r.status, r.text).toBe(200);
+      const api = (r.body.routes as J[]).find((x) => x.path === "/api" && x.statusClass === "2xx");
+      return api && api.requests >= 5 ? r.body : undefined;
+    });
+    const api = (stats.routes as J[]).find((x) => x.path === "/api" && x.statusClass === "2xx");
+    expect(api).toMatchObject({ host: "shop.example.com", bytes: expect.any(Number) });
+    expect(api.latencyBuckets.reduce((n: number, x: J) => n + x.requests, 0)).toBe(api.requests);
+    expect(api.p99Ms).toBeGreaterThanOrEqual(api.p50Ms);
+    const other = await p.api.call("GET", `/v1/clusters/${a.clusterId}/ingresses/default/shop/stats`, {
+      token: b.token,
+    });
+    expect([403, 404]).toContain(other.status);
+  });
+});
+
 describe("what can only be known later is a condition on the Ingress", () => {
   it("a missing TLS Secret: TLSReady False, reason SecretNotFound; the host is served over HTTP", async () => {
     const doc = ingress("nocert", [{ host: "nocert.example.com" }], {
@@ -223,6 +245,19 @@ describe("what can only be known later is a condition on the Ingress", () => {
     expect(cond.message).toContain("default/absent");
     const port = gateway.httpPort;
     expect((await curl(`http://nocert.example.com:${port}/`, port)).body).toBe("web-service");
+  });
+
+  it("a certificate that does not cover the host: reason CertificateHostMismatch", async () => {
+    const doc = ingress("mismatch", [{ host: "mismatch.example.com" }], {
+      hosts: ["mismatch.example.com"],
+      secretName: "shop-tls",
+    });
+    expect((await call(a, "PUT", "ingresses/default/mismatch", doc)).status).toBe(200);
+    const cond = await p.waitFor("the condition", async () => {
+      const r = (await call(a, "GET", "ingresses/default/mismatch")).body;
+      return (r.status.conditions as J[] | undefined)?.find((c) => c.type === "berth.io/TLSReady");
+    });
+    expect(cond).toMatchObject({ status: "False", reason: "CertificateHostMismatch" });
   });
 
   it("a Secret of another type: reason SecretWrongType", async () => {

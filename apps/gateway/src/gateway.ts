@@ -48,6 +48,8 @@ export class Gateway {
   private config: GatewayConfig = { routes: new RouteTable(), tls: new Map(), conditions: new Map() };
   private snapshot: Snapshot = { ingresses: [], services: new Map(), secrets: new Map() };
   private allocations: LbAllocations = new Map();
+  /** LoadBalancer ports another process of this host holds (found when listening failed). */
+  private readonly busyPorts = new Set<number>();
   private readonly rr = new RoundRobin();
   private readonly stats = new RouteStats();
   private readonly lbs: LoadBalancers;
@@ -147,15 +149,18 @@ export class Gateway {
       await withSystem(this.deps.db, async (tx) => {
         const snapshot = await readSnapshot(tx, this.deps.master);
         const config = buildConfig(snapshot, now);
-        const allocations = await allocateLbPorts(tx, snapshot, this.address);
+        const allocations = await allocateLbPorts(tx, snapshot, this.address, this.busyPorts);
         await writeStatuses(tx, snapshot, config, allocations, this.address, now);
         await sweepHostClaims(tx);
         this.snapshot = snapshot;
         this.config = config;
         this.allocations = allocations;
       });
-      await this.lbs.sync(this.snapshot, this.allocations);
+      const failed = await this.lbs.sync(this.snapshot, this.allocations);
+      for (const port of failed) this.busyPorts.add(port);
       this.loaded = true;
+      // Ports that turned out to be taken are allocated again at once, elsewhere.
+      if (failed.length > 0) setImmediate(() => void this.refresh());
     } catch (error) {
       this.refreshFailures.inc();
       this.deps.logger.error(

@@ -27,7 +27,9 @@ export class LoadBalancers {
     private readonly rr: RoundRobin,
   ) {}
 
-  async sync(snapshot: Snapshot, allocations: LbAllocations): Promise<void> {
+  /** Opens and closes listeners to match the allocations; answers the ports that could not be listened on. */
+  async sync(snapshot: Snapshot, allocations: LbAllocations): Promise<number[]> {
+    const failed: number[] = [];
     const endpoints = new Map<string, { ip: string; port: number }[]>();
     for (const s of snapshot.services.values())
       if (s.spec.type === "LoadBalancer")
@@ -50,12 +52,14 @@ export class LoadBalancers {
         server.on("error", (error) => this.logger.warn({ err: error, port }, "load balancer listener error"));
         this.listeners.set(port, { server, key });
       } catch (error) {
-        this.logger.error(
+        failed.push(port);
+        this.logger.warn(
           { err: error, port },
-          "cannot listen on a LoadBalancer port; retried at the next refresh",
+          "cannot listen on a LoadBalancer port; another one is allocated",
         );
       }
     }
+    return failed;
   }
 
   private forward(key: string, client: Socket): void {

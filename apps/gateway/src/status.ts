@@ -22,7 +22,13 @@ export const lbKey = (serviceUid: string, servicePort: number) => `${serviceUid}
  * allocation is keyed by the Service's uid and port number, so re-applying the Service keeps it.
  * The port is the table's primary key: two gateways allocating at once cannot share one.
  */
-export async function allocateLbPorts(tx: Tx, snapshot: Snapshot, address: Address): Promise<LbAllocations> {
+export async function allocateLbPorts(
+  tx: Tx,
+  snapshot: Snapshot,
+  address: Address,
+  /** Ports something else on this host holds: allocations there are moved. */
+  busy: ReadonlySet<number> = new Set(),
+): Promise<LbAllocations> {
   const wanted = new Map<string, { s: ServiceView; port: number }>();
   for (const s of snapshot.services.values())
     if (s.spec.type === "LoadBalancer")
@@ -43,7 +49,7 @@ export async function allocateLbPorts(tx: Tx, snapshot: Snapshot, address: Addre
     if (out.has(key)) continue;
     while (next <= address.lbPorts.max) {
       const candidate = next++;
-      if (used.has(candidate)) continue;
+      if (used.has(candidate) || busy.has(candidate)) continue;
       const [got] = await tx
         .insert(loadBalancerPorts)
         .values({

@@ -1,6 +1,6 @@
 import { BerthError } from "@berth/core";
 import { INGRESS_LATENCY_BUCKETS_MS, ingressRouteStats, objects, withTenant } from "@berth/db";
-import { and, eq, gte, sql } from "drizzle-orm";
+import { and, eq, gte } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../../deps";
 import { clusterId, loadCluster } from "../clusters";
@@ -17,6 +17,7 @@ export const ingressStatsInput = z
   .strict();
 
 const count = z.number().int().min(0);
+type StatusClass = "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
 const routeStats = z.strictObject({
   host: z.string().describe("The rule's host as written (a wildcard stays `*.x.y`)"),
   path: z.string().describe("The rule's path; \"\" for the Ingress's defaultBackend"),
@@ -75,37 +76,54 @@ export async function ingressStats(
     const now = deps.now().getTime();
     const from = new Date(Math.floor(now / 60_000) * 60_000 - (input.minutes - 1) * 60_000);
     const rows = await tx
-      .select({
-        host: ingressRouteStats.host,
-        path: ingressRouteStats.path,
-        statusClass: ingressRouteStats.statusClass,
-        requests: sql<string>`sum(${ingressRouteStats.requests})`,
-        bytes: sql<string>`sum(${ingressRouteStats.bytes})`,
-        durationMsSum: sql<string>`sum(${ingressRouteStats.durationMsSum})`,
-        buckets: sql<
-          string[]
-        >`array(select sum(v)::text from ${ingressRouteStats} s2, unnest(s2.latency_buckets) with ordinality as u(v, i)
-          where s2.object_id = ${o.id} and s2.host = ${ingressRouteStats.host} and s2.path = ${ingressRouteStats.path}
-            and s2.status_class = ${ingressRouteStats.statusClass} and s2.minute >= ${from} group by i order by i)`,
-      })
+      .select()
       .from(ingressRouteStats)
       .where(and(eq(ingressRouteStats.objectId, o.id), gte(ingressRouteStats.minute, from)))
-      .groupBy(ingressRouteStats.host, ingressRouteStats.path, ingressRouteStats.statusClass)
       .orderBy(ingressRouteStats.host, ingressRouteStats.path, ingressRouteStats.statusClass);
+    const sums = new Map<
+      string,
+      {
+        host: string;
+        path: string;
+        statusClass: StatusClass;
+        requests: number;
+        bytes: number;
+        durationMsSum: number;
+        buckets: number[];
+      }
+    >();
+    for (const r of rows) {
+      const key = `${r.host}\0${r.path}\0${r.statusClass}`;
+      const s = sums.get(key) ?? {
+        host: r.host,
+        path: r.path,
+        statusClass: r.statusClass,
+        requests: 0,
+        bytes: 0,
+        durationMsSum: 0,
+        buckets: [],
+      };
+      s.requests += r.requests;
+      s.bytes += r.bytes;
+      s.durationMsSum += r.durationMsSum;
+      r.latencyBuckets.forEach((n, i) => {
+        s.buckets[i] = (s.buckets[i] ?? 0) + n;
+      });
+      sums.set(key, s);
+    }
     return {
       ingress: input.name,
       namespace: input.namespace,
       from: from.toISOString(),
-      routes: rows.map((r) => {
-        const requests = Number(r.requests);
-        const buckets = r.buckets.map(Number);
+      routes: [...sums.values()].map((r) => {
+        const { requests, buckets } = r;
         return {
           host: r.host,
           path: r.path,
           statusClass: r.statusClass,
           requests,
-          bytes: Number(r.bytes),
-          meanMs: requests > 0 ? Math.round((Number(r.durationMsSum) / requests) * 1000) / 1000 : 0,
+          bytes: r.bytes,
+          meanMs: requests > 0 ? Math.round((r.durationMsSum / requests) * 1000) / 1000 : 0,
           p50Ms: quantile(buckets, requests, 0.5),
           p99Ms: quantile(buckets, requests, 0.99),
           latencyBuckets: buckets.map((n, i) => ({
