@@ -108,7 +108,7 @@ const gateway = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/in
     GATEWAY_HTTPS_PORT: String(httpsPort),
     GATEWAY_ADMIN_PORT: String(adminPort),
     GATEWAY_LB_PORT_RANGE: `${lb.min}-${lb.max}`,
-    GATEWAY_ACCESS_LOG: "true",
+    GATEWAY_ACCESS_LOG: process.env.BENCH_ACCESS_LOG ?? "true",
     LOG_LEVEL: "info",
   },
 });
