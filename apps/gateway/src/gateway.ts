@@ -201,26 +201,13 @@ export class Gateway {
           "request",
         );
     };
-    if (!routes) return finish(404, answer(res, 404, `no Ingress serves host ${JSON.stringify(host)}`));
-    if (scheme === "http" && tlsContextOf(this.config, host)) {
-      const port = this.httpsPort === 443 ? "" : `:${this.httpsPort}`;
-      return finish(
-        308,
-        answer(res, 308, "served over HTTPS", { location: `https://${host}${port}${req.url ?? "/"}` }),
-      );
+    const own = this.ownAnswer(host, path, scheme, req.url ?? "/", routes !== undefined, backend);
+    if (own) {
+      finish(own.status, answer(res, own.status, own.text, own.headers));
+      return;
     }
-    if (!backend)
-      return finish(404, answer(res, 404, `no rule of host ${JSON.stringify(host)} matches ${path}`));
-    const endpoints = this.endpointsOf(backend);
-    if (endpoints.length === 0)
-      return finish(
-        503,
-        answer(
-          res,
-          503,
-          `service ${backend.namespace}/${backend.service} has no ready endpoint for port ${backend.port}`,
-        ),
-      );
+    const endpoints = backend ? this.endpointsOf(backend) : [];
+    if (!backend || endpoints.length === 0) return;
     proxy(
       req,
       res,
@@ -230,6 +217,33 @@ export class Gateway {
       { connectTimeoutMs: this.opts.connectTimeoutMs, rr: this.rr },
       finish,
     );
+  }
+
+  /** What the gateway answers itself: unknown host or path (404), a redirect to HTTPS (308), no endpoint (503). */
+  private ownAnswer(
+    host: string,
+    path: string,
+    scheme: "http" | "https",
+    url: string,
+    known: boolean,
+    backend: Backend | undefined,
+  ): { status: number; text: string; headers?: Record<string, string> } | undefined {
+    if (!known) return { status: 404, text: `no Ingress serves host ${JSON.stringify(host)}` };
+    if (scheme === "http" && tlsContextOf(this.config, host)) {
+      const port = this.httpsPort === 443 ? "" : `:${this.httpsPort}`;
+      return {
+        status: 308,
+        text: "served over HTTPS",
+        headers: { location: `https://${host}${port}${url}` },
+      };
+    }
+    if (!backend) return { status: 404, text: `no rule of host ${JSON.stringify(host)} matches ${path}` };
+    if (this.endpointsOf(backend).length === 0)
+      return {
+        status: 503,
+        text: `service ${backend.namespace}/${backend.service} has no ready endpoint for port ${backend.port}`,
+      };
+    return undefined;
   }
 
   /** The ready endpoints of a backend: its Service's port (by number or name) resolved per pod. */

@@ -1,4 +1,3 @@
-import { ValidationError } from "@berth/core";
 import { describe, expect, it } from "vitest";
 import {
   hostProblem,
@@ -8,6 +7,7 @@ import {
   parseManifest,
   renderIngressSpec,
 } from "../src/index";
+import { firstIssue } from "./support";
 
 /** What `kubectl create ingress simple --rule="foo.com/bar=svc1:443,tls=my-cert" --dry-run=client -o yaml` prints. */
 const kubectlCreated = {
@@ -50,17 +50,7 @@ const path = (p: Record<string, unknown>) => ({
   },
 });
 
-function refusal(doc: Record<string, unknown>): { path: string; message: string } {
-  try {
-    admit(doc);
-  } catch (e) {
-    if (!(e instanceof ValidationError)) throw e;
-    const first = (e.details as { issues: { path: string; message: string }[] }).issues[0];
-    if (!first) throw new Error("no issue");
-    return first;
-  }
-  throw new Error("admitted");
-}
+const refusal = (doc: Record<string, unknown>) => firstIssue(() => admit(doc));
 
 describe("Ingress admission", () => {
   it("admits what kubectl create ingress prints and renders it back the same", () => {

@@ -28,8 +28,13 @@ export function admit(podSpec: Record<string, unknown>) {
 
 /** The first issue of the ValidationError admitting it throws (fails if it is admitted). */
 export function refusal(podSpec: Record<string, unknown>): { path: string; message: string } {
+  return firstIssue(() => admit(podSpec));
+}
+
+/** The first issue of the ValidationError `admitting` throws (fails if it throws none). */
+export function firstIssue(admitting: () => unknown): { path: string; message: string } {
   try {
-    admit(podSpec);
+    admitting();
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const first = (e.details as { issues: { path: string; message: string }[] }).issues[0];
