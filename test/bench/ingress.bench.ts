@@ -11,7 +11,8 @@
  * The gateway opens a new connection to the pod for every request in every run (busybox httpd
  * closes after each answer anyway).
  *
- * Run: `npm run bench:ingress` (services up). BENCH_SECONDS (10), BENCH_CONNECTIONS (10).
+ * Run: `npm run bench:ingress` (services up). BENCH_SECONDS (10), BENCH_CONNECTIONS (10), BENCH_WORKERS
+ * (load threads, 2), BENCH_GATEWAY_WORKERS (the gateway's GATEWAY_WORKERS, 1), BENCH_ACCESS_LOG (true).
  * `-- --json` ends with one JSON line. Goal (issue #13): ≥ 5,700 req/s without keep-alive, p99 < 10 ms
  * on 2 CPUs (ingress-nginx's published figure).
  */
@@ -109,6 +110,7 @@ const gateway = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/in
     GATEWAY_ADMIN_PORT: String(adminPort),
     GATEWAY_LB_PORT_RANGE: `${lb.min}-${lb.max}`,
     GATEWAY_ACCESS_LOG: process.env.BENCH_ACCESS_LOG ?? "true",
+    GATEWAY_WORKERS: process.env.BENCH_GATEWAY_WORKERS ?? "1",
     LOG_LEVEL: "info",
   },
 });
@@ -205,7 +207,7 @@ results.push(
   }),
 );
 log(
-  `ingress bench: ${SECONDS}s per run, ${CONNECTIONS} connections in ${WORKERS} load threads, one demo-web pod (busybox httpd)`,
+  `ingress bench: ${SECONDS}s per run, ${CONNECTIONS} connections in ${WORKERS} load threads, gateway workers ${process.env.BENCH_GATEWAY_WORKERS ?? "1"}, one demo-web pod (busybox httpd)`,
 );
 for (const r of results)
   log(

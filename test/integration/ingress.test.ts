@@ -152,6 +152,10 @@ describe("an Ingress with TLS served by the gateway", () => {
     expect(ing.status.conditions).toContainEqual(
       expect.objectContaining({ type: "berth.io/TLSReady", status: "True", reason: "CertificatesLoaded" }),
     );
+    // Written once: refreshes that change nothing do not move the resourceVersion.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const later = (await call(a, "GET", "ingresses/default/shop")).body;
+    expect(later.metadata.resourceVersion).toBe(ing.metadata.resourceVersion);
   });
 
   it("routes by host and path over HTTPS with the tenant's certificate", async () => {

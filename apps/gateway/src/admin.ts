@@ -1,11 +1,15 @@
 import { createServer, type Server } from "node:http";
 import { runChecks } from "@berth/core";
-import type { Db } from "@berth/db";
-import { ping } from "@berth/db";
-import type { Registry } from "prom-client";
 
-/** `/healthz` (the process answers), `/readyz` (Postgres answers and a configuration is loaded), `/metrics`. */
-export function createAdminServer(db: Db, metrics: Registry, loaded: () => boolean): Server {
+export interface AdminSources {
+  /** Readiness checks: each throws to say why not. */
+  checks: Record<string, () => Promise<unknown>>;
+  /** The Prometheus exposition of the process (or of every worker, in cluster mode). */
+  metrics: () => Promise<{ contentType: string; text: string }>;
+}
+
+/** `/healthz` (the process answers), `/readyz` (its checks pass), `/metrics`, on the private admin port. */
+export function createAdminServer(sources: AdminSources): Server {
   return createServer((req, res) => {
     const send = (status: number, type: string, body: string) => {
       res.writeHead(status, { "content-type": type });
@@ -13,16 +17,16 @@ export function createAdminServer(db: Db, metrics: Registry, loaded: () => boole
     };
     if (req.url === "/healthz") return send(200, "application/json", JSON.stringify({ status: "ok" }));
     if (req.url === "/readyz") {
-      void runChecks({
-        postgres: () => ping(db),
-        configuration: async () => {
-          if (!loaded()) throw new Error("not loaded yet");
-        },
-      }).then((r) => send(r.ready ? 200 : 503, "application/json", JSON.stringify(r)));
+      void runChecks(sources.checks).then((r) =>
+        send(r.ready ? 200 : 503, "application/json", JSON.stringify(r)),
+      );
       return;
     }
     if (req.url === "/metrics") {
-      void metrics.metrics().then((text) => send(200, metrics.contentType, text));
+      void sources.metrics().then(
+        (m) => send(200, m.contentType, m.text),
+        (error: unknown) => send(500, "text/plain", String(error)),
+      );
       return;
     }
     send(

@@ -34,6 +34,8 @@ const schema = z.object({
     .enum(["true", "false"])
     .default("true")
     .transform((v) => v === "true"),
+  /** Processes serving (node:cluster workers sharing the sockets); 1: this process alone. */
+  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
 });
 export type Env = ReturnType<typeof parseEnv>;
 

@@ -102,7 +102,18 @@ async function writeStatus(tx: Tx, id: string, status: Record<string, unknown>):
     .where(eq(objects.id, id));
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** JSON with keys sorted at every level: jsonb keeps its own key order, so compare this way. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
+  return v;
+}
+const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 /**
  * Writes where each Ingress and LoadBalancer Service is served (`status.loadBalancer`, as
