@@ -10,7 +10,7 @@ export const ingressOperations = {
     method: "GET",
     path: "/v1/clusters/:clusterId/ingresses/:namespace/:name/stats",
     auth: "user",
-    action: "ingress:ReadStats",
+    action: "ingress:GetStats",
     resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/namespace/${i.namespace}/ingress/${i.name}`),
     successStatus: 200,
     input: ingressStatsInput,
