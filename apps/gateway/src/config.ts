@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createSecureContext, type SecureContext } from "node:tls";
 import { certificateCovers, checkTlsSecretData, type IngressBackend } from "@berth/kube";
 import { type Backend, RouteTable } from "./routes";
@@ -56,6 +57,41 @@ const bad = (type: string, reason: string, message: string): Condition => ({
   message,
 });
 
+interface LoadedCertificate {
+  parsed: ReturnType<typeof checkTlsSecretData>;
+  context: SecureContext;
+}
+
+/**
+ * Certificates parsed and made into TLS contexts once, not at every refresh: keyed by the digest
+ * of the Secret's certificate and key; entries no refresh used for an hour are dropped.
+ */
+const certificates = new Map<string, LoadedCertificate & { usedAt: number }>();
+
+function loadCertificate(data: Record<string, string>, now: Date): LoadedCertificate {
+  const key = createHash("sha256")
+    .update(data["tls.crt"] ?? "")
+    .update("\0")
+    .update(data["tls.key"] ?? "")
+    .digest("hex");
+  let c = certificates.get(key);
+  if (!c) {
+    const parsed = checkTlsSecretData(data, now);
+    const context = createSecureContext({
+      cert: Buffer.from(data["tls.crt"] ?? "", "base64"),
+      key: Buffer.from(data["tls.key"] ?? "", "base64"),
+    });
+    c = { parsed, context, usedAt: now.getTime() };
+    certificates.set(key, c);
+  }
+  c.usedAt = now.getTime();
+  const notAfter = new Date(c.parsed.cert.validTo);
+  if (notAfter.getTime() <= now.getTime())
+    throw new Error(`the certificate expired at ${notAfter.toISOString()}`);
+  for (const [k, v] of certificates) if (now.getTime() - v.usedAt > 3_600_000) certificates.delete(k);
+  return c;
+}
+
 /** TLS of one Ingress: a context per covered host, and a condition saying what could not be served. */
 function tlsOf(i: IngressView, snapshot: Snapshot, now: Date, into: Map<string, SecureContext>): Condition {
   const problems: { reason: string; message: string }[] = [];
@@ -79,9 +115,9 @@ function tlsOf(i: IngressView, snapshot: Snapshot, now: Date, into: Map<string, 
       });
       continue;
     }
-    let parsed: ReturnType<typeof checkTlsSecretData>;
+    let loaded: LoadedCertificate;
     try {
-      parsed = checkTlsSecretData(secret.data, now);
+      loaded = loadCertificate(secret.data, now);
     } catch (error) {
       problems.push({
         reason: "CertificateInvalid",
@@ -89,10 +125,7 @@ function tlsOf(i: IngressView, snapshot: Snapshot, now: Date, into: Map<string, 
       });
       continue;
     }
-    const context = createSecureContext({
-      cert: Buffer.from(secret.data["tls.crt"] ?? "", "base64"),
-      key: Buffer.from(secret.data["tls.key"] ?? "", "base64"),
-    });
+    const { parsed, context } = loaded;
     for (const host of t.hosts) {
       if (!certificateCovers(parsed.cert, host)) {
         problems.push({
