@@ -1,3 +1,5 @@
+import { ingressHosts, withTenant } from "@berth/db";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Platform, startPlatform } from "./harness";
 import { ingress, selfSigned, tlsSecret } from "./tls-support";
@@ -66,6 +68,18 @@ describe("host claims", () => {
     expect(r.body.error.code).toBe("HOST_CLAIMED");
     expect(r.body.error.message).toContain("another tenant");
     expect(r.body.error.message).not.toContain(a.clusterId);
+  });
+
+  it("cannot be read by another tenant, not even through its own SQL (row-level security)", async () => {
+    const seen = (tenantId: string) =>
+      withTenant(p.api.deps.db, tenantId, (tx) =>
+        tx
+          .select({ host: ingressHosts.host })
+          .from(ingressHosts)
+          .where(eq(ingressHosts.host, "shop.example.com")),
+      );
+    expect(await seen(a.tenantId)).toEqual([{ host: "shop.example.com" }]);
+    expect(await seen(b.tenantId)).toEqual([]);
   });
 
   it("refuse it for another cluster of the same tenant, but let Ingresses of one cluster share it", async () => {
