@@ -71,3 +71,4 @@ export {
   rollupDirtyHours,
   type UsageEvent,
 } from "./usage";
+export { deriveEgressEvents, EGRESS_SETTLE_MS } from "./usage-egress";

@@ -126,7 +126,7 @@ async function markDirty(tx: Tx, marks: readonly [string, string][]): Promise<vo
  * amount become events, new ones only, and their (tenant, hour) pairs are marked dirty, in the
  * statement that derived them; it answers `n`, how many were new.
  */
-const storeDerived = sql`, ins as (
+export const storeDerived = sql`, ins as (
     insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
     select eid, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels from derived
     where raw > 0
@@ -140,7 +140,7 @@ const storeDerived = sql`, ins as (
   select count(*)::int as n from ins`;
 
 /** A derivation's watermark moves forward only. */
-function advanceWatermark(tx: Tx, name: string, at: string) {
+export function advanceWatermark(tx: Tx, name: string, at: string) {
   return tx.execute(sql`
     insert into usage_watermarks (name, at) values (${name}, ${at}::timestamptz)
     on conflict (name) do update set at = greatest(usage_watermarks.at, excluded.at)`);
