@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { type Db, withSystem } from "./client";
-import { advanceWatermark, HOUR_MS, hourOf, LATE_EVENT_WINDOW_MS, storeDerived } from "./usage";
+import { advanceWatermark, derivationStart, hourOf, storeDerived } from "./usage";
 
 const EGRESS_WATERMARK = "derive-egress";
 /** The gateway adds its counts every few seconds: an hour is final this long after it ends. */
@@ -20,12 +20,7 @@ export async function deriveEgressEvents(
 ): Promise<{ inserted: number; from: Date; to: Date }> {
   return withSystem(db, async (tx) => {
     const to = hourOf(new Date(now.getTime() - EGRESS_SETTLE_MS));
-    const [mark] = await tx.execute<{ at: string }>(
-      sql`select at from usage_watermarks where name = ${EGRESS_WATERMARK} for update`,
-    );
-    const lookback = (opts.lookbackHours ?? 2) * HOUR_MS;
-    const oldest = hourOf(new Date(now.getTime() - LATE_EVENT_WINDOW_MS)).getTime() + HOUR_MS;
-    const from = new Date(Math.max(mark ? new Date(mark.at).getTime() - lookback : oldest, oldest));
+    const from = await derivationStart(tx, EGRESS_WATERMARK, now, opts.lookbackHours);
     if (!(to > from)) return { inserted: 0, from, to };
     const f = from.toISOString();
     const t = to.toISOString();
