@@ -17,6 +17,7 @@ export default defineConfig({
       { extends: true, test: { name: "@berth/db", root: "./packages/db" } },
       { extends: true, test: { name: "@berth/scheduler", root: "./packages/scheduler" } },
       { extends: true, test: { name: "@berth/kube", root: "./packages/kube" } },
+      { extends: true, test: { name: "@berth/gateway", root: "./apps/gateway" } },
       { extends: true, test: { name: "@berth/iam", root: "./packages/iam" } },
       { extends: true, test: { name: "@berth/protocol", root: "./packages/protocol" } },
       { extends: true, test: { name: "@berth/sdk", root: "./packages/sdk" } },

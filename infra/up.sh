@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `npm run up`: everything a developer needs, in the foreground.
 #   dependencies (npm ci, from the lockfile, when node_modules is missing or stale) → Postgres, Redis, Podman, demo image
-#   (infra/services.sh up) → migrations → control-api and provisioner, until Ctrl-C.
+#   (infra/services.sh up) → migrations → control-api, provisioner and the ingress gateway, until Ctrl-C.
 # Ctrl-C / SIGTERM stops both apps (SIGTERM to each process tree, SIGKILL after
 # BERTH_STOP_TIMEOUT seconds) and exits 0; if one app dies, the other is stopped and this exits
 # non-zero. The backing services keep running: `npm run services -- down` stops them.
-# Passed through: PORT (8080), HOST (127.0.0.1), PROVISIONER_PORT (8081), LOG_LEVEL,
+# Passed through: PORT (8080), HOST (127.0.0.1), PROVISIONER_PORT (8081), GATEWAY_HTTP_PORT (8880),
+# GATEWAY_HTTPS_PORT (8443), GATEWAY_ADMIN_PORT (9480), GATEWAY_HOST (127.0.0.1), LOG_LEVEL,
 # DATABASE_URL, REDIS_URL, CONTAINER_HOST, BERTH_MASTER_KEY, QUEUE_PREFIX.
 set -euo pipefail
 
@@ -14,7 +15,7 @@ cd "$ROOT"
 LOGS=$ROOT/.data/logs
 STOP_TIMEOUT=${BERTH_STOP_TIMEOUT:-15}
 READY_TIMEOUT=${BERTH_READY_TIMEOUT:-60}
-APPS=(control-api provisioner)
+APPS=(control-api provisioner gateway)
 
 say() { printf '[up] %s\n' "$*"; }
 die() {
@@ -38,8 +39,11 @@ eval "$service_env"
 # Development, said explicitly: a master key is generated and kept under .data/ when none is given.
 export BERTH_DEV=${BERTH_DEV:-1}
 export PORT=${PORT:-8080} HOST=${HOST:-127.0.0.1} PROVISIONER_PORT=${PROVISIONER_PORT:-8081}
-for port in "$PORT" "$PROVISIONER_PORT"; do
-  port_open "$port" && die "port $port is already in use (another \`npm run up\`?); stop it, or set PORT / PROVISIONER_PORT"
+# The ingress gateway: unprivileged ports on loopback in development (80/443 in production).
+export GATEWAY_HOST=${GATEWAY_HOST:-127.0.0.1} GATEWAY_HTTP_PORT=${GATEWAY_HTTP_PORT:-8880}
+export GATEWAY_HTTPS_PORT=${GATEWAY_HTTPS_PORT:-8443} GATEWAY_ADMIN_PORT=${GATEWAY_ADMIN_PORT:-9480}
+for port in "$PORT" "$PROVISIONER_PORT" "$GATEWAY_HTTP_PORT" "$GATEWAY_HTTPS_PORT" "$GATEWAY_ADMIN_PORT"; do
+  port_open "$port" && die "port $port is already in use (another \`npm run up\`?); stop it, or set PORT / PROVISIONER_PORT / GATEWAY_*_PORT"
 done
 case $HOST in
 0.0.0.0 | :: | "") url_host=127.0.0.1 ;;
@@ -178,6 +182,7 @@ if [[ -n $STOPPING ]]; then stop_and_exit; fi
 
 cat <<EOF
 [up] Berth is up: $API_URL  (provisioner health: http://127.0.0.1:$PROVISIONER_PORT)
+[up] ingress gateway: http://$GATEWAY_HOST:$GATEWAY_HTTP_PORT https://$GATEWAY_HOST:$GATEWAY_HTTPS_PORT (health and metrics: http://127.0.0.1:$GATEWAY_ADMIN_PORT)
 [up] next, create a tenant:
   curl -s -X POST $API_URL/v1/signup -H 'content-type: application/json' -d '{"tenantName":"acme","email":"me@acme.test","password":"correct horse battery"}'
 [up] see README for the walkthrough. Ctrl-C stops the apps; logs are in .data/logs/.

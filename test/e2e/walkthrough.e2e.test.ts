@@ -54,6 +54,9 @@ beforeAll(async () => {
   up = start("bash", ["infra/up.sh"], {
     PORT: String(await freePort()),
     PROVISIONER_PORT: String(await freePort()),
+    GATEWAY_HTTP_PORT: String(await freePort()),
+    GATEWAY_HTTPS_PORT: String(await freePort()),
+    GATEWAY_ADMIN_PORT: String(await freePort()),
     DATABASE_URL: db.url,
     DATABASE_SYSTEM_URL: db.systemUrl,
     DATABASE_MIGRATION_URL: db.migrationUrl,

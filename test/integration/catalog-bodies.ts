@@ -11,6 +11,20 @@ export const kindBodies: Record<string, Record<string, unknown>> = {
   "services.upsert": {
     spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
   },
+  "ingresses.upsert": {
+    spec: {
+      rules: [
+        {
+          host: "shop.example.com",
+          http: {
+            paths: [
+              { path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
+    },
+  },
   "poddisruptionbudgets.upsert": { spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } } },
   "networkpolicies.upsert": {
     spec: {

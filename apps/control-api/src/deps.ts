@@ -35,6 +35,8 @@ export interface Deps {
   readonly allowedImagePrefixes: readonly string[];
   /** Webhook endpoints may be plain http to a loopback host (WEBHOOK_ALLOW_LOOPBACK; tests only). */
   readonly webhookAllowLoopback: boolean;
+  /** The platform's apps domain (BERTH_APPS_DOMAIN): each tenant's Ingresses may use `*.<tenant>.<it>`. */
+  readonly appsDomain?: string;
   readonly now: () => Date;
   /**
    * Check every JSON reply against its operation's `output` schema; a mismatch is a 500 naming the

@@ -51,6 +51,11 @@ const schema = z.object({
     .min(1024)
     .max(10 * 1024 * 1024)
     .default(256 * 1024),
+  /** The platform's apps domain: tenant T's Ingresses may use `*.<T's id as a label>.<this>` (wildcards nowhere else). */
+  BERTH_APPS_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, "must be a DNS name")
+    .default("apps.berth.localhost"),
   /** Webhook endpoints may be http://127.0.0.1… (tests, local development); never in production. */
   WEBHOOK_ALLOW_LOOPBACK: z
     .enum(["true", "false"])

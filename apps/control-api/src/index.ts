@@ -60,6 +60,7 @@ const deps: Deps = {
   platformAdminToken: env.PLATFORM_ADMIN_TOKEN ?? null,
   allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
   webhookAllowLoopback: env.WEBHOOK_ALLOW_LOOPBACK,
+  appsDomain: env.BERTH_APPS_DOMAIN,
   checkReplies: env.CHECK_REPLIES,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,

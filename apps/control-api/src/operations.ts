@@ -2,6 +2,7 @@ import { billingOperations } from "./ops/billing";
 import { budgetOperations } from "./ops/budgets";
 import { clusterOperations } from "./ops/clusters";
 import { identityOperations } from "./ops/identity";
+import { ingressOperations } from "./ops/ingress";
 import { metricsOperations } from "./ops/metrics";
 import { networkOperations } from "./ops/network";
 import { nodeAgentOperations } from "./ops/node-agent";
@@ -26,6 +27,7 @@ export const operations = {
   ...objectOperations,
   ...nodeAgentOperations,
   ...networkOperations,
+  ...ingressOperations,
   ...streamOperations,
   ...billingOperations,
   ...budgetOperations,

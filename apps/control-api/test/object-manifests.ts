@@ -149,6 +149,33 @@ export const KINDS: Record<string, { path: string; body: Record<string, unknown>
       o.spec.ingress[0].ports = [{ port: 8080 }];
     },
   },
+  Ingress: {
+    path: "ingresses/team/web",
+    body: {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "Ingress",
+      metadata: { name: "web" },
+      spec: {
+        rules: [
+          {
+            host: "web.example.com",
+            http: {
+              paths: [
+                {
+                  path: "/",
+                  pathType: "Prefix",
+                  backend: { service: { name: "web", port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+    edit: (o) => {
+      o.spec.rules[0].http.paths[0].path = "/shop";
+    },
+  },
   Deployment: {
     path: "deployments/team/web",
     body: {

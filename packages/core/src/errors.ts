@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   "TENANT_NAME_TAKEN",
   "CLUSTER_NOT_ACTIVE",
   "AGENT_VERSION_UNSUPPORTED",
+  "HOST_CLAIMED",
   "QUOTA_EXCEEDED",
   "RATE_LIMITED",
   "UNAVAILABLE",
@@ -70,7 +71,8 @@ export class ConflictError extends BerthError {
       | "EMAIL_TAKEN"
       | "TENANT_NAME_TAKEN"
       | "CLUSTER_NOT_ACTIVE"
-      | "AGENT_VERSION_UNSUPPORTED" = "CONFLICT",
+      | "AGENT_VERSION_UNSUPPORTED"
+      | "HOST_CLAIMED" = "CONFLICT",
   ) {
     super(code, message);
   }
@@ -121,6 +123,7 @@ export function httpStatusOf(
     case "TENANT_NAME_TAKEN":
     case "CLUSTER_NOT_ACTIVE":
     case "AGENT_VERSION_UNSUPPORTED":
+    case "HOST_CLAIMED":
       return 409;
     case "PAYLOAD_TOO_LARGE":
       return 413;

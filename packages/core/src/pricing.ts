@@ -25,6 +25,8 @@ export const METERS = {
    */
   pod_vcpu_seconds_over_request: { unit: "vCPU-second", rawPerUnit: 1_000_000n },
   pod_memory_gib_seconds_over_request: { unit: "GiB-second", rawPerUnit: 1000n * 1024n ** 3n },
+  /** Bytes of responses the ingress gateway sent to clients for a tenant's Ingresses (raw: bytes). */
+  egress_bytes: { unit: "GiB", rawPerUnit: 1024n ** 3n },
 } as const satisfies Record<string, { unit: string; rawPerUnit: bigint }>;
 export type Meter = keyof typeof METERS;
 export const METER_NAMES = Object.keys(METERS) as Meter[];
@@ -57,6 +59,7 @@ export const DEFAULT_PRICE_BOOK: PriceBook = {
     // Priced as their base meter under the greater-of basis; free under requests (the default).
     pod_vcpu_seconds_over_request: 0n,
     pod_memory_gib_seconds_over_request: 0n,
+    egress_bytes: 90_000_000n, // $0.09 per GiB served through the ingress gateway
   },
 };
 

@@ -21,6 +21,7 @@ export {
   withSystem,
   withTenant,
 } from "./client";
+export { endpointPods } from "./endpoint-pods";
 export { eraseClosedTenants } from "./erase";
 export {
   computeInvoice,
@@ -57,6 +58,7 @@ export {
 } from "./rollouts";
 export { scaleDeployment } from "./scale";
 export * from "./schema";
+export { clusterDataKey, openSecretData, sealSecretData } from "./secret-data";
 export {
   deriveOverRequestEvents,
   deriveUsageEvents,
@@ -69,3 +71,4 @@ export {
   rollupDirtyHours,
   type UsageEvent,
 } from "./usage";
+export { deriveEgressEvents, EGRESS_SETTLE_MS } from "./usage-egress";

@@ -126,7 +126,7 @@ async function markDirty(tx: Tx, marks: readonly [string, string][]): Promise<vo
  * amount become events, new ones only, and their (tenant, hour) pairs are marked dirty, in the
  * statement that derived them; it answers `n`, how many were new.
  */
-const storeDerived = sql`, ins as (
+export const storeDerived = sql`, ins as (
     insert into usage_events (id, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels)
     select eid, tenant_id, cluster_id, namespace, meter, subject_id, hour, raw, labels from derived
     where raw > 0
@@ -139,8 +139,21 @@ const storeDerived = sql`, ins as (
   )
   select count(*)::int as n from ins`;
 
+/**
+ * Where a derivation of closed hours starts: its watermark (locked until the transaction ends)
+ * less `lookbackHours` (2), never before the oldest hour events may still land in.
+ */
+export async function derivationStart(tx: Tx, name: string, now: Date, lookbackHours = 2): Promise<Date> {
+  const [mark] = await tx.execute<{ at: string }>(
+    sql`select at from usage_watermarks where name = ${name} for update`,
+  );
+  const lookback = lookbackHours * HOUR_MS;
+  const oldest = hourOf(new Date(now.getTime() - LATE_EVENT_WINDOW_MS)).getTime() + HOUR_MS;
+  return new Date(Math.max(mark ? new Date(mark.at).getTime() - lookback : oldest, oldest));
+}
+
 /** A derivation's watermark moves forward only. */
-function advanceWatermark(tx: Tx, name: string, at: string) {
+export function advanceWatermark(tx: Tx, name: string, at: string) {
   return tx.execute(sql`
     insert into usage_watermarks (name, at) values (${name}, ${at}::timestamptz)
     on conflict (name) do update set at = greatest(usage_watermarks.at, excluded.at)`);
@@ -235,12 +248,7 @@ export async function deriveOverRequestEvents(
     );
     if (!done) return null;
     const to = new Date(Math.min(new Date(done.at).getTime(), hourOf(now).getTime()));
-    const [mark] = await tx.execute<{ at: string }>(
-      sql`select at from usage_watermarks where name = ${OVER_WATERMARK} for update`,
-    );
-    const lookback = (opts.lookbackHours ?? 2) * HOUR_MS;
-    const oldest = hourOf(new Date(now.getTime() - LATE_EVENT_WINDOW_MS)).getTime() + HOUR_MS;
-    const from = new Date(Math.max(mark ? new Date(mark.at).getTime() - lookback : oldest, oldest));
+    const from = await derivationStart(tx, OVER_WATERMARK, now, opts.lookbackHours);
     if (!(to > from)) return { inserted: 0, from, to };
     const f = from.toISOString();
     const t = to.toISOString();

@@ -8,6 +8,7 @@ import {
   secretSchema,
 } from "./kinds/config";
 import { deploymentSchema, normaliseDeployment } from "./kinds/deployment";
+import { ingressSchema, normaliseIngress } from "./kinds/ingress";
 import { cronJobSchema, jobSchema, normaliseCronJob, normaliseJobSpec } from "./kinds/job";
 import { networkPolicySchema, normaliseNetworkPolicy } from "./kinds/network-policy";
 import {
@@ -136,6 +137,15 @@ export const KINDS = {
     iamPrefix: "networkpolicy",
     schema: networkPolicySchema,
     normalise: (n) => normaliseNetworkPolicy(n),
+  }),
+  Ingress: kind({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    plural: "ingresses",
+    namespaced: true,
+    iamPrefix: "ingress",
+    schema: ingressSchema,
+    normalise: (i) => normaliseIngress(i),
   }),
   Deployment: kind({
     apiVersion: "apps/v1",

@@ -259,6 +259,7 @@ export const objectKindOperations = {
   HorizontalPodAutoscaler: namespacedOperations("HorizontalPodAutoscaler"),
   Service: namespacedOperations("Service"),
   NetworkPolicy: namespacedOperations("NetworkPolicy"),
+  Ingress: namespacedOperations("Ingress"),
 };
 
 export const applyOperation = op({

@@ -5,7 +5,7 @@ import { createNodeWaiters, type NodeWaiter } from "./node-waiters";
 
 /**
  * The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010), and the
- * network triggers with `net:<cluster id>` (migration 0026).
+ * network triggers with `net:<cluster id>` (migration 0027).
  */
 export const ASSIGNMENTS_CHANNEL = "berth_node_assignments";
 const PROBE = "~probe:";

@@ -40,6 +40,7 @@ export function trpcCodeOf(code: ErrorCode): TrpcCode {
     case "TENANT_NAME_TAKEN":
     case "CLUSTER_NOT_ACTIVE":
     case "AGENT_VERSION_UNSUPPORTED":
+    case "HOST_CLAIMED":
       return "CONFLICT";
     case "QUOTA_EXCEEDED":
     case "RATE_LIMITED":

@@ -1,4 +1,10 @@
-import { deriveOverRequestEvents, deriveUsageEvents, finalizeInvoices, rollupDirtyHours } from "@berth/db";
+import {
+  deriveEgressEvents,
+  deriveOverRequestEvents,
+  deriveUsageEvents,
+  finalizeInvoices,
+  rollupDirtyHours,
+} from "@berth/db";
 import type { Deps } from "../deps";
 
 /**
@@ -6,11 +12,15 @@ import type { Deps } from "../deps";
  * the hours that have closed, roll dirty hours up, finalise due invoices. All three are idempotent
  * and leave nothing half-done when killed: each of their transactions commits whole or not at all.
  */
-export async function deriveUsage(deps: Deps): Promise<{ inserted: number; overRequest: number }> {
+export async function deriveUsage(
+  deps: Deps,
+): Promise<{ inserted: number; overRequest: number; egress: number }> {
   const { inserted } = await deriveUsageEvents(deps.db, deps.now());
   // After the request events of the same hours: usage over requests is measured against them.
   const over = await deriveOverRequestEvents(deps.db, deps.now());
-  return { inserted, overRequest: over?.inserted ?? 0 };
+  // Bytes the ingress gateway served, per Ingress and settled hour.
+  const egress = await deriveEgressEvents(deps.db, deps.now());
+  return { inserted, overRequest: over?.inserted ?? 0, egress: egress.inserted };
 }
 
 /** Batches of hours, one transaction each, until none is dirty or the run has used its time. */

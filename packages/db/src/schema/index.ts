@@ -2,6 +2,7 @@ export * from "./billing";
 export * from "./budgets";
 export * from "./clusters";
 export * from "./iam";
+export * from "./ingress";
 export * from "./machines";
 export * from "./metering";
 export * from "./metrics";

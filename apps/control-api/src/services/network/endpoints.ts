@@ -1,16 +1,15 @@
 import { createHash } from "node:crypto";
 import { BerthError } from "@berth/core";
-import { nodes, objects, pods, type Tx, withTenant } from "@berth/db";
+import { endpointPods, objects, withTenant } from "@berth/db";
 import {
   type EndpointPod,
   type EndpointSliceView,
   endpointSlicesOf,
   type LabelSelector,
-  namedPortsOf,
   type ServiceSpec,
   selectorMatches,
 } from "@berth/kube";
-import { and, desc, eq, inArray, lt } from "drizzle-orm";
+import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../../deps";
 import { loadCluster } from "../clusters";
@@ -25,30 +24,8 @@ import type { ObjectRow } from "../objects/render";
  */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
-/** The pods of a cluster (one namespace, or those given) as endpoints see them. */
-export async function endpointPods(tx: Tx, clusterId: string, namespaces?: readonly string[]) {
-  if (namespaces && namespaces.length === 0) return [];
-  const rows = await tx
-    .select({ pod: pods, nodeName: nodes.name })
-    .from(pods)
-    .leftJoin(nodes, eq(nodes.id, pods.nodeId))
-    .where(
-      and(eq(pods.clusterId, clusterId), namespaces ? inArray(pods.namespace, [...namespaces]) : undefined),
-    );
-  return rows.map(
-    ({ pod, nodeName }): EndpointPod => ({
-      uid: pod.id,
-      name: pod.name,
-      namespace: pod.namespace,
-      labels: pod.labels,
-      podIP: pod.podIp,
-      nodeName,
-      ready: pod.ready && pod.phase === "Running",
-      terminating: pod.deletionRequestedAt !== null,
-      namedPorts: namedPortsOf(pod.template.containers),
-    }),
-  );
-}
+/** The pods of a cluster as endpoints see them (in @berth/db: the gateway reads them too). */
+export { endpointPods } from "@berth/db";
 
 /** The slices of one Service row, from the pods of its namespace. */
 export function slicesOfService(service: ObjectRow, pods: readonly EndpointPod[]): EndpointSliceView[] {

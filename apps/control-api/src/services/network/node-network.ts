@@ -27,7 +27,7 @@ export const networkViewReply = strictly(networkViewSchema);
  * each of its ports, on every node (a node routes to pods anywhere in its cluster, and only there).
  * With `version` and `waitMs`, the long poll that pushes it: answered at once when the view differs
  * from `version`, else as soon as a committed change concerns the cluster's network (migration
- * 0026's triggers, heard by the hub), else after `waitMs` with what is current.
+ * 0027's triggers, heard by the hub), else after `waitMs` with what is current.
  */
 export async function nodeNetwork(
   deps: Deps,

@@ -2,7 +2,9 @@ import { BerthError, ConflictError, ValidationError } from "@berth/core";
 import {
   type CronJobInput,
   changedPaths,
+  checkTlsSecretData,
   type DeploymentInput,
+  type IngressSpec,
   type JobInput,
   type KindName,
   type PriorityClassSpec,
@@ -11,6 +13,7 @@ import {
   type ServiceSpec,
 } from "@berth/kube";
 import { imagesOf } from "../image-policy";
+import { checkIngressHostPolicy } from "../network/ingress-hosts";
 import { diffShape } from "./diff-shape";
 import { atDocument, type Identified } from "./identify";
 import { REDACTED_ANNOTATION, type UserMeta, userMetaOf } from "./meta";
@@ -26,6 +29,10 @@ export interface AdmissionInputs {
   current: Current | undefined;
   imagePrefixes: readonly string[];
   checkImages: (images: { image: string; path: string }[], prefixes: readonly string[]) => void;
+  /** The writing tenant, the platform's apps domain (Ingress hosts) and the time (TLS certificates' expiry). */
+  tenantId: string;
+  appsDomain: string;
+  now: Date;
 }
 
 export interface Planned extends Write {
@@ -223,7 +230,9 @@ export async function admitDocument(doc: Identified, i: AdmissionInputs): Promis
         immutable: s.immutable,
         keys: Object.keys(secretData).sort(),
       } satisfies StoredSecretSpec;
+      if (s.type === "kubernetes.io/tls") checkTlsSecretData(secretData, i.now);
     }
+    if (doc.kind === "Ingress") checkIngressHostPolicy(normal as IngressSpec, i.tenantId, i.appsDomain);
     i.checkImages(podImages(doc), i.imagePrefixes);
     const nextShape = diffShape(doc.kind, spec, meta, secretData);
     const currentShape = current ? diffShape(doc.kind, current.spec, current, current.secretData) : undefined;

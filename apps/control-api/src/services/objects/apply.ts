@@ -1,6 +1,6 @@
 import { BerthError, ConflictError, QuotaExceededError } from "@berth/core";
 import { deployments, isOperational, objects, recordEvent, type Tx, withTenant } from "@berth/db";
-import { KINDS, type KindName } from "@berth/kube";
+import { type IngressSpec, KINDS, type KindName } from "@berth/kube";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { authorize } from "../../auth/authorize";
 import type { Deps, UserCaller } from "../../deps";
@@ -8,6 +8,7 @@ import type { RequestMeta } from "../../operation";
 import { loadCluster } from "../clusters";
 import { allowedImagePrefixesOf, checkImagesAllowed } from "../image-policy";
 import { kick } from "../kick";
+import { claimIngressHosts, DEFAULT_APPS_DOMAIN, releaseIngressHosts } from "../network/ingress-hosts";
 import { admitDocument, type Planned } from "./admission";
 import type { Identified } from "./identify";
 import { objectBrn } from "./names";
@@ -131,7 +132,15 @@ export async function applyDocuments(
         seen.add(key);
         const current = await loadCurrent(tx, deps.master, cluster, doc.kind, doc.namespace, doc.name);
         planned.push(
-          await admitDocument(doc, { world, current, imagePrefixes, checkImages: checkImagesAllowed }),
+          await admitDocument(doc, {
+            world,
+            current,
+            imagePrefixes,
+            checkImages: checkImagesAllowed,
+            tenantId: caller.tenantId,
+            appsDomain: deps.appsDomain ?? DEFAULT_APPS_DOMAIN,
+            now: deps.now(),
+          }),
         );
       }
       await checkCounts(tx, cluster.id, planned);
@@ -147,6 +156,16 @@ export async function applyDocuments(
         };
         if (p.action !== "unchanged") {
           const written = await writeObject(tx, deps.master, cluster, p, now);
+          if (p.kind === "Ingress")
+            await claimIngressHosts(
+              tx,
+              { tenantId: cluster.tenantId, clusterId: cluster.id },
+              p.spec as IngressSpec,
+            ).catch((error: unknown) => {
+              throw error instanceof BerthError && p.prefix
+                ? new BerthError(error.code, `${p.prefix}: ${error.message}`)
+                : error;
+            });
           result.view = written.view;
           await recordEvent(tx, {
             tenantId: cluster.tenantId,
@@ -162,6 +181,7 @@ export async function applyDocuments(
         } else result.view = await renderStored(tx, cluster.id, p.kind, p.namespace, p.name);
         out.push(result);
       }
+      if (planned.some((p) => p.kind === "Ingress")) await releaseIngressHosts(tx, cluster.id);
       if (opts.dryRun) throw new DryRun(out.map(({ view: _view, ...r }) => r));
       return out;
     });

@@ -5,6 +5,7 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Deps, UserCaller } from "../../deps";
 import { loadCluster } from "../clusters";
 import { kick } from "../kick";
+import { releaseIngressHosts } from "../network/ingress-hosts";
 import { serviceRenderOptions } from "../network/node-ports";
 import { page } from "../paging";
 import { stopPods } from "../pod-removal";
@@ -162,6 +163,7 @@ export async function deleteObject(deps: Deps, caller: UserCaller, kind: ObjectK
     if (kind === "Namespace") return (await deleteNamespace(tx, o, now)).view;
     await deleteOwned(tx, o, now);
     await tx.delete(objects).where(eq(objects.id, o.id));
+    if (kind === "Ingress") await releaseIngressHosts(tx, o.clusterId);
     await recordEvent(tx, {
       tenantId: o.tenantId,
       clusterId: o.clusterId,

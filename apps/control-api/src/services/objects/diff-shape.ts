@@ -3,6 +3,7 @@ import {
   type CronJobSpec,
   type DeploymentSpec,
   type HorizontalPodAutoscalerSpec,
+  type IngressSpec,
   type JobSpec,
   type KindName,
   type LimitRangeItem,
@@ -14,6 +15,7 @@ import {
   renderCronJobSpec,
   renderDeploymentSpec,
   renderHorizontalPodAutoscalerSpec,
+  renderIngressSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderNetworkPolicySpec,
@@ -72,6 +74,8 @@ export function diffShape(
       return { metadata, spec: renderServiceSpec(spec as ServiceSpec) };
     case "NetworkPolicy":
       return { metadata, spec: renderNetworkPolicySpec(spec as NetworkPolicySpec) };
+    case "Ingress":
+      return { metadata, spec: renderIngressSpec(spec as IngressSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

@@ -16,6 +16,7 @@ export const OBJECT_KINDS = [
   "HorizontalPodAutoscaler",
   "Service",
   "NetworkPolicy",
+  "Ingress",
 ] as const satisfies readonly KindName[];
 export type ObjectKindName = (typeof OBJECT_KINDS)[number];
 /** Cluster-scoped kinds besides Namespace (which has operations of its own). */

@@ -3,6 +3,7 @@ import {
   type ConfigMapSpec,
   type CronJobSpec,
   type HorizontalPodAutoscalerSpec,
+  type IngressSpec,
   type JobSpec,
   KINDS,
   type LimitRangeItem,
@@ -14,6 +15,7 @@ import {
   renderConfigMapFields,
   renderCronJobSpec,
   renderHorizontalPodAutoscalerSpec,
+  renderIngressSpec,
   renderJobSpec,
   renderLimitRangeSpec,
   renderNetworkPolicySpec,
@@ -166,7 +168,15 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
         ...head,
         metadata,
         spec: renderServiceSpec(o.spec as unknown as ServiceSpec),
-        status: serviceStatus(o.spec as unknown as ServiceSpec, opts.nodeAddresses),
+        status: serviceStatus(o.spec as unknown as ServiceSpec, o.status, opts.nodeAddresses),
+      };
+    case "Ingress":
+      // The gateway writes where it serves the Ingress and what it could not serve (conditions).
+      return {
+        ...head,
+        metadata,
+        spec: renderIngressSpec(o.spec as unknown as IngressSpec),
+        status: { loadBalancer: {}, ...o.status },
       };
     case "NetworkPolicy":
       return { ...head, metadata, spec: renderNetworkPolicySpec(o.spec as unknown as NetworkPolicySpec) };
@@ -186,10 +196,24 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
  */
 function serviceStatus(
   s: ServiceSpec,
+  stored: Record<string, unknown>,
   nodeAddresses: readonly string[] | undefined,
 ): Record<string, unknown> {
   if (s.type === "ClusterIP") return { loadBalancer: {} };
   if (s.type === "NodePort") return { loadBalancer: {}, conditions: [nodePortCondition(s, nodeAddresses)] };
+  // A LoadBalancer service the gateway serves: it wrote where (apps/gateway).
+  if (stored.loadBalancer)
+    return {
+      loadBalancer: stored.loadBalancer,
+      conditions: [
+        {
+          type: "berth.io/ExternallyReachable",
+          status: "True",
+          reason: "ServedByGateway",
+          message: "every port is forwarded by the platform's gateway at the address in loadBalancer",
+        },
+      ],
+    };
   return {
     loadBalancer: {},
     conditions: [
@@ -197,7 +221,7 @@ function serviceStatus(
         type: "berth.io/ExternallyReachable",
         status: "False",
         reason: "NotServedYet",
-        message: `type ${s.type} is admitted, but only the clusterIP is served inside the cluster so far`,
+        message: "the platform's gateway has not given it an address yet",
       },
     ],
   };

@@ -2,6 +2,7 @@ import {
   configMapSchema,
   cronJobSchema,
   horizontalPodAutoscalerSchema,
+  ingressSchema,
   jobSpecSchema,
   KINDS,
   type KindName,
@@ -39,6 +40,20 @@ const count = z.number().int();
 
 /** A status condition without times (budgets', Services'), as Kubernetes shows the ones computed on read. */
 const computedCondition = condition.omit({ lastTransitionTime: true, lastUpdateTime: true });
+
+/** core/v1 LoadBalancerStatus: where the platform's gateway serves an Ingress or a LoadBalancer Service. */
+const loadBalancerStatus = z.strictObject({
+  ingress: z
+    .array(
+      z.strictObject({
+        ip: z.string(),
+        ports: z
+          .array(z.strictObject({ port: count, protocol: z.literal("TCP"), error: z.string().optional() }))
+          .optional(),
+      }),
+    )
+    .optional(),
+});
 
 const jobSpecReply = jobSpecSchema.required({
   completions: true,
@@ -179,13 +194,23 @@ export const objectReplies = {
       internalTrafficPolicy: true,
     }),
     status: z.strictObject({
-      loadBalancer: z.strictObject({}),
+      loadBalancer: loadBalancerStatus,
       conditions: z
         .array(computedCondition)
         .optional()
         .describe(
-          "berth.io/ExternallyReachable: NodePort, where its node ports are served; LoadBalancer: no platform address serves it yet",
+          "berth.io/ExternallyReachable: NodePort, where its node ports are served; LoadBalancer, whether the platform's gateway serves it",
         ),
+    }),
+  }),
+  Ingress: ingressSchema.extend({
+    ...head("Ingress"),
+    status: z.strictObject({
+      loadBalancer: loadBalancerStatus,
+      conditions: z
+        .array(condition.omit({ lastUpdateTime: true }))
+        .optional()
+        .describe("Written by the gateway: what it serves (Ready) and why not (TLS secret missing, …)"),
     }),
   }),
   NetworkPolicy: networkPolicySchema.omit({ status: true }).extend({
