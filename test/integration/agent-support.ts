@@ -162,3 +162,46 @@ export const demoDeployment = (replicas: number, extra: Record<string, unknown> 
     },
   },
 });
+
+/**
+ * Deployment manifests (for `apply`) of the demo image (`localhost/berth/demo-web:latest`, busybox httpd on 8080) as the
+ * networking tests run them: labelled `app: <name>` (plus `labels`), one container named like the
+ * Deployment with a small request; `container` adds to (or replaces) the container's fields.
+ */
+export function demoManifest(
+  name: string,
+  o: {
+    replicas?: number;
+    namespace?: string;
+    labels?: Record<string, string>;
+    container?: Record<string, unknown>;
+    pod?: Record<string, unknown>;
+  } = {},
+) {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, ...(o.namespace ? { namespace: o.namespace } : {}) },
+    spec: {
+      replicas: o.replicas ?? 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, ...o.labels } },
+        spec: {
+          ...o.pod,
+          containers: [
+            {
+              name,
+              image: "localhost/berth/demo-web:latest",
+              resources: { requests: { cpu: "10m", memory: "16Mi" } },
+              ...o.container,
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** A pod that only waits (a client to exec calls from). */
+export const SLEEPER = { command: ["sleep", "3600"] };

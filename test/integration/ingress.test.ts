@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Gateway, startTestGateway } from "@berth/gateway/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, hostPortBlock, startAgents } from "./agent-support";
+import { type Agents, demoManifest, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 import { ingress, selfSigned, tlsSecret } from "./tls-support";
 
@@ -30,34 +30,18 @@ const call = (t: typeof a, method: string, path: string, body?: unknown) =>
   p.api.call(method, `/v1/clusters/${t.clusterId}/${path}`, { token: t.token, ...(body ? { body } : {}) });
 
 /** A demo-web pod answering `<name>-service` at `/` and at `/api/`. */
-const site = (name: string) => ({
-  apiVersion: "apps/v1",
-  kind: "Deployment",
-  metadata: { name },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name,
-            image: "localhost/berth/demo-web:latest",
-            command: [
-              "sh",
-              "-c",
-              `mkdir -p /tmp/www/api && echo ${name}-service > /tmp/www/index.html && cp /tmp/www/index.html /tmp/www/api/ && exec httpd -f -p 8080 -h /tmp/www`,
-            ],
-            ports: [{ name: "http", containerPort: 8080 }],
-            readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
-            resources: { requests: { cpu: "10m", memory: "16Mi" } },
-          },
-        ],
-      },
+const site = (name: string) =>
+  demoManifest(name, {
+    container: {
+      command: [
+        "sh",
+        "-c",
+        `mkdir -p /tmp/www/api && echo ${name}-service > /tmp/www/index.html && cp /tmp/www/index.html /tmp/www/api/ && exec httpd -f -p 8080 -h /tmp/www`,
+      ],
+      ports: [{ name: "http", containerPort: 8080 }],
+      readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 1 },
     },
-  },
-});
+  });
 const service = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: "v1",
   kind: "Service",

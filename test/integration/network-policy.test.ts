@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, hostPortBlock, startAgents } from "./agent-support";
+import { type Agents, demoManifest, hostPortBlock, SLEEPER, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -57,29 +57,8 @@ const deployment = (
   labels: Record<string, string>,
   container: Record<string, unknown>,
   namespace = "default",
-) => ({
-  apiVersion: "apps/v1",
-  kind: "Deployment",
-  metadata: { name, namespace },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name, ...labels } },
-      spec: {
-        containers: [
-          {
-            name,
-            image: "localhost/berth/demo-web:latest",
-            resources: { requests: { cpu: "10m", memory: "16Mi" } },
-            ...container,
-          },
-        ],
-      },
-    },
-  },
-});
-const sleeper = { command: ["sleep", "3600"] };
+) => demoManifest(name, { labels, container, namespace });
+const sleeper = SLEEPER;
 const web = deployment(
   "web",
   {},

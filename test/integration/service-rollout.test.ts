@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, hostPortBlock, startAgents } from "./agent-support";
+import { type Agents, demoManifest, hostPortBlock, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -35,61 +35,29 @@ const service = {
   metadata: { name: "web" },
   spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
 };
-const web = (message: string) => ({
-  apiVersion: "apps/v1",
-  kind: "Deployment",
-  metadata: { name: "web" },
-  spec: {
+const web = (message: string) =>
+  demoManifest("web", {
     replicas: 3,
-    selector: { matchLabels: { app: "web" } },
-    template: {
-      metadata: { labels: { app: "web" } },
-      spec: {
-        terminationGracePeriodSeconds: 10,
-        containers: [
-          {
-            name: "web",
-            image: "localhost/berth/demo-web:latest",
-            env: [{ name: "MESSAGE", value: message }],
-            ports: [{ name: "http", containerPort: 8080 }],
-            readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1 },
-            resources: { requests: { cpu: "10m", memory: "16Mi" } },
-          },
-        ],
-      },
+    pod: { terminationGracePeriodSeconds: 10 },
+    container: {
+      env: [{ name: "MESSAGE", value: message }],
+      ports: [{ name: "http", containerPort: 8080 }],
+      readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1 },
     },
-  },
-});
+  });
 /**
  * Calls `http://web` every 100 ms, one line per call in /tmp/calls: `OK` with its start and end,
  * or `FAIL` with them, wget's error and what the cluster DNS says of `web` right after.
  */
-const client = {
-  apiVersion: "apps/v1",
-  kind: "Deployment",
-  metadata: { name: "client" },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: "client" } },
-    template: {
-      metadata: { labels: { app: "client" } },
-      spec: {
-        containers: [
-          {
-            name: "client",
-            image: "localhost/berth/demo-web:latest",
-            command: [
-              "sh",
-              "-c",
-              "while true; do s=$(date +%T); if wget -q -O /dev/null http://web/ 2>/tmp/err; then echo OK $s $(date +%T); else echo FAIL $s $(date +%T) $(cat /tmp/err) $(nslookup web 2>&1 | tr '\\n' ' '); fi >> /tmp/calls; sleep 0.1; done",
-            ],
-            resources: { requests: { cpu: "10m", memory: "16Mi" } },
-          },
-        ],
-      },
-    },
+const client = demoManifest("client", {
+  container: {
+    command: [
+      "sh",
+      "-c",
+      "while true; do s=$(date +%T); if wget -q -O /dev/null http://web/ 2>/tmp/err; then echo OK $s $(date +%T); else echo FAIL $s $(date +%T) $(cat /tmp/err) $(nslookup web 2>&1 | tr '\\n' ' '); fi >> /tmp/calls; sleep 0.1; done",
+    ],
   },
-};
+});
 
 beforeAll(async () => {
   p = await startPlatform();

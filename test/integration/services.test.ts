@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { type AddressInfo, connect, createServer, type Server } from "node:net";
 import { inCidr } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, hostPortBlock, startAgents } from "./agent-support";
+import { type Agents, demoManifest, hostPortBlock, SLEEPER, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -69,28 +69,8 @@ const service = {
   metadata: { name: "web" },
   spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
 };
-const deployment = (name: string, replicas: number, container: Record<string, unknown>) => ({
-  apiVersion: "apps/v1",
-  kind: "Deployment",
-  metadata: { name },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name,
-            image: "localhost/berth/demo-web:latest",
-            resources: { requests: { cpu: "10m", memory: "16Mi" } },
-            ...container,
-          },
-        ],
-      },
-    },
-  },
-});
+const deployment = (name: string, replicas: number, container: Record<string, unknown>) =>
+  demoManifest(name, { replicas, container });
 const web = deployment("web", 3, {
   ports: [{ name: "http", containerPort: 8080 }],
   readinessProbe: {
@@ -99,7 +79,7 @@ const web = deployment("web", 3, {
     failureThreshold: 1,
   },
 });
-const client = deployment("client", 1, { command: ["sleep", "3600"] });
+const client = deployment("client", 1, SLEEPER);
 
 /** `count` requests to `url` from a pod: the hostnames that answered, and how many requests failed. */
 async function callMany(t: typeof a, from: J, url: string, count: number) {
@@ -239,7 +219,7 @@ describe("a Service across two nodes", () => {
     );
     const rotationMs = Math.round((lastByVictim - failedAt) * 1000);
     console.log(
-      `readiness (period ${PERIOD_S} s): unready in the API after ${notReady - started} ms, out of the EndpointSlice after ${outOfSlice - started} ms (${outOfSlice - notReady} ms after unready); its last answer to the client ${rotationMs} ms after its readiness failed (${answers.length} calls)`,
+      `readiness (period ${PERIOD_S} s): unready in the API after ${notReady - started} ms, out of the EndpointSlice after ${outOfSlice - started} ms (${outOfSlice - notReady} ms after unready); the last call that reached it started ${rotationMs} ms after its readiness failed (${answers.length} calls; negative: none started after)`,
     );
     expect(answers.filter((l) => !l.includes("Hello"))).toEqual([]);
     expect(lastByVictim).toBeGreaterThan(0);
