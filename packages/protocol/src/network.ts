@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { tunnelViewFields } from "./tunnel";
 
 /** The cluster DNS domain (Kubernetes' default `cluster.local`). */
 export const CLUSTER_DOMAIN = "cluster.local";
@@ -41,6 +42,7 @@ export const networkViewSchema = z.object({
   dnsAddress: z.string(),
   clusterDomain: z.string(),
   services: z.array(networkServiceSchema),
+  ...tunnelViewFields,
 });
 export type NetworkView = z.infer<typeof networkViewSchema>;
 

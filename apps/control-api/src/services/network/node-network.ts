@@ -7,6 +7,7 @@ import { and, asc, eq } from "drizzle-orm";
 import type { Deps, NodeCaller } from "../../deps";
 import { strictly } from "../replies";
 import { endpointPods, slicesOfService } from "./endpoints";
+import { tunnelView } from "./node-certificate";
 import { ensureServiceRange } from "./service-range";
 
 /** The node agent's schema of the view (lenient, for its own reading), strict at every level. */
@@ -63,6 +64,7 @@ export async function nodeNetwork(deps: Deps, caller: NodeCaller): Promise<Netwo
       dnsAddress: clusterDnsAddress(serviceCidr),
       clusterDomain: CLUSTER_DOMAIN,
       services,
+      ...(await tunnelView(tx, deps, caller)),
     };
     const version = createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 32);
     return { version, ...body };
