@@ -35,7 +35,7 @@ export interface Agents {
       capacity?: { cpuMillis: number; memoryBytes: number; extended?: Record<string, number> };
       /** Its `topology.kubernetes.io/zone`, where its pool names none. */
       zone?: string;
-      /** The pod network (default: each cluster's own network, its view read every 500 ms). */
+      /** The pod network (default: each cluster's own network, its view read every 500 ms, and a tunnel on any free port). */
       network?: AgentOptions["network"] | false;
     },
   ): Promise<{ agent: Agent; stateDir: string; logs: string[] }>;
@@ -91,7 +91,9 @@ export async function startAgents(p: Platform): Promise<Agents> {
           joinRetryMs: 30_000,
           ...(o.podConcurrency ? { podConcurrency: o.podConcurrency } : {}),
           ...(o.intervals ? { intervals: o.intervals } : {}),
-          ...(o.network === false ? {} : { network: o.network ?? { pollMs: 500 } }),
+          ...(o.network === false
+            ? {}
+            : { network: o.network ?? { pollMs: 500, tunnel: { address: "127.0.0.1", port: 0 } } }),
         },
         { runtime: o.runtime ?? runtime, controlPlane: (s) => createControlPlane(s, 5_000), logger },
       );

@@ -6,7 +6,8 @@ import type { ContainerNetwork, ContainerRuntime, NetworkInfo } from "../runtime
 import { HostAddresses } from "./addresses";
 import { DnsServer, type Lookup } from "./dns";
 import { type Opening, PodFirewall } from "./firewall";
-import { ServiceProxy } from "./service-proxy";
+import { dialDirect, ServiceProxy } from "./service-proxy";
+import { Tunnel, type TunnelOptions } from "./tunnel";
 
 export interface ClusterNetworkOptions {
   identity: NodeIdentity;
@@ -19,6 +20,11 @@ export interface ClusterNetworkOptions {
   /** Where names outside the cluster are resolved (the host's resolver). */
   dnsUpstream?: { address: string; port: number } | undefined;
   logger: Logger;
+  /**
+   * The node's mutual-TLS tunnel to the cluster's other nodes (absent: endpoints of other nodes are
+   * dialled at their pod address, which reaches only pods of this host).
+   */
+  tunnel?: { nodeName: string } & Pick<TunnelOptions, "address" | "port" | "requestCertificate">;
 }
 
 /** A container's start waits at most this long for a fresh view, and not at all for a while after a failed read. */
@@ -73,15 +79,31 @@ export class ClusterNetwork {
   private failedAt = 0;
   private fetching: Promise<void> | null = null;
   private readonly localReady = new Map<string, boolean>();
+  private readonly localIPs = new Set<string>();
+  readonly tunnel: Tunnel | null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ClusterNetworkOptions) {
+    const t = opts.tunnel;
+    const tunnel = t
+      ? new Tunnel({
+          ...t,
+          clusterId: opts.identity.clusterId,
+          nodeId: opts.identity.nodeId,
+          isLocalPod: (ip) => this.isPod(ip) && this.localIPs.has(ip),
+          logger: opts.logger,
+        })
+      : null;
+    this.tunnel = tunnel;
     this.proxy = new ServiceProxy({
       allowed: (source) => this.isPod(source),
       usable: (e) => this.localReady.get(e.podId) ?? true,
       logger: opts.logger,
+      // An endpoint on another node is reached through that node's tunnel, even when it shares this host.
+      dial: (e) =>
+        tunnel && e.nodeName !== null && e.nodeName !== t?.nodeName ? tunnel.dial(e) : dialDirect(e),
     });
   }
 
@@ -94,6 +116,7 @@ export class ClusterNetwork {
     this.opts.logger.info({ network: this.network }, "pods join the cluster's network");
     this.firewall = new PodFirewall(this.network.subnet);
     await this.firewall.install();
+    await this.tunnel?.start();
     const cached = await this.readCache();
     if (cached) await this.apply(cached);
     await this.poll();
@@ -116,6 +139,7 @@ export class ClusterNetwork {
     if (this.timer) clearTimeout(this.timer);
     await this.applying;
     this.proxy.stop();
+    this.tunnel?.stop();
     this.dns?.stop();
     await this.addresses.removeAll();
   }
@@ -145,7 +169,11 @@ export class ClusterNetwork {
   /** This node's pods as last reported: an unready one takes no new connection from here on. */
   noteLocal(reports: readonly PodReport[]): void {
     this.localReady.clear();
-    for (const r of reports) this.localReady.set(r.podId, r.ready && r.state === "running");
+    this.localIPs.clear();
+    for (const r of reports) {
+      this.localReady.set(r.podId, r.ready && r.state === "running");
+      if (r.podIP) this.localIPs.add(r.podIP);
+    }
   }
 
   /** Whether an address is one of the cluster's pods on this host. */
@@ -194,6 +222,7 @@ export class ClusterNetwork {
   private async serve(view: NetworkView): Promise<void> {
     if (this.stopped) return;
     this.view = view;
+    this.tunnel?.update(view);
     const wanted = new Set([view.dnsAddress, ...view.services.map((s) => s.clusterIP).filter(Boolean)]);
     for (const ip of wanted) await this.addresses.ensure(ip);
     if (!this.dns) {
