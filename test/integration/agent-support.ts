@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { attachWebSockets } from "@berth/control-api/testing";
@@ -162,3 +162,19 @@ export const demoDeployment = (replicas: number, extra: Record<string, unknown> 
     },
   },
 });
+
+/**
+ * Whether something listens at `host:port` (a TCP connection opens). Agents of one cluster on one
+ * host share its service addresses, and the first to listen on one serves it: a test that needs a
+ * given node's proxy to serve starts that agent alone and waits for this before starting the next.
+ */
+export function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = connect({ host, port });
+    s.once("connect", () => {
+      s.destroy();
+      ok(true);
+    });
+    s.once("error", () => ok(false));
+  });
+}

@@ -4,7 +4,7 @@ import { systemRows } from "@berth/db/testing";
 import { agentMetrics, createHealthApp } from "@berth/node-agent/health";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, hostPortBlock, startAgents } from "./agent-support";
+import { type Agents, hostPortBlock, listening, startAgents } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -34,7 +34,24 @@ beforeAll(async () => {
     token: a.token,
     body: { maxUses: 3 },
   });
+  // Node A first, and alone until its proxy serves the Service (agents of one host share its addresses).
   nodeA = await agents.start("tun-a1", { joinToken: ja.body.token, portRange: hostPortBlock(20) });
+  const svc = await p.api.call("POST", `/v1/clusters/${a.clusterId}/apply`, {
+    token: a.token,
+    body: [
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web" },
+        spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+      },
+    ],
+  });
+  expect(svc.status, svc.text).toBe(200);
+  const clusterIP = (
+    await p.api.call("GET", `/v1/clusters/${a.clusterId}/services/default/web`, { token: a.token })
+  ).body.spec.clusterIP as string;
+  await p.waitFor("tun-a1 serving the Service", () => listening(clusterIP, 80), 30_000);
   nodeB = await agents.start("tun-a2", { joinToken: ja.body.token, portRange: hostPortBlock(20) });
   const pinned = (name: string, node: string, container: Record<string, unknown>) => ({
     apiVersion: "apps/v1",
@@ -62,12 +79,6 @@ beforeAll(async () => {
   const r = await p.api.call("POST", `/v1/clusters/${a.clusterId}/apply`, {
     token: a.token,
     body: [
-      {
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: { name: "web" },
-        spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
-      },
       pinned("web", "tun-a2", { ports: [{ name: "http", containerPort: 8080 }] }),
       pinned("client", "tun-a1", { command: ["sleep", "3600"] }),
     ],

@@ -67,13 +67,23 @@ export function agentMetrics(agent: Agent): Registry {
     (t) => t.dialled,
   );
   counted(
+    "berth_agent_tunnel_pooled_total",
+    "Of those, connections that took a spare one (its TLS handshake made ahead)",
+    (t) => t.pooled,
+  );
+  counted(
+    "berth_agent_tunnel_handshakes_total",
+    "TLS handshakes made to other nodes' tunnels",
+    (t) => t.handshakes,
+  );
+  counted(
     "berth_agent_tunnel_resumed_total",
-    "Of those, TLS handshakes that resumed a session",
+    "Of those, handshakes that resumed a session (a ticket)",
     (t) => t.resumed,
   );
   counted(
     "berth_agent_tunnel_handshake_seconds_total",
-    "Time the tunnel's TLS handshakes took, in all (divide by dialled for the mean)",
+    "Time those handshakes took (TCP connect and TLS), in all",
     (t) => t.handshakeMs / 1000,
   );
   return metrics;

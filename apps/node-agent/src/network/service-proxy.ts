@@ -77,7 +77,9 @@ export class ServiceProxy {
   private async listen(key: string): Promise<void> {
     if (this.stopped) return;
     const [host = "", port = "0"] = key.split(":");
-    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(key, socket));
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+      this.accept(key, socket),
+    );
     try {
       await new Promise<void>((ok, fail) => {
         server.once("error", fail);

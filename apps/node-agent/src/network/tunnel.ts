@@ -1,27 +1,19 @@
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
-import {
-  createSecureContext,
-  createServer,
-  type SecureContext,
-  type Server,
-  type TLSSocket,
-  connect as tlsConnect,
-} from "node:tls";
+import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { Logger } from "@berth/core";
 import {
   type NetworkEndpoint,
   type NetworkView,
   type NodeCertificateReply,
-  nodeIdentityUri,
   parseNodeIdentityUri,
   parseTunnelHeader,
   TUNNEL_HEADER_MAX,
   TUNNEL_OK,
   type TunnelPeer,
-  tunnelHeader,
 } from "@berth/protocol";
 import type { Upstream } from "./service-proxy";
+import { type DialStats, TunnelDialer } from "./tunnel-dialer";
 
 export interface TunnelOptions {
   clusterId: string;
@@ -38,28 +30,24 @@ export interface TunnelOptions {
   connectTimeoutMs?: number;
 }
 
-export interface TunnelStats {
+export interface TunnelStats extends DialStats {
   /** Connections taken from peers and piped to a pod of this node. */
   accepted: number;
   /** Connections refused: no or an untrusted certificate, a peer not of the cluster, a target not ours. */
   refused: number;
-  /** Connections sent to peers' tunnels. */
-  dialled: number;
-  /** Of those, TLS handshakes that resumed a session (a ticket), and the time all handshakes took. */
-  resumed: number;
-  handshakeMs: number;
 }
 
 const RETRY_MS = 30_000;
-const HEADER_TIMEOUT_MS = 5_000;
+/** A peer's connection must name its target within this (its spare connections wait up to 20 s). */
+const HEADER_TIMEOUT_MS = 30_000;
 
 /**
  * The node's end of its cluster's mutual-TLS tunnel. It listens (TLS 1.3, client certificates
  * required, trusting only the cluster's CAs) on the node's address; a peer's connection names a pod
  * address and port in a first line, and is connected to it when the peer's certificate names a
  * node of this cluster and the address is one of this node's pods. The other way, `dial` carries a
- * service proxy's connection to an endpoint on another node through that node's tunnel, resuming
- * TLS sessions so that a new connection costs one round trip and no certificate checks.
+ * service proxy's connection to an endpoint on another node through that node's tunnel (see
+ * tunnel-dialer.ts: resumed sessions, spare connections made ahead).
  *
  * The node's key is made here, in memory, and never leaves the process; its certificate is asked
  * for at start and again at half its life.
@@ -67,19 +55,27 @@ const HEADER_TIMEOUT_MS = 5_000;
 export class Tunnel {
   private readonly key = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   private readonly server: Server;
-  private context: SecureContext | null = null;
   private cert: NodeCertificateReply | null = null;
   private bundle: string[] = [];
   private peers = new Map<string, TunnelPeer>();
-  private readonly sessions = new Map<string, Buffer>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private listening = 0;
-  readonly stats: TunnelStats = { accepted: 0, refused: 0, dialled: 0, resumed: 0, handshakeMs: 0 };
+  readonly stats: TunnelStats = {
+    accepted: 0,
+    refused: 0,
+    dialled: 0,
+    pooled: 0,
+    handshakes: 0,
+    resumed: 0,
+    handshakeMs: 0,
+  };
+  private readonly dialer: TunnelDialer;
 
   constructor(private readonly opts: TunnelOptions) {
+    this.dialer = new TunnelDialer(opts.clusterId, this.stats);
     this.server = createServer(
-      { requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3" },
+      { requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", noDelay: true },
       (socket) => this.accept(socket),
     );
     this.server.on("tlsClientError", (error) => {
@@ -109,6 +105,7 @@ export class Tunnel {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.dialer.stop();
     this.server.close();
   }
 
@@ -125,43 +122,8 @@ export class Tunnel {
   /** A connection to a pod of another node, through that node's tunnel (throws when there is none). */
   dial(e: NetworkEndpoint): Upstream {
     const peer = e.nodeName ? this.peers.get(e.nodeName) : undefined;
-    const context = this.context;
-    if (!peer || !context) throw new Error(`no tunnel to node ${e.nodeName} (yet)`);
-    const expected = nodeIdentityUri(this.opts.clusterId, peer.nodeId);
-    const key = `${peer.address}:${peer.port}`;
-    const started = performance.now();
-    const session = this.sessions.get(key);
-    const socket = tlsConnect({
-      host: peer.address,
-      port: peer.port,
-      secureContext: context,
-      minVersion: "TLSv1.3" as const,
-      ...(session ? { session } : {}),
-      // The peer must be the node the endpoint is on, not merely some node of the cluster.
-      checkServerIdentity: (_host, cert) =>
-        cert.subjectaltname === `URI:${expected}`
-          ? undefined
-          : new Error(`tunnel peer is ${cert.subjectaltname}, not ${expected}`),
-    });
-    socket.setNoDelay(true);
-    socket.on("session", (ticket: Buffer) => this.sessions.set(key, ticket));
-    this.stats.dialled++;
-    const ready = new Promise<void>((ok, fail) => {
-      socket.once("error", fail);
-      socket.once("close", () => fail(new Error("tunnel closed")));
-      socket.once("secureConnect", () => {
-        this.stats.handshakeMs += performance.now() - started;
-        if (socket.isSessionReused()) this.stats.resumed++;
-        socket.write(tunnelHeader(e.ip, e.port));
-        socket.once("readable", () => {
-          const b = socket.read(1) as Buffer | null;
-          if (b?.[0] === TUNNEL_OK) ok();
-          else socket.destroy(new Error("the tunnel's far side refused the target"));
-        });
-      });
-    });
-    ready.catch(() => {});
-    return { socket, ready };
+    if (!peer) throw new Error(`no tunnel to node ${e.nodeName} (yet)`);
+    return this.dialer.dial(peer, e);
   }
 
   private applyContext(): void {
@@ -172,9 +134,8 @@ export class Tunnel {
       ca: this.bundle,
       minVersion: "TLSv1.3" as const,
     };
-    this.context = createSecureContext(options);
+    this.dialer.setContext(createSecureContext(options));
     this.server.setSecureContext(options);
-    this.sessions.clear();
   }
 
   private async renew(): Promise<void> {
