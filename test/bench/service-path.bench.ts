@@ -101,7 +101,6 @@ try {
             {
               name,
               image: "localhost/berth/demo-web:latest",
-              ports: [{ name: "http", containerPort: 8081 }],
               resources: { requests: { cpu: "10m", memory: "16Mi" } },
               ...(command ? { command } : {}),
             },
@@ -114,7 +113,8 @@ try {
     apiVersion: "v1",
     kind: "Service",
     metadata: { name },
-    spec: { selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+    // A numeric targetPort and no declared container port: no host port to publish (and collide).
+    spec: { selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: 8081 }] },
   });
   // Node A alone until its proxy serves both Services: agents of one host share the service
   // addresses, and the first to listen on one serves it (on separate hosts each node serves its own).
@@ -284,6 +284,10 @@ try {
         tunnel: { dialled, pooled, handshakes, resumed, handshakeSeconds: handshake },
       }),
     );
+} catch (error) {
+  for (const proc of procs)
+    console.error(`--- ${proc.child.spawnargs.slice(-12).join(" ")}\n${proc.output().slice(-3000)}`);
+  throw error;
 } finally {
   await cleanup();
 }
