@@ -22,7 +22,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { dismantleClusterNetwork } from "@berth/node-agent/network";
 import { containersOf, engine, freePort, hostPortBlock, type Proc, poll, ROOT, start } from "../e2e/support";
-import { listening, startAgents } from "../integration/agent-support";
+import { listening, metricValue, pinnedDeployment, startAgents } from "../integration/agent-support";
 import { startPlatform } from "../integration/harness";
 
 const args = process.argv.slice(2);
@@ -86,29 +86,8 @@ try {
       ),
     );
   };
-  const pinned = (name: string, node: string, command?: string[]) => ({
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          nodeSelector: { "kubernetes.io/hostname": node },
-          containers: [
-            {
-              name,
-              image: "localhost/berth/demo-web:latest",
-              resources: { requests: { cpu: "10m", memory: "16Mi" } },
-              ...(command ? { command } : {}),
-            },
-          ],
-        },
-      },
-    },
-  });
+  const pinned = (name: string, node: string, command?: string[]) =>
+    pinnedDeployment(name, node, command ? { command } : {});
   const service = (name: string) => ({
     apiVersion: "v1",
     kind: "Service",
@@ -201,14 +180,7 @@ try {
   const results: Record<string, Record<string, Result>> = {};
   const scrape = async (node: string) =>
     (await fetch(`http://127.0.0.1:${healthPorts[node]}/metrics`)).text();
-  const read = (metrics: string, name: string) =>
-    Number(
-      metrics
-        .split("\n")
-        .find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-        ?.split(" ")
-        .at(-1),
-    );
+  const read = metricValue;
   // The longest the agents' event loops stalled during a run (prom-client resets it at each scrape).
   const agentLag = async () =>
     Math.max(

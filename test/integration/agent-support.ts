@@ -178,3 +178,54 @@ export function listening(host: string, port: number): Promise<boolean> {
     s.once("error", () => ok(false));
   });
 }
+
+/** A one-replica Deployment of the demo image pinned to a node (its `kubernetes.io/hostname`). */
+export const pinnedDeployment = (name: string, node: string, container: Record<string, unknown> = {}) => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: {
+        nodeSelector: { "kubernetes.io/hostname": node },
+        containers: [
+          {
+            name,
+            image: "localhost/berth/demo-web:latest",
+            resources: { requests: { cpu: "10m", memory: "16Mi" } },
+            ...container,
+          },
+        ],
+      },
+    },
+  },
+});
+
+/** A sample's value in a Prometheus text exposition (the first series of that name), NaN when absent. */
+export function metricValue(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return Number(line?.split(" ").at(-1) ?? Number.NaN);
+}
+
+/** A node joined through the API alone (no agent): its id and credential. */
+export async function joinByApi(
+  p: Platform,
+  t: { token: string; clusterId: string },
+  name: string,
+): Promise<{ id: string; credential: string }> {
+  const jt = await p.api.call("POST", `/v1/clusters/${t.clusterId}/join-tokens`, { token: t.token });
+  const j = await p.api.call("POST", "/v1/nodes/join", {
+    body: {
+      joinToken: jt.body.token,
+      name,
+      capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, pods: 10 },
+      portRange: { min: 31900, max: 31909 },
+      address: "127.0.0.1",
+    },
+  });
+  if (j.status !== 201) throw new Error(`join ${name}: ${j.status} ${j.text}`);
+  return { id: j.body.nodeId as string, credential: j.body.credential as string };
+}

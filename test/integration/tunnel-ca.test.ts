@@ -2,6 +2,7 @@ import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { joinByApi } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -27,20 +28,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => p?.close());
 
-async function join(t: typeof a, name: string) {
-  const jt = await p.api.call("POST", `/v1/clusters/${t.clusterId}/join-tokens`, { token: t.token });
-  const j = await p.api.call("POST", "/v1/nodes/join", {
-    body: {
-      joinToken: jt.body.token,
-      name,
-      capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, pods: 10 },
-      portRange: { min: 31000, max: 31009 },
-      address: "127.0.0.1",
-    },
-  });
-  expect(j.status, j.text).toBe(201);
-  return { id: j.body.nodeId as string, credential: j.body.credential as string };
-}
+const join = (t: typeof a, name: string) => joinByApi(p, t, name);
 const p256 = () =>
   generateKeyPairSync("ec", { namedCurve: "prime256v1" })
     .publicKey.export({ type: "spki", format: "pem" })

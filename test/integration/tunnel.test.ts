@@ -4,7 +4,15 @@ import { systemRows } from "@berth/db/testing";
 import { agentMetrics, createHealthApp } from "@berth/node-agent/health";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Agents, hostPortBlock, listening, startAgents } from "./agent-support";
+import {
+  type Agents,
+  hostPortBlock,
+  joinByApi,
+  listening,
+  metricValue,
+  pinnedDeployment,
+  startAgents,
+} from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -53,34 +61,11 @@ beforeAll(async () => {
   ).body.spec.clusterIP as string;
   await p.waitFor("tun-a1 serving the Service", () => listening(clusterIP, 80), 30_000);
   nodeB = await agents.start("tun-a2", { joinToken: ja.body.token, portRange: hostPortBlock(20) });
-  const pinned = (name: string, node: string, container: Record<string, unknown>) => ({
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          nodeSelector: { "kubernetes.io/hostname": node },
-          containers: [
-            {
-              name,
-              image: "localhost/berth/demo-web:latest",
-              resources: { requests: { cpu: "10m", memory: "16Mi" } },
-              ...container,
-            },
-          ],
-        },
-      },
-    },
-  });
   const r = await p.api.call("POST", `/v1/clusters/${a.clusterId}/apply`, {
     token: a.token,
     body: [
-      pinned("web", "tun-a2", { ports: [{ name: "http", containerPort: 8080 }] }),
-      pinned("client", "tun-a1", { command: ["sleep", "3600"] }),
+      pinnedDeployment("web", "tun-a2", { ports: [{ name: "http", containerPort: 8080 }] }),
+      pinnedDeployment("client", "tun-a1", { command: ["sleep", "3600"] }),
     ],
   });
   expect(r.status, r.text).toBe(200);
@@ -98,23 +83,13 @@ async function metric(agent: typeof nodeA, name: string): Promise<number> {
   const text = await (
     await createHealthApp(agent.agent, agents.runtime, agentMetrics(agent.agent)).request("/metrics")
   ).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return Number(line?.split(" ").at(-1) ?? Number.NaN);
+  return metricValue(text, name);
 }
 async function joinApiNode(t: typeof a, name: string) {
-  const jt = await p.api.call("POST", `/v1/clusters/${t.clusterId}/join-tokens`, { token: t.token });
-  const j = await p.api.call("POST", "/v1/nodes/join", {
-    body: {
-      joinToken: jt.body.token,
-      name,
-      capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, pods: 10 },
-      portRange: { min: 31900, max: 31909 },
-      address: "127.0.0.1",
-    },
-  });
+  const j = await joinByApi(p, t, name);
   const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   const c = await p.api.call("POST", "/v1/nodes/certificate", {
-    token: j.body.credential,
+    token: j.credential,
     body: { publicKey: pair.publicKey.export({ type: "spki", format: "pem" }).toString(), tunnelPort: 9 },
   });
   expect(c.status, c.text).toBe(200);
