@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
-import { createLogger, createMetricsRegistry } from "@berth/core";
+import { createLogger } from "@berth/core";
 import { serve } from "@hono/node-server";
-import { Gauge } from "prom-client";
 import { createAgent } from "./agent";
 import { ApiError, createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
