@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { attachWebSockets } from "@berth/control-api/testing";
@@ -37,7 +37,7 @@ export interface Agents {
       zone?: string;
       /** The node's address: its pods' published ports and its node ports (default 127.0.0.1). */
       address?: string;
-      /** The pod network (default: each cluster's own network, its view read every 500 ms). */
+      /** The pod network (default: each cluster's own network, its view read every 500 ms, and a tunnel on any free port). */
       network?: AgentOptions["network"] | false;
     },
   ): Promise<{ agent: Agent; stateDir: string; logs: string[] }>;
@@ -93,7 +93,9 @@ export async function startAgents(p: Platform): Promise<Agents> {
           joinRetryMs: 30_000,
           ...(o.podConcurrency ? { podConcurrency: o.podConcurrency } : {}),
           ...(o.intervals ? { intervals: o.intervals } : {}),
-          ...(o.network === false ? {} : { network: o.network ?? { pollMs: 500 } }),
+          ...(o.network === false
+            ? {}
+            : { network: o.network ?? { pollMs: 500, tunnel: { address: "127.0.0.1", port: 0 } } }),
         },
         { runtime: o.runtime ?? runtime, controlPlane: (s) => createControlPlane(s, 5_000), logger },
       );
@@ -205,3 +207,49 @@ export function demoManifest(
 
 /** A pod that only waits (a client to exec calls from). */
 export const SLEEPER = { command: ["sleep", "3600"] };
+
+/**
+ * Whether something listens at `host:port` (a TCP connection opens). Agents of one cluster on one
+ * host share its service addresses, and the first to listen on one serves it: a test that needs a
+ * given node's proxy to serve starts that agent alone and waits for this before starting the next.
+ */
+export function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = connect({ host, port });
+    s.once("connect", () => {
+      s.destroy();
+      ok(true);
+    });
+    s.once("error", () => ok(false));
+  });
+}
+
+/** A one-replica Deployment of the demo image pinned to a node (its `kubernetes.io/hostname`). */
+export const pinnedDeployment = (name: string, node: string, container: Record<string, unknown> = {}) =>
+  demoManifest(name, { pod: { nodeSelector: { "kubernetes.io/hostname": node } }, container });
+
+/** A sample's value in a Prometheus text exposition (the first series of that name), NaN when absent. */
+export function metricValue(text: string, name: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return Number(line?.split(" ").at(-1) ?? Number.NaN);
+}
+
+/** A node joined through the API alone (no agent): its id and credential. */
+export async function joinByApi(
+  p: Platform,
+  t: { token: string; clusterId: string },
+  name: string,
+): Promise<{ id: string; credential: string }> {
+  const jt = await p.api.call("POST", `/v1/clusters/${t.clusterId}/join-tokens`, { token: t.token });
+  const j = await p.api.call("POST", "/v1/nodes/join", {
+    body: {
+      joinToken: jt.body.token,
+      name,
+      capacity: { cpuMillis: 1000, memoryBytes: 1024 ** 3, pods: 10 },
+      portRange: { min: 31900, max: 31909 },
+      address: "127.0.0.1",
+    },
+  });
+  if (j.status !== 201) throw new Error(`join ${name}: ${j.status} ${j.text}`);
+  return { id: j.body.nodeId as string, credential: j.body.credential as string };
+}

@@ -37,6 +37,11 @@ const validBodies: Record<string, unknown> = {
   },
   "nodes.sync": { pods: [] },
   "nodes.heartbeat": {},
+  "nodes.certificate": {
+    publicKey:
+      "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n-----END PUBLIC KEY-----\n",
+    tunnelPort: 7443,
+  },
   "nodes.metrics": { pods: [], node: [] },
   "deployments.upsert": manifest,
   "pods.exec": { command: ["id"] },

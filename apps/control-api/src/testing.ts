@@ -91,6 +91,8 @@ export async function createTestApi(
     webhookAllowLoopback?: boolean;
     /** The node agent served (default: this source's bundle, built when first asked for). */
     agent?: AgentSource;
+    /** The API's clock (default: the real one). */
+    now?: () => Date;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -138,7 +140,7 @@ export async function createTestApi(
     allowedImagePrefixes: opts.allowedImagePrefixes ?? DEFAULT_ALLOWED_IMAGE_PREFIXES,
     // Tests' webhook receivers listen on 127.0.0.1.
     webhookAllowLoopback: opts.webhookAllowLoopback ?? true,
-    now: () => new Date(),
+    now: opts.now ?? (() => new Date()),
     // Every reply of every test is checked against its operation's documented schema.
     checkReplies: true,
     assignments,

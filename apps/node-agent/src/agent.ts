@@ -4,6 +4,7 @@ import type { AgentAnnouncement, JoinRequest } from "@berth/protocol";
 import type { ApiError, ControlPlane } from "./api";
 import { removeStaleContainers } from "./containers";
 import { establishIdentity, type IdentityContext, joinCluster } from "./identity";
+import type { TunnelStats } from "./network/tunnel";
 import type { ContainerRuntime } from "./runtime";
 import { DEFAULT_INTERVALS, type Intervals, NodeSession } from "./session";
 import { type AgentState, forgetState, installationId, saveState } from "./state";
@@ -22,7 +23,12 @@ export interface AgentOptions {
   podConcurrency?: number;
   intervals?: Partial<Intervals>;
   /** The pod network (see SessionOptions); its view is cached in the state directory. */
-  network?: { pollMs: number; dnsUpstream?: { address: string; port: number } | undefined };
+  network?: {
+    pollMs: number;
+    dnsUpstream?: { address: string; port: number } | undefined;
+    /** The node's mutual-TLS tunnel to the cluster's other nodes: where it listens (port 0: any free one). */
+    tunnel?: { address: string; port: number } | undefined;
+  };
   /** The agent the control plane serves, as its heartbeat replies announce it (see self-update.ts). */
   onAgentAnnounced?: (agent: AgentAnnouncement | undefined) => void;
 }
@@ -47,6 +53,8 @@ export interface AgentStatus {
   reservedHostPorts: number[];
   /** Log and exec streams being served. */
   streams: number;
+  /** The node's mutual-TLS tunnel's counters (null: no tunnel). */
+  tunnel: TunnelStats | null;
 }
 
 export interface Agent {
@@ -110,7 +118,13 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         ...(opts.join.agentVersion ? { agentVersion: opts.join.agentVersion } : {}),
         ...(opts.onAgentAnnounced ? { onAgentAnnounced: opts.onAgentAnnounced } : {}),
         ...(opts.network
-          ? { network: { ...opts.network, cacheFile: join(opts.stateDir, "network.json") } }
+          ? {
+              network: {
+                ...opts.network,
+                cacheFile: join(opts.stateDir, "network.json"),
+                tunnel: opts.network.tunnel && { ...opts.network.tunnel, nodeName: opts.join.name },
+              },
+            }
           : {}),
       },
     );
@@ -183,6 +197,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       pods: 0,
       reservedHostPorts: [],
       streams: 0,
+      tunnel: null,
       ...session?.status(),
     }),
   };

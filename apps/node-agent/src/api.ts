@@ -9,7 +9,10 @@ import {
   type MetricsReply,
   metricsReplySchema,
   type NetworkView,
+  type NodeCertificateReply,
+  type NodeCertificateRequest,
   networkViewSchema,
+  nodeCertificateReplySchema,
   STREAM_POLL_MAX_WAIT_MS,
   type StreamPollReply,
   type SyncReply,
@@ -51,6 +54,8 @@ export interface ControlPlane {
     watch?: { version: string; waitMs: number },
     signal?: AbortSignal,
   ): Promise<NetworkView>;
+  /** A certificate for the node's tunnel key (the key stays here; only its public half is sent). */
+  certificate(credential: string, body: NodeCertificateRequest): Promise<NodeCertificateReply>;
   /** The WebSocket URL of one stream's connection (`ws://…/v1/nodes/streams/<id>`). */
   streamUrl(streamId: string): string;
 }
@@ -167,6 +172,8 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
         networkViewSchema,
       );
     },
+    certificate: (credential, body) =>
+      call("POST", "/v1/nodes/certificate", { body, token: credential }, nodeCertificateReplySchema),
     streamUrl: (streamId) => {
       const url = new URL(`/v1/nodes/streams/${encodeURIComponent(streamId)}`, server);
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";

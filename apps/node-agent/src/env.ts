@@ -45,6 +45,9 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           off: the engine's default network, no services (env BERTH_POD_NETWORK; default cluster)
   --network-poll-ms MS    the network view is pushed; after a failed read, the wait before the next
                           (env BERTH_NETWORK_POLL_MS; default 1000)
+  --tunnel-port PORT      where this node's mutual-TLS tunnel listens, on --address: the cluster's other nodes
+                          reach its pods' service endpoints there (env BERTH_TUNNEL_PORT; default 7443; 0: any
+                          free port)
   --dns-upstream ADDR     where the cluster DNS sends names outside the cluster, ip[:port] (env
                           BERTH_DNS_UPSTREAM; default: the first nameserver of /etc/resolv.conf)
   --no-self-update        never replace this agent with the version its control plane serves (env
@@ -104,6 +107,7 @@ const schema = z.object({
   userNamespaces: z.enum(["auto", "off"]),
   podNetwork: z.enum(["cluster", "off"]),
   networkPollMs: z.coerce.number().int().min(100).max(60_000),
+  tunnelPort: z.coerce.number().int().min(0).max(65535),
   dnsUpstream: z
     .string()
     .regex(/^\d+\.\d+\.\d+\.\d+(:\d+)?$/, "an IPv4 address, optionally with :port")
@@ -145,6 +149,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "user-namespaces": { type: "string" },
       "pod-network": { type: "string" },
       "network-poll-ms": { type: "string" },
+      "tunnel-port": { type: "string" },
       "dns-upstream": { type: "string" },
       "no-self-update": { type: "boolean" },
       hollow: { type: "string" },
@@ -190,6 +195,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     userNamespaces: values["user-namespaces"] ?? env.BERTH_USER_NAMESPACES ?? "off",
     podNetwork: values["pod-network"] ?? env.BERTH_POD_NETWORK ?? "cluster",
     networkPollMs: values["network-poll-ms"] ?? env.BERTH_NETWORK_POLL_MS ?? 1000,
+    tunnelPort: values["tunnel-port"] ?? env.BERTH_TUNNEL_PORT ?? 7443,
     dnsUpstream: values["dns-upstream"] ?? env.BERTH_DNS_UPSTREAM,
     selfUpdate: values["no-self-update"] ? "off" : (env.BERTH_SELF_UPDATE ?? "on"),
     hollow: values.hollow ?? env.BERTH_HOLLOW_NODES ?? 0,

@@ -1,11 +1,10 @@
 import { readFileSync } from "node:fs";
-import { createLogger, createMetricsRegistry } from "@berth/core";
+import { createLogger } from "@berth/core";
 import { serve } from "@hono/node-server";
-import { Gauge } from "prom-client";
 import { createAgent } from "./agent";
 import { ApiError, createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
-import { createHealthApp } from "./health";
+import { agentMetrics, createHealthApp } from "./health";
 import { startHollowNodes } from "./hollow-nodes";
 import { createDockerEngineRuntime } from "./runtime";
 import { SELF_UPDATE_EXIT_CODE, SelfUpdater } from "./self-update";
@@ -108,22 +107,20 @@ const agent = createAgent(
     podConcurrency: config.podConcurrency,
     intervals: { metricsMs: config.metricsInterval },
     ...(config.podNetwork === "cluster"
-      ? { network: { pollMs: config.networkPollMs, dnsUpstream: config.dnsUpstream ?? hostResolver() } }
+      ? {
+          network: {
+            pollMs: config.networkPollMs,
+            dnsUpstream: config.dnsUpstream ?? hostResolver(),
+            tunnel: { address: config.address, port: config.tunnelPort },
+          },
+        }
       : {}),
     ...(updater ? { onAgentAnnounced: (a) => void updater.offer(a) } : {}),
   },
   { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );
 
-const metrics = createMetricsRegistry("node-agent");
-new Gauge({
-  name: "berth_agent_pods",
-  help: "Pods assigned to this node",
-  registers: [metrics],
-  collect() {
-    this.set(agent.status().pods);
-  },
-});
+const metrics = agentMetrics(agent);
 const health =
   config.healthPort !== undefined
     ? serve({

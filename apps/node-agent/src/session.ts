@@ -89,6 +89,8 @@ export interface SessionOptions {
     pollMs: number;
     cacheFile: string;
     dnsUpstream?: { address: string; port: number } | undefined;
+    /** The node's mutual-TLS tunnel: this node's name, and where the tunnel listens (port 0: any). */
+    tunnel?: { nodeName: string; address: string; port: number } | undefined;
   };
 }
 
@@ -127,6 +129,15 @@ export class NodeSession {
           dnsUpstream: opts.network.dnsUpstream,
           nodeAddress: opts.publishAddress,
           logger,
+          ...(opts.network.tunnel
+            ? {
+                tunnel: {
+                  ...opts.network.tunnel,
+                  requestCertificate: (publicKey, tunnelPort) =>
+                    cp.certificate(opts.credential(), { publicKey, tunnelPort }),
+                },
+              }
+            : {}),
         })
       : null;
     const network = this.network;
@@ -324,6 +335,7 @@ export class NodeSession {
       pods: this.supervisor.running,
       reservedHostPorts: this.reserved ?? [],
       streams: this.streams.active,
+      tunnel: this.network?.tunnel ? { ...this.network.tunnel.stats } : null,
     };
   }
 

@@ -28,6 +28,8 @@ export const ID_PREFIXES = {
   budgetAlert: "bal",
   webhook: "wh",
   webhookDelivery: "whd",
+  /** A cluster's tunnel CA (the nodes' mutual-TLS trust root). */
+  clusterCa: "ca",
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -16,4 +16,5 @@ export * from "./quantity";
 export * from "./security";
 export * from "./streams";
 export * from "./strings";
+export * from "./tunnel";
 export * from "./volumes";

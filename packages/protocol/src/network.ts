@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { networkPoliciesSchema } from "./network-policy";
 import { watchRequestSchema } from "./node";
+import { tunnelViewFields } from "./tunnel";
 
 /** The cluster DNS domain (Kubernetes' default `cluster.local`). */
 export const CLUSTER_DOMAIN = "cluster.local";
@@ -49,6 +50,7 @@ export const networkViewSchema = z.object({
   services: z.array(networkServiceSchema),
   /** The NetworkPolicies, resolved to pod addresses and ports (absent from an older control plane: none). */
   policies: networkPoliciesSchema.optional(),
+  ...tunnelViewFields,
 });
 export type NetworkView = z.infer<typeof networkViewSchema>;
 

@@ -1,8 +1,9 @@
-import { networkRequestSchema } from "@berth/protocol";
+import { networkRequestSchema, nodeCertificateRequestSchema } from "@berth/protocol";
 import { z } from "zod";
 import { brn, clusterBrn, defineOperation as op } from "../operation";
 import { clusterId } from "../services/clusters";
 import { endpointSliceReply, getEndpointSlice, listEndpointSlices } from "../services/network/endpoints";
+import { nodeCertificate, nodeCertificateReply } from "../services/network/node-certificate";
 import { networkViewReply, nodeNetwork } from "../services/network/node-network";
 import { namespaceParam, objectNameParam } from "../services/objects/names";
 import { labelSelectorParam } from "../services/objects/selector-sql";
@@ -65,5 +66,19 @@ export const networkOperations = {
     // Each node holds one long poll: only failures are worth an audit record.
     audit: "failures",
     longPoll: true,
+  }),
+  nodeCertificate: op({
+    id: "nodes.certificate",
+    summary:
+      "Node agent: a short-lived certificate for the node's own key (the cluster's mutual-TLS tunnel), its CA bundle; records the tunnel's port",
+    method: "POST",
+    path: "/v1/nodes/certificate",
+    auth: "node",
+    action: "node:Certificate",
+    resource: (c) => clusterBrn(c.tenantId, c.clusterId),
+    successStatus: 200,
+    input: nodeCertificateRequestSchema,
+    output: nodeCertificateReply,
+    run: nodeCertificate,
   }),
 };

@@ -72,6 +72,7 @@ export const appRouter = router({
     metrics: mutation(ops.reportMetrics),
     watch: query(ops.watchNode),
     network: query(ops.nodeNetwork),
+    certificate: mutation(ops.nodeCertificate),
     streams: query(ops.pollStreams),
     drain: mutation(ops.drainNode),
     cordon: mutation(ops.cordonNode),

@@ -14,9 +14,11 @@ import type { ContainerNetwork, ContainerRuntime, NetworkInfo } from "../runtime
 import { HostAddresses } from "./addresses";
 import { BridgeAddress } from "./bridge";
 import { DnsServer, type Lookup } from "./dns";
+import { EndpointDrain } from "./drain";
 import { type Opening, PodFirewall } from "./firewall";
 import { policyRules } from "./policy-rules";
-import { ServiceProxy } from "./service-proxy";
+import { dialDirect, ServiceProxy } from "./service-proxy";
+import { Tunnel, type TunnelOptions } from "./tunnel";
 
 export interface ClusterNetworkOptions {
   identity: NodeIdentity;
@@ -39,17 +41,17 @@ export interface ClusterNetworkOptions {
   /** Where NodePort services are served (the node's address); none: not served. */
   nodeAddress?: string | undefined;
   logger: Logger;
+  /**
+   * The node's mutual-TLS tunnel to the cluster's other nodes (absent: endpoints of other nodes are
+   * dialled at their pod address, which reaches only pods of this host).
+   */
+  tunnel?: { nodeName: string } & Pick<TunnelOptions, "address" | "port" | "requestCertificate">;
 }
 
 /** A container's start waits at most this long for a fresh view, and not at all for a while after a failed read. */
 const REFRESH_MAX_WAIT_MS = 1_000;
 const REFRESH_BACKOFF_MS = 5_000;
 const WATCH_MS = 25_000;
-/**
- * Every node hears of a deleted pod within a few hundred ms (its view is pushed): 2 s is ample,
- * and short next to the 30 s grace period pods have by default.
- */
-const DRAIN_MS = 2_000;
 
 /** The engine network of a cluster on a host. */
 export const clusterNetworkName = (clusterId: string) => `berth-${clusterId}`;
@@ -100,19 +102,30 @@ export class ClusterNetwork {
   private failedAt = 0;
   private fetching: Promise<void> | null = null;
   private readonly localReady = new Map<string, boolean>();
-  /** Pods that are endpoints in the current view, those that left it lately (when), and those draining. */
-  private endpoints = new Set<string>();
-  private readonly leftEndpoints = new Map<string, number>();
-  private readonly draining = new Set<string>();
+  private readonly drains: EndpointDrain;
   private readonly abort = new AbortController();
   private watching: Promise<void> = Promise.resolve();
+  private readonly localIPs = new Set<string>();
+  readonly tunnel: Tunnel | null;
   private stopped = false;
   private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ClusterNetworkOptions) {
+    this.drains = new EndpointDrain({ drainMs: opts.drainMs, logger: opts.logger });
+    const t = opts.tunnel;
+    const tunnel = t
+      ? new Tunnel({
+          ...t,
+          clusterId: opts.identity.clusterId,
+          nodeId: opts.identity.nodeId,
+          isLocalPod: (ip) => this.isPod(ip) && this.localIPs.has(ip),
+          logger: opts.logger,
+        })
+      : null;
+    this.tunnel = tunnel;
     this.proxy = new ServiceProxy({
       allowed: (source) => this.isPod(source),
-      usable: (e) => !this.draining.has(e.podId) && (this.localReady.get(e.podId) ?? true),
+      usable: (e) => !this.drains.isDraining(e.podId) && (this.localReady.get(e.podId) ?? true),
       permits: (source, e) =>
         policyAllows(this.view?.policies ?? NO_POLICIES, {
           source,
@@ -122,6 +135,9 @@ export class ClusterNetwork {
         }),
       nodeAddress: opts.nodeAddress,
       logger: opts.logger,
+      // An endpoint on another node is reached through that node's tunnel, even when it shares this host.
+      dial: (e) =>
+        tunnel && e.nodeName !== null && e.nodeName !== t?.nodeName ? tunnel.dial(e) : dialDirect(e),
     });
   }
 
@@ -135,6 +151,7 @@ export class ClusterNetwork {
     this.bridge = new BridgeAddress(this.network.gateway);
     this.firewall = new PodFirewall(this.network.subnet);
     await this.firewall.install();
+    await this.tunnel?.start();
     const cached = await this.readCache();
     if (cached) await this.apply(cached);
     await this.fetchView();
@@ -159,6 +176,7 @@ export class ClusterNetwork {
     await this.watching;
     await this.applying;
     this.proxy.stop();
+    this.tunnel?.stop();
     this.dns?.stop();
     await this.addresses.removeAll();
   }
@@ -203,41 +221,19 @@ export class ClusterNetwork {
   /** This node's pods as last reported: an unready one takes no new connection from here on. */
   noteLocal(reports: readonly PodReport[]): void {
     this.localReady.clear();
-    for (const r of reports) this.localReady.set(r.podId, r.ready && r.state === "running");
+    this.localIPs.clear();
+    for (const r of reports) {
+      this.localReady.set(r.podId, r.ready && r.state === "running");
+      if (r.podIP) this.localIPs.add(r.podIP);
+    }
   }
 
   /**
-   * Drains a pod of this node before it is stopped: no new connection from this node's proxy at
-   * once, and time (at most `maxMs`) for every other node to read a view without it — the control
-   * plane leaves a deleted pod out of the endpoints as soon as it is deleted. Resolves with the
-   * time waited: 0 for a pod that is no Service's endpoint, nor was one lately.
+   * Drains a pod of this node before it is stopped (drain.ts): resolves with the time waited, 0
+   * for a pod that is no Service's endpoint, nor was one lately.
    */
-  async drain(podId: string, maxMs: number): Promise<number> {
-    const left = this.leftEndpoints.get(podId);
-    const lately = left !== undefined && Date.now() - left < 2 * this.opts.pollMs + 5_000;
-    if (this.stopped || !(this.endpoints.has(podId) || lately)) return 0;
-    const ms = Math.min(maxMs, this.opts.drainMs ?? DRAIN_MS);
-    if (ms <= 0) return 0;
-    this.draining.add(podId);
-    this.opts.logger.info({ podId, ms }, "draining the pod before it stops");
-    try {
-      await new Promise((r) => setTimeout(r, ms));
-    } finally {
-      this.draining.delete(podId);
-    }
-    return ms;
-  }
-
-  /** Keeps which pods are endpoints now, and since when those that left are no longer. */
-  private noteEndpoints(view: NetworkView): void {
-    const now = Date.now();
-    const current = new Set(
-      view.services.flatMap((s) => s.ports.flatMap((p) => p.endpoints.map((e) => e.podId))),
-    );
-    for (const podId of this.endpoints) if (!current.has(podId)) this.leftEndpoints.set(podId, now);
-    for (const [podId, at] of this.leftEndpoints)
-      if (current.has(podId) || now - at > 10 * 60_000) this.leftEndpoints.delete(podId);
-    this.endpoints = current;
+  drain(podId: string, maxMs: number): Promise<number> {
+    return this.stopped ? Promise.resolve(0) : this.drains.drain(podId, maxMs);
   }
 
   /** Whether an address is one of the cluster's pods on this host. */
@@ -315,7 +311,8 @@ export class ClusterNetwork {
   private async serve(view: NetworkView): Promise<void> {
     if (this.stopped) return;
     this.view = view;
-    this.noteEndpoints(view);
+    this.drains.note(view);
+    this.tunnel?.update(view);
     const wanted = new Set([view.dnsAddress, ...view.services.map((s) => s.clusterIP).filter(Boolean)]);
     for (const ip of wanted) await this.addresses.ensure(ip);
     if (!this.dns) {

@@ -16,6 +16,14 @@ export interface ServiceProxyOptions {
   logger: Logger;
   /** Giving up on one endpoint and trying the next (default 1 s). */
   connectTimeoutMs?: number;
+  /** How an endpoint is reached (default: straight to the pod's address); may throw when it cannot be. */
+  dial?: (e: NetworkEndpoint) => Upstream;
+}
+
+/** A connection to an endpoint, and when it can carry the client's bytes (rejects when it cannot). */
+export interface Upstream {
+  socket: Socket;
+  ready: Promise<void>;
 }
 
 interface Target {
@@ -34,8 +42,9 @@ const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
  * per client address with `sessionAffinity: ClientIP` — trying the next one when an endpoint does
  * not answer. A NodePort (or LoadBalancer) service is also served on its node port at the node's
  * address. Endpoints NetworkPolicy does not allow for the client are skipped, as if absent: the
- * proxy dials from the host, where the pods' firewall cannot see the client. Endpoints are dialled at their pod address; that is where traffic between nodes will
- * go through the nodes' mutual-TLS tunnel (`dial`), once there is one.
+ * proxy dials from the host, where the pods' firewall cannot see the client. How an endpoint is
+ * reached is `dial`'s business: straight to its pod address, or through its node's mutual-TLS
+ * tunnel (see tunnel.ts).
  */
 export class ServiceProxy {
   private readonly servers = new Map<string, Server>();
@@ -81,7 +90,9 @@ export class ServiceProxy {
   private async listen(key: string): Promise<void> {
     if (this.stopped) return;
     const [host = "", port = "0"] = key.split(":");
-    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(key, socket));
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+      this.accept(key, socket),
+    );
     try {
       await new Promise<void>((ok, fail) => {
         server.once("error", fail);
@@ -162,13 +173,7 @@ export class ServiceProxy {
       client.destroy();
       return;
     }
-    const upstream = dial(endpoint);
-    const timer = setTimeout(
-      () => upstream.destroy(new Error("connect timeout")),
-      this.opts.connectTimeoutMs ?? 1_000,
-    );
     const retry = () => {
-      clearTimeout(timer);
       // Nothing was sent yet: another endpoint can take the connection.
       this.forward(
         client,
@@ -179,21 +184,52 @@ export class ServiceProxy {
         attempt + 1,
       );
     };
-    upstream.once("error", retry);
-    upstream.once("connect", () => {
-      clearTimeout(timer);
-      upstream.off("error", retry);
-      upstream.on("error", () => client.destroy());
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.resume();
-    });
+    let dialled: Upstream;
+    try {
+      dialled = (this.opts.dial ?? dialDirect)(endpoint);
+    } catch (error) {
+      this.opts.logger.debug(
+        { err: (error as Error).message, endpoint: endpointKey(endpoint) },
+        "cannot dial",
+      );
+      retry();
+      return;
+    }
+    const { socket: upstream, ready } = dialled;
+    const timer = setTimeout(
+      () => upstream.destroy(new Error("connect timeout")),
+      this.opts.connectTimeoutMs ?? 1_000,
+    );
+    ready.then(
+      () => {
+        clearTimeout(timer);
+        if (client.destroyed) {
+          upstream.destroy();
+          return;
+        }
+        upstream.on("error", () => client.destroy());
+        client.on("close", () => upstream.destroy());
+        upstream.on("close", () => client.destroy());
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+      },
+      () => {
+        clearTimeout(timer);
+        upstream.destroy();
+        retry();
+      },
+    );
   }
 }
 
-/** A connection to an endpoint: straight to the pod's address (the seam for the nodes' mTLS tunnel). */
-function dial(e: NetworkEndpoint): Socket {
-  return connect({ host: e.ip, port: e.port, noDelay: true });
+/** A connection straight to an endpoint's pod address (a pod of this node, or of this host's network). */
+export function dialDirect(e: NetworkEndpoint): Upstream {
+  const socket = connect({ host: e.ip, port: e.port, noDelay: true });
+  const ready = new Promise<void>((ok, fail) => {
+    socket.once("connect", ok);
+    socket.once("error", fail);
+    socket.once("close", () => fail(new Error("closed")));
+  });
+  return { socket, ready };
 }

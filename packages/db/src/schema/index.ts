@@ -1,5 +1,6 @@
 export * from "./billing";
 export * from "./budgets";
+export * from "./cluster-cas";
 export * from "./clusters";
 export * from "./iam";
 export * from "./ingress";

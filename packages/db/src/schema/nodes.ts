@@ -52,6 +52,8 @@ export const nodes = pgTable(
     /** Host ports of the node's range that something other than its pods holds (the agent reports them). */
     reservedHostPorts: jsonb().$type<number[]>().notNull().default([]),
     agentVersion: text(),
+    /** The port of the node's mutual-TLS tunnel at its address (reported with its certificate request). */
+    tunnelPort: integer(),
     joinedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastHeartbeatAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     leftAt: timestamp({ withTimezone: true }),

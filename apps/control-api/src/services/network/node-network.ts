@@ -15,6 +15,7 @@ import type { Deps, NodeCaller } from "../../deps";
 import type { RequestMeta } from "../../operation";
 import { strictly } from "../replies";
 import { endpointPods, slicesOfService } from "./endpoints";
+import { tunnelView } from "./node-certificate";
 import { clusterPolicies } from "./policies";
 import { ensureServiceRange } from "./service-range";
 
@@ -105,6 +106,7 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
       clusterDomain: CLUSTER_DOMAIN,
       services,
       policies: await clusterPolicies(tx, caller.clusterId, allPods, dnsAddress),
+      ...(await tunnelView(tx, deps, caller)),
     };
     const version = createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 32);
     return { version, ...body };
