@@ -151,7 +151,15 @@ export class ClusterNetwork {
     this.bridge = new BridgeAddress(this.network.gateway);
     this.firewall = new PodFirewall(this.network.subnet);
     await this.firewall.install();
-    await this.tunnel?.start();
+    // Without its tunnel the node still runs its pods and serves its own endpoints: never fatal.
+    await this.tunnel
+      ?.start()
+      .catch((error: unknown) =>
+        this.opts.logger.error(
+          { err: (error as Error).message },
+          "the tunnel cannot listen: this node's pods are not reachable from other nodes",
+        ),
+      );
     const cached = await this.readCache();
     if (cached) await this.apply(cached);
     await this.fetchView();

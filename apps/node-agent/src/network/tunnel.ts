@@ -90,16 +90,31 @@ export class Tunnel {
 
   /** Listens, then gets the node's certificate (retried until it comes) and keeps it renewed. */
   async start(): Promise<void> {
-    await new Promise<void>((ok, fail) => {
+    try {
+      await this.listen(this.opts.port);
+    } catch (error) {
+      // Another process holds the port (several agents on one host): any free port serves as
+      // well, since the port is reported to the control plane with each certificate request.
+      if ((error as { code?: string }).code !== "EADDRINUSE" || this.opts.port === 0) throw error;
+      this.opts.logger.warn(
+        { port: this.opts.port, address: this.opts.address },
+        "tunnel port in use: listening on a free port instead",
+      );
+      await this.listen(0);
+    }
+    this.listening = (this.server.address() as { port: number }).port;
+    this.server.on("error", (e) => this.opts.logger.warn({ err: e.message }, "tunnel listener failed"));
+    await this.renew();
+  }
+
+  private listen(port: number): Promise<void> {
+    return new Promise<void>((ok, fail) => {
       this.server.once("error", fail);
-      this.server.listen({ host: this.opts.address, port: this.opts.port }, () => {
+      this.server.listen({ host: this.opts.address, port }, () => {
         this.server.off("error", fail);
         ok();
       });
     });
-    this.listening = (this.server.address() as { port: number }).port;
-    this.server.on("error", (e) => this.opts.logger.warn({ err: e.message }, "tunnel listener failed"));
-    await this.renew();
   }
 
   stop(): void {
