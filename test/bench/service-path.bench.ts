@@ -240,9 +240,20 @@ try {
   const handshakes = read(metrics, "berth_agent_tunnel_handshakes_total");
   const resumed = read(metrics, "berth_agent_tunnel_resumed_total");
   const handshake = read(metrics, "berth_agent_tunnel_handshake_seconds_total");
+  const other = await scrape("bench-b");
   console.log(
     `\ntunnel (node A): ${dialled} connections dialled, ${pooled} of them on a spare connection; ${handshakes} TLS handshakes, ${resumed} resumed, mean ${((handshake / handshakes) * 1000).toFixed(3)} ms each (TCP connect + TLS 1.3, connect() to secureConnect)`,
   );
+  // Which proxy served: node B dials (and A accepts) only if B's proxy took a service address.
+  console.log(
+    `tunnel (node B): ${read(other, "berth_agent_tunnel_accepted_total")} accepted, ${read(other, "berth_agent_tunnel_dialled_total")} dialled; node A accepted ${read(metrics, "berth_agent_tunnel_accepted_total")}`,
+  );
+  if (!(dialled > 0) || read(other, "berth_agent_tunnel_dialled_total") > 0) {
+    console.error(
+      "node B's proxy served some service address (agents of one host share them): (b) and (c) did not take the paths their names say — run again",
+    );
+    process.exitCode = 1;
+  }
   console.log(
     `load average after: ${loadavg()
       .map((x) => x.toFixed(2))
