@@ -9,7 +9,7 @@ import { ImagePuller } from "./pods/images";
 import { instancesOf } from "./pods/instances";
 import { podReportOf } from "./pods/report";
 import { probeRunning, syncRunningPod } from "./pods/sync";
-import { MINIMUM_GRACE_SECONDS, terminatePod } from "./pods/termination";
+import { drainFirst, terminatePod } from "./pods/termination";
 import type { ProbeStates } from "./probes/handover";
 import type { ContainerInfo, ContainerRuntime } from "./runtime";
 import { PodVolumes } from "./volumes/pod-volumes";
@@ -33,11 +33,7 @@ export interface SupervisorOptions {
   podNetwork?: PodContext["podNetwork"];
   /** Probe states the agent before this one handed over (filled before the first `observe`). */
   inheritedProbes?: ProbeStates;
-  /**
-   * Before a deleted pod is stopped: takes it out of every node's rotation and waits (at most
-   * `maxMs`) until no node sends it new connections; resolves with the time waited (0 when the
-   * pod served no Service).
-   */
+  /** Holds a deleted pod out of every node's rotation before it stops (at most `maxMs`; resolves with the time waited). */
   drain?: (podId: string, maxMs: number) => Promise<number>;
 }
 
@@ -327,17 +323,12 @@ export class PodSupervisor {
       rec.podId,
       "stopping the pod",
       async () => {
-        let grace: { gracePeriodSeconds?: number } = quick
-          ? { gracePeriodSeconds: this.opts.stopTimeoutSeconds }
-          : {};
-        // A deleted pod drains first, within its grace period, as a preStop `sleep` would: its
-        // clients' connections in flight finish and no new one reaches it once it gets SIGTERM.
         const serving = rec.containers.some((c) => c.state === "running");
-        if (!quick && serving && known?.action === "stop" && drain) {
-          const total = known.terminationGracePeriodSeconds;
-          const waited = await drain(rec.podId, Math.max(0, total - MINIMUM_GRACE_SECONDS) * 1000);
-          if (waited > 0) grace = { gracePeriodSeconds: Math.max(0, total - Math.ceil(waited / 1000)) };
-        }
+        const grace = quick
+          ? { gracePeriodSeconds: this.opts.stopTimeoutSeconds }
+          : serving && known?.action === "stop" && drain
+            ? await drainFirst(rec.podId, known, drain)
+            : {};
         await terminatePod(this.ctx, rec, known, { remove: true, ...grace }).finally(() => {
           rec.terminating = false;
         });

@@ -24,6 +24,21 @@ export function targetOf(ctx: Pick<PodContext, "publishAddress">, c: ContainerIn
   return { containerId: c.id, address: c.ipAddress, published, podAddress: ctx.publishAddress };
 }
 
+/**
+ * A deleted pod drains first, within its grace period, as a preStop `sleep` would: its clients'
+ * connections in flight finish and no new one reaches it once it gets SIGTERM. Resolves with the
+ * grace period left for its stop (nothing to override when it did not wait).
+ */
+export async function drainFirst(
+  podId: string,
+  a: Assignment,
+  drain: (podId: string, maxMs: number) => Promise<number>,
+): Promise<{ gracePeriodSeconds?: number }> {
+  const total = a.terminationGracePeriodSeconds;
+  const waited = await drain(podId, Math.max(0, total - MINIMUM_GRACE_SECONDS) * 1000);
+  return waited > 0 ? { gracePeriodSeconds: Math.max(0, total - Math.ceil(waited / 1000)) } : {};
+}
+
 export interface KillOptions {
   /** The Killing event's message (kubelet's: `Stopping container web`, `Container web failed liveness probe, will be restarted`). */
   message?: string;
