@@ -1,6 +1,12 @@
 import type { MasterKey } from "@berth/core";
 import { clusters, endpointPods, objects, openSecretData, type Tx } from "@berth/db";
-import { type EndpointPod, endpointSlicesOf, type IngressSpec, type ServiceSpec } from "@berth/kube";
+import {
+  type EndpointPod,
+  endpointSlicesOf,
+  endpointsOfPort,
+  type IngressSpec,
+  type ServiceSpec,
+} from "@berth/kube";
 import { and, eq, inArray } from "drizzle-orm";
 
 /** A ready endpoint a backend port forwards to: the pod's address and its resolved target port. */
@@ -55,16 +61,15 @@ export const objectKey = (clusterId: string, namespace: string, name: string) =>
 function endpointsOf(name: string, spec: ServiceSpec, pods: readonly EndpointPod[]): Map<number, Endpoint[]> {
   const slices = endpointSlicesOf(name, spec, pods);
   const out = new Map<number, Endpoint[]>();
-  for (const p of spec.ports) {
-    const list: Endpoint[] = [];
-    for (const slice of slices) {
-      const served = slice.ports.find((sp) => sp.name === p.name);
-      if (!served) continue;
-      for (const e of slice.endpoints)
-        list.push({ ip: e.addresses[0], port: served.port, podName: e.targetRef.name });
-    }
-    out.set(p.port, list);
-  }
+  for (const p of spec.ports)
+    out.set(
+      p.port,
+      endpointsOfPort(slices, p.name).map(({ endpoint: e, port }) => ({
+        ip: e.addresses[0],
+        port,
+        podName: e.targetRef.name,
+      })),
+    );
   return out;
 }
 

@@ -83,6 +83,17 @@ export function endpointSlicesOf(
   return [...groups.values()];
 }
 
+/** The endpoints of one port of a Service across its slices, each with the port it serves on. */
+export function endpointsOfPort(
+  slices: readonly EndpointSliceView[],
+  portName: string,
+): { endpoint: Endpoint; port: number }[] {
+  return slices.flatMap((slice) => {
+    const served = slice.ports.find((sp) => sp.name === portName);
+    return served ? slice.endpoints.map((endpoint) => ({ endpoint, port: served.port })) : [];
+  });
+}
+
 const hashOf = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 5);
 
 /** The named container ports of a pod template's containers. */

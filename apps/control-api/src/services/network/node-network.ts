@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { UnauthenticatedError } from "@berth/core";
 import { nodes, objects, withTenant } from "@berth/db";
-import { clusterDnsAddress, type EndpointPod, type ServiceSpec } from "@berth/kube";
+import { clusterDnsAddress, type EndpointPod, endpointsOfPort, type ServiceSpec } from "@berth/kube";
 import {
   CLUSTER_DOMAIN,
   type NetworkRequest,
@@ -86,16 +86,12 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
           port: p.port,
           protocol: p.protocol,
           ...(p.nodePort !== undefined && spec.type !== "ClusterIP" ? { nodePort: p.nodePort } : {}),
-          endpoints: slices.flatMap((slice) => {
-            const served = slice.ports.find((sp) => sp.name === p.name);
-            if (!served) return [];
-            return slice.endpoints.map((e) => ({
-              podId: e.targetRef.uid,
-              ip: e.addresses[0],
-              port: served.port,
-              nodeName: e.nodeName ?? null,
-            }));
-          }),
+          endpoints: endpointsOfPort(slices, p.name).map(({ endpoint: e, port }) => ({
+            podId: e.targetRef.uid,
+            ip: e.addresses[0],
+            port,
+            nodeName: e.nodeName ?? null,
+          })),
         })),
       };
     });
