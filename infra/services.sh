@@ -99,8 +99,9 @@ wanted_packages() {
   local pkgs=(curl)
   [[ -z $GIVEN_DATABASE_URL ]] && pkgs+=(postgresql-15 postgresql-client-15)
   [[ -z $GIVEN_REDIS_URL ]] && pkgs+=(redis-server redis-tools)
-  # busybox-static is the demo image's only content, whichever engine builds it.
-  pkgs+=(busybox-static)
+  # busybox-static is the demo image's only content, whichever engine builds it; HAProxy serves the
+  # ingress gateway's traffic; wrk is the load generator of the benches.
+  pkgs+=(busybox-static haproxy wrk)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)
   printf '%s\n' "${pkgs[@]}"

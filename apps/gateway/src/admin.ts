@@ -4,7 +4,7 @@ import { runChecks } from "@berth/core";
 export interface AdminSources {
   /** Readiness checks: each throws to say why not. */
   checks: Record<string, () => Promise<unknown>>;
-  /** The Prometheus exposition of the process (or of every worker, in cluster mode). */
+  /** The Prometheus exposition of the process. */
   metrics: () => Promise<{ contentType: string; text: string }>;
 }
 

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { createSecureContext, type SecureContext } from "node:tls";
 import { certificateCovers, checkTlsSecretData, type IngressBackend } from "@berth/kube";
 import { type Backend, RouteTable } from "./routes";
 import { type IngressView, objectKey, type Snapshot } from "./snapshot";
@@ -12,21 +11,20 @@ export interface Condition {
   message: string;
 }
 
+/** A certificate the gateway serves: its chain and key (PEM, one file for HAProxy), by digest. */
+export interface ServedCertificate {
+  /** sha256 of the Secret's certificate and key: names the file, groups the hosts sharing it. */
+  digest: string;
+  pem: string;
+}
+
 /** What the servers use, built whole from a snapshot and swapped in at once. */
 export interface GatewayConfig {
   routes: RouteTable;
-  /** Hosts (exact, or `.suffix` for a wildcard) served over HTTPS, and their certificate. */
-  tls: Map<string, SecureContext>;
+  /** Hosts (exact, or `*.suffix` for a wildcard) served over HTTPS, and their certificate. */
+  tls: Map<string, ServedCertificate>;
   /** Per Ingress uid: the conditions its status should carry. */
   conditions: Map<string, Condition[]>;
-}
-
-/** The certificate (and key) of a host: its exact entry, else its one-label wildcard's. */
-export function tlsContextOf(config: GatewayConfig, host: string): SecureContext | undefined {
-  const exact = config.tls.get(host);
-  if (exact) return exact;
-  const dot = host.indexOf(".");
-  return dot > 0 ? config.tls.get(`*${host.slice(dot)}`) : undefined;
 }
 
 function backendOf(i: IngressView, b: IngressBackend, ruleHost: string, rulePath: string): Backend {
@@ -59,12 +57,12 @@ const bad = (type: string, reason: string, message: string): Condition => ({
 
 interface LoadedCertificate {
   parsed: ReturnType<typeof checkTlsSecretData>;
-  context: SecureContext;
+  served: ServedCertificate;
 }
 
 /**
- * Certificates parsed and made into TLS contexts once, not at every refresh: keyed by the digest
- * of the Secret's certificate and key; entries no refresh used for an hour are dropped.
+ * Certificates checked and parsed once, not at every refresh: keyed by the digest of the Secret's
+ * certificate and key; entries no refresh used for an hour are dropped.
  */
 const certificates = new Map<string, LoadedCertificate & { usedAt: number }>();
 
@@ -77,11 +75,14 @@ function loadCertificate(data: Record<string, string>, now: Date): LoadedCertifi
   let c = certificates.get(key);
   if (!c) {
     const parsed = checkTlsSecretData(data, now);
-    const context = createSecureContext({
-      cert: Buffer.from(data["tls.crt"] ?? "", "base64"),
-      key: Buffer.from(data["tls.key"] ?? "", "base64"),
-    });
-    c = { parsed, context, usedAt: now.getTime() };
+    const pem = [data["tls.crt"], data["tls.key"]]
+      .map((b64) =>
+        Buffer.from(b64 ?? "", "base64")
+          .toString("utf8")
+          .trim(),
+      )
+      .join("\n");
+    c = { parsed, served: { digest: key, pem: `${pem}\n` }, usedAt: now.getTime() };
     certificates.set(key, c);
   }
   c.usedAt = now.getTime();
@@ -93,7 +94,12 @@ function loadCertificate(data: Record<string, string>, now: Date): LoadedCertifi
 }
 
 /** TLS of one Ingress: a context per covered host, and a condition saying what could not be served. */
-function tlsOf(i: IngressView, snapshot: Snapshot, now: Date, into: Map<string, SecureContext>): Condition {
+function tlsOf(
+  i: IngressView,
+  snapshot: Snapshot,
+  now: Date,
+  into: Map<string, ServedCertificate>,
+): Condition {
   const problems: { reason: string; message: string }[] = [];
   for (const t of i.spec.tls) {
     if (!t.secretName) {
@@ -125,7 +131,7 @@ function tlsOf(i: IngressView, snapshot: Snapshot, now: Date, into: Map<string, 
       });
       continue;
     }
-    const { parsed, context } = loaded;
+    const { parsed, served } = loaded;
     for (const host of t.hosts) {
       if (!certificateCovers(parsed.cert, host)) {
         problems.push({
@@ -134,7 +140,7 @@ function tlsOf(i: IngressView, snapshot: Snapshot, now: Date, into: Map<string, 
         });
         continue;
       }
-      if (!into.has(host)) into.set(host, context);
+      if (!into.has(host)) into.set(host, served);
     }
   }
   const first = problems[0];

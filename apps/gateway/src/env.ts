@@ -34,8 +34,15 @@ const schema = z.object({
     .enum(["true", "false"])
     .default("true")
     .transform((v) => v === "true"),
-  /** Processes serving (node:cluster workers sharing the sockets); 1: this process alone. */
-  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** HAProxy's threads serving the traffic (its `nbthread`). */
+  GATEWAY_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** HAProxy's executable. */
+  GATEWAY_HAPROXY: z.string().min(1).default("haproxy"),
+  /**
+   * Where HAProxy's configuration, admin socket and the tenants' certificates and keys live while
+   * served: memory-backed, mode 0700, removed on stop. Default `/dev/shm/berth-gateway-<admin port>`.
+   */
+  GATEWAY_RUN_DIR: z.string().min(1).optional(),
 });
 export type Env = ReturnType<typeof parseEnv>;
 

@@ -1,22 +1,23 @@
-import {
-  createServer as createHttp,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import { createServer as createHttps } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { Socket } from "node:dgram";
+import { createServer } from "node:net";
 import type { Logger, MasterKey } from "@berth/core";
 import { type Db, withSystem } from "@berth/db";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { buildConfig, type GatewayConfig, tlsContextOf } from "./config";
-import { RoundRobin } from "./dial";
-import { LoadBalancers } from "./load-balancers";
-import { answer, proxy } from "./proxy";
-import { type Backend, RouteTable, requestHost, requestPath } from "./routes";
+import { type LoggedRequest, listenForLog } from "./access-log";
+import { buildConfig, type GatewayConfig } from "./config";
+import { Haproxy } from "./haproxy";
+import { haproxyConfig, type Target } from "./haproxy-config";
+import type { Backend } from "./routes";
 import { objectKey, readSnapshot, type Snapshot } from "./snapshot";
 import { RouteStats } from "./stats";
-import { type Address, allocateLbPorts, type LbAllocations, sweepHostClaims, writeStatuses } from "./status";
+import {
+  type Address,
+  allocateLbPorts,
+  type LbAllocations,
+  lbKey,
+  sweepHostClaims,
+  writeStatuses,
+} from "./status";
 
 export interface GatewayDeps {
   db: Db;
@@ -36,28 +37,36 @@ export interface GatewayOptions {
   statsFlushMs: number;
   connectTimeoutMs: number;
   accessLog: boolean;
+  /** HAProxy's executable, its threads, and the (memory-backed) directory of its files. */
+  haproxyBin: string;
+  threads: number;
+  runDir: string;
 }
 
 /**
  * The platform's ingress gateway: HTTP and HTTPS (a certificate per host by SNI, from the tenants'
  * `kubernetes.io/tls` Secrets) routed by host and path to the ready endpoints of the Ingresses'
- * backend Services, and a TCP port per `type: LoadBalancer` Service port. Its configuration is
- * read whole from Postgres every `refreshMs` (system role) and swapped in at once.
+ * backend Services, and a TCP port per `type: LoadBalancer` Service port. This process is the
+ * control side: every `refreshMs` it reads the configuration whole from Postgres (system role),
+ * writes status, renders HAProxy's configuration and reloads HAProxy when it changed; HAProxy
+ * serves, and logs each request to this process, which keeps the access log, the metrics and the
+ * per-route stats.
  */
 export class Gateway {
-  private config: GatewayConfig = { routes: new RouteTable(), tls: new Map(), conditions: new Map() };
-  private snapshot: Snapshot = { ingresses: [], services: new Map(), secrets: new Map() };
   private allocations: LbAllocations = new Map();
-  /** LoadBalancer ports another process of this host holds (found when listening failed). */
+  /** LoadBalancer ports another process of this host holds (found when probing them). */
   private readonly busyPorts = new Set<number>();
-  private readonly rr = new RoundRobin();
+  /** LoadBalancer ports the live HAProxy configuration listens on. */
+  private served = new Set<number>();
+  /** HAProxy backend name → its route, in the live configuration and in the one before. */
+  private routes = new Map<string, Backend>();
+  private previousRoutes = new Map<string, Backend>();
   private readonly stats = new RouteStats();
-  private readonly lbs: LoadBalancers;
-  private http: Server | undefined;
-  private https: Server | undefined;
+  private readonly haproxy: Haproxy;
+  private log: Socket | undefined;
   private timers: NodeJS.Timeout[] = [];
   private refreshing: Promise<void> | undefined;
-  /** The first refresh succeeded: the gateway knows what to serve (readiness). */
+  /** The first configuration is served: the gateway knows what to serve (readiness). */
   loaded = false;
   private readonly requests: Counter<"scheme" | "code">;
   private readonly duration: Histogram<"scheme">;
@@ -67,7 +76,7 @@ export class Gateway {
     private readonly deps: GatewayDeps,
     private readonly opts: GatewayOptions,
   ) {
-    this.lbs = new LoadBalancers(opts.host, opts.connectTimeoutMs, deps.logger, this.rr);
+    this.haproxy = new Haproxy(opts.haproxyBin, opts.runDir, deps.logger);
     this.requests = new Counter({
       name: "berth_gateway_requests_total",
       help: "HTTP(S) requests answered by the gateway, by scheme and status class",
@@ -76,14 +85,14 @@ export class Gateway {
     });
     this.duration = new Histogram({
       name: "berth_gateway_request_duration_seconds",
-      help: "Time from a request's arrival to the end of its answer",
+      help: "Time from a request's arrival to the end of its answer (HAProxy's Ta, whole ms)",
       labelNames: ["scheme"],
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [deps.metrics],
     });
     this.refreshFailures = new Counter({
       name: "berth_gateway_refresh_failures_total",
-      help: "Configuration reads from Postgres that failed (the previous configuration stays)",
+      help: "Configuration reads or HAProxy reloads that failed (the previous configuration stays)",
       registers: [deps.metrics],
     });
   }
@@ -91,38 +100,30 @@ export class Gateway {
   get address(): Address {
     return {
       ip: this.opts.publicIp,
-      httpPort: this.httpPort,
-      httpsPort: this.httpsPort,
+      httpPort: this.opts.httpPort,
+      httpsPort: this.opts.httpsPort,
       lbPorts: this.opts.lbPorts,
     };
   }
+  /** HAProxy is running (a refresh starts it again when it is not). */
+  get serving(): boolean {
+    return this.haproxy.running;
+  }
   get httpPort(): number {
-    return (this.http?.address() as AddressInfo | null)?.port ?? this.opts.httpPort;
+    return this.opts.httpPort;
   }
   get httpsPort(): number {
-    return (this.https?.address() as AddressInfo | null)?.port ?? this.opts.httpsPort;
+    return this.opts.httpsPort;
   }
   /** The gateway port of a LoadBalancer Service's port, once allocated. */
   lbPortOf(serviceUid: string, servicePort: number): number | undefined {
-    return this.allocations.get(`${serviceUid}/${servicePort}`);
+    return this.allocations.get(lbKey(serviceUid, servicePort));
   }
 
   async start(): Promise<void> {
-    this.http = createHttp((req, res) => this.handle(req, res, "http"));
-    this.https = createHttps(
-      {
-        SNICallback: (servername, cb) => {
-          const ctx = tlsContextOf(this.config, servername.toLowerCase());
-          cb(ctx ? null : new Error(`no certificate for ${servername}`), ctx);
-        },
-      },
-      (req, res) => this.handle(req, res, "https"),
-    );
-    await Promise.all([
-      listen(this.http, this.opts.host, this.opts.httpPort),
-      listen(this.https, this.opts.host, this.opts.httpsPort),
-    ]);
+    this.log = await listenForLog((r) => this.record(r));
     await this.refresh();
+    if (!this.loaded) throw new Error("the gateway could not serve its first configuration (see the log)");
     this.timers.push(setInterval(() => void this.refresh(), this.opts.refreshMs));
     this.timers.push(
       setInterval(
@@ -135,7 +136,7 @@ export class Gateway {
     );
   }
 
-  /** Reads the configuration, allocates LoadBalancer ports, writes statuses; one at a time. */
+  /** Reads the configuration, allocates LoadBalancer ports, writes statuses, reloads HAProxy; one at a time. */
   refresh(): Promise<void> {
     this.refreshing ??= this.refreshOnce().finally(() => {
       this.refreshing = undefined;
@@ -146,21 +147,27 @@ export class Gateway {
   private async refreshOnce(): Promise<void> {
     try {
       const now = this.deps.now();
-      await withSystem(this.deps.db, async (tx) => {
+      const { snapshot, config, allocations } = await withSystem(this.deps.db, async (tx) => {
         const snapshot = await readSnapshot(tx, this.deps.master);
         const config = buildConfig(snapshot, now);
         const allocations = await allocateLbPorts(tx, snapshot, this.address, this.busyPorts);
-        await writeStatuses(tx, snapshot, config, allocations, this.address, now);
         await sweepHostClaims(tx);
-        this.snapshot = snapshot;
-        this.config = config;
-        this.allocations = allocations;
+        return { snapshot, config, allocations };
       });
-      const failed = await this.lbs.sync(this.snapshot, this.allocations);
-      for (const port of failed) this.busyPorts.add(port);
+      const busy = await this.probeNewPorts(allocations);
+      if (busy.length > 0) {
+        // Ports something else holds are allocated again at once, elsewhere.
+        for (const port of busy) this.busyPorts.add(port);
+        setImmediate(() => void this.refresh());
+      }
+      if (!(await this.serve(snapshot, config, allocations, new Set(busy))))
+        throw new Error("HAProxy did not load the configuration");
+      this.allocations = allocations;
       this.loaded = true;
-      // Ports that turned out to be taken are allocated again at once, elsewhere.
-      if (failed.length > 0) setImmediate(() => void this.refresh());
+      // Status says where things are served once they are.
+      await withSystem(this.deps.db, (tx) =>
+        writeStatuses(tx, snapshot, config, allocations, this.address, now),
+      );
     } catch (error) {
       this.refreshFailures.inc();
       this.deps.logger.error(
@@ -170,85 +177,81 @@ export class Gateway {
     }
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse, scheme: "http" | "https"): void {
-    const started = performance.now();
-    const host = requestHost(req.headers.host);
-    const path = requestPath(req.url);
-    const { routes, backend } = this.config.routes.match(host, path);
-    const finish = (status: number, bytes: number, upstream?: string) => {
-      const ms = performance.now() - started;
-      this.requests.inc({ scheme, code: `${Math.floor(status / 100)}xx` });
-      this.duration.observe({ scheme }, ms / 1000);
-      if (backend) this.stats.record(backend, status, bytes, ms, this.deps.now());
-      if (this.opts.accessLog)
-        this.deps.logger.info(
-          {
-            access: true,
-            scheme,
-            tenant: backend?.tenantId,
-            cluster: backend?.clusterId,
-            namespace: backend?.namespace,
-            ingress: backend?.ingress,
-            service: backend?.service,
-            upstream,
-            host,
-            method: req.method,
-            path,
-            status,
-            bytes,
-            durationMs: Math.round(ms * 1000) / 1000,
-          },
-          "request",
-        );
-    };
-    const own = this.ownAnswer(host, path, scheme, req.url ?? "/", routes !== undefined, backend);
-    if (own) {
-      finish(own.status, answer(res, own.status, own.text, own.headers));
-      return;
+  /** Renders HAProxy's configuration (without ports found busy) and makes it live. */
+  private async serve(
+    snapshot: Snapshot,
+    config: GatewayConfig,
+    allocations: LbAllocations,
+    busy: ReadonlySet<number>,
+  ): Promise<boolean> {
+    const lbs = new Map<number, Target[]>();
+    for (const s of snapshot.services.values())
+      if (s.spec.type === "LoadBalancer")
+        for (const p of s.spec.ports) {
+          const port = allocations.get(lbKey(s.uid, p.port));
+          if (port !== undefined && !busy.has(port)) lbs.set(port, s.endpoints.get(p.port) ?? []);
+        }
+    const rendered = haproxyConfig(config, (b) => this.endpointsOf(snapshot, b), lbs, {
+      host: this.opts.host,
+      httpPort: this.opts.httpPort,
+      httpsPort: this.opts.httpsPort,
+      threads: this.opts.threads,
+      connectTimeoutMs: this.opts.connectTimeoutMs,
+      logPort: (this.log?.address().port as number | undefined) ?? 0,
+      runDir: this.opts.runDir,
+    });
+    const ok = await this.haproxy.apply(rendered);
+    if (ok) {
+      // Lines of the replaced worker may still come: its routes stay known until the next change.
+      this.previousRoutes = this.routes;
+      this.routes = rendered.routes;
+      this.served = new Set(lbs.keys());
     }
-    const endpoints = backend ? this.endpointsOf(backend) : [];
-    if (!backend || endpoints.length === 0) return;
-    proxy(
-      req,
-      res,
-      scheme,
-      `${backend.clusterId}/${backend.namespace}/${backend.service}/${backend.port}`,
-      endpoints,
-      { connectTimeoutMs: this.opts.connectTimeoutMs, rr: this.rr },
-      finish,
-    );
+    return ok;
   }
 
-  /** What the gateway answers itself: unknown host or path (404), a redirect to HTTPS (308), no endpoint (503). */
-  private ownAnswer(
-    host: string,
-    path: string,
-    scheme: "http" | "https",
-    url: string,
-    known: boolean,
-    backend: Backend | undefined,
-  ): { status: number; text: string; headers?: Record<string, string> } | undefined {
-    if (!known) return { status: 404, text: `no Ingress serves host ${JSON.stringify(host)}` };
-    if (scheme === "http" && tlsContextOf(this.config, host)) {
-      const port = this.httpsPort === 443 ? "" : `:${this.httpsPort}`;
-      return {
-        status: 308,
-        text: "served over HTTPS",
-        headers: { location: `https://${host}${port}${url}` },
-      };
-    }
-    if (!backend) return { status: 404, text: `no rule of host ${JSON.stringify(host)} matches ${path}` };
-    if (this.endpointsOf(backend).length === 0)
-      return {
-        status: 503,
-        text: `service ${backend.namespace}/${backend.service} has no ready endpoint for port ${backend.port}`,
-      };
-    return undefined;
+  /** Allocated LoadBalancer ports not served yet that another process of this host holds. */
+  private async probeNewPorts(allocations: LbAllocations): Promise<number[]> {
+    const busy: number[] = [];
+    for (const port of allocations.values())
+      if (!this.served.has(port) && !(await portFree(this.opts.host, port))) busy.push(port);
+    if (busy.length > 0)
+      this.deps.logger.warn({ ports: busy }, "LoadBalancer ports held by another process; allocating others");
+    return busy;
+  }
+
+  /** One request HAProxy logged: metrics, per-route stats, the access log. */
+  private record(r: LoggedRequest): void {
+    const backend = this.routes.get(r.backend) ?? this.previousRoutes.get(r.backend);
+    this.requests.inc({ scheme: r.scheme, code: `${Math.floor(r.status / 100)}xx` });
+    this.duration.observe({ scheme: r.scheme }, r.durationMs / 1000);
+    if (backend) this.stats.record(backend, r.status, r.bytes, r.durationMs, this.deps.now());
+    if (this.opts.accessLog)
+      this.deps.logger.info(
+        {
+          access: true,
+          scheme: r.scheme,
+          tenant: backend?.tenantId,
+          cluster: backend?.clusterId,
+          namespace: backend?.namespace,
+          ingress: backend?.ingress,
+          service: backend?.service,
+          upstream: r.upstream,
+          client: r.client,
+          host: r.host,
+          method: r.method,
+          path: r.path,
+          status: r.status,
+          bytes: r.bytes,
+          durationMs: r.durationMs,
+        },
+        "request",
+      );
   }
 
   /** The ready endpoints of a backend: its Service's port (by number or name) resolved per pod. */
-  private endpointsOf(b: Backend) {
-    const s = this.snapshot.services.get(objectKey(b.clusterId, b.namespace, b.service));
+  private endpointsOf(snapshot: Snapshot, b: Backend): Target[] {
+    const s = snapshot.services.get(objectKey(b.clusterId, b.namespace, b.service));
     const port = s?.spec.ports.find((p) =>
       typeof b.port === "number" ? p.port === b.port : p.name === b.port,
     );
@@ -258,26 +261,19 @@ export class Gateway {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     await this.refreshing;
-    await this.lbs.close();
-    await Promise.all([close(this.http), close(this.https)]);
+    await this.haproxy.stop();
+    // Lines of the last requests may still be on their way.
+    await new Promise((r) => setTimeout(r, 50));
+    this.log?.close();
     await this.stats.flush(this.deps.db).catch(() => {});
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-function close(server: Server | undefined): Promise<void> {
-  if (!server?.listening) return Promise.resolve();
+/** Whether `port` can be listened on now (nothing else on this host holds it). */
+function portFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }

@@ -47,6 +47,14 @@ export class HostRoutes {
     this.prefixes.sort((a, b) => b.segments.length - a.segments.length);
   }
 
+  /** The exact paths, and the prefixes (as `/a/b`, longest first), in the order they are tried. */
+  ordered(): { exact: [string, Backend][]; prefixes: { prefix: string; backend: Backend }[] } {
+    return {
+      exact: [...this.exact],
+      prefixes: this.prefixes.map((p) => ({ prefix: `/${p.segments.join("/")}`, backend: p.backend })),
+    };
+  }
+
   match(path: string): Backend | undefined {
     const exact = this.exact.get(path);
     if (exact) return exact;
@@ -77,6 +85,11 @@ export class RouteTable {
       map.set(key, r);
     }
     return r;
+  }
+
+  /** Every host's routes: exact hosts, and wildcards as the suffix they cover (`.example.com`). */
+  hosts(): { exact: [string, HostRoutes][]; wildcard: [string, HostRoutes][] } {
+    return { exact: [...this.exact], wildcard: [...this.wildcard] };
   }
 
   /** The routes serving a request's host: the exact host's, else its one-label wildcard's. */

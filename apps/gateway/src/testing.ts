@@ -1,9 +1,23 @@
+import { mkdtemp } from "node:fs/promises";
+import { createServer } from "node:net";
 import type { MasterKey } from "@berth/core";
 import { createLogger, createMetricsRegistry } from "@berth/core";
 import type { Db } from "@berth/db";
 import { Gateway, type GatewayOptions } from "./gateway";
 
-/** A gateway on loopback with ports the system picks (LoadBalancer ports from `lbPorts`), refreshing fast. */
+/** A port nothing listens on now (the system's pick). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, host, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A gateway on loopback with free ports (LoadBalancer ports from `lbPorts`), refreshing fast. */
 export async function startTestGateway(
   db: Db,
   master: MasterKey,
@@ -19,13 +33,16 @@ export async function startTestGateway(
     },
     {
       host: "127.0.0.1",
-      httpPort: 0,
-      httpsPort: 0,
+      httpPort: await freePort(),
+      httpsPort: await freePort(),
       publicIp: "127.0.0.1",
       refreshMs: 200,
       statsFlushMs: 500,
       connectTimeoutMs: 1000,
       accessLog: true,
+      haproxyBin: "haproxy",
+      threads: 1,
+      runDir: await mkdtemp("/dev/shm/berth-gateway-test-"),
       ...opts,
     },
   );
