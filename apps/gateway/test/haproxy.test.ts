@@ -97,8 +97,11 @@ const logged: LoggedRequest[] = [];
 let log: Awaited<ReturnType<typeof listenForLog>>;
 const logger = createLogger("gateway-test", "silent");
 
-async function render(endpoints: (service: string) => Target[]) {
-  return haproxyConfig(config, (b) => endpoints(b.service), new Map(), {
+function render(
+  endpoints: (service: string) => readonly Target[],
+  loadBalancers: ReadonlyMap<number, Target[]> = new Map(),
+) {
+  return haproxyConfig(config, (b) => endpoints(b.service), loadBalancers, {
     host: "127.0.0.1",
     httpPort: http,
     httpsPort: https,
@@ -126,9 +129,7 @@ beforeAll(async () => {
   config = { routes: table(), tls: new Map(), conditions: new Map() };
   config.tls.set("shop.example.com", { digest: "a".repeat(64), pem });
   haproxy = new Haproxy("haproxy", runDir, logger);
-  expect(await haproxy.apply(await render((s) => (pods.get(s) ? [pods.get(s)?.target as Target] : [])))).toBe(
-    true,
-  );
+  expect(await haproxy.apply(render((s) => (pods.get(s) ? [pods.get(s)?.target as Target] : [])))).toBe(true);
 });
 
 afterAll(async () => {
@@ -209,7 +210,7 @@ describe("HAProxy serving the generated configuration", () => {
     logged.length = 0;
     await request(http, "docs.example.com", "/hello");
     await new Promise((r) => setTimeout(r, 200));
-    const rendered = await render(() => []);
+    const rendered = render(() => []);
     const line = logged.find((l) => l.path === "/hello");
     expect(line).toMatchObject({ scheme: "http", status: 200, host: "docs.example.com", method: "GET" });
     expect(rendered.routes.get(line?.backend ?? "")?.service).toBe("wild");
@@ -219,24 +220,14 @@ describe("HAProxy serving the generated configuration", () => {
 
   it("reloads without dropping the listener, and keeps serving when a configuration cannot load", async () => {
     // Endpoints change: the wildcard now goes to api's pod.
-    const swapped = await render((s) =>
-      [pods.get(s === "wild" ? "api" : s)?.target as Target].filter(Boolean),
-    );
+    const swapped = render((s) => [pods.get(s === "wild" ? "api" : s)?.target as Target].filter(Boolean));
     expect(await haproxy.apply(swapped)).toBe(true);
     expect((await request(http, "docs.example.com", "/")).body).toBe("api");
     // A configuration HAProxy cannot load (a port another process holds) is refused; the last one serves.
     const holder = createServer();
     const held = await freePort();
     await new Promise<void>((resolve) => holder.listen(held, "127.0.0.1", resolve));
-    const bad = haproxyConfig(config, () => [], new Map([[held, []]]), {
-      host: "127.0.0.1",
-      httpPort: http,
-      httpsPort: https,
-      threads: 1,
-      connectTimeoutMs: 500,
-      logPort,
-      runDir,
-    });
+    const bad = render(() => [], new Map([[held, []]]));
     expect(await haproxy.apply(bad)).toBe(false);
     holder.close();
     // The old worker paused its listeners while the new one tried to bind; it resumes them at once.
@@ -264,9 +255,7 @@ describe("HAProxy serving the generated configuration", () => {
     const pid = Number((await readFile(join(runDir, "haproxy.pid"), "utf8")).trim());
     // The old Haproxy object is forgotten (as if its process died); a new one takes over the files.
     const successor = new Haproxy("haproxy", runDir, logger);
-    expect(await successor.apply(await render((s) => [pods.get(s)?.target as Target].filter(Boolean)))).toBe(
-      true,
-    );
+    expect(await successor.apply(render((s) => [pods.get(s)?.target as Target].filter(Boolean)))).toBe(true);
     expect(await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).toBe("");
     expect((await request(http, "docs.example.com", "/")).body).toBe("wild");
     haproxy = successor;
