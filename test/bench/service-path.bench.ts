@@ -20,7 +20,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { dismantleClusterNetwork } from "@berth/node-agent/network";
+import { dismantleNodeNetwork } from "@berth/node-agent/network";
 import { containersOf, engine, freePort, hostPortBlock, type Proc, poll, ROOT, start } from "../e2e/support";
 import { listening, metricValue, pinnedDeployment, startAgents } from "../integration/agent-support";
 import { startPlatform } from "../integration/harness";
@@ -57,7 +57,7 @@ async function cleanup() {
     .items;
   for (const n of nodes)
     for (const c of await containersOf(n.id)) await engine("DELETE", `/containers/${c.Id}?force=true`);
-  await dismantleClusterNetwork(served.runtime, clusterId);
+  for (const n of nodes) await dismantleNodeNetwork(served.runtime, { nodeId: n.id, clusterId });
   for (const dir of stateDirs) await rm(dir, { recursive: true, force: true });
   await served.close();
   await p.close();

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AgentBundle, type AgentSource, agentBundle, bundleOf } from "@berth/control-api/testing";
-import { dismantleClusterNetwork } from "@berth/node-agent/network";
+import { dismantleNodeNetwork } from "@berth/node-agent/network";
 import { createDockerEngineRuntime } from "@berth/node-agent/runtime";
 import { AGENT_FILE } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -67,8 +67,11 @@ afterAll(async () => {
   }
   if (nodeId)
     for (const c of await containersOf(nodeId)) await engine("DELETE", `/containers/${c.Id}?force=true`);
-  if (clusterId)
-    await dismantleClusterNetwork(createDockerEngineRuntime({ socketPath: socketPath() }), clusterId);
+  if (clusterId && nodeId)
+    await dismantleNodeNetwork(createDockerEngineRuntime({ socketPath: socketPath() }), {
+      nodeId,
+      clusterId,
+    });
   await closeListener?.();
   await p?.close();
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { attachWebSockets } from "@berth/control-api/testing";
 import { type Agent, type AgentOptions, createAgent } from "@berth/node-agent/agent";
 import { createControlPlane } from "@berth/node-agent/api";
-import { dismantleClusterNetwork } from "@berth/node-agent/network";
+import { dismantleNodeNetwork } from "@berth/node-agent/network";
 import { type ContainerRuntime, createDockerEngineRuntime } from "@berth/node-agent/runtime";
 import { AGENT_RELEASE } from "@berth/protocol";
 import { serve } from "@hono/node-server";
@@ -104,17 +104,17 @@ export async function startAgents(p: Platform): Promise<Agents> {
       return { agent, stateDir, logs };
     },
     async close() {
-      const clusters = new Set<string>();
+      const nodes: { nodeId: string; clusterId: string }[] = [];
       for (const { agent } of started) {
         const { nodeId, clusterId } = agent.status();
-        if (clusterId) clusters.add(clusterId);
+        if (nodeId && clusterId) nodes.push({ nodeId, clusterId });
         await agent.stop().catch(() => {});
         if (nodeId)
           for (const c of await containersOf(nodeId))
             await engine("DELETE", `/containers/${c.Id}?force=true`);
       }
-      // Each cluster's network goes with its last container (agents leave it in place when they stop).
-      for (const clusterId of clusters) await dismantleClusterNetwork(runtime, clusterId);
+      // Each node's network goes with its last container (agents leave it in place when they stop).
+      for (const node of nodes) await dismantleNodeNetwork(runtime, node);
       for (const { stateDir } of started) {
         // A stopped agent leaves its pods' mounts (their Secrets' tmpfs): a restarted one keeps them.
         await unmountUnder(stateDir);

@@ -1,4 +1,4 @@
-import { type EndpointPod, namedPortsOf } from "@berth/kube";
+import { containerPortsOf, type EndpointPod, namedPortsOf } from "@berth/kube";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Tx } from "./client";
 import { nodes, pods } from "./schema";
@@ -24,6 +24,7 @@ export async function endpointPods(tx: Tx, clusterId: string, namespaces?: reado
       ready: pod.ready && pod.phase === "Running",
       terminating: pod.deletionRequestedAt !== null,
       namedPorts: namedPortsOf(pod.template.containers),
+      containerPorts: containerPortsOf(pod.template.containers),
     }),
   );
 }

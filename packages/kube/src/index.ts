@@ -21,6 +21,7 @@ export * from "./kinds/service";
 export * from "./kinds/tls-secret";
 export * from "./meta";
 export * from "./network/endpoints";
+export * from "./network/pod-range";
 export * from "./network/policies";
 export * from "./network/service-range";
 export * from "./parse";

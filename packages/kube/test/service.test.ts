@@ -155,6 +155,7 @@ const pod = (name: string, more: Partial<EndpointPod> = {}): EndpointPod => ({
   ready: true,
   terminating: false,
   namedPorts: { http: 8080 },
+  containerPorts: [{ port: 8080, protocol: "TCP" }],
   ...more,
 });
 

@@ -35,6 +35,15 @@ export const networkServiceSchema = z.object({
 });
 export type NetworkService = z.infer<typeof networkServiceSchema>;
 
+/** A pod with an address on a node of the cluster, and the ports its containers declare. */
+export const networkPodSchema = z.object({
+  podId: z.string(),
+  ip: z.string(),
+  nodeName: z.string(),
+  ports: z.array(z.object({ port: z.number().int().min(1).max(65535), protocol: z.string() })),
+});
+export type NetworkPod = z.infer<typeof networkPodSchema>;
+
 /**
  * `GET /v1/nodes/network?version=&waitMs=`: what a node's service proxy and DNS server serve — the
  * cluster's service range and DNS address, and every Service with its ready endpoints on every
@@ -50,6 +59,14 @@ export const networkViewSchema = z.object({
   services: z.array(networkServiceSchema),
   /** The NetworkPolicies, resolved to pod addresses and ports (absent from an older control plane: none). */
   policies: networkPoliciesSchema.optional(),
+  /**
+   * This node's pod address range (its bridge network's subnet), every node's range in the cluster,
+   * and the cluster's pods with addresses (absent from an older control plane: the engine picks a
+   * subnet, and pods of other nodes are reached only through Services).
+   */
+  podCidr: z.string().optional(),
+  podCidrs: z.array(z.string()).optional(),
+  pods: z.array(networkPodSchema).optional(),
   ...tunnelViewFields,
 });
 export type NetworkView = z.infer<typeof networkViewSchema>;

@@ -1,10 +1,9 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Logger } from "@berth/core";
 import {
   inCidr,
+  type NetworkEndpoint,
   type NetworkView,
   NO_POLICIES,
-  networkViewSchema,
   type PodReport,
   policyAllows,
   serviceEnv,
@@ -15,10 +14,14 @@ import { HostAddresses } from "./addresses";
 import { BridgeAddress } from "./bridge";
 import { DnsServer, type Lookup } from "./dns";
 import { EndpointDrain } from "./drain";
-import { type Opening, PodFirewall } from "./firewall";
+import { nodePortOpenings, type Opening, PodFirewall } from "./firewall";
+import { dismantlePodNetwork, podNetworkName, readViewCache, writeViewCache } from "./pod-network";
+import { PodRoutes } from "./pod-routes";
 import { policyRules } from "./policy-rules";
-import { dialDirect, ServiceProxy } from "./service-proxy";
+import { dialDirect, ServiceProxy, type Upstream } from "./service-proxy";
 import { Tunnel, type TunnelOptions } from "./tunnel";
+
+export { dismantleNodeNetwork } from "./pod-network";
 
 export interface ClusterNetworkOptions {
   identity: NodeIdentity;
@@ -53,34 +56,6 @@ const REFRESH_MAX_WAIT_MS = 1_000;
 const REFRESH_BACKOFF_MS = 5_000;
 const WATCH_MS = 25_000;
 
-/** The engine network of a cluster on a host. */
-export const clusterNetworkName = (clusterId: string) => `berth-${clusterId}`;
-
-/**
- * Removes a cluster's network from the host once no container uses it (tried for a few seconds:
- * its pods' containers may still be going), and then its firewall chains.
- */
-export async function dismantleClusterNetwork(
-  runtime: ContainerRuntime,
-  clusterId: string,
-  knownSubnet?: string,
-): Promise<boolean> {
-  const name = clusterNetworkName(clusterId);
-  let subnet = knownSubnet;
-  try {
-    subnet ??= (await runtime.ensureNetwork(name, { "berth.io/cluster": clusterId })).subnet;
-  } catch {
-    return false;
-  }
-  for (let attempt = 1; ; attempt++) {
-    if (await runtime.removeNetwork(name).catch(() => false)) break;
-    if (attempt >= 10) return false;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  await new PodFirewall(subnet).remove();
-  return true;
-}
-
 /**
  * A node's part of its cluster's network. Pods join the cluster's bridge network on this host
  * (their own network namespace and address; the network is isolated from every other cluster's);
@@ -97,6 +72,7 @@ export class ClusterNetwork {
   private readonly proxy: ServiceProxy;
   private dns: DnsServer | null = null;
   private firewall: PodFirewall | null = null;
+  private routes: PodRoutes | null = null;
   /** When the view was last read, and the read in flight (a pod's start may ask for a fresh one). */
   private fetchedAt = 0;
   private failedAt = 0;
@@ -112,45 +88,50 @@ export class ClusterNetwork {
 
   constructor(private readonly opts: ClusterNetworkOptions) {
     this.drains = new EndpointDrain({ drainMs: opts.drainMs, logger: opts.logger });
-    const t = opts.tunnel;
-    const tunnel = t
+    this.tunnel = opts.tunnel
       ? new Tunnel({
-          ...t,
+          ...opts.tunnel,
           clusterId: opts.identity.clusterId,
           nodeId: opts.identity.nodeId,
           isLocalPod: (ip) => this.isPod(ip) && this.localIPs.has(ip),
           logger: opts.logger,
         })
       : null;
-    this.tunnel = tunnel;
     this.proxy = new ServiceProxy({
       allowed: (source) => this.isPod(source),
       usable: (e) => !this.drains.isDraining(e.podId) && (this.localReady.get(e.podId) ?? true),
-      permits: (source, e) =>
-        policyAllows(this.view?.policies ?? NO_POLICIES, {
-          source,
-          destination: e.ip,
-          port: e.port,
-          protocol: "TCP",
-        }),
+      permits: (source, e) => this.permits(source, e),
       nodeAddress: opts.nodeAddress,
       logger: opts.logger,
-      // An endpoint on another node is reached through that node's tunnel, even when it shares this host.
-      dial: (e) =>
-        tunnel && e.nodeName !== null && e.nodeName !== t?.nodeName ? tunnel.dial(e) : dialDirect(e),
+      dial: (e) => this.dial(e),
     });
   }
 
   /** Makes the network (and serves what the last known view says), then keeps the view current. */
   async start(): Promise<void> {
     const { identity } = this.opts;
-    this.network = await this.opts.runtime.ensureNetwork(clusterNetworkName(identity.clusterId), {
-      "berth.io/cluster": identity.clusterId,
-    });
-    this.opts.logger.info({ network: this.network }, "pods join the cluster's network");
+    const cached = await readViewCache(this.opts.cacheFile);
+    // The node's pod range names its network: known from the last view, else read now.
+    const first = cached?.podCidr ? cached : await this.firstView();
+    if (!first) return;
+    const podCidr = first.podCidr;
+    this.network = await this.opts.runtime.ensureNetwork(
+      podNetworkName(identity, podCidr),
+      { "berth.io/cluster": identity.clusterId, "berth.io/node": identity.nodeId },
+      podCidr,
+    );
+    this.opts.logger.info({ network: this.network }, "pods join the node's network");
     this.bridge = new BridgeAddress(this.network.gateway);
     this.firewall = new PodFirewall(this.network.subnet);
     await this.firewall.install();
+    if (podCidr)
+      this.routes = new PodRoutes({
+        ...this.network,
+        nodeName: this.opts.tunnel?.nodeName ?? "",
+        permits: (source, e) => this.permits(source, e),
+        dial: (e) => this.dial(e),
+        logger: this.opts.logger,
+      });
     // Without its tunnel the node still runs its pods and serves its own endpoints: never fatal.
     await this.tunnel
       ?.start()
@@ -160,9 +141,9 @@ export class ClusterNetwork {
           "the tunnel cannot listen: this node's pods are not reachable from other nodes",
         ),
       );
-    const cached = await this.readCache();
-    if (cached) await this.apply(cached);
-    await this.fetchView();
+    await this.apply(first);
+    if (first !== cached) await writeViewCache(this.opts.cacheFile, first);
+    else await this.fetchView();
     this.watching = this.watch();
   }
 
@@ -184,6 +165,7 @@ export class ClusterNetwork {
     await this.watching;
     await this.applying;
     this.proxy.stop();
+    await this.routes?.stop();
     this.tunnel?.stop();
     this.dns?.stop();
     await this.addresses.removeAll();
@@ -192,7 +174,7 @@ export class ClusterNetwork {
   /** The node leaves: the network and its firewall go too, once no container uses the network. */
   async leave(): Promise<void> {
     await this.stop();
-    await dismantleClusterNetwork(this.opts.runtime, this.opts.identity.clusterId, this.network?.subnet);
+    if (this.network) await dismantlePodNetwork(this.opts.runtime, this.network);
   }
 
   /**
@@ -244,9 +226,47 @@ export class ClusterNetwork {
     return this.stopped ? Promise.resolve(0) : this.drains.drain(podId, maxMs);
   }
 
-  /** Whether an address is one of the cluster's pods on this host. */
+  /** Whether NetworkPolicy lets `source` open a connection to a pod's port (both sides' rules). */
+  private permits(source: string, e: NetworkEndpoint): boolean {
+    const policies = this.view?.policies ?? NO_POLICIES;
+    return policyAllows(policies, { source, destination: e.ip, port: e.port, protocol: "TCP" });
+  }
+
+  /** A pod of another node is reached through that node's tunnel, even when it shares this host. */
+  private dial(e: NetworkEndpoint): Upstream {
+    const local = e.nodeName === null || e.nodeName === this.opts.tunnel?.nodeName;
+    return this.tunnel && !local ? this.tunnel.dial(e) : dialDirect(e);
+  }
+
+  /**
+   * Whether an address is one of the cluster's pods: of this node's range, or of another node's
+   * (agents of one host share the service addresses, so one may serve another's pods). Never a
+   * bridge's own address (`.1`: the host).
+   */
   private isPod(source: string): boolean {
-    return this.network !== null && inCidr(this.network.subnet, source) && source !== this.network.gateway;
+    if (!this.network) return false;
+    const ranges = [this.network.subnet, ...(this.view?.podCidrs ?? [])];
+    // A range's `.1` is its bridge's address: the host.
+    return ranges.some((c) => inCidr(c, source) && source !== c.replace(/\.0\/\d+$/, ".1"));
+  }
+
+  /** The first view of a node without one on disk: read until the control plane answers. */
+  private async firstView(): Promise<NetworkView | null> {
+    for (let failures = 0; !this.stopped; failures++) {
+      try {
+        const view = await this.opts.fetchView(undefined, this.abort.signal);
+        this.fetchedAt = Date.now();
+        return view;
+      } catch (error) {
+        if (this.stopped) break;
+        this.opts.logger.warn(
+          { err: (error as Error).message },
+          "waiting for the control plane's network view before making the pod network",
+        );
+        await new Promise((r) => setTimeout(r, Math.min(this.opts.pollMs * 2 ** failures, 15_000)));
+      }
+    }
+    return null;
   }
 
   /**
@@ -284,7 +304,7 @@ export class ClusterNetwork {
     // Also when a service address is not served here: an agent of the same host that held it may have gone.
     if (view.version === this.view?.version && !this.proxy.incomplete) return;
     await this.apply(view);
-    await this.writeCache(view);
+    await writeViewCache(this.opts.cacheFile, view);
   }
 
   private fetchView(): Promise<void> {
@@ -335,6 +355,7 @@ export class ClusterNetwork {
       this.dns = dns;
     }
     await this.proxy.update(view.services);
+    await this.routes?.update(view.pods ?? []);
     const openings: Opening[] = [
       { ip: view.dnsAddress, port: 53, protocol: "udp" },
       ...view.services.flatMap((svc) =>
@@ -343,6 +364,7 @@ export class ClusterNetwork {
           : [],
       ),
       ...nodePortOpenings(view, this.opts.nodeAddress),
+      ...(this.routes?.openings ?? []),
     ];
     const firewall = this.firewall;
     if (firewall && this.network)
@@ -370,28 +392,4 @@ export class ClusterNetwork {
     }
     return { kind: "missing" };
   }
-
-  private async readCache(): Promise<NetworkView | null> {
-    try {
-      return networkViewSchema.parse(JSON.parse(await readFile(this.opts.cacheFile, "utf8")));
-    } catch {
-      return null;
-    }
-  }
-
-  private async writeCache(view: NetworkView): Promise<void> {
-    const tmp = `${this.opts.cacheFile}.tmp`;
-    await writeFile(tmp, JSON.stringify(view));
-    await rename(tmp, this.opts.cacheFile);
-  }
-}
-
-/** The cluster's own pods reach its node ports at the node's address too, as in Kubernetes. */
-function nodePortOpenings(view: NetworkView, nodeAddress: string | undefined): Opening[] {
-  if (!nodeAddress) return [];
-  return view.services.flatMap((svc) =>
-    svc.ports.flatMap((p) =>
-      p.nodePort ? [{ ip: nodeAddress, port: p.nodePort, protocol: "tcp" as const }] : [],
-    ),
-  );
 }

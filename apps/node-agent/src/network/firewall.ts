@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import type { NetworkView } from "@berth/protocol";
 import { NO_POLICY_RULES, type PolicyChains, type PolicyRules } from "./policy-rules";
 
 export interface Opening {
@@ -95,7 +96,7 @@ async function ensureRule(rule: string[]): Promise<void> {
   }
 }
 
-function iptables(args: string[]): Promise<void> {
+export function iptables(args: string[]): Promise<void> {
   return new Promise((ok, fail) =>
     execFile("iptables", ["-w", ...args], (error, _stdout, stderr) =>
       error ? fail(new Error(`iptables ${args.join(" ")}: ${stderr.trim() || error.message}`)) : ok(),
@@ -103,7 +104,7 @@ function iptables(args: string[]): Promise<void> {
   );
 }
 
-function restore(rules: string): Promise<void> {
+export function restore(rules: string): Promise<void> {
   return new Promise((ok, fail) => {
     const child = spawn("iptables-restore", ["-w", "--noflush"], { stdio: ["pipe", "ignore", "pipe"] });
     let err = "";
@@ -116,4 +117,14 @@ function restore(rules: string): Promise<void> {
     );
     child.stdin.end(rules);
   });
+}
+
+/** The cluster's own pods reach its node ports at the node's address too, as in Kubernetes. */
+export function nodePortOpenings(view: NetworkView, nodeAddress: string | undefined): Opening[] {
+  if (!nodeAddress) return [];
+  return view.services.flatMap((svc) =>
+    svc.ports.flatMap((p) =>
+      p.nodePort ? [{ ip: nodeAddress, port: p.nodePort, protocol: "tcp" as const }] : [],
+    ),
+  );
 }

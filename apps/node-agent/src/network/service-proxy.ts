@@ -195,32 +195,41 @@ export class ServiceProxy {
       retry();
       return;
     }
-    const { socket: upstream, ready } = dialled;
-    const timer = setTimeout(
-      () => upstream.destroy(new Error("connect timeout")),
-      this.opts.connectTimeoutMs ?? 1_000,
-    );
-    ready.then(
-      () => {
-        clearTimeout(timer);
-        if (client.destroyed) {
-          upstream.destroy();
-          return;
-        }
-        upstream.on("error", () => client.destroy());
-        client.on("close", () => upstream.destroy());
-        upstream.on("close", () => client.destroy());
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.resume();
-      },
-      () => {
-        clearTimeout(timer);
-        upstream.destroy();
-        retry();
-      },
-    );
+    void splice(client, dialled, this.opts.connectTimeoutMs ?? 1_000).then((joined) => {
+      if (!joined) retry();
+    });
   }
+}
+
+/**
+ * Joins a paused client connection to an upstream once that is up (within `timeoutMs`): bytes flow
+ * both ways, and either side closing closes the other. False when the upstream never came up
+ * (nothing was sent: the caller may try elsewhere).
+ */
+export function splice(client: Socket, dialled: Upstream, timeoutMs: number): Promise<boolean> {
+  const { socket: upstream, ready } = dialled;
+  const timer = setTimeout(() => upstream.destroy(new Error("connect timeout")), timeoutMs);
+  return ready.then(
+    () => {
+      clearTimeout(timer);
+      if (client.destroyed) {
+        upstream.destroy();
+        return true;
+      }
+      upstream.on("error", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+      return true;
+    },
+    () => {
+      clearTimeout(timer);
+      upstream.destroy();
+      return false;
+    },
+  );
 }
 
 /** A connection straight to an endpoint's pod address (a pod of this node, or of this host's network). */

@@ -273,7 +273,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       return toContainerStats(res.body);
     },
 
-    ensureNetwork: (name, labels) => ensureNetwork(engine, name, labels),
+    ensureNetwork: (name, labels, subnet) => ensureNetwork(engine, name, labels, subnet),
     removeNetwork: (name) => removeNetwork(engine, name),
   };
 }

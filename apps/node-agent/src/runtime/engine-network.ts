@@ -1,6 +1,6 @@
 /**
- * Bridge networks through the Engine API: one per cluster on a host, its subnet picked by the
- * engine among those free on the host. Podman's `isolate` option is set, but not relied on: with
+ * Bridge networks through the Engine API: one per node, on the subnet the control plane gave the
+ * node (else one the engine picks among those free on the host). Podman's `isolate` option is set, but not relied on: with
  * netavark 1.4 a second isolated network could still reach the first (its rules went missing), so
  * the node agent's own firewall keeps networks apart.
  */
@@ -30,9 +30,11 @@ export async function ensureNetwork(
   engine: EngineClient,
   name: string,
   labels: Record<string, string>,
+  subnet?: string,
 ): Promise<NetworkInfo> {
   const found = await inspectNetwork(engine, name);
   if (found) return found;
+  const gateway = subnet?.replace(/\.0\/\d+$/, ".1");
   // Podman's own API first: its networks are made without Podman's resolver (aardvark-dns), which
   // the agent's DNS makes useless and which netavark reloads as containers come and go. Docker's
   // Engine API (which answers that call 404, or 400 for the unknown API version) has no such
@@ -41,7 +43,14 @@ export async function ensureNetwork(
     method: "POST",
     path: "/libpod/networks/create",
     apiVersion: "v4.0.0",
-    json: { name, driver: "bridge", dns_enabled: false, labels, options: { isolate: "true" } },
+    json: {
+      name,
+      driver: "bridge",
+      dns_enabled: false,
+      labels,
+      options: { isolate: "true" },
+      ...(subnet ? { subnets: [{ subnet, gateway }] } : {}),
+    },
   });
   const notPodman = res.status === 404 || (res.status === 400 && /version/i.test(res.body.toString("utf8")));
   if (notPodman)
@@ -54,6 +63,7 @@ export async function ensureNetwork(
         CheckDuplicate: true,
         Labels: labels,
         Options: { isolate: "true" },
+        ...(subnet ? { IPAM: { Driver: "default", Config: [{ Subnet: subnet, Gateway: gateway }] } } : {}),
       },
     });
   // 409: another agent of the host made it meanwhile.

@@ -150,11 +150,13 @@ export function createHollowRuntime(opts: HollowRuntimeOptions = {}): ContainerR
       const c = containers.get(id);
       return c?.info.state === "running" ? { cpuNanos: 0, memoryBytes: 0, rxBytes: 0, txBytes: 0 } : null;
     },
-    async ensureNetwork(name) {
+    async ensureNetwork(name, _labels, subnet) {
       let n = networks.get(name);
       if (!n) {
         const third = nextSubnet++ % 256;
-        n = { name, subnet: `10.200.${third}.0/24`, gateway: `10.200.${third}.1` };
+        n = subnet
+          ? { name, subnet, gateway: subnet.replace(/\.0\/\d+$/, ".1") }
+          : { name, subnet: `10.200.${third}.0/24`, gateway: `10.200.${third}.1` };
         networks.set(name, n);
       }
       return { ...n };

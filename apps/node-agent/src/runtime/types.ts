@@ -263,11 +263,12 @@ export interface ContainerRuntime {
   /** One-shot sample; null when the container is missing or not running. */
   stats(id: string): Promise<ContainerStats | null>;
   /**
-   * The bridge network of that name, made if missing, its subnet chosen by the engine among the
-   * free ones of the host. (Podman's `isolate` option is asked for, but isolation between networks
-   * is the agent's firewall's job: netavark 1.4 does not keep it reliably.)
+   * The bridge network of that name, made if missing: with `subnet` (an IPv4 CIDR; the gateway is
+   * its `.1`), else a subnet chosen by the engine among the free ones of the host. (Podman's
+   * `isolate` option is asked for, but isolation between networks is the agent's firewall's job:
+   * netavark 1.4 does not keep it reliably.)
    */
-  ensureNetwork(name: string, labels: Record<string, string>): Promise<NetworkInfo>;
+  ensureNetwork(name: string, labels: Record<string, string>, subnet?: string): Promise<NetworkInfo>;
   /** Removes the network (true also when it is gone already); false while containers use it. */
   removeNetwork(name: string): Promise<boolean>;
   /** The writable layer's size of every container carrying all the given labels (what ephemeral storage limits). */

@@ -54,6 +54,8 @@ export const nodes = pgTable(
     agentVersion: text(),
     /** The port of the node's mutual-TLS tunnel at its address (reported with its certificate request). */
     tunnelPort: integer(),
+    /** The node's pod address range (a /24 of 10.32.0.0/11, `@berth/kube`'s pod-range), on first need. */
+    podCidr: text(),
     joinedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastHeartbeatAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     leftAt: timestamp({ withTimezone: true }),
@@ -61,5 +63,6 @@ export const nodes = pgTable(
   (t) => [
     uniqueIndex("nodes_cluster_name_live_key").on(t.clusterId, t.name).where(sql`${t.status} <> 'left'`),
     index("nodes_cluster_idx").on(t.clusterId),
+    uniqueIndex("nodes_pod_cidr_live_key").on(t.podCidr).where(sql`${t.status} <> 'left'`),
   ],
 );

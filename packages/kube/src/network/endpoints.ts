@@ -13,6 +13,8 @@ export interface EndpointPod {
   terminating: boolean;
   /** Named container ports of the pod (`http` → 8080), for named `targetPort`s. */
   namedPorts: Record<string, number>;
+  /** Every port its containers declare (other nodes reach a pod's address at these: README, Networking). */
+  containerPorts: { port: number; protocol: string }[];
 }
 
 export interface EndpointPort {
@@ -97,6 +99,19 @@ export function endpointsOfPort(
 const hashOf = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 5);
 
 /** The named container ports of a pod template's containers. */
+/** Every declared container port of a pod, once each. */
+export function containerPortsOf(
+  containers: readonly { ports?: { containerPort: number; protocol?: string }[] }[],
+): { port: number; protocol: string }[] {
+  const seen = new Map<string, { port: number; protocol: string }>();
+  for (const c of containers)
+    for (const p of c.ports ?? []) {
+      const protocol = p.protocol ?? "TCP";
+      seen.set(`${p.containerPort}/${protocol}`, { port: p.containerPort, protocol });
+    }
+  return [...seen.values()];
+}
+
 export function namedPortsOf(containers: readonly { ports?: { name?: string; containerPort: number }[] }[]) {
   const out: Record<string, number> = {};
   for (const c of containers)

@@ -10,12 +10,13 @@ import {
   networkViewSchema,
   WATCH_MAX_WAIT_MS,
 } from "@berth/protocol";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, isNotNull, ne } from "drizzle-orm";
 import type { Deps, NodeCaller } from "../../deps";
 import type { RequestMeta } from "../../operation";
 import { strictly } from "../replies";
 import { endpointPods, slicesOfService } from "./endpoints";
 import { tunnelView } from "./node-certificate";
+import { ensurePodCidr } from "./pod-cidr";
 import { clusterPolicies } from "./policies";
 import { ensureServiceRange } from "./service-range";
 
@@ -71,7 +72,14 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
       loaded ??= endpointPods(tx, caller.clusterId);
       return loaded;
     };
-    const pods = rows.length > 0 ? await allPods() : [];
+    const podCidr = await ensurePodCidr(tx, caller.nodeId);
+    const cidrs = await tx
+      .select({ cidr: nodes.podCidr })
+      .from(nodes)
+      .where(and(eq(nodes.clusterId, caller.clusterId), ne(nodes.status, "left"), isNotNull(nodes.podCidr)))
+      .orderBy(asc(nodes.podCidr));
+    const everyPod = await allPods();
+    const pods = rows.length > 0 ? everyPod : [];
     const services = rows.map((row): NetworkService => {
       const spec = row.spec as unknown as ServiceSpec;
       const slices = slicesOfService(row, pods);
@@ -102,6 +110,17 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
       clusterDomain: CLUSTER_DOMAIN,
       services,
       policies: await clusterPolicies(tx, caller.clusterId, allPods, dnsAddress),
+      podCidr,
+      podCidrs: cidrs.map((c) => c.cidr as string),
+      pods: everyPod
+        .filter((p) => p.podIP && p.nodeName)
+        .map((p) => ({
+          podId: p.uid,
+          ip: p.podIP as string,
+          nodeName: p.nodeName as string,
+          ports: p.containerPorts,
+        }))
+        .sort((a, b) => a.podId.localeCompare(b.podId)),
       ...(await tunnelView(tx, deps, caller)),
     };
     const version = createHash("sha256").update(JSON.stringify(body)).digest("base64url").slice(0, 32);

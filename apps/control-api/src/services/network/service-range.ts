@@ -10,7 +10,7 @@ import {
 } from "@berth/kube";
 import { and, eq, isNull, sql } from "drizzle-orm";
 
-const isUniqueViolation = (error: unknown): boolean => {
+export const isUniqueViolation = (error: unknown): boolean => {
   for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e)
     if (e.code === "23505") return true;
   return false;
