@@ -10,43 +10,70 @@ import {
 } from "@berth/kube";
 import { and, eq, isNull, sql } from "drizzle-orm";
 
-export const isUniqueViolation = (error: unknown): boolean => {
+const isUniqueViolation = (error: unknown): boolean => {
   for (let e = error as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e)
     if (e.code === "23505") return true;
   return false;
 };
 
 /**
- * The cluster's service range, allocated on first need: the block its id hashes to, else the next
- * free one. Ranges are unique across the platform (a unique index the tenant's own rows cannot
- * see past: a clash rolls back its savepoint and the next block is tried).
+ * Sets a platform-unique value (an address block) on a row, trying block `start`, then the next
+ * ones, wrapping at `count`: each try is a savepoint, and a unique violation (another tenant's row,
+ * which this one cannot see) moves on to the next block. `set` answers the value it set, or
+ * undefined when the row had one already (another writer set it meanwhile): then that is read
+ * again by the caller's `current`.
  */
-export async function ensureServiceRange(tx: Tx, clusterId: string): Promise<string> {
-  const [row] = await tx
-    .select({ cidr: clusters.serviceCidr })
-    .from(clusters)
-    .where(eq(clusters.id, clusterId));
-  if (!row) throw new BerthError("NOT_FOUND", `cluster ${clusterId} not found`);
-  if (row.cidr) return row.cidr;
-  const start = preferredServiceBlock(clusterId);
-  for (let i = 0; i < SERVICE_RANGE_BLOCKS; i++) {
-    const cidr = serviceRangeOfBlock(start + i);
+export async function claimUniqueBlock(
+  tx: Tx,
+  o: {
+    current: () => Promise<string | null | undefined>;
+    start: number;
+    count: number;
+    set: (sp: Tx, block: number) => Promise<string | null | undefined>;
+    exhausted: string;
+  },
+): Promise<string> {
+  const current = await o.current();
+  if (current) return current;
+  for (let i = 0; i < o.count; i++) {
     try {
-      const [set] = await tx.transaction(async (sp) =>
-        sp
-          .update(clusters)
-          .set({ serviceCidr: cidr })
-          .where(and(eq(clusters.id, clusterId), isNull(clusters.serviceCidr)))
-          .returning({ cidr: clusters.serviceCidr }),
-      );
-      if (set?.cidr) return set.cidr;
-      // Another writer set it meanwhile (it holds no workload lock): take theirs.
-      return ensureServiceRange(tx, clusterId);
+      const set = await tx.transaction((sp) => o.set(sp, o.start + i));
+      if (set) return set;
+      return claimUniqueBlock(tx, o);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
   }
-  throw new BerthError("QUOTA_EXCEEDED", "no service range is free on this platform");
+  throw new BerthError("QUOTA_EXCEEDED", o.exhausted);
+}
+
+/**
+ * The cluster's service range, allocated on first need: the block its id hashes to, else the next
+ * free one. Ranges are unique across the platform (a unique index the tenant's own rows cannot
+ * see past: a clash rolls back its savepoint and the next block is tried).
+ */
+export function ensureServiceRange(tx: Tx, clusterId: string): Promise<string> {
+  return claimUniqueBlock(tx, {
+    current: async () => {
+      const [row] = await tx
+        .select({ cidr: clusters.serviceCidr })
+        .from(clusters)
+        .where(eq(clusters.id, clusterId));
+      if (!row) throw new BerthError("NOT_FOUND", `cluster ${clusterId} not found`);
+      return row.cidr;
+    },
+    start: preferredServiceBlock(clusterId),
+    count: SERVICE_RANGE_BLOCKS,
+    set: async (sp, block) => {
+      const [set] = await sp
+        .update(clusters)
+        .set({ serviceCidr: serviceRangeOfBlock(block) })
+        .where(and(eq(clusters.id, clusterId), isNull(clusters.serviceCidr)))
+        .returning({ cidr: clusters.serviceCidr });
+      return set?.cidr;
+    },
+    exhausted: "no service range is free on this platform",
+  });
 }
 
 const invalidIP = (message: string) =>
