@@ -1,7 +1,9 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import type { Logger } from "@berth/core";
 import {
+  hasClusterIP,
   inCidr,
+  type NetworkEndpoint,
   type NetworkView,
   NO_POLICIES,
   networkViewSchema,
@@ -13,12 +15,15 @@ import type { NodeIdentity } from "../pod-spec";
 import type { ContainerNetwork, ContainerRuntime, NetworkInfo } from "../runtime";
 import { HostAddresses } from "./addresses";
 import { BridgeAddress } from "./bridge";
-import { DnsServer, type Lookup } from "./dns";
+import { DnsServer } from "./dns";
+import { lookupName } from "./dns-records";
 import { EndpointDrain } from "./drain";
-import { type Opening, PodFirewall } from "./firewall";
+import { PodFirewall } from "./firewall";
+import { serviceOpenings } from "./openings";
 import { policyRules } from "./policy-rules";
 import { dialDirect, ServiceProxy } from "./service-proxy";
 import { Tunnel, type TunnelOptions } from "./tunnel";
+import { UdpServiceProxy } from "./udp-proxy";
 
 export interface ClusterNetworkOptions {
   identity: NodeIdentity;
@@ -95,6 +100,7 @@ export class ClusterNetwork {
   private view: NetworkView | null = null;
   private readonly addresses = new HostAddresses();
   private readonly proxy: ServiceProxy;
+  private readonly udp: UdpServiceProxy;
   private dns: DnsServer | null = null;
   private firewall: PodFirewall | null = null;
   /** When the view was last read, and the read in flight (a pod's start may ask for a fresh one). */
@@ -123,21 +129,32 @@ export class ClusterNetwork {
         })
       : null;
     this.tunnel = tunnel;
+    const usable = (e: NetworkEndpoint) =>
+      !this.drains.isDraining(e.podId) && (this.localReady.get(e.podId) ?? true);
+    const permits = (protocol: "TCP" | "UDP") => (source: string, e: NetworkEndpoint) =>
+      policyAllows(this.view?.policies ?? NO_POLICIES, { source, destination: e.ip, port: e.port, protocol });
     this.proxy = new ServiceProxy({
       allowed: (source) => this.isPod(source),
-      usable: (e) => !this.drains.isDraining(e.podId) && (this.localReady.get(e.podId) ?? true),
-      permits: (source, e) =>
-        policyAllows(this.view?.policies ?? NO_POLICIES, {
-          source,
-          destination: e.ip,
-          port: e.port,
-          protocol: "TCP",
-        }),
+      usable,
+      permits: permits("TCP"),
       nodeAddress: opts.nodeAddress,
       logger: opts.logger,
       // An endpoint on another node is reached through that node's tunnel, even when it shares this host.
       dial: (e) =>
         tunnel && e.nodeName !== null && e.nodeName !== t?.nodeName ? tunnel.dial(e) : dialDirect(e),
+    });
+    this.udp = new UdpServiceProxy({
+      allowed: (source) => this.isPod(source),
+      usable,
+      permits: permits("UDP"),
+      // Datagrams reach pods of this host's cluster network only: nodes sharing this node's address.
+      reachable: (e) =>
+        !t ||
+        e.nodeName === null ||
+        e.nodeName === t.nodeName ||
+        this.view?.tunnels?.find((p) => p.nodeName === e.nodeName)?.address === t.address,
+      nodeAddress: opts.nodeAddress,
+      logger: opts.logger,
     });
   }
 
@@ -184,6 +201,7 @@ export class ClusterNetwork {
     await this.watching;
     await this.applying;
     this.proxy.stop();
+    this.udp.stop();
     this.tunnel?.stop();
     this.dns?.stop();
     await this.addresses.removeAll();
@@ -259,7 +277,8 @@ export class ClusterNetwork {
     let failures = 0;
     while (!this.stopped) {
       const version = this.view?.version ?? "";
-      const waitMs = this.proxy.incomplete ? this.opts.pollMs : (this.opts.watchMs ?? WATCH_MS);
+      const incomplete = this.proxy.incomplete || this.udp.incomplete;
+      const waitMs = incomplete ? this.opts.pollMs : (this.opts.watchMs ?? WATCH_MS);
       try {
         const view = await this.opts.fetchView({ version, waitMs }, this.abort.signal);
         // Current when answered: the control plane answers a long poll as soon as the view changes.
@@ -282,7 +301,7 @@ export class ClusterNetwork {
   /** Serves a view read from the control plane (unless it is the one served) and keeps it on disk. */
   private async accept(view: NetworkView): Promise<void> {
     // Also when a service address is not served here: an agent of the same host that held it may have gone.
-    if (view.version === this.view?.version && !this.proxy.incomplete) return;
+    if (view.version === this.view?.version && !this.proxy.incomplete && !this.udp.incomplete) return;
     await this.apply(view);
     await this.writeCache(view);
   }
@@ -321,12 +340,12 @@ export class ClusterNetwork {
     this.view = view;
     this.drains.note(view);
     this.tunnel?.update(view);
-    const wanted = new Set([view.dnsAddress, ...view.services.map((s) => s.clusterIP).filter(Boolean)]);
+    const wanted = new Set([view.dnsAddress, ...view.services.filter(hasClusterIP).map((s) => s.clusterIP)]);
     for (const ip of wanted) await this.addresses.ensure(ip);
     if (!this.dns) {
       const dns = new DnsServer({
         address: view.dnsAddress,
-        lookup: (name) => this.lookup(name),
+        lookup: (name, type) => (this.view ? lookupName(this.view, name, type) : { kind: "outside" }),
         allowed: (source) => this.isPod(source),
         upstream: this.opts.dnsUpstream,
         logger: this.opts.logger,
@@ -335,15 +354,8 @@ export class ClusterNetwork {
       this.dns = dns;
     }
     await this.proxy.update(view.services);
-    const openings: Opening[] = [
-      { ip: view.dnsAddress, port: 53, protocol: "udp" },
-      ...view.services.flatMap((svc) =>
-        svc.clusterIP
-          ? svc.ports.map((p) => ({ ip: svc.clusterIP, port: p.port, protocol: "tcp" as const }))
-          : [],
-      ),
-      ...nodePortOpenings(view, this.opts.nodeAddress),
-    ];
+    await this.udp.update(view.services);
+    const openings = serviceOpenings(view, this.opts.nodeAddress);
     const firewall = this.firewall;
     if (firewall && this.network)
       await firewall.allow(
@@ -356,19 +368,6 @@ export class ClusterNetwork {
         ),
       );
     await this.addresses.keepOnly(wanted);
-  }
-
-  private lookup(name: string): Lookup {
-    const v = this.view;
-    if (!v) return { kind: "outside" };
-    const domain = v.clusterDomain;
-    if (name !== domain && !name.endsWith(`.${domain}`)) return { kind: "outside" };
-    const svc = name.slice(0, -(domain.length + 1)).split(".");
-    if (svc.length === 3 && svc[2] === "svc") {
-      const found = v.services.find((s) => s.name === svc[0] && s.namespace === svc[1]);
-      if (found?.clusterIP) return { kind: "found", addresses: [found.clusterIP] };
-    }
-    return { kind: "missing" };
   }
 
   private async readCache(): Promise<NetworkView | null> {
@@ -384,14 +383,4 @@ export class ClusterNetwork {
     await writeFile(tmp, JSON.stringify(view));
     await rename(tmp, this.opts.cacheFile);
   }
-}
-
-/** The cluster's own pods reach its node ports at the node's address too, as in Kubernetes. */
-function nodePortOpenings(view: NetworkView, nodeAddress: string | undefined): Opening[] {
-  if (!nodeAddress) return [];
-  return view.services.flatMap((svc) =>
-    svc.ports.flatMap((p) =>
-      p.nodePort ? [{ ip: nodeAddress, port: p.nodePort, protocol: "tcp" as const }] : [],
-    ),
-  );
 }

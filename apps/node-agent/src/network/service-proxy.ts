@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "@berth/core";
-import type { NetworkEndpoint, NetworkService } from "@berth/protocol";
+import { hasClusterIP, type NetworkEndpoint, type NetworkService } from "@berth/protocol";
+import { EndpointPicker, endpointKey } from "./endpoint-picker";
 
 type ServicePort = NetworkService["ports"][number];
 
@@ -33,8 +34,6 @@ interface Target {
   external?: boolean;
 }
 
-const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
-
 /**
  * The node's service proxy, in the manner of kube-proxy's userspace mode: a listener on each
  * service's clusterIP and port (the addresses are the host's, so pods reach them through their
@@ -49,8 +48,7 @@ const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
 export class ServiceProxy {
   private readonly servers = new Map<string, Server>();
   private readonly targets = new Map<string, Target>();
-  private readonly cursors = new Map<string, number>();
-  private readonly sticky = new Map<string, { endpoint: string; until: number }>();
+  private readonly picker = new EndpointPicker();
   private stopped = false;
 
   constructor(private readonly opts: ServiceProxyOptions) {}
@@ -59,8 +57,8 @@ export class ServiceProxy {
   async update(services: readonly NetworkService[]): Promise<void> {
     const wanted = new Map<string, Target>();
     for (const service of services)
-      if (service.clusterIP)
-        for (const port of service.ports) {
+      if (hasClusterIP(service))
+        for (const port of service.ports.filter((p) => p.protocol === "TCP")) {
           wanted.set(`${service.clusterIP}:${port.port}`, { service, port });
           if (port.nodePort && this.opts.nodeAddress)
             wanted.set(`${this.opts.nodeAddress}:${port.nodePort}`, { service, port, external: true });
@@ -128,37 +126,6 @@ export class ServiceProxy {
     this.forward(client, key, target, source, candidates, 0);
   }
 
-  /** The endpoint for a connection: the client's own under ClientIP affinity, else the next in turn. */
-  private choose(
-    key: string,
-    target: Target,
-    source: string,
-    candidates: NetworkEndpoint[],
-    attempt: number,
-  ) {
-    const now = Date.now();
-    const stickyKey = `${key}|${source}`;
-    if (target.service.sessionAffinity === "ClientIP" && attempt === 0) {
-      const held = this.sticky.get(stickyKey);
-      if (held && held.until > now) {
-        const found = candidates.find((e) => endpointKey(e) === held.endpoint);
-        if (found) {
-          held.until = now + target.service.affinityTimeoutSeconds * 1000;
-          return found;
-        }
-      }
-    }
-    const n = this.cursors.get(key) ?? 0;
-    this.cursors.set(key, n + 1);
-    const chosen = candidates[n % candidates.length];
-    if (chosen && target.service.sessionAffinity === "ClientIP")
-      this.sticky.set(stickyKey, {
-        endpoint: endpointKey(chosen),
-        until: now + target.service.affinityTimeoutSeconds * 1000,
-      });
-    return chosen;
-  }
-
   private forward(
     client: Socket,
     key: string,
@@ -167,8 +134,7 @@ export class ServiceProxy {
     candidates: NetworkEndpoint[],
     attempt: number,
   ): void {
-    const endpoint =
-      candidates.length > 0 ? this.choose(key, target, source, candidates, attempt) : undefined;
+    const endpoint = this.picker.pick(key, target.service, source, candidates, attempt);
     if (!endpoint) {
       client.destroy();
       return;
