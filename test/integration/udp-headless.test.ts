@@ -55,6 +55,14 @@ const peers = {
     ports: [{ name: "http", port: 80, targetPort: 8080 }],
   },
 };
+// A pod named as a StatefulSet's would be: `db-0.db.default.svc.cluster.local`.
+const db = {
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name: "db" },
+  spec: { clusterIP: "None", selector: { app: "db" }, ports: [] },
+};
+const dbPod = demoManifest("db", { pod: { hostname: "db-0", subdomain: "db" }, container: SLEEPER });
 const web = demoManifest("web", {
   replicas: 3,
   container: {
@@ -77,6 +85,8 @@ beforeAll(async () => {
   const applied = await call("POST", "apply", [
     whoami,
     peers,
+    db,
+    dbPod,
     web,
     demoManifest("client", { container: SLEEPER }),
   ]);
@@ -183,6 +193,22 @@ describe("a headless Service", () => {
     const srv = await exec(clientPod, "nslookup -type=srv _http._tcp.peers.default.svc.cluster.local");
     for (const ip of ips)
       expect(srv.stdout).toContain(`8080 ${ip.replaceAll(".", "-")}.peers.default.svc.cluster.local`);
+    // A pod whose subdomain names the Service has its hostname's name under it, and that hostname.
+    const [named] = await p.waitFor("the db pod", async () => {
+      const list = await podsOf("db");
+      return list[0]?.phase === "Running" && list[0].status.podIP ? list : undefined;
+    });
+    expect(named.spec).toMatchObject({ hostname: "db-0", subdomain: "db" });
+    // Its node reports it running, then ready: the view follows. (busybox's nslookup searches only
+    // for names without a dot: the full name.)
+    const byName = await p.waitFor("db-0.db.default.svc resolving", async () => {
+      const seen = answered(
+        (await exec(clientPod, "nslookup -type=a db-0.db.default.svc.cluster.local")).stdout,
+      );
+      return seen.length > 0 && seen;
+    });
+    expect(byName).toEqual([named.status.podIP]);
+    expect((await exec(named, "hostname")).stdout.trim()).toBe("db-0");
     // kubelet gives no variables for a service without a clusterIP.
     const env = await exec(clientPod, "env | grep -c '^PEERS_' || true");
     expect(env.stdout.trim()).toBe("0");

@@ -24,6 +24,8 @@ export async function endpointPods(tx: Tx, clusterId: string, namespaces?: reado
       ready: pod.ready && pod.phase === "Running",
       terminating: pod.deletionRequestedAt !== null,
       namedPorts: namedPortsOf(pod.template.containers),
+      hostname: pod.template.hostname,
+      subdomain: pod.template.subdomain,
     }),
   );
 }

@@ -10,10 +10,12 @@ import {
   kindOf,
   normaliseService,
   parseManifest,
+  renderPodSpec,
   renderServiceSpec,
   type ServiceSpec,
   serviceRangeOfBlock,
 } from "../src/index";
+import { admit as admitDeployment, refusal as podRefusal } from "./support";
 
 const service = (spec: Record<string, unknown>, name = "web") => ({
   apiVersion: "v1",
@@ -329,5 +331,16 @@ describe("service environment variables", () => {
       WEB_API_PORT_9000_TCP_PORT: "9000",
       WEB_API_PORT_9000_TCP_ADDR: "100.64.0.1",
     });
+  });
+});
+
+describe("a pod's hostname and subdomain", () => {
+  it("are kept and rendered (its DNS name under a headless Service), and must be DNS labels", () => {
+    const d = admitDeployment({ hostname: "db-0", subdomain: "db" });
+    expect(d.template).toMatchObject({ hostname: "db-0", subdomain: "db" });
+    expect(renderPodSpec(d.template)).toMatchObject({ hostname: "db-0", subdomain: "db" });
+    expect(admitDeployment({}).template).not.toHaveProperty("hostname");
+    expect(podRefusal({ hostname: "Db_0" }).path).toBe("spec.template.spec.hostname");
+    expect(podRefusal({ subdomain: "a.b" }).path).toBe("spec.template.spec.subdomain");
   });
 });
