@@ -2,7 +2,14 @@ import { createSocket } from "node:dgram";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engine, type Proc, start } from "../e2e/support";
-import { type Agents, demoManifest, hostPortBlock, SLEEPER, startAgents } from "./agent-support";
+import {
+  type Agents,
+  clusterClient,
+  demoManifest,
+  hostPortBlock,
+  SLEEPER,
+  startAgents,
+} from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
 
 /**
@@ -22,15 +29,7 @@ let agents: Agents;
 const t = { token: "", clusterId: "" };
 const servers: Proc[] = [];
 
-const call = (method: string, path: string, body?: unknown) =>
-  p.api.call(method, `/v1/clusters/${t.clusterId}/${path}`, { token: t.token, ...(body ? { body } : {}) });
-const podsOf = async (app: string): Promise<J[]> =>
-  (await call("GET", `pods?namespace=default&labelSelector=app%3D${app}`)).body.items;
-async function exec(pod: J, script: string) {
-  const r = await call("POST", `pods/default/${pod.name}/exec`, { command: ["sh", "-c", script] });
-  expect(r.status, r.text).toBe(200);
-  return r.body as { stdout: string; stderr: string; exitCode: number | null };
-}
+const { call, podsOf, exec } = clusterClient(() => p, t);
 /** The answers' addresses in busybox `nslookup` output (the server's own line carries its port). */
 const answered = (out: string) =>
   [...out.matchAll(/^Address:\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)].map((m) => m[1] as string);
