@@ -189,6 +189,43 @@ describe("headless and UDP Services over the API", () => {
     expect(inCidr(await rangeOf(a.clusterId), dns.body.spec.clusterIP)).toBe(true);
   });
 
+  it("gives the TCP and UDP ports of one port number one node port, as Kubernetes does", async () => {
+    const both = await put(a, "dnsnp", {
+      type: "NodePort",
+      ports: [
+        { name: "dns", port: 53, protocol: "UDP" },
+        { name: "dns-tcp", port: 53, protocol: "TCP" },
+        { name: "http", port: 80 },
+      ],
+    });
+    expect(both.status, both.text).toBe(200);
+    const [udp, tcp, http] = both.body.spec.ports.map((p: J) => p.nodePort);
+    expect(udp).toBe(tcp);
+    expect(http).not.toBe(udp);
+    // Applied again, it keeps them; one node port named for both protocols is taken as given.
+    const again = await put(a, "dnsnp", { type: "NodePort", ports: both.body.spec.ports });
+    expect(again.body.spec.ports.map((p: J) => p.nodePort)).toEqual([udp, tcp, http]);
+    const twice = await put(a, "dnsnp2", {
+      type: "NodePort",
+      ports: [
+        { name: "a", port: 53, protocol: "UDP", nodePort: 31053 },
+        { name: "b", port: 53, protocol: "TCP", nodePort: 31053 },
+      ],
+    });
+    expect(twice.status, twice.text).toBe(200);
+    const clash = await put(a, "dnsnp3", {
+      type: "NodePort",
+      ports: [
+        { name: "a", port: 53, protocol: "UDP", nodePort: 31054 },
+        { name: "b", port: 54, protocol: "UDP", nodePort: 31054 },
+      ],
+    });
+    expect(clash.status).toBe(400);
+    expect(clash.body.error.message).toMatch(
+      /^spec\.ports\[1\]\.nodePort: provided port is already allocated/,
+    );
+  });
+
   it("refuses turning a service headless or back (400 spec.clusterIP: field is immutable)", async () => {
     const toHeadless = await put(a, "web", { clusterIP: "None" });
     expect(toHeadless.status).toBe(400);
