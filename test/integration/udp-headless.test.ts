@@ -213,3 +213,34 @@ describe("a headless Service", () => {
     expect(env.stdout.trim()).toBe("0");
   });
 });
+
+describe("NetworkPolicy on a UDP Service", () => {
+  const policy = (name: string, ingress: unknown[]) => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name },
+    spec: { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"], ingress },
+  });
+  const ask = async () =>
+    answered((await exec(clientPod, "timeout 3 nslookup -type=a x whoami 2>&1 || true")).stdout);
+
+  it("stops the flows under a deny-all ingress on the pods, and lets them through when UDP is allowed", async () => {
+    const deny = await call("POST", "apply", [policy("deny", [])]);
+    expect(deny.status, deny.text).toBe(200);
+    await p.waitFor("the UDP service blocked", async () => (await ask()).length === 0, 30_000);
+    const allow = await call("POST", "apply", [
+      policy("allow-udp", [
+        {
+          from: [{ podSelector: { matchLabels: { app: "client" } } }],
+          ports: [{ protocol: "UDP", port: 5353 }],
+        },
+      ]),
+    ]);
+    expect(allow.status, allow.text).toBe(200);
+    const back = await p.waitFor("the UDP service answering again", async () => {
+      const seen = await ask();
+      return seen.length > 0 && seen;
+    });
+    expect(webPods.map((x) => x.status.podIP)).toContain(back[0]);
+  });
+});
