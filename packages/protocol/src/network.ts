@@ -24,6 +24,8 @@ export const networkServiceSchema = z.object({
   sessionAffinity: z.enum(["None", "ClientIP"]),
   /** ClientIP affinity: how long a client stays with its endpoint after its last connection. */
   affinityTimeoutSeconds: z.number().int().min(0),
+  /** Its endpoints include pods that are not ready: the proxies route to them regardless (as kube-proxy). */
+  publishNotReadyAddresses: z.boolean().optional(),
   ports: z.array(
     z.object({
       name: z.string(),

@@ -4,6 +4,7 @@ import {
   hasClusterIP,
   inCidr,
   type NetworkEndpoint,
+  type NetworkService,
   type NetworkView,
   NO_POLICIES,
   networkViewSchema,
@@ -129,8 +130,10 @@ export class ClusterNetwork {
         })
       : null;
     this.tunnel = tunnel;
-    const usable = (e: NetworkEndpoint) =>
-      !this.drains.isDraining(e.podId) && (this.localReady.get(e.podId) ?? true);
+    // A Service publishing not-ready addresses routes to them too, as kube-proxy does.
+    const usable = (e: NetworkEndpoint, s: NetworkService) =>
+      !this.drains.isDraining(e.podId) &&
+      (s.publishNotReadyAddresses === true || (this.localReady.get(e.podId) ?? true));
     const permits = (protocol: "TCP" | "UDP") => (source: string, e: NetworkEndpoint) =>
       policyAllows(this.view?.policies ?? NO_POLICIES, { source, destination: e.ip, port: e.port, protocol });
     this.proxy = new ServiceProxy({

@@ -9,7 +9,7 @@ export interface ServiceProxyOptions {
   /** Who may connect (the cluster's pods); anyone else is cut off at once. */
   allowed: (source: string) => boolean;
   /** Whether an endpoint may take new connections now (a pod of this node that turned unready may not). */
-  usable: (e: NetworkEndpoint) => boolean;
+  usable: (e: NetworkEndpoint, service: NetworkService) => boolean;
   /** Whether NetworkPolicy lets a client open a connection to an endpoint (both sides' rules). */
   permits?: (source: string, e: NetworkEndpoint) => boolean;
   /** The node's address: NodePort and LoadBalancer services' node ports are served there, to anyone. */
@@ -122,7 +122,9 @@ export class ServiceProxy {
       return;
     }
     const permits = this.opts.permits ?? (() => true);
-    const candidates = target.port.endpoints.filter((e) => this.opts.usable(e) && permits(source, e));
+    const candidates = target.port.endpoints.filter(
+      (e) => this.opts.usable(e, target.service) && permits(source, e),
+    );
     this.forward(client, key, target, source, candidates, 0);
   }
 

@@ -9,7 +9,7 @@ export interface UdpProxyOptions {
   /** Who may send (the cluster's pods); anyone else's datagrams are dropped. */
   allowed: (source: string) => boolean;
   /** Whether an endpoint may take new flows now (a pod of this node that turned unready may not). */
-  usable: (e: NetworkEndpoint) => boolean;
+  usable: (e: NetworkEndpoint, service: NetworkService) => boolean;
   /** Whether NetworkPolicy lets a client send UDP to an endpoint (both sides' rules). */
   permits?: (source: string, e: NetworkEndpoint) => boolean;
   /**
@@ -140,7 +140,7 @@ export class UdpServiceProxy {
   private candidates(target: Target, source: string): NetworkEndpoint[] {
     const permits = this.opts.permits ?? (() => true);
     return target.port.endpoints.filter(
-      (e) => this.opts.usable(e) && this.opts.reachable(e) && permits(source, e),
+      (e) => this.opts.usable(e, target.service) && this.opts.reachable(e) && permits(source, e),
     );
   }
 

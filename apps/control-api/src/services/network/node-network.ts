@@ -87,6 +87,7 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
         clusterIP: spec.clusterIP,
         sessionAffinity: spec.sessionAffinity,
         affinityTimeoutSeconds: spec.sessionAffinityTimeoutSeconds ?? 0,
+        ...(spec.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
         ports: spec.ports.map((p) => ({
           name: p.name,
           port: p.port,
