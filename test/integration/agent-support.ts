@@ -253,3 +253,27 @@ export async function joinByApi(
   if (j.status !== 201) throw new Error(`join ${name}: ${j.status} ${j.text}`);
   return { id: j.body.nodeId as string, credential: j.body.credential as string };
 }
+
+/**
+ * A tenant's calls into one cluster as the networking tests make them: the API, pods by `app`, exec
+ * in a pod. `platform` is read at each call (tests start it in `beforeAll`).
+ */
+export function clusterClient(platform: () => Platform, t: { token: string; clusterId: string }) {
+  const call = (method: string, path: string, body?: unknown) =>
+    platform().api.call(method, `/v1/clusters/${t.clusterId}/${path}`, {
+      token: t.token,
+      ...(body ? { body } : {}),
+    });
+  return {
+    call,
+    // biome-ignore lint/suspicious/noExplicitAny: tests read JSON replies freely; the assertions check them
+    podsOf: async (app: string): Promise<any[]> =>
+      (await call("GET", `pods?namespace=default&labelSelector=app%3D${app}`)).body.items,
+    // biome-ignore lint/suspicious/noExplicitAny: a pod as the API lists it
+    async exec(pod: any, script: string) {
+      const r = await call("POST", `pods/default/${pod.name}/exec`, { command: ["sh", "-c", script] });
+      if (r.status !== 200) throw new Error(`exec in ${pod.name}: ${r.status} ${r.text}`);
+      return r.body as { stdout: string; stderr: string; exitCode: number | null };
+    },
+  };
+}

@@ -143,6 +143,19 @@ spec:
       /^NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE\nweb-[a-z0-9]{5}\s+IPv4\s+<unset>\s+<none>\s+\d+s\n$/,
     );
     await ok(["delete", "-f", "-"], net);
+    const headless = `apiVersion: v1
+kind: Service
+metadata: { name: peers, namespace: shop }
+spec:
+  clusterIP: None
+  selector: { app: web }
+  ports: [{ name: dns, port: 53, protocol: UDP }]
+`;
+    await ok(["apply", "-f", "-"], headless);
+    expect((await ok(["get", "svc", "peers", "-n", "shop"])).stdout).toMatch(
+      /^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\s+AGE\npeers\s+ClusterIP\s+None\s+<none>\s+53\/UDP\s+\d+s\n$/,
+    );
+    await ok(["delete", "-f", "-"], headless);
   });
 
   it("gets deployments and pods as kubectl's tables, and describes a pod with the scheduler's reason", async () => {

@@ -167,3 +167,89 @@ describe("Service admission over the API", () => {
     expect(r.body.status.conditions[0]).toMatchObject({ status: "False", reason: "NoReadyNodes" });
   });
 });
+
+describe("headless and UDP Services over the API", () => {
+  it("admits several headless services (no address taken) and a TCP+UDP port pair", async () => {
+    const h1 = await put(a, "peers", { clusterIP: "None" });
+    expect(h1.status).toBe(200);
+    expect(h1.body.spec).toMatchObject({ clusterIP: "None", clusterIPs: ["None"] });
+    const h2 = await put(a, "peers2", { clusterIPs: ["None"], ports: [], publishNotReadyAddresses: true });
+    expect(h2.status).toBe(200);
+    expect(h2.body.spec).toMatchObject({ clusterIP: "None", ports: [], publishNotReadyAddresses: true });
+    // Applied again without a clusterIP: it stays headless, as Kubernetes keeps an allocated value.
+    expect((await put(a, "peers", {})).body.spec.clusterIP).toBe("None");
+    const dns = await put(a, "dns", {
+      ports: [
+        { name: "dns", port: 53, protocol: "UDP" },
+        { name: "dns-tcp", port: 53, protocol: "TCP" },
+      ],
+    });
+    expect(dns.status).toBe(200);
+    expect(dns.body.spec.ports.map((p: J) => p.protocol)).toEqual(["UDP", "TCP"]);
+    expect(inCidr(await rangeOf(a.clusterId), dns.body.spec.clusterIP)).toBe(true);
+  });
+
+  it("gives the TCP and UDP ports of one port number one node port, as Kubernetes does", async () => {
+    const both = await put(a, "dnsnp", {
+      type: "NodePort",
+      ports: [
+        { name: "dns", port: 53, protocol: "UDP" },
+        { name: "dns-tcp", port: 53, protocol: "TCP" },
+        { name: "http", port: 80 },
+      ],
+    });
+    expect(both.status, both.text).toBe(200);
+    const [udp, tcp, http] = both.body.spec.ports.map((p: J) => p.nodePort);
+    expect(udp).toBe(tcp);
+    expect(http).not.toBe(udp);
+    // Applied again, it keeps them; one node port named for both protocols is taken as given.
+    const again = await put(a, "dnsnp", { type: "NodePort", ports: both.body.spec.ports });
+    expect(again.body.spec.ports.map((p: J) => p.nodePort)).toEqual([udp, tcp, http]);
+    const twice = await put(a, "dnsnp2", {
+      type: "NodePort",
+      ports: [
+        { name: "a", port: 53, protocol: "UDP", nodePort: 31053 },
+        { name: "b", port: 53, protocol: "TCP", nodePort: 31053 },
+      ],
+    });
+    expect(twice.status, twice.text).toBe(200);
+    const clash = await put(a, "dnsnp3", {
+      type: "NodePort",
+      ports: [
+        { name: "a", port: 53, protocol: "UDP", nodePort: 31054 },
+        { name: "b", port: 54, protocol: "UDP", nodePort: 31054 },
+      ],
+    });
+    expect(clash.status).toBe(400);
+    expect(clash.body.error.message).toMatch(
+      /^spec\.ports\[1\]\.nodePort: provided port is already allocated/,
+    );
+  });
+
+  it("refuses turning a service headless or back (400 spec.clusterIP: field is immutable)", async () => {
+    const toHeadless = await put(a, "web", { clusterIP: "None" });
+    expect(toHeadless.status).toBe(400);
+    expect(toHeadless.body.error.message).toMatch(/^spec\.clusterIP: field is immutable/);
+    const web = (
+      await api.call("GET", `/v1/clusters/${a.clusterId}/services/default/web`, { token: a.token })
+    ).body as J;
+    const back = await put(a, "peers", { clusterIP: web.spec.clusterIP.replace(/\.\d+$/, ".77") });
+    expect(back.status).toBe(400);
+    expect(back.body.error.message).toMatch(/^spec\.clusterIP: field is immutable \(it is None\)/);
+    const nodePort = await put(a, "peers", { type: "NodePort" });
+    expect(nodePort.status).toBe(400);
+    expect(nodePort.body.error.message).toMatch(/spec\.clusterIP: .*may not be set to 'None' for NodePort/);
+  });
+
+  it("refuses SCTP, UDP on a LoadBalancer, and a non-headless service without ports (400 naming the field)", async () => {
+    const sctp = await put(a, "sctp", { ports: [{ port: 9, protocol: "SCTP" }] });
+    expect(sctp.status).toBe(400);
+    expect(sctp.body.error.message).toMatch(/^spec\.ports\[0\]\.protocol: Unsupported value: "SCTP"/);
+    const lb = await put(a, "lbudp", { type: "LoadBalancer", ports: [{ port: 53, protocol: "UDP" }] });
+    expect(lb.status).toBe(400);
+    expect(lb.body.error.message).toMatch(/^spec\.ports\[0\]\.protocol: Unsupported value: "UDP"/);
+    const none = await put(a, "noports", { ports: [] });
+    expect(none.status).toBe(400);
+    expect(none.body.error.message).toMatch(/^spec\.ports: Required value/);
+  });
+});

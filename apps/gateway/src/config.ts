@@ -159,8 +159,12 @@ function backendsCondition(i: IngressView, snapshot: Snapshot): Condition {
     const s = snapshot.services.get(objectKey(i.clusterId, i.namespace, b.service.name));
     const port = b.service.port;
     if (!s) missing.push(`service ${b.service.name} does not exist`);
-    else if (!s.spec.ports.some((p) => ("number" in port ? p.port === port.number : p.name === port.name)))
-      missing.push(`service ${b.service.name} has no port ${"number" in port ? port.number : port.name}`);
+    else if (
+      !s.spec.ports.some(
+        (p) => p.protocol === "TCP" && ("number" in port ? p.port === port.number : p.name === port.name),
+      )
+    )
+      missing.push(`service ${b.service.name} has no TCP port ${"number" in port ? port.number : port.name}`);
   }
   if (missing.length > 0)
     return bad("berth.io/BackendsReady", "BackendNotFound", [...new Set(missing)].join("; "));

@@ -57,11 +57,11 @@ export interface Snapshot {
 export const objectKey = (clusterId: string, namespace: string, name: string) =>
   `${clusterId}/${namespace}/${name}`;
 
-/** The ready endpoints of each port of a Service (the EndpointSlice logic of @berth/kube). */
+/** The ready endpoints of each TCP port of a Service (the EndpointSlice logic of @berth/kube); the gateway carries no UDP. */
 function endpointsOf(name: string, spec: ServiceSpec, pods: readonly EndpointPod[]): Map<number, Endpoint[]> {
   const slices = endpointSlicesOf(name, spec, pods);
   const out = new Map<number, Endpoint[]>();
-  for (const p of spec.ports)
+  for (const p of spec.ports.filter((x) => x.protocol === "TCP"))
     out.set(
       p.port,
       endpointsOfPort(slices, p.name).map(({ endpoint: e, port }) => ({

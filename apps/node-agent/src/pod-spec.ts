@@ -74,7 +74,7 @@ export function containerSpecOf(
     },
     ports,
     resources: { nanoCpus: t.limits.cpuMillis * 1_000_000, memoryBytes: t.limits.memoryBytes },
-    hostname: a.name.slice(0, 63),
+    hostname: (a.hostname ?? a.name).slice(0, 63),
     ...(o.user !== undefined ? { user: o.user } : {}),
     ...(o.groups && o.groups.length > 0 ? { groups: o.groups } : {}),
     ...(t.workingDir ? { workingDir: t.workingDir } : {}),

@@ -25,6 +25,8 @@ export async function endpointPods(tx: Tx, clusterId: string, namespaces?: reado
       terminating: pod.deletionRequestedAt !== null,
       namedPorts: namedPortsOf(pod.template.containers),
       containerPorts: containerPortsOf(pod.template.containers),
+      hostname: pod.template.hostname,
+      subdomain: pod.template.subdomain,
     }),
   );
 }

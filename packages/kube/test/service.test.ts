@@ -10,10 +10,12 @@ import {
   kindOf,
   normaliseService,
   parseManifest,
+  renderPodSpec,
   renderServiceSpec,
   type ServiceSpec,
   serviceRangeOfBlock,
 } from "../src/index";
+import { admit as admitDeployment, refusal as podRefusal } from "./support";
 
 const service = (spec: Record<string, unknown>, name = "web") => ({
   apiVersion: "v1",
@@ -111,9 +113,49 @@ describe("Service admission", () => {
     expect(() => admit({ type: "ExternalName" })).toThrow(/spec\.type/);
   });
 
-  it("says what is not served yet instead of dropping it: UDP ports, headless services", () => {
-    expect(refusal({ ports: [{ port: 53, protocol: "UDP" }] }).path).toBe("spec.ports[0].protocol");
-    expect(refusal({ clusterIP: "None" }).path).toBe("spec.clusterIP");
+  it("admits UDP ports, TCP and UDP on one port number, and refuses SCTP and UDP on a LoadBalancer", () => {
+    const dns = admit({
+      ports: [
+        { name: "dns", port: 53, protocol: "UDP" },
+        { name: "dns-tcp", port: 53, protocol: "TCP" },
+      ],
+    });
+    expect(dns.ports.map((p) => `${p.port}/${p.protocol}`)).toEqual(["53/UDP", "53/TCP"]);
+    expect(admit({ type: "NodePort", ports: [{ port: 53, protocol: "UDP" }] }).ports[0]?.protocol).toBe(
+      "UDP",
+    );
+    expect(refusal({ ports: [{ port: 9, protocol: "SCTP" }] })).toMatchObject({
+      path: "spec.ports[0].protocol",
+      message: expect.stringContaining('Unsupported value: "SCTP"'),
+    });
+    expect(refusal({ type: "LoadBalancer", ports: [{ port: 53, protocol: "UDP" }] })).toMatchObject({
+      path: "spec.ports[0].protocol",
+      message: expect.stringContaining("TCP only"),
+    });
+    expect(
+      refusal({
+        ports: [
+          { name: "a", port: 53, protocol: "UDP" },
+          { name: "b", port: 53, protocol: "UDP" },
+        ],
+      }).path,
+    ).toBe("spec.ports[1]");
+  });
+
+  it("admits headless services (clusterIP or clusterIPs None, ports optional) only as ClusterIP", () => {
+    expect(admit({ clusterIP: "None" }).clusterIP).toBe("None");
+    expect(admit({ clusterIPs: ["None"], ports: [] })).toMatchObject({ clusterIP: "None", ports: [] });
+    expect(admit({ clusterIP: "None", publishNotReadyAddresses: true }).publishNotReadyAddresses).toBe(true);
+    expect(renderServiceSpec(admit({ clusterIP: "None" }))).toMatchObject({
+      clusterIP: "None",
+      clusterIPs: ["None"],
+    });
+    expect(refusal({ ports: [] })).toEqual({ path: "spec.ports", message: "Required value" });
+    expect(refusal({ type: "NodePort", clusterIP: "None" })).toEqual({
+      path: "spec.clusterIP",
+      message: `Invalid value: "None": may not be set to 'None' for NodePort services`,
+    });
+    expect(refusal({ type: "LoadBalancer", clusterIPs: ["None"] }).path).toBe("spec.clusterIPs[0]");
     expect(refusal({ clusterIP: "10.0.0.300" }).path).toBe("spec.clusterIP");
   });
 
@@ -192,6 +234,37 @@ describe("endpoints", () => {
     const { selector: _s, ...noSelector } = spec;
     expect(endpointSlicesOf("web", noSelector, [pod("a")])).toEqual([]);
   });
+
+  it("keep pods that are not ready with publishNotReadyAddresses (ready, not serving), never terminating ones", () => {
+    const all = admit({
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      ports: [{ port: 80, protocol: "UDP" }],
+    });
+    const slices = endpointSlicesOf("web", all, [
+      pod("a"),
+      pod("bb", { ready: false }),
+      pod("ccc", { terminating: true }),
+    ]);
+    expect(slices[0]?.ports).toEqual([{ name: "", port: 80, protocol: "UDP" }]);
+    expect(slices[0]?.endpoints.map((e) => [e.targetRef.name, e.conditions])).toEqual([
+      ["a", { ready: true, serving: true, terminating: false }],
+      ["bb", { ready: true, serving: false, terminating: false }],
+    ]);
+  });
+
+  it("of a headless service without ports are its pods' addresses, named by hostname under their subdomain", () => {
+    const headless = admit({ clusterIP: "None", ports: [] });
+    const slices = endpointSlicesOf("web", headless, [
+      pod("a", { hostname: "web-0", subdomain: "web" }),
+      pod("bb", { hostname: "other-0", subdomain: "other" }),
+    ]);
+    expect(slices).toHaveLength(1);
+    expect(slices[0]?.endpoints.map((e) => [e.addresses[0], e.hostname])).toEqual([
+      ["10.89.0.2", "web-0"],
+      ["10.89.0.3", undefined],
+    ]);
+  });
 });
 
 describe("service environment variables", () => {
@@ -210,6 +283,22 @@ describe("service environment variables", () => {
           ],
         },
         {
+          namespace: "default",
+          name: "peers",
+          clusterIP: "None",
+          sessionAffinity: "None",
+          affinityTimeoutSeconds: 0,
+          ports: [{ name: "", port: 7000, protocol: "TCP", endpoints: [] }],
+        },
+        {
+          namespace: "default",
+          name: "dns",
+          clusterIP: "100.64.0.3",
+          sessionAffinity: "None",
+          affinityTimeoutSeconds: 0,
+          ports: [{ name: "", port: 53, protocol: "UDP", endpoints: [] }],
+        },
+        {
           namespace: "other",
           name: "db",
           clusterIP: "100.64.0.2",
@@ -221,6 +310,14 @@ describe("service environment variables", () => {
       "default",
     );
     expect(env).toEqual({
+      // No variable for a headless service (kubelet skips services without a clusterIP); UDP says so.
+      DNS_SERVICE_HOST: "100.64.0.3",
+      DNS_SERVICE_PORT: "53",
+      DNS_PORT: "udp://100.64.0.3:53",
+      DNS_PORT_53_UDP: "udp://100.64.0.3:53",
+      DNS_PORT_53_UDP_PROTO: "udp",
+      DNS_PORT_53_UDP_PORT: "53",
+      DNS_PORT_53_UDP_ADDR: "100.64.0.3",
       WEB_API_SERVICE_HOST: "100.64.0.1",
       WEB_API_SERVICE_PORT: "80",
       WEB_API_SERVICE_PORT_HTTP: "80",
@@ -235,5 +332,16 @@ describe("service environment variables", () => {
       WEB_API_PORT_9000_TCP_PORT: "9000",
       WEB_API_PORT_9000_TCP_ADDR: "100.64.0.1",
     });
+  });
+});
+
+describe("a pod's hostname and subdomain", () => {
+  it("are kept and rendered (its DNS name under a headless Service), and must be DNS labels", () => {
+    const d = admitDeployment({ hostname: "db-0", subdomain: "db" });
+    expect(d.template).toMatchObject({ hostname: "db-0", subdomain: "db" });
+    expect(renderPodSpec(d.template)).toMatchObject({ hostname: "db-0", subdomain: "db" });
+    expect(admitDeployment({}).template).not.toHaveProperty("hostname");
+    expect(podRefusal({ hostname: "Db_0" }).path).toBe("spec.template.spec.hostname");
+    expect(podRefusal({ subdomain: "a.b" }).path).toBe("spec.template.spec.subdomain");
   });
 });

@@ -12,6 +12,8 @@ export const networkEndpointSchema = z.object({
   ip: z.string(),
   port: z.number().int().min(1).max(65535),
   nodeName: z.string().nullable(),
+  /** The endpoint's hostname (a pod's `spec.hostname` under the headless Service its `subdomain` names). */
+  hostname: z.string().optional(),
 });
 export type NetworkEndpoint = z.infer<typeof networkEndpointSchema>;
 
@@ -22,16 +24,23 @@ export const networkServiceSchema = z.object({
   sessionAffinity: z.enum(["None", "ClientIP"]),
   /** ClientIP affinity: how long a client stays with its endpoint after its last connection. */
   affinityTimeoutSeconds: z.number().int().min(0),
+  /** Its endpoints include pods that are not ready: the proxies route to them regardless (as kube-proxy). */
+  publishNotReadyAddresses: z.boolean().optional(),
   ports: z.array(
     z.object({
       name: z.string(),
       port: z.number().int().min(1).max(65535),
-      protocol: z.literal("TCP"),
+      protocol: z.enum(["TCP", "UDP"]),
       /** NodePort and LoadBalancer services: the port every node of the cluster serves it on. */
       nodePort: z.number().int().min(1).max(65535).optional(),
       endpoints: z.array(networkEndpointSchema),
     }),
   ),
+  /**
+   * A headless Service (`clusterIP: None`): every endpoint address, whatever its ports (its DNS
+   * name answers all of them; it may have no port at all).
+   */
+  addresses: z.array(networkEndpointSchema.omit({ port: true })).optional(),
 });
 export type NetworkService = z.infer<typeof networkServiceSchema>;
 
@@ -76,16 +85,21 @@ export type NetworkRequest = z.infer<typeof networkRequestSchema>;
 
 const envName = (service: string) => service.toUpperCase().replaceAll("-", "_");
 
+/** Whether a service has a clusterIP to serve (kube's `IsServiceIPSet`): not headless (`None`), not unallocated. */
+export const hasClusterIP = (s: { clusterIP: string }): boolean =>
+  s.clusterIP !== "" && s.clusterIP !== "None";
+
 /**
  * The variables Kubernetes gives a container for each service of its namespace that exists when
  * it starts (kubelet's `getServiceEnvVarMap`, the Docker-links style included):
  * `WEB_SERVICE_HOST`, `WEB_SERVICE_PORT`, `WEB_SERVICE_PORT_HTTP`, `WEB_PORT`, `WEB_PORT_80_TCP`,
- * `WEB_PORT_80_TCP_PROTO`, `WEB_PORT_80_TCP_PORT`, `WEB_PORT_80_TCP_ADDR`.
+ * `WEB_PORT_80_TCP_PROTO`, `WEB_PORT_80_TCP_PORT`, `WEB_PORT_80_TCP_ADDR` (`_UDP`, `udp://` for UDP
+ * ports); none for headless services, as kubelet skips services without a clusterIP.
  */
 export function serviceEnv(services: readonly NetworkService[], namespace: string): Record<string, string> {
   const env: Record<string, string> = {};
   const mine = services
-    .filter((s) => s.namespace === namespace && s.clusterIP !== "")
+    .filter((s) => s.namespace === namespace && hasClusterIP(s))
     .sort((a, b) => a.name.localeCompare(b.name));
   for (const s of mine) {
     const name = envName(s.name);
@@ -94,11 +108,12 @@ export function serviceEnv(services: readonly NetworkService[], namespace: strin
     env[`${name}_SERVICE_HOST`] = s.clusterIP;
     env[`${name}_SERVICE_PORT`] = String(first.port);
     for (const p of s.ports) if (p.name) env[`${name}_SERVICE_PORT_${envName(p.name)}`] = String(p.port);
-    env[`${name}_PORT`] = `tcp://${s.clusterIP}:${first.port}`;
+    env[`${name}_PORT`] = `${first.protocol.toLowerCase()}://${s.clusterIP}:${first.port}`;
     for (const p of s.ports) {
-      const prefix = `${name}_PORT_${p.port}_TCP`;
-      env[prefix] = `tcp://${s.clusterIP}:${p.port}`;
-      env[`${prefix}_PROTO`] = "tcp";
+      const proto = p.protocol.toLowerCase();
+      const prefix = `${name}_PORT_${p.port}_${p.protocol}`;
+      env[prefix] = `${proto}://${s.clusterIP}:${p.port}`;
+      env[`${prefix}_PROTO`] = proto;
       env[`${prefix}_PORT`] = String(p.port);
       env[`${prefix}_ADDR`] = s.clusterIP;
     }

@@ -145,6 +145,8 @@ export const assignmentSchema = z.object({
   podId: z.string(),
   name: z.string(),
   namespace: z.string(),
+  /** The pod's `spec.hostname`, when it names one: its containers' hostname (else the pod's name). */
+  hostname: z.string().optional(),
   action: z.enum(["run", "stop"]),
   hostPorts: z.array(z.number().int()),
   containers: z.array(containerTemplateSchema),

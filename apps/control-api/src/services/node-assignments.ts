@@ -65,6 +65,7 @@ export function assignmentOf(
     podId: p.id,
     name: p.name,
     namespace: p.namespace,
+    ...(p.template.hostname !== undefined ? { hostname: p.template.hostname } : {}),
     hostPorts: p.hostPorts,
     ...(terminal ? { terminal: true } : {}),
   };

@@ -1,7 +1,9 @@
 import type { Logger } from "@berth/core";
 import {
+  hasClusterIP,
   inCidr,
   type NetworkEndpoint,
+  type NetworkService,
   type NetworkView,
   NO_POLICIES,
   type PodReport,
@@ -12,14 +14,17 @@ import type { NodeIdentity } from "../pod-spec";
 import type { ContainerNetwork, ContainerRuntime, NetworkInfo } from "../runtime";
 import { HostAddresses } from "./addresses";
 import { BridgeAddress } from "./bridge";
-import { DnsServer, type Lookup } from "./dns";
+import { DnsServer } from "./dns";
+import { lookupName } from "./dns-records";
 import { EndpointDrain } from "./drain";
-import { nodePortOpenings, type Opening, PodFirewall } from "./firewall";
+import { PodFirewall } from "./firewall";
+import { serviceOpenings } from "./openings";
 import { dismantlePodNetwork, podNetworkName, readViewCache, writeViewCache } from "./pod-network";
 import { PodRoutes } from "./pod-routes";
 import { policyRules } from "./policy-rules";
 import { dialDirect, ServiceProxy, type Upstream } from "./service-proxy";
 import { Tunnel, type TunnelOptions } from "./tunnel";
+import { UdpServiceProxy } from "./udp-proxy";
 
 export { dismantleNodeNetwork } from "./pod-network";
 
@@ -70,6 +75,7 @@ export class ClusterNetwork {
   private view: NetworkView | null = null;
   private readonly addresses = new HostAddresses();
   private readonly proxy: ServiceProxy;
+  private readonly udp: UdpServiceProxy;
   private dns: DnsServer | null = null;
   private firewall: PodFirewall | null = null;
   private routes: PodRoutes | null = null;
@@ -97,13 +103,30 @@ export class ClusterNetwork {
           logger: opts.logger,
         })
       : null;
+    // A Service publishing not-ready addresses routes to them too, as kube-proxy does.
+    const usable = (e: NetworkEndpoint, s: NetworkService) =>
+      !this.drains.isDraining(e.podId) &&
+      (s.publishNotReadyAddresses === true || (this.localReady.get(e.podId) ?? true));
     this.proxy = new ServiceProxy({
       allowed: (source) => this.isPod(source),
-      usable: (e) => !this.drains.isDraining(e.podId) && (this.localReady.get(e.podId) ?? true),
-      permits: (source, e) => this.permits(source, e),
+      usable,
+      permits: (source, e) => this.permits(source, e, "TCP"),
       nodeAddress: opts.nodeAddress,
       logger: opts.logger,
       dial: (e) => this.dial(e),
+    });
+    this.udp = new UdpServiceProxy({
+      allowed: (source) => this.isPod(source),
+      usable,
+      permits: (source, e) => this.permits(source, e, "UDP"),
+      // Datagrams reach pods of this host only: nodes sharing this node's address.
+      reachable: (e) => {
+        const t = this.opts.tunnel;
+        if (!t || e.nodeName === null || e.nodeName === t.nodeName) return true;
+        return this.view?.tunnels?.find((p) => p.nodeName === e.nodeName)?.address === t.address;
+      },
+      nodeAddress: opts.nodeAddress,
+      logger: opts.logger,
     });
   }
 
@@ -166,6 +189,7 @@ export class ClusterNetwork {
     await this.applying;
     this.proxy.stop();
     await this.routes?.stop();
+    this.udp.stop();
     this.tunnel?.stop();
     this.dns?.stop();
     await this.addresses.removeAll();
@@ -226,10 +250,10 @@ export class ClusterNetwork {
     return this.stopped ? Promise.resolve(0) : this.drains.drain(podId, maxMs);
   }
 
-  /** Whether NetworkPolicy lets `source` open a connection to a pod's port (both sides' rules). */
-  private permits(source: string, e: NetworkEndpoint): boolean {
+  /** Whether NetworkPolicy lets `source` open a connection (or a UDP flow) to a pod's port (both sides' rules). */
+  private permits(source: string, e: NetworkEndpoint, protocol: "TCP" | "UDP" = "TCP"): boolean {
     const policies = this.view?.policies ?? NO_POLICIES;
-    return policyAllows(policies, { source, destination: e.ip, port: e.port, protocol: "TCP" });
+    return policyAllows(policies, { source, destination: e.ip, port: e.port, protocol });
   }
 
   /** A pod of another node is reached through that node's tunnel, even when it shares this host. */
@@ -279,7 +303,8 @@ export class ClusterNetwork {
     let failures = 0;
     while (!this.stopped) {
       const version = this.view?.version ?? "";
-      const waitMs = this.proxy.incomplete ? this.opts.pollMs : (this.opts.watchMs ?? WATCH_MS);
+      const incomplete = this.proxy.incomplete || this.udp.incomplete;
+      const waitMs = incomplete ? this.opts.pollMs : (this.opts.watchMs ?? WATCH_MS);
       try {
         const view = await this.opts.fetchView({ version, waitMs }, this.abort.signal);
         // Current when answered: the control plane answers a long poll as soon as the view changes.
@@ -302,7 +327,7 @@ export class ClusterNetwork {
   /** Serves a view read from the control plane (unless it is the one served) and keeps it on disk. */
   private async accept(view: NetworkView): Promise<void> {
     // Also when a service address is not served here: an agent of the same host that held it may have gone.
-    if (view.version === this.view?.version && !this.proxy.incomplete) return;
+    if (view.version === this.view?.version && !this.proxy.incomplete && !this.udp.incomplete) return;
     await this.apply(view);
     await writeViewCache(this.opts.cacheFile, view);
   }
@@ -341,12 +366,12 @@ export class ClusterNetwork {
     this.view = view;
     this.drains.note(view);
     this.tunnel?.update(view);
-    const wanted = new Set([view.dnsAddress, ...view.services.map((s) => s.clusterIP).filter(Boolean)]);
+    const wanted = new Set([view.dnsAddress, ...view.services.filter(hasClusterIP).map((s) => s.clusterIP)]);
     for (const ip of wanted) await this.addresses.ensure(ip);
     if (!this.dns) {
       const dns = new DnsServer({
         address: view.dnsAddress,
-        lookup: (name) => this.lookup(name),
+        lookup: (name, type) => (this.view ? lookupName(this.view, name, type) : { kind: "outside" }),
         allowed: (source) => this.isPod(source),
         upstream: this.opts.dnsUpstream,
         logger: this.opts.logger,
@@ -355,17 +380,9 @@ export class ClusterNetwork {
       this.dns = dns;
     }
     await this.proxy.update(view.services);
+    await this.udp.update(view.services);
     await this.routes?.update(view.pods ?? []);
-    const openings: Opening[] = [
-      { ip: view.dnsAddress, port: 53, protocol: "udp" },
-      ...view.services.flatMap((svc) =>
-        svc.clusterIP
-          ? svc.ports.map((p) => ({ ip: svc.clusterIP, port: p.port, protocol: "tcp" as const }))
-          : [],
-      ),
-      ...nodePortOpenings(view, this.opts.nodeAddress),
-      ...(this.routes?.openings ?? []),
-    ];
+    const openings = [...serviceOpenings(view, this.opts.nodeAddress), ...(this.routes?.openings ?? [])];
     const firewall = this.firewall;
     if (firewall && this.network)
       await firewall.allow(
@@ -378,18 +395,5 @@ export class ClusterNetwork {
         ),
       );
     await this.addresses.keepOnly(wanted);
-  }
-
-  private lookup(name: string): Lookup {
-    const v = this.view;
-    if (!v) return { kind: "outside" };
-    const domain = v.clusterDomain;
-    if (name !== domain && !name.endsWith(`.${domain}`)) return { kind: "outside" };
-    const svc = name.slice(0, -(domain.length + 1)).split(".");
-    if (svc.length === 3 && svc[2] === "svc") {
-      const found = v.services.find((s) => s.name === svc[0] && s.namespace === svc[1]);
-      if (found?.clusterIP) return { kind: "found", addresses: [found.clusterIP] };
-    }
-    return { kind: "missing" };
   }
 }

@@ -1,8 +1,7 @@
 /**
  * Just enough of the DNS wire format (RFC 1035) for the cluster resolver: read one question,
- * write an answer with A records, or an empty answer with a response code.
+ * write an answer with A, SRV (RFC 2782), PTR and TXT records, or an empty one with a response code.
  */
-export const QTYPE_A = 1;
 export const RCODE = { noError: 0, serverFailure: 2, nameError: 3, refused: 5 } as const;
 
 export interface Question {
@@ -46,26 +45,92 @@ export function readQuestion(msg: Buffer): Question | null {
   };
 }
 
-/** The answer to `query`: its question repeated, then one A record per address (TTL `ttl`). */
-export function writeAnswer(query: Buffer, q: Question, rcode: number, addresses: string[], ttl = 5): Buffer {
+/** A resource record of an answer (class IN). */
+export type DnsRecord =
+  | { name: string; type: "A"; address: string }
+  | { name: string; type: "SRV"; priority: number; weight: number; port: number; target: string }
+  | { name: string; type: "PTR"; target: string }
+  | { name: string; type: "TXT"; text: string };
+
+export const QTYPE = { A: 1, PTR: 12, TXT: 16, AAAA: 28, SRV: 33, ANY: 255 } as const;
+
+/** Without EDNS, a UDP answer holds at most 512 bytes (RFC 1035 4.2.1); beyond, it is truncated (TC). */
+const UDP_MAX = 512;
+
+function encodeName(name: string): Buffer {
+  const parts = name === "" ? [] : name.split(".");
+  return Buffer.concat([
+    ...parts.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, "latin1")])),
+    Buffer.from([0]),
+  ]);
+}
+
+function recordData(r: DnsRecord): Buffer {
+  switch (r.type) {
+    case "A":
+      return Buffer.from(r.address.split(".").map(Number));
+    case "SRV": {
+      const head = Buffer.alloc(6);
+      head.writeUInt16BE(r.priority, 0);
+      head.writeUInt16BE(r.weight, 2);
+      head.writeUInt16BE(r.port, 4);
+      return Buffer.concat([head, encodeName(r.target)]);
+    }
+    case "PTR":
+      return encodeName(r.target);
+    case "TXT": {
+      const text = Buffer.from(r.text, "utf8").subarray(0, 255);
+      return Buffer.concat([Buffer.from([text.length]), text]);
+    }
+  }
+}
+
+/** One record; its owner name a pointer to the question's when it is the question's name. */
+function encodeRecord(r: DnsRecord, question: string, ttl: number): Buffer {
+  const owner = r.name === question ? Buffer.from([0xc0, 0x0c]) : encodeName(r.name);
+  const data = recordData(r);
+  const fixed = Buffer.alloc(10);
+  fixed.writeUInt16BE(QTYPE[r.type], 0);
+  fixed.writeUInt16BE(1, 2); // IN
+  fixed.writeUInt32BE(ttl, 4);
+  fixed.writeUInt16BE(data.length, 8);
+  return Buffer.concat([owner, fixed, data]);
+}
+
+/**
+ * The answer to `query`: its question repeated, then `answers` and `additional` records (TTL
+ * `ttl`). What does not fit in a UDP message is left out: the additional records first, then the
+ * answers that do not fit, with the TC flag set.
+ */
+export function writeAnswer(
+  query: Buffer,
+  q: Question,
+  rcode: number,
+  answers: readonly DnsRecord[] = [],
+  additional: readonly DnsRecord[] = [],
+  ttl = 5,
+): Buffer {
+  const question = query.subarray(12, q.end);
+  let size = 12 + question.length;
+  const fit = (records: readonly DnsRecord[]) => {
+    const out: Buffer[] = [];
+    for (const r of records) {
+      const rr = encodeRecord(r, q.name, ttl);
+      if (size + rr.length > UDP_MAX) return { out, whole: false };
+      size += rr.length;
+      out.push(rr);
+    }
+    return { out, whole: true };
+  };
+  const an = fit(answers);
+  const ar = an.whole ? fit(additional) : { out: [], whole: true };
   const header = Buffer.alloc(12);
   header.writeUInt16BE(q.id, 0);
-  // QR, authoritative, RD as asked, RA, the response code.
-  header.writeUInt16BE(0x8000 | 0x0400 | (q.recursionDesired ? 0x0100 : 0) | 0x0080 | rcode, 2);
+  // QR, authoritative, TC when answers were cut, RD as asked, RA, the response code.
+  const truncated = an.whole ? 0 : 0x0200;
+  header.writeUInt16BE(0x8000 | 0x0400 | truncated | (q.recursionDesired ? 0x0100 : 0) | 0x0080 | rcode, 2);
   header.writeUInt16BE(1, 4);
-  header.writeUInt16BE(addresses.length, 6);
-  const question = query.subarray(12, q.end);
-  const answers = addresses.map((ip) => {
-    const rr = Buffer.alloc(16);
-    rr.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
-    rr.writeUInt16BE(QTYPE_A, 2);
-    rr.writeUInt16BE(1, 4); // IN
-    rr.writeUInt32BE(ttl, 6);
-    rr.writeUInt16BE(4, 10);
-    ip.split(".").forEach((part, i) => {
-      rr.writeUInt8(Number(part), 12 + i);
-    });
-    return rr;
-  });
-  return Buffer.concat([header, question, ...answers]);
+  header.writeUInt16BE(an.out.length, 6);
+  header.writeUInt16BE(ar.out.length, 10);
+  return Buffer.concat([header, question, ...an.out, ...ar.out]);
 }

@@ -1,14 +1,21 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import type { Logger } from "@berth/core";
-import { QTYPE_A, RCODE, readQuestion, writeAnswer } from "./dns-message";
+import { type DnsRecord, QTYPE, RCODE, readQuestion, writeAnswer } from "./dns-message";
+import type { Lookup } from "./dns-records";
 
-/** What the cluster says of a name: its addresses, that it does not exist, or that it is not the cluster's. */
-export type Lookup = { kind: "found"; addresses: string[] } | { kind: "missing" } | { kind: "outside" };
+export type { Lookup } from "./dns-records";
+
+/** The record type a question asks for, by its name (`other` for the types the cluster has no records of). */
+function typeOf(qtype: number): DnsRecord["type"] | "other" {
+  for (const [name, code] of Object.entries(QTYPE))
+    if (code === qtype && (name === "A" || name === "SRV" || name === "PTR" || name === "TXT")) return name;
+  return "other";
+}
 
 export interface DnsServerOptions {
   address: string;
   port?: number;
-  lookup: (name: string) => Lookup;
+  lookup: (name: string, type: DnsRecord["type"] | "other") => Lookup;
   /** Who may ask (the cluster's pods); anyone else is refused. */
   allowed: (source: string) => boolean;
   /** Where names outside the cluster are asked (the host's resolver), if anywhere. */
@@ -19,9 +26,10 @@ export interface DnsServerOptions {
 const UPSTREAM_TIMEOUT_MS = 2_000;
 
 /**
- * The cluster's DNS server on a node, answered from the node's network view: `<service>.<ns>.svc.
- * <domain>` is the service's clusterIP (pods reach `web` and `web.<ns>` through their resolver's
- * search list), other names of the domain do not exist, and the rest goes to the host's resolver.
+ * The cluster's DNS server on a node, answered from the node's network view (dns-records.ts: a
+ * service's clusterIP, a headless service's endpoints, SRV records of named ports; pods reach `web`
+ * and `web.<ns>` through their resolver's search list), other names of the domain do not exist,
+ * and the rest goes to the host's resolver.
  */
 export class DnsServer {
   private socket: Socket | null = null;
@@ -50,17 +58,17 @@ export class DnsServer {
   private answer(socket: Socket, msg: Buffer, from: RemoteInfo): void {
     const q = readQuestion(msg);
     if (!q) return;
-    const reply = (rcode: number, addresses: string[] = []) => {
+    const reply = (rcode: number, answers: DnsRecord[] = [], additional: DnsRecord[] = []) => {
       this.opts.logger.trace({ name: q.name, type: q.type, from: from.address, rcode }, "DNS answer");
-      socket.send(writeAnswer(msg, q, rcode, addresses), from.port, from.address);
+      socket.send(writeAnswer(msg, q, rcode, answers, additional), from.port, from.address);
     };
     if (!this.opts.allowed(from.address)) {
       reply(RCODE.refused);
       return;
     }
-    const found = this.opts.lookup(q.name);
+    const found = this.opts.lookup(q.name, typeOf(q.type));
     if (found.kind === "found") {
-      reply(RCODE.noError, q.type === QTYPE_A ? found.addresses : []);
+      reply(RCODE.noError, found.answers, found.additional);
       return;
     }
     if (found.kind === "missing") {

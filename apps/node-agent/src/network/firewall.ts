@@ -1,5 +1,4 @@
 import { execFile, spawn } from "node:child_process";
-import type { NetworkView } from "@berth/protocol";
 import { NO_POLICY_RULES, type PolicyChains, type PolicyRules } from "./policy-rules";
 
 export interface Opening {
@@ -117,14 +116,4 @@ export function restore(rules: string): Promise<void> {
     );
     child.stdin.end(rules);
   });
-}
-
-/** The cluster's own pods reach its node ports at the node's address too, as in Kubernetes. */
-export function nodePortOpenings(view: NetworkView, nodeAddress: string | undefined): Opening[] {
-  if (!nodeAddress) return [];
-  return view.services.flatMap((svc) =>
-    svc.ports.flatMap((p) =>
-      p.nodePort ? [{ ip: nodeAddress, port: p.nodePort, protocol: "tcp" as const }] : [],
-    ),
-  );
 }

@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "@berth/core";
-import type { NetworkEndpoint, NetworkService } from "@berth/protocol";
+import { hasClusterIP, type NetworkEndpoint, type NetworkService } from "@berth/protocol";
+import { EndpointPicker, endpointKey } from "./endpoint-picker";
 
 type ServicePort = NetworkService["ports"][number];
 
@@ -8,7 +9,7 @@ export interface ServiceProxyOptions {
   /** Who may connect (the cluster's pods); anyone else is cut off at once. */
   allowed: (source: string) => boolean;
   /** Whether an endpoint may take new connections now (a pod of this node that turned unready may not). */
-  usable: (e: NetworkEndpoint) => boolean;
+  usable: (e: NetworkEndpoint, service: NetworkService) => boolean;
   /** Whether NetworkPolicy lets a client open a connection to an endpoint (both sides' rules). */
   permits?: (source: string, e: NetworkEndpoint) => boolean;
   /** The node's address: NodePort and LoadBalancer services' node ports are served there, to anyone. */
@@ -33,8 +34,6 @@ interface Target {
   external?: boolean;
 }
 
-const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
-
 /**
  * The node's service proxy, in the manner of kube-proxy's userspace mode: a listener on each
  * service's clusterIP and port (the addresses are the host's, so pods reach them through their
@@ -49,8 +48,7 @@ const endpointKey = (e: NetworkEndpoint) => `${e.ip}:${e.port}`;
 export class ServiceProxy {
   private readonly servers = new Map<string, Server>();
   private readonly targets = new Map<string, Target>();
-  private readonly cursors = new Map<string, number>();
-  private readonly sticky = new Map<string, { endpoint: string; until: number }>();
+  private readonly picker = new EndpointPicker();
   private stopped = false;
 
   constructor(private readonly opts: ServiceProxyOptions) {}
@@ -59,8 +57,8 @@ export class ServiceProxy {
   async update(services: readonly NetworkService[]): Promise<void> {
     const wanted = new Map<string, Target>();
     for (const service of services)
-      if (service.clusterIP)
-        for (const port of service.ports) {
+      if (hasClusterIP(service))
+        for (const port of service.ports.filter((p) => p.protocol === "TCP")) {
           wanted.set(`${service.clusterIP}:${port.port}`, { service, port });
           if (port.nodePort && this.opts.nodeAddress)
             wanted.set(`${this.opts.nodeAddress}:${port.nodePort}`, { service, port, external: true });
@@ -124,39 +122,10 @@ export class ServiceProxy {
       return;
     }
     const permits = this.opts.permits ?? (() => true);
-    const candidates = target.port.endpoints.filter((e) => this.opts.usable(e) && permits(source, e));
+    const candidates = target.port.endpoints.filter(
+      (e) => this.opts.usable(e, target.service) && permits(source, e),
+    );
     this.forward(client, key, target, source, candidates, 0);
-  }
-
-  /** The endpoint for a connection: the client's own under ClientIP affinity, else the next in turn. */
-  private choose(
-    key: string,
-    target: Target,
-    source: string,
-    candidates: NetworkEndpoint[],
-    attempt: number,
-  ) {
-    const now = Date.now();
-    const stickyKey = `${key}|${source}`;
-    if (target.service.sessionAffinity === "ClientIP" && attempt === 0) {
-      const held = this.sticky.get(stickyKey);
-      if (held && held.until > now) {
-        const found = candidates.find((e) => endpointKey(e) === held.endpoint);
-        if (found) {
-          held.until = now + target.service.affinityTimeoutSeconds * 1000;
-          return found;
-        }
-      }
-    }
-    const n = this.cursors.get(key) ?? 0;
-    this.cursors.set(key, n + 1);
-    const chosen = candidates[n % candidates.length];
-    if (chosen && target.service.sessionAffinity === "ClientIP")
-      this.sticky.set(stickyKey, {
-        endpoint: endpointKey(chosen),
-        until: now + target.service.affinityTimeoutSeconds * 1000,
-      });
-    return chosen;
   }
 
   private forward(
@@ -167,8 +136,7 @@ export class ServiceProxy {
     candidates: NetworkEndpoint[],
     attempt: number,
   ): void {
-    const endpoint =
-      candidates.length > 0 ? this.choose(key, target, source, candidates, attempt) : undefined;
+    const endpoint = this.picker.pick(key, target.service, source, candidates, attempt);
     if (!endpoint) {
       client.destroy();
       return;

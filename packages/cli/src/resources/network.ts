@@ -2,11 +2,11 @@ import { arr, at, type Json, rec, str } from "../json";
 import { labels } from "../output";
 import { ageColumn, nameColumn, type Resource, registryResource } from "./resource";
 
-/** kubectl's PORT(S): `80/TCP`, `80:30080/TCP` with a node port. */
+/** kubectl's PORT(S): `80/TCP`, `80:30080/TCP` with a node port, `<none>` for a headless Service without ports. */
 const servicePorts = (s: Json) =>
   arr(at(s, "spec.ports"))
     .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${str(p.protocol, "TCP")}`)
-    .join(",");
+    .join(",") || "<none>";
 
 /** kubectl's EXTERNAL-IP: where the Service is served from outside, as its status says. */
 const externalIp = (s: Json) => {
@@ -50,6 +50,7 @@ export const networkKinds: Resource[] = [
     columns: [
       nameColumn,
       { header: "type", value: (s) => str(at(s, "spec.type"), "ClusterIP") },
+      // `None` for a headless Service, as kubectl shows it.
       { header: "cluster-ip", value: (s) => str(at(s, "spec.clusterIP"), "<none>") },
       { header: "external-ip", value: externalIp },
       { header: "port(s)", value: servicePorts },

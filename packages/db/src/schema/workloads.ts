@@ -199,10 +199,10 @@ export const objects = pgTable(
   (t) => [
     uniqueIndex("objects_key").on(t.clusterId, t.kind, t.namespace, t.name),
     index("objects_cluster_kind_idx").on(t.clusterId, t.kind),
-    /** A clusterIP belongs to one Service of its cluster. */
+    /** A clusterIP belongs to one Service of its cluster (headless Services, `None`, have none). */
     uniqueIndex("objects_service_cluster_ip_key")
       .on(t.clusterId, sql`(${t.spec}->>'clusterIP')`)
-      .where(sql`${t.kind} = 'Service' and ${t.spec}->>'clusterIP' <> ''`),
+      .where(sql`${t.kind} = 'Service' and ${t.spec}->>'clusterIP' not in ('', 'None')`),
   ],
 );
 

@@ -32,10 +32,12 @@ export const serviceSchema = z
       .object({
         type: z.enum(SERVICE_TYPES).optional(),
         selector: labelMap.optional(),
-        ports: z.array(servicePortSchema).min(1, { error: "at least one port is required" }).max(100),
+        // Empty only for a headless Service (checked in normaliseService, as Kubernetes does).
+        ports: z.array(servicePortSchema).max(100).optional(),
         clusterIP: z.string().max(45).optional(),
         clusterIPs: z.array(z.string().max(45)).max(2).optional(),
         sessionAffinity: z.enum(["None", "ClientIP"]).optional(),
+        publishNotReadyAddresses: z.boolean().optional(),
         sessionAffinityConfig: z
           .object({
             clientIP: z
@@ -60,9 +62,15 @@ export const serviceSchema = z
   .strict();
 export type ServiceInput = z.infer<typeof serviceSchema>;
 
+/** The protocols a Service port may carry here (SCTP is refused: Berth carries no SCTP). */
+export type ServiceProtocol = "TCP" | "UDP";
+
+/** `clusterIP` of a headless Service: no address, not proxied; DNS answers its endpoints' addresses. */
+export const HEADLESS = "None";
+
 export interface ServicePortSpec {
   name: string;
-  protocol: "TCP";
+  protocol: ServiceProtocol;
   port: number;
   /** A number, or the name of a container port of the selected pods. */
   targetPort: number | string;
@@ -75,8 +83,10 @@ export interface ServiceSpec {
   /** Absent: the service selects no pod (Kubernetes: endpoints are managed by hand). */
   selector?: Record<string, string>;
   ports: ServicePortSpec[];
-  /** "" until the control plane allocates one from the cluster's service range. */
+  /** "" until the control plane allocates one from the cluster's service range; `None`: headless. */
   clusterIP: string;
+  /** Endpoints include pods that are not ready (DNS of headless services, StatefulSet peers). */
+  publishNotReadyAddresses?: boolean;
   sessionAffinity: "None" | "ClientIP";
   /** ClientIP affinity's stickiness (Kubernetes' default 3 hours). */
   sessionAffinityTimeoutSeconds?: number;
@@ -89,7 +99,9 @@ const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-function checkPorts(ports: ServiceInput["spec"]["ports"], type: ServiceType): void {
+type PortInput = NonNullable<ServiceInput["spec"]["ports"]>[number];
+
+function checkPorts(ports: readonly PortInput[], type: ServiceType): void {
   const names = new Set<string>();
   const keys = new Set<string>();
   ports.forEach((p, i) => {
@@ -108,8 +120,16 @@ function checkPorts(ports: ServiceInput["spec"]["ports"], type: ServiceType): vo
         `Duplicate value: ${JSON.stringify({ port: p.port, protocol })}: port ${p.port}/${protocol} is already used by another port of this service`,
       );
     keys.add(key);
-    if (protocol !== "TCP")
-      invalid(`${at}.protocol`, `Unsupported value: ${JSON.stringify(protocol)}: only "TCP" is served yet`);
+    if (protocol === "SCTP")
+      invalid(
+        `${at}.protocol`,
+        'Unsupported value: "SCTP": supported values: "TCP", "UDP" (Berth carries no SCTP)',
+      );
+    if (protocol === "UDP" && type === "LoadBalancer")
+      invalid(
+        `${at}.protocol`,
+        'Unsupported value: "UDP": a LoadBalancer Service is served by the platform\'s gateway, which forwards TCP only (use type NodePort for UDP)',
+      );
     if (p.nodePort !== undefined) {
       if (type === "ClusterIP")
         invalid(`${at}.nodePort`, "Forbidden: may not be used when `type` is 'ClusterIP'");
@@ -131,11 +151,17 @@ export function normaliseService(s: ServiceInput, name: string): ServiceSpec {
     );
   const spec = s.spec;
   const type = spec.type ?? "ClusterIP";
-  checkPorts(spec.ports, type);
+  const ports = spec.ports ?? [];
+  checkPorts(ports, type);
   const clusterIP = spec.clusterIP ?? spec.clusterIPs?.[0] ?? "";
-  if (clusterIP === "None")
-    invalid("spec.clusterIP", 'Unsupported value: "None": headless services are not served yet');
-  if (clusterIP !== "" && !IPV4.test(clusterIP))
+  const headless = clusterIP === HEADLESS;
+  if (ports.length === 0 && !headless) invalid("spec.ports", "Required value");
+  if (headless && type !== "ClusterIP")
+    invalid(
+      spec.clusterIP !== undefined ? "spec.clusterIP" : "spec.clusterIPs[0]",
+      `Invalid value: "None": may not be set to 'None' for ${type} services`,
+    );
+  if (clusterIP !== "" && !headless && !IPV4.test(clusterIP))
     invalid("spec.clusterIP", `Invalid value: ${JSON.stringify(clusterIP)}: must be a valid IPv4 address`);
   if (spec.clusterIPs && spec.clusterIPs.length > 0 && spec.clusterIPs[0] !== clusterIP)
     invalid("spec.clusterIPs[0]", "Invalid value: must match `clusterIP` when both are given");
@@ -156,15 +182,16 @@ export function normaliseService(s: ServiceInput, name: string): ServiceSpec {
   return {
     type,
     ...(spec.selector !== undefined ? { selector: spec.selector } : {}),
-    ports: spec.ports.map((p) => ({
+    ports: ports.map((p) => ({
       name: p.name ?? "",
-      protocol: "TCP",
+      protocol: p.protocol === "UDP" ? "UDP" : "TCP",
       port: p.port,
       targetPort: p.targetPort ?? p.port,
       ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
       ...(p.appProtocol !== undefined ? { appProtocol: p.appProtocol } : {}),
     })),
     clusterIP,
+    ...(spec.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
     sessionAffinity: affinity,
     ...(affinity === "ClientIP" ? { sessionAffinityTimeoutSeconds: timeout ?? 10_800 } : {}),
     ...(type !== "ClusterIP" ? { externalTrafficPolicy: spec.externalTrafficPolicy ?? "Cluster" } : {}),
@@ -187,6 +214,7 @@ export function renderServiceSpec(s: ServiceSpec): Record<string, unknown> {
     })),
     clusterIP: s.clusterIP,
     clusterIPs: s.clusterIP ? [s.clusterIP] : [],
+    ...(s.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
     ipFamilies: ["IPv4"],
     ipFamilyPolicy: "SingleStack",
     sessionAffinity: s.sessionAffinity,

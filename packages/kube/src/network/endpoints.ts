@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ServiceSpec } from "../kinds/service";
+import type { ServiceProtocol, ServiceSpec } from "../kinds/service";
 
 /** A pod as the endpoints of a service see it. */
 export interface EndpointPod {
@@ -15,17 +15,23 @@ export interface EndpointPod {
   namedPorts: Record<string, number>;
   /** Every port its containers declare (other nodes reach a pod's address at these: README, Networking). */
   containerPorts: { port: number; protocol: string }[];
+  /** `spec.hostname` and `spec.subdomain`: the pod's DNS name under a headless Service of that name. */
+  hostname?: string | undefined;
+  subdomain?: string | undefined;
 }
 
 export interface EndpointPort {
   name: string;
   port: number;
-  protocol: "TCP";
+  protocol: ServiceProtocol;
 }
 
 export interface Endpoint {
   addresses: [string];
-  conditions: { ready: true; serving: true; terminating: false };
+  /** `ready` is true for every endpoint kept; `serving` is the pod's readiness (false only under publishNotReadyAddresses). */
+  conditions: { ready: true; serving: boolean; terminating: false };
+  /** The pod's `spec.hostname` when its `spec.subdomain` names the Service (Kubernetes' rule). */
+  hostname?: string;
   nodeName?: string;
   targetRef: { kind: "Pod"; name: string; namespace: string; uid: string };
 }
@@ -44,7 +50,8 @@ function resolvePort(target: number | string, pod: EndpointPod): number | undefi
 
 /**
  * The endpoints of a service, as kube's EndpointSlice controller makes them, keeping only what
- * Berth routes to: pods its selector matches that are ready, not terminating and have an address.
+ * Berth routes to: pods its selector matches that are ready (or any, with `publishNotReadyAddresses`,
+ * then `ready` as Kubernetes marks them and `serving` false), not terminating and have an address.
  * Pods whose named target ports resolve differently go into different slices (as in Kubernetes);
  * a port a pod does not name is left out for that pod. Slices are named `<service>-<hash of ports>`,
  * stable while the ports are.
@@ -59,14 +66,15 @@ export function endpointSlicesOf(
   const groups = new Map<string, EndpointSliceView>();
   const sorted = [...pods].sort((a, b) => a.name.localeCompare(b.name));
   for (const pod of sorted) {
-    if (!pod.ready || pod.terminating || !pod.podIP) continue;
+    if ((!pod.ready && !spec.publishNotReadyAddresses) || pod.terminating || !pod.podIP) continue;
     if (!Object.entries(selector).every(([k, v]) => pod.labels[k] === v)) continue;
     const ports: EndpointPort[] = [];
     for (const p of spec.ports) {
       const port = resolvePort(p.targetPort, pod);
       if (port !== undefined) ports.push({ name: p.name, port, protocol: p.protocol });
     }
-    if (ports.length === 0) continue;
+    // A headless Service may have no port at all: its endpoints are addresses only.
+    if (ports.length === 0 && spec.ports.length > 0) continue;
     const key = JSON.stringify(ports);
     let slice = groups.get(key);
     if (!slice) {
@@ -75,7 +83,8 @@ export function endpointSlicesOf(
     }
     slice.endpoints.push({
       addresses: [pod.podIP],
-      conditions: { ready: true, serving: true, terminating: false },
+      conditions: { ready: true, serving: pod.ready, terminating: false },
+      ...(pod.hostname && pod.subdomain === serviceName ? { hostname: pod.hostname } : {}),
       ...(pod.nodeName ? { nodeName: pod.nodeName } : {}),
       targetRef: { kind: "Pod", name: pod.name, namespace: pod.namespace, uid: pod.uid },
     });

@@ -299,6 +299,8 @@ export function normalisePodTemplate(
     ...(spec.topologySpreadConstraints && spec.topologySpreadConstraints.length > 0
       ? { topologySpreadConstraints: spec.topologySpreadConstraints }
       : {}),
+    ...(spec.hostname !== undefined ? { hostname: spec.hostname } : {}),
+    ...(spec.subdomain !== undefined ? { subdomain: spec.subdomain } : {}),
     securityContext: {
       ...(pod.runAsUser !== undefined ? { runAsUser: pod.runAsUser } : {}),
       ...(pod.runAsGroup !== undefined ? { runAsGroup: pod.runAsGroup } : {}),

@@ -1,6 +1,6 @@
 import { labelMap, text } from "@berth/protocol";
 import { z } from "zod";
-import { dnsSubdomainName } from "../meta";
+import { dnsLabelName, dnsSubdomainName } from "../meta";
 import { affinitySchema, topologySpreadConstraintsSchema } from "./affinity";
 import { containerInputSchema } from "./container";
 import { podSecurityInputSchema } from "./security-context";
@@ -50,8 +50,9 @@ export const podSpecInputSchema = z
     securityContext: podSecurityInputSchema.optional(),
     serviceAccountName: dnsSubdomainName.optional(),
     automountServiceAccountToken: z.boolean().optional(),
-    hostname: text(63).optional(),
-    subdomain: text(63).optional(),
+    /** The pod's hostname (else its name); with `subdomain`, its DNS name under that headless Service. */
+    hostname: dnsLabelName.optional(),
+    subdomain: dnsLabelName.optional(),
     dnsPolicy: z.enum(["ClusterFirst", "Default", "None", "ClusterFirstWithHostNet"]).optional(),
     enableServiceLinks: z.boolean().optional(),
     schedulerName: z.literal("default-scheduler").optional(),

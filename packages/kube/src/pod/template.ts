@@ -76,6 +76,9 @@ export interface PodTemplate {
   affinity?: AffinityInput;
   /** Kubernetes' `topologySpreadConstraints`, as written. */
   topologySpreadConstraints?: TopologySpreadConstraintInput[];
+  /** `spec.hostname` and `spec.subdomain`: the pod's hostname, and its DNS name under the headless Service `subdomain` names. */
+  hostname?: string;
+  subdomain?: string;
   /** Pod-level security settings after admission (Pod Security "restricted"). */
   securityContext?: { runAsUser?: number; runAsGroup?: number; fsGroup?: number };
   /** A Deployment's rollout strategy (it does not change the pods; kept beside the template). */

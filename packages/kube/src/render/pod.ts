@@ -178,6 +178,8 @@ export function renderPodSpec(t: PodTemplate): Json {
     ...(t.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: t.activeDeadlineSeconds } : {}),
     ...(Object.keys(t.nodeSelector ?? {}).length > 0 ? { nodeSelector: t.nodeSelector } : {}),
     ...(nonEmpty(t.tolerations) ? { tolerations: t.tolerations } : {}),
+    ...(t.hostname !== undefined ? { hostname: t.hostname } : {}),
+    ...(t.subdomain !== undefined ? { subdomain: t.subdomain } : {}),
     ...(t.affinity ? { affinity: t.affinity } : {}),
     ...(nonEmpty(t.topologySpreadConstraints)
       ? { topologySpreadConstraints: t.topologySpreadConstraints }

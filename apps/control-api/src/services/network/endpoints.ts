@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { BerthError } from "@berth/core";
 import { endpointPods, objects, withTenant } from "@berth/db";
 import {
+  type Endpoint,
   type EndpointPod,
   type EndpointSliceView,
   endpointSlicesOf,
@@ -9,6 +10,7 @@ import {
   type ServiceSpec,
   selectorMatches,
 } from "@berth/kube";
+import type { NetworkEndpoint } from "@berth/protocol";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../../deps";
@@ -36,6 +38,27 @@ export function slicesOfService(service: ObjectRow, pods: readonly EndpointPod[]
   );
 }
 
+/** One endpoint as the nodes' network view carries it. */
+export function networkEndpoint(e: Endpoint, port: number): NetworkEndpoint {
+  return {
+    podId: e.targetRef.uid,
+    ip: e.addresses[0],
+    port,
+    nodeName: e.nodeName ?? null,
+    ...(e.hostname !== undefined ? { hostname: e.hostname } : {}),
+  };
+}
+
+/** Every endpoint address of a headless Service, once each whatever its ports (it may have none). */
+export function headlessAddresses(slices: readonly EndpointSliceView[]): Omit<NetworkEndpoint, "port">[] {
+  return slices.flatMap((slice) =>
+    slice.endpoints.map((e) => {
+      const { port: _, ...rest } = networkEndpoint(e, 0);
+      return rest;
+    }),
+  );
+}
+
 /** An EndpointSlice in Kubernetes' shape: a Service's ready endpoints that share one resolution of its ports. */
 export const endpointSliceReply = z.strictObject({
   apiVersion: z.literal("discovery.k8s.io/v1"),
@@ -49,9 +72,10 @@ export const endpointSliceReply = z.strictObject({
       addresses: z.tuple([z.string()]),
       conditions: z.strictObject({
         ready: z.literal(true),
-        serving: z.literal(true),
+        serving: z.boolean().describe("false: a pod not ready, kept by publishNotReadyAddresses"),
         terminating: z.literal(false),
       }),
+      hostname: z.string().optional(),
       nodeName: z.string().optional(),
       targetRef: z.strictObject({
         kind: z.literal("Pod"),
@@ -61,7 +85,9 @@ export const endpointSliceReply = z.strictObject({
       }),
     }),
   ),
-  ports: z.array(z.strictObject({ name: z.string(), port: z.number().int(), protocol: z.literal("TCP") })),
+  ports: z.array(
+    z.strictObject({ name: z.string(), port: z.number().int(), protocol: z.enum(["TCP", "UDP"]) }),
+  ),
 });
 
 /** One slice in Kubernetes' shape, owned by its Service. */

@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import { UnauthenticatedError } from "@berth/core";
 import { nodes, objects, withTenant } from "@berth/db";
-import { clusterDnsAddress, type EndpointPod, endpointsOfPort, type ServiceSpec } from "@berth/kube";
+import {
+  clusterDnsAddress,
+  type EndpointPod,
+  endpointsOfPort,
+  HEADLESS,
+  type ServiceSpec,
+} from "@berth/kube";
 import {
   CLUSTER_DOMAIN,
   type NetworkRequest,
@@ -14,7 +20,7 @@ import { and, asc, eq, isNotNull, ne } from "drizzle-orm";
 import type { Deps, NodeCaller } from "../../deps";
 import type { RequestMeta } from "../../operation";
 import { strictly } from "../replies";
-import { endpointPods, slicesOfService } from "./endpoints";
+import { endpointPods, headlessAddresses, networkEndpoint, slicesOfService } from "./endpoints";
 import { tunnelView } from "./node-certificate";
 import { ensurePodCidr } from "./pod-cidr";
 import { clusterPolicies } from "./policies";
@@ -89,18 +95,15 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
         clusterIP: spec.clusterIP,
         sessionAffinity: spec.sessionAffinity,
         affinityTimeoutSeconds: spec.sessionAffinityTimeoutSeconds ?? 0,
+        ...(spec.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
         ports: spec.ports.map((p) => ({
           name: p.name,
           port: p.port,
           protocol: p.protocol,
           ...(p.nodePort !== undefined && spec.type !== "ClusterIP" ? { nodePort: p.nodePort } : {}),
-          endpoints: endpointsOfPort(slices, p.name).map(({ endpoint: e, port }) => ({
-            podId: e.targetRef.uid,
-            ip: e.addresses[0],
-            port,
-            nodeName: e.nodeName ?? null,
-          })),
+          endpoints: endpointsOfPort(slices, p.name).map(({ endpoint: e, port }) => networkEndpoint(e, port)),
         })),
+        ...(spec.clusterIP === HEADLESS ? { addresses: headlessAddresses(slices) } : {}),
       };
     });
     const dnsAddress = clusterDnsAddress(serviceCidr);

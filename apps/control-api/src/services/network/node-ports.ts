@@ -8,7 +8,8 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 /**
  * Node ports of one apply, as Kubernetes allocates them: every port of a NodePort or LoadBalancer
- * Service gets one from 30000–32767, unique in the cluster. A port that asks for one gets it if no
+ * Service gets one from 30000–32767, unique in the cluster (the TCP and UDP ports of one port
+ * number share theirs). A port that asks for one gets it if no
  * other Service holds it; one that does not keeps the one it had (same port and protocol) across
  * re-applies, else gets a free one at random. What is in use is read from the Services that exist,
  * so a deleted Service's ports are free again; a ClusterIP Service holds none.
@@ -40,22 +41,32 @@ export class NodePorts {
     const me = key(namespace, name);
     for (const [port, holder] of [...used]) if (holder === me) used.delete(port);
     if (spec.type === "ClusterIP") return spec;
-    const ports = spec.ports.map((p, i) => {
-      if (p.nodePort !== undefined) {
-        const holder = used.get(p.nodePort);
-        if (holder !== undefined)
-          throw new ValidationError(`spec.ports[${i}].nodePort: provided port is already allocated`, [
-            {
-              path: `spec.ports[${i}].nodePort`,
-              message: `Invalid value: ${p.nodePort}: provided port is already allocated (by ${holder})`,
-            },
-          ]);
-        used.set(p.nodePort, me);
-        return p;
-      }
-      const kept = current?.ports.find((c) => c.port === p.port && c.protocol === p.protocol)?.nodePort;
-      const nodePort = kept !== undefined && !used.has(kept) ? kept : free(used);
+    // As Kubernetes: the TCP and UDP ports of one port number share one node port; one node port
+    // serves each protocol once.
+    const taken = new Set<string>();
+    const byPort = new Map<number, number>();
+    const take = (nodePort: number, protocol: string, i: number) => {
+      const holder = used.get(nodePort);
+      if ((holder !== undefined && holder !== me) || taken.has(`${nodePort}/${protocol}`))
+        throw new ValidationError(`spec.ports[${i}].nodePort: provided port is already allocated`, [
+          {
+            path: `spec.ports[${i}].nodePort`,
+            message: `Invalid value: ${nodePort}: provided port is already allocated (by ${holder ?? me})`,
+          },
+        ]);
       used.set(nodePort, me);
+      taken.add(`${nodePort}/${protocol}`);
+    };
+    const ports = spec.ports.map((p, i) => {
+      const requested = p.nodePort ?? spec.ports.find((o) => o.port === p.port && o.nodePort)?.nodePort;
+      const kept = current?.ports.find((c) => c.port === p.port && c.protocol === p.protocol)?.nodePort;
+      const shared = byPort.get(p.port);
+      const nodePort =
+        requested ??
+        shared ??
+        (kept !== undefined && !used.has(kept) && !taken.has(`${kept}/${p.protocol}`) ? kept : free(used));
+      take(nodePort, p.protocol, i);
+      byPort.set(p.port, nodePort);
       return { ...p, nodePort };
     });
     return { ...spec, ports };

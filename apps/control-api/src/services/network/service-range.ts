@@ -2,6 +2,7 @@ import { BerthError, ValidationError } from "@berth/core";
 import { clusters, objects, type Tx } from "@berth/db";
 import {
   freeServiceAddress,
+  HEADLESS,
   isServiceAddress,
   preferredServiceBlock,
   SERVICE_RANGE_BLOCKS,
@@ -106,7 +107,9 @@ export class ServiceAddresses {
       })
       .from(objects)
       .where(and(eq(objects.clusterId, this.clusterId), eq(objects.kind, "Service")));
-    this.used = new Map(rows.filter((r) => r.ip).map((r) => [r.ip, `${r.namespace}/${r.name}`]));
+    this.used = new Map(
+      rows.filter((r) => r.ip && r.ip !== HEADLESS).map((r) => [r.ip, `${r.namespace}/${r.name}`]),
+    );
     return { range: this.range, used: this.used };
   }
 
@@ -119,6 +122,14 @@ export class ServiceAddresses {
     const { range, used } = await this.load();
     const key = `${namespace}/${name}`;
     let ip = spec.clusterIP;
+    // Headless stays headless and the other way round (Kubernetes: the clusterIP never changes once set).
+    if (currentIP === HEADLESS || (ip === HEADLESS && currentIP)) {
+      if (ip !== "" && ip !== currentIP) throw invalidIP(`field is immutable (it is ${currentIP})`);
+      if (spec.type !== "ClusterIP")
+        throw invalidIP(`Invalid value: "None": may not be set to 'None' for ${spec.type} services`);
+      return { ...spec, clusterIP: HEADLESS };
+    }
+    if (ip === HEADLESS) return spec;
     if (currentIP) {
       if (ip !== "" && ip !== currentIP) throw invalidIP(`field is immutable (it is ${currentIP})`);
       ip = currentIP;
