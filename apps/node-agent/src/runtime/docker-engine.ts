@@ -84,6 +84,9 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     if (res.status === 404) return null;
     if (res.status !== 200) throw responseError(res, `inspect container ${id}`);
     const info = toContainerInfo(res.body);
+    // Podman reports a sandboxed container's address as the sandbox's; Docker reports none.
+    if (info.sandboxId && info.state === "running" && !info.ipAddress)
+      info.ipAddress = (await inspect(info.sandboxId))?.ipAddress ?? null;
     if (oomLog && !info.oomKilled && (info.state === "exited" || info.state === "dead"))
       info.oomKilled = await oomLog.killed(info.id);
     return info;
