@@ -82,6 +82,8 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
   async function inspect(id: string): Promise<ContainerInfo | null> {
     const res = await engine.request({ method: "GET", path: containerPath(id, "/json") });
     if (res.status === 404) return null;
+    // Podman answers 500 "does not exist in database: no such container" for one being removed.
+    if (res.status === 500 && /no such container/i.test(res.body.toString("utf8"))) return null;
     if (res.status !== 200) throw responseError(res, `inspect container ${id}`);
     const info = toContainerInfo(res.body);
     // Podman reports a sandboxed container's address as the sandbox's; Docker reports none.
