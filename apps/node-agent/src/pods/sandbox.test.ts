@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { CONTAINER_LABELS } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, httpGet } from "../runtime/conformance-helpers";
@@ -107,6 +108,30 @@ describe("the pod's sandbox", () => {
     expect(config.HostConfig.CapDrop.length).toBeGreaterThan(0);
     expect(config.HostConfig.CapAdd ?? []).toEqual([]);
   }, 30_000);
+
+  it("a sandbox that cannot be made (its host port is taken) leaves the pod ContainerCreating with FailedCreatePodSandBox, until it can", async () => {
+    const hostPort = await freePort();
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(hostPort, "127.0.0.1", r));
+    const p = twoContainers("blocked", hostPort);
+    try {
+      node.supervisor.setAssignments([p]);
+      const waiting = await until("waiting", () => {
+        const r = reportOf(node, p.podId);
+        return r?.reason === "ContainerCreating" && r.message?.includes("sandbox") ? r : null;
+      });
+      expect(waiting).toMatchObject({
+        phase: "Pending",
+        message: `Failed to create pod sandbox: host port ${hostPort} is in use on the node`,
+      });
+      expect(node.events).toContainEqual(
+        expect.objectContaining({ podId: p.podId, type: "Warning", reason: "FailedCreatePodSandBox" }),
+      );
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+    await until("running once the port is free", () => reportOf(node, p.podId)?.phase === "Running", 30_000);
+  }, 60_000);
 
   it("a sandbox that dies: SandboxChanged, the containers stop and start again in a new one, init containers first", async () => {
     const p = pod("changed", {

@@ -16,7 +16,7 @@
  * removal takes it last.
  */
 import { type Assignment, CONTAINER_LABELS } from "@berth/protocol";
-import { PodFailure, retryDelayMs } from "../pod-failures";
+import { retryDelayMs, sandboxFailure } from "../pod-failures";
 import { portsOf } from "../pod-spec";
 import type { ContainerInfo, ContainerSpec } from "../runtime";
 import { isRuntimeError } from "../runtime";
@@ -84,12 +84,11 @@ export async function ensureSandbox(ctx: PodContext, rec: PodRecord, a: Assignme
     ctx.logger.info({ podId: a.podId, attempt, id: id.slice(0, 12) }, "pod sandbox started");
     return { id };
   } catch (error) {
-    const message = `Failed to create pod sandbox: ${isRuntimeError(error) ? error.message : String(error)}`;
-    rec.failure = new PodFailure("ContainerCreating", message.slice(0, 1024), "");
+    rec.failure = sandboxFailure(a.hostPorts, error);
     rec.sandboxNotBefore = ctx.now() + retryDelayMs(2);
     ctx.wake(rec, rec.sandboxNotBefore);
-    ctx.events.add(a.podId, "Warning", "FailedCreatePodSandBox", message.slice(0, 1024));
-    ctx.logger.warn({ podId: a.podId, err: message }, "could not create the pod's sandbox");
+    ctx.events.add(a.podId, "Warning", "FailedCreatePodSandBox", rec.failure.message);
+    ctx.logger.warn({ podId: a.podId, err: rec.failure.detail }, rec.failure.message);
     return "wait";
   }
 }

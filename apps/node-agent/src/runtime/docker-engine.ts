@@ -158,12 +158,21 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     },
 
     async create(spec: ContainerSpec) {
-      const res = await engine.request({
-        method: "POST",
-        path: "/containers/create",
-        query: { name: spec.name },
-        json: toCreateBody(spec, hardening),
-      });
+      const body = toCreateBody(spec, hardening);
+      const send = () =>
+        engine.request({
+          method: "POST",
+          path: "/containers/create",
+          query: { name: spec.name },
+          json: body,
+        });
+      let res = await send();
+      // Docker refuses `UTSMode: container:<id>` (it shares the hostname with the network namespace
+      // by itself); Podman needs it. Tried again without it when the engine says so.
+      if (res.status === 400 && spec.sandboxId && /uts/i.test(engineMessage(res))) {
+        delete (body.HostConfig as Record<string, unknown>).UTSMode;
+        res = await send();
+      }
       if (res.status !== 201 && res.status !== 200) {
         throw responseError(res, `create container ${spec.name} from ${spec.image}`, "IMAGE_NOT_FOUND");
       }
