@@ -207,6 +207,41 @@ describe("the pod's sandbox", () => {
     }
   }, 90_000);
 
+  it("leaves a pod started before sandboxes running as it is: no sandbox, nothing restarted, its container's address", async () => {
+    const n = await startNode("legacy");
+    try {
+      const p = pod("legacy", { containers: [container({ ...WEB })] });
+      // What an agent of the version before made: the container on a network of its own.
+      const id = await runtime.create({
+        name: `berth-${p.podId}-main`,
+        image: p.containers[0]?.image ?? "",
+        command: WEB.command,
+        env: {},
+        labels: {
+          [CONTAINER_LABELS.node]: n.nodeId,
+          [CONTAINER_LABELS.pod]: p.podId,
+          [CONTAINER_LABELS.container]: "main",
+          [CONTAINER_LABELS.restartCount]: "0",
+          [CONTAINER_LABELS.kind]: "app",
+        },
+        ports: [],
+        resources: {},
+      });
+      await runtime.start(id);
+      n.supervisor.setAssignments([p]);
+      await n.supervisor.observe();
+      const r = await until("running", () => {
+        const x = reportOf(n, p.podId);
+        return x?.phase === "Running" && x.podIP ? x : null;
+      });
+      await n.supervisor.idle();
+      expect(await ids(n, p.podId)).toEqual([id]);
+      expect(r.podIP).toBe((await runtime.inspect(id))?.ipAddress);
+    } finally {
+      await n.close();
+    }
+  }, 60_000);
+
   it("removes a sandbox nobody assigned, and remakes one left created by an agent that died before starting it", async () => {
     const n = await startNode("orphan");
     try {
