@@ -71,14 +71,13 @@ export async function ensureSandbox(ctx: PodContext, rec: PodRecord, a: Assignme
   if ((rec.sandboxNotBefore ?? 0) > ctx.now()) return "wait";
   const attempt = current ? restartCountOf(current) + (current.state === "created" ? 0 : 1) : 0;
   // Created but never started (an agent stopped in between): made anew under the same name.
-  if (current?.state === "created") await ctx.runtime.remove(current.id);
+  const unstarted = current?.state === "created" ? current.id : null;
+  if (unstarted) await ctx.runtime.remove(unstarted);
   try {
     const id = await createSandbox(ctx, a, attempt);
-    // What runs in it is told from the pod's containers as they are now, the new sandbox included.
-    rec.containers = await ctx.runtime.list({
-      [CONTAINER_LABELS.node]: ctx.identity.nodeId,
-      [CONTAINER_LABELS.pod]: a.podId,
-    });
+    // What runs in it is told from the pod's containers with the new sandbox among them.
+    const made = await ctx.runtime.inspect(id);
+    rec.containers = [...rec.containers.filter((c) => c.id !== unstarted), ...(made ? [made] : [])];
     rec.sandboxNotBefore = 0;
     rec.failure = null;
     ctx.logger.info({ podId: a.podId, attempt, id: id.slice(0, 12) }, "pod sandbox started");
