@@ -47,6 +47,8 @@ LOCAL_CONTAINER_HOST=unix://$PODMAN_SOCK
 
 DEMO_IMAGE=localhost/berth/demo-web:latest
 DEMO_SRC=$ROOT/infra/images/demo-web
+PAUSE_IMAGE=localhost/berth/pause:latest
+PAUSE_SRC=$ROOT/infra/images/pause
 API_VERSION=v1.41
 
 # Values given by the caller win; a value equal to the local default still means "start it here".
@@ -99,9 +101,10 @@ wanted_packages() {
   local pkgs=(curl)
   [[ -z $GIVEN_DATABASE_URL ]] && pkgs+=(postgresql-15 postgresql-client-15)
   [[ -z $GIVEN_REDIS_URL ]] && pkgs+=(redis-server redis-tools)
-  # busybox-static is the demo image's only content, whichever engine builds it; HAProxy serves the
-  # ingress gateway's traffic; wrk is the load generator of the benches.
-  pkgs+=(busybox-static haproxy wrk)
+  # busybox-static is the demo image's only content, catatonit the pause image's (the node
+  # agent's pod sandboxes), whichever engine builds them; HAProxy serves the ingress gateway's
+  # traffic; wrk is the load generator of the benches.
+  pkgs+=(busybox-static catatonit haproxy wrk)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)
   printf '%s\n' "${pkgs[@]}"
@@ -399,49 +402,69 @@ podman_down() {
   fi
 }
 
-# The image is rebuilt only when its context (this directory + the busybox binary) changes;
+# An image is rebuilt only when its context (its directory + the one binary copied in) changes;
 # the context's hash is stored in the image as the label berth.context-hash.
-demo_context_hash() {
+#   image_context_hash <src dir> <binary>
+image_context_hash() {
   {
-    (cd "$DEMO_SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-    sha256sum </usr/bin/busybox
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+    sha256sum <"$2"
   } | sha256sum | cut -c1-32
 }
-demo_image_hash() {
-  api GET "/images/$DEMO_IMAGE/json" 2>/dev/null | json 'j.Config && j.Config.Labels && j.Config.Labels["berth.context-hash"]'
+# image_hash <image>
+image_hash() {
+  api GET "/images/$1/json" 2>/dev/null | json 'j.Config && j.Config.Labels && j.Config.Labels["berth.context-hash"]'
 }
+demo_image_hash() { image_hash "$DEMO_IMAGE"; }
 
-demo_image_up() {
-  [[ -x /usr/bin/busybox ]] || die "/usr/bin/busybox not found (package busybox-static)"
+# image_up <image> <src dir> <binary> <its name in the context>: sets BUILT to present|built.
+image_up() {
+  local image=$1 src=$2 binary=$3 as=$4
+  [[ -x $binary ]] || die "$binary not found (package $(dpkg -S "$binary" 2>/dev/null | cut -d: -f1 || echo unknown))"
   local want have
-  want=$(demo_context_hash)
-  have=$(demo_image_hash || true)
+  want=$(image_context_hash "$src" "$binary")
+  have=$(image_hash "$image" || true)
   if [[ $want == "$have" ]]; then
-    IMAGE_STATE="present"
+    BUILT="present"
     return
   fi
-  local stage=$DATA/build/demo-web log=$PODMAN_DIR/build-demo-web.log labels old_id new_id
-  old_id=$(api GET "/images/$DEMO_IMAGE/json" 2>/dev/null | json 'j.Id' || true)
+  local base=${image##*/} stage log labels old_id new_id
+  base=${base%%:*}
+  stage=$DATA/build/$base log=$PODMAN_DIR/build-$base.log
+  old_id=$(api GET "/images/$image/json" 2>/dev/null | json 'j.Id' || true)
   mkdir -p "$PODMAN_DIR"
   rm -rf "$stage"
   mkdir -p "$stage"
-  cp -R "$DEMO_SRC/." "$stage/"
-  cp /usr/bin/busybox "$stage/busybox"
-  chmod 755 "$stage/demo-web.sh" "$stage/busybox"
+  cp -R "$src/." "$stage/"
+  cp "$binary" "$stage/$as"
+  chmod -R a+rX "$stage"
+  chmod 755 "$stage/$as"
+  find "$stage" -name '*.sh' -exec chmod 755 {} +
   labels=$(node -p 'encodeURIComponent(JSON.stringify({ "berth.context-hash": process.argv[1] }))' "$want")
   tar -C "$stage" -cf - . |
-    api POST "/build?t=$DEMO_IMAGE&dockerfile=Containerfile&rm=1&forcerm=1&labels=$labels" \
+    api POST "/build?t=$image&dockerfile=Containerfile&rm=1&forcerm=1&labels=$labels" \
       -H 'Content-Type: application/x-tar' --data-binary @- >"$log" 2>&1 || true
   # The build endpoint answers 200 and reports failures inside its JSON stream.
-  if grep -q '"error' "$log" || [[ $(demo_image_hash || true) != "$want" ]]; then
+  if grep -q '"error' "$log" || [[ $(image_hash "$image" || true) != "$want" ]]; then
     show_log "$log" 30
-    die "building $DEMO_IMAGE failed (log: $log)"
+    die "building $image failed (log: $log)"
   fi
-  new_id=$(api GET "/images/$DEMO_IMAGE/json" | json 'j.Id' || true)
+  new_id=$(api GET "/images/$image/json" | json 'j.Id' || true)
   if [[ -n $old_id && $old_id != "$new_id" ]]; then # best effort: it may still be in use
     api DELETE "/images/${old_id#sha256:}" >/dev/null 2>&1 || true
   fi
-  IMAGE_STATE="built"
+  BUILT="built"
+}
+
+demo_image_up() {
+  image_up "$DEMO_IMAGE" "$DEMO_SRC" /usr/bin/busybox busybox
+  IMAGE_STATE=$BUILT
+}
+
+# The pods' sandbox (network namespace holder) image: Debian's static catatonit in pause mode.
+pause_image_up() {
+  image_up "$PAUSE_IMAGE" "$PAUSE_SRC" /usr/bin/catatonit catatonit
+  PAUSE_STATE=$BUILT
 }
 
 # Run the demo image the way the node agent will: non-root, all capabilities dropped, a memory
@@ -490,11 +513,12 @@ cmd_up() {
   started=$(date +%s%N)
   with_lock
   install_missing_packages
-  PG_STATE="" REDIS_STATE="" PODMAN_STATE="" IMAGE_STATE="" SMOKE=""
+  PG_STATE="" REDIS_STATE="" PODMAN_STATE="" IMAGE_STATE="" PAUSE_STATE="" SMOKE=""
   pg_up
   redis_up
   podman_up
   demo_image_up
+  pause_image_up
   if [[ $PODMAN_STATE != reused || $IMAGE_STATE == built || ${BERTH_SMOKE_TEST:-} == 1 ]]; then
     demo_smoke_test
   fi
@@ -502,7 +526,8 @@ cmd_up() {
     postgres "$EFFECTIVE_DATABASE_URL" "$PG_STATE" \
     redis "$EFFECTIVE_REDIS_URL" "$REDIS_STATE" \
     podman "$EFFECTIVE_CONTAINER_HOST" "$PODMAN_STATE" \
-    image "$DEMO_IMAGE" "$IMAGE_STATE${SMOKE:+, $SMOKE}"
+    image "$DEMO_IMAGE" "$IMAGE_STATE${SMOKE:+, $SMOKE}" \
+    image "$PAUSE_IMAGE" "$PAUSE_STATE"
   say "services ready in $(ms_since "$started") ms (logs in .data/; stop with: npm run services -- down)"
 }
 
@@ -533,12 +558,15 @@ cmd_status() {
   fi
   if api_ping; then
     printf '%-9s %-9s %s\n' podman running "$EFFECTIVE_CONTAINER_HOST"
-    if [[ -n $(demo_image_hash || true) ]]; then
-      printf '%-9s %-9s %s\n' image present "$DEMO_IMAGE"
-    else
-      printf '%-9s %-9s %s\n' image missing "$DEMO_IMAGE"
-      down=1
-    fi
+    local img
+    for img in "$DEMO_IMAGE" "$PAUSE_IMAGE"; do
+      if [[ -n $(image_hash "$img" || true) ]]; then
+        printf '%-9s %-9s %s\n' image present "$img"
+      else
+        printf '%-9s %-9s %s\n' image missing "$img"
+        down=1
+      fi
+    done
   else
     printf '%-9s %-9s %s\n' podman stopped "$EFFECTIVE_CONTAINER_HOST"
     down=1

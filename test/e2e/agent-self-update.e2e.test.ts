@@ -66,7 +66,8 @@ afterAll(async () => {
     await agentProc.exited;
   }
   if (nodeId)
-    for (const c of await containersOf(nodeId)) await engine("DELETE", `/containers/${c.Id}?force=true`);
+    for (const c of await containersOf(nodeId, { all: true }))
+      await engine("DELETE", `/containers/${c.Id}?force=true`);
   if (clusterId && nodeId)
     await dismantleNodeNetwork(createDockerEngineRuntime({ socketPath: socketPath() }), {
       nodeId,

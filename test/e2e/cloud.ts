@@ -67,7 +67,8 @@ export async function startCloud(
           )
         ).map((r) => String(r.id));
         for (const id of nodeIds)
-          for (const c of await containersOf(id)) await engine("DELETE", `/containers/${c.Id}?force=true`);
+          for (const c of await containersOf(id, { all: true }))
+            await engine("DELETE", `/containers/${c.Id}?force=true`);
       }
       await new Promise<void>((ok) => server.close(() => ok()));
       await api.close();

@@ -157,7 +157,16 @@ export interface EngineContainer {
   Labels: Record<string, string>;
 }
 
-export async function containersOf(nodeId: string): Promise<EngineContainer[]> {
+/**
+ * The node's pods' containers; with `all`, their sandboxes (the holders of each pod's network
+ * namespace) too, listed last: the order they can be removed in (the engine keeps a sandbox while a
+ * container joined to it exists).
+ */
+export async function containersOf(nodeId: string, o: { all?: boolean } = {}): Promise<EngineContainer[]> {
   const filters = encodeURIComponent(JSON.stringify({ label: [`berth.node=${nodeId}`] }));
-  return (await engine("GET", `/containers/json?all=true&filters=${filters}`)).body as EngineContainer[];
+  const list = (await engine("GET", `/containers/json?all=true&filters=${filters}`))
+    .body as EngineContainer[];
+  const sandbox = (c: EngineContainer) => c.Labels?.["berth.container-kind"] === "sandbox";
+  const own = list.filter((c) => !sandbox(c));
+  return o.all ? [...own, ...list.filter(sandbox)] : own;
 }

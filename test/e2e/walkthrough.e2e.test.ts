@@ -121,7 +121,7 @@ describe("the README's walkthrough, line by line", () => {
     expect(agent?.output()).toMatch(/left the cluster/);
     const nodeId = agent?.output().match(/"nodeId":"(node_[0-9a-z]+)"/)?.[1];
     expect(nodeId).toBeDefined();
-    expect(await containersOf(nodeId ?? "")).toEqual([]);
+    expect(await containersOf(nodeId ?? "", { all: true })).toEqual([]);
   });
 
   it("Ctrl-C stops everything npm run up started, cleanly", async () => {

@@ -150,7 +150,7 @@ describe("an agent starting on a host", () => {
     });
     const newNode = second.agent.status().nodeId ?? "";
     expect(newNode).not.toBe(oldNode);
-    expect(await containersOf(oldNode)).toEqual([]);
+    expect(await containersOf(oldNode, { all: true })).toEqual([]);
     expect(second.logs.join("")).toMatch(
       /started with a different join token: leaving the old cluster first/,
     );
@@ -196,7 +196,7 @@ describe("an agent starting on a host", () => {
       stateDir: first.stateDir,
       portRange: hostPortBlock(5),
     });
-    expect(await containersOf(oldNode)).toEqual([]);
+    expect(await containersOf(oldNode, { all: true })).toEqual([]);
     expect(second.logs.join("")).toMatch(
       /could not tell the old control plane that this node left; its pods are stopped and its identity forgotten anyway/,
     );

@@ -105,7 +105,11 @@ describe("the node agent under load", () => {
 
     // And they all go again.
     await p.api.call("DELETE", `/v1/clusters/${clusterId}/deployments/default/web`, { token });
-    await p.waitFor("containers gone", async () => (await containersOf(nodeId)).length === 0, 120_000);
+    await p.waitFor(
+      "containers gone",
+      async () => (await containersOf(nodeId, { all: true })).length === 0,
+      120_000,
+    );
   }, 400_000);
 
   it("stays Ready while its runtime takes 30 s to start each container", async () => {

@@ -43,7 +43,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.stop();
   if (nodeId)
-    for (const c of await containersOf(nodeId)) await engine("DELETE", `/containers/${c.Id}?force=true`);
+    for (const c of await containersOf(nodeId, { all: true }))
+      await engine("DELETE", `/containers/${c.Id}?force=true`);
   await close().catch(() => {});
   await p.close();
   await rm(stateDir, { recursive: true, force: true });

@@ -110,7 +110,7 @@ export async function startAgents(p: Platform): Promise<Agents> {
         if (nodeId && clusterId) nodes.push({ nodeId, clusterId });
         await agent.stop().catch(() => {});
         if (nodeId)
-          for (const c of await containersOf(nodeId))
+          for (const c of await containersOf(nodeId, { all: true }))
             await engine("DELETE", `/containers/${c.Id}?force=true`);
       }
       // Each node's network goes with its last container (agents leave it in place when they stop).

@@ -70,7 +70,10 @@ const web = (extra: object = {}) => ({
 });
 const runtime = () => agents.runtime;
 async function current(podId: string) {
-  const list = (await containersOf(nodeId)).filter((c) => c.Labels[CONTAINER_LABELS.pod] === podId);
+  // The pod's container, not its sandbox (the holder of its network namespace).
+  const list = (await containersOf(nodeId)).filter(
+    (c) => c.Labels[CONTAINER_LABELS.pod] === podId && c.Labels[CONTAINER_LABELS.kind] !== "sandbox",
+  );
   return list.sort(
     (a, b) =>
       Number(b.Labels[CONTAINER_LABELS.restartCount]) - Number(a.Labels[CONTAINER_LABELS.restartCount]),

@@ -141,6 +141,27 @@ describe("endpoints follow readiness", () => {
     expect(slice).toMatchObject({ kind: "EndpointSlice", endpoints: [], ports: [] });
   });
 
+  it("gives the node a pod range of its own, and the next free one when its host holds it", async () => {
+    const first = (await p.api.call("GET", "/v1/nodes/network", { token: node.credential })).body;
+    expect(first.podCidr).toMatch(/^10\.(3[2-9]|[45]\d|6[0-3])\.\d+\.0\/24$/);
+    expect(first.podCidrs).toContain(first.podCidr);
+    const again = (await p.api.call("GET", "/v1/nodes/network", { token: node.credential })).body;
+    expect(again.podCidr).toBe(first.podCidr);
+    const moved = await p.api.call(
+      "GET",
+      `/v1/nodes/network?podCidrTaken=${encodeURIComponent(first.podCidr)}`,
+      { token: node.credential },
+    );
+    expect(moved.status).toBe(200);
+    expect(moved.body.podCidr).not.toBe(first.podCidr);
+    expect(moved.body.podCidrs).toContain(moved.body.podCidr);
+    expect(moved.body.podCidrs).not.toContain(first.podCidr);
+    const bad = await p.api.call("GET", "/v1/nodes/network?podCidrTaken=10.1.2.3%2F8", {
+      token: node.credential,
+    });
+    expect(bad.status).toBe(400);
+  });
+
   it("is refused to a caller without a node credential, and validates its input", async () => {
     expect((await p.api.call("GET", "/v1/nodes/network", { token })).status).toBe(401);
     const bad = await call("GET", "endpointslices?labelSelector=%3D%3D%3D");

@@ -173,7 +173,8 @@ describe("logs", () => {
     const containers = (
       await engine(
         "GET",
-        `/containers/json?filters=${encodeURIComponent(JSON.stringify({ label: [`berth.pod=${web.id}`] }))}`,
+        // The pod's container, not its sandbox.
+        `/containers/json?filters=${encodeURIComponent(JSON.stringify({ label: [`berth.pod=${web.id}`, "berth.container-kind=app"] }))}`,
       )
     ).body as { Id: string }[];
     expect(containers).toHaveLength(1);

@@ -306,7 +306,10 @@ describe("a Job of five completions, two at a time", () => {
       const job = (await call("GET", "jobs/default/batch")).body;
       seen.statusActive = Math.max(seen.statusActive, job.status.active ?? 0);
       const running = (await containersOf(nodeId)).filter(
-        (c) => ids.has(c.Labels[CONTAINER_LABELS.pod] ?? "") && c.State === "running",
+        (c) =>
+          ids.has(c.Labels[CONTAINER_LABELS.pod] ?? "") &&
+          c.State === "running" &&
+          c.Labels[CONTAINER_LABELS.kind] !== "sandbox",
       );
       seen.runningContainers = Math.max(seen.runningContainers, running.length);
     });

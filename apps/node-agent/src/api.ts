@@ -53,6 +53,8 @@ export interface ControlPlane {
     credential: string,
     watch?: { version: string; waitMs: number },
     signal?: AbortSignal,
+    /** The node's pod range its host cannot have: the answer names another. */
+    podCidrTaken?: string,
   ): Promise<NetworkView>;
   /** A certificate for the node's tunnel key (the key stays here; only its public half is sent). */
   certificate(credential: string, body: NodeCertificateRequest): Promise<NodeCertificateReply>;
@@ -161,8 +163,11 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
         streamPollReplySchema,
       );
     },
-    network: (credential, watch, signal) => {
-      if (!watch) return call("GET", "/v1/nodes/network", { token: credential }, networkViewSchema);
+    network: (credential, watch, signal, podCidrTaken) => {
+      if (!watch) {
+        const query = podCidrTaken ? `?${new URLSearchParams({ podCidrTaken })}` : "";
+        return call("GET", `/v1/nodes/network${query}`, { token: credential }, networkViewSchema);
+      }
       const wait = Math.min(Math.max(0, watch.waitMs), WATCH_MAX_WAIT_MS);
       const query = new URLSearchParams({ waitMs: String(wait), version: watch.version });
       return call(

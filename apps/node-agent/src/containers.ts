@@ -1,13 +1,31 @@
 import type { Logger } from "@berth/core";
 import { CONTAINER_LABELS } from "@berth/protocol";
+import { isSandbox } from "./pods/sandbox";
 import type { ContainerInfo, ContainerRuntime } from "./runtime";
 
-/** Stops and removes containers, a few at a time; one that will not go is logged, not fatal. */
+/**
+ * Stops and removes containers, a few at a time; one that will not go is logged, not fatal. Pods'
+ * sandboxes go last: the engine keeps one while a container joined to it exists.
+ */
 export async function removeContainers(
+  runtime: ContainerRuntime,
+  all: readonly ContainerInfo[],
+  logger: Logger,
+  stopTimeoutSeconds = 5,
+): Promise<number> {
+  const sandboxes = all.filter(isSandbox);
+  const others = all.filter((c) => !isSandbox(c));
+  return (
+    (await removeEach(runtime, others, logger, stopTimeoutSeconds)) +
+    (await removeEach(runtime, sandboxes, logger, stopTimeoutSeconds))
+  );
+}
+
+async function removeEach(
   runtime: ContainerRuntime,
   containers: readonly ContainerInfo[],
   logger: Logger,
-  stopTimeoutSeconds = 5,
+  stopTimeoutSeconds: number,
 ): Promise<number> {
   let removed = 0;
   let next = 0;

@@ -49,6 +49,25 @@ export function startFailure(container: string, hostPorts: readonly number[], er
   );
 }
 
+/**
+ * The pod's sandbox could not be made (kubelet's FailedCreatePodSandBox): the pod waits
+ * ContainerCreating. A host port in use is worth saying (the ports are the pod's own).
+ */
+export function sandboxFailure(hostPorts: readonly number[], error: unknown): PodFailure {
+  const detail = detailOf(error);
+  const inUse = /address already in use|port is already allocated/i.test(detail);
+  const pulled = isRuntimeError(error, "IMAGE_NOT_FOUND");
+  return new PodFailure(
+    "ContainerCreating",
+    inUse
+      ? `Failed to create pod sandbox: host port ${hostPorts.join(", ")} is in use on the node`
+      : pulled
+        ? "Failed to create pod sandbox: the sandbox image is not on the node"
+        : "Failed to create pod sandbox",
+    detail,
+  );
+}
+
 export function crashLoop(container: string, exitCode: number | null, waitMs: number): PodFailure {
   return new PodFailure(
     "CrashLoopBackOff",

@@ -45,6 +45,8 @@ export interface InstanceOptions {
   /** The cluster network it joins, and the service variables it gets (its own `env` wins over them). */
   network?: ContainerNetwork;
   serviceEnv?: Record<string, string>;
+  /** The pod's sandbox whose namespaces it joins instead of a network (pods/sandbox.ts). */
+  sandboxId?: string;
 }
 
 /** The runtime's spec of one container of a pod. */
@@ -82,5 +84,6 @@ export function containerSpecOf(
     ...(t.securityContext.readOnlyRootFilesystem ? { readOnlyRootFilesystem: true } : {}),
     ...(o.capabilities && o.capabilities.length > 0 ? { capabilities: o.capabilities } : {}),
     ...(o.network ? { network: o.network } : {}),
+    ...(o.sandboxId ? { sandboxId: o.sandboxId } : {}),
   };
 }

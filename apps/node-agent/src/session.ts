@@ -123,7 +123,8 @@ export class NodeSession {
       ? new ClusterNetwork({
           identity: opts.identity,
           runtime: deps.runtime,
-          fetchView: (watch, signal) => cp.network(opts.credential(), watch, signal),
+          fetchView: (watch, signal, podCidrTaken) =>
+            cp.network(opts.credential(), watch, signal, podCidrTaken),
           cacheFile: opts.network.cacheFile,
           pollMs: opts.network.pollMs,
           dnsUpstream: opts.network.dnsUpstream,

@@ -152,9 +152,12 @@ describe("the pod supervisor", () => {
       () => supervisor.report().find((x) => x.podId === keep.podId)?.state === "running",
     );
     await supervisor.idle();
+    // The pod's container and its sandbox (pods/sandbox.ts), nothing else.
     expect(
-      (await runtime.list({ [CONTAINER_LABELS.node]: nodeId })).map((c) => c.labels[CONTAINER_LABELS.pod]),
-    ).toEqual([keep.podId]);
+      (await runtime.list({ [CONTAINER_LABELS.node]: nodeId }))
+        .map((c) => `${c.labels[CONTAINER_LABELS.pod]}/${c.labels[CONTAINER_LABELS.container]}`)
+        .sort(),
+    ).toEqual([`${keep.podId}/POD`, `${keep.podId}/main`]);
     supervisor.setAssignments([{ ...keep, action: "stop" }]);
     await until("keep gone", () => supervisor.report().find((x) => x.podId === keep.podId)?.state === "gone");
   }, 60_000);

@@ -38,7 +38,10 @@ export const CONTAINER_LABELS = {
    * Each restart is a new container; the one before it is kept, exited, for its last state and logs.
    */
   restartCount: "berth.restart-count",
-  /** "init" for an init container, "app" (or absent) for a container of `containers`. */
+  /**
+   * "init" for an init container, "app" (or absent) for a container of `containers`, "sandbox" for
+   * the pod's sandbox (the holder of its network namespace; its `container` label is "POD").
+   */
   kind: "berth.container-kind",
 } as const;
 

@@ -80,7 +80,19 @@ export const networkViewSchema = z.object({
 });
 export type NetworkView = z.infer<typeof networkViewSchema>;
 
-export const networkRequestSchema = z.object({ ...watchRequestSchema.shape }).strict();
+export const networkRequestSchema = z
+  .object({
+    ...watchRequestSchema.shape,
+    /**
+     * The node's pod range cannot be made on its host (something there holds that subnet): the
+     * control plane gives the node the next free one.
+     */
+    podCidrTaken: z
+      .string()
+      .regex(/^\d{1,3}\.\d{1,3}\.\d{1,3}\.0\/24$/, "must be a /24 network")
+      .optional(),
+  })
+  .strict();
 export type NetworkRequest = z.infer<typeof networkRequestSchema>;
 
 const envName = (service: string) => service.toUpperCase().replaceAll("-", "_");

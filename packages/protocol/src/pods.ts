@@ -105,6 +105,9 @@ export const POD_EVENT_REASONS = [
   "FailedPreStopHook",
   "FailedMount",
   "ProbeWarning",
+  /** The pod's sandbox (its network namespace) died: its containers restart in a new one. */
+  "SandboxChanged",
+  "FailedCreatePodSandBox",
 ] as const;
 export const podEventSchema = z
   .object({

@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { createLogger } from "@berth/core";
 import { CONTAINER_LABELS, type MetricsBatch, metricsBatchSchema } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,6 +7,7 @@ import { localPodmanSocket } from "../runtime/conformance-helpers";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../runtime/conformance-image";
 import { createDockerEngineRuntime } from "../runtime/docker-engine";
 import { createEngineClient } from "../runtime/engine-http";
+import type { ContainerSpec } from "../runtime/types";
 import { readHostCounters } from "./host-stats";
 import { MetricsSampler } from "./sampler";
 
@@ -17,8 +19,14 @@ const rt = createDockerEngineRuntime({ url });
 const nodeId = `node_sampler${process.pid}`;
 const created: string[] = [];
 
-async function run(podId: string, name: string, script: string): Promise<string> {
+async function run(
+  podId: string,
+  name: string,
+  script: string,
+  extra: Partial<ContainerSpec> = {},
+): Promise<string> {
   const id = await rt.create({
+    ...extra,
     name: `berth-sampler-${process.pid}-${podId}-${name}`,
     image,
     command: ["/bin/sh", "-c", script],
@@ -29,6 +37,7 @@ async function run(podId: string, name: string, script: string): Promise<string>
       [CONTAINER_LABELS.node]: nodeId,
       [CONTAINER_LABELS.pod]: podId,
       [CONTAINER_LABELS.container]: name,
+      ...extra.labels,
     },
   });
   created.push(id);
@@ -99,5 +108,56 @@ describe("the metrics sampler", () => {
     const idle = pods.filter((p) => p.podId === "pod_idle");
     for (const p of idle) expect(p.cpuNanos / p.windowMs / 1000).toBeLessThan(20);
     expect(sent.flatMap((b) => b.node).map((n) => n.windowMs)).toEqual([2_000, 1_000]);
+  }, 60_000);
+
+  it("counts a pod's network traffic once: its containers share the sandbox's interface", async () => {
+    let received = 0;
+    const sink = createServer((sock) => sock.on("data", (d) => (received += d.length)));
+    await new Promise<void>((r) => sink.listen(0, "0.0.0.0", r));
+    const port = (sink.address() as { port: number }).port;
+    try {
+      const sandbox = await run("pod_net", "POD", "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done", {
+        labels: { [CONTAINER_LABELS.kind]: "sandbox" },
+      });
+      const sender = await run(
+        "pod_net",
+        "a",
+        "while [ ! -e /tmp/go ]; do sleep 0.2; done; " +
+          `head -c 300000 /dev/zero | nc $(ip route | awk '/default/ {print $3}') ${port}; sleep 600`,
+        { sandboxId: sandbox },
+      );
+      await run("pod_net", "b", "sleep 600", { sandboxId: sandbox });
+      const sent: MetricsBatch[] = [];
+      const clock = { now: Date.now() };
+      const sampler = new MetricsSampler({
+        runtime: rt,
+        nodeId,
+        host: () => readHostCounters(),
+        restarts: () => new Map(),
+        send: async (batch) => {
+          sent.push(batch);
+          return { accepted: batch.pods.length + batch.node.length };
+        },
+        now: () => clock.now,
+        logger: createLogger("node-agent", "silent"),
+      });
+      await sampler.tick();
+      await rt.execCommand(sender, ["/bin/touch", "/tmp/go"], { timeoutMs: 5_000 });
+      const deadline = Date.now() + 20_000;
+      while (received < 300_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(received).toBe(300_000);
+      clock.now += 1_000;
+      await sampler.tick();
+      const [pod] = sent.flatMap((b) => b.pods).filter((x) => x.podId === "pod_net");
+      // Three containers report the same interface: counted once, not three times. (Both ways
+      // together: Podman 4.3 counts them from the host's end of the pair, rx and tx swapped.)
+      const bytes = (pod?.rxBytes ?? 0) + (pod?.txBytes ?? 0);
+      expect(bytes).toBeGreaterThanOrEqual(300_000);
+      expect(bytes).toBeLessThan(450_000);
+    } finally {
+      await new Promise((r) => sink.close(r));
+      // Joined containers first: the engine keeps the sandbox while they exist.
+      for (const id of created.splice(-3).reverse()) await rt.remove(id).catch(() => {});
+    }
   }, 60_000);
 });

@@ -89,8 +89,11 @@ export class MetricsSampler {
       const sum = byPod.get(podId) ?? { cpuNanos: 0, memoryBytes: 0, rxBytes: 0, txBytes: 0 };
       sum.cpuNanos += delta(s.cpuNanos, before.cpuNanos);
       sum.memoryBytes += s.memoryBytes;
-      sum.rxBytes += delta(s.rxBytes, before.rxBytes);
-      sum.txBytes += delta(s.txBytes, before.txBytes);
+      // A container in its pod's sandbox reports the sandbox's interfaces: counted once, there.
+      if (c.sandboxId === null) {
+        sum.rxBytes += delta(s.rxBytes, before.rxBytes);
+        sum.txBytes += delta(s.txBytes, before.txBytes);
+      }
       byPod.set(podId, sum);
     });
     this.previous = seen;

@@ -19,7 +19,7 @@ import { lookupName } from "./dns-records";
 import { EndpointDrain } from "./drain";
 import { PodFirewall } from "./firewall";
 import { serviceOpenings } from "./openings";
-import { dismantlePodNetwork, podNetworkName, readViewCache, writeViewCache } from "./pod-network";
+import { dismantlePodNetwork, makePodNetwork, readViewCache, writeViewCache } from "./pod-network";
 import { PodRoutes } from "./pod-routes";
 import { policyRules } from "./policy-rules";
 import { dialDirect, ServiceProxy, type Upstream } from "./service-proxy";
@@ -35,7 +35,11 @@ export interface ClusterNetworkOptions {
    * The control plane's view of the cluster's network (`GET /v1/nodes/network`); with `watch`, the
    * long poll that answers when the view differs from `version` (at once, or when it changes).
    */
-  fetchView: (watch?: { version: string; waitMs: number }, signal?: AbortSignal) => Promise<NetworkView>;
+  fetchView: (
+    watch?: { version: string; waitMs: number },
+    signal?: AbortSignal,
+    podCidrTaken?: string,
+  ) => Promise<NetworkView>;
   /** Where the last view is kept, so pods started while the control plane is away still get DNS. */
   cacheFile: string;
   /** How long one long poll waits for a change; after a failure, the wait before the next read. */
@@ -133,16 +137,14 @@ export class ClusterNetwork {
   /** Makes the network (and serves what the last known view says), then keeps the view current. */
   async start(): Promise<void> {
     const { identity } = this.opts;
-    const cached = await readViewCache(this.opts.cacheFile);
+    const cached = await readViewCache(this.opts.cacheFile, identity.nodeId);
     // The node's pod range names its network: known from the last view, else read now.
-    const first = cached?.podCidr ? cached : await this.firstView();
-    if (!first) return;
+    const read = cached?.podCidr ? cached : await this.firstView();
+    const made = read && (await makePodNetwork(this.opts, read, (taken) => this.firstView(taken)));
+    if (!made) return;
+    const { network, view: first } = made;
     const podCidr = first.podCidr;
-    this.network = await this.opts.runtime.ensureNetwork(
-      podNetworkName(identity, podCidr),
-      { "berth.io/cluster": identity.clusterId, "berth.io/node": identity.nodeId },
-      podCidr,
-    );
+    this.network = network;
     this.opts.logger.info({ network: this.network }, "pods join the node's network");
     this.bridge = new BridgeAddress(this.network.gateway);
     this.firewall = new PodFirewall(this.network.subnet);
@@ -165,7 +167,7 @@ export class ClusterNetwork {
         ),
       );
     await this.apply(first);
-    if (first !== cached) await writeViewCache(this.opts.cacheFile, first);
+    if (first !== cached) await writeViewCache(this.opts.cacheFile, identity.nodeId, first);
     else await this.fetchView();
     this.watching = this.watch();
   }
@@ -275,10 +277,10 @@ export class ClusterNetwork {
   }
 
   /** The first view of a node without one on disk: read until the control plane answers. */
-  private async firstView(): Promise<NetworkView | null> {
+  private async firstView(podCidrTaken?: string): Promise<NetworkView | null> {
     for (let failures = 0; !this.stopped; failures++) {
       try {
-        const view = await this.opts.fetchView(undefined, this.abort.signal);
+        const view = await this.opts.fetchView(undefined, this.abort.signal, podCidrTaken);
         this.fetchedAt = Date.now();
         return view;
       } catch (error) {
@@ -329,7 +331,7 @@ export class ClusterNetwork {
     // Also when a service address is not served here: an agent of the same host that held it may have gone.
     if (view.version === this.view?.version && !this.proxy.incomplete && !this.udp.incomplete) return;
     await this.apply(view);
-    await writeViewCache(this.opts.cacheFile, view);
+    await writeViewCache(this.opts.cacheFile, this.opts.identity.nodeId, view);
   }
 
   private fetchView(): Promise<void> {

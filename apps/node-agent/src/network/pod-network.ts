@@ -1,4 +1,5 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
+import type { Logger } from "@berth/core";
 import { type NetworkView, networkViewSchema } from "@berth/protocol";
 import type { NodeIdentity } from "../pod-spec";
 import type { ContainerRuntime, NetworkInfo } from "../runtime";
@@ -13,6 +14,34 @@ export const podNetworkName = (
   identity: Pick<NodeIdentity, "nodeId" | "clusterId">,
   podCidr: string | undefined,
 ) => (podCidr ? `berth-${identity.nodeId}` : `berth-${identity.clusterId}`);
+
+/**
+ * Makes the node's pod network on the range of `view`. When something on this host holds that
+ * subnet already (a leftover, a network of another platform's node), the control plane is asked
+ * for another range (`reread`), a few times.
+ */
+export async function makePodNetwork(
+  o: { runtime: ContainerRuntime; identity: NodeIdentity; logger: Logger },
+  view: NetworkView,
+  reread: (podCidrTaken: string) => Promise<NetworkView | null>,
+): Promise<{ network: NetworkInfo; view: NetworkView } | null> {
+  const labels = { "berth.io/cluster": o.identity.clusterId, "berth.io/node": o.identity.nodeId };
+  let current = view;
+  for (let attempt = 1; ; attempt++) {
+    const podCidr = current.podCidr;
+    try {
+      const network = await o.runtime.ensureNetwork(podNetworkName(o.identity, podCidr), labels, podCidr);
+      return { network, view: current };
+    } catch (error) {
+      const taken = /already used|overlap/i.test((error as Error).message);
+      if (!podCidr || !taken || attempt >= 5) throw error;
+      o.logger.warn({ podCidr }, "the node's pod range is taken on this host; asking for another");
+      const next = await reread(podCidr);
+      if (!next) return null;
+      current = next;
+    }
+  }
+}
 
 /**
  * Removes a node's pod network from the host once no container uses it (tried for a few seconds:
@@ -40,17 +69,22 @@ export async function dismantleNodeNetwork(
   return network ? dismantlePodNetwork(runtime, network) : false;
 }
 
-/** The last network view, kept on disk so pods started while the control plane is away still get DNS. */
-export async function readViewCache(file: string): Promise<NetworkView | null> {
+/**
+ * The last network view, kept on disk so pods started while the control plane is away still get
+ * DNS; it is the node's own (its pod range is in it): a view another node of this host's agent
+ * kept — before it left and joined again under another id — is not read.
+ */
+export async function readViewCache(file: string, nodeId: string): Promise<NetworkView | null> {
   try {
-    return networkViewSchema.parse(JSON.parse(await readFile(file, "utf8")));
+    const kept = JSON.parse(await readFile(file, "utf8")) as { nodeId?: unknown; view?: unknown };
+    return kept.nodeId === nodeId ? networkViewSchema.parse(kept.view) : null;
   } catch {
     return null;
   }
 }
 
-export async function writeViewCache(file: string, view: NetworkView): Promise<void> {
+export async function writeViewCache(file: string, nodeId: string, view: NetworkView): Promise<void> {
   const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify(view));
+  await writeFile(tmp, JSON.stringify({ nodeId, view }));
   await rename(tmp, file);
 }

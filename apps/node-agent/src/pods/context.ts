@@ -53,6 +53,10 @@ export interface PodRecord {
   timer: NodeJS.Timeout | null;
   /** Its completion was announced (one Completed event). */
   completed: boolean;
+  /** No new attempt at its sandbox before this instant (sandbox.ts). */
+  sandboxNotBefore?: number;
+  /** The dead sandbox whose SandboxChanged event was given. */
+  sandboxChangeNoted?: string;
 }
 
 export interface PodContext {

@@ -7,6 +7,7 @@ import type { Assignment, PodReport } from "@berth/protocol";
 import type { ProbeStates } from "../probes/handover";
 import type { PodRecord } from "./context";
 import { instancesOf } from "./instances";
+import { currentSandbox } from "./sandbox";
 import { type ContainerView, containerStatusOf, podPhase, podReason } from "./status";
 import { initialized } from "./sync";
 
@@ -60,9 +61,13 @@ export function podReportOf(
         : why && why.reason !== "ContainerCreating" && why.reason !== "PodInitializing"
           ? "failed"
           : "creating";
-  const podIP = a.containers
-    .map((t) => instancesOf(cs, t.name).current)
-    .find((c) => c?.state === "running" && c.ipAddress)?.ipAddress;
+  // The sandbox's address (pods from before sandboxes: their first running container's).
+  const sandbox = currentSandbox(cs);
+  const podIP = sandbox
+    ? sandbox.state === "running" && sandbox.ipAddress
+    : a.containers
+        .map((t) => instancesOf(cs, t.name).current)
+        .find((c) => c?.state === "running" && c.ipAddress)?.ipAddress;
   return {
     podId: a.podId,
     state,

@@ -21,6 +21,8 @@ export interface StartRequest {
   init: boolean;
   restartCount: number;
   volumes: Awaited<ReturnType<PodContext["volumes"]["prepare"]>>;
+  /** The pod's sandbox it joins (sandbox.ts); null: a pod from before sandboxes joins the network itself. */
+  sandboxId: string | null;
 }
 
 /** Creates and starts the instance; false (the memo says why) when it could not. */
@@ -122,11 +124,13 @@ async function specOf(ctx: PodContext, r: StartRequest): Promise<ContainerSpec> 
       throw fail("CreateContainerConfigError", error.message, 10_000);
     throw error;
   }
-  const ports = r.init ? [] : (portsOf(a, ctx.publishAddress).get(t.name) ?? []);
+  // In a sandbox, the sandbox publishes the pod's ports and is on the network.
+  const ports = r.init || r.sandboxId ? [] : (portsOf(a, ctx.publishAddress).get(t.name) ?? []);
   const fsGroup = t.securityContext.fsGroup;
   const net = await ctx.podNetwork(a.namespace);
   return containerSpecOf(a, t, ports, ctx.identity, {
-    ...(net ? { network: net.network, serviceEnv: net.env } : {}),
+    ...(net ? { serviceEnv: net.env } : {}),
+    ...(r.sandboxId ? { sandboxId: r.sandboxId } : net ? { network: net.network } : {}),
     name: instanceName(a.podId, t.name, r.restartCount),
     restartCount: r.restartCount,
     init: r.init,

@@ -16,6 +16,7 @@ const info = (extra: Partial<ContainerInfo> = {}): ContainerInfo => ({
   ports: [],
   oomKilled: false,
   ipAddress: null,
+  sandboxId: null,
   imageId: "sha256:abc",
   ...extra,
 });

@@ -4,6 +4,7 @@
  * 1. a pod to stop (deleted, moved, evicted) has all its containers stopped gracefully at once,
  *    then removed with its volumes; a finished (terminal) pod only has what still runs stopped;
  * 2. its volumes are made or brought up to date (a changed ConfigMap's files, in place);
+ * 2b. its sandbox (sandbox.ts) runs, or is made; a dead one has the containers stopped first;
  * 3. init containers run one at a time, in order, each to exit 0 (a failed one restarts with
  *    back-off, or under restartPolicy Never fails the pod); the app containers wait for them;
  * 4. each app container: started if it has no instance; a running one gets its probes, and is
@@ -18,6 +19,7 @@ import { VolumeError } from "../volumes/pod-volumes";
 import { goDuration } from "./backoff";
 import { type ContainerMemo, memoOf, type PodContext, type PodRecord, podRef } from "./context";
 import { hasEnded, instancesOf, restartCountOf } from "./instances";
+import { ensureSandbox, inCurrentSandbox, isSandbox } from "./sandbox";
 import { startInstance } from "./start";
 import { killInstance, targetOf, terminatePod } from "./termination";
 
@@ -33,12 +35,16 @@ export async function syncRunningPod(ctx: PodContext, rec: PodRecord, a: Assignm
   const volumes = await prepareVolumes(ctx, rec, a);
   if (!volumes) return;
   for (const old of rec.containers) {
+    if (isSandbox(old)) continue; // sandbox.ts removes those no instance refers to
     const name = old.labels[CONTAINER_LABELS.container] ?? "";
     if (instancesOf(rec.containers, name).older.some((c) => c.id === old.id))
       await ctx.runtime.remove(old.id);
   }
-  if (!(await runInitContainers(ctx, rec, a, volumes))) return;
-  for (const t of a.containers) await stepContainer(ctx, rec, a, t, false, volumes);
+  const sandbox = await ensureSandbox(ctx, rec, a);
+  if (sandbox === "wait") return;
+  const where = { volumes, sandboxId: sandbox.id };
+  if (!(await runInitContainers(ctx, rec, a, where))) return;
+  for (const t of a.containers) await stepContainer(ctx, rec, a, t, false, where);
 }
 
 async function prepareVolumes(ctx: PodContext, rec: PodRecord, a: Assignment): Promise<Volumes | null> {
@@ -59,8 +65,12 @@ async function prepareVolumes(ctx: PodContext, rec: PodRecord, a: Assignment): P
   }
 }
 
-/** Whether the pod is initialized (every init container exited 0, or an app container already ran). */
-export function initialized(a: Assignment, containers: readonly ContainerInfo[]): boolean {
+/**
+ * Whether the pod is initialized (every init container exited 0, or an app container already ran)
+ * in its current sandbox: a new sandbox runs the init containers again, as kubelet does.
+ */
+export function initialized(a: Assignment, all: readonly ContainerInfo[]): boolean {
+  const containers = inCurrentSandbox(all);
   if (
     containers.some(
       (c) =>
@@ -75,25 +85,39 @@ export function initialized(a: Assignment, containers: readonly ContainerInfo[])
   });
 }
 
-async function runInitContainers(
-  ctx: PodContext,
-  rec: PodRecord,
-  a: Assignment,
-  volumes: Volumes,
-): Promise<boolean> {
+/** Where a pod's containers start: with its volumes, in its sandbox (null: a pod from before sandboxes). */
+interface Place {
+  volumes: Volumes;
+  sandboxId: string | null;
+}
+
+/** Whether the instance ran in another sandbox than the pod's current one. */
+const moved = (c: ContainerInfo, p: Place): boolean => p.sandboxId !== null && c.sandboxId !== p.sandboxId;
+
+async function runInitContainers(ctx: PodContext, rec: PodRecord, a: Assignment, p: Place): Promise<boolean> {
   if (initialized(a, rec.containers)) return true;
   for (const t of a.initContainers) {
     const cur = instancesOf(rec.containers, t.name).current;
-    if (cur && hasEnded(cur) && cur.exitCode === 0) continue;
-    await stepContainer(ctx, rec, a, t, true, volumes);
+    if (cur && hasEnded(cur) && cur.exitCode === 0 && !moved(cur, p)) continue;
+    await stepContainer(ctx, rec, a, t, true, p);
     return false; // one at a time: the next waits for this one to succeed
   }
   return true;
 }
 
-/** Kubelet's rule: whether an exited container runs again. Init containers restart unless Never. */
-function shouldRestart(a: Assignment, c: ContainerInfo, memo: ContainerMemo, init: boolean): boolean {
+/**
+ * Kubelet's rule: whether an exited container runs again. Init containers restart unless Never;
+ * in a new sandbox every container starts again but one that succeeded under OnFailure.
+ */
+function shouldRestart(
+  a: Assignment,
+  c: ContainerInfo,
+  memo: ContainerMemo,
+  init: boolean,
+  inNewSandbox: boolean,
+): boolean {
   if (a.restartPolicy === "Never") return false;
+  if (inNewSandbox) return init || a.restartPolicy !== "OnFailure" || c.exitCode !== 0;
   if (memo.restartAfterKill === c.id) return true;
   if (init || a.restartPolicy === "OnFailure") return c.exitCode !== 0;
   return true;
@@ -105,13 +129,12 @@ async function stepContainer(
   a: Assignment,
   t: ContainerTemplate,
   init: boolean,
-  volumes: Volumes,
+  p: Place,
 ): Promise<void> {
   const memo = memoOf(rec, t.name);
   const { current } = instancesOf(rec.containers, t.name);
   if (current && rec.killing.has(current.id)) return;
-  const start = (restartCount: number) =>
-    startInstance(ctx, rec, memo, { a, t, init, restartCount, volumes });
+  const start = (restartCount: number) => startInstance(ctx, rec, memo, { a, t, init, restartCount, ...p });
   if (!current) {
     if (memo.notBefore <= ctx.now()) await start(0);
     return;
@@ -129,7 +152,7 @@ async function stepContainer(
   }
   if (!hasEnded(current)) return;
   stopProbing(memo);
-  if (!shouldRestart(a, current, memo, init)) {
+  if (!shouldRestart(a, current, memo, init, moved(current, p))) {
     memo.waiting = null;
     return;
   }

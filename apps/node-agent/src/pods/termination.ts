@@ -11,6 +11,7 @@ import type { CheckTarget } from "../probes/check";
 import { runHook } from "../probes/hooks";
 import type { ContainerInfo } from "../runtime";
 import { type PodContext, type PodRecord, podRef } from "./context";
+import { isSandbox, stopSandboxes } from "./sandbox";
 
 /** Kubelet's minimumGracePeriodInSeconds: what SIGTERM always gets. */
 export const MINIMUM_GRACE_SECONDS = 2;
@@ -90,8 +91,9 @@ export function killInstance(
 }
 
 /**
- * Stops every running container of the pod at once (each with its hook and grace period). With
- * `remove`, then removes them all and the pod's volumes: the pod is gone from the node.
+ * Stops every running container of the pod at once (each with its hook and grace period), then its
+ * sandbox. With `remove`, then removes them all (the sandbox last) and the pod's volumes: the pod
+ * is gone from the node.
  */
 export async function terminatePod(
   ctx: PodContext,
@@ -99,10 +101,12 @@ export async function terminatePod(
   a: Assignment | undefined,
   opts: { remove: boolean; gracePeriodSeconds?: number },
 ): Promise<void> {
-  const list = await ctx.runtime.list({
+  const all = await ctx.runtime.list({
     [CONTAINER_LABELS.node]: ctx.identity.nodeId,
     [CONTAINER_LABELS.pod]: rec.podId,
   });
+  const sandboxes = all.filter(isSandbox);
+  const list = all.filter((c) => !isSandbox(c));
   for (const m of rec.memos.values()) {
     m.probes?.stop();
     m.probes = null;
@@ -121,8 +125,10 @@ export async function terminatePod(
         ),
       ),
   );
+  await stopSandboxes(ctx, sandboxes, false);
   if (!opts.remove) return;
   for (const c of list) await ctx.runtime.remove(c.id);
+  await stopSandboxes(ctx, sandboxes, true);
   await ctx.volumes.teardown(rec.podId);
   ctx.backoff.forget(`${rec.podId}/`);
   ctx.logger.info({ podId: rec.podId, containers: list.length }, "pod stopped");

@@ -20,6 +20,7 @@ import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../runtime/conformanc
 import { createDockerEngineRuntime } from "../runtime/docker-engine";
 import { createEngineClient } from "../runtime/engine-http";
 import { PodSupervisor } from "../supervisor";
+import { isSandbox } from "./sandbox";
 
 export const url = testSettings().containerHost;
 export const runtime = createDockerEngineRuntime({ url });
@@ -34,12 +35,13 @@ export interface Node {
   close(): Promise<void>;
 }
 
-export async function startNode(name: string): Promise<Node> {
+/** `same`: the node of an agent before this one (its id and pods directory), as a restarted agent has. */
+export async function startNode(name: string, same?: Pick<Node, "nodeId" | "podsDir">): Promise<Node> {
   const engine = createEngineClient({ url });
   await ensureConformanceImage(engine);
   await ensureConformanceImage(engine, { image: USER_IMAGE, user: "1234:2345" });
-  const nodeId = `node_${name}${randomBytes(4).toString("hex")}`;
-  const podsDir = await mkdtemp(join(tmpdir(), `berth-${name}-`));
+  const nodeId = same?.nodeId ?? `node_${name}${randomBytes(4).toString("hex")}`;
+  const podsDir = same?.podsDir ?? (await mkdtemp(join(tmpdir(), `berth-${name}-`)));
   const events: PodEvent[] = [];
   const supervisor: PodSupervisor = new PodSupervisor(
     runtime,
@@ -63,7 +65,10 @@ export async function startNode(name: string): Promise<Node> {
     async close() {
       clearInterval(looking);
       await supervisor.stop();
-      for (const c of await runtime.list({ [CONTAINER_LABELS.node]: nodeId })) await runtime.remove(c.id);
+      // Sandboxes last: the engine keeps one while a container joined to it exists.
+      const left = await runtime.list({ [CONTAINER_LABELS.node]: nodeId });
+      for (const c of left.sort((x, y) => Number(isSandbox(x)) - Number(isSandbox(y))))
+        await runtime.remove(c.id);
       await rm(podsDir, { recursive: true, force: true });
     },
   };

@@ -11,6 +11,7 @@ import { expectRuntimeError, freePort, httpGet, sleep, waitFor, waitForState } f
 import { lifecycleEdgeTests } from "./conformance-lifecycle";
 import { networkTests } from "./conformance-network";
 import { nodeFacilityTests } from "./conformance-node";
+import { sandboxTests } from "./conformance-sandbox";
 import { runtimeStreamsConformanceSuite } from "./conformance-streams";
 import type { ContainerRuntime, ContainerSpec } from "./types";
 
@@ -95,6 +96,7 @@ export function runtimeConformanceSuite(
     };
     nodeFacilityTests(suite);
     networkTests(suite);
+    sandboxTests(suite);
 
     it("answers ping", async () => {
       await rt.ping();

@@ -82,8 +82,13 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
   async function inspect(id: string): Promise<ContainerInfo | null> {
     const res = await engine.request({ method: "GET", path: containerPath(id, "/json") });
     if (res.status === 404) return null;
+    // Podman answers 500 "does not exist in database: no such container" for one being removed.
+    if (res.status === 500 && /no such container/i.test(res.body.toString("utf8"))) return null;
     if (res.status !== 200) throw responseError(res, `inspect container ${id}`);
     const info = toContainerInfo(res.body);
+    // Podman reports a sandboxed container's address as the sandbox's; Docker reports none.
+    if (info.sandboxId && info.state === "running" && !info.ipAddress)
+      info.ipAddress = (await inspect(info.sandboxId))?.ipAddress ?? null;
     if (oomLog && !info.oomKilled && (info.state === "exited" || info.state === "dead"))
       info.oomKilled = await oomLog.killed(info.id);
     return info;
@@ -153,12 +158,21 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     },
 
     async create(spec: ContainerSpec) {
-      const res = await engine.request({
-        method: "POST",
-        path: "/containers/create",
-        query: { name: spec.name },
-        json: toCreateBody(spec, hardening),
-      });
+      const body = toCreateBody(spec, hardening);
+      const send = () =>
+        engine.request({
+          method: "POST",
+          path: "/containers/create",
+          query: { name: spec.name },
+          json: body,
+        });
+      let res = await send();
+      // Docker refuses `UTSMode: container:<id>` (it shares the hostname with the network namespace
+      // by itself); Podman needs it. Tried again without it when the engine says so.
+      if (res.status === 400 && spec.sandboxId && /uts/i.test(engineMessage(res))) {
+        delete (body.HostConfig as Record<string, unknown>).UTSMode;
+        res = await send();
+      }
       if (res.status !== 201 && res.status !== 200) {
         throw responseError(res, `create container ${spec.name} from ${spec.image}`, "IMAGE_NOT_FOUND");
       }

@@ -67,6 +67,40 @@ describe("toCreateBody", () => {
     });
   });
 
+  it("joins a sandbox's network and UTS namespaces, leaving ports, hostname and resolver to it", () => {
+    const body = toCreateBody(
+      {
+        ...base,
+        hostname: "web-1",
+        sandboxId: "abc123",
+        ports: [{ containerPort: 8080, hostPort: 18080, hostIp: "127.0.0.1", protocol: "tcp" }],
+        network: { name: "berth-cl_1", dns: ["100.64.0.10"], dnsSearch: ["ns.svc"], dnsOptions: [] },
+      },
+      { pidsLimit: 64 },
+    );
+    expect(body.Hostname).toBeUndefined();
+    expect(body.NetworkingConfig).toBeUndefined();
+    expect(body.ExposedPorts).toEqual({});
+    const host = body.HostConfig as Record<string, unknown>;
+    expect(host).toMatchObject({
+      NetworkMode: "container:abc123",
+      UTSMode: "container:abc123",
+      PortBindings: {},
+    });
+    expect(host.Dns).toBeUndefined();
+    const info = toContainerInfo(
+      json({
+        Id: "def",
+        Name: "/x",
+        State: { Status: "running" },
+        Config: { Labels: {} },
+        HostConfig: { NetworkMode: "container:abc123" },
+        NetworkSettings: { Networks: { "berth-cl_1": { IPAddress: "10.89.0.7" } } },
+      }),
+    );
+    expect(info).toMatchObject({ sandboxId: "abc123", ipAddress: "10.89.0.7" });
+  });
+
   it("maps command to Entrypoint with an empty Cmd, so the image CMD is not appended", () => {
     expect(toCreateBody({ ...base, command: ["/bin/app"] }, { pidsLimit: 1 })).toMatchObject({
       Entrypoint: ["/bin/app"],
@@ -161,6 +195,7 @@ describe("toContainerInfo", () => {
       ports: [],
       oomKilled: false,
       ipAddress: null,
+      sandboxId: null,
       imageId: "sha256:deadbeef",
     });
   });

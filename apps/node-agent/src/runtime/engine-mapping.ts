@@ -42,7 +42,9 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
   const args = nonEmpty(spec.args);
   const exposedPorts: Record<string, Record<string, never>> = {};
   const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of spec.ports) {
+  // In a sandbox's namespaces the sandbox publishes the ports and holds hostname and resolver.
+  const sandbox = spec.sandboxId;
+  for (const p of sandbox ? [] : spec.ports) {
     const key = `${p.containerPort}/${p.protocol}`;
     exposedPorts[key] = {};
     const bindings = portBindings[key] ?? [];
@@ -56,7 +58,7 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
   return {
     Image: spec.image,
     ...(user !== undefined ? { User: user } : {}),
-    ...(spec.hostname !== undefined ? { Hostname: spec.hostname } : {}),
+    ...(spec.hostname !== undefined && !sandbox ? { Hostname: spec.hostname } : {}),
     // Kubernetes semantics: `command` replaces ENTRYPOINT and, with no `args`, the image CMD is
     // dropped too (an explicit empty Cmd), never appended to the new entrypoint.
     ...(command !== undefined ? { Entrypoint: command, Cmd: args ?? [] } : {}),
@@ -80,7 +82,9 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
       PortBindings: portBindings,
       RestartPolicy: { Name: "no" },
       ...(hardening.userNamespace === "auto" ? { UsernsMode: "auto" } : {}),
-      ...(spec.network
+      // UTS too, as Kubernetes shares it: every container of a pod has the pod's hostname.
+      ...(sandbox ? { NetworkMode: `container:${sandbox}`, UTSMode: `container:${sandbox}` } : {}),
+      ...(spec.network && !sandbox
         ? {
             NetworkMode: spec.network.name,
             Dns: spec.network.dns,
@@ -89,7 +93,9 @@ export function toCreateBody(spec: ContainerSpec, hardening: HardeningOptions): 
           }
         : {}),
     },
-    ...(spec.network ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: {} } } } : {}),
+    ...(spec.network && !sandbox
+      ? { NetworkingConfig: { EndpointsConfig: { [spec.network.name]: {} } } }
+      : {}),
   };
 }
 
@@ -158,6 +164,7 @@ const inspectSchema = z.object({
     .nullish(),
   HostConfig: z
     .object({
+      NetworkMode: z.string().nullish(),
       PortBindings: z
         .record(
           z.string(),
@@ -244,6 +251,9 @@ export function toContainerInfo(body: Buffer): ContainerInfo {
     ports: toPortMappings(c.HostConfig?.PortBindings ?? {}),
     oomKilled: c.State.OOMKilled ?? false,
     ipAddress: state === "running" ? addressOf(c.NetworkSettings) : null,
+    sandboxId: c.HostConfig?.NetworkMode?.startsWith("container:")
+      ? c.HostConfig.NetworkMode.slice("container:".length)
+      : null,
     imageId: c.Image ?? "",
   };
 }

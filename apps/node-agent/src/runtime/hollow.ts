@@ -90,6 +90,7 @@ export function createHollowRuntime(opts: HollowRuntimeOptions = {}): ContainerR
           ports: spec.ports.map((p) => ({ ...p })),
           oomKilled: false,
           ipAddress: null,
+          sandboxId: spec.sandboxId ?? null,
           imageId: imageId(spec.image),
         },
       });

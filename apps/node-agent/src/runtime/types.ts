@@ -40,6 +40,13 @@ export interface ContainerSpec {
   capabilities?: string[] | undefined;
   /** The network the container joins (its own network namespace and address there) and its resolver. */
   network?: ContainerNetwork | undefined;
+  /**
+   * The container (a pod's sandbox) whose network and UTS namespaces this one joins, as a pod's
+   * containers share their sandbox's (Kubernetes' pause container): its address, published ports,
+   * `/etc/resolv.conf` and hostname are the sandbox's, and they reach each other on `localhost`.
+   * `network`, `ports` and `hostname` are then ignored.
+   */
+  sandboxId?: string | undefined;
 }
 
 /** A container's place in its cluster's network. */
@@ -128,8 +135,13 @@ export interface ContainerInfo {
   ports: PortMapping[];
   /** Whether the kernel killed it (or a process of it) for exceeding its memory limit. */
   oomKilled: boolean;
-  /** Its address on the engine's network while it runs (reachable from the node), else null. */
+  /**
+   * Its address on the engine's network while it runs (reachable from the node), else null; for a
+   * container in a sandbox's namespaces, the sandbox's (null when the sandbox is not running).
+   */
   ipAddress: string | null;
+  /** The sandbox whose namespaces it joined (`ContainerSpec.sandboxId`), else null. */
+  sandboxId: string | null;
   /** The image's id it was created from (`sha256:…`). */
   imageId: string;
 }

@@ -18,6 +18,13 @@ export function podRangeOfBlock(n: number): string {
   return `${toIp((BASE + (n % POD_RANGE_BLOCKS) * 256) >>> 0)}/24`;
 }
 
+/** The block of a range (undefined for an address outside the pod ranges). */
+export function podBlockOf(cidr: string): number | undefined {
+  const [a, b, c] = (cidr.split("/")[0] ?? "").split(".").map(Number);
+  if (a !== 10 || b === undefined || c === undefined || b < 32 || b > 63) return undefined;
+  return (b - 32) * 256 + c;
+}
+
 /** Where a node's search for a free block starts: spread by its id, so nodes rarely collide. */
 export function preferredPodBlock(nodeId: string): number {
   return createHash("sha256").update(nodeId).digest().readUInt32BE(0) % POD_RANGE_BLOCKS;

@@ -43,7 +43,7 @@ export async function nodeNetwork(
   input: NetworkRequest,
   request: RequestMeta,
 ): Promise<NetworkView> {
-  if (input.version === undefined || !input.waitMs) return readView(deps, caller);
+  if (input.version === undefined || !input.waitMs) return readView(deps, caller, input.podCidrTaken);
   const deadline = Date.now() + Math.min(input.waitMs, WATCH_MAX_WAIT_MS);
   // Subscribed before the first read: a change committed in between is never missed.
   const subscription = deps.assignments.subscribeNetwork(caller.clusterId);
@@ -59,7 +59,7 @@ export async function nodeNetwork(
   }
 }
 
-async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
+async function readView(deps: Deps, caller: NodeCaller, podCidrTaken?: string): Promise<NetworkView> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     const [node] = await tx
       .select({ status: nodes.status })
@@ -78,7 +78,7 @@ async function readView(deps: Deps, caller: NodeCaller): Promise<NetworkView> {
       loaded ??= endpointPods(tx, caller.clusterId);
       return loaded;
     };
-    const podCidr = await ensurePodCidr(tx, caller.nodeId);
+    const podCidr = await ensurePodCidr(tx, caller.nodeId, podCidrTaken);
     const cidrs = await tx
       .select({ cidr: nodes.podCidr })
       .from(nodes)
