@@ -4,7 +4,8 @@ import type { Db } from "@berth/db";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { AccessTokens, PrincipalType } from "./auth/access-tokens";
-import type { AttachedPolicy } from "./auth/authorize";
+import type { AdmissionCache } from "./auth/admission-cache";
+import type { AdmissionFacts, AttachedPolicy } from "./auth/authorize";
 import type { AssignmentHub } from "./push/hub";
 import type { AgentSource } from "./services/agent-bundle";
 import type { Streams } from "./streams/streams";
@@ -45,6 +46,8 @@ export interface Deps {
   readonly checkReplies?: boolean;
   /** Wakes node agents' watches when their assignments change (LISTEN on Postgres). */
   readonly assignments: AssignmentHub;
+  /** What admits principals' tokens, cached until Postgres says it changed (auth/admission-cache.ts). */
+  readonly admissions: AdmissionCache<AdmissionFacts>;
   /** Logs and exec relayed between clients and node agents over Redis (streams/). */
   readonly streams: Streams;
   /** The node agent this control plane serves, installs and announces to agents (self-update). */

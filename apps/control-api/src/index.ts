@@ -6,6 +6,7 @@ import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { API_REDIS_OPTIONS, createApp, createMetricsApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
+import { admissionCacheFor } from "./auth/authorize";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
 import { attachWebSockets } from "./http/upgrade";
@@ -25,6 +26,7 @@ redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection e
 await redis.connect();
 const master = parseMasterKey(env.BERTH_MASTER_KEY);
 const assignments = createAssignmentHub({ url: env.DATABASE_SYSTEM_URL, logger });
+const metricsRegistry = createMetricsRegistry("control-api");
 await assignments.start();
 const streams = createStreams({
   redis,
@@ -46,7 +48,7 @@ const deps: Deps = {
   redis,
   queues: createQueues(redis, env.QUEUE_PREFIX),
   logger,
-  metrics: createMetricsRegistry("control-api"),
+  metrics: metricsRegistry,
   master,
   tokens: await loadAccessTokens(db, master, {
     issuer: env.PUBLIC_URL,
@@ -79,6 +81,7 @@ const deps: Deps = {
   }),
   now: () => new Date(),
   assignments,
+  admissions: admissionCacheFor(assignments, metricsRegistry),
   streams,
   agent: builtAgentSource(),
 };

@@ -17,6 +17,7 @@ import type { Hono } from "hono";
 import { Redis } from "ioredis";
 import { API_REDIS_OPTIONS, createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
+import { admissionCacheFor } from "./auth/authorize";
 import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
 import { attachWebSockets } from "./http/upgrade";
@@ -116,6 +117,7 @@ export async function createTestApi(
     probeIntervalMs: opts.probeIntervalMs ?? 1_000,
   });
   await assignments.start();
+  const metricsRegistry = createMetricsRegistry("control-api");
   const streams = createStreams({ redis, prefix: queues.prefix, logger, limits: opts.streamLimits });
   await streams.bus.start().catch((error: unknown) => {
     if (!opts.redisUrl) throw error;
@@ -125,7 +127,7 @@ export async function createTestApi(
     redis,
     queues,
     logger,
-    metrics: createMetricsRegistry("control-api"),
+    metrics: metricsRegistry,
     master,
     tokens,
     publicUrl: TEST_PUBLIC_URL,
@@ -144,6 +146,7 @@ export async function createTestApi(
     // Every reply of every test is checked against its operation's documented schema.
     checkReplies: true,
     assignments,
+    admissions: admissionCacheFor(assignments, metricsRegistry),
     streams,
     agent: opts.agent ?? builtAgentSource(),
   };

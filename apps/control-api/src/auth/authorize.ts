@@ -16,9 +16,12 @@ import {
   type PolicyDocument,
 } from "@berth/iam";
 import { and, eq, inArray, isNotNull } from "drizzle-orm";
+import { Counter, type Registry } from "prom-client";
 import type { Deps, UserCaller } from "../deps";
+import type { AssignmentHub } from "../push/hub";
 import { findPrincipal } from "../services/principals";
 import type { AccessClaims } from "./access-tokens";
+import { AdmissionCache } from "./admission-cache";
 
 /** Managed policies are attached, listed and addressed in the API by their name ("ReadOnlyAccess"). */
 const MANAGED: readonly ManagedPolicy[] = Object.values(managedPolicies);
@@ -76,44 +79,104 @@ function remember(p: AttachedPolicy): void {
 }
 
 /**
- * Admits the principal behind a verified token: it must still exist and be active, the token must
- * be newer than its last credential change (password set, signed out everywhere), its session must
- * not have been signed out, and the API key the token came from must be neither revoked nor
- * expired. Returns its policies for authorisation. Checked on every request, so each of these
- * takes effect at once.
+ * The replica's cache of admissions, emptied of a principal as soon as the hub hears that something
+ * it was made of changed, and whole when notifications may have been lost; off while not listening.
  */
-export async function admit(
-  deps: Deps,
-  claims: AccessClaims & { issuedAt: number },
-): Promise<AttachedPolicy[]> {
-  const fail = new UnauthenticatedError("the access token is invalid or expired");
+export function admissionCacheFor(hub: AssignmentHub, metrics?: Registry): AdmissionCache<AdmissionFacts> {
+  const lookups = metrics
+    ? new Counter({
+        name: "berth_admission_cache_lookups_total",
+        help: "Admissions of a token answered from the replica's cache (hit) or read from Postgres (miss)",
+        labelNames: ["result"],
+        registers: [metrics],
+      })
+    : undefined;
+  const cache = new AdmissionCache<AdmissionFacts>({
+    enabled: () => hub.listening,
+    onLookup: (hit) => lookups?.inc({ result: hit ? "hit" : "miss" }),
+  });
+  hub.onAuthChange((principalId) => cache.invalidate(principalId));
+  return cache;
+}
+
+/** What admits a principal's token, as read from Postgres (cached per replica: admission-cache.ts). */
+export interface AdmissionFacts {
+  principal: { status: string; type: string; sessionsValidAfter: number | undefined } | null;
+  /** The token's session was signed out. */
+  sessionRevoked: boolean;
+  /** The API key the token came from (null: it does not exist; undefined: the token names none). */
+  apiKey: { principalId: string; revoked: boolean; expiresAt: number | undefined } | null | undefined;
+  policies: AttachedPolicy[];
+}
+
+async function readAdmission(deps: Deps, claims: AccessClaims): Promise<AdmissionFacts> {
   return withTenant(deps.db, claims.tenantId, async (tx) => {
     const principal = await findPrincipal(tx, claims.principalId);
-    if (principal?.status !== "active" || principal.type !== claims.principalType) throw fail;
-    // iat has whole seconds: a token of the same second as the change is still accepted.
-    const cutoff = principal.sessionsValidAfter?.getTime();
-    if (cutoff !== undefined && claims.issuedAt < Math.floor(cutoff / 1000) * 1000) throw fail;
+    if (!principal) return { principal: null, sessionRevoked: false, apiKey: undefined, policies: [] };
+    let sessionRevoked = false;
     if (claims.sessionId) {
       const [revoked] = await tx
         .select({ id: refreshTokens.id })
         .from(refreshTokens)
         .where(and(eq(refreshTokens.familyId, claims.sessionId), isNotNull(refreshTokens.revokedAt)))
         .limit(1);
-      if (revoked) throw fail;
+      sessionRevoked = revoked !== undefined;
     }
+    let apiKey: AdmissionFacts["apiKey"];
     if (claims.apiKeyId) {
       const [key] = await tx.select().from(apiKeys).where(eq(apiKeys.id, claims.apiKeyId));
-      const now = deps.now();
-      if (
-        !key ||
-        key.principalId !== principal.id ||
-        key.revokedAt ||
-        (key.expiresAt && key.expiresAt <= now)
-      )
-        throw fail;
+      apiKey = key
+        ? {
+            principalId: key.principalId,
+            revoked: key.revokedAt !== null,
+            expiresAt: key.expiresAt?.getTime(),
+          }
+        : null;
     }
-    return policiesOf(tx, principal.id);
+    return {
+      principal: {
+        status: principal.status,
+        type: principal.type,
+        sessionsValidAfter: principal.sessionsValidAfter?.getTime(),
+      },
+      sessionRevoked,
+      apiKey,
+      policies: await policiesOf(tx, principal.id),
+    };
   });
+}
+
+/**
+ * Admits the principal behind a verified token: it must still exist and be active, the token must
+ * be newer than its last credential change (password set, signed out everywhere), its session must
+ * not have been signed out, and the API key the token came from must be neither revoked nor
+ * expired. Returns its policies for authorisation. Checked on every request against what Postgres
+ * says, through the replica's cache that every change to these empties at once (`deps.admissions`).
+ */
+export async function admit(
+  deps: Deps,
+  claims: AccessClaims & { issuedAt: number },
+): Promise<AttachedPolicy[]> {
+  const fail = () => new UnauthenticatedError("the access token is invalid or expired");
+  const key = `${claims.principalId}|${claims.sessionId ?? ""}|${claims.apiKeyId ?? ""}`;
+  const facts = await deps.admissions.get(claims.principalId, key, () => readAdmission(deps, claims));
+  const { principal, apiKey } = facts;
+  if (principal?.status !== "active" || principal.type !== claims.principalType) throw fail();
+  // iat has whole seconds: a token of the same second as the change is still accepted.
+  const cutoff = principal.sessionsValidAfter;
+  if (cutoff !== undefined && claims.issuedAt < Math.floor(cutoff / 1000) * 1000) throw fail();
+  if (claims.sessionId && facts.sessionRevoked) throw fail();
+  if (claims.apiKeyId) {
+    const now = deps.now().getTime();
+    if (
+      !apiKey ||
+      apiKey.principalId !== claims.principalId ||
+      apiKey.revoked ||
+      (apiKey.expiresAt !== undefined && apiKey.expiresAt <= now)
+    )
+      throw fail();
+  }
+  return facts.policies;
 }
 
 export interface RequestFacts {

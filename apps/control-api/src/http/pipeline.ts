@@ -34,8 +34,27 @@ export function costOf(op: AnyOperation, input: unknown): number {
 const EXPENSIVE_COST = 3;
 const EXPENSIVE_WAIT_MS = 5_000;
 
-/** Authorises the operation for the caller (IAM, for tenant principals) and runs it. */
+/**
+ * Authorises the operation for the caller (IAM, for tenant principals) and runs it. A write of a
+ * tenant's principal (or an anonymous one: sign-up, sign-in, refresh) is answered only once this
+ * replica has heard every change it committed: what it changed of a principal's admission (a user
+ * disabled, a key revoked, a policy detached) holds for the caller's next request, here too.
+ */
 export async function authorizeAndRun(
+  deps: Deps,
+  op: AnyOperation,
+  caller: Caller,
+  input: unknown,
+  meta: RequestMeta,
+  scratch: Scratch,
+): Promise<unknown> {
+  const value = await authorizeAndRunOnce(deps, op, caller, input, meta, scratch);
+  if (op.method !== "GET" && (caller.kind === "user" || caller.kind === "anonymous"))
+    await deps.assignments.barrier();
+  return value;
+}
+
+async function authorizeAndRunOnce(
   deps: Deps,
   op: AnyOperation,
   caller: Caller,

@@ -4,12 +4,14 @@ import postgres from "postgres";
 import { createNodeWaiters, type NodeWaiter } from "./node-waiters";
 
 /**
- * The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010), and the
- * network triggers with `net:<cluster id>` (migration 0027).
+ * The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010), the
+ * network triggers with `net:<cluster id>` (migration 0027), and what admits a principal with
+ * `auth:<principal id>` (migration 0031).
  */
 export const ASSIGNMENTS_CHANNEL = "berth_node_assignments";
 const PROBE = "~probe:";
 const NETWORK = "net:";
+const AUTH = "auth:";
 /** Network long polls of one cluster held at once (each node holds one). */
 const MAX_NETWORK_WAITS_PER_CLUSTER = 20_000;
 
@@ -29,6 +31,17 @@ export interface AssignmentHub {
   subscribe(nodeId: string): Subscription;
   /** Woken when the cluster's network view (services, endpoints, policies) may have changed. */
   subscribeNetwork(clusterId: string): Subscription;
+  /**
+   * Told of every `auth:` notification (the principal's id), and with null when notifications may
+   * have been lost (the connection was cut): then anything may have changed.
+   */
+  onAuthChange(listener: (principalId: string | null) => void): void;
+  /**
+   * Resolves once every notification committed before the call has been handled here (a probe of
+   * its own, sent after the call, came back: Postgres delivers them in commit order). False when
+   * not listening, or after `timeoutMs`.
+   */
+  barrier(timeoutMs?: number): Promise<boolean>;
   /** Whether notifications are being received right now. */
   readonly listening: boolean;
 }
@@ -49,9 +62,14 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
   const instance = randomBytes(6).toString("hex");
   const waiters = createNodeWaiters({ maxPerNode: opts.maxPerNode ?? 4 });
   const networks = createNodeWaiters({ maxPerNode: MAX_NETWORK_WAITS_PER_CLUSTER });
+  const authListeners: ((principalId: string | null) => void)[] = [];
+  /** Probes sent for barriers, by payload, and the barrier calls waiting for the next probe. */
+  const barriers = new Map<string, () => void>();
+  let nextBarrier: Promise<boolean> | null = null;
   const wakeAll = () => {
     waiters.wakeAll();
     networks.wakeAll();
+    for (const l of authListeners) l(null);
   };
   let sql: postgres.Sql | null = null;
   let listening = false;
@@ -65,6 +83,11 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
   function onNotify(payload: string): void {
     if (payload.startsWith(PROBE)) {
       if (payload === probeSent) probeSeen = true;
+      barriers.get(payload)?.();
+      return;
+    }
+    if (payload.startsWith(AUTH)) {
+      for (const l of authListeners) l(payload.slice(AUTH.length));
       return;
     }
     if (payload.startsWith(NETWORK)) networks.wake(payload.slice(NETWORK.length));
@@ -176,6 +199,35 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
     },
     subscribeNetwork(clusterId) {
       return networks.add(clusterId);
+    },
+    onAuthChange(listener) {
+      authListeners.push(listener);
+    },
+    barrier(timeoutMs = 1_000) {
+      // Calls arriving before the next probe is sent share it: it is sent after each of them.
+      nextBarrier ??= new Promise<boolean>((resolve) => {
+        setImmediate(() => {
+          nextBarrier = null;
+          const client = sql;
+          if (!listening || !client) return resolve(false);
+          const payload = `${PROBE}${instance}:b${++seq}`;
+          const timer = setTimeout(() => {
+            barriers.delete(payload);
+            resolve(false);
+          }, timeoutMs);
+          barriers.set(payload, () => {
+            clearTimeout(timer);
+            barriers.delete(payload);
+            resolve(true);
+          });
+          client`select pg_notify(${ASSIGNMENTS_CHANNEL}, ${payload})`.catch(() => {
+            clearTimeout(timer);
+            barriers.delete(payload);
+            resolve(false);
+          });
+        });
+      });
+      return nextBarrier;
     },
   };
 }
