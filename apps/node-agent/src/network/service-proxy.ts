@@ -1,6 +1,8 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "@berth/core";
 import type { NetworkEndpoint, NetworkService } from "@berth/protocol";
+import { splice } from "./splice";
 
 type ServicePort = NetworkService["ports"][number];
 
@@ -20,9 +22,9 @@ export interface ServiceProxyOptions {
   dial?: (e: NetworkEndpoint) => Upstream;
 }
 
-/** A connection to an endpoint, and when it can carry the client's bytes (rejects when it cannot). */
+/** A connection to an endpoint (a socket, or a tunnel's stream), and when it can carry the client's bytes (rejects when it cannot). */
 export interface Upstream {
-  socket: Socket;
+  socket: Duplex;
   ready: Promise<void>;
 }
 
@@ -90,7 +92,7 @@ export class ServiceProxy {
   private async listen(key: string): Promise<void> {
     if (this.stopped) return;
     const [host = "", port = "0"] = key.split(":");
-    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+    const server = createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (socket) =>
       this.accept(key, socket),
     );
     try {
@@ -207,11 +209,7 @@ export class ServiceProxy {
           upstream.destroy();
           return;
         }
-        upstream.on("error", () => client.destroy());
-        client.on("close", () => upstream.destroy());
-        upstream.on("close", () => client.destroy());
-        client.pipe(upstream);
-        upstream.pipe(client);
+        splice(client, upstream);
         client.resume();
       },
       () => {
@@ -225,7 +223,7 @@ export class ServiceProxy {
 
 /** A connection straight to an endpoint's pod address (a pod of this node, or of this host's network). */
 export function dialDirect(e: NetworkEndpoint): Upstream {
-  const socket = connect({ host: e.ip, port: e.port, noDelay: true });
+  const socket = connect({ host: e.ip, port: e.port, noDelay: true, allowHalfOpen: true });
   const ready = new Promise<void>((ok, fail) => {
     socket.once("connect", ok);
     socket.once("error", fail);
