@@ -176,8 +176,19 @@ try {
   const scrape = async (node: string) =>
     (await fetch(`http://127.0.0.1:${healthPorts[node]}/metrics`)).text();
   const read = metricValue;
-  if (read(await scrape("bench-b"), "berth_agent_tunnel_dialled_total") > 0)
+  if (read(await scrape("bench-b"), "berth_agent_tunnel_dialled_total") > 0) {
+    // Who listens on the service addresses (node B's pid, it has been so far).
+    const ips = [await ipOf("web-a"), await ipOf("web-b")];
+    const ss = await new Promise<string>((ok) => execFile("ss", ["-ltnpH"], (_e, out) => ok(out)));
+    console.error(
+      ss
+        .split("\n")
+        .filter((l) => ips.some((ip) => l.includes(`${ip}:`)))
+        .join("\n"),
+    );
+    console.error(`agents' pids: bench-a ${procs[0]?.child.pid}, bench-b ${procs[1]?.child.pid}`);
     throw new Error("node B's proxy serves a service address (agents of one host share them): run again");
+  }
   const cases = [
     { label: "flat out, 1 connection", mode: "flat", n: 1 },
     { label: "flat out, 16 connections", mode: "flat", n: 16 },
