@@ -213,6 +213,34 @@ describe("the tunnel's sessions and streams", () => {
     expect(read).toBe(total);
   });
 
+  it("keeps a session's other streams flowing while many of its streams are not read", async () => {
+    const source = await serve((s) => {
+      const chunk = Buffer.alloc(64 << 10, 1);
+      const pump = () => {
+        while (s.write(chunk));
+        s.once("drain", pump);
+      };
+      pump();
+    });
+    // 40 connections whose client reads nothing: each holds its stream's window full, no more.
+    const received = nA.tunnel.stats.receivedBytes;
+    const stalled = Array.from({ length: 40 }, () => nA.tunnel.dial(endpoint(nB, source)));
+    await Promise.all(stalled.map((u) => u.ready));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(nA.tunnel.stats.sessionsOut).toBe(1);
+    const held = nA.tunnel.stats.receivedBytes - received;
+    console.log(
+      `40 unread streams: ${(held / 2 ** 20).toFixed(1)} MiB received and held by the reading agent`,
+    );
+    expect(held).toBeGreaterThan(40 * (128 << 10));
+    expect(held).toBeLessThan(40 * (256 << 10) + (1 << 20));
+    const up = nA.tunnel.dial(endpoint(nB, echo));
+    await up.ready;
+    expect(await exchange(up.socket, "still flowing")).toBe("still flowing");
+    for (const u of stalled) u.socket.destroy();
+    await waitUntil("the stalled streams closed", () => nA.tunnel.stats.streamsOut === 0);
+  });
+
   it("opens a second session when one carries its bound of concurrent streams", async () => {
     const c = await node(a, "ts-c", { limits: { maxStreams: 4 } });
     await sync(c, nA, nB);

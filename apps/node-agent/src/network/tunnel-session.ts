@@ -37,8 +37,14 @@ export interface SessionLimits {
 
 export const SESSION_LIMITS: SessionLimits = { maxStreams: 256, pingIntervalMs: 1_000, pingTimeoutMs: 4_000 };
 
-/** Each stream may have 1 MiB in flight (its flow-control window), a session 16 MiB across its streams. */
-const STREAM_WINDOW = 1 << 20;
+/**
+ * Each stream may have 256 KiB in flight (its flow-control window): what a receiving agent holds
+ * at most for a stream whose reader is slow, so at most `maxStreams` × 256 KiB (64 MiB) for a
+ * session whose every stream is stalled (Node credits the session's own window as data arrives,
+ * so stalled streams never hold up the others). The session window only bounds what is in flight
+ * before that credit.
+ */
+const STREAM_WINDOW = 256 << 10;
 const SESSION_WINDOW = 16 << 20;
 
 export const sessionSettings = (limits: SessionLimits): Settings => ({
