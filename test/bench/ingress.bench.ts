@@ -17,6 +17,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { get } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -111,7 +112,7 @@ const gateway = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/in
     GATEWAY_LB_PORT_RANGE: `${lb.min}-${lb.max}`,
     GATEWAY_THREADS: process.env.BENCH_GATEWAY_THREADS ?? "2",
     LOG_LEVEL: "info",
-    GATEWAY_ACCESS_LOG: process.env.BENCH_GATEWAY_LOG ? "false" : (process.env.BENCH_ACCESS_LOG ?? "true"),
+    GATEWAY_ACCESS_LOG: process.env.BENCH_ACCESS_LOG ?? "true",
   },
 });
 await poll(
@@ -212,11 +213,35 @@ async function wrk(name: string, url: string, hostHeader: string): Promise<Resul
   };
 }
 
+/**
+ * Every connection without keep-alive leaves an entry in the kernel's connection tracking for two
+ * minutes (TIME_WAIT); a run of ~8,000 new connections/s fills half of the default table
+ * (`nf_conntrack_max`, 262,144), and a table near full makes every `connect` scan for an entry to
+ * drop (3.3 ms of kernel time each, measured with strace: the gateway fell to ~800 req/s). Each
+ * run starts once the table is below a quarter full, as it would be on a host not just hammered by
+ * the run before.
+ */
+async function drainConntrack(): Promise<void> {
+  const read = async (name: string) =>
+    Number((await readFile(`/proc/sys/net/netfilter/${name}`, "utf8").catch(() => "0")).trim());
+  const max = await read("nf_conntrack_max");
+  if (!max) return;
+  const started = Date.now();
+  while ((await read("nf_conntrack_count")) > max / 4 && Date.now() - started < 180_000)
+    await new Promise((r) => setTimeout(r, 2_000));
+  log(
+    `conntrack: ${await read("nf_conntrack_count")} of ${max} entries (waited ${Math.round((Date.now() - started) / 1000)} s)`,
+  );
+}
+
 const results: Result[] = [];
+await drainConntrack();
 results.push(await wrk("(a) direct to the pod, no keep-alive", `http://${podIP}:8080/`, podIP));
+await drainConntrack();
 results.push(
   await wrk("(b) gateway HTTP, no keep-alive", `http://127.0.0.1:${httpPort}/`, "plain.example.com"),
 );
+await drainConntrack();
 // wrk cannot be told the TLS server name apart from the URL's host: this run's load is Node's.
 results.push(
   await run("(c) gateway HTTPS, keep-alive (Node load)", {

@@ -2,9 +2,10 @@
  * The service path's cost (issue #13): an HTTP/1.1 keep-alive client in a pod of node A calls
  *   (a) a pod directly (its address on the cluster network),
  *   (b) a Service whose only endpoint is on node A (the agent's proxy, dialled straight),
- *   (c) a Service whose only endpoint is on node B (A's proxy → B's mutual-TLS tunnel → the pod),
+ *   (c) a Service whose only endpoint is on node B (A's proxy → a stream of A's mutual-TLS session
+ *       to B's tunnel → the pod),
  * and prints p50/p99 per request and req/s, flat out (1 and 16 connections; and 1 connection with a
- * new connection per request, which pays the tunnel's TLS handshake) and at a fixed 1,000 req/s,
+ * new connection per request, a new tunnel stream each) and at a fixed 1,000 req/s,
  * with the latency the path adds (b − a, c − a). Real everything: the control API and provisioner
  * in this process, two node agents as their own processes (`src/index.ts`) on this host with real
  * Podman containers; client and server are the host's `node` run inside the pods' network
@@ -170,6 +171,24 @@ try {
       const r = await run(url, "flat", 0.3, 1).catch(() => null);
       return r && r.requests > 0 && r.errors === 0;
     });
+  // Agents of one host share the service addresses: if node B's proxy took one, (b) and (c) would
+  // not take the paths their names say (checked again at the end). Node B dials only then.
+  const scrape = async (node: string) =>
+    (await fetch(`http://127.0.0.1:${healthPorts[node]}/metrics`)).text();
+  const read = metricValue;
+  if (read(await scrape("bench-b"), "berth_agent_tunnel_dialled_total") > 0) {
+    // Who listens on the service addresses (node B's pid, it has been so far).
+    const ips = [await ipOf("web-a"), await ipOf("web-b")];
+    const ss = await new Promise<string>((ok) => execFile("ss", ["-ltnpH"], (_e, out) => ok(out)));
+    console.error(
+      ss
+        .split("\n")
+        .filter((l) => ips.some((ip) => l.includes(`${ip}:`)))
+        .join("\n"),
+    );
+    console.error(`agents' pids: bench-a ${procs[0]?.child.pid}, bench-b ${procs[1]?.child.pid}`);
+    throw new Error("node B's proxy serves a service address (agents of one host share them): run again");
+  }
   const cases = [
     { label: "flat out, 1 connection", mode: "flat", n: 1 },
     { label: "flat out, 16 connections", mode: "flat", n: 16 },
@@ -178,9 +197,6 @@ try {
   ];
   type Result = Awaited<ReturnType<typeof run>> & { agentLagMaxMs: number };
   const results: Record<string, Record<string, Result>> = {};
-  const scrape = async (node: string) =>
-    (await fetch(`http://127.0.0.1:${healthPorts[node]}/metrics`)).text();
-  const read = metricValue;
   // The longest the agents' event loops stalled during a run (prom-client resets it at each scrape).
   const agentLag = async () =>
     Math.max(
@@ -235,18 +251,19 @@ try {
       );
   }
   const metrics = await scrape("bench-a");
-  const dialled = read(metrics, "berth_agent_tunnel_dialled_total");
-  const pooled = read(metrics, "berth_agent_tunnel_pooled_total");
-  const handshakes = read(metrics, "berth_agent_tunnel_handshakes_total");
-  const resumed = read(metrics, "berth_agent_tunnel_resumed_total");
-  const handshake = read(metrics, "berth_agent_tunnel_handshake_seconds_total");
   const other = await scrape("bench-b");
+  const dialled = read(metrics, "berth_agent_tunnel_dialled_total");
+  const handshakes = read(metrics, "berth_agent_tunnel_handshakes_total");
+  const handshake = read(metrics, "berth_agent_tunnel_handshake_seconds_total");
+  const sessionsOpen = read(metrics, "berth_agent_tunnel_sessions");
+  const sent = read(metrics, "berth_agent_tunnel_sent_bytes_total");
+  const received = read(metrics, "berth_agent_tunnel_received_bytes_total");
   console.log(
-    `\ntunnel (node A): ${dialled} connections dialled, ${pooled} of them on a spare connection; ${handshakes} TLS handshakes, ${resumed} resumed, mean ${((handshake / handshakes) * 1000).toFixed(3)} ms each (TCP connect + TLS 1.3, connect() to secureConnect)`,
+    `\ntunnel (node A): ${dialled} streams dialled over ${handshakes} session(s) opened in all (${sessionsOpen} open now; TCP connect + TLS 1.3 + HTTP/2 preface ${((handshake / handshakes) * 1000).toFixed(3)} ms each); ${(sent / 2 ** 20).toFixed(1)} MiB sent, ${(received / 2 ** 20).toFixed(1)} MiB received`,
   );
   // Which proxy served: node B dials (and A accepts) only if B's proxy took a service address.
   console.log(
-    `tunnel (node B): ${read(other, "berth_agent_tunnel_accepted_total")} accepted, ${read(other, "berth_agent_tunnel_dialled_total")} dialled; node A accepted ${read(metrics, "berth_agent_tunnel_accepted_total")}`,
+    `tunnel (node B): ${read(other, "berth_agent_tunnel_accepted_total")} streams accepted, ${read(other, "berth_agent_tunnel_dialled_total")} dialled; node A accepted ${read(metrics, "berth_agent_tunnel_accepted_total")}`,
   );
   if (!(dialled > 0) || read(other, "berth_agent_tunnel_dialled_total") > 0) {
     console.error(
@@ -264,7 +281,13 @@ try {
       JSON.stringify({
         seconds: SECONDS,
         results,
-        tunnel: { dialled, pooled, handshakes, resumed, handshakeSeconds: handshake },
+        tunnel: {
+          dialled,
+          handshakes,
+          handshakeSeconds: handshake,
+          sentBytes: sent,
+          receivedBytes: received,
+        },
       }),
     );
 } catch (error) {
@@ -274,4 +297,5 @@ try {
 } finally {
   await cleanup();
 }
-process.exit(0);
+// The path check above sets a failing exit code.
+process.exit(process.exitCode ?? 0);

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import { connect as h2connect } from "node:http2";
 import { type ConnectionOptions, connect } from "node:tls";
 import { systemRows } from "@berth/db/testing";
 import { agentMetrics, createHealthApp } from "@berth/node-agent/health";
@@ -19,7 +20,7 @@ import { type Platform, startPlatform } from "./harness";
  * The nodes' mutual-TLS tunnel with real containers: two agents of one cluster on this host
  * (distinct node names; they share the host's cluster network, so only the tunnel counters tell
  * the path), a client pod on node A calling a Service whose only endpoint is on node B — through
- * B's tunnel. B's tunnel refuses a client without a certificate, one of another cluster's CA, and
+ * B's tunnel, each connection a stream of the one session A keeps to B. B's tunnel refuses a client without a certificate, one of another cluster's CA, and
  * a node of its own cluster asking for an address that is not one of B's pods.
  */
 // biome-ignore lint/suspicious/noExplicitAny: tests read JSON replies freely; the assertions check them
@@ -99,28 +100,43 @@ async function joinApiNode(t: typeof a, name: string) {
     ca: c.body.caBundle as string[],
   };
 }
-/** Connects to a tunnel, sends a header, and says what came back: the OK byte and a reply, or a refusal. */
+/**
+ * Opens a session to a tunnel and a CONNECT stream to `target` (`ip:port`), sends `request`, and
+ * says what came back: the status and the reply, or a refusal.
+ */
 function tryTunnel(
   port: number,
   opts: Partial<ConnectionOptions>,
-  header: string,
+  target: string,
   request = "",
 ): Promise<string> {
   return new Promise((done) => {
     let got = "";
-    const s = connect({
-      host: "127.0.0.1",
-      port,
-      minVersion: "TLSv1.3",
-      rejectUnauthorized: false,
-      ...opts,
+    const session = h2connect(`https://127.0.0.1:${port}`, {
+      createConnection: () =>
+        connect({
+          host: "127.0.0.1",
+          port,
+          minVersion: "TLSv1.3",
+          ALPNProtocols: ["h2"],
+          rejectUnauthorized: false,
+          ...opts,
+        }),
     });
-    s.on("secureConnect", () => s.write(header + request));
-    s.on("data", (d) => {
+    session.on("error", () => {});
+    const s = session.request({ ":method": "CONNECT", ":authority": target }, { endStream: false });
+    s.on("response", (h) => {
+      got = `${h[":status"]} `;
+    });
+    s.on("data", (d: Buffer) => {
       got += d.toString("latin1");
     });
     s.on("error", () => {});
-    s.on("close", () => done(got === "" ? "refused" : got));
+    s.on("close", () => {
+      session.destroy();
+      done(got === "" || got.startsWith("403") ? "refused" : got);
+    });
+    s.end(request);
     setTimeout(() => s.destroy(), 3_000);
   });
 }
@@ -171,22 +187,26 @@ describe("the nodes' mutual-TLS tunnel", () => {
     expect(out.trim().split("\n")).toEqual(Array(10).fill(`Hello from Berth demo-web on ${web.name}`));
     const accepted = (await metric(nodeB, "berth_agent_tunnel_accepted_total")) - acceptedBefore;
     const dialled = (await metric(nodeA, "berth_agent_tunnel_dialled_total")) - dialledBefore;
-    const resumed = await metric(nodeA, "berth_agent_tunnel_resumed_total");
+    const sessions = await metric(nodeA, "berth_agent_tunnel_handshakes_total");
+    const open = await metric(nodeA, "berth_agent_tunnel_sessions");
     console.log(
-      `10 calls from tun-a1's pod to web on tun-a2: ${dialled} dialled by tun-a1, ${accepted} accepted by tun-a2, ${resumed} resumed sessions`,
+      `10 calls from tun-a1's pod to web on tun-a2: ${dialled} streams dialled by tun-a1, ${accepted} accepted by tun-a2, over ${sessions} session(s) opened in all (${open} open)`,
     );
     expect(accepted).toBeGreaterThanOrEqual(10);
     expect(dialled).toBeGreaterThanOrEqual(10);
-    expect(resumed).toBeGreaterThan(0);
+    // Every call (wget makes a new connection each time) is a stream of the one session A keeps to B.
+    expect(sessions).toBe(1);
+    expect(open).toBe(1);
+    expect(await metric(nodeA, "berth_agent_tunnel_sent_bytes_total")).toBeGreaterThan(0);
   });
 
   it("refuses a client without a certificate, and one of another cluster's CA", async () => {
     const refusedBefore = await metric(nodeB, "berth_agent_tunnel_refused_total");
-    const header = `BERTH1 ${web.status.podIP} 8080\n`;
+    const target = `${web.status.podIP}:8080`;
     const get = "GET / HTTP/1.0\r\n\r\n";
-    expect(await tryTunnel(tunnelPortB, {}, header, get)).toBe("refused");
+    expect(await tryTunnel(tunnelPortB, {}, target, get)).toBe("refused");
     const other = await joinApiNode(b, "tun-b9");
-    expect(await tryTunnel(tunnelPortB, { cert: other.cert, key: other.key }, header, get)).toBe("refused");
+    expect(await tryTunnel(tunnelPortB, { cert: other.cert, key: other.key }, target, get)).toBe("refused");
     expect(await metric(nodeB, "berth_agent_tunnel_refused_total")).toBeGreaterThanOrEqual(refusedBefore + 2);
   });
 
@@ -198,25 +218,24 @@ describe("the nodes' mutual-TLS tunnel", () => {
         const ok = await tryTunnel(
           tunnelPortB,
           { cert: own.cert, key: own.key, ca: own.ca },
-          `BERTH1 ${web.status.podIP} 8080\n`,
+          `${web.status.podIP}:8080`,
           "GET / HTTP/1.0\r\n\r\n",
         );
-        return ok.startsWith("\u0001HTTP/1.") && ok.includes("Hello from Berth demo-web");
+        return ok.startsWith("200 HTTP/1.") && ok.includes("Hello from Berth demo-web");
       },
       10_000,
     );
     // Not the host, not the metadata address, not the network's gateway, not a pod of another node.
     const gateway = String(web.status.podIP).replace(/\.\d+$/, ".1");
     for (const target of [
-      "127.0.0.1 8080",
-      "169.254.169.254 80",
-      `${gateway} 8080`,
-      `${client.status.podIP} 8080`,
+      "127.0.0.1:8080",
+      "169.254.169.254:80",
+      `${gateway}:8080`,
+      `${client.status.podIP}:8080`,
     ])
-      expect(
-        await tryTunnel(tunnelPortB, { cert: own.cert, key: own.key, ca: own.ca }, `BERTH1 ${target}\n`),
-        target,
-      ).toBe("refused");
-    expect(nodeA.logs.concat(nodeB.logs).some((l) => l.includes("tunnel: refused a connection"))).toBe(true);
+      expect(await tryTunnel(tunnelPortB, { cert: own.cert, key: own.key, ca: own.ca }, target), target).toBe(
+        "refused",
+      );
+    expect(nodeA.logs.concat(nodeB.logs).some((l) => l.includes("tunnel: refused a stream"))).toBe(true);
   });
 });

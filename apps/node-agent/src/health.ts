@@ -3,6 +3,7 @@ import { mountHealth } from "@berth/core/health";
 import { Hono } from "hono";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Agent } from "./agent";
+import type { TunnelStats } from "./network/tunnel-session";
 import type { ContainerRuntime } from "./runtime";
 
 /** Liveness; readiness = the container engine answers and the control plane heard from us recently; metrics. */
@@ -34,11 +35,7 @@ export function agentMetrics(agent: Agent): Registry {
       this.set(agent.status().pods);
     },
   });
-  const counted = (
-    name: string,
-    help: string,
-    read: (t: NonNullable<ReturnType<Agent["status"]>["tunnel"]>) => number,
-  ) =>
+  const counted = (name: string, help: string, read: (t: TunnelStats) => number) =>
     new Counter({
       name,
       help,
@@ -53,38 +50,62 @@ export function agentMetrics(agent: Agent): Registry {
     });
   counted(
     "berth_agent_tunnel_accepted_total",
-    "Connections from the cluster's other nodes piped to this node's pods through the mutual-TLS tunnel",
+    "Streams from the cluster's other nodes connected to this node's pods through the mutual-TLS tunnel",
     (t) => t.accepted,
   );
   counted(
     "berth_agent_tunnel_refused_total",
-    "Tunnel connections refused (no or an untrusted certificate, a peer not of the cluster, a target not ours)",
+    "Tunnel handshakes, sessions and streams refused (no or an untrusted certificate, a peer not a live node of the cluster, a target not ours)",
     (t) => t.refused,
   );
   counted(
     "berth_agent_tunnel_dialled_total",
-    "Connections this node sent through other nodes' tunnels",
+    "Streams (proxied connections) this node opened to other nodes' tunnels",
     (t) => t.dialled,
   );
   counted(
-    "berth_agent_tunnel_pooled_total",
-    "Of those, connections that took a spare one (its TLS handshake made ahead)",
-    (t) => t.pooled,
-  );
-  counted(
     "berth_agent_tunnel_handshakes_total",
-    "TLS handshakes made to other nodes' tunnels",
+    "Tunnel sessions this node opened to other nodes (a TCP connection and a TLS 1.3 handshake each)",
     (t) => t.handshakes,
   );
   counted(
-    "berth_agent_tunnel_resumed_total",
-    "Of those, handshakes that resumed a session (a ticket)",
-    (t) => t.resumed,
+    "berth_agent_tunnel_handshake_seconds_total",
+    "Time those sessions took to open (TCP connect, TLS and HTTP/2 preface), in all",
+    (t) => t.handshakeMs / 1000,
   );
   counted(
-    "berth_agent_tunnel_handshake_seconds_total",
-    "Time those handshakes took (TCP connect and TLS), in all",
-    (t) => t.handshakeMs / 1000,
+    "berth_agent_tunnel_sent_bytes_total",
+    "Bytes sent on tunnel sessions, both ways (TLS records)",
+    (t) => t.sentBytes,
+  );
+  counted(
+    "berth_agent_tunnel_received_bytes_total",
+    "Bytes received on tunnel sessions, both ways (TLS records)",
+    (t) => t.receivedBytes,
+  );
+  const directions = (name: string, help: string, read: (t: TunnelStats) => [number, number]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["direction"],
+      registers: [metrics],
+      collect() {
+        const t = agent.status().tunnel;
+        if (!t) return;
+        const [out, inbound] = read(t);
+        this.set({ direction: "out" }, out);
+        this.set({ direction: "in" }, inbound);
+      },
+    });
+  directions(
+    "berth_agent_tunnel_sessions",
+    "Tunnel sessions open now: opened by this node to peers (out), by peers to this node (in)",
+    (t) => [t.sessionsOut, t.sessionsIn],
+  );
+  directions(
+    "berth_agent_tunnel_streams",
+    "Tunnel streams (proxied connections) open now: to peers (out), from peers (in)",
+    (t) => [t.streamsOut, t.streamsIn],
   );
   return metrics;
 }

@@ -74,16 +74,17 @@ export const tunnelViewFields = {
 };
 
 /**
- * The first line of a tunnelled connection: which pod address and port the receiving node is to
- * connect it to. The receiving node answers one byte, `TUNNEL_OK`, once it has, then pipes.
+ * A tunnelled connection is one HTTP/2 `CONNECT` stream (RFC 9113 §8.5) on a long-lived session
+ * between two nodes; its `:authority` names the pod address and port the receiving node is to
+ * connect it to (`10.89.0.5:8080`). The receiving node answers `:status` 200 once it has, then
+ * pipes; anything else is a refusal.
  */
-export const TUNNEL_HEADER_MAX = 64;
-export const TUNNEL_OK = 0x01;
-export const tunnelHeader = (ip: string, port: number): string => `BERTH1 ${ip} ${port}\n`;
-const HEADER = /^BERTH1 (\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}) (\d{1,5})$/;
+export const tunnelAuthority = (ip: string, port: number): string => `${ip}:${port}`;
+const AUTHORITY = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d{1,5})$/;
 
-export function parseTunnelHeader(line: string): { ip: string; port: number } | null {
-  const m = HEADER.exec(line);
+/** The pod address and port a `CONNECT` stream's `:authority` names, or null when it is not one. */
+export function parseTunnelAuthority(authority: string): { ip: string; port: number } | null {
+  const m = AUTHORITY.exec(authority);
   if (!m?.[1] || !m[2]) return null;
   const port = Number(m[2]);
   if (port < 1 || port > 65535 || m[1].split(".").some((o) => Number(o) > 255)) return null;

@@ -21,7 +21,7 @@ export const podNetworkName = (
  * for another range (`reread`), a few times.
  */
 export async function makePodNetwork(
-  o: { runtime: ContainerRuntime; identity: NodeIdentity; logger: Logger },
+  o: { runtime: ContainerRuntime; identity: Pick<NodeIdentity, "nodeId" | "clusterId">; logger: Logger },
   view: NetworkView,
   reread: (podCidrTaken: string) => Promise<NetworkView | null>,
 ): Promise<{ network: NetworkInfo; view: NetworkView } | null> {

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "@berth/core";
 import { inCidr, type NetworkEndpoint, type NetworkPod } from "@berth/protocol";
 import { iptables, type Opening, restore } from "./firewall";
-import { splice, type Upstream } from "./service-proxy";
+import { joinWhenReady, type Upstream } from "./service-proxy";
 
 export interface PodRoutesOptions {
   /** This node's pod network: its subnet, and the bridge's address, where the forwarders listen. */
@@ -85,7 +85,7 @@ export class PodRoutes {
   }
 
   private async listen(target: NetworkEndpoint): Promise<Route> {
-    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+    const server = createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (socket) =>
       this.accept(route, socket),
     );
     const route: Route = { target, server, port: 0 };
@@ -122,7 +122,7 @@ export class PodRoutes {
       client.destroy();
       return;
     }
-    void splice(client, upstream, this.opts.connectTimeoutMs ?? 2_000).then((joined) => {
+    void joinWhenReady(client, upstream, this.opts.connectTimeoutMs ?? 2_000).then((joined) => {
       if (!joined) client.destroy();
     });
   }

@@ -1,7 +1,9 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "@berth/core";
 import { hasClusterIP, type NetworkEndpoint, type NetworkService } from "@berth/protocol";
 import { EndpointPicker, endpointKey } from "./endpoint-picker";
+import { splice } from "./splice";
 
 type ServicePort = NetworkService["ports"][number];
 
@@ -21,9 +23,9 @@ export interface ServiceProxyOptions {
   dial?: (e: NetworkEndpoint) => Upstream;
 }
 
-/** A connection to an endpoint, and when it can carry the client's bytes (rejects when it cannot). */
+/** A connection to an endpoint (a socket, or a tunnel's stream), and when it can carry the client's bytes (rejects when it cannot). */
 export interface Upstream {
-  socket: Socket;
+  socket: Duplex;
   ready: Promise<void>;
 }
 
@@ -88,7 +90,7 @@ export class ServiceProxy {
   private async listen(key: string): Promise<void> {
     if (this.stopped) return;
     const [host = "", port = "0"] = key.split(":");
-    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
+    const server = createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true }, (socket) =>
       this.accept(key, socket),
     );
     try {
@@ -163,18 +165,18 @@ export class ServiceProxy {
       retry();
       return;
     }
-    void splice(client, dialled, this.opts.connectTimeoutMs ?? 1_000).then((joined) => {
+    void joinWhenReady(client, dialled, this.opts.connectTimeoutMs ?? 1_000).then((joined) => {
       if (!joined) retry();
     });
   }
 }
 
 /**
- * Joins a paused client connection to an upstream once that is up (within `timeoutMs`): bytes flow
- * both ways, and either side closing closes the other. False when the upstream never came up
- * (nothing was sent: the caller may try elsewhere).
+ * Joins a paused client connection to an upstream once that is up (within `timeoutMs`): both ways,
+ * half-close and resets carried (`splice`). False when the upstream never came up (nothing was
+ * sent: the caller may try elsewhere).
  */
-export function splice(client: Socket, dialled: Upstream, timeoutMs: number): Promise<boolean> {
+export function joinWhenReady(client: Socket, dialled: Upstream, timeoutMs: number): Promise<boolean> {
   const { socket: upstream, ready } = dialled;
   const timer = setTimeout(() => upstream.destroy(new Error("connect timeout")), timeoutMs);
   return ready.then(
@@ -184,11 +186,7 @@ export function splice(client: Socket, dialled: Upstream, timeoutMs: number): Pr
         upstream.destroy();
         return true;
       }
-      upstream.on("error", () => client.destroy());
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
+      splice(client, upstream);
       client.resume();
       return true;
     },
@@ -202,7 +200,7 @@ export function splice(client: Socket, dialled: Upstream, timeoutMs: number): Pr
 
 /** A connection straight to an endpoint's pod address (a pod of this node, or of this host's network). */
 export function dialDirect(e: NetworkEndpoint): Upstream {
-  const socket = connect({ host: e.ip, port: e.port, noDelay: true });
+  const socket = connect({ host: e.ip, port: e.port, noDelay: true, allowHalfOpen: true });
   const ready = new Promise<void>((ok, fail) => {
     socket.once("connect", ok);
     socket.once("error", fail);

@@ -1,179 +1,166 @@
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import { type SecureContext, type TLSSocket, connect as tlsConnect } from "node:tls";
-import {
-  type NetworkEndpoint,
-  nodeIdentityUri,
-  TUNNEL_OK,
-  type TunnelPeer,
-  tunnelHeader,
-} from "@berth/protocol";
+import type { Logger } from "@berth/core";
+import { type NetworkEndpoint, nodeIdentityUri, type TunnelPeer, tunnelAuthority } from "@berth/protocol";
 import type { Upstream } from "./service-proxy";
+import {
+  type ByteMeter,
+  MAX_SESSION_MEMORY_MB,
+  type SessionLimits,
+  sessionSettings,
+  superviseSession,
+  type TunnelStats,
+} from "./tunnel-session";
 
-export interface DialStats {
-  /** Connections sent to peers' tunnels; of those, how many took a spare (already handshaken) one. */
-  dialled: number;
-  pooled: number;
-  /** TLS handshakes made, those that resumed a session (a ticket), and the time they took in all. */
-  handshakes: number;
-  resumed: number;
-  handshakeMs: number;
+interface Live {
+  session: ClientHttp2Session;
+  /** Streams open on it now. */
+  streams: number;
 }
 
-/** Spare connections kept per peer that was dialled lately, and how long one may wait (the far side waits 30 s for a header). */
-const SPARES = 2;
-const SPARE_MAX_AGE_MS = 20_000;
-
-interface Spare {
-  socket: TLSSocket;
-  timer: NodeJS.Timeout;
-}
+/** A peer's key: the node, and where its tunnel listens (a node that moved gets new sessions). */
+const peerKey = (peer: TunnelPeer) => `${peer.nodeId}@${peer.address}:${peer.port}`;
 
 /**
- * The dialling side of the tunnel. A connection to a peer is TLS 1.3 with this node's certificate,
- * and the peer must present the certificate of the very node the endpoint is on. Handshakes resume
- * sessions (the peer's tickets), and a peer dialled lately gets a couple of spare connections made
- * ahead (handshake done, no header yet), so that a new proxied connection usually costs only the
- * header's round trip: the handshake is off its path.
+ * The dialling side of the tunnel. Every proxied connection to a pod of another node is one HTTP/2
+ * `CONNECT` stream on a long-lived session to that node (TLS 1.3 with this node's certificate; the
+ * peer must present the certificate of the very node the endpoint is on). A peer gets one session,
+ * opened on first need and kept; a second when the first carries `maxStreams` streams. A session
+ * that fails, is told to go away, or stops answering pings leaves the pool, and the next
+ * connection opens a new one. A new certificate or CA bundle retires every session: they drain
+ * (streams in flight finish) while new connections take new sessions.
  */
 export class TunnelDialer {
   private context: SecureContext | null = null;
-  private readonly sessions = new Map<string, Buffer>();
-  private readonly spares = new Map<string, Spare[]>();
-  private readonly making = new Map<string, number>();
+  private readonly pools = new Map<string, Live[]>();
 
   constructor(
     private readonly clusterId: string,
-    readonly stats: DialStats,
+    private readonly stats: TunnelStats,
+    private readonly bytes: ByteMeter,
+    private readonly limits: SessionLimits,
+    private readonly logger: Logger,
   ) {}
 
-  /** A new key, certificate or CA bundle: connections made under the old ones are not reused. */
+  /** A new key, certificate or CA bundle: sessions made under the old ones drain and are not reused. */
   setContext(context: SecureContext): void {
     this.context = context;
-    this.sessions.clear();
-    this.dropSpares();
+    for (const [key, list] of this.pools) {
+      this.pools.delete(key);
+      for (const live of list) live.session.close();
+    }
+  }
+
+  /** Sessions to peers the view no longer lists (removed nodes, moved tunnels) are cut. */
+  retain(peers: Iterable<TunnelPeer>): void {
+    const keep = new Set([...peers].map(peerKey));
+    for (const [key, list] of this.pools)
+      if (!keep.has(key)) {
+        this.pools.delete(key);
+        for (const live of list) live.session.destroy();
+      }
   }
 
   stop(): void {
     this.context = null;
-    this.dropSpares();
+    this.retain([]);
   }
 
-  /** A connection to `e`, a pod of `peer`, through the peer's tunnel. */
+  /** A connection to `e`, a pod of `peer`: a stream on a session to the peer's tunnel. */
   dial(peer: TunnelPeer, e: NetworkEndpoint): Upstream {
-    if (!this.context) throw new Error("no tunnel certificate yet");
-    const key = `${peer.nodeId}@${peer.address}:${peer.port}`;
+    const live = this.sessionTo(peer);
+    live.streams++;
     this.stats.dialled++;
-    const spare = this.takeSpare(key);
-    if (spare) this.stats.pooled++;
-    const made = spare ? { socket: spare, secured: Promise.resolve() } : this.connect(peer, key);
-    this.refill(peer, key);
-    const { socket } = made;
-    const ready = made.secured.then(
-      () =>
-        new Promise<void>((ok, fail) => {
-          socket.once("error", fail);
-          socket.once("close", () => fail(new Error("tunnel closed")));
-          socket.write(tunnelHeader(e.ip, e.port));
-          socket.once("readable", () => {
-            const b = socket.read(1) as Buffer | null;
-            if (b?.[0] === TUNNEL_OK) ok();
-            else socket.destroy(new Error("the tunnel's far side refused the target"));
-          });
-        }),
+    this.stats.streamsOut++;
+    const stream: ClientHttp2Stream = live.session.request(
+      { ":method": "CONNECT", ":authority": tunnelAuthority(e.ip, e.port) },
+      { endStream: false },
     );
+    stream.once("close", () => {
+      live.streams--;
+      this.stats.streamsOut--;
+    });
+    const ready = new Promise<void>((ok, fail) => {
+      stream.once("error", fail);
+      stream.once("close", () => fail(new Error("the tunnel stream closed")));
+      stream.once("response", (headers) => {
+        if (headers[":status"] === 200) ok();
+        else {
+          fail(new Error(`the tunnel's far side refused the target (${headers[":status"]})`));
+          stream.close(constants.NGHTTP2_CANCEL);
+        }
+      });
+    });
     ready.catch(() => {});
-    return { socket, ready };
+    return { socket: stream, ready };
   }
 
-  private connect(peer: TunnelPeer, key: string): { socket: TLSSocket; secured: Promise<void> } {
+  /** A session of the pool with room for one more stream, else a new one. */
+  private sessionTo(peer: TunnelPeer): Live {
+    const key = peerKey(peer);
+    const list = this.pools.get(key) ?? [];
+    this.pools.set(key, list);
+    const room = (l: Live) =>
+      l.streams < Math.min(this.limits.maxStreams, l.session.remoteSettings.maxConcurrentStreams ?? Infinity);
+    const usable = list.find((l) => !l.session.closed && !l.session.destroyed && room(l));
+    if (usable) return usable;
+    const live = this.open(peer);
+    list.push(live);
+    const leave = () => {
+      const at = list.indexOf(live);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0 && this.pools.get(key) === list) this.pools.delete(key);
+    };
+    live.session.once("goaway", leave);
+    live.session.once("close", leave);
+    return live;
+  }
+
+  private open(peer: TunnelPeer): Live {
     const context = this.context;
     if (!context) throw new Error("no tunnel certificate yet");
     const expected = nodeIdentityUri(this.clusterId, peer.nodeId);
-    const session = this.sessions.get(key);
     const started = performance.now();
-    const socket = tlsConnect({
-      host: peer.address,
-      port: peer.port,
-      secureContext: context,
-      minVersion: "TLSv1.3" as const,
-      ...(session ? { session } : {}),
-      // The peer must be the node the endpoint is on, not merely some node of the cluster.
-      checkServerIdentity: (_host, cert) =>
-        cert.subjectaltname === `URI:${expected}`
-          ? undefined
-          : new Error(`tunnel peer is ${cert.subjectaltname}, not ${expected}`),
+    let socket: TLSSocket | undefined;
+    const session = connect(`https://${peer.address}:${peer.port}`, {
+      settings: sessionSettings(this.limits),
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      createConnection: () => {
+        socket = tlsConnect({
+          host: peer.address,
+          port: peer.port,
+          secureContext: context,
+          minVersion: "TLSv1.3",
+          ALPNProtocols: ["h2"],
+          // The peer must be the node the endpoint is on, not merely some node of the cluster.
+          checkServerIdentity: (_host, cert) =>
+            cert.subjectaltname === `URI:${expected}`
+              ? undefined
+              : new Error(`tunnel peer is ${cert.subjectaltname}, not ${expected}`),
+        });
+        socket.setNoDelay(true);
+        this.bytes.track(socket);
+        return socket;
+      },
     });
-    socket.setNoDelay(true);
-    socket.on("session", (ticket: Buffer) => this.sessions.set(key, ticket));
-    const secured = new Promise<void>((ok, fail) => {
-      socket.once("error", fail);
-      socket.once("close", () => fail(new Error("tunnel closed")));
-      socket.once("secureConnect", () => {
-        this.stats.handshakes++;
-        this.stats.handshakeMs += performance.now() - started;
-        if (socket.isSessionReused()) this.stats.resumed++;
-        ok();
-      });
+    this.stats.sessionsOut++;
+    session.once("close", () => this.stats.sessionsOut--);
+    session.on("error", (error) =>
+      this.logger.debug({ err: error.message, peer: peer.nodeName }, "tunnel session failed"),
+    );
+    session.once("connect", () => {
+      this.stats.handshakes++;
+      this.stats.handshakeMs += performance.now() - started;
     });
-    secured.catch(() => {});
-    return { socket, secured };
-  }
-
-  private takeSpare(key: string): TLSSocket | undefined {
-    const list = this.spares.get(key);
-    for (let s = list?.pop(); s; s = list?.pop()) {
-      clearTimeout(s.timer);
-      if (!s.socket.destroyed && s.socket.readyState === "open") return s.socket;
-      s.socket.destroy();
-    }
-    return undefined;
-  }
-
-  /** Makes spare connections to `peer` up to `SPARES` (each dropped unused after `SPARE_MAX_AGE_MS`). */
-  private refill(peer: TunnelPeer, key: string): void {
-    const have = (this.spares.get(key)?.length ?? 0) + (this.making.get(key) ?? 0);
-    for (let i = have; i < SPARES; i++) {
-      let made: ReturnType<TunnelDialer["connect"]>;
-      try {
-        made = this.connect(peer, key);
-      } catch {
-        return;
-      }
-      this.making.set(key, (this.making.get(key) ?? 0) + 1);
-      const done = () => this.making.set(key, Math.max(0, (this.making.get(key) ?? 1) - 1));
-      made.secured.then(
-        () => {
-          done();
-          const list = this.spares.get(key) ?? [];
-          this.spares.set(key, list);
-          const spare: Spare = {
-            socket: made.socket,
-            timer: setTimeout(() => {
-              const at = list.indexOf(spare);
-              if (at >= 0) list.splice(at, 1);
-              made.socket.destroy();
-            }, SPARE_MAX_AGE_MS),
-          };
-          spare.timer.unref();
-          made.socket.once("close", () => {
-            const at = list.indexOf(spare);
-            if (at >= 0) list.splice(at, 1);
-            clearTimeout(spare.timer);
-          });
-          list.push(spare);
-        },
-        () => {
-          done();
-          made.socket.destroy();
-        },
-      );
-    }
-  }
-
-  private dropSpares(): void {
-    for (const list of this.spares.values())
-      for (const s of list.splice(0)) {
-        clearTimeout(s.timer);
-        s.socket.destroy();
-      }
+    superviseSession(
+      session,
+      () => socket?.getPeerCertificate().valid_to ?? "",
+      this.limits,
+      () => {
+        this.logger.warn({ peer: peer.nodeName }, "tunnel peer stopped answering pings: session dropped");
+        session.destroy();
+      },
+    );
+    return { session, streams: 0 };
   }
 }

@@ -1,19 +1,36 @@
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
-import { connect as netConnect, type Socket } from "node:net";
-import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
+import { connect as netConnect } from "node:net";
+import { createSecureContext, type TLSSocket } from "node:tls";
 import type { Logger } from "@berth/core";
 import {
   type NetworkEndpoint,
   type NetworkView,
   type NodeCertificateReply,
   parseNodeIdentityUri,
-  parseTunnelHeader,
-  TUNNEL_HEADER_MAX,
-  TUNNEL_OK,
+  parseTunnelAuthority,
   type TunnelPeer,
 } from "@berth/protocol";
 import type { Upstream } from "./service-proxy";
-import { type DialStats, TunnelDialer } from "./tunnel-dialer";
+import { splice } from "./splice";
+import { TunnelDialer } from "./tunnel-dialer";
+import {
+  ByteMeter,
+  MAX_SESSION_MEMORY_MB,
+  SESSION_LIMITS,
+  type SessionLimits,
+  sessionSettings,
+  superviseSession,
+  type TunnelStats,
+} from "./tunnel-session";
+
+export type { TunnelStats } from "./tunnel-session";
 
 export interface TunnelOptions {
   clusterId: string;
@@ -26,66 +43,82 @@ export interface TunnelOptions {
   /** Whether an address is one of this node's own pods (the only targets a peer may ask for). */
   isLocalPod: (ip: string) => boolean;
   logger: Logger;
-  /** A tunnelled connection gives up after this (TCP, TLS and the far side's dial; default 2 s). */
+  /** A stream's connection to its pod gives up after this (default 2 s). */
   connectTimeoutMs?: number;
-}
-
-export interface TunnelStats extends DialStats {
-  /** Connections taken from peers and piped to a pod of this node. */
-  accepted: number;
-  /** Connections refused: no or an untrusted certificate, a peer not of the cluster, a target not ours. */
-  refused: number;
+  /** Streams per session, and the keep-alive (default `SESSION_LIMITS`). */
+  limits?: Partial<SessionLimits>;
 }
 
 const RETRY_MS = 30_000;
-/** A peer's connection must name its target within this (its spare connections wait up to 20 s). */
-const HEADER_TIMEOUT_MS = 30_000;
 
 /**
- * The node's end of its cluster's mutual-TLS tunnel. It listens (TLS 1.3, client certificates
- * required, trusting only the cluster's CAs) on the node's address; a peer's connection names a pod
- * address and port in a first line, and is connected to it when the peer's certificate names a
- * node of this cluster and the address is one of this node's pods. The other way, `dial` carries a
- * service proxy's connection to an endpoint on another node through that node's tunnel (see
- * tunnel-dialer.ts: resumed sessions, spare connections made ahead).
+ * The node's end of its cluster's mutual-TLS tunnel: HTTP/2 over TLS 1.3 on the node's address,
+ * client certificates required, trusting only the cluster's CAs. A peer keeps a long-lived session
+ * (one TLS connection) to it and carries each proxied connection as one `CONNECT` stream whose
+ * `:authority` names a pod address and port. The session is kept only while the peer's
+ * certificate names a live node of this cluster; a stream is connected to its target only when
+ * that is one of this node's pods. HTTP/2's per-stream flow control carries backpressure both
+ * ways; a stream's end is the pod connection's FIN, and a reset either way resets the other
+ * (splice.ts). The other way, `dial` carries a service proxy's connection to an endpoint on
+ * another node through that node's tunnel (tunnel-dialer.ts).
  *
  * The node's key is made here, in memory, and never leaves the process; its certificate is asked
  * for at start and again at half its life.
  */
 export class Tunnel {
   private readonly key = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-  private readonly server: Server;
+  private readonly server: Http2SecureServer;
   private cert: NodeCertificateReply | null = null;
   private bundle: string[] = [];
   private peers = new Map<string, TunnelPeer>();
+  /** Sessions peers opened to this node, by the peer's node id. */
+  private readonly inbound = new Map<ServerHttp2Session, string>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private listening = 0;
-  readonly stats: TunnelStats = {
+  private readonly limits: SessionLimits;
+  private readonly bytes = new ByteMeter();
+  private readonly counters: TunnelStats = {
     accepted: 0,
     refused: 0,
     dialled: 0,
-    pooled: 0,
     handshakes: 0,
-    resumed: 0,
     handshakeMs: 0,
+    sessionsOut: 0,
+    sessionsIn: 0,
+    streamsOut: 0,
+    streamsIn: 0,
+    sentBytes: 0,
+    receivedBytes: 0,
   };
   private readonly dialer: TunnelDialer;
 
   constructor(private readonly opts: TunnelOptions) {
-    this.dialer = new TunnelDialer(opts.clusterId, this.stats);
-    this.server = createServer(
-      { requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.3", noDelay: true },
-      (socket) => this.accept(socket),
-    );
+    this.limits = { ...SESSION_LIMITS, ...opts.limits };
+    this.dialer = new TunnelDialer(opts.clusterId, this.counters, this.bytes, this.limits, opts.logger);
+    this.server = createSecureServer({
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.3",
+      noDelay: true,
+      settings: sessionSettings(this.limits),
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+    });
+    // Before the HTTP/2 session is made on it: its bytes are counted from the start.
+    this.server.prependListener("secureConnection", (socket: TLSSocket) => this.bytes.track(socket));
+    this.server.on("session", (session) => this.admit(session));
     this.server.on("tlsClientError", (error) => {
-      this.stats.refused++;
+      this.counters.refused++;
       opts.logger.debug({ err: error.message }, "tunnel: refused a handshake");
     });
   }
 
   get port(): number {
     return this.listening;
+  }
+
+  get stats(): TunnelStats {
+    return { ...this.counters, sentBytes: this.bytes.sent, receivedBytes: this.bytes.received };
   }
 
   /** Listens, then gets the node's certificate (retried until it comes) and keeps it renewed. */
@@ -117,16 +150,21 @@ export class Tunnel {
     });
   }
 
+  /** Stops listening and cuts every session, both ways. */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.dialer.stop();
     this.server.close();
+    for (const session of this.inbound.keys()) session.destroy();
   }
 
   /** The cluster's tunnels and CAs as the control plane's view lists them. */
   update(view: NetworkView): void {
     this.peers = new Map((view.tunnels ?? []).map((t) => [t.nodeName, t]));
+    this.dialer.retain(this.peers.values());
+    // A node that left (or was removed) loses its sessions to this node at once.
+    for (const [session, nodeId] of this.inbound) if (!this.isLive(nodeId)) session.destroy();
     const bundle = view.caBundle ?? [];
     if (bundle.length > 0 && bundle.join() !== this.bundle.join()) {
       this.bundle = bundle;
@@ -139,6 +177,11 @@ export class Tunnel {
     const peer = e.nodeName ? this.peers.get(e.nodeName) : undefined;
     if (!peer) throw new Error(`no tunnel to node ${e.nodeName} (yet)`);
     return this.dialer.dial(peer, e);
+  }
+
+  private isLive(nodeId: string): boolean {
+    for (const p of this.peers.values()) if (p.nodeId === nodeId) return true;
+    return false;
   }
 
   private applyContext(): void {
@@ -176,71 +219,73 @@ export class Tunnel {
     if (!this.stopped) this.timer = setTimeout(() => void this.renew(), Math.min(wait, 2 ** 31 - 1));
   }
 
-  /** A peer's connection: its certificate passed TLS; its identity and its target are checked here. */
-  private accept(socket: TLSSocket): void {
-    socket.on("error", () => socket.destroy());
-    const refuse = (why: string, extra: Record<string, unknown> = {}) => {
-      this.stats.refused++;
-      this.opts.logger.warn({ ...extra, why }, "tunnel: refused a connection");
-      socket.destroy();
-    };
-    const san = socket.getPeerCertificate().subjectaltname ?? "";
+  /** A peer's session: its certificate passed TLS; whose it is is checked here, then each stream's target. */
+  private admit(session: ServerHttp2Session): void {
+    session.on("error", (error) => this.opts.logger.debug({ err: error.message }, "tunnel session failed"));
+    const cert = (session.socket as TLSSocket).getPeerCertificate();
+    const san = cert.subjectaltname ?? "";
     const who = san.startsWith("URI:") ? parseNodeIdentityUri(san.slice(4)) : null;
-    if (!who || who.clusterId !== this.opts.clusterId) {
-      refuse("not a node of this cluster", { san });
+    if (!who || who.clusterId !== this.opts.clusterId || !this.isLive(who.nodeId)) {
+      this.counters.refused++;
+      this.opts.logger.warn(
+        { san, why: who?.clusterId === this.opts.clusterId ? "not a live node" : "not of this cluster" },
+        "tunnel: refused a session",
+      );
+      session.destroy();
       return;
     }
-    if (![...this.peers.values()].some((p) => p.nodeId === who.nodeId)) {
-      refuse("not a live node of this cluster", { san });
-      return;
-    }
-    let buffered = Buffer.alloc(0);
-    const timer = setTimeout(() => refuse("no header"), HEADER_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf(0x0a);
-      if (end < 0) {
-        if (buffered.length > TUNNEL_HEADER_MAX) {
-          clearTimeout(timer);
-          socket.off("data", onData);
-          refuse("header too long");
-        }
-        return;
-      }
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.pause();
-      const target = parseTunnelHeader(buffered.subarray(0, end).toString("latin1"));
-      if (!target || !this.opts.isLocalPod(target.ip)) {
-        refuse("the target is not a pod of this node", { target: target ?? "malformed" });
-        return;
-      }
-      const rest = buffered.subarray(end + 1);
-      this.pipe(socket, target, rest);
-    };
-    socket.on("data", onData);
+    this.inbound.set(session, who.nodeId);
+    this.counters.sessionsIn++;
+    session.once("close", () => {
+      this.inbound.delete(session);
+      this.counters.sessionsIn--;
+    });
+    superviseSession(
+      session,
+      () => cert.valid_to,
+      this.limits,
+      () => session.destroy(),
+    );
+    session.on("stream", (stream, headers) => this.open(stream, headers, san));
   }
 
-  private pipe(socket: TLSSocket, target: { ip: string; port: number }, rest: Buffer): void {
-    const upstream: Socket = netConnect({ host: target.ip, port: target.port, noDelay: true });
+  /** A peer's stream: connected to the pod its `:authority` names when that is one of this node's. */
+  private open(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, san: string): void {
+    stream.on("error", () => {});
+    const refuse = (status: number, why: string) => {
+      this.counters.refused++;
+      this.opts.logger.warn({ san, target: headers[":authority"], why }, "tunnel: refused a stream");
+      if (!stream.destroyed) stream.respond({ ":status": status }, { endStream: true });
+    };
+    const target =
+      headers[":method"] === "CONNECT" ? parseTunnelAuthority(String(headers[":authority"] ?? "")) : null;
+    if (!target || !this.opts.isLocalPod(target.ip)) {
+      refuse(headers[":method"] === "CONNECT" ? 403 : 405, "the target is not a pod of this node");
+      return;
+    }
+    this.counters.streamsIn++;
+    stream.once("close", () => this.counters.streamsIn--);
+    const pod = netConnect({ host: target.ip, port: target.port, noDelay: true, allowHalfOpen: true });
     const timer = setTimeout(
-      () => upstream.destroy(new Error("connect timeout")),
+      () => pod.destroy(new Error("connect timeout")),
       this.opts.connectTimeoutMs ?? 2_000,
     );
-    upstream.once("error", () => {
+    const gone = () => pod.destroy();
+    stream.once("close", gone);
+    pod.once("error", () => {
       clearTimeout(timer);
-      socket.destroy();
+      if (!stream.destroyed && !stream.headersSent) stream.respond({ ":status": 502 }, { endStream: true });
     });
-    upstream.once("connect", () => {
+    pod.once("connect", () => {
       clearTimeout(timer);
-      this.stats.accepted++;
-      socket.write(Buffer.from([TUNNEL_OK]));
-      if (rest.length > 0) upstream.write(rest);
-      socket.on("close", () => upstream.destroy());
-      upstream.on("close", () => socket.destroy());
-      socket.pipe(upstream);
-      upstream.pipe(socket);
-      socket.resume();
+      stream.off("close", gone);
+      if (stream.destroyed) {
+        pod.destroy();
+        return;
+      }
+      this.counters.accepted++;
+      stream.respond({ ":status": 200 });
+      splice(stream, pod);
     });
   }
 }
