@@ -9,15 +9,14 @@
  * Run: `npm run bench:api` (services up). BENCH_SECONDS (10), BENCH_CONNECTIONS (32).
  * `-- --json` ends with one JSON line.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { createTestApi } from "@berth/control-api/testing";
 import { createTestDatabase, ensureTemplate } from "@berth/db/testing";
 import { serve } from "@hono/node-server";
+import { type LoadResult, runWrk } from "./wrk";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -40,45 +39,18 @@ const { token } = await api.tenant("bench");
 const cluster = (await api.call("POST", "/v1/clusters", { token, body: { name: "bench" } })).body
   .id as string;
 
-interface Result {
-  run: string;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  non2xx: number;
-}
-
 const dir = await mkdtemp(join(tmpdir(), "berth-api-bench-"));
 async function wrk(
   name: string,
   path: string,
   opts: { method?: string; auth?: boolean } = {},
-): Promise<Result> {
+): Promise<LoadResult> {
   const script = join(dir, `${name.replace(/\W+/g, "-")}.lua`);
   const headers = opts.auth ? `wrk.headers["Authorization"] = "Bearer ${token}"\n` : "";
-  await writeFile(
-    script,
-    `wrk.method = "${opts.method ?? "GET"}"\n${headers}${opts.method === "POST" ? 'wrk.headers["Content-Type"] = "application/json"\nwrk.body = "{}"\n' : ""}`,
-  );
-  const { stdout } = await promisify(execFile)("wrk", [
-    ...["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-s", script],
-    `${url}${path}`,
-  ]);
-  const ms = (label: string) => {
-    const m = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)$`, "m").exec(stdout);
-    if (!m) throw new Error(`wrk printed no ${label}th percentile:\n${stdout}`);
-    return Math.round(Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as "us" | "ms" | "s"] * 100) / 100;
-  };
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  return {
-    run: name,
-    requestsPerSecond: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0)),
-    p50Ms: ms("50"),
-    p99Ms: ms("99"),
-    errors: socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0,
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0),
-  };
+  const body =
+    opts.method === "POST" ? 'wrk.headers["Content-Type"] = "application/json"\nwrk.body = "{}"\n' : "";
+  await writeFile(script, `wrk.method = "${opts.method ?? "GET"}"\n${headers}${body}`);
+  return runWrk(name, ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "-s", script, `${url}${path}`]);
 }
 
 const results = [

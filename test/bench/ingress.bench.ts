@@ -15,17 +15,17 @@
  * BENCH_ACCESS_LOG (true). `-- --json` ends with one JSON line. Goal (issue #13): ≥ 5,700 req/s
  * without keep-alive, p99 < 10 ms on 2 CPUs (ingress-nginx's published figure).
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { get } from "node:http";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import { freePort, poll } from "../e2e/support";
 import { hostPortBlock, startAgents } from "../integration/agent-support";
 import { startPlatform } from "../integration/harness";
 import { ingress, selfSigned, tlsSecret } from "../integration/tls-support";
+import { type LoadResult, runWrk } from "./wrk";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -130,14 +130,7 @@ await poll(
   60_000,
 );
 
-interface Result {
-  run: string;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  non2xx: number;
-}
+type Result = LoadResult;
 
 interface Load {
   host: string;
@@ -189,37 +182,20 @@ async function run(name: string, load: Load): Promise<Result> {
  * One run by wrk (its own process, one thread — C, so the load takes little of the two cores the
  * pod and the gateway share), a new connection per request (`Connection: close`).
  */
-async function wrk(name: string, url: string, hostHeader: string): Promise<Result> {
-  const { stdout } = await promisify(execFile)("wrk", [
-    ...["-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency"],
+function wrk(name: string, url: string, hostHeader: string): Promise<Result> {
+  // busybox httpd closes without a word on some refused accepts: counted as errors by wrk ("read").
+  return runWrk(name, [
+    ...["-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`],
     ...["-H", "Connection: close", "-H", `Host: ${hostHeader}`, url],
   ]);
-  const ms = (label: string) => {
-    const m = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)$`, "m").exec(stdout);
-    if (!m) throw new Error(`wrk printed no ${label}th percentile:\n${stdout}`);
-    const unit = { us: 0.001, ms: 1, s: 1000 }[m[2] as "us" | "ms" | "s"];
-    return Math.round(Number(m[1]) * unit * 100) / 100;
-  };
-  const count = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  return {
-    run: name,
-    requestsPerSecond: Math.round(count(/Requests\/sec:\s+([\d.]+)/)),
-    p50Ms: ms("50"),
-    p99Ms: ms("99"),
-    // busybox httpd closes without a word on some refused accepts: counted as errors by wrk ("read").
-    errors: socketErrors ? socketErrors.slice(1).reduce((n, x) => n + Number(x), 0) : 0,
-    non2xx: count(/Non-2xx or 3xx responses: (\d+)/),
-  };
 }
 
 /**
  * Every connection without keep-alive leaves an entry in the kernel's connection tracking for two
- * minutes (TIME_WAIT); a run of ~8,000 new connections/s fills half of the default table
- * (`nf_conntrack_max`, 262,144), and a table near full makes every `connect` scan for an entry to
- * drop (3.3 ms of kernel time each, measured with strace: the gateway fell to ~800 req/s). Each
- * run starts once the table is below a quarter full, as it would be on a host not just hammered by
- * the run before.
+ * minutes; a run of ~8,000 new connections/s fills half of the default table (`nf_conntrack_max`,
+ * 262,144), and a table near full drops new connections. Each run starts once the table is below a
+ * quarter full, as it would be on a host not just hammered by the run before. (The TIME_WAIT ports
+ * of the run before are the other leftover: `net.ipv4.tcp_tw_reuse=1`, see infra/services.sh.)
  */
 async function drainConntrack(): Promise<void> {
   const read = async (name: string) =>

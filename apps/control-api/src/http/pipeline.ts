@@ -48,20 +48,15 @@ export async function authorizeAndRun(
   meta: RequestMeta,
   scratch: Scratch,
 ): Promise<unknown> {
-  const value = await authorizeAndRunOnce(deps, op, caller, input, meta, scratch);
+  const value = await authorizedRun(deps, op, caller, input, meta, scratch);
   if (op.method !== "GET" && (caller.kind === "user" || caller.kind === "anonymous"))
     await deps.assignments.barrier();
   return value;
 }
 
-async function authorizeAndRunOnce(
-  deps: Deps,
-  op: AnyOperation,
-  caller: Caller,
-  input: unknown,
-  meta: RequestMeta,
-  scratch: Scratch,
-): Promise<unknown> {
+async function authorizedRun(
+  ...[deps, op, caller, input, meta, scratch]: Parameters<typeof authorizeAndRun>
+) {
   if (caller.kind === "user" || caller.kind === "node") {
     scratch.resource = await op.resource(caller as CallerOf<typeof op.auth>, input, deps);
   }
