@@ -78,14 +78,8 @@ const insideTenantTransaction = new AsyncLocalStorage<true>();
 export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const run = () =>
     db.transaction(async (tx) => {
-      // Sent ahead of the transaction's first query on the same connection, not waited for first:
-      // one round trip fewer. Until it has taken effect no row of any tenant is visible (row-level
-      // security fails closed), and if it fails the transaction fails with it.
-      const scoped = tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
-      scoped.catch(() => {});
-      const result = await insideTenantTransaction.run(true, () => fn(tx));
-      await scoped;
-      return result;
+      await tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
+      return insideTenantTransaction.run(true, () => fn(tx));
     });
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
   if (insideTenantTransaction.getStore()) return run();
