@@ -143,13 +143,12 @@ export class ClusterNetwork {
     const made = read && (await makePodNetwork(this.opts, read, (taken) => this.firstView(taken)));
     if (!made) return;
     const { network, view: first } = made;
-    const podCidr = first.podCidr;
     this.network = network;
     this.opts.logger.info({ network: this.network }, "pods join the node's network");
     this.bridge = new BridgeAddress(this.network.gateway);
     this.firewall = new PodFirewall(this.network.subnet);
     await this.firewall.install();
-    if (podCidr)
+    if (first.podCidr)
       this.routes = new PodRoutes({
         ...this.network,
         nodeName: this.opts.tunnel?.nodeName ?? "",
