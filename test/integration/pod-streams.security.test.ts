@@ -20,6 +20,8 @@ let b: { token: string };
 let clusterId: string;
 let nodes: { nodeId: string; credential: string; name: string }[] = [];
 let beat: NodeJS.Timeout;
+/** Heartbeats sent and not yet answered: stopping the beat waits for them. */
+const beating = new Set<Promise<unknown>>();
 let podName: string;
 
 const deployment = (containers: { name: string; cpu?: string }[]) => ({
@@ -72,7 +74,12 @@ beforeAll(async () => {
   clusterId = await p.activeCluster(a.token, "c");
   nodes = [await join("n1")];
   beat = setInterval(() => {
-    for (const n of nodes) void p.api.call("POST", "/v1/nodes/heartbeat", { token: n.credential, body: {} });
+    for (const n of nodes) {
+      const sent = p.api.call("POST", "/v1/nodes/heartbeat", { token: n.credential, body: {} });
+      beating.add(sent);
+      const done = () => beating.delete(sent);
+      sent.then(done, done);
+    }
   }, 500);
   await p.api.call("PUT", `/v1/clusters/${clusterId}/deployments/default/web`, {
     token: a.token,
@@ -243,6 +250,8 @@ describe("the reverse channel", () => {
     // lapsed) but its pods are not replaced yet (5 s): set as such, so that the answer does not race
     // the sweep and the eviction on a loaded machine.
     clearInterval(beat);
+    // A heartbeat already on its way would mark the node ready again after the update below.
+    await Promise.allSettled([...beating]);
     await systemRows(
       p.api.deps.db,
       sql`update nodes set status = 'not_ready', last_heartbeat_at = now() - interval '4 seconds' where id = ${nodes[0]?.nodeId ?? ""}`,
