@@ -257,6 +257,33 @@ describe("the audit log", () => {
     ).toBe(true);
   });
 
+  it("writes a change's entry in the transaction that makes the change, and no success entry for a change refused", async () => {
+    const xminOf = async (query: ReturnType<typeof sql>) =>
+      ((await systemRows(api.deps.db, query))[0] as { xmin: string } | undefined)?.xmin;
+    const created = await api.call("POST", "/v1/clusters", {
+      token: admin.token,
+      body: { name: "atomic" },
+      headers: { "x-request-id": "audit-atomic-1" },
+    });
+    expect(created.status).toBe(202);
+    // Rows written by one transaction carry its id as xmin.
+    const change = await xminOf(sql`select xmin::text from clusters where id = ${created.body.id}`);
+    const entry = await xminOf(sql`select xmin::text from audit_events where request_id = 'audit-atomic-1'`);
+    expect(change).toBeDefined();
+    expect(entry).toBe(change);
+    const again = await api.call("POST", "/v1/clusters", {
+      token: admin.token,
+      body: { name: "atomic" },
+      headers: { "x-request-id": "audit-atomic-2" },
+    });
+    expect(again.status).toBe(409);
+    const entries = await systemRows(
+      api.deps.db,
+      sql`select result, status from audit_events where request_id = 'audit-atomic-2'`,
+    );
+    expect(entries).toEqual([{ result: "failure", status: "409" }]);
+  });
+
   it("filters and pages", async () => {
     const page1 = await as(admin.token).get("/v1/audit-events?limit=2&action=cluster:Create");
     expect(page1.body.items.length).toBeLessThanOrEqual(2);

@@ -70,17 +70,55 @@ export async function closeDb(db: Db): Promise<void> {
 const insideTenantTransaction = new AsyncLocalStorage<true>();
 
 /**
+ * A record that must commit with the change it records (a write's audit entry): the first
+ * transaction of its tenant that changes something, inside `withChangeRecord`, writes it before it
+ * commits, so the change and its record exist together or not at all.
+ */
+export interface ChangeRecord {
+  readonly tenantId: string;
+  /** Inserts the record in the transaction that made the change. */
+  write(tx: Tx): Promise<void>;
+  /** Set once a transaction that wrote the record has committed. */
+  committed: boolean;
+}
+
+const changeRecord = new AsyncLocalStorage<ChangeRecord>();
+
+/** Runs `fn` with `record` pending: see ChangeRecord. */
+export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>): Promise<T> {
+  return changeRecord.run(record, fn);
+}
+
+/** Whether the transaction has written a row: it has a transaction id only once it has. */
+async function changedSomething(tx: Tx): Promise<boolean> {
+  const [row] = await tx.execute<{ wrote: boolean }>(
+    sql`select pg_current_xact_id_if_assigned() is not null as wrote`,
+  );
+  return row?.wrote === true;
+}
+
+/**
  * Runs `fn` in one transaction scoped to a tenant: row-level security limits every statement to the
  * tenant's rows, so a query that forgets its `where tenant_id = …` still sees nothing of others.
  * Connections are handed out fairly: one tenant holds at most half of the pool, and when tenants
  * wait, freed connections go to them in turn (a flood of one tenant's queries queues behind itself).
  */
 export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const run = () =>
-    db.transaction(async (tx) => {
+  const run = async () => {
+    const record = changeRecord.getStore();
+    let recorded = false;
+    const value = await db.transaction(async (tx) => {
       await tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
-      return insideTenantTransaction.run(true, () => fn(tx));
+      const value = await insideTenantTransaction.run(true, () => fn(tx));
+      if (record && !record.committed && record.tenantId === tenantId && (await changedSomething(tx))) {
+        await record.write(tx);
+        recorded = true;
+      }
+      return value;
     });
+    if (record && recorded) record.committed = true;
+    return value;
+  };
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
   if (insideTenantTransaction.getStore()) return run();
   return db.$fair.run(tenantId, run);

@@ -11,6 +11,7 @@ export {
   scopeOf,
 } from "./budgets";
 export {
+  type ChangeRecord,
   closeDb,
   createDb,
   type Db,
@@ -18,6 +19,7 @@ export {
   type DbUrls,
   ping,
   type Tx,
+  withChangeRecord,
   withSystem,
   withTenant,
 } from "./client";

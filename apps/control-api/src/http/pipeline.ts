@@ -6,7 +6,7 @@ import { authorize } from "../auth/authorize";
 import { hit } from "../auth/rate-limit";
 import type { Caller, Deps } from "../deps";
 import type { AnyOperation, CallerOf, RequestMeta } from "../operation";
-import { recordAudit } from "../services/audit";
+import { type AuditEntry, auditedChange, recordAudit } from "../services/audit";
 
 /** What is known of a call so far, for its audit record. */
 export interface Scratch {
@@ -18,6 +18,8 @@ export interface Scratch {
   details?: Record<string, unknown>;
   /** Ends the call's place in the foreground (see foreground.ts); an expensive call leaves it early. */
   leaveForeground?: () => void;
+  /** The call's success entry was committed with its change (see auditedChange). */
+  audited?: boolean;
 }
 
 /**
@@ -65,9 +67,21 @@ async function authorizedRun(
     await authorize(deps, caller, op.action, scratch.resource ?? "*", meta);
   }
   if (op.longPoll) scratch.leaveForeground?.();
-  const run = deps.checkReplies
+  const execute = deps.checkReplies
     ? async () => checkedReply(op, await op.run(deps, caller as CallerOf<typeof op.auth>, input, meta))
     : () => op.run(deps, caller as CallerOf<typeof op.auth>, input, meta);
+  // A streamed or upgraded call's entry is written once it is answered, as before.
+  const plain = op.transport !== "stream" && op.transport !== "websocket";
+  const entry = plain && auditMode(op) === "always" ? auditEntry(op, meta, scratch) : null;
+  const tenantId = entry?.tenantId;
+  const run =
+    entry && tenantId
+      ? async () => {
+          const { value, recorded } = await auditedChange(deps, { ...entry, tenantId }, execute);
+          scratch.audited = recorded;
+          return value;
+        }
+      : execute;
   const cost = costOf(op, input);
   if (caller.kind !== "user" || cost === 1) return run();
   // The first unit was counted when the caller was authenticated.
@@ -101,17 +115,17 @@ function checkedReply(op: AnyOperation, value: unknown): unknown {
 
 const AUTH_FAILURES = new Set(["UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"]);
 
-/** Records the call in the audit log when it must be: every write, and every failed authentication or authorisation. */
-export async function auditOutcome(
-  deps: Deps,
+/** Which calls are recorded: every write, and every failed authentication or authorisation. */
+const auditMode = (op: AnyOperation) => op.audit ?? (op.method === "GET" ? "failures" : "always");
+
+/** The audit entry of a call: a success unless `error` is given. */
+function auditEntry(
   op: AnyOperation,
   meta: RequestMeta,
   scratch: Scratch,
-  error: BerthError | null,
-  status: number,
-): Promise<void> {
-  const mode = op.audit ?? (op.method === "GET" ? "failures" : "always");
-  if (mode === "failures" && !(error && AUTH_FAILURES.has(error.code))) return;
+  error: BerthError | null = null,
+  status: number = op.successStatus,
+): AuditEntry {
   const caller = scratch.caller;
   const who =
     caller?.kind === "user"
@@ -119,7 +133,7 @@ export async function auditOutcome(
       : caller?.kind === "node"
         ? { tenantId: caller.tenantId, principalId: caller.nodeId, principalType: "node" as const }
         : (scratch.attributedTo ?? { tenantId: null, principalId: null, principalType: null });
-  await recordAudit(deps, {
+  return {
     ...who,
     action: op.action,
     resource: scratch.resource ?? "*",
@@ -130,5 +144,23 @@ export async function auditOutcome(
     sourceIp: meta.sourceIp,
     userAgent: meta.userAgent,
     details: scratch.details ?? null,
-  });
+  };
+}
+
+/**
+ * Records the call in the audit log when it must be (see auditMode), unless its success entry was
+ * already committed with its change.
+ */
+export async function auditOutcome(
+  deps: Deps,
+  op: AnyOperation,
+  meta: RequestMeta,
+  scratch: Scratch,
+  error: BerthError | null,
+  status: number,
+): Promise<void> {
+  const mode = auditMode(op);
+  if (mode === "failures" && !(error && AUTH_FAILURES.has(error.code))) return;
+  if (error === null && scratch.audited) return;
+  await recordAudit(deps, auditEntry(op, meta, scratch, error, status));
 }

@@ -1,5 +1,5 @@
 import { instantSchema, newId } from "@berth/core";
-import { auditEvents, withSystem, withTenant } from "@berth/db";
+import { auditEvents, type ChangeRecord, withChangeRecord, withSystem, withTenant } from "@berth/db";
 import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
 import { z } from "zod";
 import type { PrincipalType } from "../auth/access-tokens";
@@ -26,21 +26,45 @@ export interface AuditEntry {
   details?: Record<string, unknown> | null;
 }
 
+/** The row of an entry, as both ways of writing it insert it. */
+function auditRow(deps: Deps, e: AuditEntry) {
+  return {
+    id: newId("audit"),
+    ...e,
+    status: String(e.status),
+    userAgent: e.userAgent.slice(0, 256),
+    time: deps.now(),
+  };
+}
+
 /** Appends to the audit log. Never throws: a failure to audit is logged loudly instead of failing the call. */
 export async function recordAudit(deps: Deps, e: AuditEntry): Promise<void> {
   try {
-    await withSystem(deps.db, (tx) =>
-      tx.insert(auditEvents).values({
-        id: newId("audit"),
-        ...e,
-        status: String(e.status),
-        userAgent: e.userAgent.slice(0, 256),
-        time: deps.now(),
-      }),
-    );
+    await withSystem(deps.db, (tx) => tx.insert(auditEvents).values(auditRow(deps, e)));
   } catch (error) {
     deps.logger.error({ err: error, audit: e }, "could not write the audit log");
   }
+}
+
+/**
+ * Runs a tenant's write with its success entry pending: the first transaction of the tenant that
+ * changes something writes the entry before it commits (see ChangeRecord). Returns whether it did;
+ * when it did not (nothing changed, or not in a tenant transaction), the caller records it after.
+ */
+export async function auditedChange<T>(
+  deps: Deps,
+  entry: AuditEntry & { tenantId: string },
+  fn: () => Promise<T>,
+): Promise<{ value: T; recorded: boolean }> {
+  const record: ChangeRecord = {
+    tenantId: entry.tenantId,
+    committed: false,
+    write: async (tx) => {
+      await tx.insert(auditEvents).values(auditRow(deps, entry));
+    },
+  };
+  const value = await withChangeRecord(record, fn);
+  return { value, recorded: record.committed };
 }
 
 export const listAuditInput = pageInput
