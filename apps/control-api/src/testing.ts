@@ -28,6 +28,7 @@ import { createStreams, type StreamLimits } from "./streams/streams";
 
 export { attachWebSockets } from "./http/upgrade";
 export { type AgentBundle, type AgentSource, agentBundle, bundleOf } from "./services/agent-bundle";
+export type { RegistryTokenSettings } from "./services/registry-token";
 
 /**
  * A real control API for tests: its own database (cloned from the migrated template), real Redis
