@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestApi } from "@berth/control-api/testing";
 import {
   createRegistryClient,
   MANIFEST_MEDIA_TYPES,
@@ -251,11 +252,35 @@ describe("the registry with Berth's token service", () => {
     expect(wrongService.body.error.code).toBe("VALIDATION_FAILED");
     const badScope = await token(a.key, ["pull-everything"]);
     expect(badScope.status).toBe(400);
-    expect(badScope.body.error.details ?? badScope.body.error).toBeTruthy();
+    expect(badScope.body.error).toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: expect.stringContaining("pull-everything"),
+    });
     const noService = await fetch(`${api.url}/v1/registry/token`, {
       headers: { authorization: basic(a.key) },
     });
     expect(noService.status).toBe(400);
+  });
+
+  it("is rate-limited per client address like the other public routes", async () => {
+    // An API of its own (its own database) with a limit of 2 a minute; calls without credentials
+    // count as much as any other.
+    const limited = await createTestApi({ registry: settings, limits: { publicRequestsPerMinutePerIp: 2 } });
+    try {
+      const call = (ip: string) =>
+        limited.call("GET", `/v1/registry/token?service=${SERVICE}&scope=repository:a/web:pull`, {
+          headers: { "x-forwarded-for": ip },
+        });
+      expect((await call("203.0.113.9")).status).toBe(401);
+      expect((await call("203.0.113.9")).status).toBe(401);
+      const third = await call("203.0.113.9");
+      expect(third.status).toBe(429);
+      expect(third.body.error.code).toBe("RATE_LIMITED");
+      expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect((await call("203.0.113.10")).status).toBe(401);
+    } finally {
+      await limited.close();
+    }
   });
 
   it("infra/services.sh runs the shared registry with token auth (REGISTRY_URL)", async () => {
