@@ -114,6 +114,17 @@ describe("the registry with Berth's token service", () => {
     expect(manifest.digest).toBe(pushedDigest);
     expect(JSON.parse(manifest.body.toString()).layers.length).toBeGreaterThan(0);
     await expect(client.resolve(repo, "no-such-tag")).rejects.toMatchObject({ status: 404 });
+    // Credentials follow only the realms the caller trusts.
+    const trusting = createRegistryClient({
+      credentials: { username: "berth", password: a.key },
+      trustedRealmOrigins: [api.url],
+    });
+    expect((await trusting.resolve(repo, "v1")).digest).toBe(pushedDigest);
+    const wary = createRegistryClient({
+      credentials: { username: "berth", password: a.key },
+      trustedRealmOrigins: ["https://berth.example"],
+    });
+    await expect(wary.resolve(repo, "v1")).rejects.toMatchObject({ status: 401, code: "UNTRUSTED_REALM" });
   });
 
   it("tenant B can neither pull nor push A's image: the registry answers 401", async () => {

@@ -26,6 +26,11 @@ export interface RegistryClientOptions {
   /** Sent to the token realm (Basic); none: the registry's anonymous access, if any. */
   credentials?: RegistryCredentials | (() => RegistryCredentials | Promise<RegistryCredentials>);
   fetch?: typeof fetch;
+  /**
+   * Origins of token services the credentials may be sent to (`http://api:8080`): a registry names
+   * its realm itself, so a node's credential must not follow any realm it is told. Default: any.
+   */
+  trustedRealmOrigins?: readonly string[];
   /** Each request's limit (default 30 s). */
   timeoutMs?: number;
   now?: () => number;
@@ -83,6 +88,12 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   /** A token for `scope` from the realm of a Bearer challenge, with when to stop using it. */
   async function tokenFor(realm: string, service: string | undefined, scope: string) {
     const url = new URL(realm);
+    if (opts.trustedRealmOrigins && !opts.trustedRealmOrigins.includes(url.origin))
+      throw new RegistryError(
+        `the registry sends credentials to ${url.origin}, which is not a trusted token service`,
+        401,
+        "UNTRUSTED_REALM",
+      );
     if (service) url.searchParams.set("service", service);
     url.searchParams.set("scope", scope);
     const creds = await credentials();
