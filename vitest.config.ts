@@ -20,6 +20,7 @@ export default defineConfig({
       { extends: true, test: { name: "@berth/gateway", root: "./apps/gateway" } },
       { extends: true, test: { name: "@berth/iam", root: "./packages/iam" } },
       { extends: true, test: { name: "@berth/protocol", root: "./packages/protocol" } },
+      { extends: true, test: { name: "@berth/registry", root: "./packages/registry" } },
       { extends: true, test: { name: "@berth/sdk", root: "./packages/sdk" } },
       { extends: true, test: { name: "@berth/cli", root: "./packages/cli" } },
       { extends: true, test: { name: "@berth/ec2-emulator", root: "./packages/ec2-emulator" } },

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Berth's backing services for development, tests and CI: Postgres 15, Redis 7 and Podman's
-# Docker-compatible API, plus the local demo image localhost/berth/demo-web:latest.
+# Berth's backing services for development, tests and CI: Postgres 15, Redis 7, Podman's
+# Docker-compatible API and the image registry (infra/registry.sh), plus the local demo image
+# localhost/berth/demo-web:latest.
 #
 #   infra/services.sh up       install missing Debian packages, start (or reuse) everything
 #   infra/services.sh down     stop what `up` started here (data in .data/ is kept)
 #   infra/services.sh status   what is running (exit 1 if something is down)
-#   infra/services.sh env      `export …` lines for eval: DATABASE_URL (+ _SYSTEM_, _MIGRATION_), REDIS_URL, CONTAINER_HOST
+#   infra/services.sh env      `export …` lines for eval: DATABASE_URL (+ _SYSTEM_, _MIGRATION_), REDIS_URL, CONTAINER_HOST,
+#                              REGISTRY_URL (+ REGISTRY_SERVICE, _TOKEN_ISSUER, _TOKEN_KEY_FILE, _TOKEN_CERT_FILE)
 #   infra/services.sh check    run the demo image (non-root, no capabilities, memory limit,
 #                              published port) through the container API and curl it
 #
@@ -50,6 +52,8 @@ DEMO_SRC=$ROOT/infra/images/demo-web
 PAUSE_IMAGE=localhost/berth/pause:latest
 PAUSE_SRC=$ROOT/infra/images/pause
 API_VERSION=v1.41
+# shellcheck source=infra/registry.sh
+source "$ROOT/infra/registry.sh"
 
 # Values given by the caller win; a value equal to the local default still means "start it here".
 GIVEN_DATABASE_URL=${DATABASE_URL:-}
@@ -105,6 +109,8 @@ wanted_packages() {
   # agent's pod sandboxes), whichever engine builds them; HAProxy serves the ingress gateway's
   # traffic; wrk is the load generator of the benches.
   pkgs+=(busybox-static catatonit haproxy wrk)
+  # The image registry (CNCF Distribution) and what makes its token signing key.
+  [[ -z $GIVEN_REGISTRY_URL ]] && pkgs+=(docker-registry openssl)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)
   printf '%s\n' "${pkgs[@]}"
@@ -524,12 +530,13 @@ cmd_up() {
   with_lock
   install_missing_packages
   tune_kernel
-  PG_STATE="" REDIS_STATE="" PODMAN_STATE="" IMAGE_STATE="" PAUSE_STATE="" SMOKE=""
+  PG_STATE="" REDIS_STATE="" PODMAN_STATE="" IMAGE_STATE="" PAUSE_STATE="" SMOKE="" REGISTRY_STATE=""
   pg_up
   redis_up
   podman_up
   demo_image_up
   pause_image_up
+  registry_up
   if [[ $PODMAN_STATE != reused || $IMAGE_STATE == built || ${BERTH_SMOKE_TEST:-} == 1 ]]; then
     demo_smoke_test
   fi
@@ -538,7 +545,8 @@ cmd_up() {
     redis "$EFFECTIVE_REDIS_URL" "$REDIS_STATE" \
     podman "$EFFECTIVE_CONTAINER_HOST" "$PODMAN_STATE" \
     image "$DEMO_IMAGE" "$IMAGE_STATE${SMOKE:+, $SMOKE}" \
-    image "$PAUSE_IMAGE" "$PAUSE_STATE"
+    image "$PAUSE_IMAGE" "$PAUSE_STATE" \
+    registry "$EFFECTIVE_REGISTRY_URL" "$REGISTRY_STATE"
   say "services ready in $(ms_since "$started") ms (logs in .data/; stop with: npm run services -- down)"
 }
 
@@ -547,6 +555,7 @@ cmd_down() {
   pg_down
   redis_down
   podman_down
+  registry_down
 }
 
 cmd_status() {
@@ -582,6 +591,7 @@ cmd_status() {
     printf '%-9s %-9s %s\n' podman stopped "$EFFECTIVE_CONTAINER_HOST"
     down=1
   fi
+  registry_status || down=1
   return "$down"
 }
 
@@ -593,6 +603,7 @@ cmd_env() {
   printf 'export CONTAINER_HOST=%q\n' "$EFFECTIVE_CONTAINER_HOST"
   # For the podman CLI when CONTAINER_HOST is unset again (it goes remote while it is set).
   printf 'export CONTAINERS_CONF=%q\n' "$PODMAN_CONF"
+  registry_env
 }
 
 cmd_check() {

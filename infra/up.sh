@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run up`: everything a developer needs, in the foreground.
-#   dependencies (npm ci, from the lockfile, when node_modules is missing or stale) → Postgres, Redis, Podman, demo image
-#   (infra/services.sh up) → migrations → control-api, provisioner and the ingress gateway, until Ctrl-C.
+#   dependencies (npm ci, from the lockfile, when node_modules is missing or stale) → Postgres, Redis, Podman, demo image,
+#   registry (infra/services.sh up) → the demo image pushed to the registry as library/demo-web:latest
+#   → migrations → control-api, provisioner and the ingress gateway, until Ctrl-C.
 # Ctrl-C / SIGTERM stops both apps (SIGTERM to each process tree, SIGKILL after
 # BERTH_STOP_TIMEOUT seconds) and exits 0; if one app dies, the other is stopped and this exits
 # non-zero. The backing services keep running: `npm run services -- down` stops them.
@@ -35,6 +36,29 @@ ensure_node_modules
 bash infra/services.sh up
 service_env=$(bash infra/services.sh env)
 eval "$service_env"
+
+# The demo image in the registry's public namespace, which every tenant may pull and only the
+# platform pushes: <REGISTRY_URL's host>/library/demo-web:latest. Signed with the registry token key
+# (the platform's own push token), so it needs no API; skipped for a registry of your own.
+publish_demo_image() {
+  if [[ -z ${REGISTRY_TOKEN_KEY_FILE:-} ]]; then
+    say "registry: REGISTRY_URL is your own; the demo image is not pushed there"
+    return 0
+  fi
+  local layout=$ROOT/.data/registry/demo-web.oci out
+  rm -rf "$layout"
+  # The podman CLI on local storage (CONTAINER_HOST would make it remote).
+  if ! out=$( (unset CONTAINER_HOST && podman save -q --format oci-dir -o "$layout" localhost/berth/demo-web:latest) 2>&1); then
+    say "warning: could not export the demo image for the registry: $out"
+    return 0
+  fi
+  out=$(npx --no-install tsx packages/registry/scripts/push-platform-image.ts --registry "$REGISTRY_URL" \
+    --key "$REGISTRY_TOKEN_KEY_FILE" --service "$REGISTRY_SERVICE" --issuer "$REGISTRY_TOKEN_ISSUER" \
+    --layout "$layout" --repository library/demo-web --tag latest 2>&1) || die "pushing the demo image to $REGISTRY_URL failed: $out"
+  rm -rf "$layout"
+  say "registry: $out"
+}
+publish_demo_image
 
 # Development, said explicitly: a master key is generated and kept under .data/ when none is given.
 export BERTH_DEV=${BERTH_DEV:-1}

@@ -8,6 +8,7 @@ import type { AdmissionCache } from "./auth/admission-cache";
 import type { AdmissionFacts, AttachedPolicy } from "./auth/authorize";
 import type { AssignmentHub } from "./push/hub";
 import type { AgentSource } from "./services/agent-bundle";
+import type { RegistryTokenSettings } from "./services/registry-token";
 import type { Streams } from "./streams/streams";
 
 /** Everything the API needs, built once in index.ts (or by a test) and passed down. */
@@ -52,6 +53,8 @@ export interface Deps {
   readonly streams: Streams;
   /** The node agent this control plane serves, installs and announces to agents (self-update). */
   readonly agent: AgentSource;
+  /** The image registry's token service (REGISTRY_TOKEN_*); absent: GET /v1/registry/token answers 404. */
+  readonly registry?: RegistryTokenSettings | null;
 }
 
 export type Caller =

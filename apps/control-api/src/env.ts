@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
 import {
   DEFAULT_ALLOWED_IMAGE_PREFIXES,
   imagePrefixProblem,
   parseServerEnv,
   serverEnvShape,
 } from "@berth/core";
+import { loadRegistrySigningKey, type RegistrySigningKey } from "@berth/registry";
 import { z } from "zod";
 
 const schema = z.object({
@@ -104,6 +106,28 @@ const schema = z.object({
         if (problem) ctx.addIssue({ code: "custom", message: `${JSON.stringify(p)}: ${problem}` });
       }
     }),
+  /**
+   * The image registry's token service: the EC P-256 private key (PEM file) whose certificate is the
+   * registry's `auth.token.rootcertbundle`. Unset: GET /v1/registry/token answers 404.
+   */
+  REGISTRY_TOKEN_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((path, ctx): RegistrySigningKey | undefined => {
+      if (path === undefined) return undefined;
+      try {
+        return loadRegistrySigningKey(readFileSync(path, "utf8"));
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${path}: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  /** The registry's `auth.token.service` and `auth.token.issuer`. */
+  REGISTRY_SERVICE: z.string().min(1).max(255).default("berth-registry"),
+  REGISTRY_TOKEN_ISSUER: z.string().min(1).max(255).default("berth"),
+  /** Registry tokens are short-lived: at most 5 minutes. */
+  REGISTRY_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
 });
 
 export type Env = z.infer<typeof schema> & { BERTH_MASTER_KEY: string; PUBLIC_URL: string };

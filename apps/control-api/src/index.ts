@@ -63,6 +63,14 @@ const deps: Deps = {
   allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
   webhookAllowLoopback: env.WEBHOOK_ALLOW_LOOPBACK,
   appsDomain: env.BERTH_APPS_DOMAIN,
+  registry: env.REGISTRY_TOKEN_KEY_FILE
+    ? {
+        key: env.REGISTRY_TOKEN_KEY_FILE,
+        issuer: env.REGISTRY_TOKEN_ISSUER,
+        service: env.REGISTRY_SERVICE,
+        ttlSeconds: env.REGISTRY_TOKEN_TTL_SECONDS,
+      }
+    : null,
   checkReplies: env.CHECK_REPLIES,
   limits: {
     requestsPerMinutePerPrincipal: env.RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE,

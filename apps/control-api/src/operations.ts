@@ -7,6 +7,7 @@ import { metricsOperations } from "./ops/metrics";
 import { networkOperations } from "./ops/network";
 import { nodeAgentOperations } from "./ops/node-agent";
 import { objectOperations } from "./ops/objects";
+import { registryOperations } from "./ops/registry";
 import { rolloutOperations } from "./ops/rollouts";
 import { streamOperations } from "./ops/streams";
 import { tenantOperations } from "./ops/tenant";
@@ -31,6 +32,7 @@ export const operations = {
   ...streamOperations,
   ...billingOperations,
   ...budgetOperations,
+  ...registryOperations,
 };
 
 export type Operations = typeof operations;

@@ -23,10 +23,12 @@ import type { AppEnv } from "./http/context";
 import { attachWebSockets } from "./http/upgrade";
 import { createAssignmentHub } from "./push/hub";
 import { type AgentSource, builtAgentSource } from "./services/agent-bundle";
+import type { RegistryTokenSettings } from "./services/registry-token";
 import { createStreams, type StreamLimits } from "./streams/streams";
 
 export { attachWebSockets } from "./http/upgrade";
 export { type AgentBundle, type AgentSource, agentBundle, bundleOf } from "./services/agent-bundle";
+export type { RegistryTokenSettings } from "./services/registry-token";
 
 /**
  * A real control API for tests: its own database (cloned from the migrated template), real Redis
@@ -94,6 +96,8 @@ export async function createTestApi(
     agent?: AgentSource;
     /** The API's clock (default: the real one). */
     now?: () => Date;
+    /** The image registry's token service (default: none, GET /v1/registry/token answers 404). */
+    registry?: RegistryTokenSettings;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -149,6 +153,7 @@ export async function createTestApi(
     admissions: admissionCacheFor(assignments, metricsRegistry),
     streams,
     agent: opts.agent ?? builtAgentSource(),
+    registry: opts.registry ?? null,
   };
   const app = createApp(deps);
   const call: TestApi["call"] = async (method, path, o = {}) => {

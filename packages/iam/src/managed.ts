@@ -31,7 +31,7 @@ export const AdministratorAccess = managed("AdministratorAccess", "Every action 
 
 export const ReadOnlyAccess = managed(
   "ReadOnlyAccess",
-  "List, describe, get and read anything in the caller's tenant but Secrets' values; change nothing.",
+  "List, describe, get and read anything in the caller's tenant but Secrets' values, pull its images; change nothing.",
   {
     Version: "2012-10-17",
     Statement: [
@@ -41,7 +41,7 @@ export const ReadOnlyAccess = managed(
         // `*:Read`, not `*:Read*`: reading a Secret's values (`secret:ReadValue`) is not a
         // read-only viewer's (Kubernetes' `view` role cannot read Secrets either); a pod's logs
         // are (`view` may get pods/log).
-        Action: ["*:List*", "*:Describe*", "*:Get*", "*:Read", "pod:ReadLogs"],
+        Action: ["*:List*", "*:Describe*", "*:Get*", "*:Read", "pod:ReadLogs", "registry:Pull"],
         Resource: `${TENANT}:*`,
       },
     ],
@@ -50,7 +50,7 @@ export const ReadOnlyAccess = managed(
 
 export const ClusterAdmin = managed(
   "ClusterAdmin",
-  "Everything about the tenant's clusters and what runs on them; nothing of IAM or billing.",
+  "Everything about the tenant's clusters and what runs on them, its images included; nothing of IAM or billing.",
   {
     Version: "2012-10-17",
     Statement: [
@@ -81,6 +81,12 @@ export const ClusterAdmin = managed(
           "metrics:*",
         ],
         Resource: `${TENANT}:cluster/*`,
+      },
+      {
+        Sid: "PullAndPushImages",
+        Effect: "Allow",
+        Action: ["registry:Pull", "registry:Push"],
+        Resource: `${TENANT}:repository/*`,
       },
     ],
   },

@@ -140,6 +140,8 @@ export const appRouter = router({
     delete: mutation(ops.deleteBudget),
     events: query(ops.listBudgetEvents),
   }),
+  // The Docker token protocol; over tRPC the caller's own bearer (an access token) is the credential.
+  registry: router({ token: query(ops.registryToken) }),
   webhooks: router({
     create: mutation(ops.createWebhook),
     list: query(ops.listWebhooks),

@@ -1,0 +1,114 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { RegistryTokenSettings } from "@berth/control-api/testing";
+import { loadRegistrySigningKey } from "@berth/registry";
+
+/**
+ * The real registry for a test file: Debian's docker-registry (installed by infra/services.sh up)
+ * with storage of its own, trusting the token key of `infra/services.sh env`
+ * (REGISTRY_TOKEN_KEY_FILE / REGISTRY_TOKEN_CERT_FILE), its realm the test's own control API.
+ */
+export const SERVICE = "berth-registry";
+export const ISSUER = "berth";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is unset: run \`eval "$(bash infra/services.sh env)"\` first`);
+  return value;
+}
+
+/** The token settings the test's control API signs with (the key services.sh made). */
+export async function registryTokenSettings(): Promise<RegistryTokenSettings> {
+  const key = loadRegistrySigningKey(await readFile(required("REGISTRY_TOKEN_KEY_FILE"), "utf8"));
+  return { key, issuer: ISSUER, service: SERVICE, ttlSeconds: 300 };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as { port: number };
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+export interface TestRegistry {
+  /** `127.0.0.1:<port>`, as image references name it. */
+  host: string;
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startTestRegistry(realm: string): Promise<TestRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-registry-"));
+  const port = await freePort();
+  const config = [
+    "version: 0.1",
+    "log: { level: warn, formatter: text }",
+    `storage: { filesystem: { rootdirectory: ${dir}/storage }, delete: { enabled: true } }`,
+    `http: { addr: "127.0.0.1:${port}" }`,
+    "auth:",
+    "  token:",
+    `    realm: ${realm}`,
+    `    service: ${SERVICE}`,
+    `    issuer: ${ISSUER}`,
+    `    rootcertbundle: ${required("REGISTRY_TOKEN_CERT_FILE")}`,
+  ].join("\n");
+  await writeFile(join(dir, "config.yml"), config);
+  const child: ChildProcess = spawn("docker-registry", ["serve", join(dir, "config.yml")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await fetch(`${url}/v2/`).catch(() => null);
+    if (res?.status === 401) break;
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`docker-registry did not start on ${url}: ${stderr.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    url,
+    async close() {
+      child.kill("SIGTERM");
+      await new Promise((ok) => (child.exitCode !== null ? ok(null) : child.once("exit", ok)));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const run = promisify(execFile);
+
+/** The podman CLI on the project's local storage (never remote: CONTAINER_HOST would make it so). */
+export async function podman(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const { CONTAINER_HOST: _remote, ...env } = process.env;
+  return run("podman", args, { env, timeout: 60_000 });
+}
+
+/** Podman's failure as text (its exit and stderr), or null when the command succeeded. */
+export async function podmanFails(args: string[]): Promise<string | null> {
+  try {
+    await podman(args);
+    return null;
+  } catch (error) {
+    return String((error as { stderr?: string }).stderr ?? error);
+  }
+}
+
+/** The claims of a JWT (not verified: the registry does that). */
+export function claimsOf(token: string): {
+  access: { type: string; name: string; actions: string[] }[];
+  exp: number;
+  iat: number;
+} {
+  return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+}
