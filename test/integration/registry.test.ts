@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestApi } from "@berth/control-api/testing";
@@ -66,8 +66,13 @@ const granted = async (password: string, scopes: string[]) => {
 };
 
 const ref = (namespace: string, repo: string) => `${reg.host}/${namespace}/${repo}`;
+/**
+ * An image of this file's own (the demo image plus a label), so that tagging, pushing and removing
+ * never touch the shared demo image other files run at the same time.
+ */
+let own: string;
 async function tag(image: string): Promise<string> {
-  await podman(["tag", DEMO, image]);
+  await podman(["tag", own, image]);
   tagged.push(image);
   return image;
 }
@@ -79,6 +84,15 @@ beforeAll(async () => {
   api = await p.api.listen();
   reg = await startTestRegistry(`${api.url}/v1/registry/token`);
   [a, b] = await Promise.all([tenant("registry-a"), tenant("registry-b")]);
+  const context = await mkdtemp(join(tmpdir(), "berth-registry-image-"));
+  try {
+    own = `localhost/berth/registry-test:${process.pid}`;
+    await writeFile(join(context, "Containerfile"), `FROM ${DEMO}\nLABEL berth.test.registry="${own}"\n`);
+    await podman(["build", "-q", "-t", own, context]);
+    tagged.push(own);
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
 });
 afterAll(async () => {
   if (tagged.length > 0) await podman(["rmi", "--ignore", ...tagged]).catch(() => {});
