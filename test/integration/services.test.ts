@@ -247,15 +247,21 @@ describe("another tenant's pod on the same host", () => {
     const probe = (ip: string, port: number) =>
       `if nc -w 2 ${ip} ${port} </dev/null >/dev/null 2>&1; then echo open; else echo closed; fi`;
     const dnsA = svc.spec.clusterIP.replace(/\.\d+$/, ".10");
-    // Each refused attempt waits out its timeout: all at once.
-    const [fromCluster, direct, viaService, byName, asked] = await Promise.all([
-      exec(a, clientA, probe(target.status.podIP, 8080)),
-      exec(b, intruder, probe(target.status.podIP, 8080)),
-      exec(b, intruder, `wget -q -O- -T 3 http://${svc.spec.clusterIP}/ 2>&1; echo rc=$?`),
+    // Each refused attempt waits out its timeout: the intruder's run at once, in one exec.
+    const attempts = [
+      probe(target.status.podIP, 8080),
+      `wget -q -O- -T 3 http://${svc.spec.clusterIP}/ 2>&1; echo rc=$?`,
       // Its own resolver does not know the other cluster's names, and the other's resolver does not answer it.
-      exec(b, intruder, "wget -q -O- -T 3 http://web.default/ 2>&1; echo rc=$?"),
-      exec(b, intruder, `nslookup web.default.svc.cluster.local ${dnsA} 2>&1; echo rc=$?`),
+      "wget -q -O- -T 3 http://web.default/ 2>&1; echo rc=$?",
+      `nslookup web.default.svc.cluster.local ${dnsA} 2>&1; echo rc=$?`,
+    ];
+    const jobs = attempts.map((script, i) => `(${script}) > /tmp/attempt${i} 2>&1 &`).join(" ");
+    const [fromCluster, tried] = await Promise.all([
+      exec(a, clientA, probe(target.status.podIP, 8080)),
+      exec(b, intruder, `${jobs} wait; for i in 0 1 2 3; do cat /tmp/attempt$i; echo "--end--"; done`),
     ]);
+    const [direct, viaService, byName, asked] = tried.stdout.split("--end--\n").map((stdout) => ({ stdout }));
+    if (!direct || !viaService || !byName || !asked) throw new Error(`unexpected output: ${tried.stdout}`);
     expect(fromCluster.stdout.trim()).toBe("open");
     expect(direct.stdout.trim()).toBe("closed");
     expect(viaService.stdout).not.toContain("Hello");
@@ -283,14 +289,19 @@ describe("the host, from a pod", () => {
         `if nc -w 2 ${ip} ${port} </dev/null >/dev/null 2>&1; then echo open; else echo closed; fi`;
       // The service address itself: only its service's port.
       const svc = (await call(a, "GET", "services/default/web")).body;
-      const outcomes = await Promise.all(
-        [
-          probe(gateway, anyPort ?? 0),
-          probe(METADATA, metaPort ?? 0),
-          probe(svc.spec.clusterIP, anyPort ?? 0),
-          probe(svc.spec.clusterIP, 80),
-        ].map(async (script) => (await exec(a, pod, script)).stdout.trim()),
-      );
+      // One exec probing all four at once (each refused one waits out its 2 s), in order.
+      const targets: [string, number][] = [
+        [gateway, anyPort ?? 0],
+        [METADATA, metaPort ?? 0],
+        [svc.spec.clusterIP, anyPort ?? 0],
+        [svc.spec.clusterIP, 80],
+      ];
+      const script = targets.map(([ip, port], i) => `(${probe(ip, port)}) > /tmp/probe${i} &`).join(" ");
+      const outcomes = (
+        await exec(a, pod, `${script} wait; cat ${targets.map((_, i) => `/tmp/probe${i}`).join(" ")}`)
+      ).stdout
+        .trim()
+        .split("\n");
       expect(outcomes).toEqual(["closed", "closed", "closed", "open"]);
     } finally {
       for (const srv of servers) srv.close();
