@@ -1,7 +1,7 @@
 import type { FairSemaphore, Logger, MasterKey } from "@berth/core";
 import type { Queues } from "@berth/core/queues";
+import type { RedisClient } from "@berth/core/redis";
 import type { Db } from "@berth/db";
-import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { AccessTokens, PrincipalType } from "./auth/access-tokens";
 import type { AdmissionCache } from "./auth/admission-cache";
@@ -14,7 +14,7 @@ import type { Streams } from "./streams/streams";
 /** Everything the API needs, built once in index.ts (or by a test) and passed down. */
 export interface Deps {
   readonly db: Db;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queues: Queues;
   readonly logger: Logger;
   readonly metrics: Registry;

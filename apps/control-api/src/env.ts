@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import {
   DEFAULT_ALLOWED_IMAGE_PREFIXES,
   imagePrefixProblem,
+  type ParsedServerEnv,
   parseServerEnv,
   serverEnvShape,
 } from "@berth/core";
@@ -130,7 +131,7 @@ const schema = z.object({
   REGISTRY_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(300).default(300),
 });
 
-export type Env = z.infer<typeof schema> & { BERTH_MASTER_KEY: string; PUBLIC_URL: string };
+export type Env = ParsedServerEnv<z.infer<typeof schema>> & { PUBLIC_URL: string };
 
 /** Parses the environment once at boot; a bad value stops the process with the variable's name. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {

@@ -1,9 +1,9 @@
 import type { Server } from "node:http";
 import { createLogger, createMetricsRegistry, FairSemaphore, parseMasterKey } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
+import { createRedisClient } from "@berth/core/redis";
 import { closeDb, createDb } from "@berth/db";
 import { serve } from "@hono/node-server";
-import { Redis } from "ioredis";
 import { API_REDIS_OPTIONS, createApp, createMetricsApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import { admissionCacheFor } from "./auth/authorize";
@@ -20,7 +20,10 @@ const db = createDb(
   { url: env.DATABASE_URL, systemUrl: env.DATABASE_SYSTEM_URL },
   { applicationName: "berth-control-api" },
 );
-const redis = new Redis(env.REDIS_URL, { ...API_REDIS_OPTIONS, lazyConnect: true });
+const redis = createRedisClient(
+  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
+  { ...API_REDIS_OPTIONS, lazyConnect: true },
+);
 // While Redis is away, requests answer 503 (see http/errors.ts) and ioredis keeps reconnecting.
 redis.on("error", (err) => logger.warn({ err: err.message }, "redis connection error"));
 await redis.connect();

@@ -9,12 +9,13 @@ import {
   generateMasterKey,
   parseMasterKey,
   QUEUE_NAMES,
+  type RedisTarget,
 } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
+import { createRedisClient } from "@berth/core/redis";
 import { createTestDatabase, type TestDatabase, testLogLevel, testRedisUrl } from "@berth/db/testing";
 import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import { Redis } from "ioredis";
 import { API_REDIS_OPTIONS, createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
 import { admissionCacheFor } from "./auth/authorize";
@@ -85,6 +86,8 @@ export async function createTestApi(
     tokenTtlSeconds?: number;
     /** Another Redis (e.g. one that is down). */
     redisUrl?: string;
+    /** A Redis Cluster's seed nodes (then `queuePrefix` must be a hash tag). */
+    redisClusterNodes?: RedisTarget["clusterNodes"];
     /** Where the API's log lines go, at level info (default: stdout at TEST_LOG_LEVEL). */
     logTo?: { write(line: string): void };
     allowedImagePrefixes?: readonly string[];
@@ -101,7 +104,10 @@ export async function createTestApi(
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
-  const redis = new Redis(opts.redisUrl ?? testRedisUrl(), { ...API_REDIS_OPTIONS, lazyConnect: true });
+  const redis = createRedisClient(
+    { url: opts.redisUrl ?? testRedisUrl(), clusterNodes: opts.redisClusterNodes },
+    { ...API_REDIS_OPTIONS, lazyConnect: true },
+  );
   redis.on("error", () => {}); // a test of an outage expects them; requests see the failures
   await redis.connect().catch((error: unknown) => {
     if (!opts.redisUrl) throw error;

@@ -1,7 +1,7 @@
 import type { JobName, Logger, MasterKey } from "@berth/core";
 import type { Queues } from "@berth/core/queues";
+import type { RedisClient } from "@berth/core/redis";
 import type { Db } from "@berth/db";
-import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { WebhookSettings } from "./jobs/webhook-deliver";
 import type { MachineProvider } from "./providers/types";
@@ -29,7 +29,7 @@ export interface AutoscalingSettings {
 export interface Deps {
   readonly db: Db;
   /** For queues; workers make their own blocking connections from it. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queues: Queues;
   readonly logger: Logger;
   readonly metrics: Registry;

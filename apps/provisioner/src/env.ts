@@ -1,4 +1,4 @@
-import { parseServerEnv, serverEnvShape } from "@berth/core";
+import { type ParsedServerEnv, parseServerEnv, serverEnvShape } from "@berth/core";
 import { z } from "zod";
 
 const schema = z.object({
@@ -69,7 +69,7 @@ const schema = z.object({
   HPA_METRICS_WINDOW_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
 });
 
-export type Env = z.infer<typeof schema> & { BERTH_MASTER_KEY: string };
+export type Env = ParsedServerEnv<z.infer<typeof schema>>;
 
 /** Parses the environment once at boot; a bad value stops the process with the variable's name. */
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {

@@ -1,8 +1,8 @@
 import { createLogger, createMetricsRegistry, parseMasterKey } from "@berth/core";
 import { createQueues } from "@berth/core/queues";
+import { createRedisClient } from "@berth/core/redis";
 import { closeDb, createDb } from "@berth/db";
 import { serve } from "@hono/node-server";
-import { Redis } from "ioredis";
 import { crashpointFrom } from "./crashpoint";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
@@ -19,7 +19,10 @@ const db = createDb(
     max: env.RECONCILE_CONCURRENCY + 6,
   },
 );
-const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: true });
+const redis = createRedisClient(
+  { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES },
+  { maxRetriesPerRequest: null, lazyConnect: true },
+);
 await redis.connect();
 const deps: Deps = {
   db,

@@ -1,8 +1,8 @@
 import { createLogger, createMetricsRegistry, type MasterKey } from "@berth/core";
 import type { Queues } from "@berth/core/queues";
+import type { RedisClient } from "@berth/core/redis";
 import type { Db } from "@berth/db";
 import { testLogLevel } from "@berth/db/testing";
-import type { Redis } from "ioredis";
 import type { Deps, Timings } from "./deps";
 
 /** Scheduled jobs run more often in tests. */
@@ -28,7 +28,7 @@ export const TEST_TIMINGS: Timings = {
 /** Provisioner deps over a test's own database, Redis connection and queue prefix. */
 export function createTestProvisionerDeps(shared: {
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   master: MasterKey;
   timings?: Partial<Timings>;

@@ -9,6 +9,7 @@ import {
   QUEUE_NAMES,
   type QueueName,
 } from "@berth/core";
+import { duplicateRedis } from "@berth/core/redis";
 import { rollupMetrics } from "@berth/db";
 import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { Counter, Histogram } from "prom-client";
@@ -148,7 +149,7 @@ export function createWorkers(deps: Deps): Workers {
         const worker = new Worker(queue, process, {
           // Blocking reads wait for jobs: no per-command timeout, and commands wait out a reconnection
           // (whatever the connection they are duplicated from does, e.g. the API's fail-fast one).
-          connection: deps.redis.duplicate({
+          connection: duplicateRedis(deps.redis, {
             maxRetriesPerRequest: null,
             enableOfflineQueue: true,
             commandTimeout: undefined,

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { developmentMasterKey } from "./crypto";
+import { clusterPrefixProblem, parseClusterNodes } from "./redis-target";
 
 /**
  * The environment every server process of Berth shares: where Postgres and Redis are, the queue
@@ -13,10 +14,22 @@ export const serverEnvShape = {
   /** The system role's connection, for the platform's work across tenants. */
   DATABASE_SYSTEM_URL: z.url().default("postgres://berth_system@127.0.0.1:55432/berth"),
   REDIS_URL: z.url().default("redis://127.0.0.1:56379"),
+  /** A Redis Cluster's seed nodes (`host:port,host:port`); set, REDIS_URL is not used. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return undefined;
+      const nodes = parseClusterNodes(v);
+      if (!nodes) ctx.addIssue({ code: "custom", message: "expected host:port,host:port,…" });
+      return nodes ?? undefined;
+    }),
+  /** Starts every Redis key and BullMQ queue; in a Redis Cluster, a hash tag (default `{berth}` there). */
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[a-z0-9:_-]+$/)
-    .default("berth"),
+    .regex(/^(\{[a-z0-9_-]+\})?[a-z0-9:_-]*$/)
+    .min(1)
+    .optional(),
   /** 32 bytes, base64. Required, except with BERTH_DEV=1, where a key is kept under BERTH_DATA_DIR. */
   BERTH_MASTER_KEY: z.string().optional(),
   /** Development mode, said explicitly (npm run up does): a missing master key is generated and kept. */
@@ -27,6 +40,12 @@ export const serverEnvShape = {
   BERTH_DATA_DIR: z.string().default(resolve(import.meta.dirname, "../../../.data")),
 };
 
+/** A parsed environment: the master key resolved, the queue prefix chosen (see parseServerEnv). */
+export type ParsedServerEnv<T> = Omit<T, "QUEUE_PREFIX" | "BERTH_MASTER_KEY"> & {
+  BERTH_MASTER_KEY: string;
+  QUEUE_PREFIX: string;
+};
+
 /**
  * Parses the environment once at boot; a bad value stops the process with the variable's name.
  * The master key is resolved here (a development key outside production).
@@ -34,7 +53,7 @@ export const serverEnvShape = {
 export function parseServerEnv<S extends z.ZodObject<typeof serverEnvShape & z.ZodRawShape>>(
   schema: S,
   source: NodeJS.ProcessEnv,
-): z.infer<S> & { BERTH_MASTER_KEY: string } {
+): ParsedServerEnv<z.infer<S>> {
   const parsed = schema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
@@ -44,9 +63,15 @@ export function parseServerEnv<S extends z.ZodObject<typeof serverEnvShape & z.Z
     BERTH_DEV: boolean;
     BERTH_DATA_DIR: string;
     BERTH_MASTER_KEY?: string;
+    REDIS_CLUSTER_NODES?: { host: string; port: number }[];
+    QUEUE_PREFIX?: string;
   };
+  const queuePrefix = env.QUEUE_PREFIX ?? (env.REDIS_CLUSTER_NODES ? "{berth}" : "berth");
+  const problem = env.REDIS_CLUSTER_NODES ? clusterPrefixProblem(queuePrefix) : null;
+  if (problem) throw new Error(`invalid environment:\n  QUEUE_PREFIX: ${problem}`);
   return {
     ...env,
+    QUEUE_PREFIX: queuePrefix,
     BERTH_MASTER_KEY: env.BERTH_MASTER_KEY ?? developmentMasterKey(env.BERTH_DEV, env.BERTH_DATA_DIR),
   };
 }

@@ -14,6 +14,7 @@ export * from "./observability";
 export * from "./price-book";
 export * from "./pricing";
 export * from "./quantity";
+export * from "./redis-target";
 export * from "./resource-bounds";
 export * from "./validation";
 export * from "./webhooks";

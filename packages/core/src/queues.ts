@@ -1,6 +1,6 @@
 import { type JobsOptions, Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { JOBS, type JobName, type JobPayload, jobIdFor, QUEUE_NAMES, type QueueName } from "./jobs";
+import type { RedisClient } from "./redis";
 
 /** The BullMQ queues of the job catalog, sharing one Redis connection and one key prefix. */
 export interface Queues {
@@ -24,7 +24,7 @@ export function jobOptions(name: JobName): JobsOptions {
   };
 }
 
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: RedisClient, prefix: string): Queues {
   const queues = new Map<QueueName, Queue>(
     QUEUE_NAMES.map((q) => [q, new Queue(q, { connection, prefix, skipVersionCheck: true })]),
   );

@@ -1,5 +1,5 @@
 import { BerthError, sha256Hex } from "@berth/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@berth/core/redis";
 
 /**
  * Sign-in throttling in the manner of AWS and Okta: failures are counted per account and source
@@ -53,7 +53,7 @@ export interface LoginAttempt {
 }
 
 export async function reserveLoginAttempt(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   limits: LoginLimits,
   email: string,

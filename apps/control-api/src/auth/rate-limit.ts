@@ -1,5 +1,5 @@
 import { BerthError } from "@berth/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@berth/core/redis";
 
 /**
  * Rate limits as the generic cell rate algorithm (GCRA, a token bucket kept as one number): a
@@ -51,7 +51,7 @@ export function burstOf(w: Window): number {
  * one has no room, nothing is charged and the call is 429 with Retry-After.
  */
 export async function hit(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   windows: Window[],
   what: string,

@@ -1,5 +1,5 @@
 import type { Logger } from "@berth/core";
-import type { Redis } from "ioredis";
+import { duplicateRedis, type RedisClient } from "@berth/core/redis";
 import { createNodeWaiters, type NodeWaiter } from "../push/node-waiters";
 
 /**
@@ -31,11 +31,11 @@ export interface StreamBus {
 
 export type { NodeWaiter };
 
-export function createStreamBus(opts: { redis: Redis; prefix: string; logger: Logger }): StreamBus {
+export function createStreamBus(opts: { redis: RedisClient; prefix: string; logger: Logger }): StreamBus {
   const key = (...parts: string[]) => [opts.prefix, "streams", ...parts].join(":");
   const wakeChannel = key("wake");
   // Blocking-free, but a subscriber must wait out reconnections rather than fail fast.
-  const sub = opts.redis.duplicate({
+  const sub = duplicateRedis(opts.redis, {
     lazyConnect: true,
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,

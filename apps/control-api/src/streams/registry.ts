@@ -1,5 +1,5 @@
+import type { RedisClient } from "@berth/core/redis";
 import { type StreamRequest, streamRequestSchema } from "@berth/protocol";
-import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { StreamBus } from "./bus";
 
@@ -50,7 +50,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `;
 
-export function createStreamRegistry(redis: Redis, bus: StreamBus) {
+export function createStreamRegistry(redis: RedisClient, bus: StreamBus) {
   const reqKey = (id: string) => bus.key("req", id);
   const pendingKey = (nodeId: string) => bus.key("pending", nodeId);
   const tenantKey = (tenantId: string) => bus.key("tenant", tenantId);

@@ -1,5 +1,5 @@
 import type { Logger } from "@berth/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@berth/core/redis";
 import { createStreamBus, type StreamBus } from "./bus";
 import { createStreamRegistry, type StreamRegistry } from "./registry";
 
@@ -38,7 +38,7 @@ export interface Streams {
 }
 
 export function createStreams(opts: {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   limits?: Partial<StreamLimits>;
