@@ -14,14 +14,13 @@
  * Times come from polling the database every 50 ms, so each is late by up to that much.
  */
 
-import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateMasterKey } from "@berth/core";
-import { createTestDatabase, ensureTemplate, systemRows, testRedisUrl } from "@berth/db/testing";
+import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
-import { freePort, type Proc, poll, start } from "../e2e/support";
+import { poll, start } from "../e2e/support";
+import { processUsage, startStack } from "./stack";
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -35,62 +34,20 @@ const PODS = flag("--pods", 1_000);
 /** Replicas of each deployment a case creates (at most one a node: required anti-affinity must fit). */
 const PER_DEPLOYMENT = Math.min(50, NODES);
 
-await ensureTemplate();
-const db = await createTestDatabase();
-const masterKey = generateMasterKey();
-const prefix = `bench-${randomBytes(4).toString("hex")}`;
-const common = {
-  DATABASE_URL: db.url,
-  DATABASE_SYSTEM_URL: db.systemUrl,
-  REDIS_URL: testRedisUrl(),
-  QUEUE_PREFIX: prefix,
-  BERTH_MASTER_KEY: masterKey,
-  LOG_LEVEL: "warn",
-};
-const port = await freePort();
-const url = `http://127.0.0.1:${port}`;
-const procs: Proc[] = [];
-const api = start(process.execPath, ["--import", "tsx", "apps/control-api/src/index.ts"], {
-  ...common,
-  PORT: String(port),
+const stack = await startStack({
   // Every hollow node joins from 127.0.0.1; the client is one principal creating many deployments.
-  RATE_LIMIT_PUBLIC_PER_IP_PER_MINUTE: "1000000",
-  RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: "1000000",
-  RATE_LIMIT_PER_TENANT_PER_MINUTE: "1000000",
+  apiEnv: {
+    RATE_LIMIT_PUBLIC_PER_IP_PER_MINUTE: "1000000",
+    RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: "1000000",
+    RATE_LIMIT_PER_TENANT_PER_MINUTE: "1000000",
+  },
 });
-procs.push(api);
-const provisioner = start(process.execPath, ["--import", "tsx", "apps/provisioner/src/index.ts"], {
-  ...common,
-  PROVISIONER_PORT: String(await freePort()),
-  BERTH_API_URL: url,
-});
-procs.push(provisioner);
+const { api, provisioner, db, call, url } = stack;
 const stateDir = await mkdtemp(join(tmpdir(), "berth-pipeline-"));
 const stopAll = async () => {
-  for (const p of procs.reverse()) p.child.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 1_000));
-  for (const p of procs) p.child.kill("SIGKILL");
+  await stack.stop();
   await rm(stateDir, { recursive: true, force: true });
 };
-process.on("exit", () => {
-  for (const p of procs) p.child.kill("SIGKILL");
-});
-
-await poll("the API", async () => (await fetch(`${url}/readyz`).catch(() => null))?.ok, 60_000);
-
-async function call(method: string, path: string, token?: string, body?: unknown) {
-  const res = await fetch(url + path, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as Record<string, unknown>;
-}
 
 const email = "pipeline@bench.test";
 const password = "correct horse battery staple";
@@ -106,7 +63,7 @@ const joinToken = (
 ).token as string;
 
 const joinStarted = performance.now();
-procs.push(
+stack.also(
   start(
     process.execPath,
     [
@@ -202,15 +159,6 @@ async function watch(name: string, total: number, created: Map<string, number>) 
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
-/** CPU seconds (user + system) and peak RSS (MiB) of a process, from /proc. */
-async function usage(p: Proc): Promise<{ cpuSeconds: number; peakRssMiB: number }> {
-  const stat = (await readFile(`/proc/${p.child.pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
-  const ticks = Number(stat[11]) + Number(stat[12]);
-  const status = await readFile(`/proc/${p.child.pid}/status`, "utf8");
-  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuSeconds: ticks / 100, peakRssMiB: Math.round(hwm / 1024) };
-}
-
 // The pods already placed.
 const placedAt = await createPods("placed", PLACED, () => ({}));
 await watch("placed", PLACED, placedAt);
@@ -264,11 +212,11 @@ const APP_PREFIX: Record<string, string> = {
 };
 for (const [key, spec] of Object.entries(CASES)) {
   const name = APP_PREFIX[key] ?? key;
-  const before = { api: await usage(api), provisioner: await usage(provisioner) };
+  const before = { api: await processUsage(api), provisioner: await processUsage(provisioner) };
   const first = performance.now();
   const created = await createPods(name, PODS, spec);
   const w = await watch(name, PODS, created);
-  const after = { api: await usage(api), provisioner: await usage(provisioner) };
+  const after = { api: await processUsage(api), provisioner: await processUsage(provisioner) };
   results[key] = {
     podsPerSec: Math.round((PODS / (w.lastRunning - first)) * 1000),
     boundPerSec: Math.round((PODS / (w.lastBound - first)) * 1000),
