@@ -1,0 +1,79 @@
+/**
+ * The native runtime against the conformance suite, on this host as root: a registry of its own
+ * (Debian's `docker-registry` on a free loopback port, storage in a temporary directory) to which
+ * the conformance images are pushed with `podman push`, a state directory of its own, the shim
+ * built from source.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
+import { testSettings } from "../../env";
+import { runtimeConformanceSuite } from "../conformance";
+import { freePort, localPodmanSocket, sleep } from "../conformance-helpers";
+import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../conformance-image";
+import { createEngineClient } from "../engine-http";
+import { buildShim } from "./shim-build";
+import { createNativeRuntime } from "./native-runtime";
+
+const run = promisify(execFile);
+const settings = testSettings();
+const engine = createEngineClient({ url: settings.containerHost || `unix://${localPodmanSocket()}` });
+const work = mkdtempSync("/var/tmp/berth-native-test-");
+const root = join(work, "state");
+const shimPath = join(work, "berth-shim");
+const port = await freePort();
+const registry = `127.0.0.1:${port}`;
+const image = `${registry}/berth/runtime-conformance:v2`;
+const userImage = `${registry}/berth/runtime-conformance:v2-user`;
+const defaultNetwork = `berth-native-test-${process.pid}`;
+let registryProcess: ChildProcess | undefined;
+
+const makeRuntime = () => createNativeRuntime({ root, shimPath, defaultNetwork });
+
+beforeAll(async () => {
+  await buildShim(shimPath);
+  await writeFile(
+    join(work, "registry.yml"),
+    [
+      "version: 0.1",
+      "log: { level: error }",
+      `storage: { filesystem: { rootdirectory: ${join(work, "registry")} } }`,
+      `http: { addr: "${registry}" }`,
+    ].join("\n"),
+  );
+  registryProcess = spawn("docker-registry", ["serve", join(work, "registry.yml")], { stdio: "ignore" });
+  for (let i = 0; ; i++) {
+    const res = await fetch(`http://${registry}/v2/`).catch(() => null);
+    if (res?.ok) break;
+    if (i > 100) throw new Error("docker-registry did not answer");
+    await sleep(100);
+  }
+  const local = settings.conformanceImage || CONFORMANCE_IMAGE;
+  if (!settings.conformanceImage) await ensureConformanceImage(engine, { image: local });
+  await ensureConformanceImage(engine, { image: `${CONFORMANCE_IMAGE}-user`, user: "1234:2345" });
+  for (const [from, to] of [
+    [local, image],
+    [`${CONFORMANCE_IMAGE}-user`, userImage],
+  ] as const)
+    await run("podman", ["push", "--quiet", "--tls-verify=false", from ?? "", to], { timeout: 60_000 });
+  await makeRuntime().ensureImage(userImage);
+}, 120_000);
+
+afterAll(async () => {
+  await makeRuntime().removeNetwork(defaultNetwork);
+  registryProcess?.kill();
+  await rm(work, { recursive: true, force: true });
+}, 30_000);
+
+runtimeConformanceSuite("native (namespaces, cgroups, berth-shim)", makeRuntime, {
+  image,
+  userImage,
+  // Outside the interface on purpose: a crash the agent did not cause.
+  async kill(id) {
+    const pid = Number(readFileSync(join(root, "containers", id, "pid"), "utf8").split(" ")[0]);
+    process.kill(pid, "SIGKILL");
+  },
+});
