@@ -46,7 +46,11 @@ export class Cgroups {
   paths(id: string): CgroupPaths {
     if (this.v2) {
       const dir = join(this.root, PARENT, id);
-      return { dirs: [dir], binds: [{ source: dir, target: "/sys/fs/cgroup" }], oomFile: join(dir, "memory.events") };
+      return {
+        dirs: [dir],
+        binds: [{ source: dir, target: "/sys/fs/cgroup" }],
+        oomFile: join(dir, "memory.events"),
+      };
     }
     const dirs = [...new Set(V1.map((c) => this.v1Dir(c, id)))];
     const binds = V1.map((c) => ({ source: this.v1Dir(c, id), target: `/sys/fs/cgroup/${c}` }));

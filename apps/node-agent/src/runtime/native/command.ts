@@ -12,7 +12,12 @@ export class CommandError extends Error {
 }
 
 /** Resolves with stdout when the tool exits 0; else rejects with its stderr. */
-export function command(file: string, args: readonly string[], input?: string, timeoutMs = 30_000): Promise<string> {
+export function command(
+  file: string,
+  args: readonly string[],
+  input?: string,
+  timeoutMs = 30_000,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];

@@ -106,12 +106,14 @@ export class ContainerStore {
   /** What the shim's files and /proc say about the current run. */
   runState(record: ContainerRecord): RunState {
     const dir = this.dir(record.id);
-    if (!record.startedAt) return { state: "created", exitCode: null, finishedAt: null, oomKilled: false, pid: null };
+    if (!record.startedAt)
+      return { state: "created", exitCode: null, finishedAt: null, oomKilled: false, pid: null };
     const exited = readExit(dir);
     if (exited) return exited;
     const pids = readText(join(dir, "pid"));
     const [pid, shim] = (pids ?? "").trim().split(" ").map(Number);
-    if (pid && shim && isShim(shim)) return { state: "running", exitCode: null, finishedAt: null, oomKilled: false, pid };
+    if (pid && shim && isShim(shim))
+      return { state: "running", exitCode: null, finishedAt: null, oomKilled: false, pid };
     // The shim may have written the exit file between the two reads.
     return (
       readExit(dir) ?? {
@@ -157,10 +159,16 @@ function readExit(dir: string): RunState | null {
   const text = readText(join(dir, "exit"));
   if (text === null) return null;
   const [code = "255", oom = "0", at = ""] = text.trim().split(" ");
-  return { state: "exited", exitCode: Number(code), finishedAt: at || null, oomKilled: oom === "1", pid: null };
+  return {
+    state: "exited",
+    exitCode: Number(code),
+    finishedAt: at || null,
+    oomKilled: oom === "1",
+    pid: null,
+  };
 }
 
 function isShim(pid: number): boolean {
   const cmdline = readText(`/proc/${pid}/cmdline`);
-  return cmdline !== null && cmdline.includes("berth-shim") && !/^\S+\s+\S+\s+Z/.test(readText(`/proc/${pid}/stat`) ?? "");
+  return cmdline?.includes("berth-shim") && !/^\S+\s+\S+\s+Z/.test(readText(`/proc/${pid}/stat`) ?? "");
 }

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, readdirSync, rmSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -121,7 +121,8 @@ export class ImageStore {
   /** The blob's path, fetched and checked against its digest unless present. */
   private async blob(ref: ImageRef, digest: string): Promise<string> {
     const [algo, hex] = digest.split(":");
-    if (algo !== "sha256" || !hex || !/^[0-9a-f]{64}$/.test(hex)) throw new Error(`unsupported digest ${digest}`);
+    if (algo !== "sha256" || !hex || !/^[0-9a-f]{64}$/.test(hex))
+      throw new Error(`unsupported digest ${digest}`);
     const dir = join(this.root, "blobs", "sha256");
     const path = join(dir, hex);
     if (await stat(path).catch(() => null)) return path;
@@ -137,7 +138,11 @@ export class ImageStore {
       },
     });
     try {
-      await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), hasher, createWriteStream(tmp));
+      await pipeline(
+        Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+        hasher,
+        createWriteStream(tmp),
+      );
       const got = `sha256:${hash.digest("hex")}`;
       if (got !== digest) throw new Error(`blob ${digest} arrived as ${got}`);
       await rename(tmp, path);
@@ -155,6 +160,8 @@ export class ImageStore {
  */
 async function unpackLayer(file: string, dir: string): Promise<void> {
   const seen = new Set<string>();
+  // node-tar creates what it extracts under the process umask: modes are set again after.
+  const modes: [string, number][] = [];
   await extract({
     file,
     cwd: dir,
@@ -162,8 +169,11 @@ async function unpackLayer(file: string, dir: string): Promise<void> {
     chmod: true,
     processUmask: 0,
     umask: 0,
-    filter: (path: string) => {
-      const clean = posix.normalize(path).replace(/^(\.\/|\/)+/, "").replace(/\/$/, "");
+    filter: (path: string, entry: { type?: string; mode?: number }) => {
+      const clean = posix
+        .normalize(path)
+        .replace(/^(\.\/|\/)+/, "")
+        .replace(/\/$/, "");
       const base = posix.basename(clean);
       const parent = posix.dirname(clean);
       if (base === ".wh..wh..opq") {
@@ -185,7 +195,10 @@ async function unpackLayer(file: string, dir: string): Promise<void> {
         return false;
       }
       for (let p = clean; p !== "." && p !== ""; p = posix.dirname(p)) seen.add(p);
+      if ((entry.type === "File" || entry.type === "Directory" || entry.type === "OldFile") && entry.mode)
+        modes.push([join(dir, clean), entry.mode & 0o7777]);
       return true;
     },
   });
+  for (const [path, mode] of modes) await chmod(path, mode).catch(() => {});
 }

@@ -82,7 +82,12 @@ function toChunk(r: LogRecord, timestamps: boolean | undefined): OutputChunk {
  * The log as a stream; with `follow`, new records as they are written until `stopped()` says the
  * container has ended (and what it wrote last has been read), or `close()`.
  */
-export function streamLog(path: string, opts: LogStreamOptions, stopped: () => boolean, pollMs = 100): LogStream {
+export function streamLog(
+  path: string,
+  opts: LogStreamOptions,
+  stopped: () => boolean,
+  pollMs = 100,
+): LogStream {
   let closed = false;
   let wake: (() => void) | null = null;
   async function* generate(): AsyncGenerator<OutputChunk> {

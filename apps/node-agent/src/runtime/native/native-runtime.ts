@@ -21,7 +21,7 @@ import { execCommand, execSession } from "./exec";
 import { ImageStore } from "./image-store";
 import { readLog, selectRecords, streamLog } from "./logs";
 import { NativeNetworks } from "./network";
-import { RegistryError, type RegistryClientOptions } from "./registry";
+import { type RegistryClientOptions, RegistryError } from "./registry";
 import { type StartDeps, startContainer } from "./start";
 
 export interface NativeRuntimeOptions {
@@ -100,7 +100,8 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
   async function running(id: string): Promise<{ record: ContainerRecord; pid: number }> {
     const record = await mustFind(id);
     const run = store.runState(record);
-    if (run.state !== "running" || !run.pid) throw new RuntimeError("CONFLICT", `container ${id} is not running`);
+    if (run.state !== "running" || !run.pid)
+      throw new RuntimeError("CONFLICT", `container ${id} is not running`);
     return { record, pid: run.pid };
   }
 
@@ -126,7 +127,9 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
         await access(opts.shimPath, constants.X_OK);
         await mkdir(root, { recursive: true });
       } catch (err) {
-        throw new RuntimeError("UNAVAILABLE", `native runtime: ${(err as Error).message}`, { retryable: true });
+        throw new RuntimeError("UNAVAILABLE", `native runtime: ${(err as Error).message}`, {
+          retryable: true,
+        });
       }
     },
 
@@ -143,7 +146,8 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
 
     async create(spec: ContainerSpec) {
       const image = await images.get(spec.image);
-      if (!image) throw new RuntimeError("IMAGE_NOT_FOUND", `image ${JSON.stringify(spec.image)} is not present`);
+      if (!image)
+        throw new RuntimeError("IMAGE_NOT_FOUND", `image ${JSON.stringify(spec.image)} is not present`);
       let network: string | null = null;
       if (spec.sandboxId) {
         if (!(await store.find(spec.sandboxId)))
@@ -165,7 +169,8 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
         network,
         ip: null,
       });
-      if (!record) throw new RuntimeError("CONFLICT", `the container name ${JSON.stringify(spec.name)} is taken`);
+      if (!record)
+        throw new RuntimeError("CONFLICT", `the container name ${JSON.stringify(spec.name)} is taken`);
       if (network) {
         record.ip = await networks.allocate(network, record.id);
         await store.save(record);
@@ -291,7 +296,11 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
       for (const record of await store.all()) {
         const labels = { ...(record.imageConfig.Labels ?? {}), ...record.spec.labels };
         if (!matches(labels, filter)) continue;
-        out.push({ id: record.id, labels, writableBytes: await treeBytes(join(store.dir(record.id), "upper")) });
+        out.push({
+          id: record.id,
+          labels,
+          writableBytes: await treeBytes(join(store.dir(record.id), "upper")),
+        });
       }
       return out;
     },

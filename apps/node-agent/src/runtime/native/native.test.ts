@@ -15,8 +15,8 @@ import { runtimeConformanceSuite } from "../conformance";
 import { freePort, localPodmanSocket, sleep } from "../conformance-helpers";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../conformance-image";
 import { createEngineClient } from "../engine-http";
-import { buildShim } from "./shim-build";
 import { createNativeRuntime } from "./native-runtime";
+import { buildShim } from "./shim-build";
 
 const run = promisify(execFile);
 const settings = testSettings();

@@ -120,11 +120,12 @@ export class NativeNetworks {
   private async up(r: NetworkRecord): Promise<void> {
     const bits = r.subnet.split("/")[1];
     if (!existsSync(`/sys/class/net/${r.bridge}`)) {
-      await ip(["-batch", "-"], `link add ${r.bridge} type bridge\naddr add ${r.gateway}/${bits} dev ${r.bridge}\n`).catch(
-        (err: Error) => {
-          if (!existsSync(`/sys/class/net/${r.bridge}`)) throw err;
-        },
-      );
+      await ip(
+        ["-batch", "-"],
+        `link add ${r.bridge} type bridge\naddr add ${r.gateway}/${bits} dev ${r.bridge}\n`,
+      ).catch((err: Error) => {
+        if (!existsSync(`/sys/class/net/${r.bridge}`)) throw err;
+      });
     }
     await ip(["link", "set", r.bridge, "up"]);
     await writeFile("/proc/sys/net/ipv4/ip_forward", "1");
@@ -156,7 +157,8 @@ export class NativeNetworks {
       if (!r) return true;
       if (inUse) return false;
       await ip(["link", "del", r.bridge]).catch(() => {});
-      for (const rule of this.natRules(r)) await iptables(["-t", "nat", "-D", "POSTROUTING", ...rule]).catch(() => {});
+      for (const rule of this.natRules(r))
+        await iptables(["-t", "nat", "-D", "POSTROUTING", ...rule]).catch(() => {});
       for (const rule of this.forwardRules(r)) await iptables(["-D", "FORWARD", ...rule]).catch(() => {});
       await rm(join(this.root, "ips", encodeURIComponent(name)), { recursive: true, force: true });
       await rm(this.recordPath(name), { force: true });

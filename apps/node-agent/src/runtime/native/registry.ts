@@ -158,12 +158,14 @@ export class RegistryClient {
     const creds = this.opts.credentials?.(ref.registry);
     if (creds)
       headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000) }).catch(
-      (err: Error) => {
-        throw new RegistryError(`token from ${url.origin}: ${err.message}`, false, true);
-      },
-    );
-    if (!res.ok) throw new RegistryError(`token from ${url.origin}: HTTP ${res.status}`, false, res.status >= 500);
+    const res = await fetch(url, {
+      headers,
+      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+    }).catch((err: Error) => {
+      throw new RegistryError(`token from ${url.origin}: ${err.message}`, false, true);
+    });
+    if (!res.ok)
+      throw new RegistryError(`token from ${url.origin}: HTTP ${res.status}`, false, res.status >= 500);
     const body = (await res.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new RegistryError(`token from ${url.origin}: no token in the answer`, false, false);
@@ -186,9 +188,14 @@ export class RegistryClient {
         (d) => (d.platform?.os ?? "linux") === "linux" && (d.platform?.architecture ?? arch) === arch,
       );
       if (!pick) throw new RegistryError(`no manifest for linux/${arch}`, true, false);
-      const inner = await this.get(ref, `/manifests/${pick.digest}`, [MEDIA.ociManifest, MEDIA.dockerManifest].join(", "));
+      const inner = await this.get(
+        ref,
+        `/manifests/${pick.digest}`,
+        [MEDIA.ociManifest, MEDIA.dockerManifest].join(", "),
+      );
       const innerRaw = Buffer.from(await inner.arrayBuffer());
-      if (sha256(innerRaw) !== pick.digest) throw new RegistryError(`manifest ${pick.digest} does not match`, false, false);
+      if (sha256(innerRaw) !== pick.digest)
+        throw new RegistryError(`manifest ${pick.digest} does not match`, false, false);
       return { manifest: JSON.parse(innerRaw.toString("utf8")) as Manifest, digest };
     }
     if (!doc.config || !Array.isArray(doc.layers))

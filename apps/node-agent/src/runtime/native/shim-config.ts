@@ -74,10 +74,7 @@ function lookup(file: string, name: string): string[] | null {
 }
 
 /** `uid[:gid]` (names looked up in the image's /etc/passwd and /etc/group), with the user's home. */
-export function resolveUser(
-  user: string,
-  rootfs: string,
-): { uid: number; gid: number; home: string } {
+export function resolveUser(user: string, rootfs: string): { uid: number; gid: number; home: string } {
   const [u = "", g] = user.split(":");
   const pw = lookup(join(rootfs, "etc/passwd"), u);
   const uid = /^\d+$/.test(u) ? Number(u) : Number(pw?.[2] ?? Number.NaN);

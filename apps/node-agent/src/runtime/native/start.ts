@@ -50,7 +50,8 @@ export async function startContainer(d: StartDeps, record: ContainerRecord): Pro
   const dir = d.store.dir(record.id);
   await rm(join(dir, "exit"), { force: true });
   await rm(join(dir, "pid"), { force: true });
-  for (const sub of ["upper", "work", "merged"]) await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
+  for (const sub of ["upper", "work", "merged"])
+    await mkdir(join(dir, sub), { recursive: true, mode: 0o755 });
 
   let netns: string;
   let utsns: string | null = null;
@@ -60,7 +61,10 @@ export async function startContainer(d: StartDeps, record: ContainerRecord): Pro
     const sandbox = await d.store.find(record.spec.sandboxId);
     const run = sandbox ? d.store.runState(sandbox) : null;
     if (!sandbox || run?.state !== "running" || !run.pid)
-      throw new RuntimeError("CONFLICT", `the sandbox ${record.spec.sandboxId} of ${record.name} is not running`);
+      throw new RuntimeError(
+        "CONFLICT",
+        `the sandbox ${record.spec.sandboxId} of ${record.name} is not running`,
+      );
     netns = d.networks.netnsPath(sandbox.id);
     utsns = `/proc/${run.pid}/ns/uts`;
     etcDir = d.store.dir(sandbox.id);
