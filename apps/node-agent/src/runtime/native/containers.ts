@@ -170,5 +170,6 @@ function readExit(dir: string): RunState | null {
 
 function isShim(pid: number): boolean {
   const cmdline = readText(`/proc/${pid}/cmdline`);
-  return cmdline?.includes("berth-shim") && !/^\S+\s+\S+\s+Z/.test(readText(`/proc/${pid}/stat`) ?? "");
+  if (!cmdline?.includes("berth-shim")) return false;
+  return !/^\S+\s+\S+\s+Z/.test(readText(`/proc/${pid}/stat`) ?? "");
 }
