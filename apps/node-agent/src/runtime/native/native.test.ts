@@ -7,12 +7,14 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSettings } from "../../env";
 import { runtimeConformanceSuite } from "../conformance";
-import { freePort, localPodmanSocket, sleep } from "../conformance-helpers";
+import { freePort, localPodmanSocket, sleep, waitForState } from "../conformance-helpers";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../conformance-image";
 import { createEngineClient } from "../engine-http";
 import { createNativeRuntime } from "./native-runtime";
@@ -76,4 +78,53 @@ runtimeConformanceSuite("native (namespaces, cgroups, berth-shim)", makeRuntime,
     const pid = Number(readFileSync(join(root, "containers", id, "pid"), "utf8").split(" ")[0]);
     process.kill(pid, "SIGKILL");
   },
+});
+
+describe("native runtime across an agent restart", () => {
+  it("keeps a container running and logging when the agent dies, and a new agent finds, stops and removes it", async () => {
+    // A separate agent process starts the container, then is killed as a crash would.
+    const script = join(work, "agent.mts");
+    await writeFile(
+      script,
+      [
+        `import { createNativeRuntime } from ${JSON.stringify(join(import.meta.dirname, "native-runtime.ts"))};`,
+        `const rt = createNativeRuntime(${JSON.stringify({ root, shimPath, defaultNetwork })});`,
+        "await rt.ensureImage(process.argv[2]);",
+        "const id = await rt.create({ name: 'berth-native-restart-' + process.pid, image: process.argv[2], env: {}, labels: {}, ports: [], resources: {},",
+        "  command: ['/bin/sh', '-c', 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.1; done'] });",
+        "await rt.start(id);",
+        "console.log(id);",
+        "setInterval(() => {}, 1000);",
+      ].join("\n"),
+    );
+    // Node itself with tsx's loader (the tsx command would leave its child running when killed).
+    const loader = createRequire(import.meta.url).resolve("tsx/esm");
+    const agent = spawn(process.execPath, ["--import", pathToFileURL(loader).href, script, image], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const id = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      agent.stdout?.on("data", (b: Buffer) => {
+        out += b.toString();
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      agent.on("exit", (code) => reject(new Error(`the agent exited with ${code}`)));
+    });
+    agent.kill("SIGKILL");
+    await new Promise((r) => agent.once("exit", r));
+
+    const rt = makeRuntime();
+    try {
+      expect((await rt.inspect(id))?.state).toBe("running");
+      const before = (await rt.logs(id, { tail: 1 })).trim();
+      await sleep(600);
+      const after = (await rt.logs(id, { tail: 1 })).trim();
+      expect(Number(after.replace("tick", ""))).toBeGreaterThan(Number(before.replace("tick", "")));
+      await rt.stop(id, 1);
+      expect(await waitForState(rt, id, "exited")).toMatchObject({ exitCode: 137 });
+    } finally {
+      await rt.remove(id);
+    }
+    expect(await rt.inspect(id)).toBeNull();
+  }, 30_000);
 });
