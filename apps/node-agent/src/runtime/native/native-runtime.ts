@@ -199,7 +199,7 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
           await waitExit(record, 10_000);
         }
       }
-      if (!record.spec.sandboxId) await networks.unpublish(record.id);
+      if (!record.spec.sandboxId && record.spec.ports.length > 0) await networks.unpublish(record.id);
     },
 
     async kill(id, sig) {
@@ -232,7 +232,7 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
         await waitExit(record, 10_000);
       }
       if (!record.spec.sandboxId) {
-        await networks.unpublish(record.id);
+        if (record.spec.ports.length > 0) await networks.unpublish(record.id);
         await networks.detach(record.id);
       }
       if (record.network && record.ip) await networks.release(record.network, record.ip);

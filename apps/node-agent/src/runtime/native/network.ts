@@ -61,6 +61,9 @@ function overlaps(a: string, b: string): boolean {
 }
 
 export class NativeNetworks {
+  /** Bridges made or checked by this process: a bridge goes only with a reboot (or removeNetwork). */
+  private readonly upNow = new Set<string>();
+
   constructor(
     private readonly root: string,
     /** Where subnets are chosen from when none is asked for: its /24s, in order. */
@@ -118,6 +121,7 @@ export class NativeNetworks {
 
   /** The bridge, its address, forwarding and NAT: made when missing (after a reboot too). */
   private async up(r: NetworkRecord): Promise<void> {
+    if (this.upNow.has(r.bridge) && existsSync(`/sys/class/net/${r.bridge}`)) return;
     const bits = r.subnet.split("/")[1];
     if (!existsSync(`/sys/class/net/${r.bridge}`)) {
       await ip(
@@ -135,6 +139,7 @@ export class NativeNetworks {
     await ensureRule("nat", "OUTPUT", ["-m", "addrtype", "--dst-type", "LOCAL", "-j", CHAIN]);
     for (const rule of this.natRules(r)) await ensureRule("nat", "POSTROUTING", rule);
     for (const rule of this.forwardRules(r)) await ensureRule("filter", "FORWARD", rule);
+    this.upNow.add(r.bridge);
   }
 
   private natRules(r: NetworkRecord): string[][] {
@@ -156,6 +161,7 @@ export class NativeNetworks {
       const r = await this.get(name);
       if (!r) return true;
       if (inUse) return false;
+      this.upNow.delete(r.bridge);
       await ip(["link", "del", r.bridge]).catch(() => {});
       for (const rule of this.natRules(r))
         await iptables(["-t", "nat", "-D", "POSTROUTING", ...rule]).catch(() => {});

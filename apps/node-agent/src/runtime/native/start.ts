@@ -72,7 +72,7 @@ export async function startContainer(d: StartDeps, record: ContainerRecord): Pro
   } else {
     if (!record.network || !record.ip) throw new RuntimeError("FAILED", `${record.name} has no network`);
     netns = await d.networks.attach(record.id, record.network, record.ip);
-    await d.networks.publish(record.id, record.ip, record.spec.ports);
+    if (record.spec.ports.length > 0) await d.networks.publish(record.id, record.ip, record.spec.ports);
     await writeEtc(record, dir, hostname);
   }
 
