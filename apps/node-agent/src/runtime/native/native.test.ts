@@ -5,7 +5,7 @@
  * built from source.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -80,7 +80,38 @@ runtimeConformanceSuite("native (namespaces, cgroups, berth-shim)", makeRuntime,
   },
 });
 
-describe("native runtime across an agent restart", () => {
+describe("native runtime beyond the interface", () => {
+  it("leaves no trace of a removed container: no namespace, veth, DNAT rule, cgroup or files", async () => {
+    const rt = makeRuntime();
+    await rt.ensureImage(image);
+    const hostPort = await freePort();
+    const id = await rt.create({
+      name: `berth-native-trace-${process.pid}`,
+      image,
+      env: {},
+      labels: {},
+      ports: [{ containerPort: 8080, hostPort, hostIp: "127.0.0.1", protocol: "tcp" }],
+      resources: { memoryBytes: 32 * 1024 * 1024 },
+    });
+    await rt.start(id);
+    await rt.stop(id, 1);
+    await rt.start(id); // a second start publishes the port again, once
+    const short = id.slice(0, 12);
+    const rules = async () =>
+      (await run("iptables", ["-w", "-t", "nat", "-S"])).stdout.split("\n").filter((l) => l.includes(short));
+    expect(await rules()).toHaveLength(1);
+    await rt.remove(id);
+    expect(await rules()).toEqual([]);
+    for (const path of [
+      `/run/netns/berth-${short}`,
+      `/sys/class/net/vn${short}`,
+      `/sys/fs/cgroup/memory/berth-native/${id}`,
+      `/sys/fs/cgroup/berth-native/${id}`,
+      join(root, "containers", id),
+    ])
+      expect(existsSync(path), path).toBe(false);
+  }, 30_000);
+
   it("keeps a container running and logging when the agent dies, and a new agent finds, stops and removes it", async () => {
     // A separate agent process starts the container, then is killed as a crash would.
     const script = join(work, "agent.mts");

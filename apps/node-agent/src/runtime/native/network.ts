@@ -260,7 +260,11 @@ export class NativeNetworks {
     const rules = await iptables(["-t", "nat", "-S", CHAIN]).catch(() => "");
     for (const line of rules.split("\n")) {
       if (!line.includes(`berth-native:${id.slice(0, 12)}`)) continue;
-      const args = line.trim().split(/\s+/);
+      // `-S` prints the comment quoted: the quotes are not part of it.
+      const args = line
+        .trim()
+        .split(/\s+/)
+        .map((a) => a.replace(/^"(.*)"$/, "$1"));
       args[0] = "-D";
       await iptables(["-t", "nat", ...args]).catch(() => {});
     }
