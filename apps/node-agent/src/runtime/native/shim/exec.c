@@ -128,9 +128,17 @@ int shim_exec(const char *dir, int argc, char **argv) {
     nsfd[k] = open(path, O_RDONLY | O_CLOEXEC);
     if (nsfd[k] < 0) die(path);
   }
+  char rootpath[64];
+  snprintf(rootpath, sizeof rootpath, "/proc/%d/root", (int)target);
+  int rootfd = open(rootpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) die(rootpath);
   if (join_cgroups(&c, 0) < 0) die("join cgroups");
   for (int k = 0; k < 5; k++)
     if (setns(nsfd[k], types[k]) < 0) die(kinds[k]);
+  /* Entering the mount namespace puts us at its root, which is the container's only after a
+   * pivot_root: its first process's root is the container's either way. */
+  if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) die("enter root");
+  close(rootfd);
   int master = -1;
   char slave[128] = {0};
   if (tty) {

@@ -152,8 +152,17 @@ static void container_init(const struct config *c, int go, int errfd, int out, i
   const char *root = c->lower ? c->merged : c->rootfs;
   setup_mounts(c, root, errfd);
   if (chdir(root) < 0) fail_to(errfd, "chdir root");
-  if (syscall(SYS_pivot_root, ".", ".") < 0) fail_to(errfd, "pivot_root");
-  if (umount2(".", MNT_DETACH) < 0) fail_to(errfd, "detach old root");
+  if (syscall(SYS_pivot_root, ".", ".") == 0) {
+    if (umount2(".", MNT_DETACH) < 0) fail_to(errfd, "detach old root");
+  } else if (errno == EINVAL) {
+    /* The host's root is an initramfs (rootfs cannot be pivoted away): the new root is moved
+     * over / and chrooted into, as runc's --no-pivot does. The seccomp filter and the dropped
+     * capabilities keep the container from chrooting back out. */
+    if (mount(root, "/", NULL, MS_MOVE, NULL) < 0) fail_to(errfd, "move root");
+    if (chroot(".") < 0) fail_to(errfd, "chroot");
+  } else {
+    fail_to(errfd, "pivot_root");
+  }
   if (chdir("/") < 0) fail_to(errfd, "chdir /");
   if (c->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
     fail_to(errfd, "read-only root");
