@@ -101,17 +101,24 @@ static void setup_mounts(const struct config *c, const char *root, int errfd) {
   mkdir_p(p, 0555);
   if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     fail_to(errfd, "mount /sys");
-  if (c->ncgbinds > 0) {
+  /* v2: the container's cgroup is bound at /sys/fs/cgroup itself; v1: one per controller under
+   * a tmpfs. Read-only is set per mount (MS_BIND): a plain remount would make the host's cgroup
+   * superblock read-only for everyone. */
+  int whole = c->ncgbinds == 1 && !strcmp(c->cgbind_dst[0], "/sys/fs/cgroup");
+  if (c->ncgbinds > 0 && !whole) {
     snprintf(p, sizeof p, "%s/sys/fs/cgroup", root);
     if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k") < 0)
       fail_to(errfd, "mount /sys/fs/cgroup");
-    for (int i = 0; i < c->ncgbinds; i++) {
-      snprintf(p, sizeof p, "%s%s", root, c->cgbind_dst[i]);
-      mkdir_p(p, 0755);
-      if (bind(c->cgbind_src[i], p, 1) < 0) fail_to(errfd, c->cgbind_dst[i]);
-    }
+  }
+  for (int i = 0; i < c->ncgbinds; i++) {
+    snprintf(p, sizeof p, "%s%s", root, c->cgbind_dst[i]);
+    mkdir_p(p, 0755);
+    if (bind(c->cgbind_src[i], p, 1) < 0) fail_to(errfd, c->cgbind_dst[i]);
+  }
+  if (c->ncgbinds > 0 && !whole) {
     snprintf(p, sizeof p, "%s/sys/fs/cgroup", root);
-    mount(NULL, p, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+      fail_to(errfd, "read-only /sys/fs/cgroup");
   }
   for (int i = 0; i < c->nbinds; i++) {
     struct stat st;
