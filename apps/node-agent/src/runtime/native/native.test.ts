@@ -112,6 +112,38 @@ describe("native runtime beyond the interface", () => {
       expect(existsSync(path), path).toBe(false);
   }, 30_000);
 
+  it("gives a container run as root no capabilities, a read-only /proc/sys and a masked /proc/timer_list", async () => {
+    const rt = makeRuntime();
+    await rt.ensureImage(image);
+    const id = await rt.create({
+      name: `berth-native-root-${process.pid}`,
+      image,
+      user: "0:0",
+      command: [
+        "/bin/sh",
+        "-c",
+        "id -u; grep CapEff /proc/self/status; grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; " +
+          "wc -c < /proc/timer_list; { echo 1 > /proc/sys/kernel/ns_last_pid; } 2>/dev/null && echo wrote-sysctl; true",
+      ],
+      env: {},
+      labels: {},
+      ports: [],
+      resources: {},
+    });
+    try {
+      await rt.start(id);
+      await waitForState(rt, id, "exited");
+      expect((await rt.logs(id, { tail: 10 })).trim().split("\n")).toEqual([
+        "0",
+        "CapEff:\t0000000000000000",
+        "ro",
+        "0",
+      ]);
+    } finally {
+      await rt.remove(id);
+    }
+  }, 30_000);
+
   it("keeps a container running and logging when the agent dies, and a new agent finds, stops and removes it", async () => {
     // A separate agent process starts the container, then is killed as a crash would.
     const script = join(work, "agent.mts");

@@ -56,6 +56,10 @@ static int bind(const char *src, const char *dst, int ro) {
   return 0;
 }
 
+static const char *proc_readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
+static const char *proc_masked[] = {"kcore", "keys", "timer_list", "sched_debug", "latency_stats",
+                                    "acpi", "scsi", "kallsyms"};
+
 static const char *devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 /* The mounts of the container's root, before pivot_root: the root itself, /proc, /dev, /sys,
@@ -71,6 +75,18 @@ static void setup_mounts(const struct config *c, const char *root, int errfd) {
   snprintf(p, sizeof p, "%s/proc", root);
   mkdir_p(p, 0555);
   if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail_to(errfd, "mount /proc");
+  /* As Docker does: what of /proc reaches the host's kernel is read-only or masked. */
+  for (size_t i = 0; i < sizeof proc_readonly / sizeof proc_readonly[0]; i++) {
+    snprintf(p, sizeof p, "%s/proc/%s", root, proc_readonly[i]);
+    if (access(p, F_OK) == 0 && bind(p, p, 1) < 0) fail_to(errfd, p);
+  }
+  for (size_t i = 0; i < sizeof proc_masked / sizeof proc_masked[0]; i++) {
+    struct stat st;
+    snprintf(p, sizeof p, "%s/proc/%s", root, proc_masked[i]);
+    if (stat(p, &st) < 0) continue;
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") : mount("/dev/null", p, NULL, MS_BIND, NULL);
+    if (r < 0) fail_to(errfd, p);
+  }
   snprintf(p, sizeof p, "%s/dev", root);
   mkdir_p(p, 0755);
   if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
