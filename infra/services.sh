@@ -105,6 +105,10 @@ wanted_packages() {
   # agent's pod sandboxes), whichever engine builds them; HAProxy serves the ingress gateway's
   # traffic; wrk is the load generator of the benches.
   pkgs+=(busybox-static catatonit haproxy wrk)
+  # The node agent's native runtime: gcc and libc6-dev build its static berth-shim, ip and
+  # iptables wire its containers' networks; its tests pull from a docker-registry of their own
+  # (openssl makes the token-auth one's certificate).
+  pkgs+=(gcc libc6-dev iproute2 iptables docker-registry openssl)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)
   printf '%s\n' "${pkgs[@]}"
