@@ -1,9 +1,10 @@
 /**
  * A container's log as the shim writes it, in CRI's format: one record per line written,
  * `<RFC 3339 with nanoseconds> stdout|stderr F|P <bytes>` (F: the line ended; P: a piece of a line
- * not ended yet). Read whole, filtered by time and tail, or followed by polling the file.
+ * not ended yet). Read whole, filtered by time and tail, or followed by polling the file; the shim
+ * rotates it to `<log>.1` past a size, and both are read.
  */
-import { open } from "node:fs/promises";
+import { type FileHandle, open, stat } from "node:fs/promises";
 import type { LogStream, LogStreamOptions, OutputChunk } from "../types";
 
 export interface LogRecord {
@@ -50,7 +51,58 @@ export function instantNanos(time: string): bigint {
   return BigInt(seconds) * 1_000_000n + BigInt(fraction);
 }
 
-export async function readLog(path: string): Promise<LogRecord[]> {
+/** Reads what is appended to a log, across the shim's rotations (a new file under the name). */
+class LogTail {
+  private fh: FileHandle | null = null;
+  private ino = -1;
+  private offset = 0;
+  private rest: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly path: string) {}
+
+  async read(): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    if (!this.fh) {
+      this.fh = await open(this.path, "r").catch(() => null);
+      if (!this.fh) return out;
+      this.ino = (await this.fh.stat()).ino;
+    }
+    out.push(...(await this.drain(this.fh)));
+    const now = await stat(this.path).catch(() => null);
+    if (now && now.ino !== this.ino) {
+      // Rotated: what was written to the old file before it was, then the new one from its start.
+      out.push(...(await this.drain(this.fh)));
+      await this.close();
+      out.push(...(await this.read()));
+    }
+    return out;
+  }
+
+  private async drain(fh: FileHandle): Promise<LogRecord[]> {
+    const { size } = await fh.stat();
+    if (size <= this.offset) return [];
+    const buf = Buffer.alloc(size - this.offset);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+    this.offset += bytesRead;
+    const parsed = parseRecords(Buffer.concat([this.rest, buf.subarray(0, bytesRead)]));
+    this.rest = parsed.rest;
+    return parsed.records;
+  }
+
+  async close(): Promise<void> {
+    await this.fh?.close();
+    this.fh = null;
+    this.offset = 0;
+    this.rest = Buffer.alloc(0);
+  }
+}
+
+/** The records of the log and of the one rotated before it, oldest first. */
+export async function readLogs(path: string): Promise<LogRecord[]> {
+  return [...(await readLog(`${path}.1`)), ...(await readLog(path))];
+}
+
+async function readLog(path: string): Promise<LogRecord[]> {
   const fh = await open(path, "r").catch(() => null);
   if (!fh) return [];
   try {
@@ -91,27 +143,15 @@ export function streamLog(
   let closed = false;
   let wake: (() => void) | null = null;
   async function* generate(): AsyncGenerator<OutputChunk> {
-    const fh = await open(path, "r").catch(() => null);
+    const tail = new LogTail(path);
     try {
-      let offset = 0;
-      let rest: Buffer = Buffer.alloc(0);
-      const readMore = async (): Promise<LogRecord[]> => {
-        if (!fh) return [];
-        const { size } = await fh.stat();
-        if (size <= offset) return [];
-        const buf = Buffer.alloc(size - offset);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-        offset += bytesRead;
-        const parsed = parseRecords(Buffer.concat([rest, buf.subarray(0, bytesRead)]));
-        rest = parsed.rest;
-        return parsed.records;
-      };
-      for (const r of selectRecords(await readMore(), opts)) yield toChunk(r, opts.timestamps);
+      const first = [...(await readLog(`${path}.1`)), ...(await tail.read())];
+      for (const r of selectRecords(first, opts)) yield toChunk(r, opts.timestamps);
       if (!opts.follow) return;
       const until = opts.until === undefined ? null : instantNanos(opts.until);
       while (!closed) {
         const ended = stopped();
-        for (const r of await readMore()) {
+        for (const r of await tail.read()) {
           if (until !== null && instantNanos(r.time) > until) return;
           if (closed) return;
           yield toChunk(r, opts.timestamps);
@@ -127,7 +167,7 @@ export function streamLog(
         wake = null;
       }
     } finally {
-      await fh?.close();
+      await tail.close();
     }
   }
   const iterator = generate();

@@ -19,7 +19,7 @@ import { Cgroups } from "./cgroups";
 import { type ContainerRecord, ContainerStore } from "./containers";
 import { execCommand, execSession } from "./exec";
 import { ImageStore } from "./image-store";
-import { readLog, selectRecords, streamLog } from "./logs";
+import { readLogs, selectRecords, streamLog } from "./logs";
 import { NativeNetworks } from "./network";
 import { type RegistryClientOptions, RegistryError } from "./registry";
 import { type StartDeps, startContainer } from "./start";
@@ -33,6 +33,8 @@ export interface NativeRuntimeOptions {
   defaultUser?: string;
   /** Process limit of every container. Default 512. */
   pidsLimit?: number;
+  /** A container's log is rotated past this size, one old file kept (kubelet's default). Default 10 MiB. */
+  logMaxBytes?: number;
   /** The network of containers whose spec names none. Default "berth-native". */
   defaultNetwork?: string;
   /** Where subnets of networks made without one are taken from (its /24s). Default 10.200.0.0/16. */
@@ -60,6 +62,7 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
     shimPath: opts.shimPath,
     defaultUser: opts.defaultUser ?? "65534:65534",
     pidsLimit: opts.pidsLimit ?? 512,
+    logMaxBytes: opts.logMaxBytes ?? 10 * 1024 * 1024,
   };
 
   async function mustFind(id: string): Promise<ContainerRecord> {
@@ -252,7 +255,7 @@ export function createNativeRuntime(opts: NativeRuntimeOptions): ContainerRuntim
 
     async logs(id, o) {
       const record = await mustFind(id);
-      const records = selectRecords(await readLog(join(store.dir(record.id), "log")), { tail: o.tail });
+      const records = selectRecords(await readLogs(join(store.dir(record.id), "log")), { tail: o.tail });
       return Buffer.concat(records.map((r) => r.data)).toString("utf8");
     },
 

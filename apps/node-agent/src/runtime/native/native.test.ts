@@ -5,7 +5,7 @@
  * built from source.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -139,6 +139,34 @@ describe("native runtime beyond the interface", () => {
         "ro",
         "0",
       ]);
+    } finally {
+      await rt.remove(id);
+    }
+  }, 30_000);
+
+  it("rotates a container's log past its size and follows it across rotations", async () => {
+    const rt = createNativeRuntime({ root, shimPath, defaultNetwork, logMaxBytes: 2048 });
+    await rt.ensureImage(image);
+    const id = await rt.create({
+      name: `berth-native-rotate-${process.pid}`,
+      image,
+      command: ["/bin/sh", "-c", "i=0; while [ $i -lt 100 ]; do echo line-$i; i=$((i+1)); sleep 0.02; done"],
+      env: {},
+      labels: {},
+      ports: [],
+      resources: {},
+    });
+    try {
+      await rt.start(id);
+      let followed = "";
+      for await (const c of await rt.streamLogs(id, { follow: true })) followed += c.data.toString();
+      const all = Array.from({ length: 100 }, (_, i) => `line-${i}`);
+      expect(followed.trim().split("\n")).toEqual(all);
+      const kept = (await rt.logs(id, { tail: 1000 })).trim().split("\n");
+      expect(kept.length).toBeLessThan(100);
+      expect(kept).toEqual(all.slice(100 - kept.length));
+      for (const file of ["log", "log.1"])
+        expect(statSync(join(root, "containers", id, file)).size).toBeLessThan(2048 + 100);
     } finally {
       await rt.remove(id);
     }

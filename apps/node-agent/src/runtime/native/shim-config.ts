@@ -93,6 +93,7 @@ export interface ShimInputs {
   rootfs: string;
   dir: string;
   defaultUser: string;
+  logMaxBytes: number;
   cgroups: CgroupPaths;
   netns: string | null;
   utsns: string | null;
@@ -109,6 +110,7 @@ export function shimConfig(x: ShimInputs): Buffer {
   put("work", join(x.dir, "work"));
   put("merged", join(x.dir, "merged"));
   put("log", join(x.dir, "log"));
+  put("logmax", x.logMaxBytes);
   put("exit", join(x.dir, "exit"));
   put("pidfile", join(x.dir, "pid"));
   put("oomfile", x.cgroups.oomFile);

@@ -19,6 +19,7 @@ export interface StartDeps {
   shimPath: string;
   defaultUser: string;
   pidsLimit: number;
+  logMaxBytes: number;
 }
 
 export function etcFiles(dir: string) {
@@ -89,6 +90,7 @@ export async function startContainer(d: StartDeps, record: ContainerRecord): Pro
       rootfs: record.rootfs,
       dir,
       defaultUser: d.defaultUser,
+      logMaxBytes: d.logMaxBytes,
       cgroups,
       netns,
       utsns,

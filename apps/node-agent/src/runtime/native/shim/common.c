@@ -73,6 +73,7 @@ void read_config(const char *dir, struct config *c) {
     else if (!strcmp(k, "exit")) c->exitfile = V;
     else if (!strcmp(k, "pidfile")) c->pidfile = V;
     else if (!strcmp(k, "oomfile")) c->oomfile = V;
+    else if (!strcmp(k, "logmax")) c->logmax = strtoull(V, NULL, 10);
     else if (!strcmp(k, "readonly")) c->readonly = atoi(V);
     else if (!strcmp(k, "uid")) c->uid = (uid_t)strtoul(V, NULL, 10);
     else if (!strcmp(k, "gid")) c->gid = (gid_t)strtoul(V, NULL, 10);

@@ -214,8 +214,25 @@ static void timestamp(char *buf, size_t n) {
   snprintf(buf + k, n - k, ".%09ldZ", ts.tv_nsec);
 }
 
+static int logfd = -1;
+static unsigned long long logsize;
+
+/* Past the configured size the log becomes `<log>.1` (replacing the one before) and a new log
+ * begins, at a record's boundary: at most twice the size is kept, as kubelet rotates. */
+static void rotate_log(const struct config *c) {
+  if (!c->logmax || logsize < c->logmax) return;
+  char old[4096];
+  snprintf(old, sizeof old, "%s.1", c->log);
+  if (rename(c->log, old) < 0) return;
+  int fd = open(c->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return;
+  close(logfd);
+  logfd = fd;
+  logsize = 0;
+}
+
 /* One record per line written (F), or per piece of a line not yet ended (P). */
-static void log_chunk(int logfd, const char *stream, const char *data, size_t len) {
+static void log_chunk(const char *stream, const char *data, size_t len) {
   char ts[64];
   timestamp(ts, sizeof ts);
   while (len > 0) {
@@ -225,6 +242,7 @@ static void log_chunk(int logfd, const char *stream, const char *data, size_t le
     int h = snprintf(head, sizeof head, "%s %s %c ", ts, stream, nl ? 'F' : 'P');
     if (write(logfd, head, (size_t)h) < 0 || write(logfd, data, piece) < 0 || write(logfd, "\n", 1) < 0)
       return;
+    logsize += (unsigned long long)h + piece + 1;
     data += piece + (nl ? 1 : 0);
     len -= piece + (nl ? 1 : 0);
   }
@@ -269,8 +287,10 @@ int shim_run(const char *dir) {
   dup2(nul, 0);
   dup2(nul, 1);
   dup2(nul, 2);
-  int logfd = open(c.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  logfd = open(c.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (logfd < 0) fail_to(report[1], "open log");
+  struct stat logst;
+  logsize = fstat(logfd, &logst) == 0 ? (unsigned long long)logst.st_size : 0;
   long long ooms_before = oom_kills(c.oomfile);
   int out[2], err[2], go[2], errp[2];
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 ||
@@ -328,7 +348,8 @@ int shim_run(const char *dir) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t r = read(fds[i].fd, buf, sizeof buf);
       if (r > 0) {
-        log_chunk(logfd, names[i], buf, (size_t)r);
+        log_chunk(names[i], buf, (size_t)r);
+        rotate_log(&c);
       } else if (r == 0 || errno != EINTR) {
         close(fds[i].fd);
         fds[i].fd = -1;

@@ -25,6 +25,7 @@ struct tmpfs_mount {
 struct config {
   const char *rootfs, *lower, *upper, *work, *merged;
   const char *hostname, *netns, *utsns, *cwd, *log, *exitfile, *pidfile, *oomfile;
+  unsigned long long logmax; /* rotate the log past this size (0: never) */
   uid_t uid;
   gid_t gid;
   gid_t groups[64];
