@@ -199,12 +199,21 @@ export class NativeNetworks {
     return `/run/netns/berth-${id.slice(0, 12)}`;
   }
 
-  /** The container's network namespace, wired to the bridge with its address (made once). */
-  async attach(id: string, name: string, addr: string): Promise<string> {
-    const path = this.netnsPath(id);
-    if (existsSync(path)) return path;
+  /**
+   * The container's network namespace, with a veth pair into the bridge (made once), and how its
+   * side is to be addressed: the shim sets `eth0`'s address, `lo` and the default route from
+   * inside (one process fewer per start than `ip -n`: spawns are what costs in a TCG guest).
+   */
+  async attach(
+    id: string,
+    name: string,
+    addr: string,
+  ): Promise<{ path: string; cidr: string; gateway: string }> {
     const r = await this.get(name);
     if (!r) throw new Error(`network ${name} does not exist`);
+    const path = this.netnsPath(id);
+    const addressing = { path, cidr: `${addr}/${r.subnet.split("/")[1]}`, gateway: r.gateway };
+    if (existsSync(path)) return addressing;
     const ns = `berth-${id.slice(0, 12)}`;
     const veth = `vn${id.slice(0, 12)}`;
     try {
@@ -212,16 +221,11 @@ export class NativeNetworks {
         ["-batch", "-"],
         `netns add ${ns}\nlink add ${veth} type veth peer name eth0 netns ${ns}\nlink set ${veth} master ${r.bridge} up\n`,
       );
-      const bits = r.subnet.split("/")[1];
-      await ip(
-        ["-n", ns, "-batch", "-"],
-        `link set lo up\naddr add ${addr}/${bits} dev eth0\nlink set eth0 up\nroute add default via ${r.gateway}\n`,
-      );
     } catch (err) {
       await this.detach(id);
       throw err;
     }
-    return path;
+    return addressing;
   }
 
   async detach(id: string): Promise<void> {
@@ -229,9 +233,9 @@ export class NativeNetworks {
     await ip(["netns", "del", `berth-${id.slice(0, 12)}`]).catch(() => {});
   }
 
-  /** DNAT rules from the host ports to the container's address (replacing any it had). */
-  async publish(id: string, addr: string, ports: readonly PortMapping[]): Promise<void> {
-    await this.unpublish(id);
+  /** DNAT rules from the host ports to the container's address (replacing any it had, unless told it had none). */
+  async publish(id: string, addr: string, ports: readonly PortMapping[], replace = true): Promise<void> {
+    if (replace) await this.unpublish(id);
     for (const p of ports) {
       const dest = p.hostIp && p.hostIp !== "0.0.0.0" ? ["-d", `${p.hostIp}/32`] : [];
       await iptables([

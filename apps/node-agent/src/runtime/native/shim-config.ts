@@ -96,6 +96,8 @@ export interface ShimInputs {
   logMaxBytes: number;
   cgroups: CgroupPaths;
   netns: string | null;
+  /** Set from inside the (own) network namespace: eth0's address and the default route. */
+  addressing: { cidr: string; gateway: string } | null;
   utsns: string | null;
   hostname: string;
   /** The files bound at /etc/resolv.conf, /etc/hostname, /etc/hosts. */
@@ -115,6 +117,10 @@ export function shimConfig(x: ShimInputs): Buffer {
   put("pidfile", join(x.dir, "pid"));
   put("oomfile", x.cgroups.oomFile);
   if (x.netns) put("netns", x.netns);
+  if (x.addressing) {
+    put("ifaddr", x.addressing.cidr);
+    put("gateway", x.addressing.gateway);
+  }
   if (x.utsns) put("utsns", x.utsns);
   else put("hostname", x.hostname);
   const user = resolveUser(x.spec.user ?? (x.image.User || x.defaultUser), x.rootfs);

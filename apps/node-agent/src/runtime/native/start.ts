@@ -56,6 +56,7 @@ export async function startContainer(d: StartDeps, record: ContainerRecord): Pro
 
   let netns: string;
   let utsns: string | null = null;
+  let addressing: { cidr: string; gateway: string } | null = null;
   let etcDir = dir;
   let hostname = record.spec.hostname || record.id.slice(0, 12);
   if (record.spec.sandboxId) {
@@ -72,8 +73,12 @@ export async function startContainer(d: StartDeps, record: ContainerRecord): Pro
     hostname = sandbox.spec.hostname || sandbox.id.slice(0, 12);
   } else {
     if (!record.network || !record.ip) throw new RuntimeError("FAILED", `${record.name} has no network`);
-    netns = await d.networks.attach(record.id, record.network, record.ip);
-    if (record.spec.ports.length > 0) await d.networks.publish(record.id, record.ip, record.spec.ports);
+    const attached = await d.networks.attach(record.id, record.network, record.ip);
+    netns = attached.path;
+    addressing = { cidr: attached.cidr, gateway: attached.gateway };
+    // Never started: no rules to replace (one `iptables -S` fewer on the way to running).
+    if (record.spec.ports.length > 0)
+      await d.networks.publish(record.id, record.ip, record.spec.ports, record.startedAt !== null);
     await writeEtc(record, dir, hostname);
   }
 
@@ -93,6 +98,7 @@ export async function startContainer(d: StartDeps, record: ContainerRecord): Pro
       logMaxBytes: d.logMaxBytes,
       cgroups,
       netns,
+      addressing,
       utsns,
       hostname,
       etc: etcFiles(etcDir),

@@ -67,6 +67,8 @@ void read_config(const char *dir, struct config *c) {
     else if (!strcmp(k, "merged")) c->merged = V;
     else if (!strcmp(k, "hostname")) c->hostname = V;
     else if (!strcmp(k, "netns")) c->netns = V;
+    else if (!strcmp(k, "ifaddr")) c->ifaddr = V;
+    else if (!strcmp(k, "gateway")) c->gateway = V;
     else if (!strcmp(k, "utsns")) c->utsns = V;
     else if (!strcmp(k, "cwd")) c->cwd = V;
     else if (!strcmp(k, "log")) c->log = V;

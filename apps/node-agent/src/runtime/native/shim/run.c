@@ -167,6 +167,7 @@ static void container_init(const struct config *c, int go, int errfd, int out, i
     if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) fail_to(errfd, "join network namespace");
     close(fd);
   }
+  if (c->ifaddr && configure_network(c) < 0) fail_to(errfd, "configure eth0");
   if (c->utsns) {
     int fd = open(c->utsns, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || setns(fd, CLONE_NEWUTS) < 0) fail_to(errfd, "join uts namespace");

@@ -24,6 +24,7 @@ struct tmpfs_mount {
 
 struct config {
   const char *rootfs, *lower, *upper, *work, *merged;
+  const char *ifaddr, *gateway; /* eth0's address (a.b.c.d/bits) and default route, set inside */
   const char *hostname, *netns, *utsns, *cwd, *log, *exitfile, *pidfile, *oomfile;
   unsigned long long logmax; /* rotate the log past this size (0: never) */
   uid_t uid;
@@ -54,6 +55,8 @@ int join_cgroups(const struct config *c, pid_t pid);
 int drop_privileges(const struct config *c);
 /* Writes `text` to `path` through a temporary file and rename, so readers never see half of it. */
 int write_atomic(const char *path, const char *text);
+/* Brings lo and eth0 up, gives eth0 its address and adds the default route (idempotent). */
+int configure_network(const struct config *c);
 /* Fails the process with a message on stderr. */
 void die(const char *what);
 int mkdir_p(const char *path, unsigned mode);
