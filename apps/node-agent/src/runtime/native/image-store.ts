@@ -5,14 +5,14 @@
  * overlays. Writes go through temporary names and renames, so a crash leaves nothing half-made.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, readdirSync, rmSync } from "node:fs";
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { createWriteStream } from "node:fs";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { extract } from "tar";
 import { type ImageRef, parseImageRef, RegistryClient, type RegistryClientOptions, refKey } from "./registry";
+import { unpackLayer } from "./unpack";
 
 /** The parts of an image's config the runtime uses. */
 export interface ImageRuntimeConfig {
@@ -152,53 +152,4 @@ export class ImageStore {
     }
     return path;
   }
-}
-
-/**
- * Unpacks one layer (tar, gzip or not) over the tree: `.wh.<name>` removes `<name>` of the layers
- * below, `.wh..wh..opq` empties its directory of what the layers below put there.
- */
-async function unpackLayer(file: string, dir: string): Promise<void> {
-  const seen = new Set<string>();
-  // node-tar creates what it extracts under the process umask: modes are set again after.
-  const modes: [string, number][] = [];
-  await extract({
-    file,
-    cwd: dir,
-    preserveOwner: true,
-    chmod: true,
-    processUmask: 0,
-    umask: 0,
-    filter: (path: string, entry: { type?: string; mode?: number }) => {
-      const clean = posix
-        .normalize(path)
-        .replace(/^(\.\/|\/)+/, "")
-        .replace(/\/$/, "");
-      const base = posix.basename(clean);
-      const parent = posix.dirname(clean);
-      if (base === ".wh..wh..opq") {
-        const target = join(dir, parent);
-        let names: string[] = [];
-        try {
-          names = readdirSync(target);
-        } catch {
-          names = [];
-        }
-        for (const name of names) {
-          const rel = parent === "." ? name : `${parent}/${name}`;
-          if (!seen.has(rel)) rmSync(join(target, name), { recursive: true, force: true });
-        }
-        return false;
-      }
-      if (base.startsWith(".wh.")) {
-        rmSync(join(dir, parent, base.slice(4)), { recursive: true, force: true });
-        return false;
-      }
-      for (let p = clean; p !== "." && p !== ""; p = posix.dirname(p)) seen.add(p);
-      if ((entry.type === "File" || entry.type === "Directory" || entry.type === "OldFile") && entry.mode)
-        modes.push([join(dir, clean), entry.mode & 0o7777]);
-      return true;
-    },
-  });
-  for (const [path, mode] of modes) await chmod(path, mode).catch(() => {});
 }

@@ -7,8 +7,8 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash, randomBytes, sign, X509Certificate } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtempSync, realpathSync } from "node:fs";
+import { lstat, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -20,6 +20,7 @@ import { ImageStore } from "./image-store";
 import { createNativeRuntime } from "./native-runtime";
 
 const work = mkdtempSync("/var/tmp/berth-native-pull-");
+const victim = join(work, "victim");
 const SERVICE = "berth-test";
 const repo = "berth/layers";
 let registry = "";
@@ -74,6 +75,44 @@ async function pushBlob(blob: Buffer): Promise<string> {
   location.searchParams.set("digest", digest);
   await push(location.href, blob, "application/octet-stream");
   return digest;
+}
+
+/** Pushes an OCI image of these layers (gzip-compressed when `blobs[i]` is not `tars[i]`). */
+async function pushImage(
+  tag: string,
+  blobs: Buffer[],
+  tars: Buffer[],
+): Promise<{ manifestDigest: string; configDigest: string }> {
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      config: { User: "1234:2345", Cmd: ["/run.sh"] },
+      rootfs: { type: "layers", diff_ids: tars.map(digestOf) },
+    }),
+  );
+  const layers = [];
+  for (const [i, blob] of blobs.entries())
+    layers.push({
+      mediaType: `application/vnd.oci.image.layer.v1.tar${blob === tars[i] ? "" : "+gzip"}`,
+      digest: await pushBlob(blob),
+      size: blob.length,
+    });
+  const configDigest = await pushBlob(config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: configDigest,
+        size: config.length,
+      },
+      layers,
+    }),
+  );
+  await push(`/v2/${repo}/manifests/${tag}`, manifest, "application/vnd.oci.image.manifest.v1+json");
+  return { manifestDigest: digestOf(manifest), configDigest };
 }
 
 beforeAll(async () => {
@@ -144,38 +183,25 @@ beforeAll(async () => {
     { type: "file", name: "opq/.wh..wh..opq", mode: 0o644, data: Buffer.alloc(0) },
     { type: "file", name: "www/index.html", mode: 0o644, data: Buffer.from("two") },
   ]);
-  const gz = gzipSync(lower);
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: "amd64",
-      os: "linux",
-      config: { User: "1234:2345", Cmd: ["/run.sh"] },
-      rootfs: { type: "layers", diff_ids: [digestOf(lower), digestOf(upper)] },
-    }),
-  );
-  const layers = [
-    { mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: await pushBlob(gz), size: gz.length },
-    {
-      mediaType: "application/vnd.oci.image.layer.v1.tar",
-      digest: await pushBlob(upper),
-      size: upper.length,
-    },
-  ];
-  configDigest = await pushBlob(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      config: {
-        mediaType: "application/vnd.oci.image.config.v1+json",
-        digest: configDigest,
-        size: config.length,
-      },
-      layers,
-    }),
-  );
-  manifestDigest = digestOf(manifest);
-  await push(`/v2/${repo}/manifests/v1`, manifest, "application/vnd.oci.image.manifest.v1+json");
+  ({ manifestDigest, configDigest } = await pushImage("v1", [gzipSync(lower), upper], [lower, upper]));
+  // An image whose links lead out of its tree: its whiteouts and modes must not touch the node.
+  await mkdir(victim, { recursive: true });
+  await writeFile(join(victim, "precious"), "keep me");
+  await writeFile(join(victim, "private"), "mode 600", { mode: 0o600 });
+  // Absolute targets and enough `..` to reach the node's root (node-tar 7.5 refuses some such
+  // links itself; unpack.ts does not rely on it).
+  const out = `${"../".repeat(12)}${victim.slice(1)}`;
+  const evilLower = buildTar([
+    { type: "symlink", name: "escape", target: out },
+    { type: "symlink", name: "opq", target: out },
+  ]);
+  const evilUpper = buildTar([
+    { type: "file", name: "escape/.wh.precious", mode: 0o644, data: Buffer.alloc(0) },
+    { type: "file", name: "opq/.wh..wh..opq", mode: 0o644, data: Buffer.alloc(0) },
+    { type: "file", name: "private", mode: 0o777, data: Buffer.from("x") },
+    { type: "symlink", name: "private", target: `${out}/private` },
+  ]);
+  await pushImage("evil", [evilLower, evilUpper], [evilLower, evilUpper]);
 }, 60_000);
 
 afterAll(async () => {
@@ -202,6 +228,27 @@ describe("native image store", () => {
     expect((await stat(at("run.sh"))).mode & 0o7777).toBe(0o755);
     // The same image by digest: present at once, no second unpack.
     expect((await store.get(`${registry}/${repo}@${manifestDigest}`))?.rootfs).toBe(record.rootfs);
+  });
+
+  it("never follows an image's links out of its tree when applying whiteouts and modes", async () => {
+    const store = new ImageStore(join(work, "store-evil"), { credentials: credentials("secret") });
+    const record = await store.pull(`${registry}/${repo}:evil`);
+    expect(await readFile(join(victim, "precious"), "utf8")).toBe("keep me");
+    expect((await stat(join(victim, "private"))).mode & 0o777).toBe(0o600);
+    expect((await readdir(victim)).sort()).toEqual(["precious", "private"]);
+    // What is left of the links (node-tar 7.5 already drops some of them): none leads out.
+    for (const name of await readdir(record.rootfs)) {
+      const entry = await lstat(join(record.rootfs, name));
+      if (!entry.isSymbolicLink()) continue;
+      const target = (() => {
+        try {
+          return realpathSync(join(record.rootfs, name));
+        } catch {
+          return ""; // dangling: leads nowhere
+        }
+      })();
+      expect(target).not.toContain(victim);
+    }
   });
 
   it("pulls by digest through the runtime, and fails as IMAGE_NOT_FOUND with wrong credentials", async () => {
