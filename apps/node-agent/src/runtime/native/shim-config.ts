@@ -3,11 +3,12 @@
  * values): its root, namespaces to join, user, capabilities, mounts, cgroups, argv and
  * environment, resolved from the spec and the image's config as the Engine API would.
  */
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerSpec } from "../types";
 import type { CgroupPaths } from "./cgroups";
 import type { ImageRuntimeConfig } from "./image-store";
+import { direct } from "./unpack";
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -61,8 +62,12 @@ export function resolveArgv(spec: ContainerSpec, image: ImageRuntimeConfig): str
   return [...(image.Entrypoint ?? []), ...(args ?? image.Cmd ?? [])];
 }
 
-function lookup(file: string, name: string): string[] | null {
+/** The line of `etc/passwd` or `etc/group` of the image naming `name`; read only inside the image. */
+function lookup(rootfs: string, rel: string, name: string): string[] | null {
+  if (!direct(rootfs, rel)) return null;
   try {
+    const file = join(rootfs, rel);
+    if (!lstatSync(file).isFile()) return null;
     for (const line of readFileSync(file, "utf8").split("\n")) {
       const fields = line.split(":");
       if (fields[0] === name || fields[2] === name) return fields;
@@ -76,12 +81,12 @@ function lookup(file: string, name: string): string[] | null {
 /** `uid[:gid]` (names looked up in the image's /etc/passwd and /etc/group), with the user's home. */
 export function resolveUser(user: string, rootfs: string): { uid: number; gid: number; home: string } {
   const [u = "", g] = user.split(":");
-  const pw = lookup(join(rootfs, "etc/passwd"), u);
+  const pw = lookup(rootfs, "etc/passwd", u);
   const uid = /^\d+$/.test(u) ? Number(u) : Number(pw?.[2] ?? Number.NaN);
   if (!Number.isInteger(uid)) throw new Error(`user ${JSON.stringify(u)} is not in the image`);
   let gid = pw ? Number(pw[3]) : uid === 0 ? 0 : uid;
   if (g !== undefined && g !== "") {
-    gid = /^\d+$/.test(g) ? Number(g) : Number(lookup(join(rootfs, "etc/group"), g)?.[2] ?? Number.NaN);
+    gid = /^\d+$/.test(g) ? Number(g) : Number(lookup(rootfs, "etc/group", g)?.[2] ?? Number.NaN);
     if (!Number.isInteger(gid)) throw new Error(`group ${JSON.stringify(g)} is not in the image`);
   }
   return { uid, gid, home: pw?.[5] || "/" };

@@ -1,23 +1,33 @@
 /**
  * Unpacking an image layer over the tree of the layers below it, as root on the node: node-tar
  * (which refuses `..`, absolute paths and extracting through symbolic links) for the entries,
- * and whiteouts and modes applied here — only where no symbolic link is on the way, since an
- * image's link (`etc -> /etc`) must never make the node remove or chmod its own files.
+ * and symbolic links, whiteouts and modes made and applied here — only where no symbolic link
+ * is on the way, since an image's link (`etc -> /etc`) must never make the node write, remove or
+ * chmod its own files.
  */
-import { lstatSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { lchownSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { chmod } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { extract } from "tar";
 
-/** Whether `rel` under `dir` is reached without following a symbolic link (the last part may be one). */
-function direct(dir: string, rel: string): boolean {
-  const parent = posix.dirname(rel);
-  try {
-    const root = realpathSync(dir);
-    return parent === "." || realpathSync(join(dir, parent)) === join(root, parent);
-  } catch {
-    return false;
+/**
+ * Whether `rel` under `dir` is reached without following a symbolic link: every part on the way
+ * (the last may be anything) is a directory, or missing from there on (to be made).
+ */
+export function direct(dir: string, rel: string): boolean {
+  const parts = posix.dirname(rel).split("/");
+  let at = dir;
+  for (const part of parts) {
+    if (part === "." || part === "") continue;
+    if (part === "..") return false;
+    at = join(at, part);
+    try {
+      if (!lstatSync(at).isDirectory()) return false;
+    } catch {
+      return true;
+    }
   }
+  return true;
 }
 
 function isLink(path: string): boolean {
@@ -36,6 +46,11 @@ export async function unpackLayer(file: string, dir: string): Promise<void> {
   const seen = new Set<string>();
   // node-tar creates what it extracts under the process umask: modes are set again after.
   const modes: [string, number][] = [];
+  // Links are made here, after the layer's other entries: node-tar would make absolute targets
+  // relative (`/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2` is one in every Debian image) and drop
+  // those with `..` past the top, both of which are the image's business. They are resolved
+  // inside the container's root when it runs (and by the shim's mounts, `in_root`).
+  const links: { rel: string; target: string; uid?: number | undefined; gid?: number | undefined }[] = [];
   await extract({
     file,
     cwd: dir,
@@ -43,7 +58,10 @@ export async function unpackLayer(file: string, dir: string): Promise<void> {
     chmod: true,
     processUmask: 0,
     umask: 0,
-    filter: (path: string, entry: { type?: string; mode?: number }) => {
+    filter: (
+      path: string,
+      entry: { type?: string; mode?: number; linkpath?: string; uid?: number; gid?: number },
+    ) => {
       const clean = posix
         .normalize(path)
         .replace(/^(\.\/|\/)+/, "")
@@ -73,11 +91,27 @@ export async function unpackLayer(file: string, dir: string): Promise<void> {
         return false;
       }
       for (let p = clean; p !== "." && p !== ""; p = posix.dirname(p)) seen.add(p);
+      if (entry.type === "SymbolicLink") {
+        links.push({ rel: clean, target: entry.linkpath ?? "", uid: entry.uid, gid: entry.gid });
+        return false;
+      }
       if ((entry.type === "File" || entry.type === "Directory" || entry.type === "OldFile") && entry.mode)
         modes.push([clean, entry.mode & 0o7777]);
       return true;
     },
   });
+  for (const link of links) {
+    if (!link.target || !direct(dir, link.rel)) continue;
+    const path = join(dir, link.rel);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      rmSync(path, { recursive: true, force: true });
+      symlinkSync(link.target, path);
+      if (link.uid !== undefined && link.gid !== undefined) lchownSync(path, link.uid, link.gid);
+    } catch {
+      // what cannot be made (a file where a directory should be) is left out, as node-tar does
+    }
+  }
   for (const [rel, mode] of modes) {
     // A later entry may have put a link there, or on the way: chmod would follow it.
     if (!direct(dir, rel) || isLink(join(dir, rel))) continue;

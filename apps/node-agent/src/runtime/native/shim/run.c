@@ -56,6 +56,13 @@ static int bind(const char *src, const char *dst, int ro) {
   return 0;
 }
 
+#define IN(buf, ...)                                                  \
+  do {                                                                \
+    char rel_[4096];                                                  \
+    snprintf(rel_, sizeof rel_, __VA_ARGS__);                         \
+    if (in_root(root, rel_, buf, sizeof buf) < 0) fail_to(errfd, rel_); \
+  } while (0)
+
 static const char *proc_readonly[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
 static const char *proc_masked[] = {"kcore", "keys", "timer_list", "sched_debug", "latency_stats",
                                     "acpi", "scsi", "kallsyms"};
@@ -72,48 +79,48 @@ static void setup_mounts(const struct config *c, const char *root, int errfd) {
     snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", c->lower, c->upper, c->work);
     if (mount("overlay", root, "overlay", 0, opts) < 0) fail_to(errfd, "mount overlay root");
   } else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) fail_to(errfd, "bind root");
-  snprintf(p, sizeof p, "%s/proc", root);
+  IN(p, "/proc");
   mkdir_p(p, 0555);
   if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail_to(errfd, "mount /proc");
   /* As Docker does: what of /proc reaches the host's kernel is read-only or masked. */
   for (size_t i = 0; i < sizeof proc_readonly / sizeof proc_readonly[0]; i++) {
-    snprintf(p, sizeof p, "%s/proc/%s", root, proc_readonly[i]);
+    IN(p, "/proc/%s", proc_readonly[i]);
     if (access(p, F_OK) == 0 && bind(p, p, 1) < 0) fail_to(errfd, p);
   }
   for (size_t i = 0; i < sizeof proc_masked / sizeof proc_masked[0]; i++) {
     struct stat st;
-    snprintf(p, sizeof p, "%s/proc/%s", root, proc_masked[i]);
+    IN(p, "/proc/%s", proc_masked[i]);
     if (stat(p, &st) < 0) continue;
     int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") : mount("/dev/null", p, NULL, MS_BIND, NULL);
     if (r < 0) fail_to(errfd, p);
   }
-  snprintf(p, sizeof p, "%s/dev", root);
+  IN(p, "/dev");
   mkdir_p(p, 0755);
   if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
     fail_to(errfd, "mount /dev");
   for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-    snprintf(p, sizeof p, "%s/dev/%s", root, devices[i]);
+    IN(p, "/dev/%s", devices[i]);
     snprintf(q, sizeof q, "/dev/%s", devices[i]);
     touch_target(p, 0);
     if (mount(q, p, NULL, MS_BIND, NULL) < 0) fail_to(errfd, q);
   }
-  snprintf(p, sizeof p, "%s/dev/pts", root);
+  IN(p, "/dev/pts");
   mkdir_p(p, 0755);
   if (mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") < 0)
     fail_to(errfd, "mount /dev/pts");
-  snprintf(p, sizeof p, "%s/dev/ptmx", root);
+  IN(p, "/dev/ptmx");
   if (symlink("pts/ptmx", p) < 0) fail_to(errfd, "/dev/ptmx");
-  snprintf(p, sizeof p, "%s/dev/shm", root);
+  IN(p, "/dev/shm");
   mkdir_p(p, 0755);
   if (mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
     fail_to(errfd, "mount /dev/shm");
   const char *links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
                             {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
   for (int i = 0; i < 4; i++) {
-    snprintf(p, sizeof p, "%s/dev/%s", root, links[i][1]);
+    IN(p, "/dev/%s", links[i][1]);
     if (symlink(links[i][0], p) < 0) fail_to(errfd, p);
   }
-  snprintf(p, sizeof p, "%s/sys", root);
+  IN(p, "/sys");
   mkdir_p(p, 0555);
   if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     fail_to(errfd, "mount /sys");
@@ -122,24 +129,24 @@ static void setup_mounts(const struct config *c, const char *root, int errfd) {
    * superblock read-only for everyone. */
   int whole = c->ncgbinds == 1 && !strcmp(c->cgbind_dst[0], "/sys/fs/cgroup");
   if (c->ncgbinds > 0 && !whole) {
-    snprintf(p, sizeof p, "%s/sys/fs/cgroup", root);
+    IN(p, "/sys/fs/cgroup");
     if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k") < 0)
       fail_to(errfd, "mount /sys/fs/cgroup");
   }
   for (int i = 0; i < c->ncgbinds; i++) {
-    snprintf(p, sizeof p, "%s%s", root, c->cgbind_dst[i]);
+    IN(p, "%s", c->cgbind_dst[i]);
     mkdir_p(p, 0755);
     if (bind(c->cgbind_src[i], p, 1) < 0) fail_to(errfd, c->cgbind_dst[i]);
   }
   if (c->ncgbinds > 0 && !whole) {
-    snprintf(p, sizeof p, "%s/sys/fs/cgroup", root);
+    IN(p, "/sys/fs/cgroup");
     if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
       fail_to(errfd, "read-only /sys/fs/cgroup");
   }
   for (int i = 0; i < c->nbinds; i++) {
     struct stat st;
     if (stat(c->binds[i].src, &st) < 0) fail_to(errfd, c->binds[i].src);
-    snprintf(p, sizeof p, "%s%s", root, c->binds[i].dst);
+    IN(p, "%s", c->binds[i].dst);
     touch_target(p, S_ISDIR(st.st_mode));
     if (bind(c->binds[i].src, p, c->binds[i].ro) < 0) fail_to(errfd, c->binds[i].dst);
   }
@@ -147,12 +154,12 @@ static void setup_mounts(const struct config *c, const char *root, int errfd) {
     char opts[128];
     int n = snprintf(opts, sizeof opts, "mode=%o", c->tmpfs[i].mode ? c->tmpfs[i].mode : 01777);
     if (c->tmpfs[i].size) snprintf(opts + n, sizeof opts - (size_t)n, ",size=%llu", c->tmpfs[i].size);
-    snprintf(p, sizeof p, "%s%s", root, c->tmpfs[i].dst);
+    IN(p, "%s", c->tmpfs[i].dst);
     mkdir_p(p, 0755);
     if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) fail_to(errfd, c->tmpfs[i].dst);
   }
   if (c->cwd) {
-    snprintf(p, sizeof p, "%s%s", root, c->cwd);
+    IN(p, "%s", c->cwd);
     mkdir_p(p, 0755);
   }
 }

@@ -57,6 +57,8 @@ int drop_privileges(const struct config *c);
 int write_atomic(const char *path, const char *text);
 /* Brings lo and eth0 up, gives eth0 its address and adds the default route (idempotent). */
 int configure_network(const struct config *c);
+/* `rel` resolved inside `root` (its symbolic links followed within it), into `out`. */
+int in_root(const char *root, const char *rel, char *out, size_t n);
 /* Fails the process with a message on stderr. */
 void die(const char *what);
 int mkdir_p(const char *path, unsigned mode);
