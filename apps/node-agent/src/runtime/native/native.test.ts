@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,9 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSettings } from "../../env";
 import { runtimeConformanceSuite } from "../conformance";
 import { freePort, localPodmanSocket, sleep, waitForState } from "../conformance-helpers";
-import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../conformance-image";
+import { buildTar, CONFORMANCE_IMAGE, ensureConformanceImage } from "../conformance-image";
 import { createEngineClient } from "../engine-http";
 import { createNativeRuntime } from "./native-runtime";
+import { pushImage } from "./registry-push";
 import { buildShim } from "./shim-build";
 
 const run = promisify(execFile);
@@ -110,6 +111,45 @@ describe("native runtime beyond the interface", () => {
       join(root, "containers", id),
     ])
       expect(existsSync(path), path).toBe(false);
+  }, 30_000);
+
+  it("makes mounts, directories and files inside the container's root even where the image's links lead out", async () => {
+    const victim = join(work, "victim");
+    await mkdir(join(victim, "etc"), { recursive: true });
+    await writeFile(join(victim, "precious"), "keep me");
+    const busybox = await readFile("/usr/bin/busybox");
+    const tar = buildTar([
+      { type: "dir", name: "bin/" },
+      { type: "file", name: "bin/busybox", mode: 0o755, data: busybox },
+      { type: "symlink", name: "bin/sh", target: "busybox" },
+      { type: "symlink", name: "www", target: victim },
+      { type: "symlink", name: "etc", target: join(victim, "etc") },
+    ]);
+    const hostile = `${registry}/berth/hostile-links:v1`;
+    await pushImage({ registry, repo: "berth/hostile-links" }, "v1", [{ tar }], {});
+    const rt = makeRuntime();
+    await rt.ensureImage(hostile);
+    const id = await rt.create({
+      name: `berth-native-links-${process.pid}`,
+      image: hostile,
+      command: ["/bin/sh", "-c", "pwd; cat /etc/hostname"],
+      hostname: "inside",
+      workingDir: "/www/wd",
+      mounts: [{ type: "tmpfs", target: "/www/sub" }],
+      env: {},
+      labels: {},
+      ports: [],
+      resources: {},
+    });
+    try {
+      await rt.start(id);
+      await waitForState(rt, id, "exited");
+      expect(await rt.logs(id, { tail: 10 })).toBe(`${victim}/wd\ninside\n`);
+      expect((await readdir(victim)).sort()).toEqual(["etc", "precious"]);
+      expect(await readdir(join(victim, "etc"))).toEqual([]);
+    } finally {
+      await rt.remove(id);
+    }
   }, 30_000);
 
   it("gives a container run as root no capabilities, a read-only /proc/sys and a masked /proc/timer_list", async () => {
