@@ -111,6 +111,10 @@ wanted_packages() {
   pkgs+=(busybox-static catatonit haproxy wrk)
   # The image registry (CNCF Distribution) and what makes its token signing key.
   [[ -z $GIVEN_REGISTRY_URL ]] && pkgs+=(docker-registry openssl)
+  # The node agent's native runtime: gcc and libc6-dev build its static berth-shim, ip and
+  # iptables wire its containers' networks; its tests pull from a docker-registry of their own
+  # (openssl makes the token-auth one's certificate).
+  pkgs+=(gcc libc6-dev iproute2 iptables docker-registry openssl)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)
   printf '%s\n' "${pkgs[@]}"

@@ -1,0 +1,2 @@
+export { createNativeRuntime, type NativeRuntimeOptions } from "./native-runtime";
+export { buildShim } from "./shim-build";
