@@ -34,6 +34,7 @@ describe("zones of ec2 machines", () => {
       poolId: "np_1",
       instanceType: "small" as const,
       userData: "#!/bin/sh\n",
+      boot: { joinToken: "bjt_unused", nodeName: "zone-node" },
     };
     const launched = await provider.create(spec);
     expect(launched.zone).toBe("eu-west-1a");

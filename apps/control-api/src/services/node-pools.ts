@@ -103,7 +103,7 @@ function checkSizes(s: { minSize: number; maxSize: number; desiredSize: number }
     );
 }
 
-async function loadPool(tx: Tx, cluster: string, poolId: string) {
+export async function loadPool(tx: Tx, cluster: string, poolId: string) {
   const [pool] = await tx
     .select()
     .from(nodePools)
@@ -132,8 +132,6 @@ export async function createNodePool(
       `zone: an ${input.provider} pool's nodes are in the availability zone their instances get`,
       [{ path: "zone", message: "only a byo pool names its zone" }],
     );
-  if (input.provider === "local-vm")
-    throw new ValidationError("the local-vm provider is not available yet; use ec2 or byo");
   const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const cluster = await loadCluster(tx, input.clusterId);
     if (!isOperational(cluster.status))
