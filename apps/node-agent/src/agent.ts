@@ -178,12 +178,14 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
     async start() {
       // Without its runtime the node still joins and heartbeats (its pods fail, saying why), so
       // the control plane sees it and its operators read the reason here.
-      await runtime.ping().catch((e: unknown) =>
-        logger.error(
-          { runtime: runtime.name, err: (e as Error).message },
-          "the container runtime is unavailable: the node joins, but no pod can start until it is",
-        ),
-      );
+      await runtime
+        .ping()
+        .catch((e: unknown) =>
+          logger.error(
+            { runtime: runtime.name, err: (e as Error).message },
+            "the container runtime is unavailable: the node joins, but no pod can start until it is",
+          ),
+        );
       installation = await installationId(opts.stateDir);
       await runHistory.load();
       await begin(await establishIdentity(ctx));

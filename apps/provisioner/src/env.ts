@@ -1,5 +1,5 @@
-import { parseServerEnv, serverEnvShape } from "@berth/core";
 import { resolve } from "node:path";
+import { parseServerEnv, serverEnvShape } from "@berth/core";
 import { z } from "zod";
 
 /** The repository (this file is apps/provisioner/src/env.ts): local state lives in its .data/. */

@@ -41,10 +41,13 @@ export async function machineConsole(
   });
   if (!machine) throw new NotFoundError("machine", input.machineId);
   if (machine.provider !== "local-vm")
-    throw new ValidationError(`console output is served for local-vm machines; this one is ${machine.provider}`, [
-      { path: "machineId", message: `a ${machine.provider} machine` },
-    ]);
-  const console = machine.instanceId ? await readLocalVmConsole(deps.localVmDir, machine.instanceId, CONSOLE_MAX_BYTES) : null;
+    throw new ValidationError(
+      `console output is served for local-vm machines; this one is ${machine.provider}`,
+      [{ path: "machineId", message: `a ${machine.provider} machine` }],
+    );
+  const console = machine.instanceId
+    ? await readLocalVmConsole(deps.localVmDir, machine.instanceId, CONSOLE_MAX_BYTES)
+    : null;
   if (!machine.instanceId || !console) throw new NotFoundError("console output of machine", input.machineId);
   return { machineId: machine.id, instanceId: machine.instanceId, ...console };
 }

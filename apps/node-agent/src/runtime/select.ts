@@ -32,7 +32,8 @@ export function selectRuntime(choice: RuntimeChoice): ContainerRuntime {
  * and heartbeats, says why in its log and in its pods' statuses, and runs nothing.
  */
 export function absentRuntime(name: string, reason: string): ContainerRuntime {
-  const fail = () => Promise.reject(new RuntimeError("UNAVAILABLE", `${name} runtime unavailable: ${reason}`));
+  const fail = () =>
+    Promise.reject(new RuntimeError("UNAVAILABLE", `${name} runtime unavailable: ${reason}`));
   return new Proxy({ name } as ContainerRuntime, {
     get: (target, key) => (key === "name" ? target.name : key === "then" ? undefined : fail),
   });

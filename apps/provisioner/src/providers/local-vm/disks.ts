@@ -33,6 +33,16 @@ export async function writeConfigDisk(file: string, env: Record<string, string>)
 /** The machine's scratch disk: a sparse ext4 file (what the node writes: images, pods' data). */
 export async function writeScratchDisk(file: string, sizeGiB: number): Promise<void> {
   await rm(file, { force: true });
-  await run("mke2fs", ["-q", "-t", "ext4", "-L", "berth-scratch", "-E", "lazy_itable_init=1", file, `${sizeGiB}G`]);
+  await run("mke2fs", [
+    "-q",
+    "-t",
+    "ext4",
+    "-L",
+    "berth-scratch",
+    "-E",
+    "lazy_itable_init=1",
+    file,
+    `${sizeGiB}G`,
+  ]);
   await chmod(file, 0o600);
 }

@@ -105,7 +105,8 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
 
   async function launch(spec: MachineSpec, instanceId: string, vm: string): Promise<void> {
     const slot = await claimSlot(opts.dir, opts.ports);
-    if (slot === null) throw unavailable(`all ${opts.ports.slots} port ranges are in use: no room for another VM`);
+    if (slot === null)
+      throw unavailable(`all ${opts.ports.slots} port ranges are in use: no room for another VM`);
     const size = vmSize(spec.instanceType, opts.maxMemoryMiB);
     const meta: VmMeta = {
       instanceId,
@@ -155,11 +156,17 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
         consoleFile: join(vm, LOCAL_VM_FILES.console),
         ports: meta.ports,
       });
-      opts.logger.info({ instanceId, pid, ...size, accel: meta.accel, ports: meta.ports }, "local-vm: VM started");
+      opts.logger.info(
+        { instanceId, pid, ...size, accel: meta.accel, ports: meta.ports },
+        "local-vm: VM started",
+      );
     } catch (error) {
       await rm(vm, { recursive: true, force: true });
       await releaseSlot(opts.dir, slot);
-      throw unavailable(`could not start the VM of machine ${spec.machineId}: ${(error as Error).message}`, error);
+      throw unavailable(
+        `could not start the VM of machine ${spec.machineId}: ${(error as Error).message}`,
+        error,
+      );
     }
   }
 
@@ -168,9 +175,11 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
     const pid = await readPid(vm);
     if (await isQemuOf(pid, name)) {
       process.kill(pid, "SIGTERM");
-      for (let i = 0; i < 50 && (await isQemuOf(pid, name)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && (await isQemuOf(pid, name)); i++)
+        await new Promise((r) => setTimeout(r, 100));
       if (await isQemuOf(pid, name)) process.kill(pid, "SIGKILL");
-      for (let i = 0; i < 50 && (await isQemuOf(pid, name)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 50 && (await isQemuOf(pid, name)); i++)
+        await new Promise((r) => setTimeout(r, 100));
     }
   }
 
