@@ -10,10 +10,11 @@
 #   .data/guest/current -> <key> what the local-vm provider boots (LOCAL_VM_IMAGE_DIR)
 #
 # <key> hashes every input (this directory's files, the package versions apt would fetch, the node
-# binary, /work/notes-style tool list infra/guest/tools.txt): the same inputs give the same key and
+# binary, the tool list infra/guest/tools.txt): the same inputs give the same key and
 # the image is not built again; a changed input builds a new one (older ones are removed). The
 # outputs are byte-reproducible: fixed timestamps, sorted archives, a fixed file system UUID.
-# Needs root, apt-get, dpkg, cpio, gzip, kmod (depmod, modprobe), e2fsprogs (mke2fs), binutils' strip.
+# Needs root, apt-get, dpkg, cpio, gzip, kmod (depmod, modprobe), e2fsprogs (mke2fs), binutils (strip);
+# infra/services.sh up installs them and runs this.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -54,7 +55,11 @@ tool_packages() {
 }
 
 KERNEL_PKG=$(kernel_package)
-[[ -n $KERNEL_PKG ]] || die "apt-cache knows no linux-image-cloud-amd64 (run apt-get update)"
+if [[ -z $KERNEL_PKG ]]; then # a fresh machine's apt lists may be empty
+  apt-get update -q >/dev/null 2>&1 || true
+  KERNEL_PKG=$(kernel_package)
+fi
+[[ -n $KERNEL_PKG ]] || die "apt-cache knows no linux-image-cloud-amd64 (is Debian's archive reachable?)"
 mapfile -t TOOLS < <(tool_packages)
 PACKAGES=("$KERNEL_PKG" busybox-static)
 for t in "${TOOLS[@]}"; do PACKAGES+=("${t#* }"); done

@@ -32,9 +32,29 @@ export function selectRuntime(choice: RuntimeChoice): ContainerRuntime {
  * and heartbeats, says why in its log and in its pods' statuses, and runs nothing.
  */
 export function absentRuntime(name: string, reason: string): ContainerRuntime {
-  const fail = () =>
+  const fail = (): Promise<never> =>
     Promise.reject(new RuntimeError("UNAVAILABLE", `${name} runtime unavailable: ${reason}`));
-  return new Proxy({ name } as ContainerRuntime, {
-    get: (target, key) => (key === "name" ? target.name : key === "then" ? undefined : fail),
-  });
+  return {
+    name,
+    ping: fail,
+    ensureImage: fail,
+    create: fail,
+    start: fail,
+    stop: fail,
+    kill: fail,
+    execCommand: fail,
+    hasImage: fail,
+    pullImage: fail,
+    imageConfig: fail,
+    remove: fail,
+    inspect: fail,
+    list: fail,
+    logs: fail,
+    streamLogs: fail,
+    exec: fail,
+    stats: fail,
+    ensureNetwork: fail,
+    removeNetwork: fail,
+    diskUsage: fail,
+  };
 }
