@@ -107,7 +107,7 @@ wanted_packages() {
   # traffic; wrk is the load generator of the benches.
   pkgs+=(busybox-static catatonit haproxy wrk)
   # local-vm machines: QEMU, and what infra/guest/build.sh makes their guest image with.
-  pkgs+=(qemu-system-x86 qemu-utils cpio kmod lz4 e2fsprogs binutils)
+  pkgs+=(qemu-system-x86 qemu-utils cpio kmod lz4 e2fsprogs binutils gcc libc6-dev)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)
   printf '%s\n' "${pkgs[@]}"

@@ -6,14 +6,16 @@
 #   .data/guest/<key>/vmlinuz    Debian's cloud kernel (linux-image-cloud-amd64's current version)
 #   .data/guest/<key>/initrd.gz  busybox-static, the virtio modules the boot needs, infra/guest/init
 #   .data/guest/<key>/root.ext4  read-only disk: the host's node (stripped) and its libraries, every
-#                                module of the kernel, and the tools infra/guest/tools.sh collects
+#                                module of the kernel, the tools infra/guest/tools.txt lists, and the
+#                                native runtime's shim (/usr/libexec/berth/berth-shim) when its source is here
 #   .data/guest/current -> <key> what the local-vm provider boots (LOCAL_VM_IMAGE_DIR)
 #
 # <key> hashes every input (this directory's files, the package versions apt would fetch, the node
 # binary, the tool list infra/guest/tools.txt): the same inputs give the same key and
 # the image is not built again; a changed input builds a new one (older ones are removed). The
 # outputs are byte-reproducible: fixed timestamps, sorted archives, a fixed file system UUID.
-# Needs root, apt-get, dpkg, cpio, gzip, kmod (depmod, modprobe), e2fsprogs (mke2fs), binutils (strip);
+# Needs root, apt-get, dpkg, cpio, gzip, kmod (depmod, modprobe), e2fsprogs (mke2fs), binutils (strip),
+# gcc and libc6-dev (the native runtime's shim, when its source is in the tree);
 # infra/services.sh up installs them and runs this.
 set -euo pipefail
 
@@ -22,6 +24,8 @@ SRC=$ROOT/infra/guest
 OUT_BASE=${BERTH_GUEST_DIR:-$ROOT/.data/guest}
 DEBS=$OUT_BASE/debs
 NODE_BIN=$(readlink -f "$(command -v node)")
+# The native runtime's process shim (C, built static here: it needs no library in the guest).
+SHIM_SRC=$ROOT/apps/node-agent/src/runtime/native/shim
 EPOCH=1700000000 # every file's mtime, for byte-identical outputs
 UUID=6f1e1a5e-b3c0-4e7a-9a51-000000000001
 
@@ -75,6 +79,7 @@ KEY=$({
   (cd "$SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
   printf '%s\n' "${PINNED[@]}"
   sha256sum <"$NODE_BIN"
+  if [[ -d $SHIM_SRC ]]; then (cd "$SHIM_SRC" && find . -type f -print0 | sort -z | xargs -0 sha256sum); fi
 } | sha256sum | cut -c1-16)
 
 if [[ ${1:-} == --print-key ]]; then
@@ -145,6 +150,13 @@ for t in "${TOOLS[@]}"; do
     [[ -n $real ]] || die "tools.txt: package ${t#* } has no $cmd"
     real=/$real hostpath=/usr/bin/$cmd
   fi
+  # Merged /usr on the host: the package may ship /bin/ip for the host's /usr/bin/ip, or the reverse.
+  for alt in "$real" "${real#/usr}" "/usr$real"; do
+    if [[ -e $X$alt ]]; then
+      real=$alt
+      break
+    fi
+  done
   [[ -e $X$real ]] || die "tools.txt: $real (for $cmd) is not in package ${t#* }"
   dest=$(on_disk "$hostpath") realdest=$(on_disk "$real")
   mkdir -p "$(dirname "$dest")" "$(dirname "$realdest")"
@@ -156,6 +168,11 @@ done
 if [[ -d $X/usr/lib/x86_64-linux-gnu/xtables ]]; then
   cp -a "$X/usr/lib/x86_64-linux-gnu/xtables" "$DISK/usr/lib/x86_64-linux-gnu/"
   for so in "$DISK"/usr/lib/x86_64-linux-gnu/xtables/*.so; do copy_libs "$so"; done
+fi
+if [[ -d $SHIM_SRC ]]; then
+  mkdir -p "$DISK/usr/libexec/berth"
+  gcc -O2 -static -o "$DISK/usr/libexec/berth/berth-shim" "$SHIM_SRC"/*.c || die "could not build berth-shim"
+  strip "$DISK/usr/libexec/berth/berth-shim"
 fi
 ldconfig -r "$DISK" -C /etc/ld.so.cache 2>/dev/null || true
 

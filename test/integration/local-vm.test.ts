@@ -130,7 +130,6 @@ describe("local-vm machines", () => {
     const out = await call("GET", consolePath);
     expect(out.status, out.text).toBe(200);
     expect(out.body.instanceId).toBe(instanceId);
-    console.log(out.body.output);
     expect(out.body.output).toContain("berth-guest: agent");
     expect(out.body.output).toContain("checksum verified");
     expect(out.body.output).toContain("the container runtime is unavailable");
