@@ -98,7 +98,7 @@ describe("local-vm machines", () => {
       async () => (await nodes()).find((n: { status: string }) => n.status === "ready"),
       120_000,
     );
-    const joinedS = (Date.now() - started) / 1000;
+    const readyAt = Date.now();
     const [machine] = await systemRows(
       api.deps.db,
       sql`select id, instance_id from machines where status <> 'terminated'`,
@@ -106,8 +106,11 @@ describe("local-vm machines", () => {
     const instanceId = String(machine?.instance_id);
     const pid = Number((await readFile(join(dir, instanceId, "qemu.pid"), "utf8")).trim());
     const rssMiB = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+    const meta = JSON.parse(await readFile(join(dir, instanceId, "meta.json"), "utf8"));
     console.log(
-      `local-vm: create → node ready in ${joinedS.toFixed(1)} s; QEMU RSS ${rssMiB.toFixed(0)} MiB`,
+      `local-vm: pool created → node ready ${((readyAt - started) / 1000).toFixed(1)} s ` +
+        `(QEMU started → node ready ${((readyAt - Date.parse(meta.createdAt)) / 1000).toFixed(1)} s); ` +
+        `QEMU RSS ${rssMiB.toFixed(0)} MiB (${meta.memoryMiB} MiB guest, ${meta.vcpus} vCPUs, ${meta.accel})`,
     );
     expect(node).toMatchObject({
       address: "127.0.0.1",

@@ -44,7 +44,7 @@ const schema = z.object({
   /** The control API as guests reach it; default BERTH_API_URL with a loopback host made 10.0.2.2 (the host, seen from user-mode networking). */
   LOCAL_VM_API_URL: z.url().optional(),
   LOCAL_VM_ACCEL: z.enum(["auto", "kvm", "tcg"]).default("auto"),
-  LOCAL_VM_PORT_BASE: z.coerce.number().int().min(1024).max(65000).default(40000),
+  LOCAL_VM_PORT_BASE: z.coerce.number().int().min(1024).max(65000).default(42000),
   LOCAL_VM_PORTS_PER_VM: z.coerce.number().int().min(1).max(1000).default(20),
   LOCAL_VM_MAX_VMS: z.coerce.number().int().min(1).max(256).default(16),
   LOCAL_VM_MAX_MEMORY_MIB: z.coerce.number().int().min(512).max(1_048_576).default(2048),
