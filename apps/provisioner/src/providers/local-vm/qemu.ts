@@ -52,7 +52,8 @@ export function qemuArgs(l: VmLaunch): string[] {
     "-name",
     l.name,
     "-accel",
-    l.accel,
+    // TCG's translation cache defaults to 1 GiB, and fills with what Node's JIT writes: bounded here.
+    l.accel === "tcg" ? "tcg,tb-size=128" : "kvm",
     ...(l.accel === "kvm" ? ["-cpu", "host"] : []),
     "-m",
     String(l.memoryMiB),
