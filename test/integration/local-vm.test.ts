@@ -105,6 +105,10 @@ describe("local-vm machines", () => {
     );
     const instanceId = String(machine?.instance_id);
     const pid = Number((await readFile(join(dir, instanceId, "qemu.pid"), "utf8")).trim());
+    // Detached: its own session, so a provisioner killed (or its terminal's Ctrl-C) leaves it running.
+    const statOf = async (p: number | "self") =>
+      (await readFile(`/proc/${p}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
+    expect((await statOf(pid))[3]).not.toBe((await statOf("self"))[3]);
     const rssMiB = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
     const meta = JSON.parse(await readFile(join(dir, instanceId, "meta.json"), "utf8"));
     console.log(

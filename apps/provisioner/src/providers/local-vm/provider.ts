@@ -104,7 +104,13 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
   }
 
   async function launch(spec: MachineSpec, instanceId: string, vm: string): Promise<void> {
-    const slot = await claimSlot(opts.dir, opts.ports);
+    const held = new Set<number>();
+    for (const name of await readdir(opts.dir).catch(() => [] as string[])) {
+      const vmDir = localVmDir(opts.dir, name);
+      const other = vmDir ? await readMeta(vmDir) : null;
+      if (other) held.add(other.slot);
+    }
+    const slot = await claimSlot(opts.dir, opts.ports, held);
     if (slot === null)
       throw unavailable(`all ${opts.ports.slots} port ranges are in use: no room for another VM`);
     const size = vmSize(spec.instanceType, opts.maxMemoryMiB);

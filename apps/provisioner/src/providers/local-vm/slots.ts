@@ -1,4 +1,4 @@
-import { mkdir, rmdir } from "node:fs/promises";
+import { mkdir, rmdir, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -22,18 +22,36 @@ function free(port: number): Promise<boolean> {
   });
 }
 
+/** A claim no VM recorded within this long was left by a launch that died half-way: it is free again. */
+const STALE_CLAIM_MS = 120_000;
+
 /**
  * Claims the lowest slot nobody holds (`<dir>/.slots/<n>`, made atomically) whose ports are all
- * free on the host. Returns null when every slot is taken.
+ * free on the host. `held`: the slots VMs have recorded. Returns null when every slot is taken.
  */
-export async function claimSlot(dir: string, plan: PortPlan): Promise<number | null> {
+export async function claimSlot(
+  dir: string,
+  plan: PortPlan,
+  held: ReadonlySet<number>,
+): Promise<number | null> {
   const slots = join(dir, ".slots");
   await mkdir(slots, { recursive: true });
   for (let n = 0; n < plan.slots; n++) {
+    const claim = join(slots, String(n));
     try {
-      await mkdir(join(slots, String(n)));
+      await mkdir(claim);
     } catch {
-      continue; // held by another VM
+      const age = await stat(claim).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (held.has(n) || age < STALE_CLAIM_MS) continue; // another VM's, or one being launched
+      await rmdir(claim).catch(() => {});
+      try {
+        await mkdir(claim);
+      } catch {
+        continue;
+      }
     }
     const { min, max } = portsOf(plan, n);
     let ok = true;
