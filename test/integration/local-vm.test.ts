@@ -137,6 +137,13 @@ describe("local-vm machines", () => {
     const out = await call("GET", consolePath);
     expect(out.status, out.text).toBe(200);
     expect(out.body.instanceId).toBe(instanceId);
+    // The guest's own timeline (seconds since its kernel started), for whoever reads the figures.
+    console.log(
+      out.body.output
+        .split("\n")
+        .filter((l: string) => l.startsWith("berth-guest:"))
+        .join("\n"),
+    );
     expect(out.body.output).toContain("berth-guest: agent");
     expect(out.body.output).toContain("checksum verified");
     expect(out.body.output).toContain("the container runtime is unavailable");
