@@ -82,6 +82,16 @@ describe("local-vm machines", () => {
       async () => (await call("GET", `/v1/clusters/${clusterId}`)).body.status === "active",
     );
 
+    // A VM has no GPU to offer.
+    const gpu = await call("POST", `/v1/clusters/${clusterId}/node-pools`, {
+      name: "gpus",
+      provider: "local-vm",
+      instanceType: "gpu",
+      desiredSize: 1,
+    });
+    expect(gpu.status, gpu.text).toBe(400);
+    expect(gpu.body.error.message).toContain("no berth.dev/gpu");
+
     const started = Date.now();
     const pool = await call("POST", `/v1/clusters/${clusterId}/node-pools`, {
       name: "vms",

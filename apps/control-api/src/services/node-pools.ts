@@ -1,6 +1,8 @@
 import {
   ConflictError,
   INSTANCE_TYPE_NAMES,
+  INSTANCE_TYPES,
+  type InstanceType,
   idOf,
   NotFoundError,
   newId,
@@ -127,6 +129,11 @@ export async function createNodePool(
     ]);
   const sizes = { minSize, maxSize, desiredSize: input.desiredSize ?? minSize };
   checkSizes(sizes, input.provider);
+  if (input.provider === "local-vm" && INSTANCE_TYPES[input.instanceType as InstanceType].extended)
+    throw new ValidationError(
+      `instanceType: a local VM has no ${Object.keys(INSTANCE_TYPES[input.instanceType as InstanceType].extended ?? {}).join(", ")} to offer`,
+      [{ path: "instanceType", message: "not available for local-vm pools" }],
+    );
   if (input.zone !== undefined && input.provider !== "byo")
     throw new ValidationError(
       `zone: an ${input.provider} pool's nodes are in the availability zone their instances get`,
