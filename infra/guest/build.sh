@@ -213,6 +213,15 @@ cp "$X/boot/vmlinuz-$KVER" "$WORK/out/vmlinuz"
 size_mb=$(($(du -sm "$DISK" | cut -f1) * 115 / 100 + 16))
 E2FSPROGS_FAKE_TIME=$EPOCH mke2fs -q -t ext4 -U "$UUID" -E "hash_seed=$UUID,root_owner=0:0" -L berth-root \
   -d "$DISK" "$WORK/out/root.ext4" "${size_mb}M" >/dev/null
+# mke2fs copies each file's ctime and atime (which reading them moved), and stamps lost+found with
+# the clock: all set to EPOCH in the image.
+{
+  for f in / /lost+found $(cd "$DISK" && find . -mindepth 1 | LC_ALL=C sort | cut -c2-); do
+    for field in ctime atime mtime crtime; do echo "sif \"$f\" $field @$EPOCH"; done
+  done
+} >"$WORK/ctimes"
+E2FSPROGS_FAKE_TIME=$EPOCH debugfs -w -f "$WORK/ctimes" "$WORK/out/root.ext4" >/dev/null 2>&1 ||
+  die "debugfs could not set the image's ctimes"
 cat >"$WORK/out/image.json" <<JSON
 {"key":"$KEY","kernel":"$KVER","packages":[$(printf '"%s",' "${PINNED[@]}" | sed 's/,$//')],
  "node":"$("$NODE_BIN" --version)","tools":[$(for t in "${TOOLS[@]}"; do printf '"%s",' "${t%% *}"; done | sed 's/,$//')]}
