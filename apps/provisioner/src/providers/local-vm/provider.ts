@@ -143,6 +143,8 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
         BERTH_MEMORY_BYTES: String((size.memoryMiB - GUEST_RESERVED_MIB) * 1024 ** 2),
         BERTH_MAX_PODS: String(INSTANCE_TYPES[spec.instanceType].maxPods),
         BERTH_RUNTIME: "native",
+        // Where the guest image has the native runtime's process shim (infra/guest/build.sh).
+        BERTH_SHIM_PATH: "/usr/libexec/berth/berth-shim",
         BERTH_POD_NETWORK: "off",
         BERTH_NODE_ZONE: opts.zone,
       });
