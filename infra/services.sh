@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Berth's backing services for development, tests and CI: Postgres 15, Redis 7, Podman's
 # Docker-compatible API and the image registry (infra/registry.sh), plus the local demo image
-# localhost/berth/demo-web:latest.
+# localhost/berth/demo-web:latest and the local-vm guest image (.data/guest/current, made by
+# infra/guest/build.sh).
 #
 #   infra/services.sh up       install missing Debian packages, start (or reuse) everything
 #   infra/services.sh down     stop what `up` started here (data in .data/ is kept)
@@ -115,6 +116,8 @@ wanted_packages() {
   # iptables wire its containers' networks; its tests pull from a docker-registry of their own
   # (openssl makes the token-auth one's certificate).
   pkgs+=(gcc libc6-dev iproute2 iptables docker-registry openssl)
+  # local-vm machines: QEMU, and what infra/guest/build.sh makes their guest image with.
+  pkgs+=(qemu-system-x86 qemu-utils cpio kmod lz4 e2fsprogs binutils)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)
   printf '%s\n' "${pkgs[@]}"
@@ -466,6 +469,26 @@ image_up() {
   BUILT="built"
 }
 
+# The local-vm guest image (kernel, initramfs, read-only disk), built when its inputs changed.
+guest_image_up() {
+  local log=$DATA/guest-build.log key
+  key=$(bash "$ROOT/infra/guest/build.sh" --print-key 2>"$log") || {
+    show_log "$log"
+    die "the guest image's inputs could not be read (log: $log)"
+  }
+  if [[ -f $DATA/guest/$key/image.json ]]; then
+    GUEST_STATE="present"
+  else
+    say "building the local-vm guest image (log: ${log#"$ROOT"/}) ..."
+    bash "$ROOT/infra/guest/build.sh" >>"$log" 2>&1 || {
+      show_log "$log"
+      die "building the guest image failed (log: $log)"
+    }
+    GUEST_STATE="built"
+  fi
+  ln -sfn "$key" "$DATA/guest/current"
+}
+
 demo_image_up() {
   image_up "$DEMO_IMAGE" "$DEMO_SRC" /usr/bin/busybox busybox
   IMAGE_STATE=$BUILT
@@ -534,13 +557,14 @@ cmd_up() {
   with_lock
   install_missing_packages
   tune_kernel
-  PG_STATE="" REDIS_STATE="" PODMAN_STATE="" IMAGE_STATE="" PAUSE_STATE="" SMOKE="" REGISTRY_STATE=""
+  PG_STATE="" REDIS_STATE="" PODMAN_STATE="" IMAGE_STATE="" PAUSE_STATE="" GUEST_STATE="" SMOKE="" REGISTRY_STATE=""
   pg_up
   redis_up
   podman_up
   demo_image_up
   pause_image_up
   registry_up
+  guest_image_up
   if [[ $PODMAN_STATE != reused || $IMAGE_STATE == built || ${BERTH_SMOKE_TEST:-} == 1 ]]; then
     demo_smoke_test
   fi
@@ -550,7 +574,8 @@ cmd_up() {
     podman "$EFFECTIVE_CONTAINER_HOST" "$PODMAN_STATE" \
     image "$DEMO_IMAGE" "$IMAGE_STATE${SMOKE:+, $SMOKE}" \
     image "$PAUSE_IMAGE" "$PAUSE_STATE" \
-    registry "$EFFECTIVE_REGISTRY_URL" "$REGISTRY_STATE"
+    registry "$EFFECTIVE_REGISTRY_URL" "$REGISTRY_STATE" \
+    guest "$DATA/guest/current" "$GUEST_STATE"
   say "services ready in $(ms_since "$started") ms (logs in .data/; stop with: npm run services -- down)"
 }
 

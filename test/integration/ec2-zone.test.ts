@@ -34,6 +34,7 @@ describe("zones of ec2 machines", () => {
       poolId: "np_1",
       instanceType: "small" as const,
       userData: "#!/bin/sh\n",
+      boot: { joinToken: "bjt_unused", nodeName: "zone-node" },
     };
     const launched = await provider.create(spec);
     expect(launched.zone).toBe("eu-west-1a");
@@ -63,11 +64,18 @@ describe("zones of ec2 machines", () => {
     const [machine] = await waitFor("the machine launched", async () => {
       const rows = await systemRows(
         api.deps.db,
-        sql`select instance_id, zone, node_name from machines where status = 'launching'`,
+        sql`select id, instance_id, zone, node_name from machines where status = 'launching'`,
       );
       return rows.length === 1 && rows;
     });
     expect(machine?.zone).toBe("eu-west-1a");
+    // Console output is a local VM's serial console: an ec2 machine's is not served here.
+    const console = await call(
+      "GET",
+      `/v1/clusters/${clusterId}/node-pools/${pool.body.id}/machines/${machine?.id}/console`,
+    );
+    expect(console.status, console.text).toBe(400);
+    expect(console.body.error.message).toContain("local-vm machines");
     const userData = await readFile(join(workDir, String(machine?.instance_id), "user-data"), "utf8");
     const joinToken = /BERTH_JOIN_TOKEN='([^']+)'/.exec(userData)?.[1];
     expect(joinToken).toBeDefined();

@@ -157,6 +157,7 @@ beforeAll(async () => {
     name: "web",
     nodeId: joined.body.nodeId,
     poolId: newId("nodePool"),
+    machineId: newId("machine"),
     userId: a.userId,
     apiKeyId: newId("apiKey"),
     policyId: newId("policy"),

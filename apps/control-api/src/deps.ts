@@ -22,6 +22,8 @@ export interface Deps {
   readonly tokens: AccessTokens;
   /** The issuer of every token and the URL node agents are told to use. */
   readonly publicUrl: string;
+  /** Where the local-vm provider keeps its VMs (LOCAL_VM_DIR): their console output is served from there. */
+  readonly localVmDir: string;
   readonly bodyLimitBytes: number;
   readonly limits: Limits;
   /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import {
   DEFAULT_ALLOWED_IMAGE_PREFIXES,
   imagePrefixProblem,
@@ -15,6 +16,11 @@ const schema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** The issuer claim of every token, and the public URL nodes use to reach the API. */
   PUBLIC_URL: z.url().optional(),
+  /** Where the provisioner's local-vm provider keeps its VMs (the same LOCAL_VM_DIR): console output is read there. */
+  LOCAL_VM_DIR: z
+    .string()
+    .min(1)
+    .default(resolve(import.meta.dirname, "../../../.data/vms")),
   /** Access tokens are short-lived: at most 15 minutes. */
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(900).default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce

@@ -58,6 +58,7 @@ const deps: Deps = {
     ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
   }),
   publicUrl: env.PUBLIC_URL,
+  localVmDir: env.LOCAL_VM_DIR,
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   trustProxy: env.TRUST_PROXY,
   refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,

@@ -97,6 +97,8 @@ export async function createTestApi(
     webhookAllowLoopback?: boolean;
     /** The node agent served (default: this source's bundle, built when first asked for). */
     agent?: AgentSource;
+    /** Where local-vm machines' consoles are read (a local-vm provider's dir). */
+    localVmDir?: string;
     /** The API's clock (default: the real one). */
     now?: () => Date;
     /** The image registry's token service (default: none, GET /v1/registry/token answers 404). */
@@ -141,6 +143,7 @@ export async function createTestApi(
     master,
     tokens,
     publicUrl: TEST_PUBLIC_URL,
+    localVmDir: opts.localVmDir ?? "/nonexistent/berth-test-vms",
     bodyLimitBytes: 64 * 1024,
     limits: { ...TEST_LIMITS, ...opts.limits },
     // Tests say where a request comes from with X-Forwarded-For.

@@ -5,7 +5,7 @@ import type { ApiError, ControlPlane } from "./api";
 import { removeStaleContainers } from "./containers";
 import { establishIdentity, type IdentityContext, joinCluster } from "./identity";
 import type { TunnelStats } from "./network/tunnel";
-import type { ContainerRuntime } from "./runtime";
+import { type ContainerRuntime, isRuntimeError } from "./runtime";
 import { DEFAULT_INTERVALS, type Intervals, NodeSession } from "./session";
 import { type AgentState, forgetState, installationId, saveState } from "./state";
 import { RunHistory } from "./streams/runs";
@@ -94,7 +94,9 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
 
   async function begin(s: AgentState): Promise<void> {
     state = s;
-    await removeStaleContainers(runtime, installation ?? "", s.nodeId, logger);
+    await removeStaleContainers(runtime, installation ?? "", s.nodeId, logger).catch((e: unknown) => {
+      if (!isRuntimeError(e, "UNAVAILABLE")) throw e;
+    });
     const current = new NodeSession(
       { runtime, controlPlane: deps.controlPlane(opts.server), logger },
       {
@@ -174,7 +176,16 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   return {
     done,
     async start() {
-      await runtime.ping();
+      // Without its runtime the node still joins and heartbeats (its pods fail, saying why), so
+      // the control plane sees it and its operators read the reason here.
+      await runtime
+        .ping()
+        .catch((e: unknown) =>
+          logger.error(
+            { runtime: runtime.name, err: (e as Error).message },
+            "the container runtime is unavailable: the node joins, but no pod can start until it is",
+          ),
+        );
       installation = await installationId(opts.stateDir);
       await runHistory.load();
       await begin(await establishIdentity(ctx));

@@ -40,4 +40,19 @@ describe("the agent's options", () => {
       /--self-update: BERTH_SELF_UPDATE is on or off/,
     );
   });
+
+  it("choose the runtime and where pods' host ports are bound, from flags or the environment", () => {
+    expect(parseConfig(base, {})).toMatchObject({
+      runtime: "engine",
+      address: "127.0.0.1",
+      publishAddress: "127.0.0.1",
+    });
+    expect(parseConfig([...base, "--address", "10.1.2.3"], {})).toMatchObject({ publishAddress: "10.1.2.3" });
+    expect(parseConfig(base, { BERTH_RUNTIME: "native", BERTH_PUBLISH_ADDRESS: "0.0.0.0" })).toMatchObject({
+      runtime: "native",
+      address: "127.0.0.1",
+      publishAddress: "0.0.0.0",
+    });
+    expect(() => parseConfig([...base, "--runtime", "podman"], {})).toThrow(/--runtime: /);
+  });
 });

@@ -22,6 +22,13 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --max-pods N            default 110
   --port-range MIN-MAX    host ports for pods (default 30000-32767)
   --address ADDR          the address users reach pods and NodePort services on (default 127.0.0.1)
+  --publish-address ADDR  where pods' host ports are bound on this host, when that differs from --address
+                          (env BERTH_PUBLISH_ADDRESS; default --address): a local-vm guest binds 0.0.0.0
+                          and is reached through its host's forwarded ports on 127.0.0.1
+  --runtime NAME          engine: a Docker-compatible engine at --container-host; native: the agent's own
+                          runtime (namespaces, cgroups, unpacked image layers), for hosts without an engine
+                          (env BERTH_RUNTIME; default engine). An unavailable runtime is logged; the node
+                          still joins and heartbeats, and its pods fail until the runtime is there
   --zone ZONE             the node's topology.kubernetes.io/zone when its pool names none (env BERTH_NODE_ZONE;
                           a machine Berth runs, or a pool with a zone, sets it instead)
   --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.
@@ -82,6 +89,8 @@ const schema = z.object({
     })
     .refine((r) => r.min >= 1024 && r.max <= 65535 && r.max >= r.min, "a range within 1024-65535"),
   address: z.string().min(1),
+  publishAddress: z.string().min(1),
+  runtime: z.enum(["engine", "native"]),
   zone: labelValue.min(1).optional(),
   extendedResources: z
     .string()
@@ -139,6 +148,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "max-pods": { type: "string" },
       "port-range": { type: "string" },
       address: { type: "string" },
+      "publish-address": { type: "string" },
+      runtime: { type: "string" },
       zone: { type: "string" },
       "extended-resources": { type: "string" },
       "health-port": { type: "string" },
@@ -179,6 +190,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     maxPods: values["max-pods"] ?? 110,
     portRange: values["port-range"] ?? "30000-32767",
     address: values.address ?? "127.0.0.1",
+    publishAddress: values["publish-address"] ?? env.BERTH_PUBLISH_ADDRESS ?? values.address ?? "127.0.0.1",
+    runtime: values.runtime ?? env.BERTH_RUNTIME ?? "engine",
     zone: values.zone ?? env.BERTH_NODE_ZONE,
     extendedResources: values["extended-resources"] ?? env.BERTH_EXTENDED_RESOURCES ?? "",
     healthPort: values["health-port"],

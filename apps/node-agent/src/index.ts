@@ -6,7 +6,7 @@ import { ApiError, createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
 import { agentMetrics, createHealthApp } from "./health";
 import { startHollowNodes } from "./hollow-nodes";
-import { createDockerEngineRuntime } from "./runtime";
+import { selectRuntime } from "./runtime/select";
 import { SELF_UPDATE_EXIT_CODE, SelfUpdater } from "./self-update";
 import { agentBuild } from "./version";
 
@@ -76,10 +76,9 @@ const updater =
       })
     : null;
 
-const runtime = createDockerEngineRuntime({
-  ...(config.containerHost.startsWith("unix://")
-    ? { socketPath: config.containerHost.slice("unix://".length) }
-    : { url: config.containerHost }),
+const runtime = selectRuntime({
+  name: config.runtime,
+  containerHost: config.containerHost,
   userNamespace: config.userNamespaces,
   pidsLimit: config.pidsLimit,
 });
@@ -102,7 +101,7 @@ const agent = createAgent(
       ...(config.zone ? { zone: config.zone } : {}),
       agentVersion: build.version,
     },
-    publishAddress: config.address,
+    publishAddress: config.publishAddress,
     stopTimeoutSeconds: 10,
     podConcurrency: config.podConcurrency,
     intervals: { metricsMs: config.metricsInterval },

@@ -1,5 +1,9 @@
+import { resolve } from "node:path";
 import { type ParsedServerEnv, parseServerEnv, serverEnvShape } from "@berth/core";
 import { z } from "zod";
+
+/** The repository (this file is apps/provisioner/src/env.ts): local state lives in its .data/. */
+const REPO = resolve(import.meta.dirname, "../../..");
 
 const schema = z.object({
   ...serverEnvShape,
@@ -33,6 +37,19 @@ const schema = z.object({
         .filter(Boolean),
     ),
   AWS_REGION: z.string().default("us-east-1"),
+  /** The local-vm provider (QEMU on this host): auto is on when the guest image is built and QEMU installed. */
+  LOCAL_VM_PROVIDER: z.enum(["auto", "on", "off"]).default("auto"),
+  LOCAL_VM_DIR: z.string().min(1).default(resolve(REPO, ".data/vms")),
+  LOCAL_VM_IMAGE_DIR: z.string().min(1).default(resolve(REPO, ".data/guest/current")),
+  /** The control API as guests reach it; default BERTH_API_URL with a loopback host made 10.0.2.2 (the host, seen from user-mode networking). */
+  LOCAL_VM_API_URL: z.url().optional(),
+  LOCAL_VM_ACCEL: z.enum(["auto", "kvm", "tcg"]).default("auto"),
+  LOCAL_VM_PORT_BASE: z.coerce.number().int().min(1024).max(65000).default(42000),
+  LOCAL_VM_PORTS_PER_VM: z.coerce.number().int().min(1).max(1000).default(20),
+  LOCAL_VM_MAX_VMS: z.coerce.number().int().min(1).max(256).default(16),
+  LOCAL_VM_MAX_MEMORY_MIB: z.coerce.number().int().min(512).max(1_048_576).default(2048),
+  LOCAL_VM_SCRATCH_GIB: z.coerce.number().int().min(1).max(1024).default(8),
+  LOCAL_VM_ZONE: z.string().min(1).max(63).default("local"),
   /** Tests only: kill -9 this process at the named crash point (see Deps.crashpoint). */
   BERTH_CRASH_AT: z.string().optional(),
   /** A job whose worker died is run again this long after its last sign of life (plus one stall check). */

@@ -8,6 +8,7 @@ import type { Deps } from "./deps";
 import { parseEnv } from "./env";
 import { createHealthApp } from "./health";
 import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "./providers/ec2";
+import { localVmFromEnv } from "./providers/local-vm";
 import { createWorkers } from "./workers";
 
 const env = parseEnv();
@@ -24,6 +25,7 @@ const redis = createRedisClient(
   { maxRetriesPerRequest: null, lazyConnect: true },
 );
 await redis.connect();
+const localVm = localVmFromEnv(env, logger);
 const deps: Deps = {
   db,
   redis,
@@ -48,18 +50,21 @@ const deps: Deps = {
   },
   autoscaling: { tolerance: env.HPA_TOLERANCE, metricsWindowMs: env.HPA_METRICS_WINDOW_SECONDS * 1000 },
   metricsLateMs: env.METRICS_LATE_SECONDS * 1000,
-  providers: env.EC2_AMI_ID
-    ? {
-        ec2: createEc2Provider({
-          endpoint: env.EC2_ENDPOINT,
-          region: env.AWS_REGION,
-          amiId: env.EC2_AMI_ID,
-          subnetId: env.EC2_SUBNET_ID,
-          securityGroupIds: env.EC2_SECURITY_GROUP_IDS,
-          instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
-        }),
-      }
-    : {},
+  providers: {
+    ...(env.EC2_AMI_ID
+      ? {
+          ec2: createEc2Provider({
+            endpoint: env.EC2_ENDPOINT,
+            region: env.AWS_REGION,
+            amiId: env.EC2_AMI_ID,
+            subnetId: env.EC2_SUBNET_ID,
+            securityGroupIds: env.EC2_SECURITY_GROUP_IDS,
+            instanceTypes: DEFAULT_EC2_INSTANCE_TYPES,
+          }),
+        }
+      : {}),
+    ...(localVm ? { "local-vm": localVm } : {}),
+  },
   apiUrl: env.BERTH_API_URL,
   crashpoint: crashpointFrom(env.BERTH_CRASH_AT),
   reconcileConcurrency: env.RECONCILE_CONCURRENCY,

@@ -22,6 +22,7 @@ import {
   listJoinTokensInput,
   revokeJoinToken,
 } from "../services/join-tokens";
+import { machineConsole, machineConsoleInput, machineConsoleReply } from "../services/machine-console";
 import { nodePoolListReply, nodePoolReply } from "../services/node-pool-view";
 import {
   createNodePool,
@@ -219,6 +220,19 @@ export const clusterOperations = {
     input: nodePoolRefInput,
     output: nodePoolReply,
     run: getNodePool,
+  }),
+  machineConsole: op({
+    id: "nodePools.machineConsole",
+    summary: "A node pool machine's console output (local-vm: its VM's serial console, the latest 64 KiB)",
+    method: "GET",
+    path: "/v1/clusters/:clusterId/node-pools/:poolId/machines/:machineId/console",
+    auth: "user",
+    action: "nodepool:Describe",
+    resource: (c, i) => brn(c.tenantId, `cluster/${i.clusterId}/nodepool/${i.poolId}`),
+    successStatus: 200,
+    input: machineConsoleInput,
+    output: machineConsoleReply,
+    run: machineConsole,
   }),
   updateNodePool: op({
     id: "nodePools.update",

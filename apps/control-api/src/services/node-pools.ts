@@ -1,6 +1,8 @@
 import {
   ConflictError,
   INSTANCE_TYPE_NAMES,
+  INSTANCE_TYPES,
+  type InstanceType,
   idOf,
   NotFoundError,
   newId,
@@ -103,7 +105,7 @@ function checkSizes(s: { minSize: number; maxSize: number; desiredSize: number }
     );
 }
 
-async function loadPool(tx: Tx, cluster: string, poolId: string) {
+export async function loadPool(tx: Tx, cluster: string, poolId: string) {
   const [pool] = await tx
     .select()
     .from(nodePools)
@@ -127,13 +129,16 @@ export async function createNodePool(
     ]);
   const sizes = { minSize, maxSize, desiredSize: input.desiredSize ?? minSize };
   checkSizes(sizes, input.provider);
+  if (input.provider === "local-vm" && INSTANCE_TYPES[input.instanceType as InstanceType].extended)
+    throw new ValidationError(
+      `instanceType: a local VM has no ${Object.keys(INSTANCE_TYPES[input.instanceType as InstanceType].extended ?? {}).join(", ")} to offer`,
+      [{ path: "instanceType", message: "not available for local-vm pools" }],
+    );
   if (input.zone !== undefined && input.provider !== "byo")
     throw new ValidationError(
       `zone: an ${input.provider} pool's nodes are in the availability zone their instances get`,
       [{ path: "zone", message: "only a byo pool names its zone" }],
     );
-  if (input.provider === "local-vm")
-    throw new ValidationError("the local-vm provider is not available yet; use ec2 or byo");
   const view = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const cluster = await loadCluster(tx, input.clusterId);
     if (!isOperational(cluster.status))

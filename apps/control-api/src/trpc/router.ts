@@ -82,6 +82,7 @@ export const appRouter = router({
     create: mutation(ops.createNodePool),
     list: query(ops.listNodePools),
     get: query(ops.getNodePool),
+    machineConsole: query(ops.machineConsole),
     update: mutation(ops.updateNodePool),
     delete: mutation(ops.deleteNodePool),
   }),

@@ -105,6 +105,8 @@ async function stepTerminating(w: MachineWorld, m: MachineRow): Promise<MachineO
     await instance.provider.terminate(instance.instanceId);
     w.deps.crashpoint("machines.after-terminate");
   } else {
+    // Instances seen terminated that their provider keeps until told (a local VM's files) go now.
+    for (const i of w.observed.get(m.id) ?? []) await i.provider.release?.(i.instanceId);
     await markTerminated(w.deps, m);
     return "terminated";
   }

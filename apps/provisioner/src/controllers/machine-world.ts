@@ -104,6 +104,9 @@ export async function terminateOrphans(w: MachineWorld): Promise<number> {
   let terminated = 0;
   for (const [machineId, instances] of w.observed) {
     if (known.has(machineId)) continue;
+    // Terminated ones their provider keeps until told (a local VM's files) are let go.
+    for (const i of instances.filter((x) => x.state === "terminated"))
+      await i.provider.release?.(i.instanceId);
     for (const i of instances.filter((x) => x.state !== "terminated" && x.state !== "shutting-down")) {
       await i.provider.terminate(i.instanceId);
       terminated++;

@@ -96,6 +96,7 @@ export async function launch(
       clusterId: m.clusterId,
       poolId: m.poolId,
       instanceType: m.instanceType as InstanceType,
+      boot: { joinToken, nodeName: m.nodeName },
       userData: nodeUserData({
         server: deps.apiUrl,
         joinToken,

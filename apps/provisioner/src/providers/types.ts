@@ -9,6 +9,8 @@ export interface MachineSpec {
   instanceType: InstanceType;
   /** The boot script (cloud-init user-data) that installs and starts the node agent. */
   userData: string;
+  /** What the boot script carries, for providers that configure a machine otherwise (local-vm's config disk). */
+  boot: { joinToken: string; nodeName: string };
 }
 
 export type InstanceState = "pending" | "running" | "stopping" | "stopped" | "shutting-down" | "terminated";
@@ -36,6 +38,11 @@ export interface MachineProvider {
   terminate(instanceId: string): Promise<void>;
   /** Every instance carrying Berth's tags (of one cluster, or all), including terminated ones the provider still lists. */
   listOwned(filter: { clusterId?: string }): Promise<ProviderInstance[]>;
+  /**
+   * Forgets a terminated instance for good (local-vm: its files), once its machine is terminated.
+   * Providers that forget terminated instances on their own (EC2, after an hour) have none.
+   */
+  release?(instanceId: string): Promise<void>;
 }
 
 export const TAG = {

@@ -90,10 +90,12 @@ function registerNodePoolCommands(program: Command, rt: Runtime): void {
   const cmd = program.command("node-pools").alias("np").description("the cluster's node pools");
   cmd
     .command("create <name>")
-    .description("add a pool: ec2 launches machines, byo takes nodes that join with its tokens")
+    .description(
+      "add a pool: ec2 launches instances, local-vm QEMU VMs on the provisioner's host, byo takes nodes that join with its tokens",
+    )
     .addOption(
       new Option("--provider <provider>", "where its machines come from")
-        .choices(["ec2", "byo"])
+        .choices(["ec2", "local-vm", "byo"])
         .makeOptionMandatory(),
     )
     .addOption(
@@ -113,7 +115,7 @@ function registerNodePoolCommands(program: Command, rt: Runtime): void {
       const pool = (await client.nodePools.create.mutate({
         clusterId,
         name,
-        provider: o.provider as "ec2" | "byo",
+        provider: o.provider as "ec2" | "local-vm" | "byo",
         ...(o.instanceType ? { instanceType: o.instanceType as string } : {}),
         ...(o.min ? { minSize: integer(o.min as string, "--min") } : {}),
         ...(o.max ? { maxSize: integer(o.max as string, "--max") } : {}),
