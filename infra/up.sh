@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run up`: everything a developer needs, in the foreground.
 #   dependencies (npm ci, from the lockfile, when node_modules is missing or stale) → Postgres, Redis, Podman, demo image,
-#   registry (infra/services.sh up) → the demo image pushed to the registry as library/demo-web:latest
+  registry (infra/services.sh up) → the demo and pause images pushed to the registry as library/demo-web and library/pause
 #   → migrations → control-api, provisioner and the ingress gateway, until Ctrl-C.
 # Ctrl-C / SIGTERM stops both apps (SIGTERM to each process tree, SIGKILL after
 # BERTH_STOP_TIMEOUT seconds) and exits 0; if one app dies, the other is stopped and this exits
@@ -37,28 +37,32 @@ bash infra/services.sh up
 service_env=$(bash infra/services.sh env)
 eval "$service_env"
 
-# The demo image in the registry's public namespace, which every tenant may pull and only the
-# platform pushes: <REGISTRY_URL's host>/library/demo-web:latest. Signed with the registry token key
-# (the platform's own push token), so it needs no API; skipped for a registry of your own.
-publish_demo_image() {
-  if [[ -z ${REGISTRY_TOKEN_KEY_FILE:-} ]]; then
-    say "registry: REGISTRY_URL is your own; the demo image is not pushed there"
-    return 0
-  fi
-  local layout=$ROOT/.data/registry/demo-web.oci out
+# The platform's images in the registry's public namespace, which every tenant may pull and only the
+# platform pushes: <REGISTRY_URL's host>/library/demo-web:latest, and library/pause:latest, the pod
+# sandbox that local-vm nodes pull (their agents rewrite localhost/berth/ to it). Signed with the
+# registry token key (the platform's own push token), so it needs no API; skipped for a registry of
+# your own.
+publish_image() { # local image, repository in library/
+  local image=$1 repository=$2 layout out
+  layout=$ROOT/.data/registry/${repository##*/}.oci
   rm -rf "$layout"
   # The podman CLI on local storage (CONTAINER_HOST would make it remote).
-  if ! out=$( (unset CONTAINER_HOST && podman save -q --format oci-dir -o "$layout" localhost/berth/demo-web:latest) 2>&1); then
-    say "warning: could not export the demo image for the registry: $out"
+  if ! out=$( (unset CONTAINER_HOST && podman save -q --format oci-dir -o "$layout" "$image") 2>&1); then
+    say "warning: could not export $image for the registry: $out"
     return 0
   fi
   out=$(npx --no-install tsx packages/registry/scripts/push-platform-image.ts --registry "$REGISTRY_URL" \
     --key "$REGISTRY_TOKEN_KEY_FILE" --service "$REGISTRY_SERVICE" --issuer "$REGISTRY_TOKEN_ISSUER" \
-    --layout "$layout" --repository library/demo-web --tag latest 2>&1) || die "pushing the demo image to $REGISTRY_URL failed: $out"
+    --layout "$layout" --repository "$repository" --tag latest 2>&1) || die "pushing $image to $REGISTRY_URL failed: $out"
   rm -rf "$layout"
   say "registry: $out"
 }
-publish_demo_image
+if [[ -z ${REGISTRY_TOKEN_KEY_FILE:-} ]]; then
+  say "registry: REGISTRY_URL is your own; the platform's images are not pushed there"
+else
+  publish_image localhost/berth/demo-web:latest library/demo-web
+  publish_image localhost/berth/pause:latest library/pause
+fi
 
 # Development, said explicitly: a master key is generated and kept under .data/ when none is given.
 export BERTH_DEV=${BERTH_DEV:-1}

@@ -10,12 +10,22 @@ import { createLocalVmProvider, guestApiUrl, type LocalVmOptions } from "@berth/
 import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../e2e/support";
 import { waitFor } from "./ec2-support";
+import {
+  publishPlatformImage,
+  registryTokenSettings,
+  startTestRegistry,
+  type TestRegistry,
+} from "./registry-support";
 
 /**
  * A local-vm node pool against real QEMU: one VM boots the guest image (infra/guest/build.sh),
  * fetches the agent this control API serves, joins and heartbeats; its console is read through
- * the API; scaling the pool to zero stops it and leaves no process or file. Under TCG a boot costs
+ * the API; it pulls a Deployment's image and the pod sandbox from Berth's registry (the node's
+ * credential, the token service of this API) and runs the pod with its own runtime, which answers
+ * HTTP from the host through the VM's forwarded port; scaling the pool to zero stops it and leaves
+ * no process or file. Under TCG a boot costs
  * a core for several seconds: this file boots one VM, and starts a second QEMU only to kill it.
  */
 const REPO = resolve(import.meta.dirname, "../..");
@@ -24,6 +34,7 @@ let server: { url: string; close(): Promise<void> };
 let workers: { stop(): Promise<void> };
 let dir: string;
 let options: LocalVmOptions;
+let reg: TestRegistry;
 
 const qemuPids = () =>
   execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
@@ -34,13 +45,24 @@ beforeAll(async () => {
   // Built by infra/services.sh up; a no-op when the image of these inputs exists.
   const imageDir = execFileSync("bash", [join(REPO, "infra/guest/build.sh")], { encoding: "utf8" }).trim();
   dir = await mkdtemp(join(tmpdir(), "berth-vms-"));
-  api = await createTestApi({ localVmDir: dir });
+  const registry = await registryTokenSettings();
+  // The registry's port first: the API admits its images, and it sends clients to the API for tokens.
+  const registryPort = await freePort();
+  api = await createTestApi({
+    localVmDir: dir,
+    registry,
+    allowedImagePrefixes: [`127.0.0.1:${registryPort}/`],
+  });
   await api.deps.agent.bundle(); // what the guest fetches, built before the clock starts
   server = await api.listen();
+  reg = await startTestRegistry(`${server.url}/v1/registry/token`, registryPort);
+  await publishPlatformImage(reg, registry, "localhost/berth/demo-web:latest", "library/demo-web");
+  await publishPlatformImage(reg, registry, "localhost/berth/pause:latest", "library/pause");
   options = {
     dir,
     imageDir,
     guestApiUrl: guestApiUrl(server.url),
+    registry: reg.host,
     ports: { base: 47_000 + (process.pid % 100) * 20, size: 4, slots: 2 },
     maxMemoryMiB: 1024,
     scratchDiskGiB: 2,
@@ -65,6 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await workers?.stop();
+  await reg?.close();
   await server?.close();
   await api?.close();
   for (const line of dir ? qemuPids() : []) process.kill(Number(line.trim().split(" ")[0]), "SIGKILL");
@@ -142,7 +165,55 @@ describe("local-vm machines", () => {
       30_000,
     );
 
-    // The console: the guest's boot and the agent, which says its runtime is not there yet.
+    // A Deployment from Berth's registry: the VM pulls it and the pod sandbox, and its pod answers
+    // the host at the port the VM forwards.
+    const runStarted = Date.now();
+    const put = await call("PUT", `/v1/clusters/${clusterId}/deployments/default/web`, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: {
+            containers: [
+              {
+                name: "web",
+                image: `${reg.host}/library/demo-web:latest`,
+                ports: [{ containerPort: 8080 }],
+                resources: { requests: { cpu: "100m", memory: "32Mi" } },
+              },
+            ],
+          },
+        },
+      },
+    });
+    expect(put.status, put.text).toBeLessThan(300);
+    const pods = async () =>
+      (await call("GET", `/v1/clusters/${clusterId}/pods?namespace=default`)).body.items;
+    const pod = await waitFor(
+      "the pod running in the VM",
+      async () => (await pods()).find((p: { phase: string }) => p.phase === "Running"),
+      120_000,
+    );
+    const hostPort = pod.hostPorts[0] as number;
+    const answer = await waitFor(
+      "the pod's answer from the host",
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${hostPort}/`).catch(() => null);
+        return res?.ok ? await res.text() : null;
+      },
+      30_000,
+    );
+    console.log(
+      `local-vm: deployment applied → its pod answering the host ${((Date.now() - runStarted) / 1000).toFixed(1)} s`,
+    );
+    expect(answer).toContain("Hello from Berth demo-web");
+    expect(pod.nodeId).toBe(node.id);
+
+    // The console: the guest's boot and the agent.
     const consolePath = `/v1/clusters/${clusterId}/node-pools/${pool.body.id}/machines/${machine?.id}/console`;
     const out = await call("GET", consolePath);
     expect(out.status, out.text).toBe(200);
@@ -156,7 +227,7 @@ describe("local-vm machines", () => {
     );
     expect(out.body.output).toContain("berth-guest: agent");
     expect(out.body.output).toContain("checksum verified");
-    expect(out.body.output).toContain("the container runtime is unavailable");
+    expect(out.body.output).not.toContain("the container runtime is unavailable");
     expect(out.body.output.length).toBeLessThanOrEqual(64 * 1024);
     // Another tenant does not see it.
     expect((await api.call("GET", consolePath, { token: other.token })).status).toBe(404);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { RegistryTokenSettings } from "@berth/control-api/testing";
-import { loadRegistrySigningKey } from "@berth/registry";
+import { loadRegistrySigningKey, pushOciLayout, signRegistryToken } from "@berth/registry";
 
 /**
  * The real registry for a test file: Debian's docker-registry (installed by infra/services.sh up)
@@ -43,9 +43,10 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(realm: string): Promise<TestRegistry> {
+/** A registry on `port` (default: a free one), its token realm `realm`. */
+export async function startTestRegistry(realm: string, port?: number): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), "berth-registry-"));
-  const port = await freePort();
+  port ??= await freePort();
   const config = [
     "version: 0.1",
     "log: { level: warn, formatter: text }",
@@ -111,4 +112,36 @@ export function claimsOf(token: string): {
   iat: number;
 } {
   return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+}
+
+/**
+ * Publishes a local image in the registry's `library/` as the platform does (infra/up.sh): its OCI
+ * layout, pushed with a push token the platform signs itself. Returns the manifest's digest.
+ */
+export async function publishPlatformImage(
+  reg: TestRegistry,
+  settings: RegistryTokenSettings,
+  image: string,
+  repository: string,
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-layout-"));
+  try {
+    await podman(["save", "--format", "oci-dir", "-o", join(dir, "image"), image]);
+    const platform = signRegistryToken(settings.key, {
+      issuer: settings.issuer,
+      service: settings.service,
+      subject: "platform",
+      access: [{ type: "repository", name: repository, actions: ["pull", "push"] }],
+      ttlSeconds: 60,
+    });
+    return await pushOciLayout({
+      dir: join(dir, "image"),
+      registry: reg.url,
+      repository,
+      tag: "latest",
+      token: platform.token,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -2,12 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestApi } from "@berth/control-api/testing";
-import {
-  createRegistryClient,
-  MANIFEST_MEDIA_TYPES,
-  pushOciLayout,
-  signRegistryToken,
-} from "@berth/registry";
+import { createRegistryClient, MANIFEST_MEDIA_TYPES } from "@berth/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { joinByApi } from "./agent-support";
 import { type Platform, startPlatform } from "./harness";
@@ -15,6 +10,7 @@ import {
   claimsOf,
   podman,
   podmanFails,
+  publishPlatformImage,
   registryTokenSettings,
   SERVICE,
   startTestRegistry,
@@ -196,28 +192,8 @@ describe("the registry with Berth's token service", () => {
   });
 
   it("serves library/ to every tenant and node; only the platform pushes there", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "berth-layout-"));
-    let digest: string;
-    try {
-      await podman(["save", "--format", "oci-dir", "-o", join(dir, "demo"), DEMO]);
-      // The platform holds the signing key: it signs its own push token.
-      const platform = signRegistryToken(settings.key, {
-        issuer: settings.issuer,
-        service: settings.service,
-        subject: "platform",
-        access: [{ type: "repository", name: "library/demo-web", actions: ["pull", "push"] }],
-        ttlSeconds: 60,
-      });
-      digest = await pushOciLayout({
-        dir: join(dir, "demo"),
-        registry: reg.url,
-        repository: "library/demo-web",
-        tag: "latest",
-        token: platform.token,
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    // The platform holds the signing key: it signs its own push token.
+    const digest = await publishPlatformImage(reg, settings, DEMO, "library/demo-web");
     const asB = createRegistryClient({ credentials: { username: "berth", password: b.key } });
     expect((await asB.resolve({ registry: reg.url, repository: "library/demo-web" }, "latest")).digest).toBe(
       digest,

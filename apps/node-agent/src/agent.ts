@@ -65,6 +65,8 @@ export interface Agent {
   /** Settles with "left" when the control plane told the node to leave and it did. */
   readonly done: Promise<"left" | "stopped">;
   status(): AgentStatus;
+  /** The node's current credential (null before it has joined): what it pulls its tenant's images with. */
+  credential(): string | null;
 }
 
 const REJOIN_COOLDOWN_MS = 60_000;
@@ -175,6 +177,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
 
   return {
     done,
+    credential: () => state?.credential ?? null,
     async start() {
       // Without its runtime the node still joins and heartbeats (its pods fail, saying why), so
       // the control plane sees it and its operators read the reason here.

@@ -29,6 +29,12 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           runtime (namespaces, cgroups, unpacked image layers), for hosts without an engine
                           (env BERTH_RUNTIME; default engine). An unavailable runtime is logged; the node
                           still joins and heartbeats, and its pods fail until the runtime is there
+                          native's settings, from the environment: BERTH_SHIM_PATH (its built berth-shim),
+                          BERTH_NATIVE_ROOT (images and containers; default /var/lib/berth-native),
+                          BERTH_REGISTRY_HOST_ALIASES (HOST=ALIAS,…: where a registry or token realm named
+                          HOST is reached, e.g. 127.0.0.1=10.0.2.2 in a VM), BERTH_IMAGE_REWRITES
+                          (PREFIX=PREFIX,…: images pulled from elsewhere than their name says); and
+                          BERTH_REGISTRY (Berth's registry, host:port: pulls there use the node's credential)
   --zone ZONE             the node's topology.kubernetes.io/zone when its pool names none (env BERTH_NODE_ZONE;
                           a machine Berth runs, or a pool with a zone, sets it instead)
   --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.
@@ -66,6 +72,22 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --hollow-start-delay-ms MS  how long a hollow container takes to start (default 100)
 `;
 
+/** `KEY=VALUE,KEY=VALUE` as ordered pairs (an empty text: none). */
+function pairs(form: string) {
+  return z.string().transform((text, ctx) => {
+    const out: [string, string][] = [];
+    for (const item of text.split(",").filter((x) => x.trim() !== "")) {
+      const at = item.indexOf("=");
+      if (at <= 0 || at === item.length - 1) {
+        ctx.addIssue({ code: "custom", message: `${item.trim()}: give ${form}` });
+        return z.NEVER;
+      }
+      out.push([item.slice(0, at).trim(), item.slice(at + 1).trim()]);
+    }
+    return out;
+  });
+}
+
 const schema = z.object({
   server: z.url(),
   joinToken: z.string().min(10).optional(),
@@ -91,6 +113,12 @@ const schema = z.object({
   address: z.string().min(1),
   publishAddress: z.string().min(1),
   runtime: z.enum(["engine", "native"]),
+  shimPath: z.string().min(1).optional(),
+  nativeRoot: z.string().min(1),
+  /** Berth's registry (`host:port`): the node pulls its tenant's images there with its credential. */
+  registry: z.string().optional(),
+  registryHostAliases: pairs("HOST=ALIAS"),
+  imageRewrites: pairs("PREFIX=PREFIX"),
   zone: labelValue.min(1).optional(),
   extendedResources: z
     .string()
@@ -192,6 +220,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     address: values.address ?? "127.0.0.1",
     publishAddress: values["publish-address"] ?? env.BERTH_PUBLISH_ADDRESS ?? values.address ?? "127.0.0.1",
     runtime: values.runtime ?? env.BERTH_RUNTIME ?? "engine",
+    shimPath: env.BERTH_SHIM_PATH || undefined,
+    nativeRoot: env.BERTH_NATIVE_ROOT ?? "/var/lib/berth-native",
+    registry: env.BERTH_REGISTRY || undefined,
+    registryHostAliases: env.BERTH_REGISTRY_HOST_ALIASES ?? "",
+    imageRewrites: env.BERTH_IMAGE_REWRITES ?? "",
     zone: values.zone ?? env.BERTH_NODE_ZONE,
     extendedResources: values["extended-resources"] ?? env.BERTH_EXTENDED_RESOURCES ?? "",
     healthPort: values["health-port"],

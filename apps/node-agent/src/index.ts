@@ -76,11 +76,21 @@ const updater =
       })
     : null;
 
+/** The agent, once made: the runtime pulls the tenant's images from Berth's registry with its credential. */
+let credentialOf: () => string | null = () => null;
 const runtime = selectRuntime({
   name: config.runtime,
   containerHost: config.containerHost,
   userNamespace: config.userNamespaces,
   pidsLimit: config.pidsLimit,
+  shimPath: config.shimPath,
+  nativeRoot: config.nativeRoot,
+  registryHostAliases: config.registryHostAliases,
+  imageRewrites: config.imageRewrites,
+  registryCredentials: (host) => {
+    const credential = config.registry === host ? credentialOf() : null;
+    return credential ? { username: "node", password: credential } : undefined;
+  },
 });
 const agent = createAgent(
   {
@@ -118,6 +128,7 @@ const agent = createAgent(
   },
   { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );
+credentialOf = agent.credential;
 
 const metrics = agentMetrics(agent);
 const health =

@@ -2,22 +2,27 @@ import { describe, expect, it } from "vitest";
 import { absentRuntime, selectRuntime } from "./select";
 import { isRuntimeError } from "./types";
 
+const choice = {
+  containerHost: "unix:///nonexistent.sock",
+  userNamespace: "off" as const,
+  pidsLimit: 64,
+  nativeRoot: "/nonexistent",
+  registryHostAliases: [],
+  imageRewrites: [],
+  registryCredentials: () => undefined,
+};
+
 describe("the runtime an agent is configured with", () => {
-  it("engine is the Docker-compatible engine's; native, absent from this build, fails every call saying why", async () => {
-    const engine = selectRuntime({
-      name: "engine",
-      containerHost: "unix:///nonexistent.sock",
-      userNamespace: "off",
-      pidsLimit: 64,
-    });
+  it("engine is the Docker-compatible engine's; native without its shim fails every call saying why", async () => {
+    const engine = selectRuntime({ ...choice, name: "engine" });
     expect(engine.name).not.toBe("native");
-    const native = selectRuntime({ name: "native", containerHost: "", userNamespace: "off", pidsLimit: 64 });
+    const native = selectRuntime({ ...choice, name: "native" });
     expect(native.name).toBe("native");
     for (const call of [native.ping(), native.list({}), native.ensureImage("busybox"), native.stats("x")]) {
       const error = await call.catch((e: unknown) => e);
       expect(isRuntimeError(error, "UNAVAILABLE")).toBe(true);
       expect((error as Error).message).toBe(
-        "native runtime unavailable: the native runtime is not part of this agent build",
+        "native runtime unavailable: BERTH_SHIM_PATH names no berth-shim (see infra/guest/build.sh)",
       );
     }
   });

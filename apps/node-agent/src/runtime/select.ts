@@ -1,4 +1,5 @@
 import { createDockerEngineRuntime } from "./docker-engine";
+import { createNativeRuntime } from "./native/index";
 import { type ContainerRuntime, RuntimeError } from "./types";
 
 export type RuntimeName = "engine" | "native";
@@ -9,9 +10,18 @@ export interface RuntimeChoice {
   containerHost: string;
   userNamespace: "auto" | "off";
   pidsLimit: number;
+  /** `native`: its built berth-shim (absent: the runtime is unavailable, and says so). */
+  shimPath?: string | undefined;
+  /** `native`: where its images and containers are kept. */
+  nativeRoot: string;
+  /** `native`: where registries and token realms named by a host are reached, and image rewrites. */
+  registryHostAliases: readonly [string, string][];
+  imageRewrites: readonly [string, string][];
+  /** Credentials for a registry host, when the node has some there (Berth's registry: its own). */
+  registryCredentials: (host: string) => { username: string; password: string } | undefined;
 }
 
-/** What this build of the agent can run containers with, by name; `native` is not in it yet. */
+/** What this build of the agent can run containers with, by name. */
 export function selectRuntime(choice: RuntimeChoice): ContainerRuntime {
   switch (choice.name) {
     case "engine":
@@ -23,7 +33,18 @@ export function selectRuntime(choice: RuntimeChoice): ContainerRuntime {
         pidsLimit: choice.pidsLimit,
       });
     case "native":
-      return absentRuntime("native", "the native runtime is not part of this agent build");
+      if (!choice.shimPath)
+        return absentRuntime("native", "BERTH_SHIM_PATH names no berth-shim (see infra/guest/build.sh)");
+      return createNativeRuntime({
+        root: choice.nativeRoot,
+        shimPath: choice.shimPath,
+        pidsLimit: choice.pidsLimit,
+        registry: {
+          hostAliases: Object.fromEntries(choice.registryHostAliases),
+          rewrites: choice.imageRewrites.map(([from, to]) => ({ from, to })),
+          credentials: choice.registryCredentials,
+        },
+      });
   }
 }
 

@@ -11,7 +11,14 @@ import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { type ImageRef, parseImageRef, RegistryClient, type RegistryClientOptions, refKey } from "./registry";
+import {
+  type ImageRef,
+  parseImageRef,
+  pullSource,
+  RegistryClient,
+  type RegistryClientOptions,
+  refKey,
+} from "./registry";
 import { unpackLayer } from "./unpack";
 
 /** The parts of an image's config the runtime uses. */
@@ -41,11 +48,14 @@ export class ImageStore {
   private readonly client: RegistryClient;
   private readonly pulls = new Map<string, Promise<ImageRecord>>();
 
+  private readonly rewrites: RegistryClientOptions["rewrites"];
+
   constructor(
     private readonly root: string,
     registry: RegistryClientOptions = {},
   ) {
     this.client = new RegistryClient(registry);
+    this.rewrites = registry.rewrites;
   }
 
   private recordPath(ref: ImageRef): string {
@@ -72,14 +82,16 @@ export class ImageStore {
 
   private async doPull(image: string): Promise<ImageRecord> {
     const ref = parseImageRef(image);
-    const { manifest, digest } = await this.client.manifest(ref);
-    const configBlob = await this.blob(ref, manifest.config.digest);
+    // Fetched from where a rewrite says; recorded under the name it was asked by.
+    const source = parseImageRef(pullSource(image, this.rewrites));
+    const { manifest, digest } = await this.client.manifest(source);
+    const configBlob = await this.blob(source, manifest.config.digest);
     const full = JSON.parse((await readFile(configBlob)).toString("utf8")) as { config?: ImageRuntimeConfig };
     const layers: string[] = [];
     for (const layer of manifest.layers) {
       if (!LAYER_TYPES.test(layer.mediaType))
         throw new Error(`layer ${layer.digest} has an unsupported media type ${layer.mediaType}`);
-      layers.push(await this.blob(ref, layer.digest));
+      layers.push(await this.blob(source, layer.digest));
     }
     const id = manifest.config.digest;
     const rootfs = join(this.root, "rootfs", id.replace(/^sha256:/, ""));

@@ -80,6 +80,32 @@ export interface RegistryClientOptions {
   credentials?: (registry: string) => RegistryCredentials | undefined;
   /** Deadline of each request but blob bodies. Default 15 s. */
   timeoutMs?: number;
+  /**
+   * Where a host named in an image or a token realm is really reached (`127.0.0.1` → `10.0.2.2` in
+   * a VM, whose own loopback is not the host's). Keys and values are hosts, or `host:port`.
+   */
+  hostAliases?: Readonly<Record<string, string>>;
+  /**
+   * Images pulled from somewhere else than their name says, by prefix (containerd's rewrite): the
+   * node's own `localhost/berth/pause` from the platform's registry, say. The name stays as given.
+   */
+  rewrites?: readonly { from: string; to: string }[];
+}
+
+/** `host[:port]` with the alias of its host, or of the whole `host:port`, when one is given. */
+export function aliasOf(hostPort: string, aliases: Readonly<Record<string, string>> = {}): string {
+  const whole = aliases[hostPort];
+  if (whole) return whole;
+  const colon = hostPort.lastIndexOf(":");
+  const host = colon > 0 ? hostPort.slice(0, colon) : hostPort;
+  const alias = aliases[host];
+  return alias ? `${alias}${colon > 0 ? hostPort.slice(colon) : ""}` : hostPort;
+}
+
+/** Where an image is pulled from: its name with the first matching rewrite applied. */
+export function pullSource(image: string, rewrites: readonly { from: string; to: string }[] = []): string {
+  const rule = rewrites.find((r) => image.startsWith(r.from));
+  return rule ? `${rule.to}${image.slice(rule.from.length)}` : image;
 }
 
 export class RegistryError extends Error {
@@ -105,7 +131,7 @@ export class RegistryClient {
 
   private base(ref: ImageRef): string {
     const plain = LOOPBACK.test(ref.registry) || (this.opts.insecureRegistries ?? []).includes(ref.registry);
-    return `${plain ? "http" : "https"}://${ref.registry}/v2/${ref.repo}`;
+    return `${plain ? "http" : "https"}://${aliasOf(ref.registry, this.opts.hostAliases)}/v2/${ref.repo}`;
   }
 
   /** GET with the registry's token when it has challenged before, and the dance when it challenges now. */
@@ -151,6 +177,7 @@ export class RegistryClient {
     const realm = params.get("realm");
     if (!realm) throw new RegistryError("the challenge names no realm", false, false);
     const url = new URL(realm);
+    url.host = aliasOf(url.host, this.opts.hostAliases);
     const service = params.get("service");
     if (service) url.searchParams.set("service", service);
     url.searchParams.set("scope", params.get("scope") ?? `repository:${ref.repo}:pull`);

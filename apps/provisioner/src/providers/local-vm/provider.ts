@@ -15,6 +15,11 @@ export interface LocalVmOptions {
   imageDir: string;
   /** The control API as the guests reach it (user-mode networking: the host is 10.0.2.2). */
   guestApiUrl: string;
+  /**
+   * Berth's registry (`host:port`, as images name it): the guests pull their tenant's images there
+   * with the node's credential, and the pod sandbox as `library/pause`.
+   */
+  registry?: string | undefined;
   ports: PortPlan;
   /** No VM gets more memory than this, whatever its instance type says (a 24 GiB host runs several). */
   maxMemoryMiB: number;
@@ -146,6 +151,16 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
         // Where the guest image has the native runtime's process shim (infra/guest/build.sh).
         BERTH_SHIM_PATH: "/usr/libexec/berth/berth-shim",
         BERTH_POD_NETWORK: "off",
+        // The host's loopback is 10.0.2.2 in the guest (user-mode networking): registries and token
+        // realms named 127.0.0.1 or localhost are reached there.
+        BERTH_REGISTRY_HOST_ALIASES: "127.0.0.1=10.0.2.2,localhost=10.0.2.2",
+        ...(opts.registry
+          ? {
+              BERTH_REGISTRY: opts.registry,
+              // The node's own sandbox image comes from the platform's library/ (infra/up.sh pushes it).
+              BERTH_IMAGE_REWRITES: `localhost/berth/=${opts.registry}/library/`,
+            }
+          : {}),
         BERTH_NODE_ZONE: opts.zone,
       });
       await writeScratchDisk(scratchDisk, opts.scratchDiskGiB);
