@@ -146,6 +146,19 @@ describe("node health", () => {
   });
 });
 
+describe("the sweep", () => {
+  it("leaves an idle cluster alone: only clusters with nodes or workloads get a reconcile", async () => {
+    const ref = await insertTenantAndCluster(f);
+    const idle = (await sweep(f.deps)).clusters;
+    await insertDeployment(f, ref, "web", 1, template(100, 32 * MiB));
+    expect((await sweep(f.deps)).clusters).toBe(idle + 1);
+    const other = await insertTenantAndCluster(f);
+    expect((await sweep(f.deps)).clusters).toBe(idle + 1);
+    await insertNode(f, other, "n1", { cpuMillis: 1000, memoryBytes: 1024 * MiB });
+    expect((await sweep(f.deps)).clusters).toBe(idle + 2);
+  });
+});
+
 describe("cluster deletion", () => {
   it("waits for live agents to leave, releases silent ones, destroys the key and stops metering", async () => {
     const ref = await insertTenantAndCluster(f, "provisioning");

@@ -1,11 +1,22 @@
-import { clusters, machines, nodePools, nodes, recordEvent, withSystem } from "@berth/db";
-import { and, eq, inArray, lt, ne } from "drizzle-orm";
+import {
+  clusters,
+  deployments,
+  machines,
+  nodePools,
+  nodes,
+  objects,
+  pods,
+  recordEvent,
+  withSystem,
+} from "@berth/db";
+import { and, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
 import type { Deps } from "../deps";
 import { syncCronSchedulers } from "./cron-schedulers";
 
 /**
  * The periodic safety net of every control loop: lapses the lease of silent nodes, makes sure
- * each cluster that needs work has a job — so that a lost enqueue (a crash between commit and
+ * each cluster that needs work (one being provisioned, updated or deleted, or an active one with
+ * nodes or workloads) has a job — so that a lost enqueue (a crash between commit and
  * enqueue) or a lost job delays work by one sweep and never loses it — and keeps the CronJobs'
  * job schedulers in step with the CronJobs (restoring lost ones, firing missed schedules once).
  * Reads across tenants.
@@ -32,10 +43,26 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
         reason: "NodeNotReady",
         message: "the node agent stopped syncing; its pods are replaced if it does not come back",
       });
+    // An active cluster with nothing its loops manage (no node pool, machine, node, pod,
+    // Deployment, Job or CronJob) has nothing to reconcile: idle clusters cost no periodic work,
+    // however many there are.
+    const managesSomething = sql`(
+      exists (select 1 from ${nodePools} where ${nodePools.clusterId} = ${clusters.id} and ${nodePools.status} <> 'deleted')
+      or exists (select 1 from ${machines} where ${machines.clusterId} = ${clusters.id} and ${machines.status} <> 'terminated')
+      or exists (select 1 from ${nodes} where ${nodes.clusterId} = ${clusters.id} and ${nodes.status} <> 'left')
+      or exists (select 1 from ${pods} where ${pods.clusterId} = ${clusters.id})
+      or exists (select 1 from ${deployments} where ${deployments.clusterId} = ${clusters.id})
+      or exists (select 1 from ${objects} where ${objects.clusterId} = ${clusters.id}
+                   and ${objects.kind} in ('Job', 'CronJob')))`;
     const open = await tx
       .select({ id: clusters.id, tenantId: clusters.tenantId, status: clusters.status })
       .from(clusters)
-      .where(inArray(clusters.status, ["provisioning", "active", "updating", "deleting"]));
+      .where(
+        or(
+          inArray(clusters.status, ["provisioning", "updating", "deleting"]),
+          and(eq(clusters.status, "active"), managesSomething),
+        ),
+      );
     const pooled = await tx
       .selectDistinct({ clusterId: machines.clusterId })
       .from(machines)
