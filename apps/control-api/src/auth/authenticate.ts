@@ -1,5 +1,5 @@
 import { UnauthenticatedError } from "@berth/core";
-import type { Caller, Deps } from "../deps";
+import type { Caller, Deps, UserCaller } from "../deps";
 import type { AuthKind } from "../operation";
 import { authenticateApiKey } from "../services/api-keys";
 import { admit } from "./authorize";
@@ -9,6 +9,18 @@ import { hit, type Window } from "./rate-limit";
 const MINUTE = 60_000;
 
 /** A tenant principal's request windows: its own, and its tenant's. */
+/** A tenant principal's call once its claims are verified: admitted (not disabled, its policies). */
+export async function admittedUser(deps: Deps, claims: Parameters<typeof admit>[1]): Promise<UserCaller> {
+  return {
+    kind: "user",
+    tenantId: claims.tenantId,
+    principalId: claims.principalId,
+    principalType: claims.principalType,
+    apiKeyId: claims.apiKeyId,
+    policies: await admit(deps, claims),
+  };
+}
+
 export function principalWindows(deps: Deps, who: { principalId: string; tenantId: string }): Window[] {
   return [
     {
@@ -25,7 +37,8 @@ export function principalWindows(deps: Deps, who: { principalId: string; tenantI
  * Prometheus cannot exchange a key for an access token): the same checks as the exchange, as if
  * a token had been issued now.
  */
-async function apiKeyClaims(deps: Deps, key: string) {
+/** The claims an API key stands for, as an access token would carry them. */
+export async function apiKeyClaims(deps: Deps, key: string) {
   const { principal, apiKeyId } = await authenticateApiKey(deps, key);
   return {
     tenantId: principal.tenantId,
@@ -69,15 +82,7 @@ export async function authenticate(
           ? await apiKeyClaims(deps, token)
           : await deps.tokens.verify(token);
       await hit(deps.redis, deps.queues.prefix, principalWindows(deps, claims), "requests");
-      const policies = await admit(deps, claims);
-      return {
-        kind: "user",
-        tenantId: claims.tenantId,
-        principalId: claims.principalId,
-        principalType: claims.principalType,
-        apiKeyId: claims.apiKeyId,
-        policies,
-      };
+      return admittedUser(deps, claims);
     }
     case "node": {
       const claims = await verifyNodeCredential(deps.db, deps.publicUrl, bearer(authorization));

@@ -11,11 +11,11 @@ import {
 import { decodeJwt } from "jose";
 import { z } from "zod";
 import { API_AUDIENCE } from "../auth/access-tokens";
-import { admit, evaluateFor } from "../auth/authorize";
+import { admittedUser, apiKeyClaims } from "../auth/authenticate";
+import { evaluateFor } from "../auth/authorize";
 import { assertNodeMember, verifyNodeCredential } from "../auth/node-credentials";
 import type { Deps, UserCaller } from "../deps";
 import type { RequestMeta } from "../operation";
-import { authenticateApiKey } from "./api-keys";
 
 /**
  * The registry's token service (the Docker token protocol): `GET /v1/registry/token?service=…&
@@ -79,17 +79,8 @@ function secretOf(authorization: string | undefined): string {
 }
 
 async function granteeOf(deps: Deps, secret: string): Promise<Grantee> {
-  if (secret.startsWith("brk_")) {
-    const { principal, apiKeyId } = await authenticateApiKey(deps, secret);
-    const claims = {
-      tenantId: principal.tenantId,
-      principalId: principal.id,
-      principalType: principal.type,
-      apiKeyId,
-      issuedAt: deps.now().getTime(),
-    };
-    return { kind: "user", caller: { kind: "user", ...claims, policies: await admit(deps, claims) } };
-  }
+  if (secret.startsWith("brk_"))
+    return { kind: "user", caller: await admittedUser(deps, await apiKeyClaims(deps, secret)) };
   let audience: unknown;
   try {
     audience = decodeJwt(secret).aud;
@@ -97,19 +88,7 @@ async function granteeOf(deps: Deps, secret: string): Promise<Grantee> {
     throw new UnauthenticatedError(`the credentials are not valid: ${CREDENTIALS_HINT}`);
   }
   if (audience === API_AUDIENCE) {
-    const claims = await deps.tokens.verify(secret);
-    const policies = await admit(deps, claims);
-    return {
-      kind: "user",
-      caller: {
-        kind: "user",
-        tenantId: claims.tenantId,
-        principalId: claims.principalId,
-        principalType: claims.principalType,
-        apiKeyId: claims.apiKeyId,
-        policies,
-      },
-    };
+    return { kind: "user", caller: await admittedUser(deps, await deps.tokens.verify(secret)) };
   }
   const node = await verifyNodeCredential(deps.db, deps.publicUrl, secret);
   await assertNodeMember(deps.db, node);
