@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createLogger } from "@berth/core";
 import { serve } from "@hono/node-server";
-import { createAgent } from "./agent";
+import { type Agent, createAgent } from "./agent";
 import { ApiError, createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
 import { agentMetrics, createHealthApp } from "./health";
@@ -82,8 +82,10 @@ const runtime = createDockerEngineRuntime({
     : { url: config.containerHost }),
   userNamespace: config.userNamespaces,
   pidsLimit: config.pidsLimit,
+  // The node's credential, for Berth's registry only (as the control plane names it).
+  registryAuth: (host) => agent.registryAuth(host),
 });
-const agent = createAgent(
+const agent: Agent = createAgent(
   {
     server: config.server,
     joinToken: config.joinToken,
