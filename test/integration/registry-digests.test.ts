@@ -98,6 +98,8 @@ const manifest = (
     template: {
       metadata: { labels: { app: name } },
       spec: {
+        // busybox httpd ignores SIGTERM: replaced pods would hold the rollouts (and the agent's stop) 30 s.
+        terminationGracePeriodSeconds: 1,
         containers: [{ name: "web", image, env, resources: { requests: { cpu: "10m", memory: "16Mi" } } }],
       },
     },
@@ -230,10 +232,10 @@ describe("images of Berth's registry, pinned to digests per revision", () => {
   it("resolves the tag anew for a new revision; a rollback runs the old revision's digest again", async () => {
     const put = await p.api.call("PUT", `${base()}/web`, {
       token: a.token,
-      body: manifest("web", `${web()}:v1`, 2, [{ name: "ROUND", value: "2" }]),
+      body: manifest("web", `${web()}:v1`, 1, [{ name: "ROUND", value: "2" }]),
     });
     expect(put.status, put.text).toBeLessThan(300);
-    await running("web", 2, `${web()}@${digests.v2}`);
+    await running("web", 1, `${web()}@${digests.v2}`);
     const h = await revisions("web");
     expect(h.items.map((r: Json) => [r.revision, r.images[`${web()}:v1`]])).toEqual([
       [2, `${web()}@${digests.v2}`],
@@ -241,7 +243,7 @@ describe("images of Berth's registry, pinned to digests per revision", () => {
     ]);
     const back = await p.api.call("POST", `${base()}/web/rollback`, { token: a.token, body: {} });
     expect(back.status, back.text).toBe(200);
-    await running("web", 2, `${web()}@${digests.v1}`);
+    await running("web", 1, `${web()}@${digests.v1}`);
   });
 
   it("says so when a tag cannot be resolved: a Warning event, the revision keeps the tag, ErrImagePull", async () => {
