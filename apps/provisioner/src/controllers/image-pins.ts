@@ -30,7 +30,12 @@ import { failureMessage } from "../failures";
 export function tagsToPin(template: Pick<PodTemplate, "containers" | "initContainers">, host: string) {
   const out = new Map<string, ImageReference>();
   for (const c of [...(template.initContainers ?? []), ...template.containers]) {
-    const ref = parseImageReference(c.image);
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(c.image);
+    } catch {
+      continue; // admission stores only valid references; one that is not is run as written
+    }
     if (ref.domain === host && ref.digest === null) out.set(c.image, ref);
   }
   return out;
