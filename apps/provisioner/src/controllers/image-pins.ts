@@ -120,6 +120,7 @@ export async function pinDeploymentImages(
       )),
     );
   const ms = Date.now() - started;
+  deps.crashpoint("pins.resolved");
 
   let pinned = 0;
   let failed = 0;
@@ -157,7 +158,9 @@ export async function pinDeploymentImages(
             message: `could not resolve ${a.image} to a digest (${a.error}); the new revision uses the tag`,
           });
     }
+    deps.crashpoint("pins.before-commit");
   });
+  deps.crashpoint("pins.recorded");
   deps.logger.info(
     { clusterId: p.clusterId, deployments: wanted.length, images: jobs.length, pinned, failed, ms },
     "resolved image tags of new revisions",
