@@ -24,6 +24,10 @@ LOCAL_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT
 GIVEN_REGISTRY_URL=${REGISTRY_URL:-}
 [[ $GIVEN_REGISTRY_URL == "$LOCAL_REGISTRY_URL" ]] && GIVEN_REGISTRY_URL=
 EFFECTIVE_REGISTRY_URL=${GIVEN_REGISTRY_URL:-$LOCAL_REGISTRY_URL}
+# The registry as image names give it (REGISTRY_HOST): control-api's admission rule, the nodes'
+# credential, the provisioner's digest pins.
+EFFECTIVE_REGISTRY_HOST=${REGISTRY_HOST:-${EFFECTIVE_REGISTRY_URL#*://}}
+EFFECTIVE_REGISTRY_HOST=${EFFECTIVE_REGISTRY_HOST%%/*}
 
 # A registry with token auth answers /v2/ without a token with 401 and a Bearer challenge.
 registry_ping() {
@@ -138,8 +142,21 @@ registry_status() {
   fi
 }
 
+# Podman's registries.conf (CONTAINERS_REGISTRIES_CONF): Berth's registry, when it is plain http,
+# is the one registry podman reaches without TLS; nothing else changes.
+registry_podman_conf() {
+  echo "# Written by infra/services.sh: the registries podman treats specially."
+  if [[ $EFFECTIVE_REGISTRY_URL == http://* ]]; then
+    echo "# Berth's registry is served over plain http (on loopback): podman must not ask it for TLS."
+    echo "[[registry]]"
+    echo "location = \"$EFFECTIVE_REGISTRY_HOST\""
+    echo "insecure = true"
+  fi
+}
+
 registry_env() {
   printf 'export REGISTRY_URL=%q\n' "$EFFECTIVE_REGISTRY_URL"
+  printf 'export REGISTRY_HOST=%q\n' "$EFFECTIVE_REGISTRY_HOST"
   printf 'export REGISTRY_SERVICE=%q\n' "$REGISTRY_SERVICE_NAME"
   printf 'export REGISTRY_TOKEN_ISSUER=%q\n' "$REGISTRY_ISSUER"
   if [[ -z $GIVEN_REGISTRY_URL ]]; then

@@ -45,6 +45,8 @@ if ((${#PODMAN_SOCK} > 100)); then
   PODMAN_SOCK=/tmp/berth-podman-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12).sock
 fi
 PODMAN_PID=$PODMAN_DIR/podman.pid
+# Written by podman_up from the registry's address (registry_podman_conf); the service and the CLI read it.
+PODMAN_REGISTRIES_CONF=$PODMAN_DIR/registries.conf
 PODMAN_LOG=$PODMAN_DIR/podman.log
 LOCAL_CONTAINER_HOST=unix://$PODMAN_SOCK
 
@@ -80,6 +82,8 @@ EFFECTIVE_CONTAINER_HOST=${GIVEN_CONTAINER_HOST:-$LOCAL_CONTAINER_HOST}
 # The podman CLI must talk to local storage with the project's settings, never to a remote.
 unset CONTAINER_HOST CONTAINER_CONNECTION
 export CONTAINERS_CONF=$PODMAN_CONF
+# Podman refuses to run with a CONTAINERS_REGISTRIES_CONF that does not exist: set once it is written.
+[[ -f $PODMAN_REGISTRIES_CONF ]] && export CONTAINERS_REGISTRIES_CONF=$PODMAN_REGISTRIES_CONF
 export PGCONNECT_TIMEOUT=5
 
 say() { printf '%s\n' "$*"; }
@@ -377,7 +381,19 @@ podman_up() {
   fi
   command -v podman >/dev/null || die "podman not found (package podman)"
   mkdir -p "$PODMAN_DIR"
-  if api_ping; then
+  local want changed=1
+  want=$(registry_podman_conf)
+  [[ -f $PODMAN_REGISTRIES_CONF && $(<"$PODMAN_REGISTRIES_CONF") == "$want" ]] && changed=
+  printf '%s\n' "$want" >"$PODMAN_REGISTRIES_CONF"
+  export CONTAINERS_REGISTRIES_CONF=$PODMAN_REGISTRIES_CONF
+  # A service started before the file changed, or without it, reads the old one: ours is restarted
+  # (its containers keep running under conmon), one not ours is used as it is.
+  local running= stale=
+  if running=$(podman_service_pid); then
+    tr '\0' '\n' <"/proc/$running/environ" 2>/dev/null |
+      grep -qxF "CONTAINERS_REGISTRIES_CONF=$PODMAN_REGISTRIES_CONF" || stale=1
+  fi
+  if api_ping && { [[ -z $changed && -z $stale ]] || [[ -z $running ]]; }; then
     PODMAN_STATE="reused"
     return
   fi
@@ -632,6 +648,12 @@ cmd_env() {
   printf 'export CONTAINER_HOST=%q\n' "$EFFECTIVE_CONTAINER_HOST"
   # For the podman CLI when CONTAINER_HOST is unset again (it goes remote while it is set).
   printf 'export CONTAINERS_CONF=%q\n' "$PODMAN_CONF"
+  # Written here too when `up` has not yet (podman refuses a registries.conf that does not exist).
+  if [[ ! -f $PODMAN_REGISTRIES_CONF ]]; then
+    mkdir -p "$PODMAN_DIR"
+    registry_podman_conf >"$PODMAN_REGISTRIES_CONF"
+  fi
+  printf 'export CONTAINERS_REGISTRIES_CONF=%q\n' "$PODMAN_REGISTRIES_CONF"
   registry_env
 }
 

@@ -28,6 +28,8 @@ export interface Agents {
       portRange: { min: number; max: number };
       pods?: number;
       runtime?: ContainerRuntime;
+      /** A runtime of its own, built with the agent's registry credentials (its `registryAuth`). */
+      runtimeWith?: (registryAuth: Agent["registryAuth"]) => ContainerRuntime;
       podConcurrency?: number;
       server?: string;
       intervals?: AgentOptions["intervals"];
@@ -71,6 +73,8 @@ export async function startAgents(p: Platform): Promise<Agents> {
           },
         },
       );
+      let self: Agent | undefined;
+      const own = o.runtimeWith?.(async (host) => (self ? self.registryAuth(host) : null));
       const agent = createAgent(
         {
           server: o.server ?? url,
@@ -97,8 +101,9 @@ export async function startAgents(p: Platform): Promise<Agents> {
             ? {}
             : { network: o.network ?? { pollMs: 500, tunnel: { address: "127.0.0.1", port: 0 } } }),
         },
-        { runtime: o.runtime ?? runtime, controlPlane: (s) => createControlPlane(s, 5_000), logger },
+        { runtime: own ?? o.runtime ?? runtime, controlPlane: (s) => createControlPlane(s, 5_000), logger },
       );
+      self = agent;
       started.push({ agent, stateDir, owned: o.stateDir === undefined });
       await agent.start();
       return { agent, stateDir, logs };

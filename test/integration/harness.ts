@@ -18,6 +18,8 @@ export async function startPlatform(
     timings?: Parameters<typeof createTestProvisionerDeps>[0]["timings"];
     autoscaling?: Parameters<typeof createTestProvisionerDeps>[0]["autoscaling"];
     webhooks?: Parameters<typeof createTestProvisionerDeps>[0]["webhooks"];
+    /** Berth's registry, whose tags the provisioner pins to digests (default: none). */
+    imageResolver?: Parameters<typeof createTestProvisionerDeps>[0]["imageResolver"];
     /** The control API's own options (e.g. the node agent it serves). */
     api?: Parameters<typeof createTestApi>[0];
   } = {},
@@ -32,6 +34,7 @@ export async function startPlatform(
       ...(opts.timings ? { timings: opts.timings } : {}),
       ...(opts.autoscaling ? { autoscaling: opts.autoscaling } : {}),
       ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
+      ...(opts.imageResolver ? { imageResolver: opts.imageResolver } : {}),
     }),
   );
   const waitFor: Platform["waitFor"] = async (what, probe, timeoutMs = 20_000) => {

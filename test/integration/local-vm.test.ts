@@ -1,101 +1,49 @@
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createTestApi, type TestApi } from "@berth/control-api/testing";
-import { createLogger } from "@berth/core";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { systemRows } from "@berth/db/testing";
-import { createLocalVmProvider, guestApiUrl, type LocalVmOptions } from "@berth/provisioner/local-vm";
-import { createTestProvisionerDeps, startTestProvisioner } from "@berth/provisioner/testing";
+import { createLocalVmProvider } from "@berth/provisioner/local-vm";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../e2e/support";
 import { waitFor } from "./ec2-support";
-import {
-  publishPlatformImage,
-  registryTokenSettings,
-  startTestRegistry,
-  type TestRegistry,
-} from "./registry-support";
+import { answerOf, demoFromRegistry, type LocalVmPlatform, startLocalVmPlatform } from "./local-vm-support";
 
 /**
- * A local-vm node pool against real QEMU: one VM boots the guest image (infra/guest/build.sh),
- * fetches the agent this control API serves, joins and heartbeats; its console is read through
- * the API; it pulls a Deployment's image and the pod sandbox from Berth's registry (the node's
- * credential, the token service of this API) and runs the pod with its own runtime, which answers
- * HTTP from the host through the VM's forwarded port; scaling the pool to zero stops it and leaves
- * no process or file. Under TCG a boot costs
- * a core for several seconds: this file boots one VM, and starts a second QEMU only to kill it.
+ * A local-vm node pool against real QEMU, as a user drives it: two VMs boot the guest image
+ * (infra/guest/build.sh), fetch the agent this control API serves, join and heartbeat; a Deployment
+ * of the platform's image in Berth's registry runs on both (each VM pulls it and the pod sandbox
+ * with its node's credential, and runs the pods with the agent's own runtime), and each pod answers
+ * HTTP from the host through its VM's forwarded port. A VM killed with SIGKILL is replaced and its pod
+ * runs on the other meanwhile; shrunk to one VM, the pool stops one and its pods move; the cluster
+ * deleted, no QEMU process or VM file is left. Under TCG a boot costs a core for several seconds:
+ * this file boots three VMs in all.
  */
-const REPO = resolve(import.meta.dirname, "../..");
-let api: TestApi;
-let server: { url: string; close(): Promise<void> };
-let workers: { stop(): Promise<void> };
-let dir: string;
-let options: LocalVmOptions;
-let reg: TestRegistry;
-
-const qemuPids = () =>
-  execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
-    .split("\n")
-    .filter((l) => l.includes("qemu-system-x86_64") && l.includes(dir));
+let p: LocalVmPlatform;
 
 beforeAll(async () => {
-  // Built by infra/services.sh up; a no-op when the image of these inputs exists.
-  const imageDir = execFileSync("bash", [join(REPO, "infra/guest/build.sh")], { encoding: "utf8" }).trim();
-  dir = await mkdtemp(join(tmpdir(), "berth-vms-"));
-  const registry = await registryTokenSettings();
-  // The registry's port first: the API admits its images, and it sends clients to the API for tokens.
-  const registryPort = await freePort();
-  api = await createTestApi({
-    localVmDir: dir,
-    registry,
-    allowedImagePrefixes: [`127.0.0.1:${registryPort}/`],
-  });
-  await api.deps.agent.bundle(); // what the guest fetches, built before the clock starts
-  server = await api.listen();
-  reg = await startTestRegistry(`${server.url}/v1/registry/token`, registryPort);
-  await publishPlatformImage(reg, registry, "localhost/berth/demo-web:latest", "library/demo-web");
-  await publishPlatformImage(reg, registry, "localhost/berth/pause:latest", "library/pause");
-  options = {
-    dir,
-    imageDir,
-    guestApiUrl: guestApiUrl(server.url),
-    registry: reg.host,
-    ports: { base: 47_000 + (process.pid % 100) * 20, size: 4, slots: 2 },
-    maxMemoryMiB: 1024,
-    scratchDiskGiB: 2,
-    accel: "auto",
-    accelCacheFile: join(REPO, ".data/guest/accel.json"),
-    qemu: "qemu-system-x86_64",
-    zone: "local",
-    logger: createLogger("provisioner", "silent"),
-  };
-  workers = await startTestProvisioner(
-    createTestProvisionerDeps({
-      db: api.deps.db,
-      redis: api.deps.redis,
-      queues: api.deps.queues,
-      master: api.deps.master,
-      providers: { "local-vm": createLocalVmProvider(options) },
-      // A guest under TCG is slow: its heartbeats (every 2 s) may lag.
-      timings: { nodeLeaseMs: 20_000, machineRepairTimeoutMs: 120_000, drainTimeoutMs: 15_000 },
-    }),
-  );
+  p = await startLocalVmPlatform({ slots: 3 });
 }, 120_000);
-
 afterAll(async () => {
-  await workers?.stop();
-  await reg?.close();
-  await server?.close();
-  await api?.close();
-  for (const line of dir ? qemuPids() : []) process.kill(Number(line.trim().split(" ")[0]), "SIGKILL");
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await p?.close();
 });
 
-describe("local-vm machines", () => {
-  it("boot, join and heartbeat; their console is served; scaled to zero they leave no process or file", async () => {
+interface PodView {
+  name: string;
+  phase: string;
+  nodeId: string | null;
+  hostPorts: number[];
+}
+interface NodeView {
+  id: string;
+  name: string;
+  status: string;
+  lastHeartbeatAt: string;
+}
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+describe("a local-vm node pool", () => {
+  it("boots VMs that run a Deployment from the registry, replaces a killed one, shrinks, and leaves nothing when the cluster goes", async () => {
+    const { api, dir } = p;
     const { token } = await api.tenant("vms");
     const other = await api.tenant("vms-other");
     const call = (method: string, path: string, body?: unknown) => api.call(method, path, { token, body });
@@ -104,7 +52,6 @@ describe("local-vm machines", () => {
       "cluster active",
       async () => (await call("GET", `/v1/clusters/${clusterId}`)).body.status === "active",
     );
-
     // A VM has no GPU to offer.
     const gpu = await call("POST", `/v1/clusters/${clusterId}/node-pools`, {
       name: "gpus",
@@ -121,146 +68,142 @@ describe("local-vm machines", () => {
       provider: "local-vm",
       instanceType: "small",
       minSize: 0,
-      maxSize: 1,
-      desiredSize: 1,
+      maxSize: 2,
+      desiredSize: 2,
     });
     expect(pool.status, pool.text).toBe(202);
-    const nodes = async () => (await call("GET", `/v1/clusters/${clusterId}/nodes`)).body.items;
-    const node = await waitFor(
-      "the VM's node ready",
-      async () => (await nodes()).find((n: { status: string }) => n.status === "ready"),
-      120_000,
-    );
-    const readyAt = Date.now();
-    const [machine] = await systemRows(
-      api.deps.db,
-      sql`select id, instance_id from machines where status <> 'terminated'`,
-    );
-    const instanceId = String(machine?.instance_id);
-    const pid = Number((await readFile(join(dir, instanceId, "qemu.pid"), "utf8")).trim());
-    // Detached: its own session, so a provisioner killed (or its terminal's Ctrl-C) leaves it running.
-    const statOf = async (p: number | "self") =>
-      (await readFile(`/proc/${p}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
-    expect((await statOf(pid))[3]).not.toBe((await statOf("self"))[3]);
-    const rssMiB = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-    const meta = JSON.parse(await readFile(join(dir, instanceId, "meta.json"), "utf8"));
-    console.log(
-      `local-vm: pool created → node ready ${((readyAt - started) / 1000).toFixed(1)} s ` +
-        `(QEMU started → node ready ${((readyAt - Date.parse(meta.createdAt)) / 1000).toFixed(1)} s); ` +
-        `QEMU RSS ${rssMiB.toFixed(0)} MiB (${meta.memoryMiB} MiB guest, ${meta.vcpus} vCPUs, ${meta.accel})`,
-    );
-    expect(node).toMatchObject({
-      address: "127.0.0.1",
-      labels: { "berth.io/pool": "vms", "topology.kubernetes.io/zone": "local" },
-    });
-
-    // Heartbeats keep coming.
-    const first = Date.parse(node.lastHeartbeatAt);
-    await waitFor(
-      "a later heartbeat",
+    const poolPath = `/v1/clusters/${clusterId}/node-pools/${pool.body.id}`;
+    const nodes = async (): Promise<NodeView[]> =>
+      (await call("GET", `/v1/clusters/${clusterId}/nodes`)).body.items;
+    const ready = async () => (await nodes()).filter((n) => n.status === "ready");
+    const [first, second] = await waitFor(
+      "both VMs' nodes ready",
       async () => {
-        const n = (await nodes()).find((x: { id: string }) => x.id === node.id);
-        return n.status === "ready" && Date.parse(n.lastHeartbeatAt) > first;
+        const r = await ready();
+        return r.length === 2 && r;
       },
-      30_000,
+      240_000,
+    );
+    if (!first || !second) throw new Error("two nodes expected");
+    const machines = async () =>
+      (await systemRows(
+        api.deps.db,
+        sql`select id, instance_id, node_id from machines where status <> 'terminated' order by created_at`,
+      )) as { id: string; instance_id: string; node_id: string | null }[];
+    const vms = await machines();
+    const rss = await Promise.all(
+      vms.map(async (m) => {
+        const status = await readFile(`/proc/${await p.qemuPid(m.instance_id)}/status`, "utf8");
+        return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024);
+      }),
+    );
+    const meta = JSON.parse(await readFile(join(dir, vms[0]?.instance_id ?? "", "meta.json"), "utf8"));
+    console.log(
+      `local-vm: pool of 2 created → both nodes ready ${seconds(started)}; QEMU RSS ${rss.join(" and ")} MiB ` +
+        `(${meta.memoryMiB} MiB guests, ${meta.vcpus} vCPUs, ${meta.accel})`,
     );
 
-    // A Deployment from Berth's registry: the VM pulls it and the pod sandbox, and its pod answers
-    // the host at the port the VM forwards.
-    const runStarted = Date.now();
-    const put = await call("PUT", `/v1/clusters/${clusterId}/deployments/default/web`, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web" },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: "web" } },
-        template: {
-          metadata: { labels: { app: "web" } },
-          spec: {
-            containers: [
-              {
-                name: "web",
-                image: `${reg.host}/library/demo-web:latest`,
-                ports: [{ containerPort: 8080 }],
-                resources: { requests: { cpu: "100m", memory: "32Mi" } },
-              },
-            ],
-          },
-        },
-      },
-    });
+    // The Deployment: one pod a VM, each answering the host.
+    const applied = Date.now();
+    const put = await call(
+      "PUT",
+      `/v1/clusters/${clusterId}/deployments/default/web`,
+      demoFromRegistry(p.reg, 2),
+    );
     expect(put.status, put.text).toBeLessThan(300);
-    const pods = async () =>
+    const pods = async (): Promise<PodView[]> =>
       (await call("GET", `/v1/clusters/${clusterId}/pods?namespace=default`)).body.items;
-    const pod = await waitFor(
-      "the pod running in the VM",
-      async () => (await pods()).find((p: { phase: string }) => p.phase === "Running"),
-      120_000,
-    );
-    const hostPort = pod.hostPorts[0] as number;
-    const answer = await waitFor(
-      "the pod's answer from the host",
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${hostPort}/`).catch(() => null);
-        return res?.ok ? await res.text() : null;
-      },
-      30_000,
-    );
-    console.log(
-      `local-vm: deployment applied → its pod answering the host ${((Date.now() - runStarted) / 1000).toFixed(1)} s`,
-    );
-    expect(answer).toContain("Hello from Berth demo-web");
-    expect(pod.nodeId).toBe(node.id);
+    const answering = async (expected: number) => {
+      const running = (await pods()).filter((x) => x.phase === "Running");
+      if (running.length !== expected) return null;
+      const answers = await Promise.all(running.map((x) => answerOf(x.hostPorts[0] ?? 0)));
+      return answers.every((a) => a?.includes("Hello from Berth demo-web")) ? running : null;
+    };
+    const both = await waitFor("both pods answering the host", () => answering(2), 180_000);
+    console.log(`local-vm: deployment applied → both pods answering the host ${seconds(applied)}`);
+    expect(new Set(both.map((x) => x.nodeId))).toEqual(new Set([first.id, second.id]));
 
-    // The console: the guest's boot and the agent.
-    const consolePath = `/v1/clusters/${clusterId}/node-pools/${pool.body.id}/machines/${machine?.id}/console`;
+    // The console of a machine, for its tenant only.
+    const consolePath = `${poolPath}/machines/${vms[0]?.id}/console`;
     const out = await call("GET", consolePath);
     expect(out.status, out.text).toBe(200);
-    expect(out.body.instanceId).toBe(instanceId);
-    // The guest's own timeline (seconds since its kernel started), for whoever reads the figures.
+    expect(out.body.instanceId).toBe(vms[0]?.instance_id);
     console.log(
       out.body.output
         .split("\n")
         .filter((l: string) => l.startsWith("berth-guest:"))
         .join("\n"),
     );
-    expect(out.body.output).toContain("berth-guest: agent");
     expect(out.body.output).toContain("checksum verified");
     expect(out.body.output).not.toContain("the container runtime is unavailable");
     expect(out.body.output.length).toBeLessThanOrEqual(64 * 1024);
-    // Another tenant does not see it.
     expect((await api.call("GET", consolePath, { token: other.token })).status).toBe(404);
+    // A restarted provisioner (a new provider over the same directory) finds the VMs and adopts them.
+    const again = createLocalVmProvider(p.options);
+    expect((await again.listOwned({ clusterId })).map((i) => i.state)).toEqual(["running", "running"]);
 
-    // A restarted provisioner (a new provider over the same directory) finds the VM and adopts it.
-    const again = createLocalVmProvider(options);
-    expect((await again.listOwned({ clusterId })).map((i) => [i.instanceId, i.state])).toEqual([
-      [instanceId, "running"],
-    ]);
-
-    // Scaled to zero: the node leaves, QEMU stops, the VM's files go.
-    expect(
-      (await call("PATCH", `/v1/clusters/${clusterId}/node-pools/${pool.body.id}`, { desiredSize: 0 }))
-        .status,
-    ).toBe(202);
+    // One VM killed behind the platform's back: its pod runs on the other, and a new VM replaces it.
+    const victim = vms.find((m) => m.node_id === first.id) ?? vms[0];
+    const killed = Date.now();
+    process.kill(await p.qemuPid(victim?.instance_id ?? ""), "SIGKILL");
     await waitFor(
-      "the machine terminated",
+      "both pods answering from the surviving VM",
       async () => {
-        const rows = await systemRows(
-          api.deps.db,
-          sql`select status from machines where status <> 'terminated'`,
-        );
-        return rows.length === 0;
+        const running = await answering(2);
+        return running?.every((x) => x.nodeId === second.id) && running;
       },
-      60_000,
+      180_000,
     );
-    expect(qemuPids()).toEqual([]);
-    expect(existsSync(join(dir, instanceId))).toBe(false);
+    const movedAfter = seconds(killed);
+    const replacement = await waitFor(
+      "a replacement VM's node ready",
+      async () => (await ready()).find((n) => n.id !== first.id && n.id !== second.id),
+      240_000,
+    );
+    console.log(
+      `local-vm: a VM killed → its pod answering from the other ${movedAfter}; → a replacement node ready ${seconds(killed)}`,
+    );
+    expect((await machines()).map((m) => m.instance_id)).not.toContain(victim?.instance_id);
+    expect(existsSync(join(dir, victim?.instance_id ?? ""))).toBe(false);
+
+    // Shrunk to one VM: one is stopped, and both pods answer from the one left.
+    const shrunk = Date.now();
+    expect((await call("PATCH", poolPath, { desiredSize: 1 })).status).toBe(202);
+    const [left] = await waitFor(
+      "one machine left",
+      async () => {
+        const m = await machines();
+        return m.length === 1 && p.qemuPids().length === 1 && m;
+      },
+      180_000,
+    );
+    const survivor = left?.node_id;
+    expect([second.id, replacement.id]).toContain(survivor);
+    await waitFor(
+      "both pods answering from the VM left",
+      async () => {
+        const running = await answering(2);
+        return running?.every((x) => x.nodeId === survivor) && running;
+      },
+      180_000,
+    );
+    console.log(
+      `local-vm: shrunk to 1 → one VM stopped and both pods answering from the other ${seconds(shrunk)}`,
+    );
+
+    // The cluster deleted: no QEMU, no VM file, no port claim.
+    expect((await call("DELETE", `/v1/clusters/${clusterId}`)).status).toBe(202);
+    await waitFor(
+      "the cluster deleted",
+      async () => (await machines()).length === 0 && p.qemuPids().length === 0,
+      180_000,
+    );
+    expect((await readdir(dir)).filter((f) => f.startsWith("vm-"))).toEqual([]);
     expect((await readdir(join(dir, ".slots"))).length).toBe(0);
-  }, 240_000);
+  }, 900_000);
 
   it("a VM whose QEMU was killed is terminated, and released without a trace", async () => {
-    const provider = createLocalVmProvider(options);
+    const provider = createLocalVmProvider(p.options);
     const spec = {
       machineId: "m_killed",
       tenantId: "t",
@@ -272,9 +215,8 @@ describe("local-vm machines", () => {
     };
     const { instanceId } = await provider.create(spec);
     expect((await provider.create(spec)).instanceId).toBe(instanceId); // idempotent: no second QEMU
-    expect(qemuPids()).toHaveLength(1);
-    const pid = Number((await readFile(join(dir, instanceId, "qemu.pid"), "utf8")).trim());
-    process.kill(pid, "SIGKILL");
+    expect(p.qemuPids()).toHaveLength(1);
+    process.kill(await p.qemuPid(instanceId), "SIGKILL");
     await waitFor(
       "describe says terminated",
       async () => (await provider.describe(instanceId))?.state === "terminated",
@@ -282,7 +224,7 @@ describe("local-vm machines", () => {
     expect((await provider.listOwned({ clusterId: "cl_killed" }))[0]?.state).toBe("terminated");
     await provider.release?.(instanceId);
     expect(await provider.describe(instanceId)).toBeNull();
-    expect(existsSync(join(dir, instanceId))).toBe(false);
-    expect(qemuPids()).toEqual([]);
+    expect(existsSync(join(p.dir, instanceId))).toBe(false);
+    expect(p.qemuPids()).toEqual([]);
   }, 60_000);
 });

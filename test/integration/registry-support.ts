@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +28,7 @@ export async function registryTokenSettings(): Promise<RegistryTokenSettings> {
   return { key, issuer: ISSUER, service: SERVICE, ttlSeconds: 300 };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address() as { port: number };
@@ -43,7 +44,7 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-/** A registry on `port` (default: a free one), its token realm `realm`. */
+/** `port`: a port chosen beforehand (its host named in the platform's configuration); default any free one. */
 export async function startTestRegistry(realm: string, port?: number): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), "berth-registry-"));
   port ??= await freePort();
@@ -144,4 +145,57 @@ export async function publishPlatformImage(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+export interface PodmanService {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A Podman API service of the test's own on the project's storage and settings (CONTAINERS_CONF),
+ * with a registries.conf naming `insecureHost` (the test's plain-http registry) as infra/services.sh
+ * names Berth's registry for the shared service, and nothing else.
+ */
+export async function startPodmanService(insecureHost: string): Promise<PodmanService> {
+  const dir = await mkdtemp(join(tmpdir(), "berth-podman-"));
+  const conf = join(dir, "registries.conf");
+  await writeFile(conf, `[[registry]]\nlocation = "${insecureHost}"\ninsecure = true\n`);
+  const socketPath = join(dir, "podman.sock");
+  const { CONTAINER_HOST: _remote, ...env } = process.env;
+  const child = spawn("podman", ["system", "service", "--time=0", `unix://${socketPath}`], {
+    env: { ...env, CONTAINERS_REGISTRIES_CONF: conf },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (await pings(socketPath)) break;
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`podman system service did not start: ${stderr.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    socketPath,
+    async close() {
+      child.kill("SIGTERM");
+      await new Promise((ok) => (child.exitCode !== null ? ok(null) : child.once("exit", ok)));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function pings(socketPath: string): Promise<boolean> {
+  return new Promise((ok) => {
+    const req = request({ socketPath, path: "/_ping", timeout: 1_000 }, (res) => {
+      res.resume();
+      ok(res.statusCode === 200);
+    });
+    req.on("error", () => ok(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
 }

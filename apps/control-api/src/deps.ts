@@ -55,6 +55,8 @@ export interface Deps {
   readonly streams: Streams;
   /** The node agent this control plane serves, installs and announces to agents (self-update). */
   readonly agent: AgentSource;
+  /** Berth's registry as image names give it (REGISTRY_HOST): admission's rule for it, nodes' credential for it. */
+  readonly registryHost?: string | null;
   /** The image registry's token service (REGISTRY_TOKEN_*); absent: GET /v1/registry/token answers 404. */
   readonly registry?: RegistryTokenSettings | null;
 }

@@ -5,10 +5,16 @@ import {
   imagePrefixProblem,
   type ParsedServerEnv,
   parseServerEnv,
+  registryHostProblem,
   serverEnvShape,
 } from "@berth/core";
 import { loadRegistrySigningKey, type RegistrySigningKey } from "@berth/registry";
 import { z } from "zod";
+
+const registryHost = z.string().superRefine((host, ctx) => {
+  const problem = registryHostProblem(host);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const schema = z.object({
   ...serverEnvShape,
@@ -130,6 +136,12 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
+  /**
+   * Berth's registry as image names give it (`127.0.0.1:55000`, `registry.berth.example`): its
+   * images in the tenant's own namespace and in `library/` are allowed whatever the image prefixes
+   * say, another tenant's are refused; nodes get their credential for it. Unset: no such rule.
+   */
+  REGISTRY_HOST: registryHost.optional(),
   /** The registry's `auth.token.service` and `auth.token.issuer`. */
   REGISTRY_SERVICE: z.string().min(1).max(255).default("berth-registry"),
   REGISTRY_TOKEN_ISSUER: z.string().min(1).max(255).default("berth"),

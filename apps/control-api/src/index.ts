@@ -67,6 +67,7 @@ const deps: Deps = {
   allowedImagePrefixes: env.ALLOWED_IMAGE_PREFIXES,
   webhookAllowLoopback: env.WEBHOOK_ALLOW_LOOPBACK,
   appsDomain: env.BERTH_APPS_DOMAIN,
+  registryHost: env.REGISTRY_HOST ?? null,
   registry: env.REGISTRY_TOKEN_KEY_FILE
     ? {
         key: env.REGISTRY_TOKEN_KEY_FILE,

@@ -103,6 +103,8 @@ export async function createTestApi(
     now?: () => Date;
     /** The image registry's token service (default: none, GET /v1/registry/token answers 404). */
     registry?: RegistryTokenSettings;
+    /** Berth's registry as image names give it (REGISTRY_HOST; default: none). */
+    registryHost?: string;
   } = {},
 ): Promise<TestApi> {
   const database = opts.database ?? (await createTestDatabase());
@@ -163,6 +165,7 @@ export async function createTestApi(
     streams,
     agent: opts.agent ?? builtAgentSource(),
     registry: opts.registry ?? null,
+    registryHost: opts.registryHost ?? null,
   };
   const app = createApp(deps);
   const call: TestApi["call"] = async (method, path, o = {}) => {

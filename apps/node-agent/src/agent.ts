@@ -5,7 +5,9 @@ import type { ApiError, ControlPlane } from "./api";
 import { removeStaleContainers } from "./containers";
 import { establishIdentity, type IdentityContext, joinCluster } from "./identity";
 import type { TunnelStats } from "./network/tunnel";
+import { RegistryAccess } from "./registry-access";
 import { type ContainerRuntime, isRuntimeError } from "./runtime";
+import type { RegistryAuth } from "./runtime/docker-engine";
 import { DEFAULT_INTERVALS, type Intervals, NodeSession } from "./session";
 import { type AgentState, forgetState, installationId, saveState } from "./state";
 import { RunHistory } from "./streams/runs";
@@ -65,8 +67,11 @@ export interface Agent {
   /** Settles with "left" when the control plane told the node to leave and it did. */
   readonly done: Promise<"left" | "stopped">;
   status(): AgentStatus;
-  /** The node's current credential (null before it has joined): what it pulls its tenant's images with. */
-  credential(): string | null;
+  /**
+   * Credentials for the runtime's pulls from `host` (give it as the runtime's `registryAuth`): the
+   * node's own credential for Berth's registry, as the control plane names it; null for any other.
+   */
+  registryAuth(host: string): Promise<RegistryAuth | null>;
 }
 
 const REJOIN_COOLDOWN_MS = 60_000;
@@ -91,6 +96,9 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
   let recovering: Promise<void> | null = null;
   let nextRejoinAt = 0;
   const runHistory = new RunHistory(join(opts.stateDir, "container-runs.json"));
+  const registry = new RegistryAccess(() =>
+    state ? { nodeId: state.nodeId, credential: state.credential } : null,
+  );
   let finish: (how: "left" | "stopped") => void = () => {};
   const done = new Promise<"left" | "stopped">((resolve) => (finish = resolve));
 
@@ -121,6 +129,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         probeStatesFile: join(opts.stateDir, "probe-states.json"),
         ...(opts.join.agentVersion ? { agentVersion: opts.join.agentVersion } : {}),
         ...(opts.onAgentAnnounced ? { onAgentAnnounced: opts.onAgentAnnounced } : {}),
+        onRegistry: (host) => registry.told(host),
         ...(opts.network
           ? {
               network: {
@@ -177,7 +186,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
 
   return {
     done,
-    credential: () => state?.credential ?? null,
+    registryAuth: (host) => registry.auth(host),
     async start() {
       // Without its runtime the node still joins and heartbeats (its pods fail, saying why), so
       // the control plane sees it and its operators read the reason here.

@@ -33,8 +33,7 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           BERTH_NATIVE_ROOT (images and containers; default /var/lib/berth-native),
                           BERTH_REGISTRY_HOST_ALIASES (HOST=ALIAS,…: where a registry or token realm named
                           HOST is reached, e.g. 127.0.0.1=10.0.2.2 in a VM), BERTH_IMAGE_REWRITES
-                          (PREFIX=PREFIX,…: images pulled from elsewhere than their name says); and
-                          BERTH_REGISTRY (Berth's registry, host:port: pulls there use the node's credential)
+                          (PREFIX=PREFIX,…: images pulled from elsewhere than their name says)
   --zone ZONE             the node's topology.kubernetes.io/zone when its pool names none (env BERTH_NODE_ZONE;
                           a machine Berth runs, or a pool with a zone, sets it instead)
   --extended-resources R  extended resources this host offers, as NAME=COUNT pairs separated by commas, e.g.
@@ -115,8 +114,6 @@ const schema = z.object({
   runtime: z.enum(["engine", "native"]),
   shimPath: z.string().min(1).optional(),
   nativeRoot: z.string().min(1),
-  /** Berth's registry (`host:port`): the node pulls its tenant's images there with its credential. */
-  registry: z.string().optional(),
   registryHostAliases: pairs("HOST=ALIAS"),
   imageRewrites: pairs("PREFIX=PREFIX"),
   zone: labelValue.min(1).optional(),
@@ -222,7 +219,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     runtime: values.runtime ?? env.BERTH_RUNTIME ?? "engine",
     shimPath: env.BERTH_SHIM_PATH || undefined,
     nativeRoot: env.BERTH_NATIVE_ROOT ?? "/var/lib/berth-native",
-    registry: env.BERTH_REGISTRY || undefined,
     registryHostAliases: env.BERTH_REGISTRY_HOST_ALIASES ?? "",
     imageRewrites: env.BERTH_IMAGE_REWRITES ?? "",
     zone: values.zone ?? env.BERTH_NODE_ZONE,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createLogger } from "@berth/core";
 import { serve } from "@hono/node-server";
-import { createAgent } from "./agent";
+import { type Agent, createAgent } from "./agent";
 import { ApiError, createControlPlane } from "./api";
 import { HELP, parseConfig } from "./env";
 import { agentMetrics, createHealthApp } from "./health";
@@ -76,8 +76,6 @@ const updater =
       })
     : null;
 
-/** The agent, once made: the runtime pulls the tenant's images from Berth's registry with its credential. */
-let credentialOf: () => string | null = () => null;
 const runtime = selectRuntime({
   name: config.runtime,
   containerHost: config.containerHost,
@@ -87,12 +85,10 @@ const runtime = selectRuntime({
   nativeRoot: config.nativeRoot,
   registryHostAliases: config.registryHostAliases,
   imageRewrites: config.imageRewrites,
-  registryCredentials: (host) => {
-    const credential = config.registry === host ? credentialOf() : null;
-    return credential ? { username: "node", password: credential } : undefined;
-  },
+  // The node's credential, for Berth's registry only (as the control plane names it).
+  registryAuth: (host) => agent.registryAuth(host),
 });
-const agent = createAgent(
+const agent: Agent = createAgent(
   {
     server: config.server,
     joinToken: config.joinToken,
@@ -128,7 +124,6 @@ const agent = createAgent(
   },
   { runtime, controlPlane: (server) => createControlPlane(server), logger },
 );
-credentialOf = agent.credential;
 
 const metrics = agentMetrics(agent);
 const health =

@@ -84,6 +84,8 @@ export interface SessionOptions {
   agentVersion?: string;
   /** The agent the control plane serves, as each heartbeat reply announces it. */
   onAgentAnnounced?: (agent: AgentAnnouncement | undefined) => void;
+  /** Berth's image registry host, as each heartbeat reply names it (undefined: none). */
+  onRegistry?: (host: string | undefined) => void;
   /** The pod network (absent: pods stay on the engine's default network, without services or DNS). */
   network?: {
     pollMs: number;
@@ -173,6 +175,7 @@ export class NodeSession {
       onReply: (r) => {
         nameVersion = r.agent !== undefined;
         opts.onAgentAnnounced?.(r.agent);
+        opts.onRegistry?.(r.registry?.host);
         if (r.leave) opts.onLeave();
       },
       onError: (e, n) => {

@@ -145,6 +145,8 @@ export class PodSupervisor {
       await this.runtime.list({ [CONTAINER_LABELS.node]: this.identity.nodeId }),
       (c) => c.labels[CONTAINER_LABELS.pod] || undefined,
     );
+    // What image each container runs (its repository digest), for containers this agent did not start.
+    await this.ctx.images.learn([...byPod.values()].flat());
     for (const [podId, cs] of byPod) {
       const rec = this.record(podId);
       rec.containers = cs;
@@ -187,7 +189,7 @@ export class PodSupervisor {
           reason: "Evicted",
           message: rec.evicted,
         });
-      else reports.push(podReportOf(a, rec, this.ctx.inheritedProbes));
+      else reports.push(podReportOf(a, rec, this.ctx.inheritedProbes, (c) => this.ctx.images.imageIdOf(c)));
     }
     for (const [podId, rec] of this.records)
       if (!this.desired.has(podId) && rec.containers.length > 0)

@@ -33,6 +33,12 @@ export const BUDGET_CRASH_POINTS = [
   "budgets.after-first-enqueue",
 ] as const;
 
+/**
+ * A Deployment's image pins (test/e2e/pins-crash.e2e.test.ts): tags resolved, nothing recorded; the
+ * record written, not committed; committed, its revision not made yet.
+ */
+export const PIN_CRASH_POINTS = ["pins.resolved", "pins.before-commit", "pins.recorded"] as const;
+
 export function crashpointFrom(target: string | undefined): (name: string) => void {
   if (!target) return () => {};
   return (name) => {

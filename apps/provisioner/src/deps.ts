@@ -5,6 +5,7 @@ import type { Db } from "@berth/db";
 import type { Registry } from "prom-client";
 import type { WebhookSettings } from "./jobs/webhook-deliver";
 import type { MachineProvider } from "./providers/types";
+import type { ImageResolver } from "./registry/resolver";
 
 export interface Timings {
   nodeLeaseMs: number;
@@ -61,4 +62,6 @@ export interface Deps {
   readonly crashpoint: (name: string) => void;
   /** Outgoing webhooks: loopback allowed or not, and one attempt's timeout. */
   readonly webhooks: WebhookSettings;
+  /** Berth's registry, whose tags new revisions pin to digests (REGISTRY_HOST); null: none. */
+  readonly imageResolver?: ImageResolver | null;
 }

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { type ParsedServerEnv, parseServerEnv, serverEnvShape } from "@berth/core";
+import { type ParsedServerEnv, parseServerEnv, registryHostProblem, serverEnvShape } from "@berth/core";
+import { loadRegistrySigningKey, type RegistrySigningKey } from "@berth/registry";
 import { z } from "zod";
 
 /** The repository (this file is apps/provisioner/src/env.ts): local state lives in its .data/. */
@@ -80,6 +82,40 @@ const schema = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  /**
+   * Berth's registry as image names give it (`127.0.0.1:55000`): tags of its images are pinned to
+   * digests when a Deployment's revision is made. Unset: images are run as written.
+   */
+  REGISTRY_HOST: z
+    .string()
+    .optional()
+    .superRefine((host, ctx) => {
+      const problem = host === undefined ? null : registryHostProblem(host);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  /** Where the provisioner reaches the registry (default `http://<REGISTRY_HOST>`). */
+  REGISTRY_URL: z.url().optional(),
+  /**
+   * The registry's token signing key (PEM): the provisioner signs its own pull tokens with it.
+   * Unset while REGISTRY_HOST is set: tags are not pinned (a warning at boot).
+   */
+  REGISTRY_TOKEN_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((path, ctx): RegistrySigningKey | undefined => {
+      if (path === undefined) return undefined;
+      try {
+        return loadRegistrySigningKey(readFileSync(path, "utf8"));
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${path}: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  REGISTRY_SERVICE: z.string().min(1).max(255).default("berth-registry"),
+  REGISTRY_TOKEN_ISSUER: z.string().min(1).max(255).default("berth"),
+  /** How long resolving one tag may take before the revision is made with the tag. */
+  REGISTRY_RESOLVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** No scale while usage is within this ratio of the target. */
   HPA_TOLERANCE: z.coerce.number().min(0).max(1).default(0.1),
   /** A pod's usage is averaged over its samples of this last window; without one it is missing. */

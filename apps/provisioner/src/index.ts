@@ -9,6 +9,7 @@ import { parseEnv } from "./env";
 import { createHealthApp } from "./health";
 import { createEc2Provider, DEFAULT_EC2_INSTANCE_TYPES } from "./providers/ec2";
 import { localVmFromEnv } from "./providers/local-vm";
+import { createImageResolver } from "./registry/resolver";
 import { createWorkers } from "./workers";
 
 const env = parseEnv();
@@ -72,9 +73,25 @@ const deps: Deps = {
   jobLocks: { lockMs: env.JOB_LOCK_SECONDS * 1000, stalledCheckMs: env.JOB_STALLED_CHECK_SECONDS * 1000 },
   now: () => new Date(),
   webhooks: { allowLoopback: env.WEBHOOK_ALLOW_LOOPBACK, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+  imageResolver:
+    env.REGISTRY_HOST && env.REGISTRY_TOKEN_KEY_FILE
+      ? createImageResolver({
+          host: env.REGISTRY_HOST,
+          url: env.REGISTRY_URL ?? `http://${env.REGISTRY_HOST}`,
+          key: env.REGISTRY_TOKEN_KEY_FILE,
+          issuer: env.REGISTRY_TOKEN_ISSUER,
+          service: env.REGISTRY_SERVICE,
+          timeoutMs: env.REGISTRY_RESOLVE_TIMEOUT_MS,
+        })
+      : null,
 };
 
 const workers = createWorkers(deps);
+if (env.REGISTRY_HOST && !env.REGISTRY_TOKEN_KEY_FILE)
+  logger.warn(
+    { registry: env.REGISTRY_HOST },
+    "REGISTRY_HOST is set without REGISTRY_TOKEN_KEY_FILE: tags of its images are not pinned to digests",
+  );
 await workers.start();
 const server = serve(
   { fetch: createHealthApp(deps).fetch, port: env.PROVISIONER_PORT, hostname: env.PROVISIONER_HOST },

@@ -38,6 +38,8 @@ export function createTestProvisionerDeps(shared: {
   autoscaling?: Partial<Deps["autoscaling"]>;
   /** Default: loopback allowed (tests' receivers listen on 127.0.0.1), 5 s per attempt. */
   webhooks?: Partial<Deps["webhooks"]>;
+  /** Berth's registry, whose tags new revisions pin (default: none). */
+  imageResolver?: Deps["imageResolver"];
 }): Deps {
   return {
     db: shared.db,
@@ -58,6 +60,7 @@ export function createTestProvisionerDeps(shared: {
     apiUrl: shared.apiUrl ?? "http://127.0.0.1:8080",
     crashpoint: () => {},
     webhooks: { allowLoopback: true, timeoutMs: 5_000, ...shared.webhooks },
+    imageResolver: shared.imageResolver ?? null,
   };
 }
 
@@ -67,3 +70,5 @@ export async function startTestProvisioner(deps: Deps): Promise<Workers> {
   await workers.start();
   return workers;
 }
+
+export { createImageResolver, type ImageResolver } from "./registry/resolver";

@@ -52,7 +52,7 @@ const handlers: { [N in JobName]: Handler<N> } = {
   },
   "cluster.reconcile": async (deps, p) => {
     const result = await reconcileCluster(deps, p);
-    // A deployment was rolled back: the next pass rolls it out at once.
+    // A deployment was rolled back, or its new revision's pins were missed: the next pass at once.
     if (result.pending) await deps.queues.enqueue("cluster.reconcile", p);
     return result;
   },

@@ -99,6 +99,18 @@ export function parseImageReference(image: string, path = "image"): ImageReferen
   return { domain, path: remainder, tag, digest, repository, normalised };
 }
 
+/**
+ * Checks a registry host as image references name it (`127.0.0.1:55000`, `registry.example`): it
+ * must read as a host in Docker's split (a `.` or `:`, or `localhost`). The reason it is not, or null.
+ */
+export function registryHostProblem(host: string): string | null {
+  if (!DOMAIN.test(host)) return `${JSON.stringify(host)} is not a registry host (host[:port])`;
+  if (!(/[.:]/.test(host) || host === "localhost"))
+    return `${JSON.stringify(host)} would be read as a repository, not a host: it needs a '.' or a ':port'`;
+  if (host === LEGACY_DEFAULT_DOMAIN || host === DEFAULT_DOMAIN) return "Docker Hub is not Berth's registry";
+  return null;
+}
+
 /** The platform's default list of allowed image prefixes: images built on the node itself. */
 export const DEFAULT_ALLOWED_IMAGE_PREFIXES: readonly string[] = ["localhost/"];
 export const MAX_ALLOWED_IMAGE_PREFIXES = 64;

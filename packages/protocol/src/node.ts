@@ -86,6 +86,11 @@ export const heartbeatReplySchema = z.object({
   heartbeatIntervalMs: z.number().int().positive(),
   /** Absent from older control planes, and until the bundle is built: agents parse either. */
   agent: agentAnnouncementSchema.optional(),
+  /**
+   * Berth's image registry (`host[:port]` as image names give it): the node pulls from it with its
+   * own credential, and offers that credential to no other registry. Absent: none is configured.
+   */
+  registry: z.object({ host: text(255, 1) }).optional(),
 });
 export type HeartbeatReply = z.infer<typeof heartbeatReplySchema>;
 

@@ -31,6 +31,13 @@ export interface RegistryClientOptions {
    * its realm itself, so a node's credential must not follow any realm it is told. Default: any.
    */
   trustedRealmOrigins?: readonly string[];
+  /**
+   * Tokens the caller makes itself for a scope (the platform, which holds the signing key): used
+   * instead of asking the realm a challenge names, so no credential is sent anywhere.
+   */
+  bearer?: (
+    scope: string,
+  ) => { token: string; expiresIn: number } | Promise<{ token: string; expiresIn: number }>;
   /** Each request's limit (default 30 s). */
   timeoutMs?: number;
   now?: () => number;
@@ -87,6 +94,10 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
 
   /** A token for `scope` from the realm of a Bearer challenge, with when to stop using it. */
   async function tokenFor(realm: string, service: string | undefined, scope: string) {
+    if (opts.bearer) {
+      const own = await opts.bearer(scope);
+      return { token: own.token, expiresAt: now() + Math.max(0, own.expiresIn - 10) * 1000 };
+    }
     const url = new URL(realm);
     if (opts.trustedRealmOrigins && !opts.trustedRealmOrigins.includes(url.origin))
       throw new RegistryError(

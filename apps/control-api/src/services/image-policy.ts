@@ -1,11 +1,13 @@
 import {
   BerthError,
+  type ImageReference,
   imageAllowed,
   imagePrefixProblem,
   MAX_ALLOWED_IMAGE_PREFIXES,
   parseImageReference,
 } from "@berth/core";
 import { type Tx, tenants } from "@berth/db";
+import { PUBLIC_NAMESPACE, tenantNamespace } from "@berth/registry";
 import { eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps } from "../deps";
@@ -47,19 +49,49 @@ export async function allowedImagePrefixesOf(
   return own.filter((p): p is string => typeof p === "string" && imagePrefixProblem(p) === null);
 }
 
-/** Refuses (403) the first image outside the allowed prefixes, naming its field and the list. */
+/** Berth's own registry as admission sees it: its host in image names, and the writing tenant. */
+export interface OwnRegistry {
+  host: string;
+  tenantId: string;
+}
+
+/**
+ * An image of Berth's registry: allowed in the tenant's own namespace and in `library/` whatever
+ * the prefixes say; another tenant's namespace (or none) is refused with the reason. Null: allowed; undefined: another registry.
+ */
+function ownRegistryProblem(ref: ImageReference, own: OwnRegistry): string | null | undefined {
+  if (ref.domain !== own.host) return undefined;
+  const slash = ref.path.indexOf("/");
+  const namespace = slash === -1 ? "" : ref.path.slice(0, slash);
+  if (namespace === tenantNamespace(own.tenantId) || namespace === PUBLIC_NAMESPACE) return null;
+  return `${JSON.stringify(ref.normalised)} is not in this tenant's namespace of Berth's registry: pods may use ${own.host}/${tenantNamespace(own.tenantId)}/… and ${own.host}/${PUBLIC_NAMESPACE}/…`;
+}
+
+const forbidden = (path: string, message: string) =>
+  new BerthError("FORBIDDEN", `${path}: ${message}`, { details: { issues: [{ path, message }] } });
+
+/**
+ * Refuses (403) the first image outside the allowed prefixes, naming its field and the list.
+ * Images of Berth's registry (`own`) follow their own rule: the tenant's namespace and `library/`.
+ */
 export function checkImagesAllowed(
   images: readonly (string | { image: string; path: string })[],
   prefixes: readonly string[],
+  own?: OwnRegistry | null,
 ): void {
   images.forEach((entry, i) => {
     const { image, path } =
       typeof entry === "string" ? { image: entry, path: `spec.template.spec.containers[${i}].image` } : entry;
     const ref = parseImageReference(image, path);
+    const problem = own ? ownRegistryProblem(ref, own) : undefined;
+    if (problem === null) return;
+    if (problem !== undefined) throw forbidden(path, problem);
     if (imageAllowed(ref, prefixes)) return;
     const list = prefixes.length > 0 ? prefixes.join(", ") : "(none)";
-    const message = `${JSON.stringify(image)} (${ref.normalised}) is not from an allowed registry; allowed image prefixes: ${list}`;
-    throw new BerthError("FORBIDDEN", `${path}: ${message}`, { details: { issues: [{ path, message }] } });
+    throw forbidden(
+      path,
+      `${JSON.stringify(image)} (${ref.normalised}) is not from an allowed registry; allowed image prefixes: ${list}`,
+    );
   });
 }
 

@@ -19,7 +19,8 @@ export const heartbeatReply = z.strictObject(heartbeatReplySchema.shape);
  * Renews the node's lease: one small transaction, never waiting on pod work, so an agent busy
  * starting containers (or stuck on a slow runtime) still proves it is alive. It also records the
  * agent's version when it changed (an agent that updated itself resumes without joining again),
- * and announces the agent this control plane serves, when its bundle is built (never waiting).
+ * and announces the agent this control plane serves, when its bundle is built (never waiting),
+ * and Berth's registry, the one host the node's credential is offered to when it pulls.
  */
 export async function heartbeatNode(
   deps: Deps,
@@ -76,5 +77,6 @@ export async function heartbeatNode(
     leave: result.leave,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     ...(agent ? { agent } : {}),
+    ...(deps.registryHost ? { registry: { host: deps.registryHost } } : {}),
   };
 }

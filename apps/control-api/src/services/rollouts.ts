@@ -53,6 +53,11 @@ export const revisionsReply = z.strictObject({
       createdAt: timestamp,
       availableAt: timestamp.nullable().describe("When a rollout of it first completed"),
       template: podTemplateInputSchema.required({ metadata: true }),
+      images: z
+        .record(z.string(), z.string())
+        .describe(
+          "Its images of Berth's registry given by tag, each with the digest it was pinned to when the revision was made (`<repo>@sha256:…`): what its pods run",
+        ),
     }),
   ),
 });
@@ -130,6 +135,7 @@ export async function listRevisions(deps: Deps, caller: UserCaller, input: Ref) 
         createdAt: r.createdAt.toISOString(),
         availableAt: r.availableAt?.toISOString() ?? null,
         template: renderPodTemplate(r.template),
+        images: r.images,
       })),
     };
   });

@@ -1,6 +1,6 @@
 import type { ContainerTemplate } from "@berth/protocol";
 import { PodFailure, pullFailure } from "../pod-failures";
-import type { ContainerRuntime } from "../runtime";
+import type { ContainerInfo, ContainerRuntime, ImageConfig } from "../runtime";
 
 type Emit = (
   type: "Normal" | "Warning",
@@ -17,6 +17,8 @@ type Emit = (
  */
 export class ImagePuller {
   private readonly pulls = new Map<string, Promise<void>>();
+  /** What each image reference named when last inspected: its id and repository digest. */
+  private readonly known = new Map<string, { id: string; digest: string | null }>();
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -56,6 +58,31 @@ export class ImagePuller {
     );
   }
 
+  /** Remembers what an image reference names (its id and repository digest), for `imageIdOf`. */
+  note(image: string, config: Pick<ImageConfig, "id" | "digest">): void {
+    this.known.set(image, { id: config.id, digest: config.digest });
+  }
+
+  /** Inspects the images of containers not seen before (an agent that restarted); failures are skipped. */
+  async learn(containers: readonly ContainerInfo[]): Promise<void> {
+    const unknown = new Set(
+      containers.filter((c) => !sameId(this.known.get(c.image)?.id ?? "", c.imageId)).map((c) => c.image),
+    );
+    for (const image of unknown) {
+      const config = await this.runtime.imageConfig(image).catch(() => null);
+      if (config) this.note(image, config);
+    }
+  }
+
+  /**
+   * Kubernetes' `imageID` of a container: the repository digest it runs (`<repo>@sha256:…`) when
+   * its image came from a registry, else the image's id.
+   */
+  imageIdOf(c: Pick<ContainerInfo, "image" | "imageId">): string {
+    const k = this.known.get(c.image);
+    return k?.digest && sameId(k.id, c.imageId) ? k.digest : c.imageId;
+  }
+
   private pull(image: string): Promise<void> {
     let pulling = this.pulls.get(image);
     if (!pulling) {
@@ -65,3 +92,6 @@ export class ImagePuller {
     return pulling;
   }
 }
+
+/** Engines write an image id with or without its `sha256:` prefix. */
+const sameId = (a: string, b: string) => a.replace(/^sha256:/, "") === b.replace(/^sha256:/, "");

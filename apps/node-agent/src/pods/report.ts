@@ -5,17 +5,22 @@
  */
 import type { Assignment, PodReport } from "@berth/protocol";
 import type { ProbeStates } from "../probes/handover";
+import type { ContainerInfo } from "../runtime";
 import type { PodRecord } from "./context";
 import { instancesOf } from "./instances";
 import { currentSandbox } from "./sandbox";
 import { type ContainerView, containerStatusOf, podPhase, podReason } from "./status";
 import { initialized } from "./sync";
 
-/** `inherited`: probe states handed over for instances whose probes do not run yet (see handover.ts). */
+/**
+ * `inherited`: probe states handed over for instances whose probes do not run yet (see handover.ts);
+ * `imageIdOf`: a container's `imageID` as Kubernetes shows it (default: the engine's image id).
+ */
 export function podReportOf(
   a: Assignment,
   rec: PodRecord | undefined,
   inherited: ProbeStates = new Map(),
+  imageIdOf: (c: ContainerInfo) => string = (c) => c.imageId,
 ): PodReport {
   const cs = rec?.containers ?? [];
   const init = initialized(a, cs);
@@ -43,6 +48,7 @@ export function podReportOf(
       starting: current !== null && memo?.postStartFor === current.id,
       started: running && (probes ? probes.started : !hasProbe(a, name, "startupProbe")),
       ready: running && (probes ? probes.ready : !hasProbe(a, name, "readinessProbe")),
+      ...(current ? { imageID: imageIdOf(current) } : {}),
     };
   };
   const initStatuses = a.initContainers.map((t) => containerStatusOf(view(t.name, t.image, true)));

@@ -114,6 +114,7 @@ async function specOf(ctx: PodContext, r: StartRequest): Promise<ContainerSpec> 
   const image = await ctx.runtime.imageConfig(t.image);
   if (!image)
     throw fail("ErrImagePull", `could not pull image ${JSON.stringify(t.image)}: not found or not reachable`);
+  ctx.images.note(t.image, image);
   let user: string;
   let mounts: Awaited<ReturnType<PodContext["volumes"]["mountsFor"]>>;
   try {

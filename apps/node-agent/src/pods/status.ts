@@ -26,6 +26,8 @@ export interface ContainerView {
   started: boolean;
   /** Its readiness probe passed (or it has none) while started. */
   ready: boolean;
+  /** Kubernetes' `imageID` of the current instance (`<repo>@sha256:…`), when known; else the engine's image id. */
+  imageID?: string;
 }
 
 const iso = (t: string | null): string | null => (t ? new Date(t).toISOString() : null);
@@ -54,7 +56,12 @@ export function containerStatusOf(v: ContainerView): ContainerStatus {
     name: v.name,
     image: v.image,
     restartCount: c ? restartCountOf(c) : 0,
-    ...(c ? { containerID: `docker://${c.id}`, ...(c.imageId ? { imageID: c.imageId } : {}) } : {}),
+    ...(c
+      ? {
+          containerID: `docker://${c.id}`,
+          ...((v.imageID ?? c.imageId) ? { imageID: v.imageID ?? c.imageId } : {}),
+        }
+      : {}),
   };
   const running = c?.state === "running" && !v.starting;
   if (v.waiting || !c || c.state === "created" || v.starting) {

@@ -10,6 +10,7 @@ import {
   type HardeningOptions,
   imagePath,
   labelFilters,
+  registryHostOf,
   splitImageRef,
   toContainerIds,
   toContainerInfo,
@@ -56,6 +57,17 @@ export interface DockerEngineRuntimeOptions {
    * Default: `/dev/kmsg` when the engine is on a unix socket (this host), else none.
    */
   kernelLog?: string | null;
+  /**
+   * Credentials for pulling from a registry host (`127.0.0.1:55000`), sent to the engine as
+   * `X-Registry-Auth`; null: pull without. The node agent offers its node credential for Berth's
+   * registry only.
+   */
+  registryAuth?: (host: string) => Promise<RegistryAuth | null> | RegistryAuth | null;
+}
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
 }
 
 export type DockerEngineRuntimeConfig = EngineEndpoint & DockerEngineRuntimeOptions;
@@ -94,12 +106,22 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     return info;
   }
 
+  /** `X-Registry-Auth` for the image's registry, when there are credentials for it. */
+  async function authHeaders(image: string): Promise<Record<string, string>> {
+    const host = registryHostOf(image);
+    const auth = host && config.registryAuth ? await config.registryAuth(host) : null;
+    if (!host || !auth) return {};
+    const json = JSON.stringify({ username: auth.username, password: auth.password, serveraddress: host });
+    return { "x-registry-auth": Buffer.from(json).toString("base64url") };
+  }
+
   async function pullImage(image: string): Promise<void> {
     const { repo, tag } = splitImageRef(image);
     const res = await engine.request({
       method: "POST",
       path: "/images/create",
       query: { fromImage: repo, tag },
+      headers: await authHeaders(image),
       timeoutMs: pullTimeoutMs,
     });
     // Failures arrive either as an error status or as an error line in a 200 progress stream.
@@ -154,7 +176,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       const res = await engine.request({ method: "GET", path: `/images/${imagePath(image)}/json` });
       if (res.status === 404) return null;
       if (res.status !== 200) throw responseError(res, `inspect image ${image}`);
-      return toImageConfig(res.body);
+      return toImageConfig(res.body, image);
     },
 
     async create(spec: ContainerSpec) {

@@ -60,6 +60,8 @@ export interface EngineRequest {
   contentType?: string;
   /** Overrides the client's default deadline for this request (whole request, not idle time). */
   timeoutMs?: number;
+  /** Further request headers (`X-Registry-Auth` of a pull). */
+  headers?: Record<string, string>;
 }
 
 export interface EngineResponse {
@@ -99,7 +101,7 @@ export function createEngineClient(endpoint: EngineEndpoint, opts: EngineClientO
   function request(req: EngineRequest): Promise<EngineResponse> {
     const timeoutMs = req.timeoutMs ?? defaultTimeoutMs;
     const payload = req.json !== undefined ? Buffer.from(JSON.stringify(req.json)) : req.body;
-    const headers: Record<string, string | number> = { host: "engine" };
+    const headers: Record<string, string | number> = { ...req.headers, host: "engine" };
     if (payload !== undefined) {
       headers["content-type"] =
         req.json !== undefined ? "application/json" : (req.contentType ?? "application/octet-stream");

@@ -2,12 +2,14 @@ import { describe, expect, it } from "vitest";
 import {
   imagePath,
   labelFilters,
+  registryHostOf,
   splitImageRef,
   toContainerInfo,
   toContainerState,
   toContainerStats,
   toCreateBody,
   toDiskUsage,
+  toImageConfig,
 } from "./engine-mapping";
 import type { ContainerSpec } from "./types";
 
@@ -167,6 +169,26 @@ describe("image references", () => {
 
   it("encodes each path segment but keeps the slashes", () => {
     expect(imagePath("localhost:5000/berth/web:1.2")).toBe("localhost%3A5000/berth/web%3A1.2");
+  });
+
+  it("names the registry host of a reference, as Docker splits it", () => {
+    expect(registryHostOf("127.0.0.1:55000/ten_a/web@sha256:abc")).toBe("127.0.0.1:55000");
+    expect(registryHostOf("localhost/berth/demo-web:latest")).toBe("localhost");
+    expect(registryHostOf("ghcr.io/a/b")).toBe("ghcr.io");
+    expect(registryHostOf("library/nginx")).toBeNull();
+    expect(registryHostOf("nginx")).toBeNull();
+  });
+
+  it("takes the image's repository digest that the reference names: itself, else one of its repository", () => {
+    const d = (c: string) => `sha256:${c.repeat(64)}`;
+    const body = json({
+      Id: "sha256:0f",
+      RepoDigests: [`r:5/other/x@${d("1")}`, `r:5/t/web@${d("2")}`, `r:5/t/web@${d("3")}`],
+      Config: { User: "" },
+    });
+    expect(toImageConfig(body, `r:5/t/web@${d("3")}`).digest).toBe(`r:5/t/web@${d("3")}`);
+    expect(toImageConfig(body, "r:5/t/web:v1").digest).toBe(`r:5/t/web@${d("2")}`);
+    expect(toImageConfig(body).digest).toBe(`r:5/other/x@${d("1")}`);
   });
 });
 

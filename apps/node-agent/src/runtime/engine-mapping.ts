@@ -271,10 +271,31 @@ const imageSchema = z.object({
   Config: z.object({ User: z.string().nullish() }).nullish(),
 });
 
-/** `GET /images/{name}/json`: the image's id, digest and configured user. */
-export function toImageConfig(body: Buffer): ImageConfig {
+/**
+ * `GET /images/{name}/json`: the image's id, digest and configured user. Of its repository digests
+ * (one per repository and manifest it is known by), `image` itself when it is one, else one of
+ * `image`'s repository when there is one.
+ */
+export function toImageConfig(body: Buffer, image?: string): ImageConfig {
   const i = parseBody(imageSchema, body, "inspect image");
-  return { id: i.Id, digest: i.RepoDigests?.[0] ?? null, user: i.Config?.User ?? "" };
+  const digests = i.RepoDigests ?? [];
+  const repo = image === undefined ? undefined : splitImageRef(image).repo;
+  // An image known by several manifests (pushed from here, then pulled by digest) lists one digest
+  // each: a reference by digest names its own.
+  const digest =
+    digests.find((d) => d === image) ??
+    digests.find((d) => d.slice(0, d.lastIndexOf("@")) === repo) ??
+    digests[0] ??
+    null;
+  return { id: i.Id, digest, user: i.Config?.User ?? "" };
+}
+
+/** The registry host of a reference (its first component with a `.` or `:`, or `localhost`), else null. */
+export function registryHostOf(image: string): string | null {
+  const slash = image.indexOf("/");
+  if (slash === -1) return null;
+  const first = image.slice(0, slash);
+  return /[.:]/.test(first) || first === "localhost" ? first : null;
 }
 
 /** `{"8080/tcp": [{HostIp, HostPort}]}` → one mapping per published host port. */

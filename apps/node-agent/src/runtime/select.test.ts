@@ -9,7 +9,7 @@ const choice = {
   nativeRoot: "/nonexistent",
   registryHostAliases: [],
   imageRewrites: [],
-  registryCredentials: () => undefined,
+  registryAuth: async () => null,
 };
 
 describe("the runtime an agent is configured with", () => {

@@ -1,4 +1,4 @@
-import { createDockerEngineRuntime } from "./docker-engine";
+import { createDockerEngineRuntime, type RegistryAuth } from "./docker-engine";
 import { createNativeRuntime } from "./native/index";
 import { type ContainerRuntime, RuntimeError } from "./types";
 
@@ -17,8 +17,8 @@ export interface RuntimeChoice {
   /** `native`: where registries and token realms named by a host are reached, and image rewrites. */
   registryHostAliases: readonly [string, string][];
   imageRewrites: readonly [string, string][];
-  /** Credentials for a registry host, when the node has some there (Berth's registry: its own). */
-  registryCredentials: (host: string) => { username: string; password: string } | undefined;
+  /** Credentials for pulls from a registry host: the node's own for Berth's registry, else null. */
+  registryAuth: (host: string) => Promise<RegistryAuth | null>;
 }
 
 /** What this build of the agent can run containers with, by name. */
@@ -31,6 +31,7 @@ export function selectRuntime(choice: RuntimeChoice): ContainerRuntime {
           : { url: choice.containerHost }),
         userNamespace: choice.userNamespace,
         pidsLimit: choice.pidsLimit,
+        registryAuth: choice.registryAuth,
       });
     case "native":
       if (!choice.shimPath)
@@ -42,7 +43,7 @@ export function selectRuntime(choice: RuntimeChoice): ContainerRuntime {
         registry: {
           hostAliases: Object.fromEntries(choice.registryHostAliases),
           rewrites: choice.imageRewrites.map(([from, to]) => ({ from, to })),
-          credentials: choice.registryCredentials,
+          credentials: choice.registryAuth,
         },
       });
   }

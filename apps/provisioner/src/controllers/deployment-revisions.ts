@@ -6,13 +6,16 @@ import {
   revisionsOf,
 } from "@berth/db";
 import { eq, inArray } from "drizzle-orm";
+import { currentPins, tagsToPin } from "./image-pins";
 import type { LoopContext } from "./loop";
 
 /**
  * A Deployment's ReplicaSets, as revisions (Kubernetes' getAllReplicaSetsAndSyncRevision and
  * cleanupDeployment): the current template's revision is made when first seen (the highest number
  * plus one), an older revision whose template comes back (a rollback, or an edit back to it)
- * becomes the newest again, and old revisions without pods beyond `revisionHistoryLimit` go.
+ * becomes the newest again, and old revisions without pods beyond `revisionHistoryLimit` go. A new
+ * revision keeps the digests its images of Berth's registry were pinned to (image-pins.ts); one
+ * whose pins are not recorded yet waits for the next pass.
  */
 export interface Revisions {
   /** Newest first. */
@@ -21,6 +24,8 @@ export interface Revisions {
   current: RevisionRow | null;
   /** Whether this pass made it. */
   created: boolean;
+  /** The current template has no revision yet and waits for its images' pins (image-pins.ts). */
+  awaitingPins?: boolean;
 }
 
 /** `<deployment>-<template hash>`: the name of a template's ReplicaSet, and its pods' prefix. */
@@ -34,6 +39,14 @@ export async function syncRevisions(ctx: LoopContext, d: DeploymentRow, paused: 
   if (!existing) {
     // A paused deployment makes no new ReplicaSet (Kubernetes: createIfNotExisted=false).
     if (paused) return { all, current: null, created: false };
+    const tags = ctx.deps.imageResolver ? tagsToPin(d.template, ctx.deps.imageResolver.host) : new Map();
+    const pins = currentPins(d);
+    if (tags.size > 0 && !pins) return { all, current: null, created: false, awaitingPins: true };
+    const images: Record<string, string> = {};
+    for (const image of tags.keys()) {
+      const pinned = pins?.images[image];
+      if (pinned) images[image] = pinned;
+    }
     const [made] = await ctx.tx
       .insert(deploymentRevisions)
       .values({
@@ -45,6 +58,7 @@ export async function syncRevisions(ctx: LoopContext, d: DeploymentRow, paused: 
         templateHash: d.templateHash,
         template: d.template,
         changeCause: changeCause ?? null,
+        images,
       })
       .returning();
     if (!made) throw new Error("revision insert returned nothing");

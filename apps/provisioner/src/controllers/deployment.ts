@@ -18,6 +18,7 @@ import {
   REASONS,
   rolloutComplete,
 } from "./deployment-status";
+import { pinTemplate } from "./image-pins";
 import { sameJson } from "./json";
 import type { LoopContext, PodRow } from "./loop";
 import { isActive, isAvailable, isTerminal } from "./pod-state";
@@ -132,6 +133,8 @@ export async function reconcileDeployment(
   if (d.deletedAt) return deleteDeployment(ctx, d, own);
   const spec = specOf(d);
   const revisions = await syncRevisions(ctx, d, spec.paused);
+  // The pins are resolved before the next pass, outside its transaction: nothing changes till then.
+  if (revisions.awaitingPins) return { created: [], removed: 0, pending: true };
   const revisionOf = new Map(revisions.all.map((r) => [r.templateHash, r]));
   const toPlan = (p: PodRow): PlanPod => ({
     id: p.id,
@@ -156,8 +159,10 @@ export async function reconcileDeployment(
     active.filter((p) => removed.has(p.id)),
     before,
   );
-  const template =
-    step.createHash === d.templateHash ? d.template : revisionOf.get(step.createHash ?? "")?.template;
+  // Pods run their revision's pinned images (the same digest for every pod of a revision).
+  const rs = revisionOf.get(step.createHash ?? "");
+  const written = step.createHash === d.templateHash ? d.template : rs?.template;
+  const template = written && pinTemplate(written, rs?.images ?? {});
   const created =
     step.createHash && template
       ? await scaleUp(

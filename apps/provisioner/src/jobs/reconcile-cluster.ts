@@ -5,6 +5,7 @@ import { and, eq, ne } from "drizzle-orm";
 import { reconcileDeploymentIsolated } from "../controllers/deployment-failure";
 import { drainNodes } from "../controllers/drain";
 import { evictLostPods } from "../controllers/eviction";
+import { pinDeploymentImages } from "../controllers/image-pins";
 import { reconcileCronJobIsolated, reconcileJobIsolated } from "../controllers/job-failure";
 import type { LoopContext, PodRow } from "../controllers/loop";
 import { placePending } from "../controllers/placement";
@@ -32,7 +33,8 @@ function byOwner(rows: readonly PodRow[]): (ownerId: string) => PodRow[] {
 }
 
 /**
- * One pass of a cluster's control loop, in one transaction with the cluster row locked, in phases
+ * First, outside any transaction, the tags of new revisions' images of Berth's registry are
+ * resolved to digests (pinDeploymentImages). Then one pass of a cluster's control loop, in one transaction with the cluster row locked, in phases
  * as kube's controllers and Nomad's reconciler have them: replace pods of lost nodes
  * (evictLostPods); evict pods of draining nodes as their disruption budgets allow (drainNodes); move each Deployment one rollout step towards its spec (reconcileDeployment),
  * each Job towards its completions (reconcileJob), and keep each CronJob's books
@@ -54,6 +56,8 @@ export async function reconcileCluster(
     preempted: 0,
     pending: false,
   };
+  // Network calls (the registry) happen here, before the pass's transaction, never inside it.
+  await pinDeploymentImages(deps, p);
   await withTenant(deps.db, p.tenantId, async (tx) => {
     const [cluster] = await tx
       .select()

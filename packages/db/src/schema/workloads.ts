@@ -32,6 +32,13 @@ export interface Condition {
 
 export type { PodTemplate, StoredContainer as ContainerTemplate } from "@berth/kube";
 
+/** A template's tags of Berth's registry resolved: image as written → pinned reference; `failed`: those that could not be. */
+export interface ImagePins {
+  hash: string;
+  images: Record<string, string>;
+  failed: string[];
+}
+
 /** The monotonic version every write of a Kubernetes-shaped object takes (`metadata.resourceVersion`). */
 export const resourceVersions = pgSequence("resource_versions", { startWith: 1 });
 const resourceVersion = () => bigint({ mode: "number" }).notNull().default(sql`nextval('resource_versions')`);
@@ -66,6 +73,11 @@ export const deployments = pgTable(
     unavailableReplicas: integer().notNull().default(0),
     /** When the current rollout last made progress (for progressDeadlineSeconds). */
     progressAt: timestamp({ withTimezone: true }),
+    /**
+     * What the tags of Berth's registry in the template of hash `hash` named when the provisioner
+     * resolved them, before making its revision (see `deploymentRevisions.images`).
+     */
+    imagePins: jsonb().$type<ImagePins>(),
     createdAt: createdAt(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     deletedAt: timestamp({ withTimezone: true }),
@@ -159,6 +171,11 @@ export const deploymentRevisions = pgTable(
     template: jsonb().$type<PodTemplate>().notNull(),
     /** Why it was made (`kubernetes.io/change-cause`), when the apply said so. */
     changeCause: text(),
+    /**
+     * The digests its images of Berth's registry were pinned to when it was made: the image as the
+     * template writes it → `<host>/<repository>@sha256:…`. Its pods run these.
+     */
+    images: jsonb().$type<Record<string, string>>().notNull().default({}),
     /** When a rollout of this revision first completed (every replica updated and available). */
     availableAt: timestamp({ withTimezone: true }),
     createdAt: createdAt(),

@@ -136,7 +136,12 @@ export async function applyDocuments(
             world,
             current,
             imagePrefixes,
-            checkImages: checkImagesAllowed,
+            checkImages: (images, prefixes) =>
+              checkImagesAllowed(
+                images,
+                prefixes,
+                deps.registryHost ? { host: deps.registryHost, tenantId: caller.tenantId } : null,
+              ),
             tenantId: caller.tenantId,
             appsDomain: deps.appsDomain ?? DEFAULT_APPS_DOMAIN,
             now: deps.now(),

@@ -76,8 +76,10 @@ export interface RegistryCredentials {
 export interface RegistryClientOptions {
   /** Registries reached over plain HTTP; loopback ones always are. */
   insecureRegistries?: readonly string[];
-  /** Credentials for a registry's token service (Basic), when it asks for them. */
-  credentials?: (registry: string) => RegistryCredentials | undefined;
+  /** Credentials for a registry's token service (Basic), when it asks for them (none: null or undefined). */
+  credentials?: (
+    registry: string,
+  ) => RegistryCredentials | null | undefined | Promise<RegistryCredentials | null | undefined>;
   /** Deadline of each request but blob bodies. Default 15 s. */
   timeoutMs?: number;
   /**
@@ -182,7 +184,7 @@ export class RegistryClient {
     if (service) url.searchParams.set("service", service);
     url.searchParams.set("scope", params.get("scope") ?? `repository:${ref.repo}:pull`);
     const headers: Record<string, string> = {};
-    const creds = this.opts.credentials?.(ref.registry);
+    const creds = await this.opts.credentials?.(ref.registry);
     if (creds)
       headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
     const res = await fetch(url, {

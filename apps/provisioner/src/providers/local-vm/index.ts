@@ -40,6 +40,7 @@ export function localVmFromEnv(env: Env, logger: Logger): MachineProvider | null
     dir: env.LOCAL_VM_DIR,
     imageDir: env.LOCAL_VM_IMAGE_DIR,
     guestApiUrl: env.LOCAL_VM_API_URL ?? guestApiUrl(env.BERTH_API_URL),
+    registry: env.REGISTRY_HOST,
     ports: { base: env.LOCAL_VM_PORT_BASE, size: env.LOCAL_VM_PORTS_PER_VM, slots: env.LOCAL_VM_MAX_VMS },
     maxMemoryMiB: env.LOCAL_VM_MAX_MEMORY_MIB,
     scratchDiskGiB: env.LOCAL_VM_SCRATCH_GIB,

@@ -15,10 +15,7 @@ export interface LocalVmOptions {
   imageDir: string;
   /** The control API as the guests reach it (user-mode networking: the host is 10.0.2.2). */
   guestApiUrl: string;
-  /**
-   * Berth's registry (`host:port`, as images name it): the guests pull their tenant's images there
-   * with the node's credential, and the pod sandbox as `library/pause`.
-   */
+  /** Berth's registry (`host:port`, as images name it): the guests pull the pod sandbox from its `library/pause`. */
   registry?: string | undefined;
   ports: PortPlan;
   /** No VM gets more memory than this, whatever its instance type says (a 24 GiB host runs several). */
@@ -156,7 +153,6 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
         BERTH_REGISTRY_HOST_ALIASES: "127.0.0.1=10.0.2.2,localhost=10.0.2.2",
         ...(opts.registry
           ? {
-              BERTH_REGISTRY: opts.registry,
               // The node's own sandbox image comes from the platform's library/ (infra/up.sh pushes it).
               BERTH_IMAGE_REWRITES: `localhost/berth/=${opts.registry}/library/`,
             }
