@@ -103,13 +103,11 @@ describe("a local-vm node pool", () => {
         `(${meta.memoryMiB} MiB guests, ${meta.vcpus} vCPUs, ${meta.accel})`,
     );
 
-    // The Deployment: one pod a VM, each answering the host.
+    // The Deployment: one pod a VM, each answering the host. One replica first, then two, so that
+    // the second is spread away from the first (ScheduleAnyway weighs pods already placed).
     const applied = Date.now();
-    const put = await call(
-      "PUT",
-      `/v1/clusters/${clusterId}/deployments/default/web`,
-      demoFromRegistry(p.reg, 2),
-    );
+    const deploymentPath = `/v1/clusters/${clusterId}/deployments/default/web`;
+    const put = await call("PUT", deploymentPath, demoFromRegistry(p.reg, 1));
     expect(put.status, put.text).toBeLessThan(300);
     const pods = async (): Promise<PodView[]> =>
       (await call("GET", `/v1/clusters/${clusterId}/pods?namespace=default`)).body.items;
@@ -119,6 +117,8 @@ describe("a local-vm node pool", () => {
       const answers = await Promise.all(running.map((x) => answerOf(x.hostPorts[0] ?? 0)));
       return answers.every((a) => a?.includes("Hello from Berth demo-web")) ? running : null;
     };
+    await waitFor("the first pod answering the host", () => answering(1), 180_000);
+    expect((await call("PUT", deploymentPath, demoFromRegistry(p.reg, 2))).status).toBeLessThan(300);
     const both = await waitFor("both pods answering the host", () => answering(2), 180_000);
     console.log(`local-vm: deployment applied → both pods answering the host ${seconds(applied)}`);
     expect(new Set(both.map((x) => x.nodeId))).toEqual(new Set([first.id, second.id]));
