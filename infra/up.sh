@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run up`: everything a developer needs, in the foreground.
 #   dependencies (npm ci, from the lockfile, when node_modules is missing or stale) → Postgres, Redis, Podman, demo image,
-  registry (infra/services.sh up) → the demo and pause images pushed to the registry as library/demo-web and library/pause
+#   registry (infra/services.sh up) → the demo and pause images pushed to the registry as library/demo-web and library/pause
 #   → migrations → control-api, provisioner and the ingress gateway, until Ctrl-C.
 # Ctrl-C / SIGTERM stops both apps (SIGTERM to each process tree, SIGKILL after
 # BERTH_STOP_TIMEOUT seconds) and exits 0; if one app dies, the other is stopped and this exits
