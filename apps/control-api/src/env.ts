@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   DEFAULT_ALLOWED_IMAGE_PREFIXES,
@@ -8,7 +7,7 @@ import {
   registryHostProblem,
   serverEnvShape,
 } from "@berth/core";
-import { loadRegistrySigningKey, type RegistrySigningKey } from "@berth/registry";
+import { registrySigningKeyFile } from "@berth/registry/env";
 import { z } from "zod";
 
 const registryHost = z.string().superRefine((host, ctx) => {
@@ -123,19 +122,7 @@ const schema = z.object({
    * The image registry's token service: the EC P-256 private key (PEM file) whose certificate is the
    * registry's `auth.token.rootcertbundle`. Unset: GET /v1/registry/token answers 404.
    */
-  REGISTRY_TOKEN_KEY_FILE: z
-    .string()
-    .min(1)
-    .optional()
-    .transform((path, ctx): RegistrySigningKey | undefined => {
-      if (path === undefined) return undefined;
-      try {
-        return loadRegistrySigningKey(readFileSync(path, "utf8"));
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: `${path}: ${(error as Error).message}` });
-        return z.NEVER;
-      }
-    }),
+  REGISTRY_TOKEN_KEY_FILE: registrySigningKeyFile,
   /**
    * Berth's registry as image names give it (`127.0.0.1:55000`, `registry.berth.example`): its
    * images in the tenant's own namespace and in `library/` are allowed whatever the image prefixes

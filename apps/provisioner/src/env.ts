@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type ParsedServerEnv, parseServerEnv, registryHostProblem, serverEnvShape } from "@berth/core";
-import { loadRegistrySigningKey, type RegistrySigningKey } from "@berth/registry";
+import { registrySigningKeyFile } from "@berth/registry/env";
 import { z } from "zod";
 
 /** The repository (this file is apps/provisioner/src/env.ts): local state lives in its .data/. */
@@ -99,19 +98,7 @@ const schema = z.object({
    * The registry's token signing key (PEM): the provisioner signs its own pull tokens with it.
    * Unset while REGISTRY_HOST is set: tags are not pinned (a warning at boot).
    */
-  REGISTRY_TOKEN_KEY_FILE: z
-    .string()
-    .min(1)
-    .optional()
-    .transform((path, ctx): RegistrySigningKey | undefined => {
-      if (path === undefined) return undefined;
-      try {
-        return loadRegistrySigningKey(readFileSync(path, "utf8"));
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: `${path}: ${(error as Error).message}` });
-        return z.NEVER;
-      }
-    }),
+  REGISTRY_TOKEN_KEY_FILE: registrySigningKeyFile,
   REGISTRY_SERVICE: z.string().min(1).max(255).default("berth-registry"),
   REGISTRY_TOKEN_ISSUER: z.string().min(1).max(255).default("berth"),
   /** How long resolving one tag may take before the revision is made with the tag. */
