@@ -79,9 +79,13 @@ async function current(podId: string) {
       Number(b.Labels[CONTAINER_LABELS.restartCount]) - Number(a.Labels[CONTAINER_LABELS.restartCount]),
   )[0];
 }
-const cat = async (podId: string, path: string) =>
-  (await runtime().execCommand((await current(podId))?.Id ?? "", ["/bin/cat", path], { timeoutMs: 5_000 }))
-    .output;
+/** The file's text, or `false` when the exec ran out of time (it may take seconds to start on a loaded node). */
+async function cat(podId: string, path: string): Promise<string | false> {
+  const r = await runtime().execCommand((await current(podId))?.Id ?? "", ["/bin/cat", path], {
+    timeoutMs: 15_000,
+  });
+  return !r.timedOut && r.output;
+}
 
 async function putConfigMap(name: string, data: Record<string, string>): Promise<void> {
   await withSystem(db(), async (tx) => {
@@ -157,7 +161,9 @@ describe("readiness, configuration and events on the platform", () => {
     });
     expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(["Pulled", "Created", "Started"]));
     expect(events[0]).toMatchObject({ namespace: "default", object_uid: running.id, source: "health" });
-    expect(await cat(running.id, "/etc/config/greeting")).toBe("hello");
+    expect(await p.waitFor("the mounted greeting", () => cat(running.id, "/etc/config/greeting"))).toBe(
+      "hello",
+    );
   }, 120_000);
 
   it("a changed ConfigMap reaches the mounted file within 60 s, without a restart", async () => {
