@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # `npm test`: backing services up, typecheck + lint (turbo; stops here on failure), then every
 # vitest project once. Extra arguments go to vitest (`npm test -- packages/scheduler`).
-# Writes .data/test-results.json (vitest's JSON reporter) and .data/test-stage (how far it got),
-# which .ci/summary.mjs turns into "N passed, N failed". BERTH_SKIP_CHECKS=1 skips typecheck/lint.
+# Without arguments the tests that boot QEMU guests (VM_TESTS) run last, on their own: two TCG
+# guests take both cores, and everything beside them would crawl.
+# Writes vitest's JSON reports (their paths listed in .data/test-reports) and .data/test-stage
+# (how far it got), which .ci/summary.mjs turns into "N passed, N failed".
+# BERTH_SKIP_CHECKS=1 skips typecheck/lint.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
-RESULTS=.data/test-results.json
+REPORTS=.data/test-reports
 STAGE=.data/test-stage
+VM_TESTS=integration/local-vm
 
 mkdir -p .data
-rm -f "$RESULTS"
+rm -f .data/test-results*.json "$REPORTS"
 stage() { printf '%s\n' "$*" >"$STAGE"; }
 
 stage install
@@ -35,8 +39,23 @@ if [[ ${BERTH_SKIP_CHECKS:-} != 1 ]]; then
   fi
 fi
 
-stage vitest
+# run_vitest <name of the run> <its arguments…>: one run, its JSON report listed in $REPORTS.
+run_vitest() {
+  local name=$1 code=0
+  shift
+  local report=.data/test-results-$name.json
+  printf '%s\n' "$report" >>"$REPORTS"
+  stage "vitest $name"
+  npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || code=$?
+  stage "done vitest $name $code"
+  return "$code"
+}
+
 code=0
-npx vitest run --reporter=default --reporter=json --outputFile="$RESULTS" "$@" || code=$?
-stage "done vitest $code"
+if (($# > 0)); then
+  run_vitest all "$@" || code=$?
+else
+  run_vitest main --exclude "**/$VM_TESTS*.test.ts" || code=$?
+  run_vitest vm --project @berth/e2e "$VM_TESTS" || code=$?
+fi
 exit "$code"

@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectedForecast, reached, seedUsage } from "../integration/budgets-support";
-import { type Proc, start } from "./support";
+import { bundled, type Proc, start } from "./support";
 
 /**
  * kill -9 of the budgets' evaluation at each of its crash points (an alert inserted but not its
@@ -26,7 +26,9 @@ const budgetId = newId("budget");
 const thresholds = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
 const children: Proc[] = [];
 
+let childBundle: string;
 beforeAll(async () => {
+  childBundle = await bundled("test/e2e/budgets-child.ts");
   t = await createTestDatabase();
   redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
   queues = createQueues(redis, prefix);
@@ -54,7 +56,7 @@ afterAll(async () => {
 });
 
 function evaluation(crashAt?: string): Proc {
-  const p = start(process.execPath, ["--import", "tsx", "test/e2e/budgets-child.ts"], {
+  const p = start(process.execPath, [childBundle], {
     DATABASE_URL: t.url,
     DATABASE_SYSTEM_URL: t.systemUrl,
     REDIS_URL: testRedisUrl(),

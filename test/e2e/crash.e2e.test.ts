@@ -3,7 +3,7 @@ import { CRASH_POINTS } from "@berth/provisioner/crashpoints";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cloud, EC2_ENV, startCloud } from "./cloud";
-import { freePort, type Proc, poll, start } from "./support";
+import { bundled, freePort, type Proc, poll, start } from "./support";
 
 /**
  * kill -9 of the provisioner at every step of cluster create, node-pool scale-up and cluster
@@ -24,8 +24,8 @@ const results: {
 }[] = [];
 
 function provisioner(crashAt: string | undefined, port: number): Proc {
-  // One node process (no tsx wrapper), so that its SIGKILL is what the test observes.
-  return start(process.execPath, ["--import", "tsx", "apps/provisioner/src/index.ts"], {
+  // One node process (no tsx wrapper, bundled), so that its SIGKILL is what the test observes.
+  return start(process.execPath, [provisionerBundle], {
     ...EC2_ENV(cloud),
     DATABASE_URL: cloud.api.database.url,
     DATABASE_SYSTEM_URL: cloud.api.database.systemUrl,
@@ -71,7 +71,9 @@ async function audit(clusterId: string) {
   return { orphans, duplicates, liveMachines: liveMachines.size };
 }
 
+let provisionerBundle: string;
 beforeAll(async () => {
+  provisionerBundle = await bundled("apps/provisioner/src/index.ts");
   // Machines never boot an agent here: the subject is the provisioner's bookkeeping, not joining.
   cloud = await startCloud({ ignoreClientToken: true, runUserData: false });
   masterKey = cloud.api.deps.master.key.toString("base64");

@@ -8,7 +8,7 @@ import { CRONJOB_CRASH_POINTS } from "@berth/provisioner/crashpoints";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, type Proc, poll, start } from "./support";
+import { bundled, freePort, type Proc, poll, start } from "./support";
 
 /**
  * A CronJob that runs every minute, through real provisioner processes killed with SIGKILL at its
@@ -27,8 +27,8 @@ let ref: { tenantId: string; clusterId: string };
 const procs: Proc[] = [];
 
 function provisioner(crashAt: string | undefined, port: number): Proc {
-  // One node process (no tsx wrapper), so that its SIGKILL is what the test observes.
-  const p = start(process.execPath, ["--import", "tsx", "apps/provisioner/src/index.ts"], {
+  // One node process (no tsx wrapper, bundled), so that its SIGKILL is what the test observes.
+  const p = start(process.execPath, [provisionerBundle], {
     DATABASE_URL: database.url,
     DATABASE_SYSTEM_URL: database.systemUrl,
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:56379",
@@ -70,7 +70,9 @@ const status = async () =>
   };
 const jobName = (minuteStart: number) => `tick-${Math.floor(minuteStart / MINUTE)}`;
 
+let provisionerBundle: string;
 beforeAll(async () => {
+  provisionerBundle = await bundled("apps/provisioner/src/index.ts");
   database = await createTestDatabase();
   redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:56379", { maxRetriesPerRequest: null });
   queues = createQueues(redis, `test-${randomBytes(5).toString("hex")}`);

@@ -18,7 +18,7 @@ import {
   startTestRegistry,
   type TestRegistry,
 } from "../integration/registry-support";
-import { freePort, type Proc, poll, start } from "./support";
+import { bundled, freePort, type Proc, poll, start } from "./support";
 
 /**
  * A Deployment's image pins across kill -9 of real provisioner processes, at each step of
@@ -37,7 +37,7 @@ const ref = { tenantId: newId("tenant"), clusterId: newId("cluster") };
 const procs: Proc[] = [];
 
 function provisioner(crashAt: string | undefined, port: number): Proc {
-  const p = start(process.execPath, ["--import", "tsx", "apps/provisioner/src/index.ts"], {
+  const p = start(process.execPath, [provisionerBundle], {
     DATABASE_URL: database.url,
     DATABASE_SYSTEM_URL: database.systemUrl,
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:56379",
@@ -74,7 +74,9 @@ const row = async () =>
 
 const image = () => `${reg.host}/${ref.tenantId}/web:v1`;
 
+let provisionerBundle: string;
 beforeAll(async () => {
+  provisionerBundle = await bundled("apps/provisioner/src/index.ts");
   database = await createTestDatabase();
   redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:56379", { maxRetriesPerRequest: null });
   queues = createQueues(redis, `test-${randomBytes(5).toString("hex")}`);

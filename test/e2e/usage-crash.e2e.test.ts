@@ -10,7 +10,7 @@ import {
 import { ROLLUP_CRASH_POINTS } from "@berth/provisioner/crashpoints";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Proc, start } from "./support";
+import { bundled, type Proc, start } from "./support";
 
 /**
  * kill -9 of the rollup worker mid-batch, 20 times: 10 times at the crash point inside a batch's
@@ -24,7 +24,9 @@ const clusterIds: Record<string, string[]> = {};
 const now = new Date();
 const children: Proc[] = [];
 
+let childBundle: string;
 beforeAll(async () => {
+  childBundle = await bundled("test/e2e/usage-rollup-child.ts");
   t = await createTestDatabase();
   await withSystem(t.db, async (tx) => {
     for (const [i, id] of tenantIds.entries()) {
@@ -44,8 +46,8 @@ afterAll(async () => {
 });
 
 function rollupWorker(crashAt?: string): Proc {
-  // One node process (no tsx wrapper), so that its SIGKILL is what the test observes.
-  const p = start(process.execPath, ["--import", "tsx", "test/e2e/usage-rollup-child.ts"], {
+  // One node process (no tsx wrapper, bundled), so that its SIGKILL is what the test observes.
+  const p = start(process.execPath, [childBundle], {
     DATABASE_URL: t.url,
     DATABASE_SYSTEM_URL: t.systemUrl,
     ...(crashAt ? { BERTH_CRASH_AT: crashAt } : {}),

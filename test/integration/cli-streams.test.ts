@@ -14,7 +14,7 @@ import { type Platform, startPlatform } from "./harness";
 let p: Platform;
 let agents: Agents;
 let dir: string;
-let cli: ReturnType<typeof cliRunner>;
+let cli: Awaited<ReturnType<typeof cliRunner>>;
 let pod: string;
 
 const TICKER = `apiVersion: apps/v1
@@ -36,7 +36,7 @@ beforeAll(async () => {
   p = await startPlatform();
   agents = await startAgents(p);
   dir = await mkdtemp(join(tmpdir(), "berth-cli-streams-"));
-  cli = cliRunner(join(dir, "config.yaml"));
+  cli = await cliRunner(join(dir, "config.yaml"), dir);
   const tenant = await p.api.tenant("cli-streams");
   const clusterId = await p.activeCluster(tenant.token, "c");
   await cli.ok(

@@ -15,9 +15,9 @@ let p: Platform;
 let server: { url: string; close(): Promise<void> };
 let dir: string;
 let configPath: string;
-let berth: ReturnType<typeof cliRunner>["berth"];
-let ok: ReturnType<typeof cliRunner>["ok"];
-let start: ReturnType<typeof cliRunner>["start"];
+let berth: Awaited<ReturnType<typeof cliRunner>>["berth"];
+let ok: Awaited<ReturnType<typeof cliRunner>>["ok"];
+let start: Awaited<ReturnType<typeof cliRunner>>["start"];
 
 const SHOP = `apiVersion: v1
 kind: Namespace
@@ -46,7 +46,7 @@ beforeAll(async () => {
   server = await p.api.listen();
   dir = await mkdtemp(join(tmpdir(), "berth-cli-"));
   configPath = join(dir, "config", "berth.yaml");
-  ({ berth, ok, start } = cliRunner(configPath));
+  ({ berth, ok, start } = await cliRunner(configPath, dir));
   await writeFile(join(dir, "shop.yaml"), SHOP);
 });
 afterAll(async () => {
