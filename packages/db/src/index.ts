@@ -18,6 +18,7 @@ export {
   type DbOptions,
   type DbUrls,
   ping,
+  systemStatement,
   type Tx,
   withChangeRecord,
   withSystem,

@@ -3,7 +3,7 @@ import type { Caller, Deps, UserCaller } from "../deps";
 import type { AuthKind } from "../operation";
 import { authenticateApiKey } from "../services/api-keys";
 import { admit } from "./authorize";
-import { assertNodeMember, verifyNodeCredential } from "./node-credentials";
+import { verifyNodeCredential } from "./node-credentials";
 import { hit, type Window } from "./rate-limit";
 
 const MINUTE = 60_000;
@@ -86,7 +86,6 @@ export async function authenticate(
     }
     case "node": {
       const claims = await verifyNodeCredential(deps.db, deps.publicUrl, bearer(authorization));
-      await assertNodeMember(deps.db, claims);
       return { kind: "node", ...claims };
     }
     default: {

@@ -5,7 +5,7 @@ import {
   TOKEN_ALG,
   UnauthenticatedError,
 } from "@berth/core";
-import { clusters, type Db, nodes, withSystem, withTenant } from "@berth/db";
+import { clusters, type Db, nodes, systemStatement } from "@berth/db";
 import { NODE_CREDENTIAL_TTL_SECONDS } from "@berth/protocol";
 import { and, eq } from "drizzle-orm";
 import { decodeJwt, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
@@ -58,28 +58,50 @@ export async function issueNodeCredential(
   return { credential, expiresAt: new Date(exp * 1000) };
 }
 
+/** Imported public keys by their JWK text (a JWK never changes meaning): importing costs CPU on every call. */
+const importedKeys = new Map<string, ReturnType<typeof importJWK>>();
+const MAX_IMPORTED_KEYS = 10_000;
+
+function publicKey(jwk: string): ReturnType<typeof importJWK> {
+  let key = importedKeys.get(jwk);
+  if (!key) {
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) importedKeys.clear();
+    key = importJWK(JSON.parse(jwk) as JWK, TOKEN_ALG);
+    importedKeys.set(jwk, key);
+    key.catch(() => importedKeys.delete(jwk));
+  }
+  return key;
+}
+
 /**
- * Verifies a node credential against the key of the cluster it names. The unverified `cid` claim only
- * picks which key to try; the signature and the pinned audience decide. A cluster whose key was
- * destroyed (deleted) accepts nothing.
+ * Verifies a node credential against the key of the cluster it names, and that its node is still
+ * part of the cluster: a node that left (or was retired when another took its name) is refused,
+ * whatever its credential says. The unverified `cid` and `sub` claims only pick which key to try and
+ * which node row to read (one statement for both); the signature and the pinned audience decide. A
+ * cluster whose key was destroyed (deleted) accepts nothing.
  */
 export async function verifyNodeCredential(db: Db, issuer: string, token: string): Promise<VerifiedNode> {
   const fail = () => new UnauthenticatedError("the node credential is invalid or expired");
-  let clusterId: unknown;
+  let unverified: { cid?: unknown; sub?: unknown };
   try {
-    clusterId = decodeJwt(token).cid;
+    unverified = decodeJwt(token);
   } catch {
     throw fail();
   }
+  const { cid: clusterId, sub } = unverified;
   if (typeof clusterId !== "string" || clusterId.length > 64) throw fail();
-  const [cluster] = await withSystem(db, (tx) =>
-    tx
+  if (typeof sub !== "string" || sub.length > 64) throw fail();
+  const [cluster] = await systemStatement(db, (s) =>
+    s
       .select({
+        tenantId: clusters.tenantId,
         jwk: clusters.signingPublicJwk,
         previous: clusters.previousPublicJwk,
         retireAt: clusters.previousKeyRetireAt,
+        nodeStatus: nodes.status,
       })
       .from(clusters)
+      .leftJoin(nodes, and(eq(nodes.clusterId, clusters.id), eq(nodes.id, sub)))
       .where(eq(clusters.id, clusterId)),
   );
   if (!cluster?.jwk) throw fail();
@@ -88,9 +110,9 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
   if (cluster.previous && cluster.retireAt && cluster.retireAt > new Date())
     candidates.push(cluster.previous);
   for (const jwk of candidates) {
+    let verified: VerifiedNode;
     try {
-      const key = await importJWK(JSON.parse(jwk) as JWK, TOKEN_ALG);
-      const { payload, protectedHeader } = await jwtVerify(token, key, {
+      const { payload, protectedHeader } = await jwtVerify(token, await publicKey(jwk), {
         algorithms: [TOKEN_ALG],
         issuer,
         audience: clusterAudience(clusterId),
@@ -103,7 +125,7 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
         typeof payload.exp !== "number"
       )
         throw fail();
-      return {
+      verified = {
         tenantId: payload.tid,
         clusterId,
         nodeId: payload.sub,
@@ -111,23 +133,12 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
         kid: protectedHeader.kid ?? "",
       };
     } catch {
-      // try the next key
+      continue; // try the next key
     }
+    if (verified.tenantId !== cluster.tenantId) throw fail();
+    if (!cluster.nodeStatus || cluster.nodeStatus === "left")
+      throw new UnauthenticatedError("this node is no longer part of the cluster; join it again");
+    return verified;
   }
   throw fail();
-}
-
-/**
- * A valid signature is not enough: the node must still be part of its cluster. A node that left
- * (or was retired when another took its name) is refused, whatever its credential says.
- */
-export async function assertNodeMember(db: Db, node: NodeClaims): Promise<void> {
-  const [row] = await withTenant(db, node.tenantId, (tx) =>
-    tx
-      .select({ status: nodes.status })
-      .from(nodes)
-      .where(and(eq(nodes.id, node.nodeId), eq(nodes.clusterId, node.clusterId))),
-  );
-  if (!row || row.status === "left")
-    throw new UnauthenticatedError("this node is no longer part of the cluster; join it again");
 }

@@ -11,13 +11,15 @@ import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
 import { agentAnnouncement } from "./agent-bundle";
 import { kick } from "./kick";
+import { leaseRenewals } from "./lease-renewals";
 import { mustLeave } from "./node-assignments";
 
 export const heartbeatReply = z.strictObject(heartbeatReplySchema.shape);
 
 /**
- * Renews the node's lease: one small transaction, never waiting on pod work, so an agent busy
- * starting containers (or stuck on a slow runtime) still proves it is alive. It also records the
+ * Renews the node's lease (in the plain case batched with other nodes', lease-renewals.ts; else in
+ * one small transaction), never waiting on pod work, so an agent busy starting containers (or stuck
+ * on a slow runtime) still proves it is alive. It also records the
  * agent's version when it changed (an agent that updated itself resumes without joining again),
  * and announces the agent this control plane serves, when its bundle is built (never waiting),
  * and Berth's registry, the one host the node's credential is offered to when it pulls.
@@ -27,6 +29,12 @@ export async function heartbeatNode(
   caller: NodeCaller,
   input: z.infer<typeof heartbeatRequestSchema>,
 ): Promise<HeartbeatReply> {
+  // The plain case (a ready node, its agent unchanged) is renewed with other nodes' in one statement.
+  const renewed = await leaseRenewals(deps.db, deps.now).renew({
+    ...caller,
+    agentVersion: input.agentVersion,
+  });
+  if (renewed) return reply(deps, caller, renewed.leave);
   const now = deps.now();
   const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
     const [row] = await tx
@@ -71,10 +79,14 @@ export async function heartbeatNode(
   });
   if (result.back)
     await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: caller.clusterId });
+  return reply(deps, caller, result.leave);
+}
+
+function reply(deps: Deps, caller: NodeCaller, leave: boolean): HeartbeatReply {
   const agent = agentAnnouncement(deps);
   return {
     nodeId: caller.nodeId,
-    leave: result.leave,
+    leave,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     ...(agent ? { agent } : {}),
     ...(deps.registryHost ? { registry: { host: deps.registryHost } } : {}),

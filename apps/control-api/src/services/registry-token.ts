@@ -13,7 +13,7 @@ import { z } from "zod";
 import { API_AUDIENCE } from "../auth/access-tokens";
 import { admittedUser, apiKeyClaims } from "../auth/authenticate";
 import { evaluateFor } from "../auth/authorize";
-import { assertNodeMember, verifyNodeCredential } from "../auth/node-credentials";
+import { verifyNodeCredential } from "../auth/node-credentials";
 import type { Deps, UserCaller } from "../deps";
 import type { RequestMeta } from "../operation";
 
@@ -91,7 +91,6 @@ async function granteeOf(deps: Deps, secret: string): Promise<Grantee> {
     return { kind: "user", caller: await admittedUser(deps, await deps.tokens.verify(secret)) };
   }
   const node = await verifyNodeCredential(deps.db, deps.publicUrl, secret);
-  await assertNodeMember(deps.db, node);
   return { kind: "node", tenantId: node.tenantId, nodeId: node.nodeId };
 }
 

@@ -1,0 +1,155 @@
+/**
+ * Heartbeat load (issue #12): the control API, the provisioner and N hollow nodes, each its own
+ * process (the real `src/index.ts` of each) on a database of its own, at the default heartbeat
+ * interval and node lease; nothing else happens for M minutes. Reports the heartbeats the API
+ * answered a second, the CPU of the API, the provisioner and the hollow nodes' process (a share of
+ * one core), the peak RSS of each, the transactions Postgres committed and the rows it wrote a
+ * second, and how often a node was marked not ready although every node stayed alive (the goal
+ * is never).
+ *
+ *   npm run bench:heartbeats                                # 5,000 nodes, 10 minutes
+ *   npm run bench:heartbeats -- --nodes 500 --minutes 1     # a smaller run
+ *   npm run bench:heartbeats -- --json                      # table, then one JSON line last
+ */
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { systemRows } from "@berth/db/testing";
+import { sql } from "drizzle-orm";
+import { poll, start } from "../e2e/support";
+import { processUsage, startStack } from "./stack";
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const json = args.includes("--json");
+const NODES = flag("--nodes", 5_000);
+const MINUTES = flag("--minutes", 10);
+const unlimited = "100000000";
+
+const stack = await startStack({
+  // Every hollow node calls from 127.0.0.1.
+  apiEnv: {
+    RATE_LIMIT_PUBLIC_PER_IP_PER_MINUTE: unlimited,
+    RATE_LIMIT_PER_PRINCIPAL_PER_MINUTE: unlimited,
+    RATE_LIMIT_PER_TENANT_PER_MINUTE: unlimited,
+  },
+});
+const { api, provisioner, db, call, url } = stack;
+const stateDir = await mkdtemp(join(tmpdir(), "berth-heartbeats-"));
+const rows = (q: ReturnType<typeof sql>) => systemRows(db.db, q);
+const count = async (q: ReturnType<typeof sql>) => Number((await rows(q))[0]?.n ?? 0);
+
+const email = "heartbeats@bench.test";
+const password = "correct horse battery staple";
+await call("POST", "/v1/signup", undefined, { tenantName: "heartbeats", email, password });
+const token = (await call("POST", "/v1/auth/token", undefined, { email, password })).accessToken as string;
+const clusterId = (await call("POST", "/v1/clusters", token, { name: "beat" })).id as string;
+await poll(
+  "the cluster active",
+  async () => (await call("GET", `/v1/clusters/${clusterId}`, token)).status === "active",
+);
+const joinToken = (
+  await call("POST", `/v1/clusters/${clusterId}/join-tokens`, token, { maxUses: NODES, ttlSeconds: 3600 })
+).token as string;
+
+const joinStarted = performance.now();
+const hollow = stack.also(
+  start(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "apps/node-agent/src/index.ts",
+      ...["--server", url, "--join-token", joinToken, "--name", "hollow", "--state-dir", stateDir],
+      ...["--hollow", String(NODES)],
+    ],
+    { LOG_LEVEL: "warn" },
+  ),
+);
+await poll(
+  `${NODES} hollow nodes ready`,
+  async () => (await count(sql`select count(*) as n from nodes where status = 'ready'`)) === NODES,
+  30 * 60_000,
+);
+const joinSeconds = (performance.now() - joinStarted) / 1000;
+// Joining is over; what follows is the steady state.
+await new Promise((r) => setTimeout(r, 10_000));
+
+const postgres = async () => {
+  const [r] = await rows(
+    sql`select xact_commit, tup_inserted + tup_updated + tup_deleted as written from pg_stat_database where datname = current_database()`,
+  );
+  return { commits: Number(r?.xact_commit), written: Number(r?.written) };
+};
+/** Heartbeats the API has answered (200), from its own Prometheus counter of requests by route. */
+async function heartbeatsAnswered(): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split("\n"))
+    if (/^\w*http_requests_total\{[^}]*route="\/v1\/nodes\/heartbeat"[^}]*status="200"/.test(line))
+      total += Number(line.split(" ").pop());
+  return total;
+}
+const notReady = () =>
+  count(sql`select count(*) as n from events where cluster_id = ${clusterId} and reason = 'NodeNotReady'`);
+
+const before = {
+  api: await processUsage(api),
+  provisioner: await processUsage(provisioner),
+  hollow: await processUsage(hollow),
+  postgres: await postgres(),
+  heartbeats: await heartbeatsAnswered(),
+  notReady: await notReady(),
+};
+const started = performance.now();
+let lowestReady = NODES;
+const deadline = started + MINUTES * 60_000;
+while (performance.now() < deadline) {
+  await new Promise((r) => setTimeout(r, 5_000));
+  lowestReady = Math.min(
+    lowestReady,
+    await count(sql`select count(*) as n from nodes where status = 'ready' and cluster_id = ${clusterId}`),
+  );
+}
+const seconds = (performance.now() - started) / 1000;
+const after = {
+  api: await processUsage(api),
+  provisioner: await processUsage(provisioner),
+  hollow: await processUsage(hollow),
+  postgres: await postgres(),
+  heartbeats: await heartbeatsAnswered(),
+  notReady: await notReady(),
+};
+
+const share = (a: { cpuSeconds: number }, b: { cpuSeconds: number }) =>
+  +((b.cpuSeconds - a.cpuSeconds) / seconds).toFixed(3);
+const heartbeatsPerSecond = (after.heartbeats - before.heartbeats) / seconds;
+const result = {
+  nodes: NODES,
+  minutes: +(seconds / 60).toFixed(1),
+  joinSeconds: +joinSeconds.toFixed(1),
+  heartbeatsPerSecond: Math.round(heartbeatsPerSecond),
+  apiCores: share(before.api, after.api),
+  apiCpuMsPerHeartbeat: +(
+    ((after.api.cpuSeconds - before.api.cpuSeconds) * 1000) /
+    Math.max(1, after.heartbeats - before.heartbeats)
+  ).toFixed(3),
+  provisionerCores: share(before.provisioner, after.provisioner),
+  hollowCores: share(before.hollow, after.hollow),
+  apiPeakRssMiB: after.api.peakRssMiB,
+  provisionerPeakRssMiB: after.provisioner.peakRssMiB,
+  postgresCommitsPerSecond: Math.round((after.postgres.commits - before.postgres.commits) / seconds),
+  postgresRowsWrittenPerSecond: Math.round((after.postgres.written - before.postgres.written) / seconds),
+  falseNotReady: after.notReady - before.notReady,
+  lowestReady,
+};
+console.table([result]);
+await stack.stop();
+await rm(stateDir, { recursive: true, force: true });
+await db.drop();
+if (json) console.log(JSON.stringify(result));
+process.exit(0);
