@@ -13,6 +13,8 @@
  * With an `fsGroup`, volumes belong to that group (setgid directories, group-readable files).
  * Containers get bind mounts: ConfigMaps and Secrets always read-only, emptyDirs as asked, a
  * `subPath` of an emptyDir pinned safely (subpath.ts). Everything goes when the pod does.
+ * - `persistentVolumeClaim`: the claim's disk, once attached to the node, mounted here
+ *   (claim-disk.ts); the pod waits (FailedMount) until it is.
  */
 import { createHash } from "node:crypto";
 import { chmod, chown, mkdir, readdir, rm } from "node:fs/promises";
@@ -20,12 +22,15 @@ import { join } from "node:path";
 import type { Assignment, ContainerTemplate } from "@berth/protocol";
 import type { Mount } from "../runtime";
 import { isSafeVolumePath, type VolumeFileData, writeAtomically } from "./atomic-writer";
+import { diskBySerial, mountClaimDisk } from "./claim-disk";
 import { mountsUnder, mountTmpfs, unmount } from "./mounts";
 import { pinSubPath } from "./subpath";
 
 interface Prepared {
-  type: "emptyDir" | "configMap" | "secret";
+  type: "emptyDir" | "configMap" | "secret" | "persistentVolumeClaim";
   dir: string;
+  /** A claim's volume mounted read-only in every container. */
+  readOnly?: boolean;
 }
 
 /** A volume could not be set up (Kubernetes' FailedMount). */
@@ -65,6 +70,12 @@ export class PodVolumes {
             await mountTmpfs(dir, v.sizeLimitBytes ?? Math.max(podMemory, MiB), 0o777);
           }
           await ownDir(dir, 0o777, fsGroup);
+        } else if (v.type === "persistentVolumeClaim") {
+          const device = await diskBySerial(v.serial);
+          if (!device)
+            throw new Error(`waiting for the disk of claim ${v.claimId} (serial ${v.serial}) to be attached`);
+          await mountClaimDisk(device, dir);
+          await ownDir(dir, 0o777, fsGroup);
         } else {
           const files = filesOf(v.files);
           if (v.type === "secret") {
@@ -79,7 +90,11 @@ export class PodVolumes {
           `MountVolume.SetUp failed for volume ${JSON.stringify(v.name)} : ${(error as Error).message}`,
         );
       }
-      volumes.set(v.name, { type: v.type, dir });
+      volumes.set(v.name, {
+        type: v.type,
+        dir,
+        ...(v.type === "persistentVolumeClaim" && v.readOnly ? { readOnly: true } : {}),
+      });
     }
     this.prepared.set(a.podId, { digest, volumes });
     return volumes;
@@ -99,7 +114,7 @@ export class PodVolumes {
       let source = v.dir;
       if (m.subPath !== undefined)
         source =
-          v.type === "emptyDir"
+          v.type === "emptyDir" || v.type === "persistentVolumeClaim"
             ? await pinSubPath(
                 v.dir,
                 m.subPath,
@@ -115,7 +130,10 @@ export class PodVolumes {
         type: "bind",
         source,
         target: m.mountPath,
-        readOnly: v.type !== "emptyDir" || m.readOnly,
+        readOnly:
+          v.type === "emptyDir" || v.type === "persistentVolumeClaim"
+            ? m.readOnly || v.readOnly === true
+            : true,
       });
     }
     return mounts;
