@@ -15,7 +15,7 @@ const unavailable = (message: string, cause?: unknown) =>
   new BerthError("UNAVAILABLE", `local-vm: ${message}`, { retryable: true, cause });
 
 /** How long the guest may take to let go of an unplugged disk (ACPI eject, under TCG). */
-const UNPLUG_MS = 30_000;
+const UNPLUG_MS = 15_000;
 
 /**
  * PersistentVolumeClaims' disks on a local-vm host: one qcow2 file per claim under
