@@ -227,7 +227,7 @@ async function stepClaim(deps: Deps, disks: DiskProvider, world: World, c: Claim
   if (!instanceId) {
     await event(deps, world, {
       kind: "Pod",
-      name: `${target.namespace}/${target.name}`,
+      name: target.name,
       namespace: target.namespace,
       type: "Warning",
       reason: "FailedAttachVolume",
@@ -254,7 +254,7 @@ async function attach(
   instanceId: string,
 ): Promise<boolean> {
   const pod = c.users.find((x) => x.nodeId === nodeId);
-  const podName = pod ? `${pod.namespace}/${pod.name}` : v.claimName;
+  const podName = pod ? pod.name : v.claimName;
   const volumeName = `pvc-${v.claimId}`;
   const started = Date.now();
   try {
