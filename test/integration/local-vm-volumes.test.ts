@@ -52,7 +52,8 @@ function writerDeployment(image: string) {
               command: [
                 "/bin/sh",
                 "-c",
-                '[ -f /data/index.html ] || echo "written by $(hostname) at $(date +%s)" > /data/index.html; ' +
+                // Written once and synced (a VM killed is a power cut: unsynced writes are lost, as on any disk).
+                '[ -f /data/index.html ] || { echo "written by $(hostname) at $(date +%s)" > /data/index.html; sync; }; ' +
                   "httpd -f -p 8080 -h /data & trap 'exit 0' TERM; wait $!",
               ],
               ports: [{ containerPort: 8080 }],
@@ -160,7 +161,12 @@ describe("a PersistentVolumeClaim on local-vm nodes", () => {
       message: string;
     }[];
     expect(events.map((e) => e.reason)).toEqual(
-      expect.arrayContaining(["ProvisioningSucceeded", "SuccessfulAttachVolume", "VolumeDetachedNodeLost"]),
+      expect.arrayContaining([
+        "ProvisioningSucceeded",
+        "SuccessfulAttachVolume",
+        "SuccessfulMountVolume",
+        "VolumeDetachedNodeLost",
+      ]),
     );
 
     // Deleted while its pod mounts it: kept (pvc-protection); the Deployment gone, the claim and its disk go.
@@ -219,5 +225,7 @@ async function attachMountFigures(
     String((got.body.status as { startTime?: string } | undefined)?.startTime ?? ""),
   );
   const scheduled = at("Scheduled");
-  return `scheduled → disk attached ${seconds(at("SuccessfulAttachVolume") - scheduled)}, → started (disk mounted) ${seconds(started - scheduled)}`;
+  const attached = at("SuccessfulAttachVolume") - scheduled;
+  const mounted = at("SuccessfulMountVolume") - scheduled;
+  return `scheduled → disk attached ${seconds(attached)}, → mounted in the guest ${seconds(mounted)}, → containers started ${seconds(started - scheduled)}`;
 }

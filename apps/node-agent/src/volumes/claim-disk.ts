@@ -42,10 +42,13 @@ export async function hasExtFilesystem(device: string): Promise<boolean> {
 }
 
 /** Formats the disk the first time, and mounts it at `dir` (nothing when it is mounted there). */
-export async function mountClaimDisk(device: string, dir: string): Promise<{ formatted: boolean }> {
-  if (await isMountPoint(dir)) return { formatted: false };
+export async function mountClaimDisk(
+  device: string,
+  dir: string,
+): Promise<{ mounted: boolean; formatted: boolean }> {
+  if (await isMountPoint(dir)) return { mounted: false, formatted: false };
   const formatted = !(await hasExtFilesystem(device));
   if (formatted) await run("mke2fs", ["-q", "-t", "ext4", "-E", "lazy_itable_init=1", device], 120_000);
   await run("mount", ["-t", "ext4", "-o", "nosuid,nodev", device, dir], 60_000);
-  return { formatted };
+  return { mounted: true, formatted };
 }

@@ -42,6 +42,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export class PodVolumes {
   private readonly prepared = new Map<string, { digest: string; volumes: Map<string, Prepared> }>();
+  /** What was mounted for each pod since last asked (Kubernetes' SuccessfulMountVolume events). */
+  private readonly mounted = new Map<string, string[]>();
 
   constructor(private readonly podsDir: string) {}
 
@@ -74,7 +76,12 @@ export class PodVolumes {
           const device = await diskBySerial(v.serial);
           if (!device)
             throw new Error(`waiting for the disk of claim ${v.claimId} (serial ${v.serial}) to be attached`);
-          await mountClaimDisk(device, dir);
+          const m = await mountClaimDisk(device, dir);
+          if (m.mounted)
+            this.mounted.set(a.podId, [
+              ...(this.mounted.get(a.podId) ?? []),
+              `MountVolume.SetUp succeeded for volume ${JSON.stringify(v.name)} (claim disk ${device}${m.formatted ? ", formatted ext4" : ""})`,
+            ]);
           await ownDir(dir, 0o777, fsGroup);
         } else {
           const files = filesOf(v.files);
@@ -98,6 +105,13 @@ export class PodVolumes {
     }
     this.prepared.set(a.podId, { digest, volumes });
     return volumes;
+  }
+
+  /** The mounts made for a pod since the last call (each told once). */
+  takeMounted(podId: string): string[] {
+    const out = this.mounted.get(podId) ?? [];
+    this.mounted.delete(podId);
+    return out;
   }
 
   /** The container's mounts of the pod's (prepared) volumes. */
@@ -142,6 +156,7 @@ export class PodVolumes {
   /** Unmounts and removes everything of the pod on the node. */
   async teardown(podId: string): Promise<void> {
     this.prepared.delete(podId);
+    this.mounted.delete(podId);
     const dir = this.podDir(podId);
     for (const point of await mountsUnder(dir)) await unmount(point);
     if ((await mountsUnder(dir)).length > 0)
