@@ -29,6 +29,24 @@ export async function diskBySerial(serial: string, sysBlock = "/sys/block"): Pro
   return null;
 }
 
+/**
+ * The disk of that serial, waiting up to `waitMs` for it: the control plane attaches it as the pod
+ * is placed, so it usually appears within a second of the assignment; after that the pod's volume
+ * setup is retried (FailedMount) rather than holding a worker.
+ */
+export async function awaitDisk(
+  serial: string,
+  waitMs: number,
+  sysBlock = "/sys/block",
+): Promise<string | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const found = await diskBySerial(serial, sysBlock);
+    if (found || Date.now() >= deadline) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Whether the device already holds an ext2/3/4 file system (the superblock's magic, 0xEF53 at byte 1080). */
 export async function hasExtFilesystem(device: string): Promise<boolean> {
   const handle = await open(device, "r");

@@ -22,7 +22,7 @@ import { join } from "node:path";
 import type { Assignment, ContainerTemplate } from "@berth/protocol";
 import type { Mount } from "../runtime";
 import { isSafeVolumePath, type VolumeFileData, writeAtomically } from "./atomic-writer";
-import { diskBySerial, mountClaimDisk } from "./claim-disk";
+import { awaitDisk, mountClaimDisk } from "./claim-disk";
 import { mountsUnder, mountTmpfs, unmount } from "./mounts";
 import { pinSubPath } from "./subpath";
 
@@ -37,6 +37,8 @@ interface Prepared {
 export class VolumeError extends Error {}
 
 const MiB = 1024 * 1024;
+/** How long a pod's setup waits for its claim's disk to appear before it is retried later. */
+const DISK_WAIT_MS = 5_000;
 const POD_ID = /^[a-z]{1,8}_[0-9a-z_]{1,54}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -73,7 +75,7 @@ export class PodVolumes {
           }
           await ownDir(dir, 0o777, fsGroup);
         } else if (v.type === "persistentVolumeClaim") {
-          const device = await diskBySerial(v.serial);
+          const device = await awaitDisk(v.serial, DISK_WAIT_MS);
           if (!device)
             throw new Error(`waiting for the disk of claim ${v.claimId} (serial ${v.serial}) to be attached`);
           const m = await mountClaimDisk(device, dir);
