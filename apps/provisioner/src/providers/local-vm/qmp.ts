@@ -40,8 +40,24 @@ export class Qmp {
     socket.on("error", end);
   }
 
-  /** Connects and negotiates; rejects when nothing listens (the VM is gone). */
+  /**
+   * Connects and negotiates; rejects at once when nothing listens (the VM is gone). QEMU serves one
+   * QMP client at a time and drops a connection made while the last one is being closed: that is
+   * tried again, a few times.
+   */
   static async connect(path: string, timeoutMs = 10_000): Promise<Qmp> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Qmp.connectOnce(path, timeoutMs);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ECONNREFUSED" || attempt >= 10) throw error;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
+
+  private static async connectOnce(path: string, timeoutMs: number): Promise<Qmp> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = createConnection(path);
       s.once("connect", () => resolve(s));
