@@ -120,7 +120,8 @@ wanted_packages() {
   # iptables wire its containers' networks; its tests pull from a docker-registry of their own
   # (openssl makes the token-auth one's certificate).
   pkgs+=(gcc libc6-dev iproute2 iptables docker-registry openssl)
-  # local-vm machines: QEMU, and what infra/guest/build.sh makes their guest image with.
+  # local-vm machines: QEMU (qemu-img makes PersistentVolumeClaims' qcow2 disks), and what
+  # infra/guest/build.sh makes their guest image with (its e2fsprogs also goes into the guest).
   pkgs+=(qemu-system-x86 qemu-utils cpio kmod lz4 e2fsprogs binutils)
   # The set verified on these machines (ENVIRONMENT.md); runc first so apt never picks crun.
   [[ -z $GIVEN_CONTAINER_HOST ]] && pkgs+=(runc podman uidmap slirp4netns fuse-overlayfs)

@@ -13,6 +13,7 @@ import { duplicateRedis } from "@berth/core/redis";
 import { rollupMetrics } from "@berth/db";
 import { DelayedError, type Job, UnrecoverableError, Worker } from "bullmq";
 import { Counter, Histogram } from "prom-client";
+import { syncVolumes } from "./controllers/volumes";
 import type { Deps } from "./deps";
 import { settleFailure } from "./exhausted";
 import { isPermanent } from "./failures";
@@ -54,7 +55,11 @@ const handlers: { [N in JobName]: Handler<N> } = {
     const result = await reconcileCluster(deps, p);
     // A deployment was rolled back, or its new revision's pins were missed: the next pass at once.
     if (result.pending) await deps.queues.enqueue("cluster.reconcile", p);
-    return result;
+    // Claims' disks follow their pods (QEMU is asked outside the pass's transaction).
+    const volumes = await syncVolumes(deps, p);
+    if (volumes.pending && !result.pending)
+      await deps.queues.enqueue("cluster.reconcile", p, { delayMs: 1_000 });
+    return { ...result, volumesPending: volumes.pending };
   },
   "cluster.rotate-key": (deps, p) => rotateClusterKey(deps, p),
   "machines.reconcile": async (deps, p) => {

@@ -36,6 +36,7 @@ describe("a local VM's plan", () => {
       scratchDisk: "/v/scratch.ext4",
       pidFile: "/v/qemu.pid",
       consoleFile: "/v/console.log",
+      qmpSocket: "/v/qmp.sock",
       ports: { min: 42000, max: 42001 },
     });
     expect(args).toContain(
@@ -43,6 +44,8 @@ describe("a local VM's plan", () => {
     );
     expect(args).toContain("-daemonize");
     expect(args[args.indexOf("-serial") + 1]).toBe("file:/v/console.log");
+    // Claims' disks are hot-plugged through QMP; the VM starts whether anyone is connected or not.
+    expect(args[args.indexOf("-qmp") + 1]).toBe("unix:/v/qmp.sock,server=on,wait=off");
     // The guest's init expects the image disk first, then the config disk, then the scratch disk.
     const drives = args.filter((a) => a.startsWith("file="));
     expect(drives.map((d) => d.split(",")[0])).toEqual([

@@ -5,6 +5,8 @@
  */
 export const ERROR_CODES = [
   "VALIDATION_FAILED",
+  /** A PersistentVolumeClaim asks for an access mode its storage cannot give (only ReadWriteOnce). */
+  "UNSUPPORTED_ACCESS_MODE",
   "UNSUPPORTED_MEDIA_TYPE",
   "PAYLOAD_TOO_LARGE",
   "UNAUTHENTICATED",
@@ -105,10 +107,12 @@ export class UnavailableError extends BerthError {
 /** HTTP status for each code; exhaustive, so a new code must be mapped here. */
 export function httpStatusOf(
   code: ErrorCode,
-): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503 | 504 {
+): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503 | 504 {
   switch (code) {
     case "VALIDATION_FAILED":
       return 400;
+    case "UNSUPPORTED_ACCESS_MODE":
+      return 422;
     case "UNAUTHENTICATED":
       return 401;
     case "FORBIDDEN":

@@ -10,6 +10,8 @@ export const LOCAL_VM_FILES = {
   meta: "meta.json",
   pid: "qemu.pid",
   console: "console.log",
+  /** QEMU's machine protocol socket (QMP): how disks are hot-plugged into the running VM. */
+  qmp: "qmp.sock",
 } as const;
 
 /** A local-vm instance id: `vm-` and the machine id (a machine has at most one VM at a time). */

@@ -77,6 +77,7 @@ export const ClusterAdmin = managed(
           "service:*",
           "endpointslice:*",
           "networkpolicy:*",
+          "persistentvolumeclaim:*",
           "ingress:*",
           "metrics:*",
         ],

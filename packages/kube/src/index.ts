@@ -18,6 +18,7 @@ export * from "./kinds/network-policy";
 export * from "./kinds/policy";
 export * from "./kinds/scheduling";
 export * from "./kinds/service";
+export * from "./kinds/storage";
 export * from "./kinds/tls-secret";
 export * from "./meta";
 export * from "./network/endpoints";

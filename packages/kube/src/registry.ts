@@ -24,6 +24,7 @@ import {
   priorityClassSchema,
 } from "./kinds/scheduling";
 import { normaliseService, serviceSchema } from "./kinds/service";
+import { normalisePersistentVolumeClaim, persistentVolumeClaimSchema } from "./kinds/storage";
 import type { ResourcePolicy } from "./pod/limit-range";
 import type { PriorityClassRef } from "./pod/priority";
 
@@ -119,6 +120,15 @@ export const KINDS = {
     iamPrefix: "poddisruptionbudget",
     schema: podDisruptionBudgetSchema,
     normalise: (p) => normalisePodDisruptionBudget(p),
+  }),
+  PersistentVolumeClaim: kind({
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    plural: "persistentvolumeclaims",
+    namespaced: true,
+    iamPrefix: "persistentvolumeclaim",
+    schema: persistentVolumeClaimSchema,
+    normalise: (c) => normalisePersistentVolumeClaim(c),
   }),
   Service: kind({
     apiVersion: "v1",

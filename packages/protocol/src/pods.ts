@@ -104,6 +104,8 @@ export const POD_EVENT_REASONS = [
   "FailedPostStartHook",
   "FailedPreStopHook",
   "FailedMount",
+  /** A PersistentVolumeClaim's disk mounted for the pod (formatted the first time). */
+  "SuccessfulMountVolume",
   "ProbeWarning",
   /** The pod's sandbox (its network namespace) died: its containers restart in a new one. */
   "SandboxChanged",

@@ -28,6 +28,14 @@ export const volumeSchema = z.discriminatedUnion("type", [
     type: z.enum(["configMap", "secret"]),
     files: z.array(volumeFileSchema),
   }),
+  z.object({
+    name: z.string(),
+    type: z.literal("persistentVolumeClaim"),
+    claimId: z.string(),
+    /** The serial of the claim's disk as the node sees it (`/sys/block/<dev>/serial`): `diskSerialOf(claimId)`. */
+    serial: z.string().regex(/^[0-9a-z_]{1,20}$/),
+    readOnly: z.boolean().default(false),
+  }),
 ]);
 export type Volume = z.output<typeof volumeSchema>;
 
@@ -39,3 +47,13 @@ export const volumeMountSchema = z.object({
   subPath: z.string().optional(),
 });
 export type VolumeMount = z.output<typeof volumeMountSchema>;
+
+/**
+ * The serial a claim's disk carries when it is attached to a node (virtio-blk's `serial`): the
+ * claim's id without its prefix, its last 20 characters (virtio-blk keeps at most 20 bytes of a
+ * serial). The id's 16 random characters are all in it.
+ */
+export function diskSerialOf(claimId: string): string {
+  const body = claimId.replace(/^[a-z]+_/, "");
+  return body.slice(-20);
+}

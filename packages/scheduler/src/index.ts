@@ -32,8 +32,10 @@ export {
   spreadOwner,
   taintPreferNoSchedule,
   taintToleration,
+  volumeBinding,
 } from "./plugins/index";
 export type { ScoredResource, ScoringStrategy, UtilizationShapePoint } from "./plugins/resource-allocation";
+export { NO_ATTACHABLE_DISKS, VOLUME_NODE_CONFLICT } from "./plugins/volume-binding";
 export type { PriorityClass, ResolvedPriority } from "./priority";
 export { resolvePriority } from "./priority";
 export { schedulingOrder } from "./queue";
@@ -57,6 +59,7 @@ export type {
   Plan,
   PodAffinity,
   PodAffinityTerm,
+  PodVolumeClaim,
   Preemption,
   PreemptionPolicy,
   PreferredSchedulingTerm,

@@ -148,6 +148,8 @@ export interface NodeState {
    * never handed out. Absent means none.
    */
   reservedHostPorts?: readonly number[];
+  /** Whether the node can attach persistent disks (a local-vm node): pods with claims go only there. */
+  attachableDisks?: boolean;
 }
 
 /** A pod already placed on a node; it consumes that node's capacity and host ports. */
@@ -196,6 +198,17 @@ export interface PendingPod {
   preemptionPolicy?: PreemptionPolicy;
   /** Set by an earlier plan's preemption: that node is tried first (kube's nominatedNodeName). */
   nominatedNodeName?: string;
+  /** The PersistentVolumeClaims the pod mounts, as the caller found them. */
+  volumeClaims?: PodVolumeClaim[];
+}
+
+/** A PersistentVolumeClaim a pending pod mounts (ReadWriteOnce: its disk is on one node at a time). */
+export interface PodVolumeClaim {
+  name: string;
+  /** Why the pod cannot use it now (not found, being deleted): the pod waits, on no node. */
+  problem?: string;
+  /** The node its disk is attached to, while that node is alive: the pod may go there only. */
+  attachedNodeId?: string;
 }
 
 /** A namespace's labels, for `namespaceSelector` in pod affinity terms. */

@@ -17,6 +17,7 @@ describe("the names the README documents and weights override", () => {
       "NodeSelector",
       "NodeAffinity",
       "TaintToleration",
+      "VolumeBinding",
       "HostPorts",
       "NodeResourcesFit",
       "PodTopologySpread",

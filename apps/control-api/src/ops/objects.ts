@@ -260,6 +260,7 @@ export const objectKindOperations = {
   Service: namespacedOperations("Service"),
   NetworkPolicy: namespacedOperations("NetworkPolicy"),
   Ingress: namespacedOperations("Ingress"),
+  PersistentVolumeClaim: namespacedOperations("PersistentVolumeClaim"),
 };
 
 export const applyOperation = op({

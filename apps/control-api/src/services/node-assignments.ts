@@ -10,7 +10,7 @@ import {
   watchReplySchema,
   type watchRequestSchema,
 } from "@berth/protocol";
-import { and, asc, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
 import type { RequestMeta } from "../operation";
@@ -44,7 +44,7 @@ export function mustLeave(node: Pick<NodeRow, "status">, cluster: Pick<ClusterRo
 }
 
 /** What a pod's references resolve against on its node (its namespace's ConfigMaps and Secrets). */
-export type References = Pick<ResolveContext, "configMaps" | "secrets">;
+export type References = Pick<ResolveContext, "configMaps" | "secrets" | "claims">;
 
 /**
  * What should run on a node: every pod bound to it, those being removed (or evicted) to stop, those
@@ -102,17 +102,22 @@ export async function referencesOf(
   cluster: Pick<ClusterRow, "id" | "dataKeyEnc">,
   list: readonly PodRow[],
 ): Promise<Map<string, References>> {
-  const wanted = new Map<string, { configMaps: Set<string>; secrets: Set<string> }>();
+  const wanted = new Map<string, { configMaps: Set<string>; secrets: Set<string>; claims: Set<string> }>();
   for (const p of list) {
     const r = referencedObjects(p.template);
-    const w = wanted.get(p.namespace) ?? { configMaps: new Set<string>(), secrets: new Set<string>() };
+    const w = wanted.get(p.namespace) ?? {
+      configMaps: new Set<string>(),
+      secrets: new Set<string>(),
+      claims: new Set<string>(),
+    };
     for (const n of r.configMaps) w.configMaps.add(n);
     for (const n of r.secrets) w.secrets.add(n);
+    for (const n of r.claims) w.claims.add(n);
     wanted.set(p.namespace, w);
   }
   const out = new Map<string, References>();
   for (const [namespace, w] of wanted) {
-    const names = [...w.configMaps, ...w.secrets];
+    const names = [...w.configMaps, ...w.secrets, ...w.claims];
     const rows =
       names.length === 0
         ? []
@@ -123,9 +128,10 @@ export async function referencesOf(
               and(
                 eq(objects.clusterId, cluster.id),
                 eq(objects.namespace, namespace),
-                inArray(objects.kind, ["ConfigMap", "Secret"]),
+                inArray(objects.kind, ["ConfigMap", "Secret", "PersistentVolumeClaim"]),
                 inArray(objects.name, names),
-                isNull(objects.deletionTimestamp),
+                // A claim being deleted still serves the pods that mount it (pvc-protection).
+                or(isNull(objects.deletionTimestamp), eq(objects.kind, "PersistentVolumeClaim")),
               ),
             );
     const configMaps = new Map<
@@ -133,7 +139,9 @@ export async function referencesOf(
       { data: Record<string, string>; binaryData: Record<string, string> }
     >();
     const secrets = new Map<string, Record<string, string>>();
+    const claims = new Map<string, string>();
     for (const o of rows) {
+      if (o.kind === "PersistentVolumeClaim" && w.claims.has(o.name)) claims.set(o.name, o.id);
       if (o.kind === "ConfigMap" && w.configMaps.has(o.name)) {
         const spec = o.spec as { data?: Record<string, string>; binaryData?: Record<string, string> };
         configMaps.set(o.name, { data: spec.data ?? {}, binaryData: spec.binaryData ?? {} });
@@ -141,7 +149,7 @@ export async function referencesOf(
       if (o.kind === "Secret" && w.secrets.has(o.name) && o.dataEnc)
         secrets.set(o.name, openSecretData(master, cluster, o.id, o.dataEnc));
     }
-    out.set(namespace, { configMaps, secrets });
+    out.set(namespace, { configMaps, secrets, claims });
   }
   return out;
 }

@@ -22,6 +22,8 @@ export function trpcCodeOf(code: ErrorCode): TrpcCode {
   switch (code) {
     case "VALIDATION_FAILED":
       return "BAD_REQUEST";
+    case "UNSUPPORTED_ACCESS_MODE":
+      return "UNPROCESSABLE_CONTENT";
     case "UNSUPPORTED_MEDIA_TYPE":
       return "UNSUPPORTED_MEDIA_TYPE";
     case "PAYLOAD_TOO_LARGE":

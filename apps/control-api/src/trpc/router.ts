@@ -116,6 +116,7 @@ export const appRouter = router({
   horizontalpodautoscalers: router(kindRouter(kinds.HorizontalPodAutoscaler)),
   services: router(kindRouter(kinds.Service)),
   networkpolicies: router(kindRouter(kinds.NetworkPolicy)),
+  persistentvolumeclaims: router(kindRouter(kinds.PersistentVolumeClaim)),
   ingresses: router({ ...kindRouter(kinds.Ingress), stats: query(ops.ingressStats) }),
   endpointslices: router({ get: query(ops.getEndpointSlice), list: query(ops.listEndpointSlices) }),
   events: router({ list: query(ops.listEvents) }),

@@ -52,6 +52,8 @@ async function prepareVolumes(ctx: PodContext, rec: PodRecord, a: Assignment): P
   try {
     const volumes = await ctx.volumes.prepare(a);
     rec.failure = null;
+    for (const m of ctx.volumes.takeMounted(a.podId))
+      ctx.events.add(a.podId, "Normal", "SuccessfulMountVolume", m);
     return volumes;
   } catch (error) {
     if (!(error instanceof VolumeError)) throw error;

@@ -13,6 +13,8 @@
  * With an `fsGroup`, volumes belong to that group (setgid directories, group-readable files).
  * Containers get bind mounts: ConfigMaps and Secrets always read-only, emptyDirs as asked, a
  * `subPath` of an emptyDir pinned safely (subpath.ts). Everything goes when the pod does.
+ * - `persistentVolumeClaim`: the claim's disk, once attached to the node, mounted here
+ *   (claim-disk.ts); the pod waits (FailedMount) until it is.
  */
 import { createHash } from "node:crypto";
 import { chmod, chown, mkdir, readdir, rm } from "node:fs/promises";
@@ -20,23 +22,30 @@ import { join } from "node:path";
 import type { Assignment, ContainerTemplate } from "@berth/protocol";
 import type { Mount } from "../runtime";
 import { isSafeVolumePath, type VolumeFileData, writeAtomically } from "./atomic-writer";
+import { awaitDisk, mountClaimDisk } from "./claim-disk";
 import { mountsUnder, mountTmpfs, unmount } from "./mounts";
 import { pinSubPath } from "./subpath";
 
 interface Prepared {
-  type: "emptyDir" | "configMap" | "secret";
+  type: "emptyDir" | "configMap" | "secret" | "persistentVolumeClaim";
   dir: string;
+  /** A claim's volume mounted read-only in every container. */
+  readOnly?: boolean;
 }
 
 /** A volume could not be set up (Kubernetes' FailedMount). */
 export class VolumeError extends Error {}
 
 const MiB = 1024 * 1024;
+/** How long a pod's setup waits for its claim's disk to appear before it is retried later. */
+const DISK_WAIT_MS = 5_000;
 const POD_ID = /^[a-z]{1,8}_[0-9a-z_]{1,54}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export class PodVolumes {
   private readonly prepared = new Map<string, { digest: string; volumes: Map<string, Prepared> }>();
+  /** What was mounted for each pod since last asked (Kubernetes' SuccessfulMountVolume events). */
+  private readonly mounted = new Map<string, string[]>();
 
   constructor(private readonly podsDir: string) {}
 
@@ -65,6 +74,17 @@ export class PodVolumes {
             await mountTmpfs(dir, v.sizeLimitBytes ?? Math.max(podMemory, MiB), 0o777);
           }
           await ownDir(dir, 0o777, fsGroup);
+        } else if (v.type === "persistentVolumeClaim") {
+          const device = await awaitDisk(v.serial, DISK_WAIT_MS);
+          if (!device)
+            throw new Error(`waiting for the disk of claim ${v.claimId} (serial ${v.serial}) to be attached`);
+          const m = await mountClaimDisk(device, dir);
+          if (m.mounted)
+            this.mounted.set(a.podId, [
+              ...(this.mounted.get(a.podId) ?? []),
+              `MountVolume.SetUp succeeded for volume ${JSON.stringify(v.name)} (claim disk ${device}${m.formatted ? ", formatted ext4" : ""})`,
+            ]);
+          await ownDir(dir, 0o777, fsGroup);
         } else {
           const files = filesOf(v.files);
           if (v.type === "secret") {
@@ -79,10 +99,21 @@ export class PodVolumes {
           `MountVolume.SetUp failed for volume ${JSON.stringify(v.name)} : ${(error as Error).message}`,
         );
       }
-      volumes.set(v.name, { type: v.type, dir });
+      volumes.set(v.name, {
+        type: v.type,
+        dir,
+        ...(v.type === "persistentVolumeClaim" && v.readOnly ? { readOnly: true } : {}),
+      });
     }
     this.prepared.set(a.podId, { digest, volumes });
     return volumes;
+  }
+
+  /** The mounts made for a pod since the last call (each told once). */
+  takeMounted(podId: string): string[] {
+    const out = this.mounted.get(podId) ?? [];
+    this.mounted.delete(podId);
+    return out;
   }
 
   /** The container's mounts of the pod's (prepared) volumes. */
@@ -99,7 +130,7 @@ export class PodVolumes {
       let source = v.dir;
       if (m.subPath !== undefined)
         source =
-          v.type === "emptyDir"
+          v.type === "emptyDir" || v.type === "persistentVolumeClaim"
             ? await pinSubPath(
                 v.dir,
                 m.subPath,
@@ -115,7 +146,10 @@ export class PodVolumes {
         type: "bind",
         source,
         target: m.mountPath,
-        readOnly: v.type !== "emptyDir" || m.readOnly,
+        readOnly:
+          v.type === "emptyDir" || v.type === "persistentVolumeClaim"
+            ? m.readOnly || v.readOnly === true
+            : true,
       });
     }
     return mounts;
@@ -124,6 +158,7 @@ export class PodVolumes {
   /** Unmounts and removes everything of the pod on the node. */
   async teardown(podId: string): Promise<void> {
     this.prepared.delete(podId);
+    this.mounted.delete(podId);
     const dir = this.podDir(podId);
     for (const point of await mountsUnder(dir)) await unmount(point);
     if ((await mountsUnder(dir)).length > 0)

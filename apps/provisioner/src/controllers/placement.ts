@@ -3,10 +3,11 @@ import { podExtendedRequests, resolveAffinityLabelKeys, resolveSpreadLabelKeys }
 import { type BoundPod, type NodeState, type PendingPod, type Resources, schedule } from "@berth/scheduler";
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import { clusterBudgets } from "./budgets";
+import { type ClaimFacts, claimFacts } from "./claims";
 import { type LoopContext, loopEvent, type NodeRow, type PodRow } from "./loop";
 import { removePods } from "./pods";
 
-export function nodeState(n: NodeRow): NodeState {
+export function nodeState(n: NodeRow, attachable?: ReadonlySet<string>): NodeState {
   return {
     id: n.id,
     name: n.name,
@@ -22,6 +23,7 @@ export function nodeState(n: NodeRow): NodeState {
     taints: n.taints,
     hostPortRange: { min: n.portMin, max: n.portMax },
     reservedHostPorts: n.reservedHostPorts,
+    ...(attachable?.has(n.id) ? { attachableDisks: true } : {}),
   };
 }
 
@@ -59,7 +61,8 @@ function requestsOf(x: PodRow): Resources {
   return { cpuMillis: x.cpuMillis, memoryBytes: x.memoryBytes, ...(extended ? { extended } : {}) };
 }
 
-export function pendingPod(x: PodRow): PendingPod {
+export function pendingPod(x: PodRow, claims?: ClaimFacts): PendingPod {
+  const volumeClaims = claims?.claimsOf(x);
   return {
     id: x.id,
     tenantId: x.tenantId,
@@ -78,6 +81,7 @@ export function pendingPod(x: PodRow): PendingPod {
     ...(x.template.topologySpreadConstraints
       ? { topologySpreadConstraints: resolveSpreadLabelKeys(x.template.topologySpreadConstraints, x.labels) }
       : {}),
+    ...(volumeClaims ? { volumeClaims } : {}),
   };
 }
 
@@ -164,14 +168,15 @@ export async function placePending(
   const current = live.map((x) =>
     x.deletionRequestedAt === null && stopping.has(x.id) ? { ...x, deletionRequestedAt: ctx.now } : x,
   );
+  const claims = await claimFacts(ctx);
   const plan = schedule(
     {
-      nodes: [...ctx.nodeById.values()].map(nodeState),
+      nodes: [...ctx.nodeById.values()].map((n) => nodeState(n, claims.attachable)),
       pods: current.filter((x): x is PodRow & { nodeId: string } => x.nodeId !== null).map(boundPod),
       namespaces,
       disruptionBudgets: await clusterBudgets(ctx, [...current, ...waiting]),
     },
-    { pending: pending.map(pendingPod) },
+    { pending: pending.map((x) => pendingPod(x, claims)) },
     { preemption: true, scoringStrategy: ctx.cluster.scheduling.scoringStrategy },
   );
   const pendingById = new Map(waiting.map((x) => [x.id, x]));

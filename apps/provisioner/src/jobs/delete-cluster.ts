@@ -6,6 +6,7 @@ import {
   joinTokens,
   machines,
   nodes,
+  persistentVolumes,
   pods,
   recordEvent,
   releaseNode,
@@ -72,6 +73,9 @@ export async function deleteCluster(deps: Deps, p: JobPayload<"cluster.delete">)
     }
     if (waiting > 0) return "waiting";
     deps.crashpoint("delete.before-finalize");
+    // The claims' disks go with the cluster (its VMs, which held them, are gone).
+    await deps.providers["local-vm"]?.disks?.removeCluster(c.id);
+    await tx.delete(persistentVolumes).where(eq(persistentVolumes.clusterId, c.id));
 
     await closeMeters(tx, c.id, now);
     await tx

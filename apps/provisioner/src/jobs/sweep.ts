@@ -44,7 +44,7 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
         message: "the node agent stopped syncing; its pods are replaced if it does not come back",
       });
     // An active cluster with nothing its loops manage (no node pool, machine, node, pod,
-    // Deployment, Job or CronJob) has nothing to reconcile: idle clusters cost no periodic work,
+    // Deployment, Job, CronJob or PersistentVolumeClaim) has nothing to reconcile: idle clusters cost no periodic work,
     // however many there are.
     const managesSomething = sql`(
       exists (select 1 from ${nodePools} where ${nodePools.clusterId} = ${clusters.id} and ${nodePools.status} <> 'deleted')
@@ -53,7 +53,7 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
       or exists (select 1 from ${pods} where ${pods.clusterId} = ${clusters.id})
       or exists (select 1 from ${deployments} where ${deployments.clusterId} = ${clusters.id})
       or exists (select 1 from ${objects} where ${objects.clusterId} = ${clusters.id}
-                   and ${objects.kind} in ('Job', 'CronJob')))`;
+                   and ${objects.kind} in ('Job', 'CronJob', 'PersistentVolumeClaim')))`;
     const open = await tx
       .select({ id: clusters.id, tenantId: clusters.tenantId, status: clusters.status })
       .from(clusters)

@@ -43,6 +43,29 @@ export interface MachineProvider {
    * Providers that forget terminated instances on their own (EC2, after an hour) have none.
    */
   release?(instanceId: string): Promise<void>;
+  /** Persistent disks for PersistentVolumeClaims, where the provider has them (local-vm). */
+  readonly disks?: DiskProvider;
+}
+
+/** A claim's disk as the provider knows it: its cluster, the claim's uid, its size. */
+export interface DiskRef {
+  clusterId: string;
+  claimId: string;
+}
+
+/**
+ * One disk per PersistentVolumeClaim, attached to at most one instance at a time (ReadWriteOnce),
+ * found by the node under the serial `diskSerialOf(claimId)`. Every call is idempotent: `ensure` of
+ * a disk that exists, `attach` of one attached there, `detach` of one that is not (or whose instance
+ * is gone) and `remove` of one that is gone all succeed.
+ */
+export interface DiskProvider {
+  ensure(disk: DiskRef, sizeBytes: number): Promise<void>;
+  attach(instanceId: string, disk: DiskRef): Promise<void>;
+  detach(instanceId: string, disk: DiskRef): Promise<void>;
+  remove(disk: DiskRef): Promise<void>;
+  /** Every disk of a cluster (when the cluster is deleted). */
+  removeCluster(clusterId: string): Promise<void>;
 }
 
 export const TAG = {

@@ -163,6 +163,18 @@ export const registryKinds: Resource[] = [
     columns: [nameColumn, { header: "status", value: (n) => str(at(n, "status.phase")) }, ageColumn],
   }),
   registryResource({
+    kind: "PersistentVolumeClaim",
+    names: ["persistentvolumeclaims", "persistentvolumeclaim", "pvc"],
+    namespaced: true,
+    columns: [
+      nameColumn,
+      { header: "status", value: (c) => str(at(c, "status.phase")) },
+      { header: "capacity", value: (c) => str(at(c, "status.capacity.storage"), "") },
+      { header: "access modes", value: () => "RWO" },
+      ageColumn,
+    ],
+  }),
+  registryResource({
     kind: "ConfigMap",
     names: ["configmaps", "configmap", "cm"],
     namespaced: true,

@@ -10,4 +10,5 @@ export * from "./metrics";
 export * from "./nodes";
 export * from "./tenant";
 export * from "./tenants";
+export * from "./volumes";
 export * from "./workloads";

@@ -128,6 +128,13 @@ function volumeOf(v: VolumeInput, path: string): StoredVolume {
       ...(size !== undefined ? { sizeLimitBytes: parseMemoryBytes(size, `${path}.emptyDir.sizeLimit`) } : {}),
     };
   }
+  if (v.persistentVolumeClaim)
+    return {
+      name: v.name,
+      type: "persistentVolumeClaim",
+      claimName: v.persistentVolumeClaim.claimName,
+      readOnly: v.persistentVolumeClaim.readOnly ?? false,
+    };
   if (v.configMap)
     return {
       name: v.name,

@@ -1,5 +1,5 @@
 import { parseCpuMillis, parseMemoryBytes } from "@berth/core";
-import type { ContainerTemplateInput, Volume, VolumeFile } from "@berth/protocol";
+import { type ContainerTemplateInput, diskSerialOf, type Volume, type VolumeFile } from "@berth/protocol";
 import type { EnvSource, PodTemplate, StoredContainer, StoredVolume } from "./template";
 import { templateDefaults } from "./template";
 
@@ -11,6 +11,8 @@ export interface ResolveContext {
   configMaps: ReadonlyMap<string, { data: Record<string, string>; binaryData: Record<string, string> }>;
   /** Secret values as base64. */
   secrets: ReadonlyMap<string, Record<string, string>>;
+  /** The pod's namespace's PersistentVolumeClaims it names: claim name → claim uid (absent: none). */
+  claims?: ReadonlyMap<string, string>;
   pod: {
     name: string;
     namespace: string;
@@ -39,7 +41,12 @@ export class ConfigError extends Error {
 }
 
 /** The names of the ConfigMaps and Secrets a template refers to (to load just those). */
-export function referencedObjects(t: PodTemplate): { configMaps: Set<string>; secrets: Set<string> } {
+export function referencedObjects(t: PodTemplate): {
+  configMaps: Set<string>;
+  secrets: Set<string>;
+  claims: Set<string>;
+} {
+  const claims = new Set<string>();
   const configMaps = new Set<string>();
   const secrets = new Set<string>();
   const d = templateDefaults(t);
@@ -57,8 +64,9 @@ export function referencedObjects(t: PodTemplate): { configMaps: Set<string>; se
   for (const v of d.volumes) {
     if (v.type === "configMap") configMaps.add(v.source);
     if (v.type === "secret") secrets.add(v.source);
+    if (v.type === "persistentVolumeClaim") claims.add(v.claimName);
   }
-  return { configMaps, secrets };
+  return { configMaps, secrets, claims };
 }
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
@@ -156,6 +164,11 @@ function resolveVolume(v: StoredVolume, ctx: ResolveContext): Volume | null {
       medium: v.medium,
       ...(v.sizeLimitBytes !== undefined ? { sizeLimitBytes: v.sizeLimitBytes } : {}),
     };
+  if (v.type === "persistentVolumeClaim") {
+    const claimId = ctx.claims?.get(v.claimName);
+    if (!claimId) throw new ConfigError(`persistentvolumeclaim "${v.claimName}" not found`);
+    return { name: v.name, type: v.type, claimId, serial: diskSerialOf(claimId), readOnly: v.readOnly };
+  }
   const secret = v.type === "secret";
   const raw = secret
     ? ctx.secrets.get(v.source)

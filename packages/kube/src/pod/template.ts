@@ -47,6 +47,13 @@ export type StoredVolume =
       items?: KeyToPath[];
       defaultMode: number;
       optional: boolean;
+    }
+  | {
+      name: string;
+      type: "persistentVolumeClaim";
+      /** The PersistentVolumeClaim's name, in the pod's namespace. */
+      claimName: string;
+      readOnly: boolean;
     };
 
 export interface Toleration {

@@ -47,15 +47,20 @@ export const volumeInputSchema = z
     hostPath: refused(
       "hostPath volumes are not allowed: they reach into the node (Pod Security: restricted)",
     ),
-    persistentVolumeClaim: refused("persistentVolumeClaim volumes are not supported yet"),
+    persistentVolumeClaim: z
+      .object({ claimName: dnsSubdomainName, readOnly: z.boolean().optional() })
+      .strict()
+      .optional(),
     projected: refused("projected volumes are not supported; use configMap or secret volumes"),
     downwardAPI: refused("downwardAPI volumes are not supported; use env fieldRef"),
     nfs: refused("nfs volumes are not allowed (Pod Security: restricted)"),
   })
   .strict()
   .refine(
-    (v) => [v.configMap, v.secret, v.emptyDir].filter((x) => x !== undefined).length === 1,
-    "a volume needs exactly one of configMap, secret or emptyDir",
+    (v) =>
+      [v.configMap, v.secret, v.emptyDir, v.persistentVolumeClaim].filter((x) => x !== undefined).length ===
+      1,
+    "a volume needs exactly one of configMap, secret, emptyDir or persistentVolumeClaim",
   );
 export type VolumeInput = z.infer<typeof volumeInputSchema>;
 

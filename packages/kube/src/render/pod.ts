@@ -155,6 +155,11 @@ function volume(v: StoredVolume): Json {
         ...(v.sizeLimitBytes !== undefined ? { sizeLimit: formatMemoryBytes(v.sizeLimitBytes) } : {}),
       },
     };
+  if (v.type === "persistentVolumeClaim")
+    return {
+      name: v.name,
+      persistentVolumeClaim: { claimName: v.claimName, ...(v.readOnly ? { readOnly: true } : {}) },
+    };
   const common = {
     ...(v.items ? { items: v.items } : {}),
     defaultMode: v.defaultMode,

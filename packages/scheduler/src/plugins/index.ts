@@ -16,6 +16,7 @@ import { resourceAllocation } from "./resource-allocation";
 import { spreadOwner } from "./spread-owner";
 import { taintPreferNoSchedule } from "./taint-prefer-no-schedule";
 import { taintToleration } from "./taint-toleration";
+import { volumeBinding } from "./volume-binding";
 
 /**
  * The built-in filters, in the order they run; a node is reported under the first that rejects it.
@@ -28,6 +29,7 @@ export const builtInFilters: readonly FilterPlugin[] = [
   nodeSelector,
   nodeAffinity,
   taintToleration,
+  volumeBinding,
   hostPorts,
   nodeResourcesFit,
   podTopologySpread,
@@ -62,4 +64,5 @@ export {
   spreadOwner,
   taintPreferNoSchedule,
   taintToleration,
+  volumeBinding,
 };

@@ -154,6 +154,8 @@ const IMMUTABLE_FIELDS: Partial<Record<KindName, string[]>> = {
   Deployment: ["spec.selector"],
   Job: ["spec.template", "spec.completions", "spec.completionMode"],
   PriorityClass: ["value", "preemptionPolicy"],
+  // Berth's disks do not resize or change class: a claim's spec is fixed once made.
+  PersistentVolumeClaim: ["spec.accessModes", "spec.resources", "spec.storageClassName", "spec.volumeMode"],
 };
 
 /** Kubernetes' Priority admission: one PriorityClass of a cluster may be the global default. */

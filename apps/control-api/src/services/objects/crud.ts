@@ -11,6 +11,7 @@ import { page } from "../paging";
 import { stopPods } from "../pod-removal";
 import { openSecretData } from "../secret-data";
 import { applyDocuments, lockWorkloads } from "./apply";
+import { deleteClaim } from "./claims";
 import { budgetStatusOf } from "./disruption";
 import { identifyPut } from "./identify";
 import { notFoundMessage, type ObjectKindName } from "./names";
@@ -161,6 +162,10 @@ export async function deleteObject(deps: Deps, caller: UserCaller, kind: ObjectK
     const o = await mustFind(tx, kind, ref);
     const now = deps.now();
     if (kind === "Namespace") return (await deleteNamespace(tx, o, now)).view;
+    if (kind === "PersistentVolumeClaim") {
+      const { deleting } = await deleteClaim(tx, o, now);
+      return renderObject({ ...o, deletionTimestamp: deleting });
+    }
     await deleteOwned(tx, o, now);
     await tx.delete(objects).where(eq(objects.id, o.id));
     if (kind === "Ingress") await releaseIngressHosts(tx, o.clusterId);
@@ -177,7 +182,7 @@ export async function deleteObject(deps: Deps, caller: UserCaller, kind: ObjectK
     });
     return renderObject({ ...o, deletionTimestamp: now });
   });
-  if (kind === "Namespace" || kind === "Job" || kind === "CronJob")
+  if (kind === "Namespace" || kind === "Job" || kind === "CronJob" || kind === "PersistentVolumeClaim")
     await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: ref.clusterId });
   return view;
 }

@@ -8,6 +8,7 @@ import {
   type KindName,
   type LimitRangeItem,
   type NetworkPolicySpec,
+  type PersistentVolumeClaimSpec,
   type PodDisruptionBudgetSpec,
   type PriorityClassSpec,
   type QuotaAmounts,
@@ -19,6 +20,7 @@ import {
   renderJobSpec,
   renderLimitRangeSpec,
   renderNetworkPolicySpec,
+  renderPersistentVolumeClaimSpec,
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
@@ -76,6 +78,8 @@ export function diffShape(
       return { metadata, spec: renderNetworkPolicySpec(spec as NetworkPolicySpec) };
     case "Ingress":
       return { metadata, spec: renderIngressSpec(spec as IngressSpec) };
+    case "PersistentVolumeClaim":
+      return { metadata, spec: renderPersistentVolumeClaimSpec(spec as PersistentVolumeClaimSpec) };
     default: {
       const unknownKind: never = kind;
       throw new Error(`no shape for ${String(unknownKind)}`);

@@ -59,6 +59,8 @@ export const clusterScopedMetaReply = z.strictObject({
   labels: stringMap,
   annotations: stringMap,
   ownerReferences: z.array(ownerReferenceSchema),
+  /** Kubernetes' finalizers: what must happen before the object goes (a claim's `kubernetes.io/pvc-protection`). */
+  finalizers: z.array(z.string()).optional(),
 });
 /** The same of a namespaced object. */
 export const namespacedMetaReply = clusterScopedMetaReply.extend({ namespace: z.string() });

@@ -17,6 +17,7 @@ export const OBJECT_KINDS = [
   "Service",
   "NetworkPolicy",
   "Ingress",
+  "PersistentVolumeClaim",
 ] as const satisfies readonly KindName[];
 export type ObjectKindName = (typeof OBJECT_KINDS)[number];
 /** Cluster-scoped kinds besides Namespace (which has operations of its own). */

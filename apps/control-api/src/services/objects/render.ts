@@ -8,10 +8,13 @@ import {
   KINDS,
   type LimitRangeItem,
   type NetworkPolicySpec,
+  type PersistentVolumeClaimSpec,
   type PodDisruptionBudgetSpec,
   type PodDisruptionBudgetStatus,
   type PriorityClassSpec,
+  PVC_PROTECTION_FINALIZER,
   type QuotaAmounts,
+  renderClaimStatus,
   renderConfigMapFields,
   renderCronJobSpec,
   renderHorizontalPodAutoscalerSpec,
@@ -19,6 +22,7 @@ import {
   renderJobSpec,
   renderLimitRangeSpec,
   renderNetworkPolicySpec,
+  renderPersistentVolumeClaimSpec,
   renderPodDisruptionBudgetSpec,
   renderPriorityClassFields,
   renderQuotaAmounts,
@@ -41,7 +45,7 @@ export interface StoredSecretSpec {
 export type ObjectView = Record<string, unknown> & {
   apiVersion: string;
   kind: string;
-  metadata: ReturnType<typeof renderMeta>;
+  metadata: ReturnType<typeof renderMeta> & { finalizers?: string[] };
 };
 
 export interface RenderOptions {
@@ -180,6 +184,15 @@ export function renderObject(o: ObjectRow, opts: RenderOptions = {}): ObjectView
       };
     case "NetworkPolicy":
       return { ...head, metadata, spec: renderNetworkPolicySpec(o.spec as unknown as NetworkPolicySpec) };
+    case "PersistentVolumeClaim": {
+      const spec = o.spec as unknown as PersistentVolumeClaimSpec;
+      return {
+        ...head,
+        metadata: { ...metadata, finalizers: [PVC_PROTECTION_FINALIZER] },
+        spec: renderPersistentVolumeClaimSpec(spec),
+        status: renderClaimStatus(spec, o.status),
+      };
+    }
     default: {
       const unknownKind: never = kind;
       throw new Error(`no rendering for ${String(unknownKind)}`);

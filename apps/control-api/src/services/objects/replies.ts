@@ -8,6 +8,7 @@ import {
   type KindName,
   limitRangeSchema,
   networkPolicySchema,
+  persistentVolumeClaimSchema,
   podDisruptionBudgetSchema,
   priorityClassSchema,
   resourceQuotaSchema,
@@ -216,6 +217,21 @@ export const objectReplies = {
   NetworkPolicy: networkPolicySchema.omit({ status: true }).extend({
     ...head("NetworkPolicy"),
     spec: networkPolicySchema.shape.spec.required({ policyTypes: true }),
+  }),
+  PersistentVolumeClaim: persistentVolumeClaimSchema.omit({ status: true }).extend({
+    ...head("PersistentVolumeClaim"),
+    spec: z.strictObject({
+      accessModes: z.array(z.literal("ReadWriteOnce")),
+      resources: z.strictObject({ requests: z.strictObject({ storage: z.string() }) }),
+      storageClassName: z.string().optional(),
+      volumeMode: z.literal("Filesystem"),
+      volumeName: z.string().optional(),
+    }),
+    status: z.strictObject({
+      phase: z.enum(["Pending", "Bound", "Lost"]),
+      accessModes: z.array(z.literal("ReadWriteOnce")).optional(),
+      capacity: z.strictObject({ storage: z.string() }).optional(),
+    }),
   }),
   Deployment: deploymentReply,
 } satisfies Record<KindName, z.ZodType>;

@@ -77,7 +77,7 @@ export async function readWorld(
   );
   const budgets = await clusterBudgets(ctx, all);
   const snapshot: Snapshot = {
-    nodes: nodeRows.map(nodeState),
+    nodes: nodeRows.map((n) => nodeState(n)),
     pods: bound.map(boundPod),
     namespaces: await clusterNamespaces(ctx, [...bound, ...unschedulable]),
     disruptionBudgets: budgets,

@@ -7,6 +7,7 @@ import type { MachineProvider, MachineSpec, ProviderInstance } from "../types";
 import { writeConfigDisk, writeScratchDisk } from "./disks";
 import { type Accel, chooseAccel, guestImage, isQemuOf, startQemu } from "./qemu";
 import { claimSlot, type PortPlan, portsOf, releaseSlot } from "./slots";
+import { createLocalVmDisks } from "./volumes";
 
 export interface LocalVmOptions {
   /** Where each VM keeps its files (`<dir>/<instanceId>/`); survives provisioner restarts. */
@@ -173,6 +174,7 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
         scratchDisk,
         pidFile: join(vm, LOCAL_VM_FILES.pid),
         consoleFile: join(vm, LOCAL_VM_FILES.console),
+        qmpSocket: join(vm, LOCAL_VM_FILES.qmp),
         ports: meta.ports,
       });
       opts.logger.info(
@@ -213,6 +215,7 @@ export function createLocalVmProvider(opts: LocalVmOptions): MachineProvider {
 
   return {
     name: "local-vm",
+    disks: createLocalVmDisks({ dir: opts.dir, qemuImg: "qemu-img", logger: opts.logger }),
     async create(spec) {
       const instanceId = localVmInstanceId(spec.machineId);
       const vm = localVmDir(opts.dir, instanceId);

@@ -34,6 +34,8 @@ export interface VmLaunch {
   scratchDisk: string;
   pidFile: string;
   consoleFile: string;
+  /** QEMU's QMP socket (PersistentVolumeClaims' disks are hot-plugged through it). */
+  qmpSocket: string;
   /** Host ports forwarded from 127.0.0.1:port to the guest's same port. */
   ports: { min: number; max: number };
 }
@@ -63,6 +65,8 @@ export function qemuArgs(l: VmLaunch): string[] {
     "none",
     "-monitor",
     "none",
+    "-qmp",
+    `unix:${l.qmpSocket},server=on,wait=off`,
     "-serial",
     `file:${l.consoleFile}`,
     "-no-reboot",
