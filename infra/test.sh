@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: backing services up, typecheck + lint (turbo; stops here on failure), then every
 # vitest project once. Extra arguments go to vitest (`npm test -- packages/scheduler`).
-# Without arguments the tests that boot QEMU guests (VM_TESTS) run last, on their own: two TCG
-# guests take both cores, and everything beside them would crawl.
+# Without arguments the tests that boot QEMU guests (VM_TESTS) run last, on their own and one file
+# at a time: two TCG guests take both cores, and everything beside them would crawl.
 # Writes vitest's JSON reports (their paths listed in .data/test-reports) and .data/test-stage
 # (how far it got), which .ci/summary.mjs turns into "N passed, N failed".
 # BERTH_SKIP_CHECKS=1 skips typecheck/lint.
@@ -56,6 +56,6 @@ if (($# > 0)); then
   run_vitest all "$@" || code=$?
 else
   run_vitest main --exclude "**/$VM_TESTS*.test.ts" || code=$?
-  run_vitest vm --project @berth/e2e "$VM_TESTS" || code=$?
+  run_vitest vm --project @berth/e2e --no-file-parallelism "$VM_TESTS" || code=$?
 fi
 exit "$code"
