@@ -4,12 +4,18 @@
 // target text is neither unpatched nor patched (the dependency was upgraded) stops with an error,
 // so that the upgrade is checked: drop the patch when the release has the fix.
 //
-// postgres (postgres.js) 3.4.x: a write queued with setImmediate runs after the connection has
-// closed and dereferences its null socket, an uncaught TypeError that ends the process. It happens
-// whenever Postgres restarts (or a connection is cut) while a transaction is open: the
-// transaction's ROLLBACK is written to the closed connection. Upstream: porsager/postgres#1154,
-// #1208 (open). The guard settles the queued queries with CONNECTION_CLOSED instead, which the
-// apps already answer as 503 UNAVAILABLE (retryable), and the pool connects again.
+// postgres (postgres.js) 3.4.x, two faults of a connection that closes (Postgres restarted, the
+// connection cut):
+// - A write queued with setImmediate runs after the close and dereferences the null socket: an
+//   uncaught TypeError that ends the process. It happens whenever a transaction is open, as its
+//   ROLLBACK is written to the closed connection; test/e2e/replicas.e2e.test.ts saw every API and
+//   provisioner die of it. Upstream: porsager/postgres#1154, #1208 (open). The guard fails the
+//   waiting queries with CONNECTION_CLOSED instead (the apps answer 503 UNAVAILABLE, retryable).
+// - Found reading the code for the first, not isolated in a test: a close cancels the queued
+//   write's timer but keeps its handle and the unsent bytes, so when the connection opens again its
+//   startup message is appended to stale bytes and never sent (a write is only scheduled when no
+//   handle is kept): the connect hangs for connect_timeout. The close now drops both (the queries
+//   those bytes carried are failed by the close; one waiting for the connection is written again).
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +36,17 @@ const patches = [
       "      return false",
       "    }",
       "    const x = socket.write(chunk, fn)",
+      "",
+    ].join("\n"),
+  },
+  {
+    name: "postgres: a closed connection keeps its unsent bytes",
+    files: ["node_modules/postgres/src/connection.js", "node_modules/postgres/cjs/src/connection.js"],
+    from: "    incomings = null\n    clearImmediate(nextWriteTimer)\n",
+    to: [
+      "    incomings = null",
+      "    clearImmediate(nextWriteTimer)",
+      "    chunk = nextWriteTimer = null // berth: infra/patch-deps.mjs (a new connection starts with nothing unsent)",
       "",
     ].join("\n"),
   },

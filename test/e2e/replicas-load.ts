@@ -18,6 +18,8 @@ export interface AckedCluster {
 }
 
 export interface Load {
+  /** Requests that took more than 3 s to answer. */
+  slow: string[];
   /** Acknowledged (2xx) operations, in all. */
   acked(): number;
   /** Failures the clients met and retried, by kind (`network`, `502`, `503`, …). */
@@ -26,7 +28,7 @@ export interface Load {
   unexpected: string[];
   clusters: Map<string, AckedCluster>;
   tokens: Map<string, string>;
-  /** Seconds from `t` until every client has had an operation that began after `t` acknowledged. */
+  /** Seconds from `t` until every client has had a request sent after `t` answered with success. */
   servedAgainAfter(t: number): Promise<number>;
   /** Creates acknowledged after `t` (ms since epoch). */
   createdSince(t: number): AckedCluster[];
@@ -50,13 +52,23 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
   const tokens = new Map<string, string>();
   const createdAt = new Map<string, number>();
   const acks: { client: number; start: number; end: number }[] = [];
+  /** Every 2xx answer (reads too), by the time its request was sent. */
+  const served: { client: number; start: number; end: number }[] = [];
+  const slow: string[] = [];
   let stopping = false;
 
-  async function send(method: string, path: string, body?: unknown, token?: string): Promise<Answer> {
+  async function send(
+    client: number,
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<Answer> {
     const started = Date.now();
     let ambiguous = false;
     for (let attempt = 0; ; attempt++) {
       let kind: string;
+      const sentAt = Date.now();
       try {
         const res = await fetch(`${baseUrl}${path}`, {
           method,
@@ -68,6 +80,9 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
           signal: AbortSignal.timeout(15_000),
         });
         const text = await res.text();
+        if (Date.now() - sentAt > 3_000)
+          slow.push(`${method} ${path} ${res.status} ${Date.now() - sentAt}ms at ${sentAt}`);
+        if (res.ok) served.push({ client, start: sentAt, end: Date.now() });
         if (!RETRYABLE.has(res.status)) {
           let parsed: { [k: string]: unknown } = {};
           try {
@@ -78,8 +93,10 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
           return { status: res.status, body: parsed, ambiguous };
         }
         kind = String(res.status);
-      } catch {
+      } catch (e) {
         kind = "network";
+        if (Date.now() - sentAt > 3_000)
+          slow.push(`${method} ${path} ${String(e)} ${Date.now() - sentAt}ms at ${sentAt}`);
       }
       retried[kind] = (retried[kind] ?? 0) + 1;
       ambiguous = true;
@@ -101,12 +118,12 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
     const password = "correct horse battery staple";
     const acked = (start: number) => acks.push({ client: n, start, end: Date.now() });
     let start = Date.now();
-    const s = await send("POST", "/v1/signup", { tenantName: tenant, email, password });
+    const s = await send(n, "POST", "/v1/signup", { tenantName: tenant, email, password });
     // 409 after an attempt that may have acted: that attempt signed the tenant up.
     if (!(s.status === 409 && s.ambiguous) && !expect("signup", s, 201)) return;
     acked(start);
     start = Date.now();
-    const t = await send("POST", "/v1/auth/token", { email, password });
+    const t = await send(n, "POST", "/v1/auth/token", { email, password });
     if (!expect("token", t, 200)) return;
     acked(start);
     const token = t.body.accessToken as string;
@@ -115,11 +132,11 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
     for (let i = 0; !stopping; i++) {
       const name = `c${i}`;
       start = Date.now();
-      const c = await send("POST", "/v1/clusters", { name }, token);
+      const c = await send(n, "POST", "/v1/clusters", { name }, token);
       let id: string | undefined;
       if (c.status === 202) id = c.body.id as string;
       else if (c.status === 409 && c.ambiguous) {
-        const list = await send("GET", "/v1/clusters?limit=100", undefined, token);
+        const list = await send(n, "GET", "/v1/clusters?limit=100", undefined, token);
         const items = (list.body.items ?? []) as { id: string; name: string; status: string }[];
         id = items.find((x) => x.name === name && x.status !== "deleted")?.id;
         if (!id) unexpected.push(`create ${name}: 409 and no such cluster`);
@@ -131,22 +148,24 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
       acked(start);
 
       // Workloads need an active cluster: the client waits for it, as `berth clusters create --wait` does.
-      if (!(await activeOrGone(id, token))) return;
+      if (!(await activeOrGone(n, id, token))) return;
 
       start = Date.now();
-      const d = await send("PUT", `/v1/clusters/${id}/deployments/default/web`, DEPLOYMENT, token);
+      const d = await send(n, "PUT", `/v1/clusters/${id}/deployments/default/web`, DEPLOYMENT, token);
       if (!expect(`deployment in ${id}`, d, 200, 201)) return;
       cluster.deployment = true;
       acked(start);
 
       start = Date.now();
-      if (!expect("list", await send("GET", "/v1/clusters?limit=100", undefined, token), 200)) return;
+      if (!expect("list", await send(n, "GET", "/v1/clusters?limit=100", undefined, token), 200)) return;
       acked(start);
 
       // Every other cluster is deleted at once; at most 4 are kept (a tenant may have 10 live).
       if (i % 2 === 1 || kept >= 4) {
         start = Date.now();
-        if (!expect(`delete ${id}`, await send("DELETE", `/v1/clusters/${id}`, undefined, token), 200, 202))
+        if (
+          !expect(`delete ${id}`, await send(n, "DELETE", `/v1/clusters/${id}`, undefined, token), 200, 202)
+        )
           return;
         cluster.deleted = true;
         acked(start);
@@ -154,10 +173,10 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
     }
   }
 
-  async function activeOrGone(id: string, token: string): Promise<boolean> {
+  async function activeOrGone(n: number, id: string, token: string): Promise<boolean> {
     const deadline = Date.now() + GIVE_UP_MS;
     for (;;) {
-      const g = await send("GET", `/v1/clusters/${id}`, undefined, token);
+      const g = await send(n, "GET", `/v1/clusters/${id}`, undefined, token);
       if (!expect(`get ${id}`, g, 200)) return false;
       if (g.body.status === "active") return true;
       if (g.body.status !== "provisioning" || Date.now() > deadline) {
@@ -175,6 +194,7 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
   );
   return {
     acked: () => acks.length,
+    slow,
     retried,
     unexpected,
     clusters,
@@ -182,12 +202,11 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
     createdSince: (t) => [...clusters.values()].filter((c) => (createdAt.get(c.id) ?? 0) > t),
     async servedAgainAfter(t) {
       for (;;) {
-        const served = new Set(acks.filter((a) => a.start >= t).map((a) => a.client));
-        if (served.size === clients) {
+        const after = served.filter((a) => a.start >= t);
+        const who = new Set(after.map((a) => a.client));
+        if (who.size === clients) {
           const latest = Math.max(
-            ...[...served].map((c) =>
-              Math.min(...acks.filter((a) => a.client === c && a.start >= t).map((a) => a.end)),
-            ),
+            ...[...who].map((c) => Math.min(...after.filter((a) => a.client === c).map((a) => a.end))),
           );
           return (latest - t) / 1000;
         }

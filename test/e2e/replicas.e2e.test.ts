@@ -113,9 +113,9 @@ beforeAll(async () => {
     const port = await freePort();
     provisioners.push({ port, proc: startProvisioner(port) });
   }
-  await explained(poll("every process ready", allReady, 60_000));
+  await explained(poll("every process ready", allReady, 120_000));
   figures.startupSeconds = (Date.now() - t0) / 1000;
-}, 90_000);
+}, 150_000);
 
 afterAll(async () => {
   await load?.stop();
@@ -130,7 +130,7 @@ afterAll(async () => {
 describe("two API and two provisioner replicas under load, one of each killed, Redis and Postgres restarted", () => {
   it("kill -9 of one API and one provisioner: the survivors serve every client again", async () => {
     load = startLoad(balancer.url, CLIENTS, randomBytes(3).toString("hex"));
-    await poll("load under way", async () => load && load.acked() >= 30, 30_000);
+    await poll("load under way", async () => load && load.acked() >= 15, 30_000);
     const [api, prov] = [apis[0], provisioners[0]];
     if (!api || !prov) throw new Error("no processes");
     const t = Date.now();
@@ -138,11 +138,11 @@ describe("two API and two provisioner replicas under load, one of each killed, R
     prov.proc.child.kill("SIGKILL");
     await Promise.all([api.proc.exited, prov.proc.exited]);
     figures.afterKillServedSeconds = await load.servedAgainAfter(t);
-    // A supervisor (systemd's Restart=, a container orchestrator) starts them again shortly.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // A supervisor (systemd's Restart=, a container orchestrator) starts them again shortly; they
+    // boot while the next faults happen, and are waited for before Postgres is restarted.
+    await new Promise((r) => setTimeout(r, 1_000));
     api.proc = startApi(api.port);
     prov.proc = startProvisioner(prov.port);
-    await explained(poll("replacements ready", allReady, 60_000));
     figures.ackedAfterKill = load.acked();
     expect(load.unexpected).toEqual([]);
   });
@@ -179,7 +179,16 @@ describe("two API and two provisioner replicas under load, one of each killed, R
         clientsServedAgainSeconds: await load.servedAgainAfter(t),
       };
       expect(missing).toEqual([]);
-      await explained(poll("every process ready after Redis came back", allReady, 30_000));
+      // The processes that lived through it serve again without a restart.
+      const survivors = [apis[1], provisioners[1]].filter((p) => p !== undefined);
+      await explained(
+        poll(
+          "the survivors ready after Redis came back",
+          async () => (await Promise.all(survivors.map((p) => readyz(p.port)))).every((x) => x === 200),
+          30_000,
+        ),
+      );
+      expect(survivors.map((p) => p.proc.child.exitCode)).toEqual([null, null]);
       // The jobs queued before the kill run: those clusters become active (or deleted, if asked).
       await poll(
         "the clusters queued before the kill provisioned",
@@ -199,6 +208,7 @@ describe("two API and two provisioner replicas under load, one of each killed, R
 
   it("Postgres crashed and started again: every process becomes ready again without a restart", async () => {
     if (!load) throw new Error("no load");
+    await explained(poll("every process ready, the replacements too", allReady, 120_000));
     const pids = everyone().map((p) => p.proc.child.pid);
     const sawUnready = new Set<number>();
     const readyAgain = new Map<number, number>();
@@ -222,6 +232,7 @@ describe("two API and two provisioner replicas under load, one of each killed, R
     await new Promise((r) => setTimeout(r, 1_500));
     await pg.start();
     restartedAt = Date.now();
+    figures.pgTimes = { crashAt: t, restartedAt };
     await explained(poll("every process ready again", async () => readyAgain.size === 4, 40_000)).finally(
       () => {
         watching = false;
@@ -279,6 +290,7 @@ describe("two API and two provisioner replicas under load, one of each killed, R
     figures.acknowledged = load.acked();
     figures.clusters = { created: acked.length, deleted: acked.filter((c) => c.deleted).length };
     figures.retriedErrors = load.retried;
+    figures.slow = load.slow;
     figures.unexpected = load.unexpected.length;
     expect(load.unexpected).toEqual([]);
     expect(Object.values(load.retried).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
