@@ -115,10 +115,10 @@ export interface OwnRedis {
 }
 
 /**
- * Redis with `appendfsync always`: every write is in the append-only file, and on disk, before Redis
- * answers it, so what a client was told is stored survives a crash of Redis and of the host. (With
- * `everysec` a crash of Redis alone loses nothing either, as the file is written before the answer,
- * but a crash of the host may lose the last second.)
+ * Redis with `appendfsync always`: every write is in the append-only file, and synced, before Redis
+ * answers it, so what a client was told is stored survives a crash of Redis and of the host. With
+ * `everysec` the file is normally written before the answer too, but a write may wait behind a slow
+ * fsync for up to 2 s while the answer goes out, and a crash of the host loses what was not synced.
  */
 export async function startRedis(): Promise<OwnRedis> {
   const dir = await mkdtemp(join(tmpdir(), "berth-replicas-redis-"));
