@@ -18,6 +18,8 @@ export interface AckedCluster {
 }
 
 export interface Load {
+  /** Creates retried after an attempt that may have acted, answered 409 and found by their name. */
+  resolvedByName(): number;
   /** Requests that took more than 3 s to answer. */
   slow: string[];
   /** Acknowledged (2xx) operations, in all. */
@@ -55,6 +57,7 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
   /** Every 2xx answer (reads too), by the time its request was sent. */
   const served: { client: number; start: number; end: number }[] = [];
   const slow: string[] = [];
+  let resolvedByName = 0;
   let stopping = false;
 
   async function send(
@@ -139,6 +142,7 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
         const list = await send(n, "GET", "/v1/clusters?limit=100", undefined, token);
         const items = (list.body.items ?? []) as { id: string; name: string; status: string }[];
         id = items.find((x) => x.name === name && x.status !== "deleted")?.id;
+        resolvedByName++;
         if (!id) unexpected.push(`create ${name}: 409 and no such cluster`);
       } else expect(`create ${name}`, c, 202);
       if (!id) return;
@@ -194,6 +198,7 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
   );
   return {
     acked: () => acks.length,
+    resolvedByName: () => resolvedByName,
     slow,
     retried,
     unexpected,
