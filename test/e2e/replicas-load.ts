@@ -215,7 +215,10 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
           );
           return (latest - t) / 1000;
         }
-        if (Date.now() - t > GIVE_UP_MS) throw new Error(`clients not served again within ${GIVE_UP_MS} ms`);
+        if (Date.now() - t > GIVE_UP_MS)
+          throw new Error(
+            `clients not served again within ${GIVE_UP_MS} ms; unexpected answers: ${JSON.stringify(unexpected)}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -170,7 +170,10 @@ describe("two API and two provisioner replicas under load, one of each killed, R
       const queued = load.createdSince(frozenAt);
       const t = Date.now();
       await redis.kill();
-      await new Promise((r) => setTimeout(r, 1_000));
+      // The API that lived through the kill says at once that it is not ready.
+      const survivingApi = apis[1];
+      const apiWhileDown = survivingApi ? await readyz(survivingApi.port) : 0;
+      await new Promise((r) => setTimeout(r, 500));
       await redis.start();
       const down = (Date.now() - t) / 1000;
       await direct.connect();
@@ -185,6 +188,7 @@ describe("two API and two provisioner replicas under load, one of each killed, R
         clientsServedAgainSeconds: await load.servedAgainAfter(t),
       };
       expect(missing).toEqual([]);
+      expect(apiWhileDown).toBe(503);
       // The processes that lived through it serve again without a restart.
       const survivors = [apis[1], provisioners[1]].filter((p) => p !== undefined);
       await explained(
@@ -261,14 +265,23 @@ describe("two API and two provisioner replicas under load, one of each killed, R
     await load.stop();
     const acked = [...load.clusters.values()];
     const ids = acked.map((c) => c.id);
-    await poll(
-      "every acknowledged cluster active, or deleted when its deletion was acknowledged",
-      async () => {
-        const rows = await pg.admin`select id, status from clusters where id in ${pg.admin(ids)}`;
-        const status = new Map(rows.map((r) => [r.id as string, r.status as string]));
-        return acked.every((c) => status.get(c.id) === (c.deleted ? "deleted" : "active"));
-      },
-      45_000,
+    let behind: string[] = [];
+    await explained(
+      poll(
+        "every acknowledged cluster active, or deleted when its deletion was acknowledged",
+        async () => {
+          const rows =
+            await pg.admin`select id, status, status_reason from clusters where id in ${pg.admin(ids)}`;
+          const status = new Map(rows.map((r) => [r.id as string, `${r.status} (${r.status_reason})`]));
+          behind = acked
+            .filter((c) => !status.get(c.id)?.startsWith(c.deleted ? "deleted " : "active "))
+            .map((c) => `${c.id} ${c.deleted ? "deleted" : "kept"}: ${status.get(c.id)}`);
+          return behind.length === 0;
+        },
+        60_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${behind.join("\n")}`);
+      }),
     );
     // Nothing was made that no client was told of: each tenant has exactly the clusters acknowledged.
     const all =
