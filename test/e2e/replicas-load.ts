@@ -32,8 +32,8 @@ export interface Load {
   tokens: Map<string, string>;
   /** Seconds from `t` until every client has had a request sent after `t` answered with success. */
   servedAgainAfter(t: number): Promise<number>;
-  /** Creates acknowledged after `t` (ms since epoch). */
-  createdSince(t: number): AckedCluster[];
+  /** Jobs the API enqueued for operations acknowledged after `t`: `provision-<id>`, `delete-<id>`. */
+  jobsAcknowledgedSince(t: number): string[];
   stop(): Promise<void>;
 }
 
@@ -53,6 +53,7 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
   const clusters = new Map<string, AckedCluster>();
   const tokens = new Map<string, string>();
   const createdAt = new Map<string, number>();
+  const deletedAt = new Map<string, number>();
   const acks: { client: number; start: number; end: number }[] = [];
   /** Every 2xx answer (reads too), by the time its request was sent. */
   const served: { client: number; start: number; end: number }[] = [];
@@ -172,6 +173,7 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
         )
           return;
         cluster.deleted = true;
+        deletedAt.set(id, Date.now());
         acked(start);
       } else kept++;
     }
@@ -204,7 +206,10 @@ export function startLoad(baseUrl: string, clients: number, runId: string): Load
     unexpected,
     clusters,
     tokens,
-    createdSince: (t) => [...clusters.values()].filter((c) => (createdAt.get(c.id) ?? 0) > t),
+    jobsAcknowledgedSince: (t) => [
+      ...[...createdAt].filter(([, at]) => at > t).map(([id]) => `provision-${id}`),
+      ...[...deletedAt].filter(([, at]) => at > t).map(([id]) => `delete-${id}`),
+    ],
     async servedAgainAfter(t) {
       for (;;) {
         const after = served.filter((a) => a.start >= t);
