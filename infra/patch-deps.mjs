@@ -60,9 +60,7 @@ for (const patch of patches) {
     try {
       text = readFileSync(path, "utf8");
     } catch {
-      console.error(`patch-deps: ${file} is missing (is node_modules installed?)`);
-      failed = true;
-      continue;
+      continue; // not installed here (e.g. an install of some workspaces only): nothing to mend
     }
     if (text.includes(patch.to)) continue;
     if (!text.includes(patch.from)) {
