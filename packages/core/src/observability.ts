@@ -26,17 +26,32 @@ export function createMetricsRegistry(service: string): Registry {
   return registry;
 }
 
-/** Runs readiness checks side by side: `{ ready, checks: { postgres: "ok", redis: "connect ECONNREFUSED …" } }`. */
+/** How long a readiness check may take before it counts as failed. */
+export const CHECK_TIMEOUT_MS = 2_000;
+
+/**
+ * Runs readiness checks side by side: `{ ready, checks: { postgres: "ok", redis: "connect ECONNREFUSED …" } }`.
+ * A check that does not answer within `timeoutMs` fails: a client that waits for its server to come
+ * back (the provisioner's Redis connection queues commands until it reconnects) would otherwise hold
+ * `/readyz` open for as long as the outage lasts, where a probe wants a prompt "not ready".
+ */
 export async function runChecks(
   checks: Record<string, () => Promise<unknown>>,
+  timeoutMs = CHECK_TIMEOUT_MS,
 ): Promise<{ ready: boolean; checks: Record<string, string> }> {
   const results = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      });
       try {
-        await check();
+        await Promise.race([check(), late]);
         return [name, "ok"] as const;
       } catch (error) {
         return [name, error instanceof Error ? error.message : String(error)] as const;
+      } finally {
+        clearTimeout(timer);
       }
     }),
   );

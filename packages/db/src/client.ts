@@ -39,11 +39,22 @@ export interface DbUrls {
   systemUrl: string;
 }
 
+/**
+ * Seconds before a connection of the pool tries again after failing to connect. postgres.js counts
+ * failures over the whole pool and waits 3^failures / 100 s (up to 20 s): a Postgres away for
+ * three seconds fails a busy pool's connects dozens of times, and requests then waited 10–20 s
+ * after it was back. Here the wait doubles from 50 ms to at most 1 s, with jitter; a connection
+ * retries only while a query waits for it.
+ */
+const reconnectBackoff = (failures: number): number =>
+  Math.min(0.05 * 2 ** failures, 1) * (0.5 + Math.random() / 2);
+
 function connect(url: string, max: number, applicationName: string, onQuery?: (sql: string) => void) {
   const client = postgres(url, {
     max,
     idle_timeout: 30,
     connect_timeout: 10,
+    backoff: reconnectBackoff,
     onnotice: () => {},
     connection: { application_name: applicationName },
   });
