@@ -13,7 +13,7 @@ import {
   startPostgres,
   startRedis,
 } from "./replicas-support";
-import { freePort, type Proc, poll, ROOT, start } from "./support";
+import { bundled, freePort, type Proc, poll, ROOT, start } from "./support";
 
 /**
  * Two control-api and two provisioner processes, started as production runs them, against one
@@ -60,8 +60,10 @@ function startApi(port: number): Proc {
   });
 }
 
+let provisionerBundle: string;
 function startProvisioner(port: number): Proc {
-  return start(process.execPath, ["--import", "tsx", "apps/provisioner/src/index.ts"], {
+  // Bundled (test/e2e/support.ts): the API stays on tsx, as its agent bundle is built from its source tree.
+  return start(process.execPath, [provisionerBundle], {
     ...env(),
     PROVISIONER_PORT: String(port),
     BERTH_API_URL: balancer.url,
@@ -110,7 +112,11 @@ beforeAll(async () => {
   if (!driver.includes("berth: infra/patch-deps.mjs"))
     throw new Error("postgres.js is not patched: run `node infra/patch-deps.mjs` (npm ci does)");
   const t0 = Date.now();
-  [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  [pg, redis, provisionerBundle] = await Promise.all([
+    startPostgres(),
+    startRedis(),
+    bundled("apps/provisioner/src/index.ts"),
+  ]);
   figures.servicesSeconds = (Date.now() - t0) / 1000;
   const apiPorts = [await freePort(), await freePort()];
   balancer = await startBalancer(apiPorts);
