@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { FairSemaphore } from "@berth/core";
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { pipelinedTransaction, preparing } from "./pipelined";
 import * as schema from "./schema";
 
 /**
@@ -47,11 +48,12 @@ function connect(url: string, max: number, applicationName: string, onQuery?: (s
     onnotice: () => {},
     connection: { application_name: applicationName },
   });
-  return drizzle(client, {
+  const db = drizzle(preparing(client), {
     schema,
     casing: "snake_case",
     ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}),
   });
+  return Object.assign(db, { $client: client });
 }
 
 /** Connects lazily: no connection is opened until the first query. */
@@ -76,8 +78,11 @@ const insideTenantTransaction = new AsyncLocalStorage<true>();
  */
 export interface ChangeRecord {
   readonly tenantId: string;
-  /** Inserts the record in the transaction that made the change. */
-  write(tx: Tx): Promise<void>;
+  /**
+   * The INSERT of the record, guarded by `changed` (true once the transaction has written a row):
+   * `insert … select … where ${changed}`. It is sent with the transaction's COMMIT.
+   */
+  insertIfChanged(changed: SQL): SQL;
   /** Set once a transaction that wrote the record has committed. */
   committed: boolean;
 }
@@ -90,34 +95,34 @@ export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>):
 }
 
 /** Whether the transaction has written a row: it has a transaction id only once it has. */
-async function changedSomething(tx: Tx): Promise<boolean> {
-  const [row] = await tx.execute<{ wrote: boolean }>(
-    sql`select pg_current_xact_id_if_assigned() is not null as wrote`,
-  );
-  return row?.wrote === true;
-}
+const CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
 
 /**
  * Runs `fn` in one transaction scoped to a tenant: row-level security limits every statement to the
  * tenant's rows, so a query that forgets its `where tenant_id = …` still sees nothing of others.
  * Connections are handed out fairly: one tenant holds at most half of the pool, and when tenants
  * wait, freed connections go to them in turn (a flood of one tenant's queries queues behind itself).
+ * BEGIN and the tenant's setting travel with `fn`'s first statement, a pending change record with
+ * COMMIT (see pipelined.ts): a one-query read is two round trips.
  */
 export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const run = async () => {
+  const run = () => {
     const record = changeRecord.getStore();
-    let recorded = false;
-    const value = await db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
-      const value = await insideTenantTransaction.run(true, () => fn(tx));
-      if (record && !record.committed && record.tenantId === tenantId && (await changedSomething(tx))) {
-        await record.write(tx);
-        recorded = true;
-      }
-      return value;
-    });
-    if (record && recorded) record.committed = true;
-    return value;
+    return pipelinedTransaction(
+      db,
+      db.$client,
+      { text: "select set_config('berth.tenant_id', $1, true)", params: [tenantId] },
+      (tx) => insideTenantTransaction.run(true, () => fn(tx as unknown as Tx)),
+      () =>
+        record && !record.committed && record.tenantId === tenantId
+          ? {
+              statement: record.insertIfChanged(CHANGED),
+              done: (wrote) => {
+                if (wrote) record.committed = true;
+              },
+            }
+          : null,
+    );
   };
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
   if (insideTenantTransaction.getStore()) return run();

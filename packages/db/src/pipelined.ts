@@ -1,0 +1,123 @@
+import type { SQL } from "drizzle-orm";
+import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
+import type { PgDialect } from "drizzle-orm/pg-core";
+import type postgres from "postgres";
+
+/**
+ * Round trips to Postgres, fewest first. postgres.js sends a statement it has not prepared on the
+ * connection as Parse + Describe, waits for the parameter types, then sends Bind + Execute: two
+ * round trips, and nothing pipelined behind it. Prepared (named, once per connection and text), the
+ * next run of the same text is one message sent without waiting, so statements queue back to back.
+ * Drizzle prepares only queries given a name; `preparing` makes every parameterised statement
+ * drizzle runs prepared. The texts are the code's own (values travel as parameters), so a
+ * connection holds a bounded set, dropped when postgres.js recycles it (its `max_lifetime`).
+ */
+export function preparing<C extends postgres.Sql | postgres.TransactionSql | postgres.ReservedSql>(
+  client: C,
+  savepoint: (fn: (c: postgres.Sql) => Promise<unknown>) => Promise<unknown> = (fn) =>
+    (client as postgres.TransactionSql).savepoint((c) => fn(preparing(c))),
+): postgres.Sql {
+  const wrapped = {
+    // drizzle reads the parsers and serializers (every scope of a client shares them).
+    options: (client as postgres.Sql).options,
+    unsafe: (query: string, params?: postgres.ParameterOrJSON<never>[], opts?: postgres.UnsafeQueryOptions) =>
+      client.unsafe(query, params, { ...opts, prepare: true }),
+    begin: (fn: (c: postgres.Sql) => Promise<unknown>) =>
+      (client as postgres.Sql).begin((c) => fn(preparing(c))),
+    savepoint,
+  };
+  return wrapped as unknown as postgres.Sql;
+}
+
+/** What a transaction runs just before COMMIT, in the same round trip; it returns the rows it wrote. */
+export interface BeforeCommit {
+  statement: SQL;
+  /** Told whether the statement wrote a row, once COMMIT succeeded. */
+  done(wroteRow: boolean): void;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's session and schema types are its internals
+type DrizzleInternals = { dialect: PgDialect; session: { options: any }; _: any };
+
+/**
+ * A transaction on a connection of its own with its opening statements (BEGIN and `opening`, e.g.
+ * setting the tenant) sent in the same round trip as the first statement of `fn`, and the
+ * `beforeCommit` statement (if any) in the same round trip as COMMIT: an authorised read is two round
+ * trips, a write with its audit entry three. Errors are what `db.transaction` gives: the first
+ * failure wins, the transaction is rolled back, nothing commits; a COMMIT that Postgres turned into
+ * a ROLLBACK (a statement failed and `fn` went on) throws.
+ */
+export async function pipelinedTransaction<T>(
+  db: unknown,
+  client: postgres.Sql,
+  opening: { text: string; params: string[] },
+  fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
+  beforeCommit: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => BeforeCommit | null,
+): Promise<T> {
+  const { dialect, session: root, _: schema } = db as DrizzleInternals;
+  const conn = await client.reserve();
+  let savepoints = 0;
+  const wrapped: postgres.Sql = preparing(conn, async (inner): Promise<unknown> => {
+    const name = `s${savepoints++}`;
+    await conn.unsafe(`savepoint ${name}`);
+    try {
+      return await inner(wrapped);
+    } catch (error) {
+      await conn.unsafe(`rollback to savepoint ${name}`);
+      throw error;
+    }
+  });
+  const session = new PostgresJsSession(
+    wrapped,
+    dialect,
+    schema.schema ? schema : undefined,
+    root.options,
+  );
+  // The session's client is a transaction's: `wrapped` has what drizzle calls of one (unsafe, savepoint).
+  const tx = new PostgresJsTransaction(dialect, session as never, schema.schema ? schema : undefined);
+  try {
+    const begun = Promise.all([
+      conn.unsafe("begin").execute(),
+      conn.unsafe(opening.text, opening.params, { prepare: true }).execute(),
+    ]);
+    // Awaited below; a failure here also fails `fn`'s statements, and this error is the one thrown.
+    begun.catch(() => {});
+    let value: T;
+    let last: BeforeCommit | null;
+    try {
+      value = await fn(tx as never);
+      await begun;
+      last = beforeCommit(tx as never);
+    } catch (error) {
+      await conn.unsafe("rollback").catch(() => {});
+      throw await begun.then(
+        () => error,
+        (openingError: unknown) => openingError,
+      );
+    }
+    const query = last ? dialect.sqlToQuery(last.statement) : null;
+    const written = query
+      ? conn.unsafe(query.sql, query.params as never[], { prepare: true }).execute()
+      : null;
+    written?.catch(() => {});
+    const committed = conn.unsafe("commit").execute();
+    committed.catch(() => {});
+    let wroteRow = false;
+    if (written) {
+      try {
+        wroteRow = (await written).count > 0;
+      } catch (error) {
+        // COMMIT of the failed transaction rolls it back.
+        await committed.catch(() => {});
+        throw error;
+      }
+    }
+    const result = await committed;
+    if (result.command !== "COMMIT")
+      throw new Error(`the transaction did not commit (Postgres answered ${result.command})`);
+    last?.done(wroteRow);
+    return value;
+  } finally {
+    conn.release();
+  }
+}
