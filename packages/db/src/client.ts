@@ -3,7 +3,7 @@ import { FairSemaphore } from "@berth/core";
 import { type SQL, sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { pipelinedTransaction, preparing } from "./pipelined";
+import { pipelinedStatement, pipelinedTransaction, preparing } from "./pipelined";
 import * as schema from "./schema";
 
 /**
@@ -94,6 +94,12 @@ export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>):
   return changeRecord.run(record, fn);
 }
 
+/** What scopes a transaction to a tenant: row-level security reads it (migrations' policies). */
+const tenantSetting = (tenantId: string) => ({
+  text: "select set_config('berth.tenant_id', $1, true)",
+  params: [tenantId],
+});
+
 /** Whether the transaction has written a row: it has a transaction id only once it has. */
 const CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
 
@@ -111,7 +117,7 @@ export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Pr
     return pipelinedTransaction(
       db,
       db.$client,
-      { text: "select set_config('berth.tenant_id', $1, true)", params: [tenantId] },
+      tenantSetting(tenantId),
       (tx) => insideTenantTransaction.run(true, () => fn(tx as unknown as Tx)),
       () =>
         record && !record.committed && record.tenantId === tenantId
@@ -125,6 +131,23 @@ export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Pr
     );
   };
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
+  if (insideTenantTransaction.getStore()) return run();
+  return db.$fair.run(tenantId, run);
+}
+
+/**
+ * One statement of a tenant (`fn` runs exactly one: a read such as a list's query), with row-level
+ * security as in `withTenant`, in a single round trip: BEGIN, the tenant's setting, the statement
+ * and COMMIT are sent together. Within a write that records its change (withChangeRecord) it is
+ * `withTenant`.
+ */
+export async function tenantStatement<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  // A write's pending record goes with the transaction that changes something: see withTenant.
+  if (changeRecord.getStore()) return withTenant(db, tenantId, fn);
+  const run = () =>
+    pipelinedStatement(db, db.$client, tenantSetting(tenantId), (tx) =>
+      insideTenantTransaction.run(true, () => fn(tx as unknown as Tx)),
+    );
   if (insideTenantTransaction.getStore()) return run();
   return db.$fair.run(tenantId, run);
 }

@@ -19,6 +19,7 @@ export {
   type DbUrls,
   ping,
   type Tx,
+  tenantStatement,
   withChangeRecord,
   withSystem,
   withTenant,

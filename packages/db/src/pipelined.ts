@@ -1,6 +1,6 @@
 import type { SQL } from "drizzle-orm";
-import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type { PgDialect } from "drizzle-orm/pg-core";
+import { PostgresJsSession, PostgresJsTransaction } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
 
 /**
@@ -67,12 +67,7 @@ export async function pipelinedTransaction<T>(
       throw error;
     }
   });
-  const session = new PostgresJsSession(
-    wrapped,
-    dialect,
-    schema.schema ? schema : undefined,
-    root.options,
-  );
+  const session = new PostgresJsSession(wrapped, dialect, schema.schema ? schema : undefined, root.options);
   // The session's client is a transaction's: `wrapped` has what drizzle calls of one (unsafe, savepoint).
   const tx = new PostgresJsTransaction(dialect, session as never, schema.schema ? schema : undefined);
   try {
@@ -116,6 +111,71 @@ export async function pipelinedTransaction<T>(
     if (result.command !== "COMMIT")
       throw new Error(`the transaction did not commit (Postgres answered ${result.command})`);
     last?.done(wroteRow);
+    return value;
+  } finally {
+    conn.release();
+  }
+}
+
+/**
+ * One statement in a transaction of its own, in one round trip: BEGIN, `opening`, the statement
+ * `fn` runs and COMMIT are sent together (COMMIT of a failed statement rolls back, and the
+ * statement's error is thrown). `fn` must run exactly one statement; a second one throws.
+ */
+export async function pipelinedStatement<T>(
+  db: unknown,
+  client: postgres.Sql,
+  opening: { text: string; params: string[] },
+  fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
+): Promise<T> {
+  const { dialect, session: root, _: schema } = db as DrizzleInternals;
+  const conn = await client.reserve();
+  let committed: Promise<postgres.RowList<postgres.Row[]>> | null = null;
+  const commit = (): Promise<postgres.RowList<postgres.Row[]>> => {
+    const sent = conn.unsafe("commit").execute();
+    sent.catch(() => {});
+    committed = sent;
+    return sent;
+  };
+  const wrapped = {
+    options: (client as postgres.Sql).options,
+    unsafe: (
+      query: string,
+      params?: postgres.ParameterOrJSON<never>[],
+      opts?: postgres.UnsafeQueryOptions,
+    ) => {
+      if (committed) throw new Error("a single-statement transaction ran a second statement");
+      const q = conn.unsafe(query, params, { ...opts, prepare: true }).execute();
+      commit();
+      return q;
+    },
+    savepoint: () => {
+      throw new Error("a single-statement transaction has no savepoints");
+    },
+  } as unknown as postgres.Sql;
+  const session = new PostgresJsSession(wrapped, dialect, schema.schema ? schema : undefined, root.options);
+  const tx = new PostgresJsTransaction(dialect, session as never, schema.schema ? schema : undefined);
+  try {
+    const begun = Promise.all([
+      conn.unsafe("begin").execute(),
+      conn.unsafe(opening.text, opening.params, { prepare: true }).execute(),
+    ]);
+    begun.catch(() => {});
+    let value: T;
+    try {
+      value = await fn(tx as never);
+      await begun;
+    } catch (error) {
+      if (committed) await (committed as Promise<unknown>).catch(() => {});
+      else await conn.unsafe("rollback").catch(() => {});
+      throw await begun.then(
+        () => error,
+        (openingError: unknown) => openingError,
+      );
+    }
+    const result = await ((committed as Promise<postgres.RowList<postgres.Row[]>> | null) ?? commit());
+    if (result.command !== "COMMIT")
+      throw new Error(`the transaction did not commit (Postgres answered ${result.command})`);
     return value;
   } finally {
     conn.release();
