@@ -36,8 +36,12 @@ export interface BeforeCommit {
   done(wroteRow: boolean): void;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: drizzle's session and schema types are its internals
-type DrizzleInternals = { dialect: PgDialect; session: { options: any }; _: any };
+/**
+ * What a transaction is built from. Its `tx.query` (drizzle's relational queries) is left empty:
+ * Berth uses none, and building it for every table on every transaction is a cost of the hot path.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: drizzle's session options are its internals
+type DrizzleInternals = { dialect: PgDialect; session: { options: any } };
 
 /**
  * A transaction on a connection of its own with its opening statements (BEGIN and `opening`, e.g.
@@ -54,7 +58,7 @@ export async function pipelinedTransaction<T>(
   fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
   beforeCommit: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => BeforeCommit | null,
 ): Promise<T> {
-  const { dialect, session: root, _: schema } = db as DrizzleInternals;
+  const { dialect, session: root } = db as DrizzleInternals;
   const conn = await client.reserve();
   let savepoints = 0;
   const wrapped: postgres.Sql = preparing(conn, async (inner): Promise<unknown> => {
@@ -67,9 +71,9 @@ export async function pipelinedTransaction<T>(
       throw error;
     }
   });
-  const session = new PostgresJsSession(wrapped, dialect, schema.schema ? schema : undefined, root.options);
+  const session = new PostgresJsSession(wrapped, dialect, undefined, root.options);
   // The session's client is a transaction's: `wrapped` has what drizzle calls of one (unsafe, savepoint).
-  const tx = new PostgresJsTransaction(dialect, session as never, schema.schema ? schema : undefined);
+  const tx = new PostgresJsTransaction(dialect, session as never, undefined);
   try {
     const begun = Promise.all([
       conn.unsafe("begin").execute(),
@@ -128,7 +132,7 @@ export async function pipelinedStatement<T>(
   opening: { text: string; params: string[] },
   fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
 ): Promise<T> {
-  const { dialect, session: root, _: schema } = db as DrizzleInternals;
+  const { dialect, session: root } = db as DrizzleInternals;
   const conn = await client.reserve();
   let committed: Promise<postgres.RowList<postgres.Row[]>> | null = null;
   const commit = (): Promise<postgres.RowList<postgres.Row[]>> => {
@@ -153,8 +157,8 @@ export async function pipelinedStatement<T>(
       throw new Error("a single-statement transaction has no savepoints");
     },
   } as unknown as postgres.Sql;
-  const session = new PostgresJsSession(wrapped, dialect, schema.schema ? schema : undefined, root.options);
-  const tx = new PostgresJsTransaction(dialect, session as never, schema.schema ? schema : undefined);
+  const session = new PostgresJsSession(wrapped, dialect, undefined, root.options);
+  const tx = new PostgresJsTransaction(dialect, session as never, undefined);
   try {
     const begun = Promise.all([
       conn.unsafe("begin").execute(),
