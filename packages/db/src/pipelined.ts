@@ -43,6 +43,82 @@ export interface BeforeCommit {
 // biome-ignore lint/suspicious/noExplicitAny: drizzle's session options are its internals
 type DrizzleInternals = { dialect: PgDialect; session: { options: any } };
 
+/** A connection taken from the pool for one transaction, watched for its end. */
+interface Reserved {
+  /** Sends a statement now (in order), or fails at once if the connection has closed. */
+  send(text: string, params?: unknown[]): Promise<postgres.RowList<postgres.Row[]>>;
+  /** What drizzle's session calls: `unsafe` (every statement prepared) and `savepoint`. */
+  client: postgres.Sql;
+  /** Gives the connection back to the pool, unless it closed (the pool has it again then). */
+  release(): void;
+}
+
+/**
+ * Reserves a connection and sends BEGIN and `opening` on it at once (before any statement of the
+ * transaction's code can be, so they always go first). A reserved connection that closed (Postgres
+ * restarted, the backend was terminated) must not be written to or released: postgres.js would
+ * write to its missing socket, and put it back among the idle ones. Its `onclose` tells us.
+ */
+async function reserve(
+  client: postgres.Sql,
+  opening: { text: string; params: string[] },
+  onStatement: () => void = () => {},
+): Promise<Reserved & { begun: Promise<unknown> }> {
+  const conn = await client.reserve();
+  let closed = false;
+  let connection: { onclose: (() => void) | null } | null = null;
+  const watch = (c: { onclose: (() => void) | null }) => {
+    connection = c;
+    c.onclose = () => {
+      closed = true;
+    };
+    return true;
+  };
+  const send = (text: string, params: unknown[] = [], opts: Record<string, unknown> = {}) => {
+    if (closed) return Promise.reject(new Error("the connection to Postgres closed during the transaction"));
+    return conn.unsafe(text, params as never[], { ...opts, prepare: true }).execute();
+  };
+  const begun = Promise.all([send("begin", [], { onexecute: watch }), send(opening.text, opening.params)]);
+  // Awaited by the caller; a failure here also fails the transaction's statements.
+  begun.catch(() => {});
+  let savepoints = 0;
+  const wrapped: postgres.Sql = preparing(conn, async (inner): Promise<unknown> => {
+    const name = `s${savepoints++}`;
+    await send(`savepoint ${name}`);
+    try {
+      return await inner(wrapped);
+    } catch (error) {
+      await send(`rollback to savepoint ${name}`);
+      throw error;
+    }
+  });
+  const guarded = Object.assign(Object.create(wrapped), {
+    unsafe: (text: string, params?: never[], opts?: postgres.UnsafeQueryOptions) => {
+      if (closed) throw new Error("the connection to Postgres closed during the transaction");
+      onStatement();
+      return wrapped.unsafe(text, params, opts);
+    },
+  }) as postgres.Sql;
+  return {
+    begun,
+    send: (text, params) => send(text, params),
+    client: guarded,
+    release() {
+      if (closed) return;
+      if (connection) connection.onclose = null;
+      conn.release();
+    },
+  };
+}
+
+/** A drizzle transaction over a reserved connection's client. */
+function transactionOver(db: unknown, client: postgres.Sql) {
+  const { dialect, session: root } = db as DrizzleInternals;
+  const session = new PostgresJsSession(client, dialect, undefined, root.options);
+  // The session's client is a transaction's: it has what drizzle calls of one (unsafe, savepoint).
+  return new PostgresJsTransaction(dialect, session as never, undefined);
+}
+
 /**
  * A transaction on a connection of its own with its opening statements (BEGIN and `opening`, e.g.
  * setting the tenant) sent in the same round trip as the first statement of `fn`, and the
@@ -58,48 +134,27 @@ export async function pipelinedTransaction<T>(
   fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
   beforeCommit: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => BeforeCommit | null,
 ): Promise<T> {
-  const { dialect, session: root } = db as DrizzleInternals;
-  const conn = await client.reserve();
-  let savepoints = 0;
-  const wrapped: postgres.Sql = preparing(conn, async (inner): Promise<unknown> => {
-    const name = `s${savepoints++}`;
-    await conn.unsafe(`savepoint ${name}`);
-    try {
-      return await inner(wrapped);
-    } catch (error) {
-      await conn.unsafe(`rollback to savepoint ${name}`);
-      throw error;
-    }
-  });
-  const session = new PostgresJsSession(wrapped, dialect, undefined, root.options);
-  // The session's client is a transaction's: `wrapped` has what drizzle calls of one (unsafe, savepoint).
-  const tx = new PostgresJsTransaction(dialect, session as never, undefined);
+  const r = await reserve(client, opening);
+  const tx = transactionOver(db, r.client);
   try {
-    const begun = Promise.all([
-      conn.unsafe("begin").execute(),
-      conn.unsafe(opening.text, opening.params, { prepare: true }).execute(),
-    ]);
-    // Awaited below; a failure here also fails `fn`'s statements, and this error is the one thrown.
-    begun.catch(() => {});
     let value: T;
     let last: BeforeCommit | null;
     try {
       value = await fn(tx as never);
-      await begun;
+      await r.begun;
       last = beforeCommit(tx as never);
     } catch (error) {
-      await conn.unsafe("rollback").catch(() => {});
-      throw await begun.then(
+      await r.send("rollback").catch(() => {});
+      throw await r.begun.then(
         () => error,
         (openingError: unknown) => openingError,
       );
     }
+    const { dialect } = db as DrizzleInternals;
     const query = last ? dialect.sqlToQuery(last.statement) : null;
-    const written = query
-      ? conn.unsafe(query.sql, query.params as never[], { prepare: true }).execute()
-      : null;
+    const written = query ? r.send(query.sql, query.params) : null;
     written?.catch(() => {});
-    const committed = conn.unsafe("commit").execute();
+    const committed = r.send("commit");
     committed.catch(() => {});
     let wroteRow = false;
     if (written) {
@@ -117,7 +172,7 @@ export async function pipelinedTransaction<T>(
     last?.done(wroteRow);
     return value;
   } finally {
-    conn.release();
+    r.release();
   }
 }
 
@@ -132,47 +187,36 @@ export async function pipelinedStatement<T>(
   opening: { text: string; params: string[] },
   fn: (tx: PostgresJsTransaction<Record<string, unknown>, never>) => Promise<T>,
 ): Promise<T> {
-  const { dialect, session: root } = db as DrizzleInternals;
-  const conn = await client.reserve();
   let committed: Promise<postgres.RowList<postgres.Row[]>> | null = null;
+  const r = await reserve(client, opening, () => {
+    if (committed) throw new Error("a single-statement transaction ran a second statement");
+  });
   const commit = (): Promise<postgres.RowList<postgres.Row[]>> => {
-    const sent = conn.unsafe("commit").execute();
+    const sent = r.send("commit");
     sent.catch(() => {});
     committed = sent;
     return sent;
   };
-  const wrapped = {
-    options: (client as postgres.Sql).options,
-    unsafe: (
-      query: string,
-      params?: postgres.ParameterOrJSON<never>[],
-      opts?: postgres.UnsafeQueryOptions,
-    ) => {
-      if (committed) throw new Error("a single-statement transaction ran a second statement");
-      const q = conn.unsafe(query, params, { ...opts, prepare: true }).execute();
+  const single = Object.assign(Object.create(r.client), {
+    unsafe: (text: string, params?: never[], opts?: postgres.UnsafeQueryOptions) => {
+      const q = r.client.unsafe(text, params, opts).execute();
       commit();
       return q;
     },
     savepoint: () => {
       throw new Error("a single-statement transaction has no savepoints");
     },
-  } as unknown as postgres.Sql;
-  const session = new PostgresJsSession(wrapped, dialect, undefined, root.options);
-  const tx = new PostgresJsTransaction(dialect, session as never, undefined);
+  }) as postgres.Sql;
+  const tx = transactionOver(db, single);
   try {
-    const begun = Promise.all([
-      conn.unsafe("begin").execute(),
-      conn.unsafe(opening.text, opening.params, { prepare: true }).execute(),
-    ]);
-    begun.catch(() => {});
     let value: T;
     try {
       value = await fn(tx as never);
-      await begun;
+      await r.begun;
     } catch (error) {
       if (committed) await (committed as Promise<unknown>).catch(() => {});
-      else await conn.unsafe("rollback").catch(() => {});
-      throw await begun.then(
+      else await r.send("rollback").catch(() => {});
+      throw await r.begun.then(
         () => error,
         (openingError: unknown) => openingError,
       );
@@ -182,6 +226,6 @@ export async function pipelinedStatement<T>(
       throw new Error(`the transaction did not commit (Postgres answered ${result.command})`);
     return value;
   } finally {
-    conn.release();
+    r.release();
   }
 }
