@@ -16,7 +16,7 @@ export interface LoadResult {
 export async function runWrk(run: string, args: string[]): Promise<LoadResult> {
   const { stdout } = await promisify(execFile)("wrk", ["--latency", ...args]);
   const ms = (label: string) => {
-    const m = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)$`, "m").exec(stdout);
+    const m = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(stdout);
     if (!m) throw new Error(`wrk printed no ${label}th percentile:\n${stdout}`);
     return Math.round(Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as "us" | "ms" | "s"] * 100) / 100;
   };

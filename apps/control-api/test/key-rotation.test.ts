@@ -1,7 +1,8 @@
 import { rotatePlatformKey } from "@berth/db";
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApi, type TestApi } from "../src/testing";
+import { loadAccessTokens } from "../src/auth/access-tokens";
+import { createTestApi, TEST_PUBLIC_URL, type TestApi } from "../src/testing";
 
 let api: TestApi;
 let admin: Awaited<ReturnType<TestApi["tenant"]>>;
@@ -58,5 +59,24 @@ describe("signing key rotation", () => {
     } finally {
       await later.close();
     }
+  });
+
+  it("remembers a verified token only while it is valid: expired, or altered by a character, it is refused", async () => {
+    const tokens = await loadAccessTokens(api.deps.db, api.deps.master, {
+      issuer: TEST_PUBLIC_URL,
+      ttlSeconds: 1,
+    });
+    const { accessToken } = await tokens.issue({
+      tenantId: admin.tenantId,
+      principalId: admin.userId,
+      principalType: "user",
+    });
+    const first = await tokens.verify(accessToken);
+    expect(await tokens.verify(accessToken)).toEqual(first);
+    const last = accessToken.at(-2) === "A" ? "B" : "A";
+    const altered = `${accessToken.slice(0, -2)}${last}${accessToken.slice(-1)}`;
+    await expect(tokens.verify(altered)).rejects.toThrow(/invalid or expired/);
+    await new Promise((r) => setTimeout(r, first.expiresAt - Date.now() + 50));
+    await expect(tokens.verify(accessToken)).rejects.toThrow(/invalid or expired/);
   });
 });

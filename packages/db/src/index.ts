@@ -20,6 +20,7 @@ export {
   ping,
   systemStatement,
   type Tx,
+  tenantStatement,
   withChangeRecord,
   withSystem,
   withTenant,

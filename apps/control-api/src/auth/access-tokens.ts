@@ -16,9 +16,11 @@ export interface AccessClaims {
   sessionId?: string | undefined;
 }
 
+type VerifiedClaims = AccessClaims & { expiresAt: number; issuedAt: number };
+
 export interface AccessTokens {
   issue(claims: AccessClaims): Promise<{ accessToken: string; expiresIn: number }>;
-  verify(token: string): Promise<AccessClaims & { expiresAt: number; issuedAt: number }>;
+  verify(token: string): Promise<VerifiedClaims>;
   jwks(): Promise<JSONWebKeySet>;
 }
 
@@ -26,6 +28,8 @@ export interface AccessTokens {
 const KEY_CACHE_MS = 30_000;
 /** An unknown `kid` may trigger a reload at most this often (a flood of junk tokens cannot hammer the database). */
 const UNKNOWN_KID_RELOAD_MS = 5_000;
+/** Verified tokens remembered per replica (a few MB at most). */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /**
  * Access tokens for tenants' principals: EdDSA JWTs signed with the platform's active key.
@@ -43,6 +47,8 @@ export async function loadAccessTokens(
     privateKey: Awaited<ReturnType<typeof importPrivateKey>>;
     jwks: JSONWebKeySet;
     keySet: ReturnType<typeof createLocalJWKSet>;
+    /** The `kid`s of `jwks`. */
+    kids: Set<string>;
   };
   let loaded: Loaded | null = null;
   let lastForced = 0;
@@ -56,12 +62,20 @@ export async function loadAccessTokens(
       privateKey: await importPrivateKey(k.active.privatePkcs8),
       jwks,
       keySet: createLocalJWKSet(jwks),
+      kids: new Set(jwks.keys.map((j) => j.kid).filter((kid) => kid !== undefined)),
     };
     return loaded;
   }
   await keys();
 
   const fail = () => new UnauthenticatedError("the access token is invalid or expired");
+  /**
+   * Tokens already verified, by their exact text: a client sends the same token on every request
+   * for its lifetime, and a signature check costs more than the rest of an authorised read. A hit
+   * still needs its key in the current key set (a key withdrawn from the JWKS takes its tokens
+   * with it) and an unexpired token. Only valid tokens are stored, so junk cannot fill it.
+   */
+  const verified = new Map<string, { claims: VerifiedClaims; kid: string }>();
   async function check(token: string, k: Loaded) {
     return jwtVerify(token, k.keySet, {
       algorithms: [TOKEN_ALG],
@@ -93,9 +107,14 @@ export async function loadAccessTokens(
       return { accessToken, expiresIn: opts.ttlSeconds };
     },
     async verify(token) {
+      const current = await keys();
+      const known = verified.get(token);
+      if (known && current.kids.has(known.kid) && Date.now() < known.claims.expiresAt)
+        return { ...known.claims };
+      if (known) verified.delete(token);
       let result: Awaited<ReturnType<typeof check>>;
       try {
-        result = await check(token, await keys());
+        result = await check(token, current);
       } catch (error) {
         // A key rotated on another replica: reload once, rate-limited, and try again.
         const unknownKey = (error as { code?: string }).code === "ERR_JWKS_NO_MATCHING_KEY";
@@ -118,7 +137,7 @@ export async function loadAccessTokens(
       if (p.pty !== "user" && p.pty !== "serviceAccount") throw fail();
       if (p.akid !== undefined && typeof p.akid !== "string") throw fail();
       if (p.sid !== undefined && typeof p.sid !== "string") throw fail();
-      return {
+      const claims: VerifiedClaims = {
         tenantId: p.tid,
         principalId: p.sub,
         principalType: p.pty,
@@ -127,6 +146,15 @@ export async function loadAccessTokens(
         expiresAt: p.exp * 1000,
         issuedAt: p.iat * 1000,
       };
+      const kid = result.protectedHeader.kid;
+      if (kid !== undefined) {
+        if (verified.size >= VERIFIED_CACHE_SIZE) {
+          const oldest = verified.keys().next().value;
+          if (oldest !== undefined) verified.delete(oldest);
+        }
+        verified.set(token, { claims, kid });
+      }
+      return { ...claims };
     },
     async jwks() {
       return (await keys()).jwks;

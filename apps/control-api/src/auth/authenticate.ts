@@ -64,7 +64,7 @@ export async function authenticate(
   kind: AuthKind,
   authorization: string | undefined,
   sourceIp: string,
-  opts: { apiKeyBearer?: boolean | undefined } = {},
+  opts: { apiKeyBearer?: boolean | undefined; cost?: number } = {},
 ): Promise<Caller> {
   switch (kind) {
     case "public":
@@ -81,7 +81,7 @@ export async function authenticate(
         opts.apiKeyBearer && token.startsWith("brk_")
           ? await apiKeyClaims(deps, token)
           : await deps.tokens.verify(token);
-      await hit(deps.redis, deps.queues.prefix, principalWindows(deps, claims), "requests");
+      await hit(deps.redis, deps.queues.prefix, principalWindows(deps, claims), "requests", opts.cost ?? 1);
       return admittedUser(deps, claims);
     }
     case "node": {

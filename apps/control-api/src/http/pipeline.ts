@@ -20,6 +20,8 @@ export interface Scratch {
   leaveForeground?: () => void;
   /** The call's success entry was committed with its change (see auditedChange). */
   audited?: boolean;
+  /** Rate-limit units already charged when the caller was authenticated (default 1). */
+  charged?: number;
 }
 
 /**
@@ -84,8 +86,10 @@ async function authorizedRun(
       : execute;
   const cost = costOf(op, input);
   if (caller.kind !== "user" || cost === 1) return run();
-  // The first unit was counted when the caller was authenticated.
-  await hit(deps.redis, deps.queues.prefix, principalWindows(deps, caller), "requests", cost - 1);
+  // What was counted when the caller was authenticated (1 unit, or a read's whole cost).
+  const charged = scratch.charged ?? 1;
+  if (cost > charged)
+    await hit(deps.redis, deps.queues.prefix, principalWindows(deps, caller), "requests", cost - charged);
   if (cost < EXPENSIVE_COST) return run();
   scratch.leaveForeground?.();
   try {

@@ -9,7 +9,7 @@ import type { AppEnv } from "./context";
 import { toBerthError } from "./errors";
 import { enterForeground } from "./foreground";
 import { isLongPage, pageStream } from "./list-body";
-import { auditOutcome, authorizeAndRun, type Scratch } from "./pipeline";
+import { auditOutcome, authorizeAndRun, costOf, type Scratch } from "./pipeline";
 import { requestMetaOf } from "./request-meta";
 import { upgradeOf } from "./upgrade";
 
@@ -47,6 +47,18 @@ async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
   return input;
 }
 
+/** The validated input of a read, or undefined when it is not valid (refused later, in order). */
+async function earlyInput(c: Context, op: AnyOperation): Promise<unknown> {
+  try {
+    const raw = await restInput(c, op);
+    assertSafeInput(raw);
+    const parsed = op.input.safeParse(raw);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every operation of the catalog as a REST route: authenticate → validate → authorise → run → audit. */
 export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
   for (const op of Object.values(operations) as AnyOperation[]) {
@@ -54,14 +66,23 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
       const scratch: Scratch = { leaveForeground: enterForeground() };
       const meta = requestMetaOf(c, deps, scratch);
       try {
+        // A read's input is its path and query string: its whole cost is known before
+        // authentication charges it (one round trip to Redis, not two). Anything invalid is
+        // charged 1 and refused below, after authentication, as before.
+        const early = op.method === "GET" ? await earlyInput(c, op) : undefined;
+        scratch.charged = early === undefined ? 1 : costOf(op, early);
         const caller = await authenticate(deps, op.auth, meta.authorization, meta.sourceIp, {
           apiKeyBearer: op.apiKeyBearer,
+          cost: scratch.charged,
         });
         scratch.caller = caller;
         c.set("caller", caller);
-        const raw = await restInput(c, op);
-        assertSafeInput(raw);
-        const input = op.input.parse(raw);
+        let input = early;
+        if (input === undefined) {
+          const raw = await restInput(c, op);
+          assertSafeInput(raw);
+          input = op.input.parse(raw);
+        }
         const value = await authorizeAndRun(deps, op, caller, input, meta, scratch);
         if (op.transport === "websocket") {
           const slot = upgradeOf(c);

@@ -1,6 +1,6 @@
 import { instantSchema, newId } from "@berth/core";
 import { auditEvents, type ChangeRecord, withChangeRecord, withSystem, withTenant } from "@berth/db";
-import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
+import { and, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { PrincipalType } from "../auth/access-tokens";
 import type { Deps, UserCaller } from "../deps";
@@ -59,8 +59,16 @@ export async function auditedChange<T>(
   const record: ChangeRecord = {
     tenantId: entry.tenantId,
     committed: false,
-    write: async (tx) => {
-      await tx.insert(auditEvents).values(auditRow(deps, entry));
+    insertIfChanged: (changed) => {
+      const r = auditRow(deps, entry);
+      // One statement that inserts only when the transaction changed something (see ChangeRecord).
+      return sql`insert into ${auditEvents} (id, tenant_id, time, principal_id, principal_type, action,
+        resource, result, status, error_code, request_id, source_ip, user_agent, details)
+        select ${r.id}::text, ${r.tenantId}::text, ${r.time.toISOString()}::timestamptz,
+          ${r.principalId}::text, ${r.principalType}::text, ${r.action}::text, ${r.resource}::text,
+          ${r.result}::text, ${r.status}::text, ${r.errorCode}::text, ${r.requestId}::text,
+          ${r.sourceIp}::text, ${r.userAgent}::text, ${r.details == null ? null : JSON.stringify(r.details)}::jsonb
+        where ${changed}`;
     },
   };
   const value = await withChangeRecord(record, fn);

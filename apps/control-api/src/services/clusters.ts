@@ -6,6 +6,7 @@ import {
   joinTokens,
   recordEvent,
   type Tx,
+  tenantStatement,
   withTenant,
 } from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
@@ -43,7 +44,24 @@ export const clusterReply = z.strictObject({
   deletedAt: timestamp.nullable(),
 });
 
-function view(c: typeof clusters.$inferSelect): z.output<typeof clusterReply> {
+/** The columns a cluster's reply is made of (a list reads no more: no key material). */
+const viewColumns = {
+  id: clusters.id,
+  name: clusters.name,
+  tier: clusters.tier,
+  tags: clusters.tags,
+  scheduling: clusters.scheduling,
+  autoscalerProfile: clusters.autoscalerProfile,
+  status: clusters.status,
+  statusReason: clusters.statusReason,
+  createdAt: clusters.createdAt,
+  activeAt: clusters.activeAt,
+  deletedAt: clusters.deletedAt,
+};
+
+function view(
+  c: Pick<typeof clusters.$inferSelect, keyof typeof viewColumns>,
+): z.output<typeof clusterReply> {
   return {
     id: c.id,
     name: c.name,
@@ -145,9 +163,10 @@ export async function createCluster(
 export const listClustersInput = pageInput.extend({}).strict();
 
 export async function listClusters(deps: Deps, caller: UserCaller, input: z.infer<typeof listClustersInput>) {
-  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
+  // One query: one round trip (tenantStatement).
+  const rows = await tenantStatement(deps.db, caller.tenantId, (tx) =>
     tx
-      .select()
+      .select(viewColumns)
       .from(clusters)
       .where(
         and(eq(clusters.tenantId, caller.tenantId), input.cursor ? lt(clusters.id, input.cursor) : undefined),
