@@ -9,8 +9,8 @@ import * as schema from "./schema";
 /**
  * The database as the apps see it: queries run as the tenant role (`berth_app`, row-level security
  * by tenant), and `$system` is a separate pool of the system role (`berth_system`) that only
- * `withSystem` and `systemStatement` use. The tenant role cannot become the system role, so nothing a tenant's request
- * runs can read across tenants.
+ * `withSystem` and `systemStatement` use. The tenant role cannot become the system role, so
+ * nothing a tenant's request runs can read across tenants.
  */
 export type Db = PostgresJsDatabase<typeof schema> & {
   $client: postgres.Sql;
