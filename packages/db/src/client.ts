@@ -3,7 +3,7 @@ import { FairSemaphore } from "@berth/core";
 import { type SQL, sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { pipelinedStatement, pipelinedTransaction, preparing } from "./pipelined";
+import { preparing } from "./prepared";
 import * as schema from "./schema";
 
 /**
@@ -91,7 +91,7 @@ export interface ChangeRecord {
   readonly tenantId: string;
   /**
    * The INSERT of the record, guarded by `changed` (true once the transaction has written a row):
-   * `insert … select … where ${changed}`. It is sent with the transaction's COMMIT.
+   * `insert … select … where ${changed}`. It runs just before the transaction's COMMIT.
    */
   insertIfChanged(changed: SQL): SQL;
   /** Set once a transaction that wrote the record has committed. */
@@ -105,12 +105,6 @@ export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>):
   return changeRecord.run(record, fn);
 }
 
-/** What scopes a transaction to a tenant: row-level security reads it (migrations' policies). */
-const tenantSetting = (tenantId: string) => ({
-  text: "select set_config('berth.tenant_id', $1, true)",
-  params: [tenantId],
-});
-
 /** Whether the transaction has written a row: it has a transaction id only once it has. */
 const CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
 
@@ -119,46 +113,23 @@ const CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
  * tenant's rows, so a query that forgets its `where tenant_id = …` still sees nothing of others.
  * Connections are handed out fairly: one tenant holds at most half of the pool, and when tenants
  * wait, freed connections go to them in turn (a flood of one tenant's queries queues behind itself).
- * BEGIN and the tenant's setting travel with `fn`'s first statement, a pending change record with
- * COMMIT (see pipelined.ts): a one-query read is two round trips.
+ * A pending change record is written, if the transaction changed something, just before COMMIT.
  */
 export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const run = () => {
+  const run = async () => {
     const record = changeRecord.getStore();
-    return pipelinedTransaction(
-      db,
-      db.$client,
-      tenantSetting(tenantId),
-      (tx) => insideTenantTransaction.run(true, () => fn(tx as unknown as Tx)),
-      () =>
-        record && !record.committed && record.tenantId === tenantId
-          ? {
-              statement: record.insertIfChanged(CHANGED),
-              done: (wrote) => {
-                if (wrote) record.committed = true;
-              },
-            }
-          : null,
-    );
+    let recorded = false;
+    const value = await db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
+      const value = await insideTenantTransaction.run(true, () => fn(tx));
+      if (record && !record.committed && record.tenantId === tenantId)
+        recorded = (await tx.execute(record.insertIfChanged(CHANGED))).count > 0;
+      return value;
+    });
+    if (record && recorded) record.committed = true;
+    return value;
   };
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
-  if (insideTenantTransaction.getStore()) return run();
-  return db.$fair.run(tenantId, run);
-}
-
-/**
- * One statement of a tenant (`fn` runs exactly one: a read such as a list's query), with row-level
- * security as in `withTenant`, in a single round trip: BEGIN, the tenant's setting, the statement
- * and COMMIT are sent together. Within a write that records its change (withChangeRecord) it is
- * `withTenant`.
- */
-export async function tenantStatement<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  // A write's pending record goes with the transaction that changes something: see withTenant.
-  if (changeRecord.getStore()) return withTenant(db, tenantId, fn);
-  const run = () =>
-    pipelinedStatement(db, db.$client, tenantSetting(tenantId), (tx) =>
-      insideTenantTransaction.run(true, () => fn(tx as unknown as Tx)),
-    );
   if (insideTenantTransaction.getStore()) return run();
   return db.$fair.run(tenantId, run);
 }

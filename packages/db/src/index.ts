@@ -20,7 +20,6 @@ export {
   ping,
   systemStatement,
   type Tx,
-  tenantStatement,
   withChangeRecord,
   withSystem,
   withTenant,

@@ -6,7 +6,6 @@ import {
   joinTokens,
   recordEvent,
   type Tx,
-  tenantStatement,
   withTenant,
 } from "@berth/db";
 import { and, desc, eq, lt, ne, sql } from "drizzle-orm";
@@ -163,8 +162,7 @@ export async function createCluster(
 export const listClustersInput = pageInput.extend({}).strict();
 
 export async function listClusters(deps: Deps, caller: UserCaller, input: z.infer<typeof listClustersInput>) {
-  // One query: one round trip (tenantStatement).
-  const rows = await tenantStatement(deps.db, caller.tenantId, (tx) =>
+  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
     tx
       .select(viewColumns)
       .from(clusters)
