@@ -16,11 +16,11 @@ import { join } from "node:path";
 import { createTestApi } from "@berth/control-api/testing";
 import { createTestDatabase, ensureTemplate } from "@berth/db/testing";
 import { serve } from "@hono/node-server";
+import { json } from "./flags";
 import { type LoadResult, runWrk } from "./wrk";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const json = process.argv.includes("--json");
 const log = (line: string) => {
   if (!json) process.stdout.write(`${line}\n`);
 };

@@ -12,20 +12,11 @@
  *   npm run bench:heartbeats -- --json                      # table, then one JSON line last
  */
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
-import { poll, start } from "../e2e/support";
-import { processUsage, startStack } from "./stack";
+import { flag, json } from "./flags";
+import { hollowCluster, processUsage, startStack } from "./stack";
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const json = args.includes("--json");
 const NODES = flag("--nodes", 5_000);
 const MINUTES = flag("--minutes", 10);
 const unlimited = "100000000";
@@ -38,44 +29,13 @@ const stack = await startStack({
     RATE_LIMIT_PER_TENANT_PER_MINUTE: unlimited,
   },
 });
-const { api, provisioner, db, call, url } = stack;
-const stateDir = await mkdtemp(join(tmpdir(), "berth-heartbeats-"));
+const { api, provisioner, db, url } = stack;
 const rows = (q: ReturnType<typeof sql>) => systemRows(db.db, q);
 const count = async (q: ReturnType<typeof sql>) => Number((await rows(q))[0]?.n ?? 0);
-
-const email = "heartbeats@bench.test";
-const password = "correct horse battery staple";
-await call("POST", "/v1/signup", undefined, { tenantName: "heartbeats", email, password });
-const token = (await call("POST", "/v1/auth/token", undefined, { email, password })).accessToken as string;
-const clusterId = (await call("POST", "/v1/clusters", token, { name: "beat" })).id as string;
-await poll(
-  "the cluster active",
-  async () => (await call("GET", `/v1/clusters/${clusterId}`, token)).status === "active",
-);
-const joinToken = (
-  await call("POST", `/v1/clusters/${clusterId}/join-tokens`, token, { maxUses: NODES, ttlSeconds: 3600 })
-).token as string;
-
-const joinStarted = performance.now();
-const hollow = stack.also(
-  start(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "apps/node-agent/src/index.ts",
-      ...["--server", url, "--join-token", joinToken, "--name", "hollow", "--state-dir", stateDir],
-      ...["--hollow", String(NODES)],
-    ],
-    { LOG_LEVEL: "warn" },
-  ),
-);
-await poll(
-  `${NODES} hollow nodes ready`,
-  async () => (await count(sql`select count(*) as n from nodes where status = 'ready'`)) === NODES,
-  30 * 60_000,
-);
-const joinSeconds = (performance.now() - joinStarted) / 1000;
+const { clusterId, hollow, joinSeconds, stop } = await hollowCluster(stack, {
+  tenant: "heartbeats",
+  nodes: NODES,
+});
 // Joining is over; what follows is the steady state.
 await new Promise((r) => setTimeout(r, 10_000));
 
@@ -97,14 +57,17 @@ async function heartbeatsAnswered(): Promise<number> {
 const notReady = () =>
   count(sql`select count(*) as n from events where cluster_id = ${clusterId} and reason = 'NodeNotReady'`);
 
-const before = {
+/** What the run is measured by, read before and after it. */
+const snapshot = async () => ({
   api: await processUsage(api),
   provisioner: await processUsage(provisioner),
   hollow: await processUsage(hollow),
   postgres: await postgres(),
   heartbeats: await heartbeatsAnswered(),
   notReady: await notReady(),
-};
+});
+
+const before = await snapshot();
 const started = performance.now();
 let lowestReady = NODES;
 const deadline = started + MINUTES * 60_000;
@@ -116,14 +79,7 @@ while (performance.now() < deadline) {
   );
 }
 const seconds = (performance.now() - started) / 1000;
-const after = {
-  api: await processUsage(api),
-  provisioner: await processUsage(provisioner),
-  hollow: await processUsage(hollow),
-  postgres: await postgres(),
-  heartbeats: await heartbeatsAnswered(),
-  notReady: await notReady(),
-};
+const after = await snapshot();
 
 const share = (a: { cpuSeconds: number }, b: { cpuSeconds: number }) =>
   +((b.cpuSeconds - a.cpuSeconds) / seconds).toFixed(3);
@@ -148,8 +104,7 @@ const result = {
   lowestReady,
 };
 console.table([result]);
-await stack.stop();
-await rm(stateDir, { recursive: true, force: true });
+await stop();
 await db.drop();
 if (json) console.log(JSON.stringify(result));
 process.exit(0);

@@ -14,14 +14,9 @@ import { testRedisUrl } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { poll } from "../e2e/support";
+import { flag, json } from "./flags";
 import { processUsage, startStack } from "./stack";
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const json = args.includes("--json");
 const TENANTS = flag("--tenants", 1_000);
 const CLUSTERS = flag("--clusters", 10_000);
 const IDLE_S = flag("--idle", 60);

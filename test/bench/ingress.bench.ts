@@ -25,13 +25,13 @@ import { freePort, poll } from "../e2e/support";
 import { hostPortBlock, startAgents } from "../integration/agent-support";
 import { startPlatform } from "../integration/harness";
 import { ingress, selfSigned, tlsSecret } from "../integration/tls-support";
+import { json } from "./flags";
 import { type LoadResult, runWrk } from "./wrk";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 /** Worker threads the load runs in (each with CONNECTIONS / WORKERS loops). */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
-const json = process.argv.includes("--json");
 const log = (...a: unknown[]) => {
   if (!json) console.log(...a);
 };

@@ -14,12 +14,12 @@ import { generateMasterKey, newId } from "@berth/core";
 import { createTestDatabase, ensureTemplate, systemRows, testRedisUrl } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
 import { freePort, poll, start } from "../e2e/support";
+import { json } from "./flags";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 /** B reads as a dashboard or controller would: 20 times a second (well within its own limits). */
 const B_INTERVAL_MS = 50;
 const FLOODERS = 6;
-const json = process.argv.includes("--json");
 
 await ensureTemplate();
 const db = await createTestDatabase();

@@ -14,20 +14,12 @@
  * Times come from polling the database every 50 ms, so each is late by up to that much.
  */
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
-import { poll, start } from "../e2e/support";
-import { processUsage, startStack } from "./stack";
+import { poll } from "../e2e/support";
+import { flag, json } from "./flags";
+import { hollowCluster, processUsage, startStack } from "./stack";
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const json = args.includes("--json");
 const NODES = flag("--nodes", 5_000);
 const PLACED = flag("--placed", 1_000);
 const PODS = flag("--pods", 1_000);
@@ -42,56 +34,18 @@ const stack = await startStack({
     RATE_LIMIT_PER_TENANT_PER_MINUTE: "1000000",
   },
 });
-const { api, provisioner, db, call, url } = stack;
-const stateDir = await mkdtemp(join(tmpdir(), "berth-pipeline-"));
-const stopAll = async () => {
-  await stack.stop();
-  await rm(stateDir, { recursive: true, force: true });
-};
-
-const email = "pipeline@bench.test";
-const password = "correct horse battery staple";
-await call("POST", "/v1/signup", undefined, { tenantName: "pipeline", email, password });
-const token = (await call("POST", "/v1/auth/token", undefined, { email, password })).accessToken as string;
-const clusterId = (await call("POST", "/v1/clusters", token, { name: "scale" })).id as string;
-await poll(
-  "the cluster active",
-  async () => (await call("GET", `/v1/clusters/${clusterId}`, token)).status === "active",
-);
-const joinToken = (
-  await call("POST", `/v1/clusters/${clusterId}/join-tokens`, token, { maxUses: NODES, ttlSeconds: 3600 })
-).token as string;
-
-const joinStarted = performance.now();
-stack.also(
-  start(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "apps/node-agent/src/index.ts",
-      ...["--server", url, "--join-token", joinToken, "--name", "hollow", "--state-dir", stateDir],
-      ...[
-        "--hollow",
-        String(NODES),
-        "--cpu",
-        "16000",
-        "--memory",
-        String(64 * 1024 ** 3),
-        "--max-pods",
-        "110",
-      ],
-    ],
-    { LOG_LEVEL: "warn" },
-  ),
-);
+const { api, provisioner, db, call } = stack;
+const {
+  token,
+  clusterId,
+  joinSeconds,
+  stop: stopAll,
+} = await hollowCluster(stack, {
+  tenant: "pipeline",
+  nodes: NODES,
+  agentArgs: ["--cpu", "16000", "--memory", String(64 * 1024 ** 3), "--max-pods", "110"],
+});
 const count = async (query: ReturnType<typeof sql>) => Number((await systemRows(db.db, query))[0]?.n ?? 0);
-await poll(
-  `${NODES} hollow nodes ready`,
-  async () => (await count(sql`select count(*) as n from nodes where status = 'ready'`)) === NODES,
-  30 * 60_000,
-);
-const joinSeconds = (performance.now() - joinStarted) / 1000;
 
 const container = {
   name: "app",

@@ -25,14 +25,9 @@ import { dismantleNodeNetwork } from "@berth/node-agent/network";
 import { containersOf, engine, freePort, hostPortBlock, type Proc, poll, ROOT, start } from "../e2e/support";
 import { listening, metricValue, pinnedDeployment, startAgents } from "../integration/agent-support";
 import { startPlatform } from "../integration/harness";
+import { flag, json } from "./flags";
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
 const SECONDS = flag("--seconds", 5);
-const json = args.includes("--json");
 const HERE = join(ROOT, "test/bench/service-path");
 
 const p = await startPlatform();

@@ -1,7 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generateMasterKey } from "@berth/core";
-import { createTestDatabase, ensureTemplate, type TestDatabase, testRedisUrl } from "@berth/db/testing";
+import {
+  createTestDatabase,
+  ensureTemplate,
+  systemRows,
+  type TestDatabase,
+  testRedisUrl,
+} from "@berth/db/testing";
+import { sql } from "drizzle-orm";
 import { freePort, type Proc, poll, start } from "../e2e/support";
 
 /**
@@ -98,5 +107,65 @@ export async function processUsage(
     cpuSeconds: ticks / 100,
     rssMiB: Math.round(kib("VmRSS") / 1024),
     peakRssMiB: Math.round(kib("VmHWM") / 1024),
+  };
+}
+
+/**
+ * One tenant signed up through the API with an active cluster, and `nodes` hollow nodes (one
+ * process of the real node agent, `--hollow`, given `agentArgs` too) joined to it: resolves once
+ * every node is ready, with the seconds that took. The nodes' state directory goes with `stop()`.
+ */
+export async function hollowCluster(
+  stack: Stack,
+  opts: { tenant: string; nodes: number; agentArgs?: string[] },
+): Promise<{ token: string; clusterId: string; hollow: Proc; joinSeconds: number; stop(): Promise<void> }> {
+  const { call } = stack;
+  const email = `${opts.tenant}@bench.test`;
+  const password = "correct horse battery staple";
+  await call("POST", "/v1/signup", undefined, { tenantName: opts.tenant, email, password });
+  const token = (await call("POST", "/v1/auth/token", undefined, { email, password })).accessToken as string;
+  const clusterId = (await call("POST", "/v1/clusters", token, { name: "bench" })).id as string;
+  await poll(
+    "the cluster active",
+    async () => (await call("GET", `/v1/clusters/${clusterId}`, token)).status === "active",
+  );
+  const joinToken = (
+    await call("POST", `/v1/clusters/${clusterId}/join-tokens`, token, {
+      maxUses: opts.nodes,
+      ttlSeconds: 3600,
+    })
+  ).token as string;
+  const stateDir = await mkdtemp(join(tmpdir(), `berth-${opts.tenant}-`));
+  const started = performance.now();
+  const hollow = stack.also(
+    start(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "apps/node-agent/src/index.ts",
+        ...["--server", stack.url, "--join-token", joinToken, "--name", "hollow", "--state-dir", stateDir],
+        ...["--hollow", String(opts.nodes), ...(opts.agentArgs ?? [])],
+      ],
+      { LOG_LEVEL: "warn" },
+    ),
+  );
+  await poll(
+    `${opts.nodes} hollow nodes ready`,
+    async () =>
+      Number(
+        (await systemRows(stack.db.db, sql`select count(*) as n from nodes where status = 'ready'`))[0]?.n,
+      ) === opts.nodes,
+    30 * 60_000,
+  );
+  return {
+    token,
+    clusterId,
+    hollow,
+    joinSeconds: (performance.now() - started) / 1000,
+    async stop() {
+      await stack.stop();
+      await rm(stateDir, { recursive: true, force: true });
+    },
   };
 }

@@ -142,3 +142,11 @@ export async function answerOf(hostPort: number): Promise<string | null> {
   );
   return res?.ok ? await res.text() : null;
 }
+
+/** A pod as the API lists it, in what these tests read of it. */
+export interface PodView {
+  name: string;
+  phase: string;
+  nodeId: string | null;
+  hostPorts: number[];
+}

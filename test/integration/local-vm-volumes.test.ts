@@ -4,7 +4,7 @@ import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./ec2-support";
-import { answerOf, type LocalVmPlatform, startLocalVmPlatform } from "./local-vm-support";
+import { answerOf, type LocalVmPlatform, type PodView, startLocalVmPlatform } from "./local-vm-support";
 
 /**
  * A PersistentVolumeClaim on a local-vm pool, against real QEMU: the claim gets a qcow2 disk, the
@@ -24,12 +24,6 @@ afterAll(async () => {
   await p?.close();
 });
 
-interface PodView {
-  name: string;
-  phase: string;
-  nodeId: string | null;
-  hostPorts: number[];
-}
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** A web server whose page is a file on the claim, written once by the first pod that mounts it. */

@@ -6,7 +6,13 @@ import { createLocalVmProvider } from "@berth/provisioner/local-vm";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./ec2-support";
-import { answerOf, demoFromRegistry, type LocalVmPlatform, startLocalVmPlatform } from "./local-vm-support";
+import {
+  answerOf,
+  demoFromRegistry,
+  type LocalVmPlatform,
+  type PodView,
+  startLocalVmPlatform,
+} from "./local-vm-support";
 
 /**
  * A local-vm node pool against real QEMU, as a user drives it: two VMs boot the guest image
@@ -27,12 +33,6 @@ afterAll(async () => {
   await p?.close();
 });
 
-interface PodView {
-  name: string;
-  phase: string;
-  nodeId: string | null;
-  hostPorts: number[];
-}
 interface NodeView {
   id: string;
   name: string;
