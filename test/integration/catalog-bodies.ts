@@ -32,6 +32,9 @@ export const kindBodies: Record<string, Record<string, unknown>> = {
       ingress: [{ from: [{ podSelector: { matchLabels: { role: "client" } } }], ports: [{ port: 8080 }] }],
     },
   },
+  "persistentvolumeclaims.upsert": {
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+  },
   "horizontalpodautoscalers.upsert": {
     spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" }, maxReplicas: 3 },
   },
