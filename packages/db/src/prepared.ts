@@ -9,11 +9,7 @@ import type postgres from "postgres";
  * drizzle runs prepared. The texts are the code's own (values travel as parameters), so a
  * connection holds a bounded set, dropped when postgres.js recycles it (its `max_lifetime`).
  */
-export function preparing<C extends postgres.Sql | postgres.TransactionSql | postgres.ReservedSql>(
-  client: C,
-  savepoint: (fn: (c: postgres.Sql) => Promise<unknown>) => Promise<unknown> = (fn) =>
-    (client as postgres.TransactionSql).savepoint((c) => fn(preparing(c))),
-): postgres.Sql {
+export function preparing(client: postgres.Sql | postgres.TransactionSql): postgres.Sql {
   const wrapped = {
     // drizzle reads the parsers and serializers (every scope of a client shares them).
     options: (client as postgres.Sql).options,
@@ -21,7 +17,8 @@ export function preparing<C extends postgres.Sql | postgres.TransactionSql | pos
       client.unsafe(query, params, { ...opts, prepare: true }),
     begin: (fn: (c: postgres.Sql) => Promise<unknown>) =>
       (client as postgres.Sql).begin((c) => fn(preparing(c))),
-    savepoint,
+    savepoint: (fn: (c: postgres.Sql) => Promise<unknown>) =>
+      (client as postgres.TransactionSql).savepoint((c) => fn(preparing(c))),
   };
   return wrapped as unknown as postgres.Sql;
 }
