@@ -102,7 +102,7 @@ describe("an installed node agent", () => {
         BERTH_AGENT_DIR: join(dir, "agent"),
         BERTH_NO_SYSTEMD: "1",
         CONTAINER_HOST,
-        LOG_LEVEL: "info",
+        LOG_LEVEL: "debug",
       },
     );
     await agentProc.waitForOutput(/\(checksum verified\)/, 15_000);

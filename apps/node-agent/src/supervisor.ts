@@ -290,10 +290,12 @@ export class PodSupervisor {
   private async syncPod(podId: string): Promise<void> {
     const started = this.now();
     const rec = this.record(podId);
-    const a = this.desired.get(podId);
     const filter = { [CONTAINER_LABELS.node]: this.identity.nodeId, [CONTAINER_LABELS.pod]: podId };
     rec.containers = await this.runtime.list(filter);
     if (rec.terminating) return;
+    // Read after the look, not before: assignments that arrived meanwhile (a restarted agent's
+    // first ones, while it looks at the pods it adopts) decide, never the empty list before them.
+    const a = this.desired.get(podId);
     const remove = this.leaving || !a || a.action === "stop" || rec.evicted !== null;
     if (remove) {
       // Pods nobody assigned are only removed once a full list of assignments arrived.
@@ -335,7 +337,10 @@ export class PodSupervisor {
           rec.terminating = false;
         });
       },
-      { requeue: false },
+      // Once removed, only a pod that should run after all (assigned again meanwhile) gets more work.
+      {
+        requeue: () => !this.leaving && this.desired.get(rec.podId)?.action === "run" && rec.evicted === null,
+      },
     );
   }
 
@@ -348,8 +353,13 @@ export class PodSupervisor {
     this.records.delete(podId);
   }
 
-  /** Runs `fn` outside the work queue; then the pod is looked at again (or, being removed, forgotten when gone). */
-  private detach(podId: string, what: string, fn: () => Promise<void>, o: { requeue?: boolean } = {}): void {
+  /** Runs `fn` outside the work queue; then the pod is looked at again (unless `requeue` says not), or forgotten when gone. */
+  private detach(
+    podId: string,
+    what: string,
+    fn: () => Promise<void>,
+    o: { requeue?: () => boolean } = {},
+  ): void {
     const run = fn()
       .catch((error: unknown) =>
         this.opts.logger.warn({ podId, err: (error as Error).message }, `${what} failed`),
@@ -364,7 +374,7 @@ export class PodSupervisor {
           rec.fingerprint = fingerprintOf(rec.containers);
           this.forgetIfGone(podId);
         }
-        if (!this.stopped && o.requeue !== false) this.queue.enqueue(podId);
+        if (!this.stopped && (o.requeue?.() ?? true)) this.queue.enqueue(podId);
         this.changed();
       });
     this.inFlight.add(run);

@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { CONTAINER_LABELS } from "@berth/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ContainerRuntime } from "../runtime";
 import { freePort, httpGet } from "../runtime/conformance-helpers";
 import { createEngineClient } from "../runtime/engine-http";
 import { SANDBOX_CONTAINER, SANDBOX_IMAGE } from "./sandbox";
@@ -201,6 +202,41 @@ describe("the pod's sandbox", () => {
 
       after.supervisor.setAssignments([]);
       await until("gone", async () => (await podContainers(after, p.podId)).length === 0);
+    } finally {
+      await after.close();
+      await before.close();
+    }
+  }, 90_000);
+
+  it("an agent that starts again and looks at its pods before its assignments arrive stops none of them", async () => {
+    const before = await startNode("early");
+    const p = twoContainers("early");
+    before.supervisor.setAssignments([p]);
+    await until("running", () => reportOf(before, p.podId)?.phase === "Running");
+    const running = await ids(before, p.podId);
+    await before.supervisor.stop();
+
+    // The restarted agent's first look at the pod is slow (a loaded engine); its assignments
+    // arrive while that look is still under way.
+    let release: () => void = () => {};
+    const slow = new Promise<void>((r) => (release = r));
+    const held: ContainerRuntime = {
+      ...runtime,
+      async list(filter) {
+        if (filter?.[CONTAINER_LABELS.pod]) await slow;
+        return runtime.list(filter);
+      },
+    };
+    const after = await startNode("early", before, held);
+    try {
+      // The look finds the pod's containers and sets it to work, which waits on its own look.
+      await after.supervisor.observe();
+      after.supervisor.setAssignments([p]);
+      release();
+      await after.supervisor.idle();
+      await until("reported running", () => reportOf(after, p.podId)?.phase === "Running");
+      expect(await ids(after, p.podId)).toEqual(running);
+      expect(after.events.filter((e) => e.reason === "Killing" || e.reason === "Created")).toEqual([]);
     } finally {
       await after.close();
       await before.close();

@@ -16,6 +16,7 @@ import {
   type PodReport,
 } from "@berth/protocol";
 import { testSettings } from "../env";
+import type { ContainerRuntime } from "../runtime";
 import { CONFORMANCE_IMAGE, ensureConformanceImage } from "../runtime/conformance-image";
 import { createDockerEngineRuntime } from "../runtime/docker-engine";
 import { createEngineClient } from "../runtime/engine-http";
@@ -35,8 +36,15 @@ export interface Node {
   close(): Promise<void>;
 }
 
-/** `same`: the node of an agent before this one (its id and pods directory), as a restarted agent has. */
-export async function startNode(name: string, same?: Pick<Node, "nodeId" | "podsDir">): Promise<Node> {
+/**
+ * `same`: the node of an agent before this one (its id and pods directory), as a restarted agent
+ * has; `through`: the runtime the supervisor uses (the real one by default).
+ */
+export async function startNode(
+  name: string,
+  same?: Pick<Node, "nodeId" | "podsDir">,
+  through: ContainerRuntime = runtime,
+): Promise<Node> {
   const engine = createEngineClient({ url });
   await ensureConformanceImage(engine);
   await ensureConformanceImage(engine, { image: USER_IMAGE, user: "1234:2345" });
@@ -44,7 +52,7 @@ export async function startNode(name: string, same?: Pick<Node, "nodeId" | "pods
   const podsDir = same?.podsDir ?? (await mkdtemp(join(tmpdir(), `berth-${name}-`)));
   const events: PodEvent[] = [];
   const supervisor: PodSupervisor = new PodSupervisor(
-    runtime,
+    through,
     { nodeId, clusterId: "cl_test", installationId: `inst${randomBytes(6).toString("hex")}` },
     {
       publishAddress: "127.0.0.1",
