@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { AccessTokens, PrincipalType } from "./auth/access-tokens";
 import type { AdmissionCache } from "./auth/admission-cache";
 import type { AdmissionFacts, AttachedPolicy } from "./auth/authorize";
+import type { AdmittedNode } from "./auth/node-credentials";
 import type { AssignmentHub } from "./push/hub";
 import type { AgentSource } from "./services/agent-bundle";
 import type { RegistryTokenSettings } from "./services/registry-token";
@@ -51,6 +52,8 @@ export interface Deps {
   readonly assignments: AssignmentHub;
   /** What admits principals' tokens, cached until Postgres says it changed (auth/admission-cache.ts). */
   readonly admissions: AdmissionCache<AdmissionFacts>;
+  /** Node credentials already verified, cached until Postgres says their cluster's keys or nodes changed (auth/node-credentials.ts). */
+  readonly nodeCredentials: AdmissionCache<AdmittedNode>;
   /** Logs and exec relayed between clients and node agents over Redis (streams/). */
   readonly streams: Streams;
   /** The node agent this control plane serves, installs and announces to agents (self-update). */

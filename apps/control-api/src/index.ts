@@ -6,7 +6,7 @@ import { closeDb, createDb } from "@berth/db";
 import { serve } from "@hono/node-server";
 import { API_REDIS_OPTIONS, createApp, createMetricsApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
-import { admissionCacheFor } from "./auth/authorize";
+import { authCachesFor } from "./auth/authorize";
 import type { Deps } from "./deps";
 import { parseEnv } from "./env";
 import { attachWebSockets } from "./http/upgrade";
@@ -94,7 +94,7 @@ const deps: Deps = {
   }),
   now: () => new Date(),
   assignments,
-  admissions: admissionCacheFor(assignments, metricsRegistry),
+  ...authCachesFor(assignments, metricsRegistry),
   streams,
   agent: builtAgentSource(),
 };

@@ -18,7 +18,7 @@ import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import { API_REDIS_OPTIONS, createApp } from "./app";
 import { loadAccessTokens } from "./auth/access-tokens";
-import { admissionCacheFor } from "./auth/authorize";
+import { authCachesFor } from "./auth/authorize";
 import type { Deps, Limits } from "./deps";
 import type { AppEnv } from "./http/context";
 import { attachWebSockets } from "./http/upgrade";
@@ -161,7 +161,7 @@ export async function createTestApi(
     // Every reply of every test is checked against its operation's documented schema.
     checkReplies: true,
     assignments,
-    admissions: admissionCacheFor(assignments, metricsRegistry),
+    ...authCachesFor(assignments, metricsRegistry),
     streams,
     agent: opts.agent ?? builtAgentSource(),
     registry: opts.registry ?? null,

@@ -1,6 +1,10 @@
+import { generateSigningKey } from "@berth/core";
+import { clusters, withSystem } from "@berth/db";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdmissionCache } from "../src/auth/admission-cache";
 import { createTestApi, type TestApi } from "../src/testing";
+import { tenantWithNode } from "./workload-support";
 
 /**
  * The admission cache: two control-api replicas on one Postgres; a token admitted (and cached) on
@@ -28,9 +32,9 @@ async function newUser(email: string) {
   return { id: r.body.id as string, token: t.body.accessToken as string };
 }
 
-async function lookups(api: TestApi, result: "hit" | "miss"): Promise<number> {
+async function lookups(api: TestApi, result: "hit" | "miss", cache = "principal"): Promise<number> {
   const m = await api.deps.metrics.getSingleMetric("berth_admission_cache_lookups_total")?.get();
-  return m?.values.find((v) => v.labels.result === result)?.value ?? 0;
+  return m?.values.find((v) => v.labels.result === result && v.labels.cache === cache)?.value ?? 0;
 }
 
 /** Milliseconds until `status` answers `want` on replica B (polled every 10 ms, at most 3 s). */
@@ -84,6 +88,62 @@ describe("admission, cached per replica", () => {
       `attached on A → allowed on B after ${allowedMs.toFixed(1)} ms; detached → denied after ${deniedMs.toFixed(1)} ms\n`,
     );
     expect(Math.max(allowedMs, deniedMs)).toBeLessThan(1_000);
+  });
+});
+
+describe("node credentials, cached per replica", () => {
+  const heartbeat = (api: TestApi, credential: string) =>
+    api.call("POST", "/v1/nodes/heartbeat", { token: credential, body: {} });
+
+  it("answers a node's next requests without verifying its credential again", async () => {
+    const n = await tenantWithNode(a, "node-cached");
+    expect((await heartbeat(b, n.credential)).status).toBe(200);
+    const [hits, misses] = [await lookups(b, "hit", "node"), await lookups(b, "miss", "node")];
+    for (let i = 0; i < 5; i++) expect((await heartbeat(b, n.credential)).status).toBe(200);
+    expect(await lookups(b, "hit", "node")).toBe(hits + 5);
+    expect(await lookups(b, "miss", "node")).toBe(misses);
+  });
+
+  it("a node that left through replica A is refused on replica B within a second", async () => {
+    const n = await tenantWithNode(a, "node-left");
+    expect((await heartbeat(b, n.credential)).status).toBe(200);
+    const left = await a.call("POST", "/v1/nodes/sync", {
+      token: n.credential,
+      body: { pods: [], left: true },
+    });
+    expect(left.status, left.text).toBe(200);
+    const ms = await msUntil(401, async () => (await heartbeat(b, n.credential)).status);
+    process.stdout.write(`node left on A → refused on B after ${ms.toFixed(1)} ms\n`);
+    expect(ms).toBeLessThan(1_000);
+  });
+
+  it("a cluster key replaced (the old one retired) refuses the old credentials on replica B within a second", async () => {
+    const n = await tenantWithNode(a, "node-rekeyed");
+    expect((await heartbeat(b, n.credential)).status).toBe(200);
+    const key = await generateSigningKey();
+    await withSystem(a.deps.db, (tx) =>
+      tx
+        .update(clusters)
+        .set({ signingPublicJwk: JSON.stringify(key.publicJwk), signingKid: key.kid })
+        .where(eq(clusters.id, n.clusterId)),
+    );
+    const ms = await msUntil(401, async () => (await heartbeat(b, n.credential)).status);
+    process.stdout.write(
+      `cluster key replaced on A → old credential refused on B after ${ms.toFixed(1)} ms\n`,
+    );
+    expect(ms).toBeLessThan(1_000);
+  });
+
+  it("a credential past its expiry is refused even when cached", async () => {
+    const n = await tenantWithNode(a, "node-expiring");
+    expect((await heartbeat(b, n.credential)).status).toBe(200);
+    const cached = await b.deps.nodeCredentials.get(n.clusterId, n.credential, async () => {
+      throw new Error("not cached");
+    });
+    expect(cached.node.nodeId).toBe(n.nodeId);
+    // Its entry ends where the credential does: made to end now, the next request is refused.
+    cached.until = Date.now();
+    expect((await heartbeat(b, n.credential)).status).toBe(401);
   });
 });
 

@@ -1,46 +1,17 @@
-import { encryptSecret, generateSigningKey } from "@berth/core";
-import { clusters, deployments, events, type PodTemplate, podMetrics, withSystem } from "@berth/db";
+import { deployments, events, type PodTemplate, podMetrics, withSystem } from "@berth/db";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../src/testing";
-import { addPod, tenantWithCluster, userWith } from "./workload-support";
+import { addPod, tenantWithNode, userWith } from "./workload-support";
 
 /** The metrics pipeline's API: node batches in; top, series and Prometheus out; tenants apart. */
 let api: TestApi;
-type Tenant = Awaited<ReturnType<typeof tenantWithCluster>> & { nodeId: string; credential: string };
+type Tenant = Awaited<ReturnType<typeof tenantWithNode>>;
 let a: Tenant;
 let b: Tenant;
 let deploymentId: string;
 const pods: Record<string, string> = {};
 const MIB = 1024 * 1024;
-
-async function withNode(name: string): Promise<Tenant> {
-  const t = await tenantWithCluster(api, name);
-  // The provisioner gives a cluster its signing key; none runs here.
-  const key = await generateSigningKey();
-  await withSystem(api.deps.db, (tx) =>
-    tx
-      .update(clusters)
-      .set({
-        signingKeyEnc: encryptSecret(api.deps.master, key.privatePkcs8, `cluster-key:${t.clusterId}`),
-        signingPublicJwk: JSON.stringify(key.publicJwk),
-        signingKid: key.kid,
-      })
-      .where(eq(clusters.id, t.clusterId)),
-  );
-  const jt = await api.call("POST", `/v1/clusters/${t.clusterId}/join-tokens`, { token: t.token, body: {} });
-  const joined = await api.call("POST", "/v1/nodes/join", {
-    body: {
-      joinToken: jt.body.token,
-      name: `${name}-node`,
-      capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 * MIB, pods: 10 },
-      portRange: { min: 30000, max: 30010 },
-      address: "127.0.0.1",
-    },
-  });
-  expect(joined.status, joined.text).toBe(201);
-  return { ...t, nodeId: joined.body.nodeId, credential: joined.body.credential };
-}
 
 const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000).toISOString();
 /** Three 10 s samples of a pod at `millicores` and `mib`. */
@@ -66,8 +37,8 @@ const nodeSamples = [25, 15, 5].map((ago) => ({
 
 beforeAll(async () => {
   api = await createTestApi();
-  a = await withNode("metrics-a");
-  b = await withNode("metrics-b");
+  a = await tenantWithNode(api, "metrics-a");
+  b = await tenantWithNode(api, "metrics-b");
   const applied = await api.call("PUT", `/v1/clusters/${a.clusterId}/deployments/default/web`, {
     token: a.token,
     body: {

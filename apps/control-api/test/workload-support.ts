@@ -1,4 +1,4 @@
-import { newId } from "@berth/core";
+import { encryptSecret, generateSigningKey, newId } from "@berth/core";
 import { clusters, nodes, type PodTemplate, pods, withSystem } from "@berth/db";
 import { eq } from "drizzle-orm";
 import type { TestApi } from "../src/testing";
@@ -12,6 +12,37 @@ export async function tenantWithCluster(api: TestApi, name: string) {
     tx.update(clusters).set({ status: "active" }).where(eq(clusters.id, c.body.id)),
   );
   return { ...t, clusterId: c.body.id as string };
+}
+
+/**
+ * A tenant with an active cluster and one node joined to it (its credential). No provisioner runs
+ * in these tests: the cluster's signing key is made here, as the provisioner would.
+ */
+export async function tenantWithNode(api: TestApi, name: string) {
+  const t = await tenantWithCluster(api, name);
+  const key = await generateSigningKey();
+  await withSystem(api.deps.db, (tx) =>
+    tx
+      .update(clusters)
+      .set({
+        signingKeyEnc: encryptSecret(api.deps.master, key.privatePkcs8, `cluster-key:${t.clusterId}`),
+        signingPublicJwk: JSON.stringify(key.publicJwk),
+        signingKid: key.kid,
+      })
+      .where(eq(clusters.id, t.clusterId)),
+  );
+  const jt = await api.call("POST", `/v1/clusters/${t.clusterId}/join-tokens`, { token: t.token, body: {} });
+  const joined = await api.call("POST", "/v1/nodes/join", {
+    body: {
+      joinToken: jt.body.token,
+      name: `${name}-node`,
+      capacity: { cpuMillis: 2000, memoryBytes: 4 * 1024 ** 3, pods: 10 },
+      portRange: { min: 30000, max: 30010 },
+      address: "127.0.0.1",
+    },
+  });
+  if (joined.status !== 201) throw new Error(joined.text);
+  return { ...t, nodeId: joined.body.nodeId as string, credential: joined.body.credential as string };
 }
 
 /** Another user of the tenant with one managed or own policy attached; returns its token. */

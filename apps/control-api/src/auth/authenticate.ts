@@ -85,7 +85,7 @@ export async function authenticate(
       return admittedUser(deps, claims);
     }
     case "node": {
-      const claims = await verifyNodeCredential(deps.db, deps.publicUrl, bearer(authorization));
+      const claims = await verifyNodeCredential(deps, bearer(authorization));
       return { kind: "node", ...claims };
     }
     default: {

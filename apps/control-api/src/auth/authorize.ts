@@ -22,6 +22,7 @@ import type { AssignmentHub } from "../push/hub";
 import { findPrincipal } from "../services/principals";
 import type { AccessClaims } from "./access-tokens";
 import { AdmissionCache } from "./admission-cache";
+import type { AdmittedNode } from "./node-credentials";
 
 /** Managed policies are attached, listed and addressed in the API by their name ("ReadOnlyAccess"). */
 const MANAGED: readonly ManagedPolicy[] = Object.values(managedPolicies);
@@ -79,24 +80,35 @@ function remember(p: AttachedPolicy): void {
 }
 
 /**
- * The replica's cache of admissions, emptied of a principal as soon as the hub hears that something
+ * The replica's caches of what admits a caller: principals' admissions and verified node
+ * credentials. Each is emptied of a principal (or cluster) as soon as the hub hears that something
  * it was made of changed, and whole when notifications may have been lost; off while not listening.
  */
-export function admissionCacheFor(hub: AssignmentHub, metrics?: Registry): AdmissionCache<AdmissionFacts> {
+export function authCachesFor(
+  hub: AssignmentHub,
+  metrics?: Registry,
+): { admissions: AdmissionCache<AdmissionFacts>; nodeCredentials: AdmissionCache<AdmittedNode> } {
   const lookups = metrics
     ? new Counter({
         name: "berth_admission_cache_lookups_total",
-        help: "Admissions of a token answered from the replica's cache (hit) or read from Postgres (miss)",
-        labelNames: ["result"],
+        help: "Admissions answered from the replica's cache (hit) or read from Postgres (miss), by cache: principal (tokens, API keys) or node (node credentials)",
+        labelNames: ["cache", "result"],
         registers: [metrics],
       })
     : undefined;
-  const cache = new AdmissionCache<AdmissionFacts>({
-    enabled: () => hub.listening,
-    onLookup: (hit) => lookups?.inc({ result: hit ? "hit" : "miss" }),
+  const cacheOf = <T>(cache: "principal" | "node") =>
+    new AdmissionCache<T>({
+      enabled: () => hub.listening,
+      onLookup: (hit) => lookups?.inc({ cache, result: hit ? "hit" : "miss" }),
+    });
+  const admissions = cacheOf<AdmissionFacts>("principal");
+  const nodeCredentials = cacheOf<AdmittedNode>("node");
+  // Principals' ids and clusters' ids never collide (their prefixes differ): each cache drops its own.
+  hub.onAuthChange((id) => {
+    admissions.invalidate(id);
+    nodeCredentials.invalidate(id);
   });
-  hub.onAuthChange((principalId) => cache.invalidate(principalId));
-  return cache;
+  return { admissions, nodeCredentials };
 }
 
 /** What admits a principal's token, as read from Postgres (cached per replica: admission-cache.ts). */

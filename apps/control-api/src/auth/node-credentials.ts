@@ -9,6 +9,7 @@ import { clusters, type Db, nodes, systemStatement } from "@berth/db";
 import { NODE_CREDENTIAL_TTL_SECONDS } from "@berth/protocol";
 import { and, eq } from "drizzle-orm";
 import { decodeJwt, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
+import type { Deps } from "../deps";
 
 /** Node credentials are JWTs signed with their cluster's own key, for that cluster's audience only. */
 export const clusterAudience = (clusterId: string): string => `berth:cluster:${clusterId}`;
@@ -73,6 +74,22 @@ function publicKey(jwk: string): ReturnType<typeof importJWK> {
   return key;
 }
 
+const invalid = () => new UnauthenticatedError("the node credential is invalid or expired");
+
+/** The cluster and node a credential names, unverified: they only say which key and row to read. */
+function namedIn(token: string): { clusterId: string; sub: string } {
+  let unverified: { cid?: unknown; sub?: unknown };
+  try {
+    unverified = decodeJwt(token);
+  } catch {
+    throw invalid();
+  }
+  const { cid: clusterId, sub } = unverified;
+  if (typeof clusterId !== "string" || clusterId.length > 64) throw invalid();
+  if (typeof sub !== "string" || sub.length > 64) throw invalid();
+  return { clusterId, sub };
+}
+
 /**
  * Verifies a node credential against the key of the cluster it names, and that its node is still
  * part of the cluster: a node that left (or was retired when another took its name) is refused,
@@ -80,17 +97,8 @@ function publicKey(jwk: string): ReturnType<typeof importJWK> {
  * which node row to read (one statement for both); the signature and the pinned audience decide. A
  * cluster whose key was destroyed (deleted) accepts nothing.
  */
-export async function verifyNodeCredential(db: Db, issuer: string, token: string): Promise<VerifiedNode> {
-  const fail = () => new UnauthenticatedError("the node credential is invalid or expired");
-  let unverified: { cid?: unknown; sub?: unknown };
-  try {
-    unverified = decodeJwt(token);
-  } catch {
-    throw fail();
-  }
-  const { cid: clusterId, sub } = unverified;
-  if (typeof clusterId !== "string" || clusterId.length > 64) throw fail();
-  if (typeof sub !== "string" || sub.length > 64) throw fail();
+async function readNodeCredential(db: Db, issuer: string, token: string): Promise<AdmittedNode> {
+  const { clusterId, sub } = namedIn(token);
   const [cluster] = await systemStatement(db, (s) =>
     s
       .select({
@@ -104,12 +112,12 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
       .leftJoin(nodes, and(eq(nodes.clusterId, clusters.id), eq(nodes.id, sub)))
       .where(eq(clusters.id, clusterId)),
   );
-  if (!cluster?.jwk) throw fail();
+  if (!cluster?.jwk) throw invalid();
   // The current key, and after a rotation the previous one until its credentials have expired.
-  const candidates = [cluster.jwk];
+  const candidates = [{ jwk: cluster.jwk, until: Number.POSITIVE_INFINITY }];
   if (cluster.previous && cluster.retireAt && cluster.retireAt > new Date())
-    candidates.push(cluster.previous);
-  for (const jwk of candidates) {
+    candidates.push({ jwk: cluster.previous, until: cluster.retireAt.getTime() });
+  for (const { jwk, until } of candidates) {
     let verified: VerifiedNode;
     try {
       const { payload, protectedHeader } = await jwtVerify(token, await publicKey(jwk), {
@@ -124,7 +132,7 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
         typeof payload.tid !== "string" ||
         typeof payload.exp !== "number"
       )
-        throw fail();
+        throw invalid();
       verified = {
         tenantId: payload.tid,
         clusterId,
@@ -135,10 +143,35 @@ export async function verifyNodeCredential(db: Db, issuer: string, token: string
     } catch {
       continue; // try the next key
     }
-    if (verified.tenantId !== cluster.tenantId) throw fail();
+    if (verified.tenantId !== cluster.tenantId) throw invalid();
     if (!cluster.nodeStatus || cluster.nodeStatus === "left")
       throw new UnauthenticatedError("this node is no longer part of the cluster; join it again");
-    return verified;
+    return { node: verified, until: Math.min(verified.expiresAt, until) };
   }
-  throw fail();
+  throw invalid();
+}
+
+/** A verified credential as cached: good until `until` (its expiry, or the retirement of the key that signed it). */
+export interface AdmittedNode {
+  node: VerifiedNode;
+  until: number;
+}
+
+/**
+ * Verifies a node credential, through the replica's cache: one verified before needs neither a
+ * round trip nor a signature check again until it expires or its key retires, or until Postgres
+ * says its cluster's keys changed or a node of the cluster left or went (migration 0034 notifies
+ * `auth:<cluster id>`; every replica drops that cluster's entries). A node's requests (heartbeats
+ * above all) are most of what the API answers at scale.
+ */
+export async function verifyNodeCredential(
+  deps: Pick<Deps, "db" | "publicUrl" | "nodeCredentials">,
+  token: string,
+): Promise<VerifiedNode> {
+  const { clusterId } = namedIn(token);
+  const admitted = await deps.nodeCredentials.get(clusterId, token, () =>
+    readNodeCredential(deps.db, deps.publicUrl, token),
+  );
+  if (admitted.until <= Date.now()) throw invalid();
+  return admitted.node;
 }

@@ -5,8 +5,9 @@ import { createNodeWaiters, type NodeWaiter } from "./node-waiters";
 
 /**
  * The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010), the
- * network triggers with `net:<cluster id>` (migration 0027), and what admits a principal with
- * `auth:<principal id>` (migration 0031).
+ * network triggers with `net:<cluster id>` (migration 0027), what admits a principal with
+ * `auth:<principal id>` (migration 0031), and what admits a node's credential with
+ * `auth:<cluster id>` (migration 0034).
  */
 export const ASSIGNMENTS_CHANNEL = "berth_node_assignments";
 const PROBE = "~probe:";
@@ -32,7 +33,7 @@ export interface AssignmentHub {
   /** Woken when the cluster's network view (services, endpoints, policies) may have changed. */
   subscribeNetwork(clusterId: string): Subscription;
   /**
-   * Told of every `auth:` notification (the principal's id), and with null when notifications may
+   * Told of every `auth:` notification (a principal's or a cluster's id), and with null when notifications may
    * have been lost (the connection was cut): then anything may have changed.
    */
   onAuthChange(listener: (principalId: string | null) => void): void;

@@ -90,7 +90,7 @@ async function granteeOf(deps: Deps, secret: string): Promise<Grantee> {
   if (audience === API_AUDIENCE) {
     return { kind: "user", caller: await admittedUser(deps, await deps.tokens.verify(secret)) };
   }
-  const node = await verifyNodeCredential(deps.db, deps.publicUrl, secret);
+  const node = await verifyNodeCredential(deps, secret);
   return { kind: "node", tenantId: node.tenantId, nodeId: node.nodeId };
 }
 
