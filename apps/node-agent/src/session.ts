@@ -4,6 +4,7 @@ import {
   FULL_SYNC_INTERVAL_MS,
   HEARTBEAT_INTERVAL_MS,
   METRICS_SAMPLE_INTERVAL_MS,
+  UNCHANGED_SYNC_INTERVAL_MS,
   WATCH_MAX_WAIT_MS,
 } from "@berth/protocol";
 import { ApiError, type ControlPlane } from "./api";
@@ -25,8 +26,10 @@ import { AssignmentWatch } from "./watch";
 
 export interface Intervals {
   heartbeatMs: number;
-  /** Full status reports, changed or not. */
+  /** How often the full status report is looked at (and sent if it changed). */
   fullSyncMs: number;
+  /** How often the full status report is sent unchanged. */
+  unchangedSyncMs: number;
   /** How often every container of the node is looked at (crashes are noticed within this). */
   observeMs: number;
   /** How often writable layers are measured against ephemeral-storage limits. */
@@ -53,6 +56,7 @@ function firstOf(p: Promise<void>, ms: number): Promise<void> {
 export const DEFAULT_INTERVALS: Intervals = {
   heartbeatMs: HEARTBEAT_INTERVAL_MS,
   fullSyncMs: FULL_SYNC_INTERVAL_MS,
+  unchangedSyncMs: UNCHANGED_SYNC_INTERVAL_MS,
   observeMs: 2_000,
   storageMs: 10_000,
   portScanMs: 30_000,
@@ -220,6 +224,7 @@ export class NodeSession {
     });
     this.reporter = new StatusReporter({
       intervalMs: opts.intervals.fullSyncMs,
+      unchangedIntervalMs: opts.intervals.unchangedSyncMs,
       build: async () => {
         const events = this.supervisor.takeEvents();
         const pods = this.supervisor.report();

@@ -10,10 +10,16 @@ export const NODE_CREDENTIAL_TTL_SECONDS = 3600;
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 
 /**
- * How often an agent sends a full status report even when nothing changed: the safety net under
- * the pushed assignments and the event-driven reports.
+ * How often an agent looks at its full status report, and sends it if it differs from the last one
+ * the control plane took (a change is reported at once anyway; this is the net under that).
  */
 export const FULL_SYNC_INTERVAL_MS = 10_000;
+
+/**
+ * How often an agent sends its full status report when nothing changed: the safety net under the
+ * pushed assignments and the event-driven reports, which also renews the node's credential.
+ */
+export const UNCHANGED_SYNC_INTERVAL_MS = 60_000;
 
 /** The longest the control plane holds a watch (`GET /v1/nodes/watch`) open when nothing changes. */
 export const WATCH_MAX_WAIT_MS = 25_000;
