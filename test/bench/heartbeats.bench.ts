@@ -9,16 +9,18 @@
  *
  *   npm run bench:heartbeats                                # 5,000 nodes, 10 minutes
  *   npm run bench:heartbeats -- --nodes 500 --minutes 1     # a smaller run
+ *   npm run bench:heartbeats -- --channel on                # the agents' calls over node channels
  *   npm run bench:heartbeats -- --json                      # table, then one JSON line last
  */
 
 import { systemRows } from "@berth/db/testing";
 import { sql } from "drizzle-orm";
-import { flag, json } from "./flags";
+import { flag, json, toggle } from "./flags";
 import { hollowCluster, processUsage, startStack } from "./stack";
 
 const NODES = flag("--nodes", 5_000);
 const MINUTES = flag("--minutes", 10);
+const CHANNEL = toggle("--channel", false);
 const unlimited = "100000000";
 
 const stack = await startStack({
@@ -35,6 +37,7 @@ const count = async (q: ReturnType<typeof sql>) => Number((await rows(q))[0]?.n 
 const { clusterId, hollow, joinSeconds, stop } = await hollowCluster(stack, {
   tenant: "heartbeats",
   nodes: NODES,
+  agentArgs: ["--channel", CHANNEL ? "on" : "off"],
 });
 // Joining is over; what follows is the steady state.
 await new Promise((r) => setTimeout(r, 10_000));
@@ -45,12 +48,15 @@ const postgres = async () => {
   );
   return { commits: Number(r?.xact_commit), written: Number(r?.written) };
 };
-/** Heartbeats the API has answered (200), from its own Prometheus counter of requests by route. */
+/** Heartbeats the API has answered (200), over HTTP and over node channels, from its own Prometheus counters. */
 async function heartbeatsAnswered(): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let total = 0;
   for (const line of text.split("\n"))
-    if (/^\w*http_requests_total\{[^}]*route="\/v1\/nodes\/heartbeat"[^}]*status="200"/.test(line))
+    if (
+      /^\w*http_requests_total\{[^}]*route="\/v1\/nodes\/heartbeat"[^}]*status="200"/.test(line) ||
+      /^berth_node_channel_calls_total\{[^}]*op="nodes\.heartbeat"[^}]*status="200"/.test(line)
+    )
       total += Number(line.split(" ").pop());
   return total;
 }
@@ -86,6 +92,7 @@ const share = (a: { cpuSeconds: number }, b: { cpuSeconds: number }) =>
 const heartbeatsPerSecond = (after.heartbeats - before.heartbeats) / seconds;
 const result = {
   nodes: NODES,
+  channel: CHANNEL,
   minutes: +(seconds / 60).toFixed(1),
   joinSeconds: +joinSeconds.toFixed(1),
   heartbeatsPerSecond: Math.round(heartbeatsPerSecond),

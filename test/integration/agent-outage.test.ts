@@ -84,7 +84,7 @@ describe("the node agent", () => {
       },
       {
         runtime: createDockerEngineRuntime({ socketPath: socket }),
-        controlPlane: (server) => createControlPlane(server, 3000),
+        controlPlane: (server) => createControlPlane(server, { timeoutMs: 3000 }),
         logger: createLogger("node-agent", process.env.AGENT_LOG_LEVEL ?? "silent"),
       },
     );

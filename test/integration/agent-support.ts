@@ -101,7 +101,11 @@ export async function startAgents(p: Platform): Promise<Agents> {
             ? {}
             : { network: o.network ?? { pollMs: 500, tunnel: { address: "127.0.0.1", port: 0 } } }),
         },
-        { runtime: own ?? o.runtime ?? runtime, controlPlane: (s) => createControlPlane(s, 5_000), logger },
+        {
+          runtime: own ?? o.runtime ?? runtime,
+          controlPlane: (s) => createControlPlane(s, { timeoutMs: 5_000 }),
+          logger,
+        },
       );
       self = agent;
       started.push({ agent, stateDir, owned: o.stateDir === undefined });

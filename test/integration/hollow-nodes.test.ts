@@ -9,7 +9,8 @@ import { type Platform, startPlatform } from "./harness";
 
 /**
  * Hollow nodes: real agents over a runtime that runs nothing join, receive their pods over the
- * push channel, report them running, and stop them, all through the control plane's real paths.
+ * push channel, report them running, and stop them, all through the control plane's real paths —
+ * once making each call as an HTTP request, once over node channels (one WebSocket per node).
  */
 let p: Platform;
 let served: Agents;
@@ -24,7 +25,6 @@ beforeAll(async () => {
   served = await startAgents(p);
   stateDir = await mkdtemp(join(tmpdir(), "berth-hollow-"));
   ({ token } = await p.api.tenant("hollow"));
-  clusterId = await p.activeCluster(token, "kubemark");
 }, 60_000);
 afterAll(async () => {
   await hollow?.stop();
@@ -36,16 +36,33 @@ afterAll(async () => {
 const api = (method: string, path: string, body?: unknown) =>
   p.api.call(method, `/v1/clusters/${clusterId}${path}`, { token, ...(body ? { body } : {}) });
 
-describe("hollow nodes", () => {
+/** Calls answered over node channels so far, by operation (status 200). */
+async function channelCalls(): Promise<Map<string, number>> {
+  const m = await p.api.deps.metrics.getSingleMetric("berth_node_channel_calls_total")?.get();
+  const out = new Map<string, number>();
+  for (const v of m?.values ?? [])
+    if (v.labels.status === "200")
+      out.set(String(v.labels.op), (out.get(String(v.labels.op)) ?? 0) + v.value);
+  return out;
+}
+
+describe.each([
+  { over: "HTTP", channel: false },
+  { over: "node channels", channel: true },
+])("hollow nodes, their calls over $over", ({ over, channel }) => {
   it("join with one token each as a node of their own, run a deployment's pods, and stop them", async () => {
+    await hollow?.stop();
+    clusterId = await p.activeCluster(token, channel ? "kubemark-channel" : "kubemark");
+    const before = await channelCalls();
     const jt = await api("POST", "/join-tokens", { maxUses: COUNT });
     expect(jt.status).toBe(201);
     hollow = await startHollowNodes({
       server: served.url,
       joinToken: jt.body.token,
       count: COUNT,
-      prefix: "hollow",
+      prefix: channel ? "channel" : "hollow",
       stateDir,
+      channel,
       capacity: { cpuMillis: 4000, memoryBytes: 8 * 1024 ** 3, pods: 110 },
       portRange: { min: 30000, max: 30099 },
       startDelayMs: 50,
@@ -84,7 +101,9 @@ describe("hollow nodes", () => {
       60_000,
     );
     const seconds = (Date.now() - created) / 1000;
-    console.log(`hollow: 100 pods on ${COUNT} hollow nodes running ${seconds.toFixed(2)} s after the create`);
+    console.log(
+      `hollow (${over}): 100 pods on ${COUNT} hollow nodes running ${seconds.toFixed(2)} s after the create`,
+    );
     // Every pod on a hollow node, and the agents hold exactly what they were given.
     const names = new Set(nodes.map((n) => n.name));
     expect(running.every((x) => names.has(x.nodeName))).toBe(true);
@@ -97,5 +116,11 @@ describe("hollow nodes", () => {
       async () => ((await api("GET", "/pods?limit=200")).body.items as unknown[]).length === 0,
       60_000,
     );
+    // Over channels, every frequent call went there; over HTTP, none did.
+    const after = await channelCalls();
+    const grew = (op: string) => (after.get(op) ?? 0) - (before.get(op) ?? 0);
+    for (const op of ["nodes.heartbeat", "nodes.sync", "nodes.watch"])
+      if (channel) expect(grew(op), op).toBeGreaterThan(0);
+      else expect(grew(op), op).toBe(0);
   }, 120_000);
 });

@@ -6,6 +6,7 @@ import { ingressOperations } from "./ops/ingress";
 import { metricsOperations } from "./ops/metrics";
 import { networkOperations } from "./ops/network";
 import { nodeAgentOperations } from "./ops/node-agent";
+import { nodeChannelOperations } from "./ops/node-channel";
 import { objectOperations } from "./ops/objects";
 import { registryOperations } from "./ops/registry";
 import { rolloutOperations } from "./ops/rollouts";
@@ -27,6 +28,7 @@ export const operations = {
   ...rolloutOperations,
   ...objectOperations,
   ...nodeAgentOperations,
+  ...nodeChannelOperations,
   ...networkOperations,
   ...ingressOperations,
   ...streamOperations,

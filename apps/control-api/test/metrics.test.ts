@@ -1,8 +1,8 @@
-import { deployments, events, type PodTemplate, podMetrics, withSystem } from "@berth/db";
+import { deployments, events, podMetrics, withSystem } from "@berth/db";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApi, type TestApi } from "../src/testing";
-import { addPod, tenantWithNode, userWith } from "./workload-support";
+import { addPod, tenantWithNode, userWith, webDeployment } from "./workload-support";
 
 /** The metrics pipeline's API: node batches in; top, series and Prometheus out; tenants apart. */
 let api: TestApi;
@@ -39,28 +39,9 @@ beforeAll(async () => {
   api = await createTestApi();
   a = await tenantWithNode(api, "metrics-a");
   b = await tenantWithNode(api, "metrics-b");
-  const applied = await api.call("PUT", `/v1/clusters/${a.clusterId}/deployments/default/web`, {
-    token: a.token,
-    body: {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web" },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: "web" } },
-        template: {
-          metadata: { labels: { app: "web" } },
-          spec: { containers: [{ name: "web", image: "localhost/berth/demo-web:latest" }] },
-        },
-      },
-    },
-  });
-  expect(applied.status, applied.text).toBe(200);
-  const [d] = await withSystem(api.deps.db, (tx) =>
-    tx.select().from(deployments).where(eq(deployments.clusterId, a.clusterId)),
-  );
-  deploymentId = d?.id as string;
-  const template = d?.template as PodTemplate;
+  const web = await webDeployment(api, a);
+  deploymentId = web.deploymentId;
+  const template = web.template;
   for (const name of ["web-1", "web-2"])
     pods[name] = await addPod(api, {
       tenantId: a.tenantId,

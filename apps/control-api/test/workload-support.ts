@@ -1,5 +1,5 @@
 import { encryptSecret, generateSigningKey, newId } from "@berth/core";
-import { clusters, nodes, type PodTemplate, pods, withSystem } from "@berth/db";
+import { clusters, deployments, nodes, type PodTemplate, pods, withSystem } from "@berth/db";
 import { eq } from "drizzle-orm";
 import type { TestApi } from "../src/testing";
 
@@ -43,6 +43,35 @@ export async function tenantWithNode(api: TestApi, name: string) {
   });
   if (joined.status !== 201) throw new Error(joined.text);
   return { ...t, nodeId: joined.body.nodeId as string, credential: joined.body.credential as string };
+}
+
+/** A Deployment "web" of two replicas applied through the API (no provisioner runs: no pods): its id and stored template. */
+export async function webDeployment(
+  api: TestApi,
+  t: { token: string; clusterId: string },
+): Promise<{ deploymentId: string; template: PodTemplate }> {
+  const applied = await api.call("PUT", `/v1/clusters/${t.clusterId}/deployments/default/web`, {
+    token: t.token,
+    body: {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ name: "web", image: "localhost/berth/demo-web:latest" }] },
+        },
+      },
+    },
+  });
+  if (applied.status !== 200) throw new Error(applied.text);
+  const [d] = await withSystem(api.deps.db, (tx) =>
+    tx.select().from(deployments).where(eq(deployments.clusterId, t.clusterId)),
+  );
+  if (!d) throw new Error("the Deployment was not stored");
+  return { deploymentId: d.id, template: d.template as PodTemplate };
 }
 
 /** Another user of the tenant with one managed or own policy attached; returns its token. */

@@ -11,6 +11,7 @@ import {
   type NetworkView,
   type NodeCertificateReply,
   type NodeCertificateRequest,
+  type NodeChannelOperation,
   networkViewSchema,
   nodeCertificateReplySchema,
   STREAM_POLL_MAX_WAIT_MS,
@@ -24,6 +25,7 @@ import {
   watchReplySchema,
 } from "@berth/protocol";
 import { z } from "zod";
+import { type ChannelReply, ChannelUnavailable, NodeChannel } from "./channel";
 
 /**
  * The control plane as the agent sees it: the calls of `@berth/protocol` over plain HTTP that the
@@ -60,6 +62,8 @@ export interface ControlPlane {
   certificate(credential: string, body: NodeCertificateRequest): Promise<NodeCertificateReply>;
   /** The WebSocket URL of one stream's connection (`ws://…/v1/nodes/streams/<id>`). */
   streamUrl(streamId: string): string;
+  /** Closes what it holds open (the node channel, if any). */
+  close(): void;
 }
 
 /** A reply of the control plane that is not a success; `status` 0 means it could not be reached. */
@@ -97,13 +101,81 @@ function networkFailure(error: unknown): string {
 
 const errorEnvelope = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
-export function createControlPlane(server: string, timeoutMs = 10_000): ControlPlane {
+export interface ControlPlaneOptions {
+  /** How long a call may take (a long poll: this beyond its wait). */
+  timeoutMs?: number;
+  /**
+   * Make the frequent calls over the node channel (one WebSocket, channel.ts) while it is open,
+   * over HTTP otherwise.
+   */
+  channel?: boolean;
+  onChannelState?: (open: boolean, why?: string) => void;
+}
+
+export function createControlPlane(server: string, options: ControlPlaneOptions = {}): ControlPlane {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let credential = "";
+  const channel = options.channel
+    ? new NodeChannel({
+        server,
+        credential: () => credential,
+        ...(options.onChannelState ? { onState: options.onChannelState } : {}),
+      })
+    : null;
+
+  /** The call over the channel when it is open; null when it is not (then over HTTP). */
+  async function overChannel<T>(
+    via: { op: NodeChannelOperation; input: unknown },
+    path: string,
+    opts: { token?: string; timeoutMs?: number; signal?: AbortSignal },
+    schema: z.ZodType<T>,
+  ): Promise<T | null> {
+    if (!channel || !opts.token) return null;
+    credential = opts.token;
+    let reply: ChannelReply;
+    try {
+      reply = await channel.call(via.op, opts.token, via.input, {
+        timeoutMs: opts.timeoutMs ?? timeoutMs,
+        signal: opts.signal,
+      });
+    } catch (error) {
+      if (error instanceof ChannelUnavailable) return null;
+      throw new ApiError(
+        0,
+        "UNREACHABLE",
+        `cannot reach ${server} over the node channel: ${(error as Error).message}`,
+      );
+    }
+    if (reply.error || reply.status >= 300)
+      throw new ApiError(reply.status, reply.error?.code ?? "HTTP_ERROR", reply.error?.message ?? "");
+    try {
+      return schema.parse(reply.body);
+    } catch (error) {
+      throw new ApiError(
+        reply.status,
+        "BAD_REPLY",
+        `unexpected reply to ${path}: ${(error as Error).message}`,
+      );
+    }
+  }
+
   async function call<T>(
     method: "GET" | "POST",
     path: string,
-    opts: { body?: unknown; token?: string; timeoutMs?: number; signal?: AbortSignal },
+    opts: {
+      body?: unknown;
+      token?: string;
+      timeoutMs?: number;
+      signal?: AbortSignal;
+      /** The call's operation and input on the node channel, when it may go there. */
+      via?: { op: NodeChannelOperation; input: unknown };
+    },
     schema: z.ZodType<T>,
   ): Promise<T> {
+    if (opts.via) {
+      const answered = await overChannel(opts.via, path, opts, schema);
+      if (answered !== null) return answered;
+    }
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? timeoutMs);
     let res: Response;
     let text: string;
@@ -140,17 +212,38 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
     server,
     join: (req) => call("POST", "/v1/nodes/join", { body: req }, joinReplySchema),
     heartbeat: (credential, body = {}) =>
-      call("POST", "/v1/nodes/heartbeat", { body, token: credential }, heartbeatReplySchema),
-    sync: (credential, body) => call("POST", "/v1/nodes/sync", { body, token: credential }, syncReplySchema),
+      call(
+        "POST",
+        "/v1/nodes/heartbeat",
+        { body, token: credential, via: { op: "nodes.heartbeat", input: body } },
+        heartbeatReplySchema,
+      ),
+    sync: (credential, body) =>
+      call(
+        "POST",
+        "/v1/nodes/sync",
+        { body, token: credential, via: { op: "nodes.sync", input: body } },
+        syncReplySchema,
+      ),
     metrics: (credential, body) =>
-      call("POST", "/v1/nodes/metrics", { body, token: credential }, metricsReplySchema),
+      call(
+        "POST",
+        "/v1/nodes/metrics",
+        { body, token: credential, via: { op: "nodes.metrics", input: body } },
+        metricsReplySchema,
+      ),
     watch: (credential, { version, waitMs }, signal) => {
       const wait = Math.min(Math.max(0, waitMs), WATCH_MAX_WAIT_MS);
       const query = new URLSearchParams({ waitMs: String(wait), ...(version ? { version } : {}) });
       return call(
         "GET",
         `/v1/nodes/watch?${query}`,
-        { token: credential, timeoutMs: wait + timeoutMs, ...(signal ? { signal } : {}) },
+        {
+          token: credential,
+          timeoutMs: wait + timeoutMs,
+          ...(signal ? { signal } : {}),
+          via: { op: "nodes.watch", input: Object.fromEntries(query) },
+        },
         watchReplySchema,
       );
     },
@@ -159,7 +252,12 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
       return call(
         "GET",
         `/v1/nodes/streams?waitMs=${wait}`,
-        { token: credential, timeoutMs: wait + timeoutMs, ...(signal ? { signal } : {}) },
+        {
+          token: credential,
+          timeoutMs: wait + timeoutMs,
+          ...(signal ? { signal } : {}),
+          via: { op: "nodes.streams", input: { waitMs: String(wait) } },
+        },
         streamPollReplySchema,
       );
     },
@@ -173,7 +271,12 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
       return call(
         "GET",
         `/v1/nodes/network?${query}`,
-        { token: credential, timeoutMs: wait + timeoutMs, ...(signal ? { signal } : {}) },
+        {
+          token: credential,
+          timeoutMs: wait + timeoutMs,
+          ...(signal ? { signal } : {}),
+          via: { op: "nodes.network", input: Object.fromEntries(query) },
+        },
         networkViewSchema,
       );
     },
@@ -184,5 +287,6 @@ export function createControlPlane(server: string, timeoutMs = 10_000): ControlP
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
       return url.toString();
     },
+    close: () => channel?.close(),
   };
 }

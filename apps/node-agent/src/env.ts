@@ -65,6 +65,9 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
   --no-self-update        never replace this agent with the version its control plane serves (env
                           BERTH_SELF_UPDATE=off; default on: an installed agent updates itself and restarts
                           without stopping its pods; an agent run from source never does)
+  --channel MODE          on: make the frequent calls (heartbeats, status reports, metrics, long polls)
+                          over one WebSocket to the control plane, over HTTP while it cannot be opened;
+                          off: one HTTP request each (env BERTH_CHANNEL; default off)
   --hollow N              a test harness, never for real nodes: run N hollow nodes in this process, named
                           <name>-0 … <name>-N-1, each a real agent over a runtime that runs nothing (the join
                           token must admit N nodes) (env BERTH_HOLLOW_NODES; default 0: a real node)
@@ -153,6 +156,7 @@ const schema = z.object({
   selfUpdate: z
     .enum(["on", "off"], { message: "BERTH_SELF_UPDATE is on or off" })
     .transform((v) => v === "on"),
+  channel: z.enum(["on", "off"], { message: "BERTH_CHANNEL is on or off" }).transform((v) => v === "on"),
   hollow: z.coerce.number().int().min(0).max(20_000),
   hollowStartDelayMs: z.coerce.number().int().min(0).max(60_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -188,6 +192,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       "tunnel-port": { type: "string" },
       "dns-upstream": { type: "string" },
       "no-self-update": { type: "boolean" },
+      channel: { type: "string" },
       hollow: { type: "string" },
       "hollow-start-delay-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -240,6 +245,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     tunnelPort: values["tunnel-port"] ?? env.BERTH_TUNNEL_PORT ?? 7443,
     dnsUpstream: values["dns-upstream"] ?? env.BERTH_DNS_UPSTREAM,
     selfUpdate: values["no-self-update"] ? "off" : (env.BERTH_SELF_UPDATE ?? "on"),
+    channel: values.channel ?? env.BERTH_CHANNEL ?? "off",
     hollow: values.hollow ?? env.BERTH_HOLLOW_NODES ?? 0,
     hollowStartDelayMs: values["hollow-start-delay-ms"] ?? 100,
     logLevel: env.LOG_LEVEL ?? "info",

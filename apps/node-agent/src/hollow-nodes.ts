@@ -27,6 +27,8 @@ export interface HollowNodesOptions {
   /** Agents started at once (default 50): joining 5,000 at a time would only queue at the API. */
   startConcurrency?: number;
   intervals?: AgentOptions["intervals"];
+  /** Each node makes its frequent calls over a node channel of its own (api.ts). */
+  channel?: boolean;
   logger: Logger;
 }
 
@@ -60,7 +62,7 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
       },
       {
         runtime: createHollowRuntime({ startDelayMs: opts.startDelayMs ?? 0 }),
-        controlPlane: (server) => createControlPlane(server),
+        controlPlane: (server) => createControlPlane(server, { channel: opts.channel ?? false }),
         logger: opts.logger.child({ node: name }),
       },
     );

@@ -49,6 +49,7 @@ if (config.hollow > 0) {
     capacity: { cpuMillis: config.cpu, memoryBytes: config.memory, pods: config.maxPods },
     portRange: config.portRange,
     startDelayMs: config.hollowStartDelayMs,
+    channel: config.channel,
     logger,
   });
   logger.info({ nodes: config.hollow, server: config.server }, "hollow nodes running");
@@ -122,7 +123,18 @@ const agent: Agent = createAgent(
       : {}),
     ...(updater ? { onAgentAnnounced: (a) => void updater.offer(a) } : {}),
   },
-  { runtime, controlPlane: (server) => createControlPlane(server), logger },
+  {
+    runtime,
+    controlPlane: (server) =>
+      createControlPlane(server, {
+        channel: config.channel,
+        onChannelState: (open, why) =>
+          open
+            ? logger.info("the node channel is open")
+            : logger.warn({ why }, "the node channel closed; calls go over HTTP"),
+      }),
+    logger,
+  },
 );
 
 const metrics = agentMetrics(agent);

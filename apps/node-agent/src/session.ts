@@ -306,6 +306,7 @@ export class NodeSession {
     await this.streams.stop();
     await this.supervisor.stop();
     await this.network?.stop();
+    this.deps.controlPlane.close();
     if (this.opts.probeStatesFile)
       await saveProbeStates(this.opts.probeStatesFile, this.supervisor.probeStates()).catch((e: unknown) =>
         this.deps.logger.warn({ err: (e as Error).message }, "could not hand probe results over"),
@@ -332,6 +333,7 @@ export class NodeSession {
     }
     await this.heartbeat.stop();
     await this.supervisor.stop();
+    this.deps.controlPlane.close();
   }
 
   status() {

@@ -3,6 +3,7 @@
  * accepts, and the facts both rely on. Pure: schemas, types and constants, no I/O.
  */
 export * from "./agent-version";
+export * from "./channel";
 export * from "./constants";
 export * from "./container";
 export * from "./labels";

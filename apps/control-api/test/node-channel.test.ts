@@ -1,0 +1,138 @@
+import { nodes, withSystem } from "@berth/db";
+import { NODE_CHANNEL_MAX_IN_FLIGHT, NODE_CHANNEL_PATH } from "@berth/protocol";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { createTestApi, type TestApi } from "../src/testing";
+import { addPod, tenantWithNode, webDeployment } from "./workload-support";
+
+/**
+ * The node channel: one WebSocket carrying a node's calls, each authenticated, validated and run
+ * as its REST request would be, answered by id in any order.
+ */
+let api: TestApi;
+let url: string;
+let close: () => Promise<void>;
+let node: Awaited<ReturnType<typeof tenantWithNode>>;
+beforeAll(async () => {
+  api = await createTestApi();
+  ({ url, close } = await api.listen());
+  node = await tenantWithNode(api, "channel");
+});
+afterAll(async () => {
+  await close?.();
+  await api?.close();
+});
+
+interface Reply {
+  id: number;
+  status: number;
+  body?: Record<string, unknown>;
+  error?: { code: string; message: string };
+}
+
+/** A channel of the node's, with `call` matching replies to calls by id. */
+async function channel(credential = node.credential) {
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}${NODE_CHANNEL_PATH}`, {
+    headers: { authorization: `Bearer ${credential}` },
+  });
+  await new Promise<void>((ok, fail) => {
+    ws.once("open", () => ok());
+    ws.once("error", fail);
+  });
+  const waiting = new Map<number, (r: Reply) => void>();
+  ws.on("message", (data: Buffer) => {
+    const r = JSON.parse(data.toString()) as Reply;
+    waiting.get(r.id)?.(r);
+  });
+  let next = 1;
+  return {
+    ws,
+    call(op: string, input: unknown, o: { credential?: string } = {}): Promise<Reply> {
+      const id = next++;
+      return new Promise((resolve) => {
+        waiting.set(id, resolve);
+        ws.send(JSON.stringify({ id, op, credential: o.credential ?? node.credential, input }));
+      });
+    },
+    closed: () => new Promise<number>((ok) => ws.once("close", (code) => ok(code))),
+  };
+}
+
+describe("the node channel", () => {
+  it("is opened only with a node credential: without one the upgrade is answered 401", async () => {
+    const ws = new WebSocket(`${url.replace(/^http/, "ws")}${NODE_CHANNEL_PATH}`);
+    const status = await new Promise<number>((ok) =>
+      ws.once("unexpected-response", (_req, res) => ok(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(401);
+  });
+
+  it("renews the node's lease with a heartbeat, as the REST call does", async () => {
+    const c = await channel();
+    const read = async () =>
+      (
+        await withSystem(api.deps.db, (tx) =>
+          tx.select({ at: nodes.lastHeartbeatAt }).from(nodes).where(eq(nodes.id, node.nodeId)),
+        )
+      )[0]?.at?.getTime() ?? 0;
+    const before = await read();
+    await new Promise((r) => setTimeout(r, 20));
+    const r = await c.call("nodes.heartbeat", {});
+    expect(r).toMatchObject({ id: 1, status: 200, body: { nodeId: node.nodeId, leave: false } });
+    expect(await read()).toBeGreaterThan(before);
+    c.ws.close();
+  });
+
+  it("answers bad calls by id with the REST status and code, and stays open", async () => {
+    const c = await channel();
+    const invalid = await c.call("nodes.heartbeat", { agentVersion: 42 });
+    expect(invalid).toMatchObject({ status: 400, error: { code: "VALIDATION_FAILED" } });
+    const unknown = await c.call("clusters.delete", {});
+    expect(unknown).toMatchObject({ status: 404, error: { code: "NOT_FOUND" } });
+    const refused = await c.call("nodes.heartbeat", {}, { credential: "not.a.credential" });
+    expect(refused).toMatchObject({ status: 401, error: { code: "UNAUTHENTICATED" } });
+    expect((await c.call("nodes.heartbeat", {})).status).toBe(200);
+    c.ws.close();
+  });
+
+  it("pushes assignments: a watch held on the channel answers once a pod is bound to the node", async () => {
+    const web = await webDeployment(api, node);
+    const c = await channel();
+    const first = await c.call("nodes.watch", { waitMs: "0" });
+    expect(first.status).toBe(200);
+    const version = first.body?.version as string;
+    // Answered out of order: the held watch, then a heartbeat made after it, answered first.
+    const held = c.call("nodes.watch", { waitMs: "10000", version });
+    expect((await c.call("nodes.heartbeat", {})).status).toBe(200);
+    const started = performance.now();
+    const podId = await addPod(api, {
+      tenantId: node.tenantId,
+      clusterId: node.clusterId,
+      namespace: "default",
+      name: "web-1",
+      template: web.template,
+      owner: { kind: "Deployment", id: web.deploymentId },
+      nodeId: node.nodeId,
+    });
+    const pushed = await held;
+    expect(pushed.status).toBe(200);
+    expect(((pushed.body?.pods ?? []) as { podId: string }[]).map((x) => x.podId)).toContain(podId);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    c.ws.close();
+  });
+
+  it(`refuses more than ${NODE_CHANNEL_MAX_IN_FLIGHT} calls in flight with 429, and closes on a message that is not a call`, async () => {
+    const c = await channel();
+    const { version } = (await c.call("nodes.watch", { waitMs: "0" })).body as { version: string };
+    const held = Array.from({ length: NODE_CHANNEL_MAX_IN_FLIGHT }, () =>
+      c.call("nodes.watch", { waitMs: "3000", version }),
+    );
+    const over = await c.call("nodes.heartbeat", {});
+    expect(over).toMatchObject({ status: 429, error: { code: "RATE_LIMITED" } });
+    expect((await Promise.all(held)).every((r) => r.status === 200)).toBe(true);
+    const closed = c.closed();
+    c.ws.send("not json");
+    expect(await closed).toBe(1007);
+  });
+});

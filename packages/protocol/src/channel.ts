@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/**
+ * The node channel (`GET /v1/nodes/channel`, a WebSocket the agent dials out): the agent's frequent
+ * calls (heartbeats, status reports, metrics, and its long polls) as messages on one connection
+ * instead of one HTTP request each. A call names its operation (the REST operation's id), carries
+ * the node's credential as its request would, and its input as the REST operation takes it; the
+ * reply names the call's id, with the status the REST request would have had, and its body or error.
+ * Replies come in any order. Text frames of JSON, one call or reply each.
+ */
+export const NODE_CHANNEL_PATH = "/v1/nodes/channel";
+
+/** Calls one channel may have unanswered at once (its long polls included); more are refused 429. */
+export const NODE_CHANNEL_MAX_IN_FLIGHT = 32;
+
+/** The operations a channel carries. */
+export const NODE_CHANNEL_OPERATIONS = [
+  "nodes.heartbeat",
+  "nodes.sync",
+  "nodes.metrics",
+  "nodes.watch",
+  "nodes.network",
+  "nodes.streams",
+] as const;
+export type NodeChannelOperation = (typeof NODE_CHANNEL_OPERATIONS)[number];
+
+export const nodeChannelRequestSchema = z
+  .object({
+    id: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    op: z.string().max(64),
+    credential: z.string().min(1).max(8192),
+    input: z.unknown().optional(),
+  })
+  .strict();
+export type NodeChannelRequest = z.infer<typeof nodeChannelRequestSchema>;
+
+export const nodeChannelReplySchema = z.object({
+  id: z.number().int().nonnegative(),
+  status: z.number().int(),
+  body: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type NodeChannelReply = z.infer<typeof nodeChannelReplySchema>;
