@@ -92,6 +92,8 @@ describe("the node channel", () => {
     expect(unknown).toMatchObject({ status: 404, error: { code: "NOT_FOUND" } });
     const refused = await c.call("nodes.heartbeat", {}, { credential: "not.a.credential" });
     expect(refused).toMatchObject({ status: 401, error: { code: "UNAUTHENTICATED" } });
+    const huge = await c.call("nodes.sync", { pods: [], padding: "x".repeat(api.deps.bodyLimitBytes) });
+    expect(huge).toMatchObject({ status: 413, error: { code: "PAYLOAD_TOO_LARGE" } });
     expect((await c.call("nodes.heartbeat", {})).status).toBe(200);
     c.ws.close();
   });

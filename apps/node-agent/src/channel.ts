@@ -1,5 +1,6 @@
 import {
   NODE_CHANNEL_MAX_IN_FLIGHT,
+  NODE_CHANNEL_MAX_MESSAGE_BYTES,
   NODE_CHANNEL_PATH,
   type NodeChannelOperation,
   type NodeChannelReply,
@@ -72,6 +73,9 @@ export class NodeChannel {
     if (this.pending.size >= NODE_CHANNEL_MAX_IN_FLIGHT)
       return Promise.reject(new ChannelUnavailable("the node channel has as many calls in flight as it may"));
     const id = this.nextId++;
+    const message = JSON.stringify({ id, op, credential, input });
+    if (Buffer.byteLength(message) > NODE_CHANNEL_MAX_MESSAGE_BYTES)
+      return Promise.reject(new ChannelUnavailable("the call is larger than a channel message may be"));
     return new Promise<ChannelReply>((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
@@ -98,7 +102,7 @@ export class NodeChannel {
           reject(e);
         },
       });
-      ws.send(JSON.stringify({ id, op, credential, input }), (error) => {
+      ws.send(message, (error) => {
         if (error) this.pending.get(id)?.reject(new ChannelUnavailable(error.message));
       });
     });

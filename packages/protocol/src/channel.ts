@@ -10,6 +10,12 @@ import { z } from "zod";
  */
 export const NODE_CHANNEL_PATH = "/v1/nodes/channel";
 
+/**
+ * The largest message a channel takes (the server closes it with 1009 beyond); an agent sends a
+ * larger call over HTTP. A call's input is held to the API's request body limit as over REST (413).
+ */
+export const NODE_CHANNEL_MAX_MESSAGE_BYTES = 1024 * 1024;
+
 /** Calls one channel may have unanswered at once (its long polls included); more are refused 429. */
 export const NODE_CHANNEL_MAX_IN_FLIGHT = 32;
 

@@ -1,5 +1,6 @@
 import { type IncomingMessage, type Server, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { NODE_CHANNEL_MAX_MESSAGE_BYTES } from "@berth/protocol";
 import type { Context } from "hono";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SocketReply } from "../operation";
@@ -21,7 +22,7 @@ export function upgradeOf(c: Context): UpgradeSlot | undefined {
 }
 
 export interface WebSocketOptions {
-  /** Largest message accepted (default 1 MiB). */
+  /** Largest message accepted (default 1 MiB, the node channel's limit). */
   maxPayloadBytes?: number;
   /** Sockets are pinged this often and dropped when a ping goes unanswered (default 20 s). */
   pingIntervalMs?: number;
@@ -46,7 +47,7 @@ export function attachWebSockets(
 ): { close(): void } {
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: opts.maxPayloadBytes ?? 1024 * 1024,
+    maxPayload: opts.maxPayloadBytes ?? NODE_CHANNEL_MAX_MESSAGE_BYTES,
     perMessageDeflate: false,
     handleProtocols: (offered) => EXEC_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
   });

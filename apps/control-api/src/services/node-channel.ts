@@ -74,6 +74,19 @@ export async function openNodeChannel(
         const message = isBinary ? null : parseMessage(data);
         if (!message)
           return void ws.close(1007, "a channel message is a JSON call: {id, op, credential, input}");
+        // The credential aside, a call's input is held to the request body limit, as over REST.
+        if (data.length - message.credential.length > deps.bodyLimitBytes) {
+          send(
+            errorReply(
+              message.id,
+              new BerthError(
+                "PAYLOAD_TOO_LARGE",
+                `a call's input may be at most ${deps.bodyLimitBytes} bytes`,
+              ),
+            ),
+          );
+          return;
+        }
         if (inFlight >= NODE_CHANNEL_MAX_IN_FLIGHT) {
           send(
             errorReply(
