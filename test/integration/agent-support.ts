@@ -103,7 +103,7 @@ export async function startAgents(p: Platform): Promise<Agents> {
         },
         {
           runtime: own ?? o.runtime ?? runtime,
-          controlPlane: (s) => createControlPlane(s, { timeoutMs: 5_000 }),
+          controlPlane: (s) => createControlPlane(s, { timeoutMs: 5_000, channel: true }),
           logger,
         },
       );

@@ -67,7 +67,7 @@ usage: npm run node-agent -- --server <URL> --join-token <TOKEN> [options]
                           without stopping its pods; an agent run from source never does)
   --channel MODE          on: make the frequent calls (heartbeats, status reports, metrics, long polls)
                           over one WebSocket to the control plane, over HTTP while it cannot be opened;
-                          off: one HTTP request each (env BERTH_CHANNEL; default off)
+                          off: one HTTP request each (env BERTH_CHANNEL; default on)
   --hollow N              a test harness, never for real nodes: run N hollow nodes in this process, named
                           <name>-0 … <name>-N-1, each a real agent over a runtime that runs nothing (the join
                           token must admit N nodes) (env BERTH_HOLLOW_NODES; default 0: a real node)
@@ -245,7 +245,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     tunnelPort: values["tunnel-port"] ?? env.BERTH_TUNNEL_PORT ?? 7443,
     dnsUpstream: values["dns-upstream"] ?? env.BERTH_DNS_UPSTREAM,
     selfUpdate: values["no-self-update"] ? "off" : (env.BERTH_SELF_UPDATE ?? "on"),
-    channel: values.channel ?? env.BERTH_CHANNEL ?? "off",
+    channel: values.channel ?? env.BERTH_CHANNEL ?? "on",
     hollow: values.hollow ?? env.BERTH_HOLLOW_NODES ?? 0,
     hollowStartDelayMs: values["hollow-start-delay-ms"] ?? 100,
     logLevel: env.LOG_LEVEL ?? "info",
