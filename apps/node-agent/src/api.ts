@@ -208,30 +208,23 @@ export function createControlPlane(server: string, options: ControlPlaneOptions 
     }
   }
 
+  /** A node's POST: its body is its input on the channel too. */
+  const post = <T>(
+    path: string,
+    op: NodeChannelOperation,
+    credential: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+  ): Promise<T> => call("POST", path, { body, token: credential, via: { op, input: body } }, schema);
+
   return {
     server,
     join: (req) => call("POST", "/v1/nodes/join", { body: req }, joinReplySchema),
     heartbeat: (credential, body = {}) =>
-      call(
-        "POST",
-        "/v1/nodes/heartbeat",
-        { body, token: credential, via: { op: "nodes.heartbeat", input: body } },
-        heartbeatReplySchema,
-      ),
-    sync: (credential, body) =>
-      call(
-        "POST",
-        "/v1/nodes/sync",
-        { body, token: credential, via: { op: "nodes.sync", input: body } },
-        syncReplySchema,
-      ),
+      post("/v1/nodes/heartbeat", "nodes.heartbeat", credential, body, heartbeatReplySchema),
+    sync: (credential, body) => post("/v1/nodes/sync", "nodes.sync", credential, body, syncReplySchema),
     metrics: (credential, body) =>
-      call(
-        "POST",
-        "/v1/nodes/metrics",
-        { body, token: credential, via: { op: "nodes.metrics", input: body } },
-        metricsReplySchema,
-      ),
+      post("/v1/nodes/metrics", "nodes.metrics", credential, body, metricsReplySchema),
     watch: (credential, { version, waitMs }, signal) => {
       const wait = Math.min(Math.max(0, waitMs), WATCH_MAX_WAIT_MS);
       const query = new URLSearchParams({ waitMs: String(wait), ...(version ? { version } : {}) });
