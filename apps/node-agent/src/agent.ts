@@ -24,6 +24,11 @@ export interface AgentOptions {
   /** Pods worked on at once (default 8). */
   podConcurrency?: number;
   intervals?: Partial<Intervals>;
+  /**
+   * Look for host ports of the node's range held outside Berth (default true). Hollow nodes do
+   * not: they hold no real ports, and all of them share one host.
+   */
+  scanHostPorts?: boolean;
   /** The pod network (see SessionOptions); its view is cached in the state directory. */
   network?: {
     pollMs: number;
@@ -123,6 +128,7 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
         podConcurrency: opts.podConcurrency ?? 8,
         podsDir: join(opts.stateDir, "pods"),
         intervals,
+        ...(opts.scanHostPorts === false ? { scanHostPorts: false } : {}),
         onLeave: () => void leave(),
         onUnauthorized: (error) => void recover(error),
         runHistory,

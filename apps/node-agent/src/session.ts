@@ -76,6 +76,8 @@ export interface SessionOptions {
   /** Where pods' volumes live on the node. */
   podsDir: string;
   intervals: Intervals;
+  /** Look for host ports of the node's range held outside Berth (default true). */
+  scanHostPorts?: boolean;
   /** The control plane asks the node to leave. */
   onLeave: () => void;
   /** The control plane refuses the node's credential. */
@@ -264,7 +266,8 @@ export class NodeSession {
     this.heartbeat.start();
     // Before any pod starts: pods join the cluster's network, never the engine's default one.
     await this.network?.start();
-    await this.scanPorts();
+    const scanning = this.opts.scanHostPorts !== false;
+    if (scanning) await this.scanPorts();
     if (this.opts.probeStatesFile)
       for (const [id, s] of await takeProbeStates(this.opts.probeStatesFile)) this.inheritedProbes.set(id, s);
     await this.supervisor
@@ -282,7 +285,8 @@ export class NodeSession {
       () => enforceEphemeralStorage(this.deps.runtime, this.supervisor, this.opts.identity.nodeId),
       "measuring ephemeral storage",
     );
-    this.every(this.opts.intervals.portScanMs, () => this.scanPorts(), "looking for host ports in use");
+    if (scanning)
+      this.every(this.opts.intervals.portScanMs, () => this.scanPorts(), "looking for host ports in use");
     // The first round only takes the counters' baselines; samples follow from the second.
     await this.sampler
       .sample()
