@@ -270,9 +270,7 @@ export class NodeSession {
     if (scanning) await this.scanPorts();
     if (this.opts.probeStatesFile)
       for (const [id, s] of await takeProbeStates(this.opts.probeStatesFile)) this.inheritedProbes.set(id, s);
-    await this.supervisor
-      .observe()
-      .catch((e: unknown) => this.deps.logger.warn({ err: e }, "could not list containers"));
+    await this.supervisor.observe().catch(this.warned("could not list containers"));
     // The first report waits (briefly) for the assignments: a restarted agent's pods reported before
     // it knows them would read as not ready, and leave their Services, until the next report.
     this.watch.start();
@@ -288,11 +286,7 @@ export class NodeSession {
     if (scanning)
       this.every(this.opts.intervals.portScanMs, () => this.scanPorts(), "looking for host ports in use");
     // The first round only takes the counters' baselines; samples follow from the second.
-    await this.sampler
-      .sample()
-      .catch((e: unknown) =>
-        this.deps.logger.warn({ err: (e as Error).message }, "could not sample metrics"),
-      );
+    await this.sampler.sample().catch(this.warned("could not sample metrics"));
     this.every(this.opts.intervals.metricsMs, () => this.sampler.tick(), "sampling metrics");
   }
 
@@ -312,8 +306,8 @@ export class NodeSession {
     await this.network?.stop();
     this.deps.controlPlane.close();
     if (this.opts.probeStatesFile)
-      await saveProbeStates(this.opts.probeStatesFile, this.supervisor.probeStates()).catch((e: unknown) =>
-        this.deps.logger.warn({ err: (e as Error).message }, "could not hand probe results over"),
+      await saveProbeStates(this.opts.probeStatesFile, this.supervisor.probeStates()).catch(
+        this.warned("could not hand probe results over"),
       );
   }
 
@@ -354,6 +348,11 @@ export class NodeSession {
     };
   }
 
+  /** A `catch` that logs the failure as a warning saying `what`. */
+  private warned(what: string): (error: unknown) => void {
+    return (error) => this.deps.logger.warn({ err: (error as Error).message }, what);
+  }
+
   /** Runs `fn` every `ms` (measured from the end of the previous run) until the session stops. */
   private every(ms: number, fn: () => Promise<unknown>, what: string): void {
     const loop = () => {
@@ -361,9 +360,7 @@ export class NodeSession {
       const t = setTimeout(() => {
         this.timers.delete(t);
         fn()
-          .catch((error: unknown) =>
-            this.deps.logger.warn({ err: (error as Error).message }, `${what} failed`),
-          )
+          .catch(this.warned(`${what} failed`))
           .finally(loop);
       }, ms);
       this.timers.add(t);

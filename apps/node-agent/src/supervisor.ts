@@ -3,7 +3,7 @@ import { groupBy } from "@berth/core";
 import { type Assignment, CONTAINER_LABELS, type PodEvent, type PodReport } from "@berth/protocol";
 import type { NodeIdentity } from "./pod-spec";
 import { Backoff } from "./pods/backoff";
-import type { PodContext, PodRecord } from "./pods/context";
+import { newRecord, type PodContext, type PodRecord } from "./pods/context";
 import { EventLog } from "./pods/events";
 import { ImagePuller } from "./pods/images";
 import { instancesOf } from "./pods/instances";
@@ -36,6 +36,9 @@ export interface SupervisorOptions {
   /** Holds a deleted pod out of every node's rotation before it stops (at most `maxMs`; resolves with the time waited). */
   drain?: (podId: string, maxMs: number) => Promise<number>;
 }
+
+/** Whether a pod gets work again once its detached work is done (default: yes). */
+type Requeue = { requeue?: () => boolean };
 
 const stateOf = (cs: ContainerInfo[]) => (cs.some((c) => c.state === "running") ? "running" : "exited");
 const fingerprintOf = (cs: readonly ContainerInfo[]) =>
@@ -252,20 +255,7 @@ export class PodSupervisor {
   private record(podId: string): PodRecord {
     let rec = this.records.get(podId);
     if (!rec) {
-      rec = {
-        podId,
-        containers: [],
-        memos: new Map(),
-        failure: null,
-        notBefore: 0,
-        evicted: null,
-        killing: new Map(),
-        terminating: false,
-        fingerprint: "",
-        wakeAt: 0,
-        timer: null,
-        completed: false,
-      };
+      rec = newRecord(podId);
       this.records.set(podId, rec);
     }
     return rec;
@@ -293,8 +283,7 @@ export class PodSupervisor {
     const filter = { [CONTAINER_LABELS.node]: this.identity.nodeId, [CONTAINER_LABELS.pod]: podId };
     rec.containers = await this.runtime.list(filter);
     if (rec.terminating) return;
-    // Read after the look, not before: assignments that arrived meanwhile (a restarted agent's
-    // first ones, while it looks at the pods it adopts) decide, never the empty list before them.
+    // Read after the look: assignments that arrived during it (a restarted agent's first) decide.
     const a = this.desired.get(podId);
     const remove = this.leaving || !a || a.action === "stop" || rec.evicted !== null;
     if (remove) {
@@ -338,9 +327,7 @@ export class PodSupervisor {
         });
       },
       // Once removed, only a pod that should run after all (assigned again meanwhile) gets more work.
-      {
-        requeue: () => !this.leaving && this.desired.get(rec.podId)?.action === "run" && rec.evicted === null,
-      },
+      { requeue: () => !this.leaving && this.desired.get(rec.podId)?.action === "run" && !rec.evicted },
     );
   }
 
@@ -354,12 +341,7 @@ export class PodSupervisor {
   }
 
   /** Runs `fn` outside the work queue; then the pod is looked at again (unless `requeue` says not), or forgotten when gone. */
-  private detach(
-    podId: string,
-    what: string,
-    fn: () => Promise<void>,
-    o: { requeue?: () => boolean } = {},
-  ): void {
+  private detach(podId: string, what: string, fn: () => Promise<void>, o: Requeue = {}): void {
     const run = fn()
       .catch((error: unknown) =>
         this.opts.logger.warn({ podId, err: (error as Error).message }, `${what} failed`),

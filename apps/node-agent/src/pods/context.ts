@@ -59,6 +59,24 @@ export interface PodRecord {
   sandboxChangeNoted?: string;
 }
 
+/** What the agent knows of a pod it has only just heard of. */
+export function newRecord(podId: string): PodRecord {
+  return {
+    podId,
+    containers: [],
+    memos: new Map(),
+    failure: null,
+    notBefore: 0,
+    evicted: null,
+    killing: new Map(),
+    terminating: false,
+    fingerprint: "",
+    wakeAt: 0,
+    timer: null,
+    completed: false,
+  };
+}
+
 export interface PodContext {
   runtime: ContainerRuntime;
   identity: NodeIdentity;
