@@ -55,6 +55,9 @@ describe("rotating a cluster's signing key", () => {
       p.api.deps.db,
       sql`update clusters set previous_key_retire_at = now() - interval '1 second' where id = ${clusterId}`,
     );
+    // Written behind the API's back: the replica drops its verified credentials of the cluster once
+    // it hears the change (as every replica does), which the barrier waits for.
+    expect(await p.api.deps.assignments.barrier()).toBe(true);
     expect((await sync(oldCredential)).status).toBe(401);
     expect((await sync(fresh)).status).toBe(200);
   });

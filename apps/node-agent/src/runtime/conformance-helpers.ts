@@ -32,7 +32,12 @@ export async function waitForState(
 ): Promise<ContainerInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const info = await rt.inspect(id);
+    // Podman may fail an inspect of a container exiting at that moment ("read /proc/<pid>/cgroup:
+    // no such process", HTTP 500): look again, until the deadline.
+    const info = await rt.inspect(id).catch((error: unknown) => {
+      if (Date.now() > deadline) throw error;
+      return null;
+    });
     if (info?.state === state) return info;
     if (Date.now() > deadline)
       throw new Error(`container ${id} did not reach ${state}: ${JSON.stringify(info)}`);
