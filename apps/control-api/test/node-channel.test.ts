@@ -98,6 +98,34 @@ describe("the node channel", () => {
     c.ws.close();
   });
 
+  it("refuses hostile calls with a 4xx by id (NUL bytes, lone surrogates, huge numbers, another tenant's node), never a 5xx", async () => {
+    const other = await tenantWithNode(api, "channel-other");
+    const c = await channel();
+    const nul = await c.call("nodes.heartbeat", { agentVersion: "0.1.0\u0000" });
+    expect(nul).toMatchObject({ status: 400, error: { code: "VALIDATION_FAILED" } });
+    const surrogate = await c.call("nodes.sync", { pods: [], events: [{ message: "\ud800" }] });
+    expect(surrogate).toMatchObject({ status: 400, error: { code: "VALIDATION_FAILED" } });
+    const huge = await c.call("nodes.watch", { waitMs: "1e309" });
+    expect(huge).toMatchObject({ status: 400, error: { code: "VALIDATION_FAILED" } });
+    const wrongShape = await c.call("nodes.sync", { pods: [{ podId: 12, state: "running" }] });
+    expect(wrongShape).toMatchObject({ status: 400, error: { code: "VALIDATION_FAILED" } });
+    const strange = await c.call("nodes.\ud800\u0000", {});
+    expect(strange).toMatchObject({ status: 404, error: { code: "NOT_FOUND" } });
+    const theirs = await c.call("nodes.heartbeat", {}, { credential: other.credential });
+    expect(theirs).toMatchObject({ status: 403, error: { code: "FORBIDDEN" } });
+    expect((await c.call("nodes.heartbeat", {})).status).toBe(200);
+    c.ws.close();
+  });
+
+  it("closes with 1007 on a call whose id is not a whole number it can answer", async () => {
+    for (const id of ["1", -1, 1.5, 1e300]) {
+      const c = await channel();
+      const closed = c.closed();
+      c.ws.send(JSON.stringify({ id, op: "nodes.heartbeat", credential: node.credential, input: {} }));
+      expect(await closed, String(id)).toBe(1007);
+    }
+  });
+
   it("pushes assignments: a watch held on the channel answers once a pod is bound to the node", async () => {
     const web = await webDeployment(api, node);
     const c = await channel();

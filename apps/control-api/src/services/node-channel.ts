@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { assertSafeInput, BerthError, httpStatusOf } from "@berth/core";
+import { assertSafeInput, BerthError, ForbiddenError, httpStatusOf } from "@berth/core";
 import { NODE_CHANNEL_MAX_IN_FLIGHT, nodeChannelRequestSchema } from "@berth/protocol";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
@@ -51,11 +51,12 @@ export function channelMetricsOf(registry: Registry): ChannelMetrics {
  * cache of verified credentials), its input is validated by the operation's schema, and it runs
  * through the same authorise → run → audit pipeline. Replies name the call they answer and come
  * in any order; a call the socket's close interrupts is abandoned (a long poll stops waiting).
- * A credential refused (the node left, it expired) is answered 401, as over REST.
+ * A credential refused (the node left, it expired) is answered 401, as over REST; one of another
+ * node (another tenant's) 403: a channel carries the calls of the node that opened it only.
  */
 export async function openNodeChannel(
   deps: Deps,
-  _caller: NodeCaller,
+  owner: NodeCaller,
   request: RequestMeta,
   calls: ReadonlyMap<string, AnyOperation>,
   metrics?: ChannelMetrics,
@@ -104,6 +105,7 @@ export async function openNodeChannel(
         void answer(
           deps,
           calls,
+          owner.nodeId,
           message,
           { ...request, requestId: randomUUID(), signal: closed.signal },
           metrics,
@@ -140,6 +142,7 @@ function errorReply(id: number, error: BerthError) {
 async function answer(
   deps: Deps,
   calls: ReadonlyMap<string, AnyOperation>,
+  ownerNodeId: string,
   message: ChannelCall,
   meta: RequestMeta,
   metrics?: ChannelMetrics,
@@ -158,6 +161,9 @@ async function answer(
   try {
     const caller = await authenticate(deps, "node", callMeta.authorization, callMeta.sourceIp);
     scratch.caller = caller;
+    // A channel carries the calls of the node that opened it, never another's (another tenant's).
+    if (caller.kind !== "node" || caller.nodeId !== ownerNodeId)
+      throw new ForbiddenError("a node channel carries only the calls of the node that opened it");
     assertSafeInput(message.input);
     const input = op.input.parse(message.input ?? {});
     const value = await authorizeAndRun(deps, op, caller, input, callMeta, scratch);
