@@ -5,6 +5,7 @@ import {
   type NodeChannelOperation,
   type NodeChannelReply,
   nodeChannelReplySchema,
+  readChannelMessage,
 } from "@berth/protocol";
 import WebSocket from "ws";
 
@@ -136,7 +137,7 @@ export class NodeChannel {
       this.opts.onState?.(true);
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
-      const reply = isBinary ? null : parseReply(data);
+      const reply = isBinary ? null : readChannelMessage(nodeChannelReplySchema, data.toString("utf8"));
       if (!reply) return void ws.close(1007, "a reply is JSON: {id, status, body | error}");
       this.pending.get(reply.id)?.resolve(reply);
     });
@@ -167,14 +168,5 @@ export class NodeChannel {
     this.ws = null;
     for (const p of [...this.pending.values()]) p.reject(new ChannelUnavailable(`the node channel ${why}`));
     if (wasOpen) this.opts.onState?.(false, why);
-  }
-}
-
-function parseReply(data: Buffer): NodeChannelReply | null {
-  try {
-    const parsed = nodeChannelReplySchema.safeParse(JSON.parse(data.toString("utf8")));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
   }
 }

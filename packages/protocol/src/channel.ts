@@ -47,3 +47,13 @@ export const nodeChannelReplySchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type NodeChannelReply = z.infer<typeof nodeChannelReplySchema>;
+
+/** A channel message as `schema` reads it: null when it is not JSON, or not of that shape. */
+export function readChannelMessage<T>(schema: z.ZodType<T>, text: string): T | null {
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { assertSafeInput, BerthError, ForbiddenError, httpStatusOf } from "@berth/core";
-import { NODE_CHANNEL_MAX_IN_FLIGHT, nodeChannelRequestSchema } from "@berth/protocol";
+import {
+  NODE_CHANNEL_MAX_IN_FLIGHT,
+  type NodeChannelRequest,
+  nodeChannelRequestSchema,
+  readChannelMessage,
+} from "@berth/protocol";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { z } from "zod";
 import { authenticate } from "../auth/authenticate";
@@ -72,7 +77,7 @@ export async function openNodeChannel(
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
       };
       ws.on("message", (data: Buffer, isBinary: boolean) => {
-        const message = isBinary ? null : parseMessage(data);
+        const message = isBinary ? null : readChannelMessage(nodeChannelRequestSchema, data.toString("utf8"));
         if (!message)
           return void ws.close(1007, "a channel message is a JSON call: {id, op, credential, input}");
         // The credential aside, a call's input is held to the request body limit, as over REST.
@@ -123,17 +128,6 @@ export async function openNodeChannel(
   };
 }
 
-type ChannelCall = z.infer<typeof nodeChannelRequestSchema>;
-
-function parseMessage(data: Buffer): ChannelCall | null {
-  try {
-    const parsed = nodeChannelRequestSchema.safeParse(JSON.parse(data.toString("utf8")));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
-
 function errorReply(id: number, error: BerthError) {
   return { id, status: httpStatusOf(error.code), error: { code: error.code, message: error.message } };
 }
@@ -143,7 +137,7 @@ async function answer(
   deps: Deps,
   calls: ReadonlyMap<string, AnyOperation>,
   ownerNodeId: string,
-  message: ChannelCall,
+  message: NodeChannelRequest,
   meta: RequestMeta,
   metrics?: ChannelMetrics,
 ): Promise<object> {
