@@ -4,21 +4,24 @@ import { type SQL, sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { preparing } from "./prepared";
-import * as schema from "./schema";
+import { statement } from "./statement";
 
 /**
  * The database as the apps see it: queries run as the tenant role (`berth_app`, row-level security
  * by tenant), and `$system` is a separate pool of the system role (`berth_system`) that only
  * `withSystem` and `systemStatement` use. The tenant role cannot become the system role, so
  * nothing a tenant's request runs can read across tenants.
+ *
+ * Drizzle is given no schema: its relational query builders (`db.query.*`) are not used, and with a
+ * schema every transaction handle would build one per table before its first statement.
  */
-export type Db = PostgresJsDatabase<typeof schema> & {
+export type Db = PostgresJsDatabase & {
   $client: postgres.Sql;
   $system: SystemDb;
   /** Hands the tenant pool's connections out fairly between tenants (see withTenant). */
   $fair: FairSemaphore;
 };
-type SystemDb = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
+type SystemDb = PostgresJsDatabase & { $client: postgres.Sql };
 /** A transaction handle; the same query API as `Db`. */
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
@@ -60,7 +63,6 @@ function connect(url: string, max: number, applicationName: string, onQuery?: (s
     connection: { application_name: applicationName },
   });
   const db = drizzle(preparing(client), {
-    schema,
     casing: "snake_case",
     ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}),
   });
@@ -105,6 +107,10 @@ export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>):
   return changeRecord.run(record, fn);
 }
 
+const scopeToTenant = statement((tx) =>
+  tx.execute(sql`select set_config('berth.tenant_id', ${sql.placeholder("tenantId")}, true)`),
+);
+
 /** Whether the transaction has written a row: it has a transaction id only once it has. */
 const CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
 
@@ -120,7 +126,7 @@ export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Pr
     const record = changeRecord.getStore();
     let recorded = false;
     const value = await db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('berth.tenant_id', ${tenantId}, true)`);
+      await scopeToTenant(tx, { tenantId });
       const value = await insideTenantTransaction.run(true, () => fn(tx));
       if (record && !record.committed && record.tenantId === tenantId)
         recorded = (await tx.execute(record.insertIfChanged(CHANGED))).count > 0;

@@ -62,6 +62,7 @@ export {
 export { scaleDeployment } from "./scale";
 export * from "./schema";
 export { clusterDataKey, openSecretData, sealSecretData } from "./secret-data";
+export { statement } from "./statement";
 export {
   deriveOverRequestEvents,
   deriveUsageEvents,
