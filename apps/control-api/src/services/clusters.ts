@@ -5,6 +5,7 @@ import {
   DEFAULT_AUTOSCALER_PROFILE,
   joinTokens,
   recordEvent,
+  statement,
   type Tx,
   withTenant,
 } from "@berth/db";
@@ -161,16 +162,30 @@ export async function createCluster(
 
 export const listClustersInput = pageInput.extend({}).strict();
 
-export async function listClusters(deps: Deps, caller: UserCaller, input: z.infer<typeof listClustersInput>) {
-  const rows = await withTenant(deps.db, caller.tenantId, (tx) =>
+/** A page of the tenant's clusters, newest first: the first page, and pages after a cursor. */
+const clusterPage = (after: boolean) =>
+  statement((tx) =>
     tx
       .select(viewColumns)
       .from(clusters)
       .where(
-        and(eq(clusters.tenantId, caller.tenantId), input.cursor ? lt(clusters.id, input.cursor) : undefined),
+        and(
+          eq(clusters.tenantId, sql.placeholder("tenantId")),
+          after ? lt(clusters.id, sql.placeholder("cursor")) : undefined,
+        ),
       )
       .orderBy(desc(clusters.id))
-      .limit(input.limit + 1),
+      .limit(sql.placeholder("limit")),
+  );
+const firstClusters = clusterPage(false);
+const clustersAfter = clusterPage(true);
+
+export async function listClusters(deps: Deps, caller: UserCaller, input: z.infer<typeof listClustersInput>) {
+  const { tenantId } = caller;
+  const rows = await withTenant(deps.db, tenantId, (tx) =>
+    input.cursor
+      ? clustersAfter(tx, { tenantId, cursor: input.cursor, limit: input.limit + 1 })
+      : firstClusters(tx, { tenantId, limit: input.limit + 1 }),
   );
   return page(rows.map(view), input.limit);
 }
