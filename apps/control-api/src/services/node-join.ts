@@ -87,7 +87,6 @@ export async function joinNode(deps: Deps, input: JoinRequest): Promise<JoinRepl
         .update(machines)
         .set({ nodeId, joinedAt: machine.joinedAt ?? now })
         .where(eq(machines.id, machine.id));
-    await useToken(tx, token);
     await recordEvent(tx, {
       tenantId: cluster.tenantId,
       clusterId: cluster.id,
@@ -96,23 +95,28 @@ export async function joinNode(deps: Deps, input: JoinRequest): Promise<JoinRepl
       reason: existing ? "Rejoined" : "Joined",
       message: `node ${input.name} joined with ${input.capacity.cpuMillis}m CPU, ${input.capacity.memoryBytes} bytes`,
     });
-    const issued = await issueNodeCredential(
-      deps.master,
-      deps.publicUrl,
-      cluster,
-      { tenantId: cluster.tenantId, clusterId: cluster.id, nodeId },
-      now,
-    );
-    return { nodeId, clusterId: cluster.id, ...issued };
+    // Last: the token's row stays locked from here to COMMIT, and every join with the same token
+    // waits for it (a pool's nodes share one), so nothing else runs while it is held.
+    await useToken(tx, token);
+    return { nodeId, cluster };
   });
+  // Signed once the node is committed, outside the token's lock. Should signing fail, the agent
+  // joins again and takes over its own row (claimName).
+  const issued = await issueNodeCredential(
+    deps.master,
+    deps.publicUrl,
+    result.cluster,
+    { tenantId: result.cluster.tenantId, clusterId: result.cluster.id, nodeId: result.nodeId },
+    now,
+  );
   await kick(deps, "cluster.reconcile", { tenantId: token.tenantId, clusterId: token.clusterId });
   if (token.machineId)
     await kick(deps, "machines.reconcile", { tenantId: token.tenantId, clusterId: token.clusterId });
   return {
     nodeId: result.nodeId,
-    clusterId: result.clusterId,
-    credential: result.credential,
-    expiresAt: result.expiresAt.toISOString(),
+    clusterId: result.cluster.id,
+    credential: issued.credential,
+    expiresAt: issued.expiresAt.toISOString(),
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
   };
 }
