@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { FairSemaphore } from "@berth/core";
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { preparing } from "./prepared";
@@ -92,10 +92,11 @@ const insideTenantTransaction = new AsyncLocalStorage<true>();
 export interface ChangeRecord {
   readonly tenantId: string;
   /**
-   * The INSERT of the record, guarded by `changed` (true once the transaction has written a row):
-   * `insert … select … where ${changed}`. It runs just before the transaction's COMMIT.
+   * Writes the record in `tx` if the transaction has written a row (its statement guarded by
+   * `TRANSACTION_CHANGED`: `insert … select … where ${TRANSACTION_CHANGED}`), and says whether it
+   * did. It runs just before the transaction's COMMIT.
    */
-  insertIfChanged(changed: SQL): SQL;
+  insertIfChanged(tx: Tx): Promise<boolean>;
   /** Set once a transaction that wrote the record has committed. */
   committed: boolean;
 }
@@ -112,7 +113,7 @@ const scopeToTenant = statement((tx) =>
 );
 
 /** Whether the transaction has written a row: it has a transaction id only once it has. */
-const CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
+export const TRANSACTION_CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
 
 /**
  * Runs `fn` in one transaction scoped to a tenant: row-level security limits every statement to the
@@ -129,7 +130,7 @@ export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Pr
       await scopeToTenant(tx, { tenantId });
       const value = await insideTenantTransaction.run(true, () => fn(tx));
       if (record && !record.committed && record.tenantId === tenantId)
-        recorded = (await tx.execute(record.insertIfChanged(CHANGED))).count > 0;
+        recorded = await record.insertIfChanged(tx);
       return value;
     });
     if (record && recorded) record.committed = true;

@@ -19,6 +19,7 @@ export {
   type DbUrls,
   ping,
   systemStatement,
+  TRANSACTION_CHANGED,
   type Tx,
   withChangeRecord,
   withSystem,

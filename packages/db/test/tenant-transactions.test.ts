@@ -8,6 +8,7 @@ import {
   clusters,
   createDb,
   type Db,
+  TRANSACTION_CHANGED,
   tenants,
   withChangeRecord,
   withSystem,
@@ -92,8 +93,12 @@ function record(tenantId: string, name: string, id = newId("cluster")): ChangeRe
   return {
     tenantId,
     committed: false,
-    insertIfChanged: (changed) =>
-      sql`insert into ${clusters} (id, tenant_id, name) select ${id}::text, ${tenantId}::text, ${name}::text where ${changed}`,
+    insertIfChanged: async (tx) =>
+      (
+        await tx.execute(
+          sql`insert into ${clusters} (id, tenant_id, name) select ${id}::text, ${tenantId}::text, ${name}::text where ${TRANSACTION_CHANGED}`,
+        )
+      ).count > 0,
   };
 }
 

@@ -1,5 +1,13 @@
 import { instantSchema, newId } from "@berth/core";
-import { auditEvents, type ChangeRecord, withChangeRecord, withSystem, withTenant } from "@berth/db";
+import {
+  auditEvents,
+  type ChangeRecord,
+  statement,
+  TRANSACTION_CHANGED,
+  withChangeRecord,
+  withSystem,
+  withTenant,
+} from "@berth/db";
 import { and, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { PrincipalType } from "../auth/access-tokens";
@@ -46,6 +54,18 @@ export async function recordAudit(deps: Deps, e: AuditEntry): Promise<void> {
   }
 }
 
+/** One statement that inserts a change's audit entry only when its transaction changed something (see ChangeRecord). */
+const insertIfChanged = statement((tx) => {
+  const p = (name: string) => sql.placeholder(name);
+  return tx.execute(sql`insert into ${auditEvents} (id, tenant_id, time, principal_id, principal_type, action,
+      resource, result, status, error_code, request_id, source_ip, user_agent, details)
+    select ${p("id")}::text, ${p("tenantId")}::text, ${p("time")}::timestamptz, ${p("principalId")}::text,
+      ${p("principalType")}::text, ${p("action")}::text, ${p("resource")}::text, ${p("result")}::text,
+      ${p("status")}::text, ${p("errorCode")}::text, ${p("requestId")}::text, ${p("sourceIp")}::text,
+      ${p("userAgent")}::text, ${p("details")}::jsonb
+    where ${TRANSACTION_CHANGED}`);
+});
+
 /**
  * Runs a tenant's write with its success entry pending: the first transaction of the tenant that
  * changes something writes the entry before it commits (see ChangeRecord). Returns whether it did;
@@ -59,16 +79,10 @@ export async function auditedChange<T>(
   const record: ChangeRecord = {
     tenantId: entry.tenantId,
     committed: false,
-    insertIfChanged: (changed) => {
+    insertIfChanged: async (tx) => {
       const r = auditRow(deps, entry);
-      // One statement that inserts only when the transaction changed something (see ChangeRecord).
-      return sql`insert into ${auditEvents} (id, tenant_id, time, principal_id, principal_type, action,
-        resource, result, status, error_code, request_id, source_ip, user_agent, details)
-        select ${r.id}::text, ${r.tenantId}::text, ${r.time.toISOString()}::timestamptz,
-          ${r.principalId}::text, ${r.principalType}::text, ${r.action}::text, ${r.resource}::text,
-          ${r.result}::text, ${r.status}::text, ${r.errorCode}::text, ${r.requestId}::text,
-          ${r.sourceIp}::text, ${r.userAgent}::text, ${r.details == null ? null : JSON.stringify(r.details)}::jsonb
-        where ${changed}`;
+      const details = r.details == null ? null : JSON.stringify(r.details);
+      return (await insertIfChanged(tx, { ...r, time: r.time.toISOString(), details })).count > 0;
     },
   };
   const value = await withChangeRecord(record, fn);

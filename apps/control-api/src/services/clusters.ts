@@ -78,8 +78,15 @@ function view(
 }
 
 /** Loads a tenant's cluster, or NOT_FOUND (also for another tenant's id: RLS hides it). */
+const clusterById = statement((tx) =>
+  tx
+    .select()
+    .from(clusters)
+    .where(eq(clusters.id, sql.placeholder("id"))),
+);
+
 export async function loadCluster(tx: Tx, id: string) {
-  const [c] = await tx.select().from(clusters).where(eq(clusters.id, id));
+  const [c] = await clusterById(tx, { id });
   if (!c) throw new NotFoundError("cluster", id);
   return c;
 }
