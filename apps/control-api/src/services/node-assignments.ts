@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type MasterKey, UnauthenticatedError } from "@berth/core";
-import { clusters, nodes, objects, pods, type Tx, withTenant } from "@berth/db";
+import { clusters, nodes, objects, pods, statement, type Tx, withTenant } from "@berth/db";
 import { ConfigError, type ResolveContext, referencedObjects, resolvePod } from "@berth/kube";
 import {
   type AssignmentInput,
@@ -10,7 +10,7 @@ import {
   watchReplySchema,
   type watchRequestSchema,
 } from "@berth/protocol";
-import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, NodeCaller } from "../deps";
 import type { RequestMeta } from "../operation";
@@ -161,6 +161,24 @@ export function assignmentsVersion(leave: boolean, list: readonly AssignmentInpu
   return createHash("sha256").update(JSON.stringify({ leave, list })).digest("base64url").slice(0, 32);
 }
 
+/** The pods bound to a node, in id order (every watch and sync of every node reads them). */
+export const podsOfNode = statement((tx) =>
+  tx
+    .select()
+    .from(pods)
+    .where(eq(pods.nodeId, sql.placeholder("nodeId")))
+    .orderBy(asc(pods.id)),
+);
+
+/** A node and its cluster, as a node's calls name them. */
+const nodeWithCluster = statement((tx) =>
+  tx
+    .select({ node: nodes, cluster: clusters })
+    .from(nodes)
+    .innerJoin(clusters, eq(clusters.id, nodes.clusterId))
+    .where(and(eq(nodes.id, sql.placeholder("nodeId")), eq(nodes.clusterId, sql.placeholder("clusterId")))),
+);
+
 /**
  * The node's current assignments, read in the caller's tenant transaction, with each pod's
  * references resolved (a node receives the values of its own pods' ConfigMaps and Secrets only).
@@ -173,7 +191,7 @@ export async function currentAssignments(
   cluster: ClusterRow,
 ): Promise<WatchReply & { configErrors: Map<string, string> }> {
   const leave = mustLeave(node, cluster);
-  const rows = await tx.select().from(pods).where(eq(pods.nodeId, node.id)).orderBy(asc(pods.id));
+  const rows = await podsOfNode(tx, { nodeId: node.id });
   const refs = await referencesOf(tx, master, cluster, rows);
   const configErrors = new Map<string, string>();
   const list = rows.map((p) => {
@@ -186,11 +204,7 @@ export async function currentAssignments(
 
 async function readAssignments(deps: Deps, caller: NodeCaller): Promise<WatchReply> {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
-    const [row] = await tx
-      .select({ node: nodes, cluster: clusters })
-      .from(nodes)
-      .innerJoin(clusters, eq(clusters.id, nodes.clusterId))
-      .where(and(eq(nodes.id, caller.nodeId), eq(nodes.clusterId, caller.clusterId)));
+    const [row] = await nodeWithCluster(tx, { nodeId: caller.nodeId, clusterId: caller.clusterId });
     if (!row || row.node.status === "left")
       throw new UnauthenticatedError("this node is not part of the cluster");
     const { configErrors: _errors, ...reply } = await currentAssignments(

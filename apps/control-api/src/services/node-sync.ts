@@ -15,7 +15,7 @@ import { issueNodeCredential } from "../auth/node-credentials";
 import type { Deps, NodeCaller } from "../deps";
 import { loadCluster } from "./clusters";
 import { kick } from "./kick";
-import { assignmentOf, assignmentReply, mustLeave, referencesOf } from "./node-assignments";
+import { assignmentOf, assignmentReply, mustLeave, podsOfNode, referencesOf } from "./node-assignments";
 import { podPatch, recordPodEvents } from "./node-pod-status";
 import { timestamp } from "./replies";
 
@@ -92,7 +92,7 @@ export async function syncNode(deps: Deps, caller: NodeCaller, input: SyncInput)
       );
     changed ||= back || reservedChanged;
 
-    const rows = await tx.select().from(pods).where(eq(pods.nodeId, node.id));
+    const rows = await podsOfNode(tx, { nodeId: node.id });
     // What each pod should do, resolved first: a pod held back for its configuration keeps that reason.
     const refs = await referencesOf(tx, deps.master, cluster, rows);
     const resolved = new Map(
