@@ -7,7 +7,7 @@
  * when notifications may have been lost. While the hub is not listening nothing is cached. Entries
  * live at most `ttlMs` as a net under all that.
  */
-export interface AdmissionCacheOptions<T> {
+export interface AdmissionCacheOptions {
   /** Whether entries can be trusted now (the replica hears every change). */
   enabled: () => boolean;
   ttlMs?: number;
@@ -32,7 +32,7 @@ export class AdmissionCache<T> {
   private readonly maxEntries: number;
   private readonly now: () => number;
 
-  constructor(private readonly opts: AdmissionCacheOptions<T>) {
+  constructor(private readonly opts: AdmissionCacheOptions) {
     this.ttlMs = opts.ttlMs ?? 60_000;
     this.maxEntries = opts.maxEntries ?? 50_000;
     this.now = opts.now ?? Date.now;
@@ -42,8 +42,11 @@ export class AdmissionCache<T> {
     return this.entries.size;
   }
 
-  /** The cached value of `key` (of `principalId`), else `load()`'s, stored unless something changed meanwhile. */
-  async get(principalId: string, key: string, load: () => Promise<T>): Promise<T> {
+  /**
+   * The cached value of `key` (of `principal`, or of the principal a loaded value names), else
+   * `load()`'s, stored unless something changed meanwhile.
+   */
+  async get(principal: string | ((value: T) => string), key: string, load: () => Promise<T>): Promise<T> {
     if (!this.opts.enabled()) return load();
     const found = this.entries.get(key);
     if (found && this.now() - found.at < this.ttlMs) {
@@ -53,7 +56,8 @@ export class AdmissionCache<T> {
     this.opts.onLookup?.(false);
     const epoch = this.epoch;
     const value = await load();
-    if (epoch === this.epoch && this.opts.enabled()) this.store(principalId, key, value);
+    if (epoch === this.epoch && this.opts.enabled())
+      this.store(typeof principal === "string" ? principal : principal(value), key, value);
     return value;
   }
 

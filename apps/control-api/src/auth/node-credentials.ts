@@ -168,9 +168,11 @@ export async function verifyNodeCredential(
   deps: Pick<Deps, "db" | "publicUrl" | "nodeCredentials">,
   token: string,
 ): Promise<VerifiedNode> {
-  const { clusterId } = namedIn(token);
-  const admitted = await deps.nodeCredentials.get(clusterId, token, () =>
-    readNodeCredential(deps.db, deps.publicUrl, token),
+  // Cached by its text, grouped by the cluster it was verified for: a hit decodes nothing.
+  const admitted = await deps.nodeCredentials.get(
+    (a) => a.node.clusterId,
+    token,
+    () => readNodeCredential(deps.db, deps.publicUrl, token),
   );
   if (admitted.until <= Date.now()) throw invalid();
   return admitted.node;
