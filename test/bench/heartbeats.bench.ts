@@ -48,14 +48,18 @@ const postgres = async () => {
   );
   return { commits: Number(r?.xact_commit), written: Number(r?.written) };
 };
-/** Heartbeats the API has answered (200), over HTTP and over node channels, from its own Prometheus counters. */
+/**
+ * Lease renewals the API has made, from its own Prometheus counters: heartbeats answered (200) over
+ * HTTP and over node channels, and the leases it renewed for the channels that hold them.
+ */
 async function heartbeatsAnswered(): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let total = 0;
   for (const line of text.split("\n"))
     if (
       /^\w*http_requests_total\{[^}]*route="\/v1\/nodes\/heartbeat"[^}]*status="200"/.test(line) ||
-      /^berth_node_channel_calls_total\{[^}]*op="nodes\.heartbeat"[^}]*status="200"/.test(line)
+      /^berth_node_channel_calls_total\{[^}]*op="nodes\.heartbeat"[^}]*status="200"/.test(line) ||
+      /^berth_node_channel_lease_renewals_total\{[^}]*outcome="renewed"/.test(line)
     )
       total += Number(line.split(" ").pop());
   return total;

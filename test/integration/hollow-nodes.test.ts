@@ -36,13 +36,18 @@ afterAll(async () => {
 const api = (method: string, path: string, body?: unknown) =>
   p.api.call(method, `/v1/clusters/${clusterId}${path}`, { token, ...(body ? { body } : {}) });
 
-/** Calls answered over node channels so far, by operation (status 200). */
+/**
+ * Calls answered over node channels so far, by operation (status 200), and as "lease" the leases
+ * the API renewed for the channels it holds.
+ */
 async function channelCalls(): Promise<Map<string, number>> {
   const m = await p.api.deps.metrics.getSingleMetric("berth_node_channel_calls_total")?.get();
   const out = new Map<string, number>();
   for (const v of m?.values ?? [])
     if (v.labels.status === "200")
       out.set(String(v.labels.op), (out.get(String(v.labels.op)) ?? 0) + v.value);
+  const leases = await p.api.deps.metrics.getSingleMetric("berth_node_channel_lease_renewals_total")?.get();
+  out.set("lease", leases?.values.find((v) => v.labels.outcome === "renewed")?.value ?? 0);
   return out;
 }
 
@@ -116,15 +121,16 @@ describe.each([
       async () => ((await api("GET", "/pods?limit=200")).body.items as unknown[]).length === 0,
       60_000,
     );
-    // Over channels, every frequent call goes there (a heartbeat every 2 s: the first, which opens
-    // the channel, goes over HTTP, so the next may come after the pods are gone); over HTTP, none did.
-    const ops = ["nodes.heartbeat", "nodes.sync", "nodes.watch"];
+    // Over channels, the frequent calls go there, and the API renews the nodes' leases through them
+    // (heartbeats then come every 30 s: the first, which opens the channel, went over HTTP); over
+    // HTTP, nothing went over a channel.
     const grew = async (op: string) => ((await channelCalls()).get(op) ?? 0) - (before.get(op) ?? 0);
     if (channel)
-      await p.waitFor("each kind of call over the channels", async () => {
-        for (const op of ops) if ((await grew(op)) === 0) return false;
+      await p.waitFor("each kind of call over the channels, and leases renewed through them", async () => {
+        for (const op of ["nodes.sync", "nodes.watch", "lease"]) if ((await grew(op)) === 0) return false;
         return true;
       });
-    else for (const op of ops) expect(await grew(op), op).toBe(0);
+    else
+      for (const op of ["nodes.heartbeat", "nodes.sync", "nodes.watch"]) expect(await grew(op), op).toBe(0);
   }, 120_000);
 });

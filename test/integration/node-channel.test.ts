@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { channelLeasesOf } from "@berth/control-api/testing";
 import { createControlPlane } from "@berth/node-agent/api";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,6 +79,29 @@ describe("the node channel, from the agent", () => {
     expect(states).toEqual([true, false]);
   });
 
+  it("knows when the control plane holds its lease through the channel, and drops a channel whose pings stop", async () => {
+    const states: boolean[] = [];
+    const { cp, node } = await joined(withSockets.url, "lease-holder", states);
+    try {
+      expect(cp.channelHoldsLease()).toBe(false); // not open yet
+      await p.waitFor(
+        "the channel open",
+        async () => (await cp.heartbeat(node.credential)) && cp.channelHoldsLease(),
+        10_000,
+      );
+      // The API's pings stop (its leases paused): after three intervals the agent gives the channel up.
+      channelLeasesOf(p.api.deps).stop();
+      await p.waitFor(
+        "the channel given up",
+        async () => !cp.channelHoldsLease() && states.at(-1) === false,
+        15_000,
+      );
+      expect(states).toEqual([true, false]);
+    } finally {
+      cp.close();
+    }
+  });
+
   it("goes over HTTP where the channel cannot be opened, and the calls still succeed", async () => {
     const states: boolean[] = [];
     const { cp, node } = await joined(plain.url, "over-http", states);
@@ -91,6 +115,7 @@ describe("the node channel, from the agent", () => {
       expect(reply.nodeId).toBe(node.nodeId);
       expect(await channelHeartbeats()).toBe(before);
       expect(states).toEqual([]);
+      expect(cp.channelHoldsLease()).toBe(false);
     } finally {
       cp.close();
     }

@@ -27,6 +27,8 @@ export interface StreamReply {
 /** What a `transport: "websocket"` operation returns: what to do with the accepted socket. */
 export interface SocketReply {
   attach(socket: WebSocket): void;
+  /** Headers the handshake's 101 response carries besides the WebSocket's own. */
+  headers?: Record<string, string>;
   /** The upgrade did not happen after all (the client left meanwhile): undo what `run` began. */
   abandon(): Promise<void> | void;
 }

@@ -29,6 +29,7 @@ import { createStreams, type StreamLimits } from "./streams/streams";
 
 export { attachWebSockets } from "./http/upgrade";
 export { type AgentBundle, type AgentSource, agentBundle, bundleOf } from "./services/agent-bundle";
+export { channelLeasesOf } from "./services/channel-leases";
 export type { RegistryTokenSettings } from "./services/registry-token";
 
 /**

@@ -1,6 +1,11 @@
-import { nodes, withSystem } from "@berth/db";
-import { NODE_CHANNEL_MAX_IN_FLIGHT, NODE_CHANNEL_PATH } from "@berth/protocol";
-import { eq } from "drizzle-orm";
+import { events, nodes, withSystem } from "@berth/db";
+import {
+  HEARTBEAT_INTERVAL_MS,
+  NODE_CHANNEL_LEASE_HEADER,
+  NODE_CHANNEL_MAX_IN_FLIGHT,
+  NODE_CHANNEL_PATH,
+} from "@berth/protocol";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createTestApi, type TestApi } from "../src/testing";
@@ -31,10 +36,15 @@ interface Reply {
   error?: { code: string; message: string };
 }
 
-/** A channel of the node's, with `call` matching replies to calls by id. */
-async function channel(credential = node.credential) {
+/** A channel of the node's, with `call` matching replies to calls by id (`autoPong: false`: a hung agent). */
+async function channel(credential = node.credential, o: { autoPong?: boolean } = {}) {
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}${NODE_CHANNEL_PATH}`, {
     headers: { authorization: `Bearer ${credential}` },
+    autoPong: o.autoPong ?? true,
+  });
+  let lease: string | undefined;
+  ws.once("upgrade", (res) => {
+    lease = res.headers[NODE_CHANNEL_LEASE_HEADER] as string | undefined;
   });
   await new Promise<void>((ok, fail) => {
     ws.once("open", () => ok());
@@ -48,6 +58,7 @@ async function channel(credential = node.credential) {
   let next = 1;
   return {
     ws,
+    lease,
     call(op: string, input: unknown, o: { credential?: string } = {}): Promise<Reply> {
       const id = next++;
       return new Promise((resolve) => {
@@ -58,6 +69,16 @@ async function channel(credential = node.credential) {
     closed: () => new Promise<number>((ok) => ws.once("close", (code) => ok(code))),
   };
 }
+
+/** The node's lease (its last renewal, epoch ms) and status. */
+async function leaseOf(nodeId = node.nodeId) {
+  const [row] = await withSystem(api.deps.db, (tx) =>
+    tx.select({ at: nodes.lastHeartbeatAt, status: nodes.status }).from(nodes).where(eq(nodes.id, nodeId)),
+  );
+  return { at: row?.at?.getTime() ?? 0, status: row?.status };
+}
+const read = async () => (await leaseOf()).at;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("the node channel", () => {
   it("is opened only with a node credential: without one the upgrade is answered 401", async () => {
@@ -70,12 +91,6 @@ describe("the node channel", () => {
 
   it("renews the node's lease with a heartbeat, as the REST call does", async () => {
     const c = await channel();
-    const read = async () =>
-      (
-        await withSystem(api.deps.db, (tx) =>
-          tx.select({ at: nodes.lastHeartbeatAt }).from(nodes).where(eq(nodes.id, node.nodeId)),
-        )
-      )[0]?.at?.getTime() ?? 0;
     const before = await read();
     await new Promise((r) => setTimeout(r, 20));
     const r = await c.call("nodes.heartbeat", {});
@@ -164,5 +179,68 @@ describe("the node channel", () => {
     const closed = c.closed();
     c.ws.send("not json");
     expect(await closed).toBe(1007);
+  });
+});
+
+describe("a node channel holding the node's lease", () => {
+  it("says so at the handshake, and renews the lease every interval with no call made", async () => {
+    const c = await channel();
+    expect(c.lease).toBe(String(HEARTBEAT_INTERVAL_MS));
+    const before = await read();
+    await sleep(2.5 * HEARTBEAT_INTERVAL_MS);
+    const first = await read();
+    expect(first).toBeGreaterThan(before);
+    await sleep(HEARTBEAT_INTERVAL_MS + 500);
+    expect(await read()).toBeGreaterThan(first);
+    // Closed: the renewals stop, and the lease is left to lapse.
+    c.ws.close();
+    await sleep(500);
+    const last = await read();
+    await sleep(2 * HEARTBEAT_INTERVAL_MS);
+    expect(await read()).toBe(last);
+  });
+
+  it("renews nothing for an agent that stops answering its pings", async () => {
+    const c = await channel(node.credential, { autoPong: false });
+    // Heard at the handshake: renewed within the first intervals, then silent.
+    await sleep(3.5 * HEARTBEAT_INTERVAL_MS);
+    const last = await read();
+    await sleep(2 * HEARTBEAT_INTERVAL_MS);
+    expect(await read()).toBe(last);
+    c.ws.close();
+  });
+
+  it("brings a node back from not_ready through the heartbeat's own path, with its event", async () => {
+    const other = await tenantWithNode(api, "channel-back");
+    await withSystem(api.deps.db, (tx) =>
+      tx
+        .update(nodes)
+        .set({ status: "not_ready", statusReason: "lease expired" })
+        .where(eq(nodes.id, other.nodeId)),
+    );
+    const c = await channel(other.credential);
+    const deadline = Date.now() + 3 * HEARTBEAT_INTERVAL_MS;
+    while ((await leaseOf(other.nodeId)).status !== "ready" && Date.now() < deadline) await sleep(100);
+    expect((await leaseOf(other.nodeId)).status).toBe("ready");
+    const back = await withSystem(api.deps.db, (tx) =>
+      tx
+        .select()
+        .from(events)
+        .where(and(eq(events.objectName, `channel-back-node`), eq(events.reason, "NodeReady"))),
+    );
+    expect(back).toHaveLength(1);
+    c.ws.close();
+  });
+
+  it("closes the channel of a node that left its cluster (1008), renewing nothing", async () => {
+    const other = await tenantWithNode(api, "channel-left");
+    const c = await channel(other.credential);
+    const closed = c.closed();
+    await withSystem(api.deps.db, (tx) =>
+      tx.update(nodes).set({ status: "left" }).where(eq(nodes.id, other.nodeId)),
+    );
+    const at = (await leaseOf(other.nodeId)).at;
+    expect(await closed).toBe(1008);
+    expect((await leaseOf(other.nodeId)).at).toBe(at);
   });
 });

@@ -62,6 +62,8 @@ export interface ControlPlane {
   certificate(credential: string, body: NodeCertificateRequest): Promise<NodeCertificateReply>;
   /** The WebSocket URL of one stream's connection (`ws://…/v1/nodes/streams/<id>`). */
   streamUrl(streamId: string): string;
+  /** Whether the control plane holds the node's lease through the node channel now (then heartbeats are rare). */
+  channelHoldsLease(): boolean;
   /** Closes what it holds open (the node channel, if any). */
   close(): void;
 }
@@ -280,6 +282,7 @@ export function createControlPlane(server: string, options: ControlPlaneOptions 
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
       return url.toString();
     },
+    channelHoldsLease: () => channel?.holdsLease() ?? false,
     close: () => channel?.close(),
   };
 }

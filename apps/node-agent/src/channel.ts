@@ -1,4 +1,6 @@
 import {
+  CHANNEL_LEASE_SILENT_INTERVALS,
+  NODE_CHANNEL_LEASE_HEADER,
   NODE_CHANNEL_MAX_IN_FLIGHT,
   NODE_CHANNEL_MAX_MESSAGE_BYTES,
   NODE_CHANNEL_PATH,
@@ -52,6 +54,10 @@ export class NodeChannel {
   private retryMs: number;
   private notBefore = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The control plane's lease interval, when it holds the node's lease through this channel. */
+  private leaseMs: number | null = null;
+  /** When the channel opened, or the control plane last pinged it. */
+  private heardAt = 0;
 
   constructor(private readonly opts: NodeChannelOptions) {
     this.retryMs = opts.retryMs ?? 1_000;
@@ -59,6 +65,18 @@ export class NodeChannel {
 
   get isOpen(): boolean {
     return this.open;
+  }
+
+  /**
+   * Whether the control plane holds the node's lease through this channel now: it said so at the
+   * handshake, and its pings keep coming. A channel whose pings stopped is dropped (it is dead or
+   * half open), so that calls and heartbeats go over HTTP until it is open again.
+   */
+  holdsLease(): boolean {
+    if (!this.open || this.leaseMs === null) return false;
+    if (Date.now() - this.heardAt <= CHANNEL_LEASE_SILENT_INTERVALS * this.leaseMs) return true;
+    this.ws?.terminate();
+    return false;
   }
 
   /** Makes one call; rejects with `ChannelUnavailable` when the channel cannot carry it now. */
@@ -130,9 +148,17 @@ export class NodeChannel {
       maxPayload: 64 * 1024 * 1024,
     });
     this.ws = ws;
+    ws.on("upgrade", (res) => {
+      const lease = Number(res.headers[NODE_CHANNEL_LEASE_HEADER]);
+      this.leaseMs = Number.isInteger(lease) && lease > 0 ? lease : null;
+    });
+    ws.on("ping", () => {
+      this.heardAt = Date.now();
+    });
     ws.on("open", () => {
       this.connecting = false;
       this.open = true;
+      this.heardAt = Date.now();
       this.retryMs = this.opts.retryMs ?? 1_000;
       this.opts.onState?.(true);
     });
@@ -166,6 +192,7 @@ export class NodeChannel {
     this.open = false;
     this.connecting = false;
     this.ws = null;
+    this.leaseMs = null;
     for (const p of [...this.pending.values()]) p.reject(new ChannelUnavailable(`the node channel ${why}`));
     if (wasOpen) this.opts.onState?.(false, why);
   }

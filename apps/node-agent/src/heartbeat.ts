@@ -6,6 +6,12 @@ export interface HeartbeatOptions {
   send: () => Promise<HeartbeatReply>;
   onReply: (reply: HeartbeatReply) => void;
   onError: (error: unknown, failures: number) => void;
+  /**
+   * Whether a beat may be left out, given how long ago the last one was answered (the control plane
+   * holds the lease another way: the node channel). Asked at every interval, so a beat is sent
+   * within one interval of this turning false.
+   */
+  skip?: (sinceLastOkMs: number) => boolean;
 }
 
 /**
@@ -35,6 +41,10 @@ export class Heartbeat {
   private beat(): void {
     if (!this.running) return;
     const started = Date.now();
+    if (this.lastOkAt !== null && this.failures === 0 && this.opts.skip?.(started - this.lastOkAt)) {
+      this.timer = setTimeout(() => this.beat(), this.opts.intervalMs);
+      return;
+    }
     this.beating = this.opts
       .send()
       .then((reply) => {
@@ -55,3 +65,7 @@ export class Heartbeat {
       });
   }
 }
+
+/** A heartbeat's body naming the agent's version, if it has one. */
+export const versionOf = (agentVersion: string | undefined): { agentVersion?: string } =>
+  agentVersion ? { agentVersion } : {};

@@ -1,6 +1,7 @@
 import type { Logger } from "@berth/core";
 import {
   type AgentAnnouncement,
+  CHANNEL_LEASE_HEARTBEAT_MS,
   FULL_SYNC_INTERVAL_MS,
   HEARTBEAT_INTERVAL_MS,
   METRICS_SAMPLE_INTERVAL_MS,
@@ -8,7 +9,7 @@ import {
   WATCH_MAX_WAIT_MS,
 } from "@berth/protocol";
 import { ApiError, type ControlPlane } from "./api";
-import { Heartbeat } from "./heartbeat";
+import { Heartbeat, versionOf } from "./heartbeat";
 import { findReservedHostPorts } from "./host-ports";
 import { readHostCounters } from "./metrics/host-stats";
 import { MetricsSampler } from "./metrics/sampler";
@@ -173,11 +174,8 @@ export class NodeSession {
     let nameVersion = false;
     this.heartbeat = new Heartbeat({
       intervalMs: opts.intervals.heartbeatMs,
-      send: () =>
-        cp.heartbeat(
-          opts.credential(),
-          nameVersion && opts.agentVersion ? { agentVersion: opts.agentVersion } : {},
-        ),
+      skip: (since) => since < CHANNEL_LEASE_HEARTBEAT_MS && cp.channelHoldsLease(),
+      send: () => cp.heartbeat(opts.credential(), nameVersion ? versionOf(opts.agentVersion) : {}),
       onReply: (r) => {
         nameVersion = r.agent !== undefined;
         opts.onAgentAnnounced?.(r.agent);

@@ -16,6 +16,23 @@ export const NODE_CHANNEL_PATH = "/v1/nodes/channel";
  */
 export const NODE_CHANNEL_MAX_MESSAGE_BYTES = 1024 * 1024;
 
+/**
+ * Sent with the channel's handshake (101) by a control plane that holds the node's lease through
+ * the channel: the interval, in milliseconds, at which it renews the lease while the channel is
+ * open and the agent answers its pings (the WebSocket's own, which every agent answers). Such an
+ * agent heartbeats only every CHANNEL_LEASE_HEARTBEAT_MS (a heartbeat still carries its version
+ * and brings the agent announcement, the registry and `leave`), and at once again at its usual
+ * interval when the channel closes or its pings stop. An agent that ignores the header heartbeats
+ * as before; a control plane that does not send it renews nothing.
+ */
+export const NODE_CHANNEL_LEASE_HEADER = "x-berth-channel-lease";
+
+/** An agent whose channel holds its lease heartbeats this often (see NODE_CHANNEL_LEASE_HEADER). */
+export const CHANNEL_LEASE_HEARTBEAT_MS = 30_000;
+
+/** A channel whose pings stopped for this many lease intervals holds no lease: the agent drops it. */
+export const CHANNEL_LEASE_SILENT_INTERVALS = 3;
+
 /** Calls one channel may have unanswered at once (its long polls included); more are refused 429. */
 export const NODE_CHANNEL_MAX_IN_FLIGHT = 32;
 

@@ -52,6 +52,11 @@ export function attachWebSockets(
     handleProtocols: (offered) => EXEC_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
   const alive = new WeakMap<WebSocket, boolean>();
+  // The headers an operation's reply adds to its handshake's 101 response.
+  const extraHeaders = new WeakMap<IncomingMessage, Record<string, string>>();
+  wss.on("headers", (lines, req) => {
+    for (const [k, v] of Object.entries(extraHeaders.get(req) ?? {})) lines.push(`${k}: ${v}`);
+  });
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
       if (alive.get(ws) === false) {
@@ -94,6 +99,7 @@ export function attachWebSockets(
     const reply = slot.reply;
     if (reply) {
       if (socket.destroyed) return void reply.abandon();
+      if (reply.headers) extraHeaders.set(req, reply.headers);
       wss.handleUpgrade(req, socket, head, (ws) => {
         alive.set(ws, true);
         ws.on("pong", () => alive.set(ws, true));

@@ -1,6 +1,7 @@
 import { NODE_CHANNEL_OPERATIONS, NODE_CHANNEL_PATH } from "@berth/protocol";
 import { clusterBrn, defineOperation as op } from "../operation";
 import type { AnyOperation } from "../operations";
+import { channelLeasesOf } from "../services/channel-leases";
 import { channelMetricsOf, nodeChannelInput, openNodeChannel } from "../services/node-channel";
 import { networkOperations } from "./network";
 import { nodeAgentOperations } from "./node-agent";
@@ -35,8 +36,11 @@ export const nodeChannelOperations = {
     resource: (c) => clusterBrn(c.tenantId, c.clusterId),
     successStatus: 200,
     input: nodeChannelInput,
-    run: (deps, caller, _input, request) =>
-      openNodeChannel(deps, caller, request, CHANNEL_CALLS, channelMetricsOf(deps.metrics)),
+    run: (deps, caller, _input, request) => {
+      const metrics = channelMetricsOf(deps.metrics);
+      const leases = channelLeasesOf(deps, metrics.lease);
+      return openNodeChannel(deps, caller, request, CHANNEL_CALLS, { metrics, leases });
+    },
     transport: "websocket",
     audit: "failures",
   }),

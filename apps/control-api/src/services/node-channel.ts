@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { assertSafeInput, BerthError, ForbiddenError, httpStatusOf } from "@berth/core";
 import {
+  NODE_CHANNEL_LEASE_HEADER,
   NODE_CHANNEL_MAX_IN_FLIGHT,
   type NodeChannelRequest,
   nodeChannelRequestSchema,
@@ -13,13 +14,15 @@ import type { Deps, NodeCaller } from "../deps";
 import { toBerthError } from "../http/errors";
 import { auditOutcome, authorizeAndRun, type Scratch } from "../http/pipeline";
 import type { AnyOperation, RequestMeta, SocketReply } from "../operation";
+import type { ChannelLeases, LeaseOutcome } from "./channel-leases";
 
 export const nodeChannelInput = z.object({}).strict();
 
-/** What the channel counts: calls by operation and status, and the channels open on this replica. */
+/** What the channel counts: calls by operation and status, the channels open on this replica, lease renewals. */
 export interface ChannelMetrics {
   call(op: string, status: number): void;
   opened(delta: 1 | -1): void;
+  lease(outcome: LeaseOutcome): void;
 }
 
 const registered = new WeakMap<Registry, ChannelMetrics>();
@@ -39,9 +42,16 @@ export function channelMetricsOf(registry: Registry): ChannelMetrics {
       help: "Node channels open on this replica",
       registers: [registry],
     });
+    const leases = new Counter({
+      name: "berth_node_channel_lease_renewals_total",
+      help: "Node leases this replica renewed (or did not) for the node channels it holds, by outcome",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
     m = {
       call: (op, status) => calls.inc({ op, status: String(status) }),
       opened: (delta) => open.inc(delta),
+      lease: (outcome) => leases.inc({ outcome }),
     };
     registered.set(registry, m);
   }
@@ -64,15 +74,18 @@ export async function openNodeChannel(
   owner: NodeCaller,
   request: RequestMeta,
   calls: ReadonlyMap<string, AnyOperation>,
-  metrics?: ChannelMetrics,
+  opts: { metrics?: ChannelMetrics; leases?: ChannelLeases } = {},
 ): Promise<SocketReply> {
   if (!request.upgrade)
     throw new BerthError("VALIDATION_FAILED", "the node channel needs a WebSocket upgrade");
+  const { metrics, leases } = opts;
   return {
+    ...(leases ? { headers: { [NODE_CHANNEL_LEASE_HEADER]: String(leases.intervalMs) } } : {}),
     attach(ws) {
       const closed = new AbortController();
       let inFlight = 0;
       metrics?.opened(1);
+      leases?.hold(ws, owner);
       const send = (reply: object) => {
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));
       };
@@ -114,6 +127,7 @@ export async function openNodeChannel(
           message,
           { ...request, requestId: randomUUID(), signal: closed.signal },
           metrics,
+          (expiresAt) => leases?.credentialUsed(ws, expiresAt),
         )
           .then(send)
           .finally(() => inFlight--);
@@ -140,6 +154,7 @@ async function answer(
   message: NodeChannelRequest,
   meta: RequestMeta,
   metrics?: ChannelMetrics,
+  credentialUsed?: (expiresAt: number) => void,
 ): Promise<object> {
   const op = calls.get(message.op);
   if (!op) {
@@ -158,6 +173,7 @@ async function answer(
     // A channel carries the calls of the node that opened it, never another's (another tenant's).
     if (caller.kind !== "node" || caller.nodeId !== ownerNodeId)
       throw new ForbiddenError("a node channel carries only the calls of the node that opened it");
+    credentialUsed?.(caller.expiresAt);
     assertSafeInput(message.input);
     const input = op.input.parse(message.input ?? {});
     const value = await authorizeAndRun(deps, op, caller, input, callMeta, scratch);
