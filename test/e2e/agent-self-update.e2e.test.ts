@@ -169,7 +169,8 @@ describe("an installed node agent", () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     })();
-    await agentProc.waitForOutput(/agent updated \(checksum verified\)/, 20_000);
+    // Announced with the next heartbeat: within 30 s while the node channel holds the lease.
+    await agentProc.waitForOutput(/agent updated \(checksum verified\)/, 50_000);
     await agentProc.waitForOutput(/berth: the agent updated itself; starting the new version/, 10_000);
     await poll("the new version reported", async () => (await node())?.agentVersion === next.version, 20_000);
     watching = false;
@@ -198,7 +199,7 @@ describe("an installed node agent", () => {
     served = { ...announced, source: `${announced.source}// tampered\n` };
     const m = await (agentProc as Proc).waitForOutput(
       /"checksum mismatch: got ([0-9a-f]{64}), want ([0-9a-f]{64})"/,
-      20_000,
+      50_000,
     );
     expect(m[2]).toBe(announced.sha256);
     expect(sha256(await installed())).toBe(current.sha256);

@@ -1,4 +1,5 @@
-import type { HeartbeatReply } from "@berth/protocol";
+import { CHANNEL_LEASE_HEARTBEAT_MS, type HeartbeatReply } from "@berth/protocol";
+import { ApiError, type ControlPlane } from "./api";
 
 export interface HeartbeatOptions {
   intervalMs: number;
@@ -66,6 +67,43 @@ export class Heartbeat {
   }
 }
 
-/** A heartbeat's body naming the agent's version, if it has one. */
-export const versionOf = (agentVersion: string | undefined): { agentVersion?: string } =>
-  agentVersion ? { agentVersion } : {};
+/**
+ * A node's heartbeat as its session runs it. A control plane that announces an agent knows the
+ * heartbeat's `agentVersion` (an older one would refuse the field): the version is named from the
+ * reply after the first announcement. While the node channel holds the lease, a beat goes only
+ * every CHANNEL_LEASE_HEARTBEAT_MS, once the version has been named (a restarted agent says at once
+ * that it runs another version).
+ */
+export function nodeHeartbeat(o: {
+  cp: Pick<ControlPlane, "heartbeat" | "channelHoldsLease">;
+  intervalMs: number;
+  credential: () => string;
+  agentVersion: string | undefined;
+  onReply: (reply: HeartbeatReply) => void;
+  onError: (error: unknown, failures: number) => void;
+}): Heartbeat {
+  let nameVersion = false;
+  let naming = false;
+  let versionNamed = false;
+  return new Heartbeat({
+    intervalMs: o.intervalMs,
+    skip: (since) =>
+      since < CHANNEL_LEASE_HEARTBEAT_MS &&
+      (versionNamed || !nameVersion || !o.agentVersion) &&
+      o.cp.channelHoldsLease(),
+    send: () => {
+      naming = nameVersion && o.agentVersion !== undefined;
+      return o.cp.heartbeat(o.credential(), naming ? { agentVersion: o.agentVersion } : {});
+    },
+    onReply: (r) => {
+      versionNamed ||= naming;
+      nameVersion = r.agent !== undefined;
+      o.onReply(r);
+    },
+    onError: (e, n) => {
+      // Refused: perhaps a control plane rolled back to one before the field; name it no more.
+      if (e instanceof ApiError && e.status === 400) nameVersion = false;
+      o.onError(e, n);
+    },
+  });
+}

@@ -1,7 +1,6 @@
 import type { Logger } from "@berth/core";
 import {
   type AgentAnnouncement,
-  CHANNEL_LEASE_HEARTBEAT_MS,
   FULL_SYNC_INTERVAL_MS,
   HEARTBEAT_INTERVAL_MS,
   METRICS_SAMPLE_INTERVAL_MS,
@@ -9,7 +8,7 @@ import {
   WATCH_MAX_WAIT_MS,
 } from "@berth/protocol";
 import { ApiError, type ControlPlane } from "./api";
-import { Heartbeat, versionOf } from "./heartbeat";
+import { type Heartbeat, nodeHeartbeat } from "./heartbeat";
 import { findReservedHostPorts } from "./host-ports";
 import { readHostCounters } from "./metrics/host-stats";
 import { MetricsSampler } from "./metrics/sampler";
@@ -169,24 +168,17 @@ export class NodeSession {
           }
         : {}),
     });
-    // A control plane that announces an agent knows the heartbeat's agentVersion (an older one
-    // would refuse the field): the version is named from the reply after the first announcement.
-    let nameVersion = false;
-    this.heartbeat = new Heartbeat({
+    this.heartbeat = nodeHeartbeat({
+      cp,
       intervalMs: opts.intervals.heartbeatMs,
-      skip: (since) => since < CHANNEL_LEASE_HEARTBEAT_MS && cp.channelHoldsLease(),
-      send: () => cp.heartbeat(opts.credential(), nameVersion ? versionOf(opts.agentVersion) : {}),
+      credential: opts.credential,
+      agentVersion: opts.agentVersion,
       onReply: (r) => {
-        nameVersion = r.agent !== undefined;
         opts.onAgentAnnounced?.(r.agent);
         opts.onRegistry?.(r.registry?.host);
         if (r.leave) opts.onLeave();
       },
-      onError: (e, n) => {
-        // Refused: perhaps a control plane rolled back to one before the field; name it no more.
-        if (e instanceof ApiError && e.status === 400) nameVersion = false;
-        this.failed("heartbeat", e, n);
-      },
+      onError: (e, n) => this.failed("heartbeat", e, n),
     });
     this.watch = new AssignmentWatch({
       waitMs: opts.intervals.watchWaitMs,

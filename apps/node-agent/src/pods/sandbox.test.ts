@@ -131,8 +131,9 @@ describe("the pod's sandbox", () => {
     } finally {
       await new Promise((r) => holder.close(r));
     }
-    await until("running once the port is free", () => reportOf(node, p.podId)?.phase === "Running", 30_000);
-  }, 60_000);
+    // A sandbox and two containers made on an engine other test files load too: minutes, at worst.
+    await until("running once the port is free", () => reportOf(node, p.podId)?.phase === "Running", 90_000);
+  }, 150_000);
 
   it("a sandbox that dies: SandboxChanged, the containers stop and start again in a new one, init containers first", async () => {
     const p = pod("changed", {
