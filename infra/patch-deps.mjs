@@ -16,6 +16,12 @@
 //   startup message is appended to stale bytes and never sent (a write is only scheduled when no
 //   handle is kept): the connect hangs for connect_timeout. The close now drops both (the queries
 //   those bytes carried are failed by the close; one waiting for the connection is written again).
+// - A new connection fetches the array types (its first query) from a function nobody awaits:
+//   when the connection drops during that query (Postgres restarted again, the connection cut),
+//   the query's rejection is unhandled and ends the process. test/e2e/replicas.e2e.test.ts saw an
+//   API die of it ("connect ECONNREFUSED" while Postgres restarted). The connection's own close or
+//   error path already deals with the failure; the rejection is now caught
+//   (packages/db/test/driver-faults.test.ts).
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +55,12 @@ const patches = [
       "    chunk = nextWriteTimer = null // berth: infra/patch-deps.mjs (a new connection starts with nothing unsent)",
       "",
     ].join("\n"),
+  },
+  {
+    name: "postgres: the array types' query of a connection that drops",
+    files: ["node_modules/postgres/src/connection.js", "node_modules/postgres/cjs/src/connection.js"],
+    from: "        return fetchArrayTypes()\n",
+    to: "        return fetchArrayTypes().catch(() => {}) // berth: infra/patch-deps.mjs (a drop is handled by close)\n",
   },
 ];
 
