@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -23,9 +24,29 @@ let nodes: { host: string; port: number }[] = [];
 let p: Platform;
 const prefix = `{t-${randomBytes(4).toString("hex")}}`;
 
+/** Whether nothing listens on `port` right now. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.once("error", () => ok(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => ok(true)));
+  });
+}
+
+/**
+ * A port for a cluster node: free, and its cluster bus port (the port + 10,000, which Redis also
+ * binds) free too. A bus port that is taken (once it was the platform's own Redis) stops the node.
+ */
+async function clusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 <= 65_535 && (await isFree(port + 10_000))) return port;
+  }
+}
+
 async function startCluster(): Promise<void> {
   dir = await mkdtemp(join(tmpdir(), "berth-redis-cluster-"));
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = [await clusterPort(), await clusterPort(), await clusterPort()];
   nodes = ports.map((port) => ({ host: "127.0.0.1", port }));
   for (const port of ports) {
     const server = spawn(
