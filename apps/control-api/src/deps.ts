@@ -9,6 +9,7 @@ import type { AdmissionFacts, AttachedPolicy } from "./auth/authorize";
 import type { AdmittedNode } from "./auth/node-credentials";
 import type { AssignmentHub } from "./push/hub";
 import type { AgentSource } from "./services/agent-bundle";
+import type { TenantReads } from "./services/read-cache";
 import type { RegistryTokenSettings } from "./services/registry-token";
 import type { Streams } from "./streams/streams";
 
@@ -52,6 +53,8 @@ export interface Deps {
   readonly assignments: AssignmentHub;
   /** What admits principals' tokens, cached until Postgres says it changed (auth/admission-cache.ts). */
   readonly admissions: AdmissionCache<AdmissionFacts>;
+  /** A tenant's reads cached per replica until Postgres or a write says they changed (services/read-cache.ts). */
+  readonly reads: TenantReads;
   /** Node credentials already verified, cached until Postgres says their cluster's keys or nodes changed (auth/node-credentials.ts). */
   readonly nodeCredentials: AdmissionCache<AdmittedNode>;
   /** Logs and exec relayed between clients and node agents over Redis (streams/). */
@@ -74,6 +77,11 @@ export type Caller =
       readonly principalType: PrincipalType;
       readonly apiKeyId: string | undefined;
       readonly policies: AttachedPolicy[];
+      /**
+       * The tenant's read version as this request found it (services/read-cache.ts); absent when
+       * the request did not read it: its reads then come from Postgres.
+       */
+      readonly readVersion?: string;
     }
   | {
       readonly kind: "node";

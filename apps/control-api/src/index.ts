@@ -12,6 +12,7 @@ import { parseEnv } from "./env";
 import { attachWebSockets } from "./http/upgrade";
 import { createAssignmentHub } from "./push/hub";
 import { builtAgentSource } from "./services/agent-bundle";
+import { tenantReadsFor } from "./services/read-cache";
 import { createStreams } from "./streams/streams";
 
 const env = parseEnv();
@@ -95,6 +96,7 @@ const deps: Deps = {
   now: () => new Date(),
   assignments,
   ...authCachesFor(assignments, metricsRegistry),
+  reads: tenantReadsFor(assignments, metricsRegistry),
   streams,
   agent: builtAgentSource(),
 };

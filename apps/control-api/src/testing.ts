@@ -24,6 +24,7 @@ import type { AppEnv } from "./http/context";
 import { attachWebSockets } from "./http/upgrade";
 import { createAssignmentHub } from "./push/hub";
 import { type AgentSource, builtAgentSource } from "./services/agent-bundle";
+import { tenantReadsFor } from "./services/read-cache";
 import type { RegistryTokenSettings } from "./services/registry-token";
 import { createStreams, type StreamLimits } from "./streams/streams";
 
@@ -163,6 +164,7 @@ export async function createTestApi(
     checkReplies: true,
     assignments,
     ...authCachesFor(assignments, metricsRegistry),
+    reads: tenantReadsFor(assignments, metricsRegistry),
     streams,
     agent: opts.agent ?? builtAgentSource(),
     registry: opts.registry ?? null,

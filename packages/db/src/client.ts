@@ -4,7 +4,6 @@ import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { preparing } from "./prepared";
-import { statement } from "./statement";
 
 /**
  * The database as the apps see it: queries run as the tenant role (`berth_app`, row-level security
@@ -108,9 +107,18 @@ export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>):
   return changeRecord.run(record, fn);
 }
 
-const scopeToTenant = statement((tx) =>
-  tx.execute(sql`select set_config('berth.tenant_id', ${sql.placeholder("tenantId")}, true)`),
-);
+/**
+ * Sets the transaction's tenant without waiting for it: the statement is handed to the
+ * transaction's connection at once (postgres.js sends a transaction's statements in order, one
+ * connection), so it goes out with the transaction's first statement in one write, and costs no
+ * round trip of its own. `fn` cannot get a statement in ahead of it: its first one is issued after
+ * this call returns, and passes the same queue. A failure fails the transaction's next statement,
+ * and is what the transaction then throws (postgres.js keeps a transaction's first error).
+ */
+function scopeToTenant(tx: Tx, tenantId: string): Promise<unknown> {
+  const client = (tx as unknown as { session: { client: postgres.Sql } }).session.client;
+  return client.unsafe("select set_config('berth.tenant_id', $1, true)", [tenantId]).execute();
+}
 
 /** Whether the transaction has written a row: it has a transaction id only once it has. */
 export const TRANSACTION_CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
@@ -127,8 +135,9 @@ export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Pr
     const record = changeRecord.getStore();
     let recorded = false;
     const value = await db.transaction(async (tx) => {
-      await scopeToTenant(tx, { tenantId });
+      const scoped = scopeToTenant(tx, tenantId);
       const value = await insideTenantTransaction.run(true, () => fn(tx));
+      await scoped;
       if (record && !record.committed && record.tenantId === tenantId)
         recorded = await record.insertIfChanged(tx);
       return value;

@@ -2,6 +2,7 @@ import { UnauthenticatedError } from "@berth/core";
 import type { Caller, Deps, UserCaller } from "../deps";
 import type { AuthKind } from "../operation";
 import { authenticateApiKey } from "../services/api-keys";
+import { readVersionKey } from "../services/read-cache";
 import { admit } from "./authorize";
 import { verifyNodeCredential } from "./node-credentials";
 import { hit, type Window } from "./rate-limit";
@@ -10,7 +11,11 @@ const MINUTE = 60_000;
 
 /** A tenant principal's request windows: its own, and its tenant's. */
 /** A tenant principal's call once its claims are verified: admitted (not disabled, its policies). */
-export async function admittedUser(deps: Deps, claims: Parameters<typeof admit>[1]): Promise<UserCaller> {
+export async function admittedUser(
+  deps: Deps,
+  claims: Parameters<typeof admit>[1],
+  readVersion?: string,
+): Promise<UserCaller> {
   return {
     kind: "user",
     tenantId: claims.tenantId,
@@ -18,6 +23,7 @@ export async function admittedUser(deps: Deps, claims: Parameters<typeof admit>[
     principalType: claims.principalType,
     apiKeyId: claims.apiKeyId,
     policies: await admit(deps, claims),
+    ...(readVersion === undefined ? {} : { readVersion }),
   };
 }
 
@@ -81,8 +87,18 @@ export async function authenticate(
         opts.apiKeyBearer && token.startsWith("brk_")
           ? await apiKeyClaims(deps, token)
           : await deps.tokens.verify(token);
-      await hit(deps.redis, deps.queues.prefix, principalWindows(deps, claims), "requests", opts.cost ?? 1);
-      return admittedUser(deps, claims);
+      // The tenant's read version comes back in the same round trip (services/read-cache.ts).
+      const readVersion = await hit(
+        deps.redis,
+        deps.queues.prefix,
+        principalWindows(deps, claims),
+        "requests",
+        {
+          cost: opts.cost ?? 1,
+          read: readVersionKey(deps.queues.prefix, claims.tenantId),
+        },
+      );
+      return admittedUser(deps, claims, readVersion);
     }
     case "node": {
       const claims = await verifyNodeCredential(deps, bearer(authorization));

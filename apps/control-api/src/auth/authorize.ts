@@ -104,7 +104,7 @@ export function authCachesFor(
   const admissions = cacheOf<AdmissionFacts>("principal");
   const nodeCredentials = cacheOf<AdmittedNode>("node");
   // Principals' ids and clusters' ids never collide (their prefixes differ): each cache drops its own.
-  hub.onAuthChange((id) => {
+  hub.onChange("auth", (id) => {
     admissions.invalidate(id);
     nodeCredentials.invalidate(id);
   });

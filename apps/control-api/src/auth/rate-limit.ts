@@ -10,15 +10,18 @@ import type { RedisClient } from "@berth/core/redis";
  *
  * One atomic round trip for all of a request's windows: either every window has room for the
  * request's cost and all are charged, or none is charged and the wait of the first full one is
- * returned. Redis's own clock is used, so replicas agree.
+ * returned. Redis's own clock is used, so replicas agree. A key after the windows' is read in the
+ * same round trip (the tenant's read version: services/read-cache.ts) and returned third.
  */
 const GCRA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local cost = tonumber(ARGV[1])
+local windows = tonumber(ARGV[2])
 local next = {}
-for i, key in ipairs(KEYS) do
-  local base = 1 + (i - 1) * 3
+for i = 1, windows do
+  local key = KEYS[i]
+  local base = 2 + (i - 1) * 3
   local interval = tonumber(ARGV[base + 2]) / tonumber(ARGV[base + 1])
   local burst = tonumber(ARGV[base + 3])
   local tat = tonumber(redis.call('GET', key) or '0')
@@ -28,9 +31,10 @@ for i, key in ipairs(KEYS) do
   if allowedAt > now then return {i, math.ceil(allowedAt - now)} end
   next[i] = after
 end
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, string.format('%.0f', next[i]), 'PX', math.ceil(next[i] - now) + 1000)
+for i = 1, windows do
+  redis.call('SET', KEYS[i], string.format('%.0f', next[i]), 'PX', math.ceil(next[i] - now) + 1000)
 end
+if #KEYS > windows then return {0, 0, redis.call('GET', KEYS[windows + 1]) or ''} end
 return {0, 0}`;
 /** The script is sent by its digest; only a Redis that has not seen it yet (NOSCRIPT) gets its text. */
 const GCRA_SHA = createHash("sha1").update(GCRA).digest("hex");
@@ -60,21 +64,25 @@ export function burstOf(w: Window): number {
 
 /**
  * Charges `cost` units (1 for most calls; a list counts the rows it may read) to every window; when
- * one has no room, nothing is charged and the call is 429 with Retry-After.
+ * one has no room, nothing is charged and the call is 429 with Retry-After. With `read`, returns
+ * that key's value as it was then ('' when unset).
  */
 export async function hit(
   redis: RedisClient,
   prefix: string,
   windows: Window[],
   what: string,
-  cost = 1,
-): Promise<void> {
-  const [blocked, waitMs] = (await gcra(
-    redis,
-    windows.map((w) => `${prefix}:rl2:${w.key}`),
-    [cost, ...windows.flatMap((w) => [w.limit, w.windowMs, Math.max(burstOf(w), cost)])],
-  )) as [number, number];
-  if (blocked === 0) return;
+  opts: { cost?: number; read?: string } = {},
+): Promise<string | undefined> {
+  const cost = opts.cost ?? 1;
+  const keys = windows.map((w) => `${prefix}:rl2:${w.key}`);
+  if (opts.read !== undefined) keys.push(opts.read);
+  const [blocked, waitMs, read] = (await gcra(redis, keys, [
+    cost,
+    windows.length,
+    ...windows.flatMap((w) => [w.limit, w.windowMs, Math.max(burstOf(w), cost)]),
+  ])) as [number, number, string?];
+  if (blocked === 0) return read;
   const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
   throw new BerthError("RATE_LIMITED", `too many ${what}; retry in ${retryAfterSeconds} s`, {
     retryable: true,

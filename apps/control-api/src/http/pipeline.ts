@@ -7,6 +7,7 @@ import { hit } from "../auth/rate-limit";
 import type { Caller, Deps } from "../deps";
 import type { AnyOperation, CallerOf, RequestMeta } from "../operation";
 import { type AuditEntry, auditedChange, recordAudit } from "../services/audit";
+import { bumpReadVersion } from "../services/read-cache";
 
 /** What is known of a call so far, for its audit record. */
 export interface Scratch {
@@ -42,7 +43,9 @@ const EXPENSIVE_WAIT_MS = 5_000;
  * Authorises the operation for the caller (IAM, for tenant principals) and runs it. A write of a
  * tenant's principal (or an anonymous one: sign-up, sign-in, refresh) is answered only once this
  * replica has heard every change it committed: what it changed of a principal's admission (a user
- * disabled, a key revoked, a policy detached) holds for the caller's next request, here too.
+ * disabled, a key revoked, a policy detached) holds for the caller's next request, here too. A
+ * tenant principal's write also gives the tenant a new read version, so that no replica answers
+ * its next read from what it cached before (services/read-cache.ts).
  */
 export async function authorizeAndRun(
   deps: Deps,
@@ -53,8 +56,10 @@ export async function authorizeAndRun(
   scratch: Scratch,
 ): Promise<unknown> {
   const value = await authorizedRun(deps, op, caller, input, meta, scratch);
-  if (op.method !== "GET" && (caller.kind === "user" || caller.kind === "anonymous"))
-    await deps.assignments.barrier();
+  if (op.method === "GET") return value;
+  if (caller.kind === "user")
+    await Promise.all([deps.assignments.barrier(), bumpReadVersion(deps, caller.tenantId)]);
+  else if (caller.kind === "anonymous") await deps.assignments.barrier();
   return value;
 }
 
@@ -89,7 +94,9 @@ async function authorizedRun(
   // What was counted when the caller was authenticated (1 unit, or a read's whole cost).
   const charged = scratch.charged ?? 1;
   if (cost > charged)
-    await hit(deps.redis, deps.queues.prefix, principalWindows(deps, caller), "requests", cost - charged);
+    await hit(deps.redis, deps.queues.prefix, principalWindows(deps, caller), "requests", {
+      cost: cost - charged,
+    });
   if (cost < EXPENSIVE_COST) return run();
   scratch.leaveForeground?.();
   try {

@@ -6,13 +6,14 @@ import { createNodeWaiters, type NodeWaiter } from "./node-waiters";
 /**
  * The channel the `pods`/`nodes` triggers notify with a node's id (migration 0010), the
  * network triggers with `net:<cluster id>` (migration 0027), what admits a principal with
- * `auth:<principal id>` (migration 0031), and what admits a node's credential with
- * `auth:<cluster id>` (migration 0034).
+ * `auth:<principal id>` (migration 0031), what admits a node's credential with
+ * `auth:<cluster id>` (migration 0034), and a tenant's clusters with `read:<tenant id>` (migration 0035).
  */
 export const ASSIGNMENTS_CHANNEL = "berth_node_assignments";
 const PROBE = "~probe:";
 const NETWORK = "net:";
 const AUTH = "auth:";
+const READ = "read:";
 /** Network long polls of one cluster held at once (each node holds one). */
 const MAX_NETWORK_WAITS_PER_CLUSTER = 20_000;
 
@@ -33,10 +34,11 @@ export interface AssignmentHub {
   /** Woken when the cluster's network view (services, endpoints, policies) may have changed. */
   subscribeNetwork(clusterId: string): Subscription;
   /**
-   * Told of every `auth:` notification (a principal's or a cluster's id), and with null when notifications may
-   * have been lost (the connection was cut): then anything may have changed.
+   * Told of every notification of `kind`: `auth:` (a principal's or a cluster's id) or `read:` (a
+   * tenant's id), and with null when notifications may have been lost (the connection was cut): then
+   * anything may have changed.
    */
-  onAuthChange(listener: (principalId: string | null) => void): void;
+  onChange(kind: ChangeKind, listener: (id: string | null) => void): void;
   /**
    * Resolves once every notification committed before the call has been handled here (a probe of
    * its own, sent after the call, came back: Postgres delivers them in commit order). False when
@@ -46,6 +48,9 @@ export interface AssignmentHub {
   /** Whether notifications are being received right now. */
   readonly listening: boolean;
 }
+
+/** What a notification says changed: what admits a principal or node (`auth`), or what a tenant reads (`read`). */
+export type ChangeKind = "auth" | "read";
 
 export interface AssignmentHubOptions {
   /** The system role's connection string (a LISTEN needs no tenant). */
@@ -63,14 +68,18 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
   const instance = randomBytes(6).toString("hex");
   const waiters = createNodeWaiters({ maxPerNode: opts.maxPerNode ?? 4 });
   const networks = createNodeWaiters({ maxPerNode: MAX_NETWORK_WAITS_PER_CLUSTER });
-  const authListeners: ((principalId: string | null) => void)[] = [];
+  const changeListeners: Record<ChangeKind, ((id: string | null) => void)[]> = { auth: [], read: [] };
+  const changed = (kind: ChangeKind, id: string | null) => {
+    for (const l of changeListeners[kind]) l(id);
+  };
   /** Probes sent for barriers, by payload, and the barrier calls waiting for the next probe. */
   const barriers = new Map<string, () => void>();
   let nextBarrier: Promise<boolean> | null = null;
   const wakeAll = () => {
     waiters.wakeAll();
     networks.wakeAll();
-    for (const l of authListeners) l(null);
+    changed("auth", null);
+    changed("read", null);
   };
   let sql: postgres.Sql | null = null;
   let listening = false;
@@ -87,11 +96,9 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
       barriers.get(payload)?.();
       return;
     }
-    if (payload.startsWith(AUTH)) {
-      for (const l of authListeners) l(payload.slice(AUTH.length));
-      return;
-    }
-    if (payload.startsWith(NETWORK)) networks.wake(payload.slice(NETWORK.length));
+    if (payload.startsWith(AUTH)) changed("auth", payload.slice(AUTH.length));
+    else if (payload.startsWith(READ)) changed("read", payload.slice(READ.length));
+    else if (payload.startsWith(NETWORK)) networks.wake(payload.slice(NETWORK.length));
     else waiters.wake(payload);
   }
 
@@ -201,8 +208,8 @@ export function createAssignmentHub(opts: AssignmentHubOptions): AssignmentHub {
     subscribeNetwork(clusterId) {
       return networks.add(clusterId);
     },
-    onAuthChange(listener) {
-      authListeners.push(listener);
+    onChange(kind, listener) {
+      changeListeners[kind].push(listener);
     },
     barrier(timeoutMs = 1_000) {
       // Calls arriving before the next probe is sent share it: it is sent after each of them.

@@ -189,18 +189,22 @@ const clustersAfter = clusterPage(true);
 
 export async function listClusters(deps: Deps, caller: UserCaller, input: z.infer<typeof listClustersInput>) {
   const { tenantId } = caller;
-  const rows = await withTenant(deps.db, tenantId, (tx) =>
-    input.cursor
-      ? clustersAfter(tx, { tenantId, cursor: input.cursor, limit: input.limit + 1 })
-      : firstClusters(tx, { tenantId, limit: input.limit + 1 }),
-  );
-  return page(rows.map(view), input.limit);
+  return deps.reads.get(caller, `clusters\u0000${input.cursor ?? ""}\u0000${input.limit}`, async () => {
+    const rows = await withTenant(deps.db, tenantId, (tx) =>
+      input.cursor
+        ? clustersAfter(tx, { tenantId, cursor: input.cursor, limit: input.limit + 1 })
+        : firstClusters(tx, { tenantId, limit: input.limit + 1 }),
+    );
+    return page(rows.map(view), input.limit);
+  });
 }
 
 export const clusterRefInput = z.object({ clusterId }).strict();
 
 export async function getCluster(deps: Deps, caller: UserCaller, input: z.infer<typeof clusterRefInput>) {
-  return view(await withTenant(deps.db, caller.tenantId, (tx) => loadCluster(tx, input.clusterId)));
+  return deps.reads.get(caller, `cluster\u0000${input.clusterId}`, async () =>
+    view(await withTenant(deps.db, caller.tenantId, (tx) => loadCluster(tx, input.clusterId))),
+  );
 }
 
 export const updateClusterInput = z
