@@ -58,6 +58,50 @@ describe("bad input gets a clear 4xx", () => {
     expectEnvelope(r, 413, "PAYLOAD_TOO_LARGE");
   });
 
+  it("reads and bounds a body sent over real HTTP, declared or chunked, as the fetch Request would", async () => {
+    const server = await api.listen();
+    type Reply = { error: { code: string }; tags: Record<string, string> };
+    const post = (body: string | ReadableStream<Uint8Array>, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/v1/clusters`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+        body,
+        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      });
+    /** A body sent chunked (no Content-Length), in the pieces given. */
+    const chunked = (...pieces: Uint8Array[]) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const p of pieces) controller.enqueue(p);
+          controller.close();
+        },
+      });
+    try {
+      const declared = await post(JSON.stringify({ name: "x".repeat(100_000) }));
+      expect([declared.status, ((await declared.json()) as Reply).error.code]).toEqual([
+        413,
+        "PAYLOAD_TOO_LARGE",
+      ]);
+      const streamed = await post(
+        chunked(...Array.from({ length: 80 }, () => new Uint8Array(1024).fill(32))),
+      );
+      expect([streamed.status, ((await streamed.json()) as Reply).error.code]).toEqual([
+        413,
+        "PAYLOAD_TOO_LARGE",
+      ]);
+      // A byte-order mark is dropped, and a character split between chunks is whole again.
+      const name = Buffer.from('{"name":"bom","tags":{"t":"é"}}');
+      const at = name.indexOf(0xc3) + 1;
+      const ok = await post(
+        chunked(new Uint8Array([0xef, 0xbb, 0xbf]), name.subarray(0, at), name.subarray(at)),
+      );
+      expect(ok.status).toBe(202);
+      expect(((await ok.json()) as Reply).tags).toEqual({ t: "é" });
+    } finally {
+      await server.close();
+    }
+  });
+
   it("answers unknown routes with 404 in the envelope", async () => {
     expectEnvelope(await api.call("GET", "/v1/nope"), 404, "ROUTE_NOT_FOUND");
   });

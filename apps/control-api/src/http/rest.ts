@@ -21,15 +21,15 @@ function queryOf(c: Context): Record<string, string | string[]> {
 }
 
 /** Gathers an operation's input from the path, the query string and the body. */
-async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
+async function restInput(c: Context, op: AnyOperation, maxBodyBytes: number): Promise<unknown> {
   const input: Record<string, unknown> = {};
   if (op.method === "GET" || op.method === "DELETE") Object.assign(input, queryOf(c));
   else if (op.rawBody && op.bodyAs) {
-    const { text, format } = await readRawBody(c);
+    const { text, format } = await readRawBody(c, maxBodyBytes);
     input[op.bodyAs] = text;
     input.format = format;
   } else {
-    const body = await readBody(c);
+    const body = await readBody(c, maxBodyBytes);
     if (op.bodyAs) input[op.bodyAs] = body;
     else if (body !== undefined) {
       // A body that is not an object is passed as it is, for the schema to reject.
@@ -50,7 +50,7 @@ async function restInput(c: Context, op: AnyOperation): Promise<unknown> {
 /** The validated input of a read, or undefined when it is not valid (refused later, in order). */
 async function earlyInput(c: Context, op: AnyOperation): Promise<unknown> {
   try {
-    const raw = await restInput(c, op);
+    const raw = await restInput(c, op, 0);
     assertSafeInput(raw);
     const parsed = op.input.safeParse(raw);
     return parsed.success ? parsed.data : undefined;
@@ -79,7 +79,7 @@ export function mountRest(app: Hono<AppEnv>, deps: Deps): void {
         c.set("caller", caller);
         let input = early;
         if (input === undefined) {
-          const raw = await restInput(c, op);
+          const raw = await restInput(c, op, deps.bodyLimitBytes);
           assertSafeInput(raw);
           input = op.input.parse(raw);
         }

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, newId, newSecretToken, sha256Hex, ValidationError } from "@berth/core";
-import { isOperational, joinTokens, nodePools, withTenant } from "@berth/db";
+import { isOperational, joinTokens, nodePools, statement, withTenant } from "@berth/db";
 import { objectId, text } from "@berth/protocol";
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
 import { clusterId, loadCluster } from "./clusters";
@@ -68,6 +68,24 @@ function view(t: typeof joinTokens.$inferSelect): z.output<typeof joinTokenReply
 }
 
 /** A bootstrap token for node agents: shown once, stored as a hash, expiring, good for `maxUses` joins. */
+const insertJoinToken = statement((tx) => {
+  const p = sql.placeholder;
+  return tx
+    .insert(joinTokens)
+    .values({
+      id: p("id"),
+      tenantId: p("tenantId"),
+      clusterId: p("clusterId"),
+      poolId: p("poolId"),
+      tokenHash: p("tokenHash"),
+      expiresAt: p("expiresAt"),
+      maxUses: p("maxUses"),
+      description: p("description"),
+      createdBy: p("createdBy"),
+    })
+    .returning();
+});
+
 export async function createJoinToken(
   deps: Deps,
   caller: UserCaller,
@@ -94,20 +112,17 @@ export async function createJoinToken(
           `${pool.name} is an ${pool.provider} pool: its machines join by themselves`,
         );
     }
-    const [inserted] = await tx
-      .insert(joinTokens)
-      .values({
-        id: newId("joinToken"),
-        tenantId: caller.tenantId,
-        clusterId: c.id,
-        poolId: input.poolId ?? null,
-        tokenHash: sha256Hex(token),
-        expiresAt,
-        maxUses: input.maxUses === undefined ? 1 : input.maxUses,
-        description: input.description ?? "",
-        createdBy: caller.principalId,
-      })
-      .returning();
+    const [inserted] = await insertJoinToken(tx, {
+      id: newId("joinToken"),
+      tenantId: caller.tenantId,
+      clusterId: c.id,
+      poolId: input.poolId ?? null,
+      tokenHash: sha256Hex(token),
+      expiresAt,
+      maxUses: input.maxUses === undefined ? 1 : input.maxUses,
+      description: input.description ?? "",
+      createdBy: caller.principalId,
+    });
     if (!inserted) throw new Error("insert returned nothing");
     return inserted;
   });
