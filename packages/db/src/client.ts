@@ -91,11 +91,12 @@ const insideTenantTransaction = new AsyncLocalStorage<true>();
 export interface ChangeRecord {
   readonly tenantId: string;
   /**
-   * Writes the record in `tx` if the transaction has written a row (its statement guarded by
-   * `TRANSACTION_CHANGED`: `insert … select … where ${TRANSACTION_CHANGED}`), and says whether it
-   * did. It runs just before the transaction's COMMIT.
+   * The statement that writes the record: SQL text with `$1…` parameters, and their values. It must
+   * write only if its transaction has written a row (`insert … select … where
+   * ${TRANSACTION_CHANGED}`): it runs as the last statement of every tenant transaction of the
+   * call until one has written it, sent together with that transaction's COMMIT.
    */
-  insertIfChanged(tx: Tx): Promise<boolean>;
+  readonly insert: { readonly text: string; readonly values: readonly unknown[] };
   /** Set once a transaction that wrote the record has committed. */
   committed: boolean;
 }
@@ -108,20 +109,23 @@ export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>):
 }
 
 /**
- * Sets the transaction's tenant without waiting for it: the statement is handed to the
- * transaction's connection at once (postgres.js sends a transaction's statements in order, one
- * connection), so it goes out with the transaction's first statement in one write, and costs no
- * round trip of its own. `fn` cannot get a statement in ahead of it: its first one is issued after
- * this call returns, and passes the same queue. A failure fails the transaction's next statement,
- * and is what the transaction then throws (postgres.js keeps a transaction's first error).
+ * Hands a statement to the transaction's connection now, without waiting for its reply:
+ * postgres.js sends a transaction's statements in order on its one connection, so whatever the
+ * transaction issues next goes out behind it, in the same write, with no round trip of its own.
+ * A failure fails the statements behind it (the transaction is aborted); await the result to see it.
  */
-function scopeToTenant(tx: Tx, tenantId: string): Promise<unknown> {
+function dispatch(tx: Tx, text: string, values: readonly unknown[]) {
   const client = (tx as unknown as { session: { client: postgres.Sql } }).session.client;
-  return client.unsafe("select set_config('berth.tenant_id', $1, true)", [tenantId]).execute();
+  const query = client.unsafe(text, values as postgres.ParameterOrJSON<never>[]).execute();
+  // Awaited by the caller; until then a failure must not count as unhandled.
+  query.catch(() => {});
+  return query;
 }
 
-/** Whether the transaction has written a row: it has a transaction id only once it has. */
-export const TRANSACTION_CHANGED = sql`pg_current_xact_id_if_assigned() is not null`;
+const SET_TENANT = "select set_config('berth.tenant_id', $1, true)";
+
+/** Whether the transaction has written a row (it has a transaction id only once it has), as SQL text. */
+export const TRANSACTION_CHANGED = "pg_current_xact_id_if_assigned() is not null";
 
 /**
  * Runs `fn` in one transaction scoped to a tenant: row-level security limits every statement to the
@@ -133,16 +137,19 @@ export const TRANSACTION_CHANGED = sql`pg_current_xact_id_if_assigned() is not n
 export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const run = async () => {
     const record = changeRecord.getStore();
-    let recorded = false;
+    let recording: ReturnType<typeof dispatch> | undefined;
     const value = await db.transaction(async (tx) => {
-      const scoped = scopeToTenant(tx, tenantId);
+      // The tenant is set before any statement of `fn`: it is dispatched before `fn` runs.
+      const scoped = dispatch(tx, SET_TENANT, [tenantId]);
       const value = await insideTenantTransaction.run(true, () => fn(tx));
       await scoped;
+      // The record goes out with COMMIT. Should it fail, the transaction is aborted and its
+      // COMMIT only rolls back (Postgres answers it without an error): its failure is thrown below.
       if (record && !record.committed && record.tenantId === tenantId)
-        recorded = await record.insertIfChanged(tx);
+        recording = dispatch(tx, record.insert.text, record.insert.values);
       return value;
     });
-    if (record && recorded) record.committed = true;
+    if (record && recording && (await recording).count > 0) record.committed = true;
     return value;
   };
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.

@@ -93,12 +93,10 @@ function record(tenantId: string, name: string, id = newId("cluster")): ChangeRe
   return {
     tenantId,
     committed: false,
-    insertIfChanged: async (tx) =>
-      (
-        await tx.execute(
-          sql`insert into ${clusters} (id, tenant_id, name) select ${id}::text, ${tenantId}::text, ${name}::text where ${TRANSACTION_CHANGED}`,
-        )
-      ).count > 0,
+    insert: {
+      text: `insert into clusters (id, tenant_id, name) select $1::text, $2::text, $3::text where ${TRANSACTION_CHANGED}`,
+      values: [id, tenantId, name],
+    },
   };
 }
 
@@ -159,6 +157,21 @@ describe("tenant transactions", () => {
     const written = rows.filter((r) => r.name.startsWith("rec-") || r.name.startsWith("chg-"));
     expect(written).toHaveLength(2);
     expect(new Set(written.map((r) => r.xmin)).size).toBe(1);
+  });
+
+  it("send the record with COMMIT: a one-statement write and its record in three round trips", async () => {
+    const write = () => {
+      const name = `rt-${newId("cluster")}`;
+      const pending = record(a, `rec-${name}`);
+      return withChangeRecord(pending, async () => {
+        await withTenant(db, a, (tx) =>
+          tx.insert(clusters).values({ id: newId("cluster"), tenantId: a, name }),
+        );
+        expect(pending.committed).toBe(true);
+      });
+    };
+    // BEGIN; the tenant's setting with the insert; the record with COMMIT.
+    expect(await roundTrips(write)).toBe(3);
   });
 
   it("roll the change back when its record cannot be written", async () => {

@@ -2,7 +2,6 @@ import { instantSchema, newId } from "@berth/core";
 import {
   auditEvents,
   type ChangeRecord,
-  statement,
   TRANSACTION_CHANGED,
   withChangeRecord,
   withSystem,
@@ -54,17 +53,12 @@ export async function recordAudit(deps: Deps, e: AuditEntry): Promise<void> {
   }
 }
 
-/** One statement that inserts a change's audit entry only when its transaction changed something (see ChangeRecord). */
-const insertIfChanged = statement((tx) => {
-  const p = (name: string) => sql.placeholder(name);
-  return tx.execute(sql`insert into ${auditEvents} (id, tenant_id, time, principal_id, principal_type, action,
-      resource, result, status, error_code, request_id, source_ip, user_agent, details)
-    select ${p("id")}::text, ${p("tenantId")}::text, ${p("time")}::timestamptz, ${p("principalId")}::text,
-      ${p("principalType")}::text, ${p("action")}::text, ${p("resource")}::text, ${p("result")}::text,
-      ${p("status")}::text, ${p("errorCode")}::text, ${p("requestId")}::text, ${p("sourceIp")}::text,
-      ${p("userAgent")}::text, ${p("details")}::jsonb
-    where ${TRANSACTION_CHANGED}`);
-});
+/** The statement that inserts a change's audit entry only when its transaction changed something (see ChangeRecord). */
+const INSERT_IF_CHANGED = `insert into audit_events (id, tenant_id, time, principal_id, principal_type, action,
+    resource, result, status, error_code, request_id, source_ip, user_agent, details)
+  select $1::text, $2::text, $3::timestamptz, $4::text, $5::text, $6::text, $7::text, $8::text,
+    $9::text, $10::text, $11::text, $12::text, $13::text, $14::jsonb
+  where ${TRANSACTION_CHANGED}`;
 
 /**
  * Runs a tenant's write with its success entry pending: the first transaction of the tenant that
@@ -76,13 +70,28 @@ export async function auditedChange<T>(
   entry: AuditEntry & { tenantId: string },
   fn: () => Promise<T>,
 ): Promise<{ value: T; recorded: boolean }> {
+  const r = auditRow(deps, entry);
   const record: ChangeRecord = {
     tenantId: entry.tenantId,
     committed: false,
-    insertIfChanged: async (tx) => {
-      const r = auditRow(deps, entry);
-      const details = r.details == null ? null : JSON.stringify(r.details);
-      return (await insertIfChanged(tx, { ...r, time: r.time.toISOString(), details })).count > 0;
+    insert: {
+      text: INSERT_IF_CHANGED,
+      values: [
+        r.id,
+        r.tenantId,
+        r.time.toISOString(),
+        r.principalId,
+        r.principalType,
+        r.action,
+        r.resource,
+        r.result,
+        r.status,
+        r.errorCode,
+        r.requestId,
+        r.sourceIp,
+        r.userAgent,
+        r.details == null ? null : JSON.stringify(r.details),
+      ],
     },
   };
   const value = await withChangeRecord(record, fn);

@@ -59,15 +59,25 @@ export function tenantReadsFor(hub: AssignmentHub, metrics?: Registry): TenantRe
 
 /**
  * Gives the tenant a new read version: every replica's cached reads of it stop being used. Called
- * after every write a tenant's principal makes through the API, before it is answered.
+ * after every write a tenant's principal makes through the API, before it is answered. It never
+ * fails the write, which has committed: without the new version (Redis failed meanwhile), replicas
+ * still drop what the write changed of the tenant's clusters when Postgres' notification reaches
+ * them, a few milliseconds later.
  */
-export async function bumpReadVersion(deps: Pick<Deps, "redis" | "queues">, tenantId: string): Promise<void> {
-  await deps.redis.set(
-    readVersionKey(deps.queues.prefix, tenantId),
-    randomBytes(8).toString("base64url"),
-    "PX",
-    VERSION_TTL_MS,
-  );
+export async function bumpReadVersion(
+  deps: Pick<Deps, "redis" | "queues" | "logger">,
+  tenantId: string,
+): Promise<void> {
+  try {
+    await deps.redis.set(
+      readVersionKey(deps.queues.prefix, tenantId),
+      randomBytes(8).toString("base64url"),
+      "PX",
+      VERSION_TTL_MS,
+    );
+  } catch (error) {
+    deps.logger.warn({ err: (error as Error).message, tenantId }, "could not set the tenant's read version");
+  }
 }
 
 function deepFreeze<T>(value: T): T {
