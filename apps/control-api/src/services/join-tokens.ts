@@ -67,7 +67,6 @@ function view(t: typeof joinTokens.$inferSelect): z.output<typeof joinTokenReply
   };
 }
 
-/** A bootstrap token for node agents: shown once, stored as a hash, expiring, good for `maxUses` joins. */
 const insertJoinToken = statement((tx) => {
   const p = sql.placeholder;
   return tx
@@ -86,6 +85,7 @@ const insertJoinToken = statement((tx) => {
     .returning();
 });
 
+/** A bootstrap token for node agents: shown once, stored as a hash, expiring, good for `maxUses` joins. */
 export async function createJoinToken(
   deps: Deps,
   caller: UserCaller,
