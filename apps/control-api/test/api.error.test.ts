@@ -102,6 +102,39 @@ describe("bad input gets a clear 4xx", () => {
     }
   });
 
+  it("refuses hostile bodies sent over real HTTP with a 4xx, and another tenant's ids with 404", async () => {
+    const server = await api.listen();
+    const other = await api.tenant("errors-other");
+    const theirs = (await api.call("POST", "/v1/clusters", { token: other.token, body: { name: "theirs" } }))
+      .body.id as string;
+    const post = (path: string, body: string | Uint8Array) =>
+      fetch(`${server.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body,
+      });
+    try {
+      const hostile: [string, string | Uint8Array][] = [
+        ["/v1/clusters", '{"name":"a\u0000b"}'],
+        ["/v1/clusters", '{"name":"\ud800"}'],
+        ["/v1/clusters", new Uint8Array([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d])],
+        ["/v1/clusters", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])],
+        ["/v1/clusters", '{"name":"n","tags":{"k":1e309}}'],
+        ["/v1/clusters/not-an-id/join-tokens", "{}"],
+        ["/v1/clusters/cl_0123456789abcdefghjkmnpqrs/join-tokens", '{"ttlSeconds":1e309}'],
+      ];
+      for (const [path, body] of hostile) {
+        const r = await post(path, body);
+        expect(r.status, `${path} ${String(body)}`).toBeGreaterThanOrEqual(400);
+        expect(r.status, `${path} ${String(body)}`).toBeLessThan(500);
+      }
+      const foreign = await post(`/v1/clusters/${theirs}/join-tokens`, "{}");
+      expect(foreign.status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("answers unknown routes with 404 in the envelope", async () => {
     expectEnvelope(await api.call("GET", "/v1/nope"), 404, "ROUTE_NOT_FOUND");
   });
