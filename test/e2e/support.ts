@@ -189,8 +189,16 @@ export interface EngineContainer {
  */
 export async function containersOf(nodeId: string, o: { all?: boolean } = {}): Promise<EngineContainer[]> {
   const filters = encodeURIComponent(JSON.stringify({ label: [`berth.node=${nodeId}`] }));
-  const list = (await engine("GET", `/containers/json?all=true&filters=${filters}`))
-    .body as EngineContainer[];
+  // Podman answers a list that raced a container's removal with 500 ("no such container"); the
+  // next list does not see the removed one. Anything that persists is thrown with its body.
+  let res = await engine("GET", `/containers/json?all=true&filters=${filters}`);
+  for (let attempt = 1; res.status !== 200 && attempt < 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 50 * attempt));
+    res = await engine("GET", `/containers/json?all=true&filters=${filters}`);
+  }
+  if (res.status !== 200 || !Array.isArray(res.body))
+    throw new Error(`listing the engine's containers: ${res.status} ${JSON.stringify(res.body)}`);
+  const list = res.body as EngineContainer[];
   const sandbox = (c: EngineContainer) => c.Labels?.["berth.container-kind"] === "sandbox";
   const own = list.filter((c) => !sandbox(c));
   return o.all ? [...own, ...list.filter(sandbox)] : own;
