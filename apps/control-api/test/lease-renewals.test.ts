@@ -51,6 +51,25 @@ describe("lease renewals", () => {
     expect(new Set([...renewed.values()].map((r) => r.xmin)).size).toBe(1);
   });
 
+  it("never waits for a row another transaction holds: that node is left to the caller, the rest renewed", async () => {
+    const [held, free] = await Promise.all([1, 2].map(() => addNode(api, tenantId, clusterId)));
+    const renewals = new LeaseRenewals(api.deps.db, { now: () => at, windowMs: 20 });
+    let answers: unknown[] = [];
+    await withSystem(api.deps.db, async (tx) => {
+      await tx
+        .select()
+        .from(nodes)
+        .where(eq(nodes.id, held as string))
+        .for("update");
+      // Answered while the row is still held (the holder commits only after).
+      answers = await Promise.all(
+        [held, free].map((nodeId) => renewals.renew({ tenantId, clusterId, nodeId: nodeId as string })),
+      );
+    });
+    expect(answers).toEqual([null, { leave: false }]);
+    expect((await heartbeatsOf([free as string])).get(free as string)?.at).toBe(at.toISOString());
+  });
+
   it("leaves a node that is not ready, left, unknown, of another cluster or of a new agent version to the caller", async () => {
     const [notReady, left, versioned, plain] = await Promise.all(
       [1, 2, 3, 4].map(() => addNode(api, tenantId, clusterId)),

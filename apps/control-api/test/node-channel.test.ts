@@ -200,6 +200,40 @@ describe("a node channel holding the node's lease", () => {
     expect(await read()).toBe(last);
   });
 
+  it("keeps renewing every other channel's lease while one node's row is held by another transaction", async () => {
+    const other = await tenantWithNode(api, "channel-held");
+    const a = await channel();
+    const b = await channel(other.credential);
+    await sleep(HEARTBEAT_INTERVAL_MS + 500);
+    // Another transaction (as the sweep lapsing it) holds the other node's row for four intervals.
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    let locked: () => void = () => {};
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = withSystem(api.deps.db, async (tx) => {
+      await tx.select().from(nodes).where(eq(nodes.id, other.nodeId)).for("update");
+      locked();
+      await released;
+    });
+    await isLocked;
+    const heldAt = (await leaseOf(other.nodeId)).at;
+    const first = await read();
+    await sleep(2 * HEARTBEAT_INTERVAL_MS + 500);
+    const second = await read();
+    await sleep(HEARTBEAT_INTERVAL_MS + 500);
+    // This node's lease went on being renewed: no batch waited behind the held row.
+    expect(second).toBeGreaterThan(first);
+    expect(await read()).toBeGreaterThan(second);
+    release();
+    await holder;
+    // The held node is renewed again once its row is free (its own renewal waited for it alone).
+    const deadline = Date.now() + 3 * HEARTBEAT_INTERVAL_MS;
+    while ((await leaseOf(other.nodeId)).at <= heldAt && Date.now() < deadline) await sleep(100);
+    expect((await leaseOf(other.nodeId)).at).toBeGreaterThan(heldAt);
+    a.ws.close();
+    b.ws.close();
+  });
+
   it("renews nothing for an agent that stops answering its pings", async () => {
     const c = await channel(node.credential, { autoPong: false });
     // Heard at the handshake: renewed within the first intervals, then silent.

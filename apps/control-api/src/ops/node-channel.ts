@@ -38,7 +38,7 @@ export const nodeChannelOperations = {
     input: nodeChannelInput,
     run: (deps, caller, _input, request) => {
       const metrics = channelMetricsOf(deps.metrics);
-      const leases = channelLeasesOf(deps, metrics.lease);
+      const leases = channelLeasesOf(deps, metrics);
       return openNodeChannel(deps, caller, request, CHANNEL_CALLS, { metrics, leases });
     },
     transport: "websocket",

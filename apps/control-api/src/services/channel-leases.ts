@@ -7,12 +7,20 @@ import { heartbeatNode } from "./node-heartbeat";
 /** How a tick went for one channel: renewed, not renewed (its pings went unanswered), or failed. */
 export type LeaseOutcome = "renewed" | "silent" | "failed";
 
+/** What a replica's channel leases report: each channel's outcome, and how long each tick took. */
+export interface LeaseObserver {
+  lease(outcome: LeaseOutcome): void;
+  leaseTick(seconds: number): void;
+}
+
 interface Held {
   node: NodeCaller;
   /** When the agent was last heard on the channel: a message, or the pong of a ping. */
   heardAt: number;
   /** The latest expiry of a credential the node used on the channel: no renewal after it. */
   validUntil: number;
+  /** A renewal of its lease is in flight. */
+  renewing: boolean;
 }
 
 /**
@@ -33,10 +41,12 @@ export class ChannelLeases {
   private timer: NodeJS.Timeout | undefined;
   /** Bumped by stop(): a tick of an earlier run schedules no more. */
   private run = 0;
+  /** When the last two ticks pinged every channel, older first. */
+  private pings: number[] = [];
 
   constructor(
     private readonly deps: Deps,
-    private readonly opts: { intervalMs: number; onOutcome?: (outcome: LeaseOutcome) => void },
+    private readonly opts: { intervalMs: number; observer?: LeaseObserver },
   ) {}
 
   get intervalMs(): number {
@@ -45,7 +55,7 @@ export class ChannelLeases {
 
   /** Holds `node`'s lease through `ws` until the socket closes. */
   hold(ws: WebSocket, node: NodeCaller): void {
-    this.held.set(ws, { node, heardAt: Date.now(), validUntil: node.expiresAt });
+    this.held.set(ws, { node, heardAt: Date.now(), validUntil: node.expiresAt, renewing: false });
     const heard = () => this.heard(ws);
     ws.on("pong", heard);
     ws.on("message", heard);
@@ -66,21 +76,20 @@ export class ChannelLeases {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.run++;
+    this.pings = [];
   }
 
   /**
-   * The next tick in `ms`. Ticks never overlap, and a slow one delays the next only by what is left
-   * of the interval (as an agent's heartbeat does), so renewals stay an interval apart.
+   * Ticks an interval apart, whatever the renewals of the last one still wait on: pings go out on
+   * time, and a renewal still in flight is not sent again (see tick).
    */
   private schedule(ms: number): void {
     const run = this.run;
     this.timer = setTimeout(() => {
-      const started = Date.now();
-      void this.tick().finally(() => {
-        if (run !== this.run) return;
-        if (this.held.size > 0) this.schedule(Math.max(0, this.opts.intervalMs - (Date.now() - started)));
-        else this.timer = undefined;
-      });
+      if (run !== this.run) return;
+      this.tick();
+      if (this.held.size > 0) this.schedule(this.opts.intervalMs);
+      else this.timer = undefined;
     }, ms);
     this.timer.unref?.();
   }
@@ -90,29 +99,46 @@ export class ChannelLeases {
     if (h) h.heardAt = Date.now();
   }
 
-  /** One interval: ping every channel, renew the leases of those heard lately. */
-  private async tick(): Promise<void> {
-    const now = Date.now();
+  /**
+   * One interval: ping every channel, renew the lease of each heard since the ping before last (a
+   * pong arrives within an interval of its ping). Silence is judged against this replica's own
+   * pings, not the clock: a replica that fell behind (a stalled event loop, a late timer) does not
+   * blame the agents for the pings it did not send.
+   */
+  private tick(): void {
+    const started = Date.now();
+    const since = this.pings[0] ?? started - 2 * this.opts.intervalMs;
+    this.pings = [this.pings[1] ?? since, started];
     const renewals: Promise<void>[] = [];
     for (const [ws, h] of this.held) {
       if (ws.readyState !== ws.OPEN) continue;
       ws.ping();
-      // Heard since the interval before last: a pong arrives within an interval of its ping.
-      if (now - h.heardAt > 2 * this.opts.intervalMs || now >= h.validUntil) {
-        this.opts.onOutcome?.("silent");
+      if (h.heardAt < since || started >= h.validUntil) {
+        this.opts.observer?.lease("silent");
         continue;
       }
+      // Still waiting on the last renewal (Postgres is slow): one at a time per node.
+      if (h.renewing) continue;
       renewals.push(this.renew(ws, h));
     }
-    await Promise.all(renewals);
+    void Promise.all(renewals).then(() => {
+      const took = Date.now() - started;
+      this.opts.observer?.leaseTick(took / 1000);
+      if (took > this.opts.intervalMs)
+        this.deps.logger.warn(
+          { tookMs: took, intervalMs: this.opts.intervalMs, renewals: renewals.length },
+          "renewing the leases of the node channels took longer than their interval",
+        );
+    });
   }
 
   private async renew(ws: WebSocket, h: Held): Promise<void> {
+    h.renewing = true;
     try {
       await heartbeatNode(this.deps, h.node, {});
-      this.opts.onOutcome?.("renewed");
+      this.opts.observer?.lease("renewed");
     } catch (error) {
-      this.opts.onOutcome?.("failed");
+      this.opts.observer?.lease("failed");
       if (error instanceof UnauthenticatedError) {
         this.held.delete(ws);
         ws.close(1008, "this node is not part of the cluster");
@@ -122,6 +148,8 @@ export class ChannelLeases {
         { err: error, nodeId: h.node.nodeId },
         "could not renew a node lease held by its channel",
       );
+    } finally {
+      h.renewing = false;
     }
   }
 }
@@ -129,12 +157,12 @@ export class ChannelLeases {
 const perDeps = new WeakMap<Deps, ChannelLeases>();
 
 /** The replica's holder of channel leases (one per app). */
-export function channelLeasesOf(deps: Deps, onOutcome?: (outcome: LeaseOutcome) => void): ChannelLeases {
+export function channelLeasesOf(deps: Deps, observer?: LeaseObserver): ChannelLeases {
   let leases = perDeps.get(deps);
   if (!leases) {
     leases = new ChannelLeases(deps, {
       intervalMs: HEARTBEAT_INTERVAL_MS,
-      ...(onOutcome ? { onOutcome } : {}),
+      ...(observer ? { observer } : {}),
     });
     perDeps.set(deps, leases);
   }

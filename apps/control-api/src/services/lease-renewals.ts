@@ -40,7 +40,9 @@ export interface LeaseRenewalOptions {
  * the caller takes the transactional path, which records events and says what is wrong.
  *
  * The UPDATE runs as the system role: the rows are pinned by the tenant, cluster and node of each
- * verified credential, and it locks them in id order, as one transaction.
+ * verified credential, and it locks them in id order, as one transaction. It skips a row another
+ * transaction holds (the sweep lapsing it, another batch) rather than wait with the whole batch
+ * behind it: that node takes the transactional path, which waits for its row alone.
  */
 export class LeaseRenewals {
   private waiting: Waiter[] = [];
@@ -103,7 +105,7 @@ export class LeaseRenewals {
           where n.status in ('ready', 'leaving')
             and (h.agent_version is null or h.agent_version = n.agent_version)
           order by n.id
-          for update of n
+          for update of n skip locked
         )
         update nodes n set last_heartbeat_at = ${now.toISOString()}::timestamptz
         from plain

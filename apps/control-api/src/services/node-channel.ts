@@ -7,7 +7,7 @@ import {
   nodeChannelRequestSchema,
   readChannelMessage,
 } from "@berth/protocol";
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
 import { authenticate } from "../auth/authenticate";
 import type { Deps, NodeCaller } from "../deps";
@@ -23,6 +23,7 @@ export interface ChannelMetrics {
   call(op: string, status: number): void;
   opened(delta: 1 | -1): void;
   lease(outcome: LeaseOutcome): void;
+  leaseTick(seconds: number): void;
 }
 
 const registered = new WeakMap<Registry, ChannelMetrics>();
@@ -48,10 +49,17 @@ export function channelMetricsOf(registry: Registry): ChannelMetrics {
       labelNames: ["outcome"],
       registers: [registry],
     });
+    const ticks = new Histogram({
+      name: "berth_node_channel_lease_tick_seconds",
+      help: "How long this replica took to ping its node channels and renew their leases, each interval",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
+      registers: [registry],
+    });
     m = {
       call: (op, status) => calls.inc({ op, status: String(status) }),
       opened: (delta) => open.inc(delta),
       lease: (outcome) => leases.inc({ outcome }),
+      leaseTick: (seconds) => ticks.observe(seconds),
     };
     registered.set(registry, m);
   }
