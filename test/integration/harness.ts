@@ -16,6 +16,7 @@ export interface Platform {
 export async function startPlatform(
   opts: {
     timings?: Parameters<typeof createTestProvisionerDeps>[0]["timings"];
+    schedules?: Parameters<typeof createTestProvisionerDeps>[0]["schedules"];
     autoscaling?: Parameters<typeof createTestProvisionerDeps>[0]["autoscaling"];
     webhooks?: Parameters<typeof createTestProvisionerDeps>[0]["webhooks"];
     /** Berth's registry, whose tags the provisioner pins to digests (default: none). */
@@ -32,6 +33,7 @@ export async function startPlatform(
       queues: api.deps.queues,
       master: api.deps.master,
       ...(opts.timings ? { timings: opts.timings } : {}),
+      ...(opts.schedules ? { schedules: opts.schedules } : {}),
       ...(opts.autoscaling ? { autoscaling: opts.autoscaling } : {}),
       ...(opts.webhooks ? { webhooks: opts.webhooks } : {}),
       ...(opts.imageResolver ? { imageResolver: opts.imageResolver } : {}),

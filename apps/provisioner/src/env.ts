@@ -13,8 +13,13 @@ const schema = z.object({
   PROVISIONER_HOST: z.string().default("127.0.0.1"),
   /** A node that has not synced for this long is not_ready. */
   NODE_LEASE_SECONDS: z.coerce.number().int().min(2).max(600).default(10),
-  /** Pods of a node not_ready for this long are replaced on other nodes. */
-  POD_EVICTION_SECONDS: z.coerce.number().int().min(2).max(3600).default(30),
+  /**
+   * Pods of a not_ready node last heard this long ago are replaced on other nodes (as Nomad
+   * replaces a down node's allocations; never while the cluster or its zone looks disrupted, see
+   * controllers/disruption.ts). With the lease and the sweep's defaults, a lost node's pods run
+   * elsewhere 12–14 s after it was last heard, plus their start.
+   */
+  POD_EVICTION_SECONDS: z.coerce.number().int().min(2).max(3600).default(12),
   /** How often the sweep looks for lapsed leases and clusters that need work. */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
   /** How long a deleting cluster waits for its node agents to confirm they left before releasing them. */

@@ -32,6 +32,8 @@ export function createTestProvisionerDeps(shared: {
   queues: Queues;
   master: MasterKey;
   timings?: Partial<Timings>;
+  /** Scheduled jobs' intervals that differ from TEST_SCHEDULES. */
+  schedules?: Partial<Deps["scheduleEveryMs"]>;
   now?: () => Date;
   providers?: Deps["providers"];
   apiUrl?: string;
@@ -49,7 +51,7 @@ export function createTestProvisionerDeps(shared: {
     logger: createLogger("provisioner", testLogLevel()),
     metrics: createMetricsRegistry("provisioner"),
     timings: { ...TEST_TIMINGS, ...shared.timings },
-    scheduleEveryMs: TEST_SCHEDULES,
+    scheduleEveryMs: { ...TEST_SCHEDULES, ...shared.schedules },
     reconcileConcurrency: 2,
     autoscaling: { tolerance: 0.1, metricsWindowMs: 10_000, ...shared.autoscaling },
     metricsLateMs: 5_000,

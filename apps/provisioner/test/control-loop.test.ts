@@ -1,5 +1,5 @@
-import { clusters, deployments, meterIntervals, nodes, pods, withSystem } from "@berth/db";
-import { eq } from "drizzle-orm";
+import { clusters, deployments, events, meterIntervals, nodes, pods, withSystem } from "@berth/db";
+import { and, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteCluster } from "../src/jobs/delete-cluster";
 import { provisionCluster } from "../src/jobs/provision-cluster";
@@ -143,6 +143,91 @@ describe("node health", () => {
     const result = await reconcileCluster(f.deps, ref);
     expect(result).toMatchObject({ evicted: 2, created: 2, placed: 2 });
     expect((await allPods(ref.clusterId)).every((p) => p.nodeId === b)).toBe(true);
+  });
+});
+
+describe("evictions held in a disruption (as Kubernetes' node lifecycle controller)", () => {
+  const lapseAllBut = async (alive: string[]) => {
+    f.clock.advance(f.deps.timings.nodeLeaseMs + 1);
+    await withSystem(f.deps.db, (tx) =>
+      tx.update(nodes).set({ lastHeartbeatAt: f.clock.now }).where(inArray(nodes.id, alive)),
+    );
+    await sweep(f.deps);
+  };
+  const heldEvents = (clusterId: string) =>
+    withSystem(f.deps.db, (tx) =>
+      tx
+        .select()
+        .from(events)
+        .where(and(eq(events.clusterId, clusterId), eq(events.reason, "PodEvictionsHeld"))),
+    );
+
+  it("evicts nothing while every node of the cluster is not ready, and gives a node still lost after that a full timeout", async () => {
+    const ref = await insertTenantAndCluster(f);
+    const a = await insertNode(f, ref, "a", { cpuMillis: 4000, memoryBytes: 4096 * MiB, pods: 1 });
+    const b = await insertNode(f, ref, "b", { cpuMillis: 4000, memoryBytes: 4096 * MiB, pods: 1 });
+    await insertDeployment(f, ref, "web", 2, template(100, 32 * MiB));
+    expect((await reconcileCluster(f.deps, ref)).placed).toBe(2);
+
+    // Both go silent at once (as when the control plane stalls): both lapse, nothing is evicted.
+    await lapseAllBut([]);
+    f.clock.advance(f.deps.timings.podEvictionMs * 3);
+    expect((await reconcileCluster(f.deps, ref)).evicted).toBe(0);
+    const [held] = await heldEvents(ref.clusterId);
+    expect(held).toMatchObject({ type: "Warning", objectKind: "Cluster" });
+    expect(held?.message).toContain("every node of the cluster is not ready: 2 pod(s)");
+    const heldAt = f.clock.now;
+
+    // b comes back; a stays lost. Its pods wait a full eviction timeout from the hold's end.
+    f.clock.advance(1_000);
+    await withSystem(f.deps.db, (tx) =>
+      tx.update(nodes).set({ status: "ready", lastHeartbeatAt: f.clock.now }).where(eq(nodes.id, b)),
+    );
+    expect((await reconcileCluster(f.deps, ref)).evicted).toBe(0);
+    f.clock.advance(heldAt.getTime() + f.deps.timings.podEvictionMs + 1 - f.clock.now.getTime());
+    await withSystem(f.deps.db, (tx) =>
+      tx.update(nodes).set({ lastHeartbeatAt: f.clock.now }).where(eq(nodes.id, b)),
+    );
+    expect((await reconcileCluster(f.deps, ref)).evicted).toBe(1);
+    const left = await allPods(ref.clusterId);
+    expect(left.filter((p) => p.nodeId === a)).toEqual([]);
+  });
+
+  it("holds a zone that lost most of its nodes at once, and evicts from a zone that lost one, or all of a small one", async () => {
+    const ref = await insertTenantAndCluster(f);
+    const node = (name: string, zone: string) =>
+      insertNode(
+        f,
+        ref,
+        name,
+        { cpuMillis: 4000, memoryBytes: 4096 * MiB, pods: 1 },
+        {
+          "topology.kubernetes.io/zone": zone,
+        },
+      );
+    const [x1, x2, x3, x4] = [
+      await node("x1", "x"),
+      await node("x2", "x"),
+      await node("x3", "x"),
+      await node("x4", "x"),
+    ];
+    const [y1, y2, y3] = [await node("y1", "y"), await node("y2", "y"), await node("y3", "y")];
+    const z1 = await node("z1", "z");
+    await insertDeployment(f, ref, "web", 8, template(100, 32 * MiB));
+    expect((await reconcileCluster(f.deps, ref)).placed).toBe(8);
+    const before = await allPods(ref.clusterId);
+
+    // Zone x loses 3 of 4 (partial disruption), y loses 1 of 3, z its only node (zone down).
+    await lapseAllBut([x4 as string, y2 as string, y3 as string]);
+    f.clock.advance(f.deps.timings.podEvictionMs + 1);
+    expect((await reconcileCluster(f.deps, ref)).evicted).toBe(2);
+    const after = await allPods(ref.clusterId);
+    const on = (rows: typeof before, id: string | undefined) => rows.filter((p) => p.nodeId === id).length;
+    for (const lost of [x1, x2, x3]) expect(on(after, lost)).toBe(1);
+    expect(on(after, y1)).toBe(0);
+    expect(on(after, z1)).toBe(0);
+    const [held] = await heldEvents(ref.clusterId);
+    expect(held?.message).toContain("3 of 4 nodes of zone x are not ready at once: 3 pod(s)");
   });
 });
 

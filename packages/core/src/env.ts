@@ -37,7 +37,9 @@ export const serverEnvShape = {
     .enum(["0", "1"])
     .default("0")
     .transform((v) => v === "1"),
-  BERTH_DATA_DIR: z.string().default(resolve(import.meta.dirname, "../../../.data")),
+  // Resolved when parsed, not when imported: drizzle-kit loads the schema as CommonJS, without
+  // import.meta.dirname.
+  BERTH_DATA_DIR: z.string().default(() => resolve(import.meta.dirname, "../../../.data")),
 };
 
 /** A parsed environment: the master key resolved, the queue prefix chosen (see parseServerEnv). */

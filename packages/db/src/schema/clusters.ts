@@ -89,6 +89,12 @@ export const clusters = pgTable(
      * when first needed (a Service written, a node asking for its network view).
      */
     serviceCidr: text(),
+    /**
+     * The last control-loop pass that found every node of the cluster not ready and so evicted
+     * nothing (the control plane itself may be what failed): a lost node's pods are evicted only
+     * once it has been silent for the eviction timeout since then as well.
+     */
+    evictionsHeldAt: timestamp({ withTimezone: true }),
   },
   (t) => [
     uniqueIndex("clusters_service_cidr_key").on(t.serviceCidr),

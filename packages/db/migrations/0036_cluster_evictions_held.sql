@@ -1,0 +1,1 @@
+ALTER TABLE "clusters" ADD COLUMN "evictions_held_at" timestamp with time zone;
