@@ -1,5 +1,6 @@
 import { type Db, systemStatement } from "@berth/db";
 import { sql } from "drizzle-orm";
+import { GroupCommit, type GroupCommitOptions } from "./group-commit";
 import { mustLeave } from "./node-assignments";
 
 type NodeStatus = Parameters<typeof mustLeave>[0]["status"];
@@ -18,26 +19,17 @@ export interface Renewed {
   leave: boolean;
 }
 
-interface Waiter {
-  renewal: Renewal;
-  resolve: (renewed: Renewed | null) => void;
-}
-
-export interface LeaseRenewalOptions {
-  /** How long the first heartbeat of a batch waits for others (default 10 ms). */
-  windowMs?: number;
-  /** A batch is written at once when it has this many (default 500). */
-  maxBatch?: number;
+export interface LeaseRenewalOptions extends GroupCommitOptions {
   now: () => Date;
 }
 
 /**
- * Node leases renewed together (group commit): the heartbeats that arrive within a few
- * milliseconds are one UPDATE, and each is answered once it has committed, so N nodes cost Postgres
- * N / batch statements rather than N transactions. Only the plain case goes this way: a node that is
- * ready (or leaving) whose agent version is unchanged. Anything else (a node coming back from
- * not_ready, a new agent version, a node that left) answers `null`, as does a batch that failed, and
- * the caller takes the transactional path, which records events and says what is wrong.
+ * Node leases renewed together (group-commit.ts): the heartbeats that arrive within a few
+ * milliseconds are one UPDATE, each answered once it has committed. Only the plain case goes this
+ * way: a node that is ready (or leaving) whose agent version is unchanged. Anything else (a node
+ * coming back from not_ready, a new agent version, a node that left) answers `null`, as does a
+ * batch that failed, and the caller takes the transactional path, which records events and says
+ * what is wrong.
  *
  * The UPDATE runs as the system role: the rows are pinned by the tenant, cluster and node of each
  * verified credential, and it locks them in id order, as one transaction. It skips a row another
@@ -45,46 +37,22 @@ export interface LeaseRenewalOptions {
  * behind it: that node takes the transactional path, which waits for its row alone.
  */
 export class LeaseRenewals {
-  private waiting: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private readonly windowMs: number;
-  private readonly maxBatch: number;
+  private readonly batches: GroupCommit<Renewal, Renewed | null>;
 
   constructor(
     private readonly db: Db,
     private readonly opts: LeaseRenewalOptions,
   ) {
-    this.windowMs = opts.windowMs ?? 10;
-    this.maxBatch = opts.maxBatch ?? 500;
+    this.batches = new GroupCommit((batch) => this.write(batch), opts);
   }
 
   renew(renewal: Renewal): Promise<Renewed | null> {
-    return new Promise((resolve) => {
-      this.waiting.push({ renewal, resolve });
-      if (this.waiting.length >= this.maxBatch) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
-    });
+    return this.batches.submit(renewal);
   }
 
-  private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.waiting;
-    this.waiting = [];
-    if (batch.length === 0) return;
-    this.write(batch).then(
-      (renewed) => {
-        for (const w of batch) w.resolve(renewed.get(keyOf(w.renewal)) ?? null);
-      },
-      () => {
-        for (const w of batch) w.resolve(null);
-      },
-    );
-  }
-
-  private async write(batch: Waiter[]): Promise<Map<string, Renewed>> {
+  private async write(batch: readonly Renewal[]): Promise<(Renewed | null)[]> {
     const rows = JSON.stringify(
-      batch.map(({ renewal: r }) => ({
+      batch.map((r) => ({
         id: r.nodeId,
         cluster_id: r.clusterId,
         tenant_id: r.tenantId,
@@ -118,7 +86,7 @@ export class LeaseRenewals {
       status: string;
       cluster_status: string;
     }[];
-    return new Map(
+    const renewed = new Map(
       result.map((r) => [
         keyOf({ tenantId: r.tenant_id, clusterId: r.cluster_id, nodeId: r.id }),
         {
@@ -126,6 +94,7 @@ export class LeaseRenewals {
         },
       ]),
     );
+    return batch.map((r) => renewed.get(keyOf(r)) ?? null);
   }
 }
 
