@@ -5,7 +5,11 @@ import type { StreamEnd, StreamMessage } from "@berth/protocol";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_REDIS_OPTIONS } from "../src/app";
+import type { Deps, NodeCaller } from "../src/deps";
+import type { RequestMeta } from "../src/operation";
+import { pollStreams } from "../src/streams/attach";
 import { createStreamBus, type StreamBus } from "../src/streams/bus";
+import { createStreamRegistry } from "../src/streams/registry";
 import { openRelay } from "../src/streams/relay";
 
 /**
@@ -144,6 +148,52 @@ describe("the relay between a stream's two ends", () => {
     expect(subscriber).toHaveLength(1);
     for (const cid of subscriber) if (cid) await redisA.client("KILL", "ID", cid);
     expect(await relay.done).toMatchObject({ ok: false, reason: "Interrupted" });
+    await bus.stop();
+    await redis.quit();
+  });
+});
+
+describe("a node's stream poll", () => {
+  it("answers a stream whose wake-up was lost with the subscriber connection as soon as it is back", async () => {
+    const name = `poll-test-${randomBytes(4).toString("hex")}`;
+    const redis = new Redis(testRedisUrl(), { ...API_REDIS_OPTIONS, connectionName: name });
+    const bus = createStreamBus({ redis, prefix, logger });
+    await bus.start();
+    const registry = createStreamRegistry(redis, bus);
+    const nodeId = `node_${randomBytes(6).toString("hex")}`;
+    const started = Date.now();
+    const poll = pollStreams(
+      { streams: { registry, bus } } as unknown as Deps,
+      { nodeId } as NodeCaller,
+      { waitMs: 30_000 },
+      {} as RequestMeta,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // A stream is asked of the node, and its wake-up is lost: the subscriber connection goes.
+    const clients = (await redisA.client("LIST")) as string;
+    const subscriber = clients
+      .split("\n")
+      .filter((l) => l.includes(` name=${name} `) && / sub=[1-9]/.test(l))
+      .map((l) => /id=(\d+)/.exec(l)?.[1]);
+    expect(subscriber).toHaveLength(1);
+    const request = {
+      kind: "logs" as const,
+      streamId: id(),
+      podId: "pod_lost",
+      container: "web",
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      logs: { follow: false, previous: false, timestamps: false, limitBytes: 1024 },
+    };
+    await redis.set(
+      bus.key("req", request.streamId),
+      JSON.stringify({ tenantId: "t", clusterId: "c", nodeId, request }),
+    );
+    await redis.zadd(bus.key("pending", nodeId), Date.parse(request.expiresAt), request.streamId);
+    for (const cid of subscriber) if (cid) await redisA.client("KILL", "ID", cid);
+    // The subscriber's return wakes the poll, which finds it: long before the poll's 30 s.
+    const reply = await poll;
+    expect(reply.requests.map((r) => r.streamId)).toEqual([request.streamId]);
+    expect(Date.now() - started).toBeLessThan(10_000);
     await bus.stop();
     await redis.quit();
   });

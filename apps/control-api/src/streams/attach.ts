@@ -21,7 +21,9 @@ export const streamPollReply = z.strictObject(streamPollReplySchema.shape);
 /**
  * The node agent's stream long poll: answers as soon as streams are asked of its node (the
  * request's replica publishes a wake-up; whichever replica holds the poll hears it), else after
- * `waitMs` with none. Looks again every few seconds in case a wake-up was lost.
+ * `waitMs` with none. Wake-ups are lost only while the replica's subscriber is away, and its
+ * return wakes every poll (bus.ts), which then looks again: no periodic look is needed (it was
+ * one Redis call every 5 s per node).
  */
 export async function pollStreams(
   deps: Deps,
@@ -37,7 +39,7 @@ export async function pollStreams(
       const requests = await registry.claim(caller.nodeId, STREAM_POLL_MAX_REQUESTS);
       const left = deadline - Date.now();
       if (requests.length > 0 || left <= 0 || request.signal?.aborted) return { requests };
-      await waiter.next(Math.min(left, 5_000), request.signal);
+      await waiter.next(left, request.signal);
     }
   } finally {
     waiter.close();
