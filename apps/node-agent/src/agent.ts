@@ -4,6 +4,7 @@ import type { AgentAnnouncement, JoinRequest } from "@berth/protocol";
 import type { ApiError, ControlPlane } from "./api";
 import { removeStaleContainers } from "./containers";
 import { establishIdentity, type IdentityContext, joinCluster } from "./identity";
+import type { HostCounters } from "./metrics/host-stats";
 import type { TunnelStats } from "./network/tunnel";
 import { RegistryAccess } from "./registry-access";
 import { type ContainerRuntime, isRuntimeError } from "./runtime";
@@ -45,6 +46,8 @@ export interface AgentDeps {
   /** The control plane at a server's URL (the agent may have to say goodbye to an old one). */
   controlPlane: (server: string) => ControlPlane;
   logger: Logger;
+  /** The host's counters for the node's metrics (default: read from /proc each sample). */
+  hostCounters?: () => Promise<HostCounters>;
 }
 
 export interface AgentStatus {
@@ -113,7 +116,12 @@ export function createAgent(opts: AgentOptions, deps: AgentDeps): Agent {
       if (!isRuntimeError(e, "UNAVAILABLE")) throw e;
     });
     const current = new NodeSession(
-      { runtime, controlPlane: deps.controlPlane(opts.server), logger },
+      {
+        runtime,
+        controlPlane: deps.controlPlane(opts.server),
+        logger,
+        ...(deps.hostCounters ? { hostCounters: deps.hostCounters } : {}),
+      },
       {
         identity: { nodeId: s.nodeId, clusterId: s.clusterId, installationId: installation ?? "" },
         credential: () => state?.credential ?? "",

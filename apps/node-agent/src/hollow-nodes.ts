@@ -3,6 +3,7 @@ import type { Logger } from "@berth/core";
 import { AGENT_RELEASE, type JoinRequest } from "@berth/protocol";
 import { type Agent, type AgentOptions, createAgent } from "./agent";
 import { createControlPlane } from "./api";
+import { type HostCounters, readHostCounters } from "./metrics/host-stats";
 import { createHollowRuntime } from "./runtime/hollow";
 
 /**
@@ -39,6 +40,9 @@ export interface HollowNodes {
 
 export async function startHollowNodes(opts: HollowNodesOptions): Promise<HollowNodes> {
   const agents: Agent[] = [];
+  // They share one host: one read of its counters a second serves them all (each read three /proc
+  // files every 10 s, most of the harness's system time at thousands of nodes).
+  const hostCounters = memoized(readHostCounters, 1_000);
   const tokenOf = typeof opts.joinToken === "string" ? () => opts.joinToken as string : opts.joinToken;
   let next = 0;
   const startOne = async (i: number) => {
@@ -67,6 +71,7 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
         runtime: createHollowRuntime({ startDelayMs: opts.startDelayMs ?? 0 }),
         controlPlane: (server) => createControlPlane(server, { channel: opts.channel ?? false }),
         logger: opts.logger.child({ node: name }),
+        hostCounters,
       },
     );
     agents[i] = agent;
@@ -81,5 +86,22 @@ export async function startHollowNodes(opts: HollowNodesOptions): Promise<Hollow
     async stop() {
       await Promise.all(agents.map((a) => a.stop().catch(() => {})));
     },
+  };
+}
+
+/** `read`'s answer, shared by every caller within `ttlMs` of it (and while it is in flight). */
+function memoized(read: () => Promise<HostCounters>, ttlMs: number): () => Promise<HostCounters> {
+  let last: { at: number; value: Promise<HostCounters> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= ttlMs) {
+      const value = read();
+      last = { at: now, value };
+      // A failed read is not kept: the next caller reads again.
+      value.catch(() => {
+        if (last?.value === value) last = undefined;
+      });
+    }
+    return last.value;
   };
 }

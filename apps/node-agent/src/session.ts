@@ -10,7 +10,7 @@ import {
 import { ApiError, type ControlPlane } from "./api";
 import { type Heartbeat, nodeHeartbeat } from "./heartbeat";
 import { findReservedHostPorts } from "./host-ports";
-import { readHostCounters } from "./metrics/host-stats";
+import { type HostCounters, readHostCounters } from "./metrics/host-stats";
 import { MetricsSampler } from "./metrics/sampler";
 import { ClusterNetwork } from "./network/cluster-network";
 import type { NodeIdentity } from "./pod-spec";
@@ -122,7 +122,12 @@ export class NodeSession {
   private readonly inheritedProbes: ProbeStates = new Map();
 
   constructor(
-    private readonly deps: { runtime: ContainerRuntime; controlPlane: ControlPlane; logger: Logger },
+    private readonly deps: {
+      runtime: ContainerRuntime;
+      controlPlane: ControlPlane;
+      logger: Logger;
+      hostCounters?: () => Promise<HostCounters>;
+    },
     private readonly opts: SessionOptions,
   ) {
     const { controlPlane: cp, logger } = deps;
@@ -208,7 +213,7 @@ export class NodeSession {
     this.sampler = new MetricsSampler({
       runtime: deps.runtime,
       nodeId: opts.identity.nodeId,
-      host: () => readHostCounters(),
+      host: deps.hostCounters ?? (() => readHostCounters()),
       restarts: () => new Map(this.supervisor.report().map((r) => [r.podId, r.restarts])),
       send: (batch) => cp.metrics(opts.credential(), batch),
       now: Date.now,

@@ -48,6 +48,12 @@ const fingerprintOf = (cs: readonly ContainerInfo[]) =>
     .join(",");
 
 /**
+ * How often volume directories of pods that are gone are looked for: a leftover of a pod removed
+ * while the agent was away, rare enough that a directory read every observe (2 s) is waste.
+ */
+const ORPHAN_SWEEP_MS = 10_000;
+
+/**
  * Keeps this node's containers as the control plane assigned them, as kubelet keeps its pods:
  * init containers in order, then the containers, each restarted per the pod's restart policy with
  * kubelet's back-off, probed, killed gracefully (preStop, SIGTERM, SIGKILL) when their liveness
@@ -67,6 +73,8 @@ export class PodSupervisor {
   private leaving = false;
   private stopped = false;
   private lastReport = "";
+  /** When volume directories of pods gone were last looked for (not on every observe). */
+  private orphansSweptAt = Number.NEGATIVE_INFINITY;
   private gotAssignments: () => void = () => {};
   /** Settles once the first full list of assignments arrived. */
   readonly assigned = new Promise<void>((resolve) => (this.gotAssignments = resolve));
@@ -161,7 +169,10 @@ export class PodSupervisor {
         if (rec.fingerprint !== "") this.queue.enqueue(podId);
       }
     for (const podId of this.desired.keys()) if (!this.records.has(podId)) this.queue.enqueue(podId);
-    if (this.authoritative && !this.leaving) await this.removeOrphanVolumes(byPod);
+    if (this.authoritative && !this.leaving && this.now() - this.orphansSweptAt >= ORPHAN_SWEEP_MS) {
+      this.orphansSweptAt = this.now();
+      await this.removeOrphanVolumes(byPod);
+    }
     this.changed();
   }
 
