@@ -43,6 +43,17 @@ const data = (n: number, fill: number): StreamMessage => ({
   payload: Buffer.alloc(n, fill),
 });
 
+/** Kills the subscriber connection of the bus whose Redis client is named `name` (no one else's). */
+async function killSubscriber(name: string): Promise<void> {
+  const clients = (await redisA.client("LIST")) as string;
+  const subscriber = clients
+    .split("\n")
+    .filter((l) => l.includes(` name=${name} `) && / sub=[1-9]/.test(l))
+    .map((l) => /id=(\d+)/.exec(l)?.[1]);
+  expect(subscriber).toHaveLength(1);
+  for (const cid of subscriber) if (cid) await redisA.client("KILL", "ID", cid);
+}
+
 describe("the relay between a stream's two ends", () => {
   it("delivers in order, and never lets more than the window be in flight before it is acknowledged", async () => {
     const streamId = id();
@@ -139,14 +150,7 @@ describe("the relay between a stream's two ends", () => {
       peerPresent: false,
       onMessage: () => {},
     });
-    // Kill this bus's subscriber connection (and no one else's) from the server's side.
-    const clients = (await redisA.client("LIST")) as string;
-    const subscriber = clients
-      .split("\n")
-      .filter((l) => l.includes(` name=${name} `) && / sub=[1-9]/.test(l))
-      .map((l) => /id=(\d+)/.exec(l)?.[1]);
-    expect(subscriber).toHaveLength(1);
-    for (const cid of subscriber) if (cid) await redisA.client("KILL", "ID", cid);
+    await killSubscriber(name);
     expect(await relay.done).toMatchObject({ ok: false, reason: "Interrupted" });
     await bus.stop();
     await redis.quit();
@@ -170,12 +174,6 @@ describe("a node's stream poll", () => {
     );
     await new Promise((r) => setTimeout(r, 200));
     // A stream is asked of the node, and its wake-up is lost: the subscriber connection goes.
-    const clients = (await redisA.client("LIST")) as string;
-    const subscriber = clients
-      .split("\n")
-      .filter((l) => l.includes(` name=${name} `) && / sub=[1-9]/.test(l))
-      .map((l) => /id=(\d+)/.exec(l)?.[1]);
-    expect(subscriber).toHaveLength(1);
     const request = {
       kind: "logs" as const,
       streamId: id(),
@@ -189,7 +187,7 @@ describe("a node's stream poll", () => {
       JSON.stringify({ tenantId: "t", clusterId: "c", nodeId, request }),
     );
     await redis.zadd(bus.key("pending", nodeId), Date.parse(request.expiresAt), request.streamId);
-    for (const cid of subscriber) if (cid) await redisA.client("KILL", "ID", cid);
+    await killSubscriber(name);
     // The subscriber's return wakes the poll, which finds it: long before the poll's 30 s.
     const reply = await poll;
     expect(reply.requests.map((r) => r.streamId)).toEqual([request.streamId]);
