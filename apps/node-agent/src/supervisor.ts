@@ -47,10 +47,7 @@ const fingerprintOf = (cs: readonly ContainerInfo[]) =>
     .sort()
     .join(",");
 
-/**
- * How often volume directories of pods that are gone are looked for: a leftover of a pod removed
- * while the agent was away, rare enough that a directory read every observe (2 s) is waste.
- */
+/** Volume directories of pods gone (a rare leftover) are looked for this often, not every observe. */
 const ORPHAN_SWEEP_MS = 10_000;
 
 /**
@@ -73,7 +70,7 @@ export class PodSupervisor {
   private leaving = false;
   private stopped = false;
   private lastReport = "";
-  /** When volume directories of pods gone were last looked for (not on every observe). */
+  /** When volume directories of pods gone were last looked for. */
   private orphansSweptAt = Number.NEGATIVE_INFINITY;
   private gotAssignments: () => void = () => {};
   /** Settles once the first full list of assignments arrived. */
@@ -169,10 +166,7 @@ export class PodSupervisor {
         if (rec.fingerprint !== "") this.queue.enqueue(podId);
       }
     for (const podId of this.desired.keys()) if (!this.records.has(podId)) this.queue.enqueue(podId);
-    if (this.authoritative && !this.leaving && this.now() - this.orphansSweptAt >= ORPHAN_SWEEP_MS) {
-      this.orphansSweptAt = this.now();
-      await this.removeOrphanVolumes(byPod);
-    }
+    if (this.authoritative && !this.leaving) await this.removeOrphanVolumes(byPod);
     this.changed();
   }
 
@@ -390,6 +384,8 @@ export class PodSupervisor {
 
   /** Volume directories of pods that are neither assigned nor have containers here. */
   private async removeOrphanVolumes(byPod: Map<string, ContainerInfo[]>): Promise<void> {
+    if (this.now() - this.orphansSweptAt < ORPHAN_SWEEP_MS) return;
+    this.orphansSweptAt = this.now();
     for (const podId of await this.ctx.volumes.podsOnDisk()) {
       if (this.desired.has(podId) || byPod.has(podId) || this.records.get(podId)?.terminating) continue;
       await this.ctx.volumes
