@@ -51,9 +51,13 @@ describe("init containers", () => {
       "running",
       () => reportOf(node, p.podId)?.phase === "Running" && reportOf(node, p.podId),
     );
-    expect(await readFile(join(node.podsDir, p.podId, "volumes", "work", "order"), "utf8")).toBe(
-      "first\nsecond\nmain\n",
-    );
+    // Running means main has started, not that its first line has run: wait for its write.
+    const order = join(node.podsDir, p.podId, "volumes", "work", "order");
+    const written = await until("main's line", async () => {
+      const text = await readFile(order, "utf8");
+      return text.split("\n").length > 3 && text;
+    });
+    expect(written).toBe("first\nsecond\nmain\n");
     expect(r.initContainers?.map((s) => [s.name, s.state.terminated?.reason])).toEqual([
       ["first", "Completed"],
       ["second", "Completed"],
