@@ -3,6 +3,7 @@ import { groupBy } from "@berth/core";
 import { type Assignment, CONTAINER_LABELS, type PodEvent, type PodReport } from "@berth/protocol";
 import type { NodeIdentity } from "./pod-spec";
 import { Backoff } from "./pods/backoff";
+import { countingChanges } from "./pods/change-count";
 import { newRecord, type PodContext, type PodRecord } from "./pods/context";
 import { EventLog } from "./pods/events";
 import { ImagePuller } from "./pods/images";
@@ -70,6 +71,7 @@ export class PodSupervisor {
   private leaving = false;
   private stopped = false;
   private lastReport = "";
+  private readonly changes: () => number;
   /** When volume directories of pods gone were last looked for. */
   private orphansSweptAt = Number.NEGATIVE_INFINITY;
   private gotAssignments: () => void = () => {};
@@ -82,6 +84,8 @@ export class PodSupervisor {
     private readonly opts: SupervisorOptions,
   ) {
     const now = () => this.now();
+    const counted = countingChanges(runtime);
+    this.changes = counted.changes;
     this.queue = new KeyedWorkQueue(
       opts.concurrency,
       (podId) => this.syncPod(podId),
@@ -89,7 +93,7 @@ export class PodSupervisor {
     );
     this.events = new EventLog(now, () => opts.onChange());
     this.ctx = {
-      runtime,
+      runtime: counted.runtime,
       identity,
       publishAddress: opts.publishAddress,
       logger: opts.logger,
@@ -258,11 +262,8 @@ export class PodSupervisor {
   }
 
   private record(podId: string): PodRecord {
-    let rec = this.records.get(podId);
-    if (!rec) {
-      rec = newRecord(podId);
-      this.records.set(podId, rec);
-    }
+    const rec = this.records.get(podId) ?? newRecord(podId);
+    this.records.set(podId, rec);
     return rec;
   }
 
@@ -297,8 +298,9 @@ export class PodSupervisor {
       return;
     }
     const before = fingerprintOf(rec.containers);
+    const changes = this.changes();
     await syncRunningPod(this.ctx, rec, a);
-    rec.containers = await this.runtime.list(filter);
+    if (this.changes() !== changes) rec.containers = await this.runtime.list(filter);
     probeRunning(this.ctx, rec, a);
     rec.fingerprint = fingerprintOf(rec.containers);
     // Something changed meanwhile (a container started, or already exited): look again.

@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testSettings } from "../env";
 import { runtimeConformanceSuite } from "./conformance";
@@ -56,4 +58,87 @@ describe("docker-engine's default user", () => {
     expect([uid, gid]).toEqual(["65534", "65534"]);
     expect(map?.trim().split(/\s+/)).toEqual(["0", "0", "4294967295"]);
   }, 30_000);
+});
+
+describe("docker-engine's looks at the engine", () => {
+  /** The engine behind a pass-through that writes down each request it forwards. */
+  const asked: string[] = [];
+  const socketPath = url.startsWith("unix://") ? url.slice("unix://".length) : localPodmanSocket();
+  const proxy = createServer((req, res) => {
+    asked.push(`${req.method} ${(req.url ?? "").replace(/\?.*/, "")}`);
+    const up = httpRequest(
+      { socketPath, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  const label = { "berth.test.looks": `${process.pid}` };
+  let rt: ReturnType<typeof createDockerEngineRuntime>;
+  const inspections = () => asked.filter((a) => /^GET \/v[\d.]+\/containers\/[^/]+\/json$/.test(a)).length;
+
+  beforeAll(async () => {
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const { port } = proxy.address() as AddressInfo;
+    rt = createDockerEngineRuntime({ url: `tcp://127.0.0.1:${port}`, kernelLog: null });
+  });
+  afterAll(async () => {
+    for (const c of await rt.list(label)) await rt.remove(c.id);
+    await new Promise((r) => proxy.close(r));
+  });
+
+  it("a list inspects only the containers that are new or changed state since the last list", async () => {
+    const make = (n: string) =>
+      rt.create({
+        name: `berth-looks-${n}-${process.pid}`,
+        image,
+        command: ["/bin/sleep", "300"],
+        env: {},
+        labels: label,
+        ports: [],
+        resources: {},
+      });
+    const [a, b] = [await make("a"), await make("b")];
+    await rt.start(a);
+    asked.length = 0;
+    expect((await rt.list(label)).map((c) => c.state).sort()).toEqual(["created", "running"]);
+    expect(inspections()).toBe(2);
+
+    asked.length = 0;
+    await rt.list(label);
+    expect(inspections()).toBe(0);
+
+    await rt.start(b);
+    asked.length = 0;
+    expect((await rt.list(label)).map((c) => c.state)).toEqual(["running", "running"]);
+    expect(inspections()).toBe(1);
+
+    // Killed behind the runtime's back: the list shows it exited, with the exit code of a fresh look.
+    const killed = await engine.request({
+      method: "POST",
+      path: `/containers/${a}/kill`,
+      query: { signal: "KILL" },
+    });
+    expect(killed.status).toBe(204);
+    for (let i = 0; i < 50 && (await rt.inspect(a))?.state !== "exited"; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    asked.length = 0;
+    const after = await rt.list(label);
+    expect(after.find((c) => c.id === a)).toMatchObject({ state: "exited", exitCode: 137 });
+    expect(inspections()).toBe(1);
+  }, 60_000);
+
+  it("asks about an image once for the pods that start together", async () => {
+    asked.length = 0;
+    const answers = await Promise.all([rt.hasImage(image), rt.imageConfig(image), rt.hasImage(image)]);
+    expect(answers[0]).toBe(true);
+    expect(answers[1]?.id).toMatch(/^(sha256:)?[0-9a-f]{64}$/);
+    expect(asked.filter((a) => a.includes("/images/")).length).toBe(1);
+    expect(await rt.hasImage("localhost/berth/no-such-image:latest")).toBe(false);
+    expect(await rt.hasImage("localhost/berth/no-such-image:latest")).toBe(false);
+    expect(asked.filter((a) => a.includes("no-such-image")).length).toBe(2);
+  });
 });

@@ -5,16 +5,22 @@
  */
 import { attachExec, type StreamDeps, streamContainerLogs } from "./docker-streams";
 import { execInContainer } from "./engine-exec";
-import { createEngineClient, type EngineEndpoint, engineMessage, responseError } from "./engine-http";
+import {
+  createEngineClient,
+  type EngineEndpoint,
+  type EngineResponse,
+  engineMessage,
+  responseError,
+} from "./engine-http";
 import {
   type HardeningOptions,
   imagePath,
   labelFilters,
   registryHostOf,
   splitImageRef,
-  toContainerIds,
   toContainerInfo,
   toContainerStats,
+  toContainerSummaries,
   toCreateBody,
   toCreatedId,
   toDiskUsage,
@@ -23,6 +29,7 @@ import {
 import { ensureNetwork, removeNetwork } from "./engine-network";
 import { createKernelOomLog } from "./engine-oom";
 import { demultiplexLogs, isTransientPullError, pullStreamError } from "./engine-stream";
+import { InspectCache } from "./inspect-cache";
 import {
   type ContainerInfo,
   type ContainerRuntime,
@@ -70,6 +77,9 @@ export interface RegistryAuth {
   password: string;
 }
 
+/** How long an image's inspection answers for it (`inspectImage`). */
+const IMAGE_LOOK_MS = 2_000;
+
 export type DockerEngineRuntimeConfig = EngineEndpoint & DockerEngineRuntimeOptions;
 
 export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): ContainerRuntime {
@@ -90,6 +100,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     "socketPath" in endpoint || endpoint.url.startsWith("unix://") || endpoint.url.startsWith("/");
   const kernelLog = config.kernelLog === undefined ? (local ? "/dev/kmsg" : null) : config.kernelLog;
   const oomLog = kernelLog ? createKernelOomLog(kernelLog) : null;
+  const inspected = new InspectCache();
 
   async function inspect(id: string): Promise<ContainerInfo | null> {
     const res = await engine.request({ method: "GET", path: containerPath(id, "/json") });
@@ -124,6 +135,8 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       headers: await authHeaders(image),
       timeoutMs: pullTimeoutMs,
     });
+    // What was looked at before or during the pull may name what the pull replaced.
+    imageLooks.delete(image);
     // Failures arrive either as an error status or as an error line in a 200 progress stream.
     // What the registry's address answered (refused, timed out, not a registry) says something
     // about the node's network: it goes to `detail` only, the message is always the same.
@@ -141,8 +154,30 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     }
   }
 
+  /**
+   * An image's inspection, shared for a moment: pods started together ask about the same images
+   * (present? its config?) several times each, and each answer costs the engine ~10 ms of CPU.
+   * Only "present" is kept; a pull forgets it.
+   */
+  const imageLooks = new Map<string, { at: number; res: Promise<EngineResponse> }>();
+  function inspectImage(image: string): Promise<EngineResponse> {
+    const now = Date.now();
+    const hit = imageLooks.get(image);
+    if (hit && now - hit.at < IMAGE_LOOK_MS) return hit.res;
+    if (imageLooks.size > 64)
+      for (const [k, v] of imageLooks) if (now - v.at >= IMAGE_LOOK_MS) imageLooks.delete(k);
+    const look = {
+      at: now,
+      res: engine.request({ method: "GET", path: `/images/${imagePath(image)}/json` }),
+    };
+    imageLooks.set(image, look);
+    const forget = () => imageLooks.get(image) === look && imageLooks.delete(image);
+    look.res.then((r) => r.status !== 200 && forget(), forget);
+    return look.res;
+  }
+
   async function imagePresent(image: string): Promise<boolean> {
-    const res = await engine.request({ method: "GET", path: `/images/${imagePath(image)}/json` });
+    const res = await inspectImage(image);
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw responseError(res, `inspect image ${image}`);
@@ -173,7 +208,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     pullImage,
 
     async imageConfig(image) {
-      const res = await engine.request({ method: "GET", path: `/images/${imagePath(image)}/json` });
+      const res = await inspectImage(image);
       if (res.status === 404) return null;
       if (res.status !== 200) throw responseError(res, `inspect image ${image}`);
       return toImageConfig(res.body, image);
@@ -264,9 +299,18 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
         query: { all: true, filters: labelFilters(labelFilter) },
       });
       if (res.status !== 200) throw responseError(res, "list containers");
-      // The list entries lack exit codes and times; inspect each. One removed in between is skipped.
-      const infos = await mapLimit(toContainerIds(res.body), inspectConcurrency, inspect);
-      return infos.filter((c): c is ContainerInfo => c !== null);
+      // The list entries lack exit codes and times: each new or changed one is inspected (one
+      // removed in between is skipped).
+      const listed = toContainerSummaries(res.body);
+      inspected.prune();
+      const infos = await mapLimit(listed, inspectConcurrency, async ({ id, state }) => {
+        const known = state === "" ? null : inspected.get(id, state);
+        if (known) return known;
+        const info = await inspect(id);
+        if (info && state !== "") inspected.set(id, state, info);
+        return info;
+      });
+      return withSandboxAddresses(infos.filter((c): c is ContainerInfo => c !== null));
     },
 
     async logs(id, opts) {
@@ -317,6 +361,16 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
 /** The one thing a failed pull says: no reason, no address, no port state. */
 export function pullFailed(image: string): string {
   return `could not pull image ${JSON.stringify(image)}: not found or not reachable`;
+}
+
+/** A container in a sandbox that this list shows stopped has no address (as `inspect` would say). */
+function withSandboxAddresses(infos: ContainerInfo[]): ContainerInfo[] {
+  const byId = new Map(infos.map((c) => [c.id, c]));
+  for (const c of infos) {
+    const sandbox = c.sandboxId ? byId.get(c.sandboxId) : undefined;
+    if (sandbox && sandbox.state !== "running") c.ipAddress = null;
+  }
+  return infos;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -179,7 +179,7 @@ const diskUsageSchema = z.array(
   z.object({ Id: z.string(), Labels: labelsSchema, SizeRw: z.number().nullish() }),
 );
 
-const listSchema = z.array(z.object({ Id: z.string() }));
+const listSchema = z.array(z.object({ Id: z.string(), State: z.string().nullish() }));
 
 const statsSchema = z.object({
   cpu_stats: z.object({ cpu_usage: z.object({ total_usage: z.number() }).nullish() }).nullish(),
@@ -332,8 +332,9 @@ export function toCreatedId(body: Buffer): string {
   return parseBody(z.object({ Id: z.string().min(1) }), body, "create container").Id;
 }
 
-export function toContainerIds(body: Buffer): string[] {
-  return parseBody(listSchema, body, "list containers").map((c) => c.Id);
+/** Each listed container's id and state (`running`, `exited`, …). */
+export function toContainerSummaries(body: Buffer): { id: string; state: string }[] {
+  return parseBody(listSchema, body, "list containers").map((c) => ({ id: c.Id, state: c.State ?? "" }));
 }
 
 /**
