@@ -305,6 +305,9 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       inspected.prune();
       const infos = await mapLimit(listed, inspectConcurrency, async ({ id, state }) => {
         const known = state === "" ? null : inspected.get(id, state);
+        // The kernel's word on an OOM kill is read afresh, as `inspect` reads it.
+        if (known && oomLog && !known.oomKilled && (known.state === "exited" || known.state === "dead"))
+          known.oomKilled = await oomLog.killed(known.id);
         if (known) return known;
         const info = await inspect(id);
         if (info && state !== "") inspected.set(id, state, info);
