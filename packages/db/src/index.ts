@@ -49,6 +49,7 @@ export {
   latestLaunchFailures,
   openMeter,
   recordEvent,
+  recordEvents,
   releaseNode,
 } from "./records";
 export {

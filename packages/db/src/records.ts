@@ -63,6 +63,67 @@ export async function recordEvent(tx: Tx, e: EventInput): Promise<void> {
   });
 }
 
+/**
+ * Many events of objects in clusters at once, as `recordEvent` records each (a repeat within ten
+ * minutes is counted), in one statement: for a sweep that lapses many nodes in one transaction,
+ * which holds their rows until it commits. Repeats within the list count as repeats.
+ */
+export async function recordEvents(
+  tx: Tx,
+  list: readonly (EventInput & { clusterId: string })[],
+): Promise<void> {
+  const byKey = new Map<string, Record<string, unknown> & { times: number }>();
+  for (const e of list) {
+    const row = {
+      id: newId("event"),
+      tenant_id: e.tenantId,
+      cluster_id: e.clusterId,
+      object_kind: e.objectKind,
+      object_name: e.objectName,
+      type: e.type ?? "Normal",
+      reason: e.reason,
+      message: e.message,
+      namespace: e.namespace ?? null,
+      object_uid: e.objectUid ?? null,
+      source: e.source ?? null,
+    };
+    const key = JSON.stringify([
+      row.cluster_id,
+      row.object_kind,
+      row.object_name,
+      row.type,
+      row.reason,
+      row.message,
+      row.namespace,
+      row.object_uid,
+    ]);
+    const seen = byKey.get(key);
+    if (seen) seen.times += 1;
+    else byKey.set(key, { ...row, times: 1 });
+  }
+  if (byKey.size === 0) return;
+  await tx.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify([...byKey.values()])}::jsonb) as i(
+        id text, tenant_id text, cluster_id text, object_kind text, object_name text, type text,
+        reason text, message text, namespace text, object_uid text, source text, times int)
+    ), repeated as (
+      update ${events} e set count = e.count + i.times, last_timestamp = now()
+      from input i
+      where e.cluster_id = i.cluster_id and e.object_kind = i.object_kind
+        and e.object_name = i.object_name and e.reason = i.reason and e.message = i.message
+        and e.type = i.type and e.namespace is not distinct from i.namespace
+        and e.object_uid is not distinct from i.object_uid
+        and e.last_timestamp > now() - make_interval(secs => ${EVENT_DEDUPE_WINDOW_SECONDS})
+      returning i.id
+    )
+    insert into ${events} (id, tenant_id, cluster_id, object_kind, object_name, type, reason, message,
+                           namespace, object_uid, source, count)
+    select id, tenant_id, cluster_id, object_kind, object_name, type, reason, message, namespace,
+           object_uid, source, times
+    from input where id not in (select id from repeated)`);
+}
+
 /** Starts metering a subject; a second open of the same meter and subject does nothing (idempotent). */
 export async function openMeter(
   tx: Tx,

@@ -1,7 +1,17 @@
 import { newId } from "@berth/core";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusters, events, objects, pods, recordEvent, tenants, withSystem, withTenant } from "../src";
+import {
+  clusters,
+  events,
+  objects,
+  pods,
+  recordEvent,
+  recordEvents,
+  tenants,
+  withSystem,
+  withTenant,
+} from "../src";
 import { createTestDatabase, type TestDatabase } from "../src/testing";
 
 let t: TestDatabase;
@@ -89,6 +99,38 @@ describe("events deduplicated as Kubernetes does", () => {
       tx.select().from(events).where(eq(events.objectKind, "Tenant")),
     );
     expect(row).toMatchObject({ count: 2, type: "Normal", namespace: null });
+  });
+});
+
+describe("events recorded many at once", () => {
+  it("stores each new one, counts repeats within the list and of stored ones, in one statement", async () => {
+    const node = (name: string, message = "the node agent stopped syncing") => ({
+      tenantId,
+      clusterId,
+      objectKind: "Node",
+      objectName: name,
+      type: "Warning" as const,
+      reason: "NodeNotReady",
+      message,
+    });
+    await withTenant(t.db, tenantId, (tx) => recordEvent(tx, node("n-1")));
+    await withTenant(t.db, tenantId, (tx) =>
+      recordEvents(tx, [node("n-1"), node("n-2"), node("n-3"), node("n-3"), node("n-2", "other")]),
+    );
+    await withTenant(t.db, tenantId, (tx) => recordEvents(tx, []));
+    const rows = await withTenant(t.db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(events)
+        .where(eq(events.objectKind, "Node"))
+        .orderBy(events.objectName, events.message),
+    );
+    expect(rows.map((r) => [r.objectName, r.message, r.count, r.type, r.namespace])).toEqual([
+      ["n-1", "the node agent stopped syncing", 2, "Warning", null],
+      ["n-2", "other", 1, "Warning", null],
+      ["n-2", "the node agent stopped syncing", 1, "Warning", null],
+      ["n-3", "the node agent stopped syncing", 2, "Warning", null],
+    ]);
   });
 });
 

@@ -6,7 +6,7 @@ import {
   nodes,
   objects,
   pods,
-  recordEvent,
+  recordEvents,
   withSystem,
 } from "@berth/db";
 import { and, eq, inArray, lt, ne, or, sql } from "drizzle-orm";
@@ -33,16 +33,18 @@ export async function sweep(deps: Deps): Promise<{ lapsed: number; clusters: num
       })
       .where(and(eq(nodes.status, "ready"), lt(nodes.lastHeartbeatAt, leaseCutoff)))
       .returning({ tenantId: nodes.tenantId, clusterId: nodes.clusterId, name: nodes.name });
-    for (const n of lapsed)
-      await recordEvent(tx, {
+    await recordEvents(
+      tx,
+      lapsed.map((n) => ({
         tenantId: n.tenantId,
         clusterId: n.clusterId,
         objectKind: "Node",
         objectName: n.name,
-        type: "Warning",
+        type: "Warning" as const,
         reason: "NodeNotReady",
         message: "the node agent stopped syncing; its pods are replaced if it does not come back",
-      });
+      })),
+    );
     // An active cluster with nothing its loops manage (no node pool, machine, node, pod,
     // Deployment, Job, CronJob or PersistentVolumeClaim) has nothing to reconcile: idle clusters cost no periodic work,
     // however many there are.
