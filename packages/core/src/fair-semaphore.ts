@@ -12,6 +12,17 @@ export interface FairSemaphoreOptions {
 interface Waiter {
   grant: () => void;
   timer: NodeJS.Timeout | undefined;
+  urgent: boolean;
+}
+
+export interface AcquireOptions {
+  /** Rejects with SemaphoreTimeoutError after this long without a slot. */
+  timeoutMs?: number;
+  /**
+   * Goes ahead of the key's calls that are not urgent (after its urgent ones): a node's lease must
+   * not wait behind a thousand of its tenant's joins. Still within the key's share.
+   */
+  urgent?: boolean;
 }
 
 export class SemaphoreTimeoutError extends Error {
@@ -35,19 +46,23 @@ export class FairSemaphore {
     return key === undefined ? this.active : (this.activeByKey.get(key) ?? 0);
   }
 
-  /** Resolves with a release function once a slot is held; rejects with SemaphoreTimeoutError after `timeoutMs`. */
-  acquire(key: string, timeoutMs?: number): Promise<() => void> {
+  /** Resolves with a release function once a slot is held. */
+  acquire(key: string, opts: AcquireOptions = {}): Promise<() => void> {
     if (!this.waiting.has(key) && this.canGrant(key)) return Promise.resolve(this.take(key));
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { grant: () => resolve(this.take(key)), timer: undefined };
-      if (timeoutMs !== undefined)
+      const urgent = opts.urgent ?? false;
+      const waiter: Waiter = { grant: () => resolve(this.take(key)), timer: undefined, urgent };
+      if (opts.timeoutMs !== undefined)
         waiter.timer = setTimeout(() => {
           this.forget(key, waiter);
           reject(new SemaphoreTimeoutError(key));
-        }, timeoutMs);
+        }, opts.timeoutMs);
       const queue = this.waiting.get(key);
-      if (queue) queue.push(waiter);
-      else {
+      if (queue) {
+        const firstPlain = urgent ? queue.findIndex((w) => !w.urgent) : -1;
+        if (firstPlain === -1) queue.push(waiter);
+        else queue.splice(firstPlain, 0, waiter);
+      } else {
         this.waiting.set(key, [waiter]);
         this.ring.push(key);
       }
@@ -55,8 +70,8 @@ export class FairSemaphore {
   }
 
   /** Runs `fn` holding a slot of `key`. */
-  async run<T>(key: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
-    const release = await this.acquire(key, timeoutMs);
+  async run<T>(key: string, fn: () => Promise<T>, opts: AcquireOptions = {}): Promise<T> {
+    const release = await this.acquire(key, opts);
     try {
       return await fn();
     } finally {

@@ -44,12 +44,34 @@ describe("FairSemaphore", () => {
   it("gives up after the timeout and forgets the waiter", async () => {
     const s = new FairSemaphore({ capacity: 1, perKey: 1 });
     const held = await s.acquire("a");
-    await expect(s.acquire("a", 20)).rejects.toBeInstanceOf(SemaphoreTimeoutError);
+    await expect(s.acquire("a", { timeoutMs: 20 })).rejects.toBeInstanceOf(SemaphoreTimeoutError);
     held();
-    const again = await s.acquire("a", 20);
+    const again = await s.acquire("a", { timeoutMs: 20 });
     expect(s.inUse("a")).toBe(1);
     again();
     expect(s.inUse()).toBe(0);
+  });
+
+  it("lets an urgent call of a key go ahead of its waiting plain calls, after its urgent ones", async () => {
+    const s = new FairSemaphore({ capacity: 1, perKey: 1 });
+    const first = await s.acquire("tenant");
+    const order: string[] = [];
+    const call = (name: string, urgent = false) =>
+      s.acquire("tenant", { urgent }).then(async (release) => {
+        order.push(name);
+        await tick();
+        release();
+      });
+    const calls = [
+      call("join-1"),
+      call("join-2"),
+      call("lease-1", true),
+      call("join-3"),
+      call("lease-2", true),
+    ];
+    first();
+    await Promise.all(calls);
+    expect(order).toEqual(["lease-1", "lease-2", "join-1", "join-2", "join-3"]);
   });
 
   it("releases once even when release is called twice", async () => {

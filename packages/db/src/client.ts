@@ -133,8 +133,14 @@ export const TRANSACTION_CHANGED = "pg_current_xact_id_if_assigned() is not null
  * Connections are handed out fairly: one tenant holds at most half of the pool, and when tenants
  * wait, freed connections go to them in turn (a flood of one tenant's queries queues behind itself).
  * A pending change record is written, if the transaction changed something, just before COMMIT.
+ * `urgent` goes ahead of the tenant's other waiting transactions (a node's lease, not its join).
  */
-export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTenant<T>(
+  db: Db,
+  tenantId: string,
+  fn: (tx: Tx) => Promise<T>,
+  opts: { urgent?: boolean } = {},
+): Promise<T> {
   const run = async () => {
     const record = changeRecord.getStore();
     let recording: ReturnType<typeof dispatch> | undefined;
@@ -154,7 +160,7 @@ export async function withTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Pr
   };
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
   if (insideTenantTransaction.getStore()) return run();
-  return db.$fair.run(tenantId, run);
+  return db.$fair.run(tenantId, run, opts);
 }
 
 /**

@@ -100,7 +100,7 @@ async function authorizedRun(
   if (cost < EXPENSIVE_COST) return run();
   scratch.leaveForeground?.();
   try {
-    return await deps.expensiveCalls.run(caller.tenantId, run, EXPENSIVE_WAIT_MS);
+    return await deps.expensiveCalls.run(caller.tenantId, run, { timeoutMs: EXPENSIVE_WAIT_MS });
   } catch (error) {
     if (!(error instanceof SemaphoreTimeoutError)) throw error;
     throw new BerthError(

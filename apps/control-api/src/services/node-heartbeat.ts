@@ -36,47 +36,53 @@ export async function heartbeatNode(
   });
   if (renewed) return reply(deps, caller, renewed.leave);
   const now = deps.now();
-  const result = await withTenant(deps.db, caller.tenantId, async (tx) => {
-    const [row] = await tx
-      .select({ node: nodes, clusterStatus: clusters.status })
-      .from(nodes)
-      .innerJoin(clusters, eq(clusters.id, nodes.clusterId))
-      .where(and(eq(nodes.id, caller.nodeId), eq(nodes.clusterId, caller.clusterId)))
-      .for("update", { of: nodes });
-    if (!row || row.node.status === "left")
-      throw new UnauthenticatedError("this node is not part of the cluster");
-    const { node } = row;
-    const back = node.status === "not_ready";
-    const version = input.agentVersion;
-    const updated = version !== undefined && version !== node.agentVersion;
-    await tx
-      .update(nodes)
-      .set({
-        lastHeartbeatAt: now,
-        ...(back ? { status: "ready", statusReason: null } : {}),
-        ...(updated ? { agentVersion: version } : {}),
-      })
-      .where(eq(nodes.id, node.id));
-    if (updated)
-      await recordEvent(tx, {
-        tenantId: node.tenantId,
-        clusterId: node.clusterId,
-        objectKind: "Node",
-        objectName: node.name,
-        reason: "AgentVersionChanged",
-        message: `the node agent runs ${version} (was ${node.agentVersion ?? "unknown"})`,
-      });
-    if (back)
-      await recordEvent(tx, {
-        tenantId: node.tenantId,
-        clusterId: node.clusterId,
-        objectKind: "Node",
-        objectName: node.name,
-        reason: "NodeReady",
-        message: "the node is heartbeating again",
-      });
-    return { back, leave: mustLeave(node, { status: row.clusterStatus }) };
-  });
+  // A lease waits for no join, sync or report of the tenant's other nodes: it goes first.
+  const result = await withTenant(
+    deps.db,
+    caller.tenantId,
+    async (tx) => {
+      const [row] = await tx
+        .select({ node: nodes, clusterStatus: clusters.status })
+        .from(nodes)
+        .innerJoin(clusters, eq(clusters.id, nodes.clusterId))
+        .where(and(eq(nodes.id, caller.nodeId), eq(nodes.clusterId, caller.clusterId)))
+        .for("update", { of: nodes });
+      if (!row || row.node.status === "left")
+        throw new UnauthenticatedError("this node is not part of the cluster");
+      const { node } = row;
+      const back = node.status === "not_ready";
+      const version = input.agentVersion;
+      const updated = version !== undefined && version !== node.agentVersion;
+      await tx
+        .update(nodes)
+        .set({
+          lastHeartbeatAt: now,
+          ...(back ? { status: "ready", statusReason: null } : {}),
+          ...(updated ? { agentVersion: version } : {}),
+        })
+        .where(eq(nodes.id, node.id));
+      if (updated)
+        await recordEvent(tx, {
+          tenantId: node.tenantId,
+          clusterId: node.clusterId,
+          objectKind: "Node",
+          objectName: node.name,
+          reason: "AgentVersionChanged",
+          message: `the node agent runs ${version} (was ${node.agentVersion ?? "unknown"})`,
+        });
+      if (back)
+        await recordEvent(tx, {
+          tenantId: node.tenantId,
+          clusterId: node.clusterId,
+          objectKind: "Node",
+          objectName: node.name,
+          reason: "NodeReady",
+          message: "the node is heartbeating again",
+        });
+      return { back, leave: mustLeave(node, { status: row.clusterStatus }) };
+    },
+    { urgent: true },
+  );
   if (result.back)
     await kick(deps, "cluster.reconcile", { tenantId: caller.tenantId, clusterId: caller.clusterId });
   return reply(deps, caller, result.leave);
