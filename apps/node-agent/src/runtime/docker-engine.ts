@@ -114,6 +114,8 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
       info.ipAddress = (await inspect(info.sandboxId))?.ipAddress ?? null;
     if (oomLog && !info.oomKilled && (info.state === "exited" || info.state === "dead"))
       info.oomKilled = await oomLog.killed(info.id);
+    // A list that shows it in this state need not ask again (a pod's step inspects what it started).
+    inspected.set(info.id, info.state, info);
     return info;
   }
 
@@ -310,7 +312,8 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
           known.oomKilled = await oomLog.killed(known.id);
         if (known) return known;
         const info = await inspect(id);
-        if (info && state !== "") inspected.set(id, state, info);
+        // Remembered under the state the list showed (which `inspect` may name otherwise).
+        if (info && state !== "" && state !== info.state) inspected.set(id, state, info);
         return info;
       });
       return withSandboxAddresses(infos.filter((c): c is ContainerInfo => c !== null));
