@@ -64,8 +64,14 @@ describe("docker-engine's looks at the engine", () => {
   /** The engine behind a pass-through that writes down each request it forwards. */
   const asked: string[] = [];
   const socketPath = url.startsWith("unix://") ? url.slice("unix://".length) : localPodmanSocket();
+  /** As Docker answers Podman's own API. */
+  let dockerOnly = false;
   const proxy = createServer((req, res) => {
     asked.push(`${req.method} ${(req.url ?? "").replace(/\?.*/, "")}`);
+    if (dockerOnly && req.url?.includes("/libpod/")) {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"message":"page not found"}');
+      return;
+    }
     const up = httpRequest(
       { socketPath, path: req.url, method: req.method, headers: req.headers },
       (answer) => {
@@ -141,6 +147,30 @@ describe("docker-engine's looks at the engine", () => {
     expect((await rt.list(label)).find((x) => x.id === c)?.state).toBe("running");
     expect(inspections()).toBe(0);
   }, 60_000);
+
+  it("lists with Podman's own API, and with Docker's Engine API from the first time an engine lacks it", async () => {
+    asked.length = 0;
+    await rt.list(label);
+    expect(asked.filter((a) => a.endsWith("/containers/json"))).toEqual([
+      "GET /v4.0.0/libpod/containers/json",
+    ]);
+    dockerOnly = true;
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const docker = createDockerEngineRuntime({ url: `tcp://127.0.0.1:${port}`, kernelLog: null });
+      asked.length = 0;
+      const first = await docker.list(label);
+      await docker.list(label);
+      expect(first.length).toBeGreaterThan(0);
+      expect(asked.filter((a) => a.endsWith("/containers/json"))).toEqual([
+        "GET /v4.0.0/libpod/containers/json",
+        "GET /v1.41/containers/json",
+        "GET /v1.41/containers/json",
+      ]);
+    } finally {
+      dockerOnly = false;
+    }
+  });
 
   it("asks about an image once for the pods that start together", async () => {
     asked.length = 0;

@@ -12,6 +12,7 @@ import {
   engineMessage,
   responseError,
 } from "./engine-http";
+import { createSummaryLister, mapLimit, withSandboxAddresses } from "./engine-list";
 import {
   type HardeningOptions,
   imagePath,
@@ -20,7 +21,6 @@ import {
   splitImageRef,
   toContainerInfo,
   toContainerStats,
-  toContainerSummaries,
   toCreateBody,
   toCreatedId,
   toDiskUsage,
@@ -101,6 +101,7 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
   const kernelLog = config.kernelLog === undefined ? (local ? "/dev/kmsg" : null) : config.kernelLog;
   const oomLog = kernelLog ? createKernelOomLog(kernelLog) : null;
   const inspected = new InspectCache();
+  const listSummaries = createSummaryLister(engine);
 
   async function inspect(id: string): Promise<ContainerInfo | null> {
     const res = await engine.request({ method: "GET", path: containerPath(id, "/json") });
@@ -295,15 +296,9 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     inspect,
 
     async list(labelFilter) {
-      const res = await engine.request({
-        method: "GET",
-        path: "/containers/json",
-        query: { all: true, filters: labelFilters(labelFilter) },
-      });
-      if (res.status !== 200) throw responseError(res, "list containers");
       // The list entries lack exit codes and times: each new or changed one is inspected (one
       // removed in between is skipped).
-      const listed = toContainerSummaries(res.body);
+      const listed = await listSummaries(labelFilter);
       inspected.prune();
       const infos = await mapLimit(listed, inspectConcurrency, async ({ id, state }) => {
         const known = state === "" ? null : inspected.get(id, state);
@@ -367,27 +362,4 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
 /** The one thing a failed pull says: no reason, no address, no port state. */
 export function pullFailed(image: string): string {
   return `could not pull image ${JSON.stringify(image)}: not found or not reachable`;
-}
-
-/** A container in a sandbox that this list shows stopped has no address (as `inspect` would say). */
-function withSandboxAddresses(infos: ContainerInfo[]): ContainerInfo[] {
-  const byId = new Map(infos.map((c) => [c.id, c]));
-  for (const c of infos) {
-    const sandbox = c.sandboxId ? byId.get(c.sandboxId) : undefined;
-    if (sandbox && sandbox.state !== "running") c.ipAddress = null;
-  }
-  return infos;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return results;
 }
