@@ -1,5 +1,5 @@
 import { UnauthenticatedError } from "@berth/core";
-import { clusters, nodes, recordEvent, withTenant } from "@berth/db";
+import { clusters, nodes, recordEvents, withTenant } from "@berth/db";
 import {
   HEARTBEAT_INTERVAL_MS,
   type HeartbeatReply,
@@ -61,24 +61,24 @@ export async function heartbeatNode(
           ...(updated ? { agentVersion: version } : {}),
         })
         .where(eq(nodes.id, node.id));
-      if (updated)
-        await recordEvent(tx, {
-          tenantId: node.tenantId,
-          clusterId: node.clusterId,
-          objectKind: "Node",
-          objectName: node.name,
-          reason: "AgentVersionChanged",
-          message: `the node agent runs ${version} (was ${node.agentVersion ?? "unknown"})`,
-        });
-      if (back)
-        await recordEvent(tx, {
-          tenantId: node.tenantId,
-          clusterId: node.clusterId,
-          objectKind: "Node",
-          objectName: node.name,
-          reason: "NodeReady",
-          message: "the node is heartbeating again",
-        });
+      const about = {
+        tenantId: node.tenantId,
+        clusterId: node.clusterId,
+        objectKind: "Node",
+        objectName: node.name,
+      };
+      await recordEvents(tx, [
+        ...(updated
+          ? [
+              {
+                ...about,
+                reason: "AgentVersionChanged",
+                message: `the node agent runs ${version} (was ${node.agentVersion ?? "unknown"})`,
+              },
+            ]
+          : []),
+        ...(back ? [{ ...about, reason: "NodeReady", message: "the node is heartbeating again" }] : []),
+      ]);
       return { back, leave: mustLeave(node, { status: row.clusterStatus }) };
     },
     { urgent: true },

@@ -1,4 +1,4 @@
-import type { Logger } from "@berth/core";
+import { type Logger, mapLimit } from "@berth/core";
 import {
   CONTAINER_LABELS,
   MAX_NODE_SAMPLES_PER_BATCH,
@@ -67,7 +67,7 @@ export class MetricsSampler {
     const containers = (await this.opts.runtime.list({ [CONTAINER_LABELS.node]: this.opts.nodeId })).filter(
       (c) => c.state === "running" && c.labels[CONTAINER_LABELS.pod],
     );
-    const stats = await mapBounded(containers, STATS_CONCURRENCY, (c) =>
+    const stats = await mapLimit(containers, STATS_CONCURRENCY, (c) =>
       this.opts.runtime.stats(c.id).catch((): ContainerStats | null => null),
     );
     const host = await this.opts.host().catch((error: unknown) => {
@@ -140,21 +140,4 @@ export class MetricsSampler {
 /** What a cumulative counter grew by; a counter that went back (a reset) counts from zero. */
 function delta(now: number, before: number): number {
   return now >= before ? now - before : now;
-}
-
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

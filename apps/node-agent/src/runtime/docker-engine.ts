@@ -3,6 +3,7 @@
  * (`podman system service unix://…/podman.sock`). Structured HTTP over a unix socket or TCP: no
  * shell, no CLI.
  */
+import { mapLimit } from "@berth/core";
 import { attachExec, type StreamDeps, streamContainerLogs } from "./docker-streams";
 import { execInContainer } from "./engine-exec";
 import {
@@ -12,7 +13,7 @@ import {
   engineMessage,
   responseError,
 } from "./engine-http";
-import { createSummaryLister, mapLimit, withSandboxAddresses } from "./engine-list";
+import { createSummaryLister, withSandboxAddresses } from "./engine-list";
 import {
   type HardeningOptions,
   imagePath,
