@@ -3,11 +3,11 @@ import { groupBy } from "@berth/core";
 import { type Assignment, CONTAINER_LABELS, type PodEvent, type PodReport } from "@berth/protocol";
 import type { NodeIdentity } from "./pod-spec";
 import { Backoff } from "./pods/backoff";
-import { countingChanges } from "./pods/change-count";
 import { newRecord, type PodContext, type PodRecord } from "./pods/context";
 import { EventLog } from "./pods/events";
 import { ImagePuller } from "./pods/images";
 import { instancesOf } from "./pods/instances";
+import { fingerprintOf, PodLooks } from "./pods/looks";
 import { podReportOf } from "./pods/report";
 import { probeRunning, syncRunningPod } from "./pods/sync";
 import { drainFirst, terminatePod } from "./pods/termination";
@@ -42,11 +42,6 @@ export interface SupervisorOptions {
 type Requeue = { requeue?: () => boolean };
 
 const stateOf = (cs: ContainerInfo[]) => (cs.some((c) => c.state === "running") ? "running" : "exited");
-const fingerprintOf = (cs: readonly ContainerInfo[]) =>
-  cs
-    .map((c) => `${c.id}:${c.state}`)
-    .sort()
-    .join(",");
 
 /** Volume directories of pods gone (a rare leftover) are looked for this often, not every observe. */
 const ORPHAN_SWEEP_MS = 10_000;
@@ -71,7 +66,9 @@ export class PodSupervisor {
   private leaving = false;
   private stopped = false;
   private lastReport = "";
-  private readonly changes: () => number;
+  private readonly looks: PodLooks;
+  /** Whether a look at every container of the node has been taken since the agent started. */
+  private observed = false;
   /** When volume directories of pods gone were last looked for. */
   private orphansSweptAt = Number.NEGATIVE_INFINITY;
   private gotAssignments: () => void = () => {};
@@ -84,8 +81,7 @@ export class PodSupervisor {
     private readonly opts: SupervisorOptions,
   ) {
     const now = () => this.now();
-    const counted = countingChanges(runtime);
-    this.changes = counted.changes;
+    this.looks = new PodLooks(runtime, identity.nodeId, now);
     this.queue = new KeyedWorkQueue(
       opts.concurrency,
       (podId) => this.syncPod(podId),
@@ -93,7 +89,7 @@ export class PodSupervisor {
     );
     this.events = new EventLog(now, () => opts.onChange());
     this.ctx = {
-      runtime: counted.runtime,
+      runtime,
       identity,
       publishAddress: opts.publishAddress,
       logger: opts.logger,
@@ -146,13 +142,12 @@ export class PodSupervisor {
 
   /** How many pods should run here. */
   get running(): number {
-    let n = 0;
-    for (const a of this.desired.values()) if (a.action === "run") n++;
-    return n;
+    return [...this.desired.values()].filter((a) => a.action === "run").length;
   }
 
   /** Looks at every container of this node; pods whose containers changed, lack containers or are orphans get work. */
   async observe(): Promise<void> {
+    const mark = this.looks.mark();
     const byPod = groupBy(
       await this.runtime.list({ [CONTAINER_LABELS.node]: this.identity.nodeId }),
       (c) => c.labels[CONTAINER_LABELS.pod] || undefined,
@@ -161,14 +156,13 @@ export class PodSupervisor {
     await this.ctx.images.learn([...byPod.values()].flat());
     for (const [podId, cs] of byPod) {
       const rec = this.record(podId);
-      rec.containers = cs;
-      if (fingerprintOf(cs) !== rec.fingerprint) this.queue.enqueue(podId);
+      if (this.looks.take(rec, mark, cs, true) && fingerprintOf(cs) !== rec.fingerprint)
+        this.queue.enqueue(podId);
     }
     for (const [podId, rec] of this.records)
-      if (!byPod.has(podId)) {
-        rec.containers = [];
-        if (rec.fingerprint !== "") this.queue.enqueue(podId);
-      }
+      if (!byPod.has(podId) && this.looks.take(rec, mark, [], true) && rec.fingerprint !== "")
+        this.queue.enqueue(podId);
+    this.observed = true;
     for (const podId of this.desired.keys()) if (!this.records.has(podId)) this.queue.enqueue(podId);
     if (this.authoritative && !this.leaving) await this.removeOrphanVolumes(byPod);
     this.changed();
@@ -261,8 +255,12 @@ export class PodSupervisor {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private record(podId: string): PodRecord {
-    const rec = this.records.get(podId) ?? newRecord(podId);
+  /** The pod's record; a new one is `known` to have no containers once the node was looked at. */
+  private record(podId: string, known = false): PodRecord {
+    let rec = this.records.get(podId);
+    if (rec) return rec;
+    rec = newRecord(podId);
+    if (known && this.observed) this.looks.known(rec);
     this.records.set(podId, rec);
     return rec;
   }
@@ -285,9 +283,8 @@ export class PodSupervisor {
   /** One pod, one step towards what it should be. Never runs twice at once for one pod. */
   private async syncPod(podId: string): Promise<void> {
     const started = this.now();
-    const rec = this.record(podId);
-    const filter = { [CONTAINER_LABELS.node]: this.identity.nodeId, [CONTAINER_LABELS.pod]: podId };
-    rec.containers = await this.runtime.list(filter);
+    const rec = this.record(podId, true);
+    if (!rec.terminating && !this.looks.fresh(rec)) await this.looks.look(rec);
     if (rec.terminating) return;
     // Read after the look: assignments that arrived during it (a restarted agent's first) decide.
     const a = this.desired.get(podId);
@@ -298,9 +295,9 @@ export class PodSupervisor {
       return;
     }
     const before = fingerprintOf(rec.containers);
-    const changes = this.changes();
-    await syncRunningPod(this.ctx, rec, a);
-    if (this.changes() !== changes) rec.containers = await this.runtime.list(filter);
+    const changed = rec.changedSeq;
+    await syncRunningPod({ ...this.ctx, runtime: this.looks.changing(rec) }, rec, a);
+    if (rec.changedSeq !== changed) await this.looks.look(rec);
     probeRunning(this.ctx, rec, a);
     rec.fingerprint = fingerprintOf(rec.containers);
     // Something changed meanwhile (a container started, or already exited): look again.
@@ -342,6 +339,8 @@ export class PodSupervisor {
   private forgetIfGone(podId: string): void {
     const rec = this.records.get(podId);
     if (!rec || this.desired.has(podId) || rec.containers.length > 0 || rec.terminating) return;
+    // Not while other work on the pod runs: a record made anew is known to have no containers.
+    if (rec.working > 0 || this.queue.isRunning(podId)) return;
     if (rec.timer) clearTimeout(rec.timer);
     for (const m of rec.memos.values()) m.probes?.stop();
     this.records.delete(podId);
@@ -349,17 +348,17 @@ export class PodSupervisor {
 
   /** Runs `fn` outside the work queue; then the pod is looked at again (unless `requeue` says not), or forgotten when gone. */
   private detach(podId: string, what: string, fn: () => Promise<void>, o: Requeue = {}): void {
+    const rec = this.record(podId);
+    this.looks.working(rec, 1);
     const run = fn()
       .catch((error: unknown) =>
         this.opts.logger.warn({ podId, err: (error as Error).message }, `${what} failed`),
       )
       .finally(async () => {
         this.inFlight.delete(run);
-        const rec = this.records.get(podId);
-        if (rec) {
-          rec.containers = await this.runtime
-            .list({ [CONTAINER_LABELS.node]: this.identity.nodeId, [CONTAINER_LABELS.pod]: podId })
-            .catch(() => rec.containers);
+        this.looks.working(rec, -1);
+        if (this.records.get(podId) === rec) {
+          await this.looks.look(rec).catch(() => {});
           rec.fingerprint = fingerprintOf(rec.containers);
           this.forgetIfGone(podId);
         }

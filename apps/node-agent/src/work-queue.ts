@@ -32,6 +32,11 @@ export class KeyedWorkQueue {
     this.pump();
   }
 
+  /** Whether work on `key` runs now. */
+  isRunning(key: string): boolean {
+    return this.running.has(key);
+  }
+
   /** How many keys run or wait. */
   get size(): number {
     return this.running.size + this.queued.length;

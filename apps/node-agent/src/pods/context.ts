@@ -35,6 +35,13 @@ export interface PodRecord {
   podId: string;
   /** The pod's engine containers (every instance), as last listed. */
   containers: ContainerInfo[];
+  /** The look `containers` came from: its number and time (looks.ts). */
+  lookedSeq: number;
+  lookedAt: number;
+  /** The number of the latest start or end of work of the agent that may change the pod's containers. */
+  changedSeq: number;
+  /** That work running now: runtime calls of its steps, work detached from them. */
+  working: number;
   memos: Map<string, ContainerMemo>;
   /** Trouble of the whole pod (its volumes), said as ContainerCreating with the reason. */
   failure: PodFailure | null;
@@ -64,6 +71,10 @@ export function newRecord(podId: string): PodRecord {
   return {
     podId,
     containers: [],
+    lookedSeq: 0,
+    lookedAt: Number.NEGATIVE_INFINITY,
+    changedSeq: 0,
+    working: 0,
     memos: new Map(),
     failure: null,
     notBefore: 0,
