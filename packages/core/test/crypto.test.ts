@@ -38,4 +38,11 @@ describe("ids", () => {
     expect(a).toMatch(/^cl_[0-9a-z]{26}$/);
     expect(a < b).toBe(true);
   });
+
+  it("never repeat, across many pages of their pooled random bytes", () => {
+    const ids = Array.from({ length: 2_000 }, () => newId("pod", 1_700_000_000_000));
+    expect(new Set(ids).size).toBe(ids.length);
+    const letters = new Set(ids.flatMap((id) => [...id.slice(-16)]));
+    expect(letters.size).toBe(32);
+  });
 });
