@@ -1,1 +1,1 @@
-ALTER TABLE "clusters" ADD COLUMN "evictions_held_at" timestamp with time zone;
+ALTER TABLE "clusters" ADD COLUMN IF NOT EXISTS "evictions_held_at" timestamp with time zone;

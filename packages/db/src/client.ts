@@ -99,6 +99,12 @@ export interface ChangeRecord {
   readonly insert: { readonly text: string; readonly values: readonly unknown[] };
   /** Set once a transaction that wrote the record has committed. */
   committed: boolean;
+  /**
+   * What the call's tenant transactions changed that the replicas are notified of (migration
+   * 0037's marks, read before each commits): what admits a principal or a node, what a tenant
+   * reads. `unmarked` when a transaction of the call was not read (the system role's).
+   */
+  notified: { auth: boolean; read: boolean; unmarked: boolean };
 }
 
 const changeRecord = new AsyncLocalStorage<ChangeRecord>();
@@ -123,6 +129,8 @@ function dispatch(tx: Tx, text: string, values: readonly unknown[]) {
 }
 
 const SET_TENANT = "select set_config('berth.tenant_id', $1, true)";
+const NOTIFIED_MARKS =
+  "select current_setting('berth.notified_auth', true) = 'on' as auth, current_setting('berth.notified_read', true) = 'on' as read";
 
 /** Whether the transaction has written a row (it has a transaction id only once it has), as SQL text. */
 export const TRANSACTION_CHANGED = "pg_current_xact_id_if_assigned() is not null";
@@ -144,18 +152,26 @@ export async function withTenant<T>(
   const run = async () => {
     const record = changeRecord.getStore();
     let recording: ReturnType<typeof dispatch> | undefined;
+    let marks: ReturnType<typeof dispatch> | undefined;
     const value = await db.transaction(async (tx) => {
       // The tenant is set before any statement of `fn`: it is dispatched before `fn` runs.
       const scoped = dispatch(tx, SET_TENANT, [tenantId]);
       const value = await insideTenantTransaction.run(true, () => fn(tx));
       await scoped;
-      // The record goes out with COMMIT. Should it fail, the transaction is aborted and its
-      // COMMIT only rolls back (Postgres answers it without an error): its failure is thrown below.
+      // The record and the marks go out with COMMIT. Should the record fail, the transaction is
+      // aborted and its COMMIT only rolls back (Postgres answers it without an error): its failure
+      // is thrown below.
       if (record && !record.committed && record.tenantId === tenantId)
         recording = dispatch(tx, record.insert.text, record.insert.values);
+      if (record) marks = dispatch(tx, NOTIFIED_MARKS, []);
       return value;
     });
     if (record && recording && (await recording).count > 0) record.committed = true;
+    if (record && marks) {
+      const [m] = await marks;
+      record.notified.auth ||= m?.auth === true;
+      record.notified.read ||= m?.read === true;
+    }
     return value;
   };
   // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
@@ -170,12 +186,20 @@ export async function withTenant<T>(
  * code, not on the database.
  */
 export async function withSystem<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  unmarked();
   return db.$system.transaction((tx) => fn(tx as unknown as Tx));
 }
 
 /** One statement as the system role, with no transaction around it: one round trip, not three. */
 export function systemStatement<T>(db: Db, fn: (s: Tx) => Promise<T>): Promise<T> {
+  unmarked();
   return fn(db.$system as unknown as Tx);
+}
+
+/** A call with a pending change record writes as the system role: what it changed is not known. */
+function unmarked(): void {
+  const record = changeRecord.getStore();
+  if (record) record.notified.unmarked = true;
 }
 
 export async function ping(db: Db): Promise<void> {

@@ -93,6 +93,7 @@ function record(tenantId: string, name: string, id = newId("cluster")): ChangeRe
   return {
     tenantId,
     committed: false,
+    notified: { auth: false, read: false, unmarked: false },
     insert: {
       text: `insert into clusters (id, tenant_id, name) select $1::text, $2::text, $3::text where ${TRANSACTION_CHANGED}`,
       values: [id, tenantId, name],
@@ -172,6 +173,43 @@ describe("tenant transactions", () => {
     };
     // BEGIN; the tenant's setting with the insert; the record with COMMIT.
     expect(await roundTrips(write)).toBe(3);
+  });
+
+  it("tell what the call changed that the replicas are notified of, read with COMMIT", async () => {
+    const told = async (fn: () => Promise<unknown>) => {
+      const pending = record(a, `told-${newId("cluster")}`);
+      await withChangeRecord(pending, fn);
+      return pending.notified;
+    };
+    // Nothing changed: nothing told (the record itself is not written either).
+    expect(await told(() => withTenant(db, a, (tx) => tx.select().from(clusters)))).toEqual({
+      auth: false,
+      read: false,
+      unmarked: false,
+    });
+    // A new cluster changes what the tenant reads, not what admits anyone.
+    const id = newId("cluster");
+    const insert = () =>
+      withTenant(db, a, (tx) => tx.insert(clusters).values({ id, tenantId: a, name: `t-${id}` }));
+    expect(await told(insert)).toEqual({ auth: false, read: true, unmarked: false });
+    // A new signing key of the cluster changes which node credentials are good: both.
+    const rotate = () =>
+      withTenant(db, a, (tx) =>
+        tx
+          .update(clusters)
+          .set({ signingPublicJwk: `{"kty":"OKP","x":"${newId("cluster")}"}` })
+          .where(eq(clusters.id, id)),
+      );
+    expect(await told(rotate)).toEqual({ auth: true, read: true, unmarked: false });
+    // Marks are the transaction's own: the next one of the same call starts clean, the call keeps them.
+    expect(
+      await told(async () => {
+        await rotate();
+        await withTenant(db, a, (tx) => tx.select().from(clusters));
+      }),
+    ).toEqual({ auth: true, read: true, unmarked: false });
+    // A write as the system role is not read: the call cannot tell.
+    expect((await told(() => withSystem(t.db, (tx) => tx.select().from(clusters)))).unmarked).toBe(true);
   });
 
   it("roll the change back when its record cannot be written", async () => {

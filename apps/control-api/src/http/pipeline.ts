@@ -1,4 +1,5 @@
 import { BerthError, SemaphoreTimeoutError } from "@berth/core";
+import type { ChangeRecord } from "@berth/db";
 import { z } from "zod";
 import type { PrincipalType } from "../auth/access-tokens";
 import { principalWindows } from "../auth/authenticate";
@@ -23,6 +24,8 @@ export interface Scratch {
   audited?: boolean;
   /** Rate-limit units already charged when the caller was authenticated (default 1). */
   charged?: number;
+  /** What the call's change told the replicas of, when known (see ChangeRecord.notified). */
+  notified?: ChangeRecord["notified"];
 }
 
 /**
@@ -44,8 +47,10 @@ const EXPENSIVE_WAIT_MS = 5_000;
  * tenant's principal (or an anonymous one: sign-up, sign-in, refresh) is answered only once this
  * replica has heard every change it committed: what it changed of a principal's admission (a user
  * disabled, a key revoked, a policy detached) holds for the caller's next request, here too. A
- * tenant principal's write also gives the tenant a new read version, so that no replica answers
- * its next read from what it cached before (services/read-cache.ts).
+ * tenant principal's write that changed what the tenant reads also gives the tenant a new read
+ * version, so that no replica answers its next read from what it cached before
+ * (services/read-cache.ts). An audited write knows what it changed: it waits, or bumps, only for
+ * that (most writes neither: a join token, a deployment).
  */
 export async function authorizeAndRun(
   deps: Deps,
@@ -57,9 +62,13 @@ export async function authorizeAndRun(
 ): Promise<unknown> {
   const value = await authorizedRun(deps, op, caller, input, meta, scratch);
   if (op.method === "GET") return value;
-  if (caller.kind === "user")
-    await Promise.all([deps.assignments.barrier(), bumpReadVersion(deps, caller.tenantId)]);
-  else if (caller.kind === "anonymous") await deps.assignments.barrier();
+  if (caller.kind === "user") {
+    const told = scratch.notified?.unmarked === false ? scratch.notified : { auth: true, read: true };
+    await Promise.all([
+      told.auth ? deps.assignments.barrier() : undefined,
+      told.read ? bumpReadVersion(deps, caller.tenantId) : undefined,
+    ]);
+  } else if (caller.kind === "anonymous") await deps.assignments.barrier();
   return value;
 }
 
@@ -84,8 +93,9 @@ async function authorizedRun(
   const run =
     entry && tenantId
       ? async () => {
-          const { value, recorded } = await auditedChange(deps, { ...entry, tenantId }, execute);
+          const { value, recorded, notified } = await auditedChange(deps, { ...entry, tenantId }, execute);
           scratch.audited = recorded;
+          scratch.notified = notified;
           return value;
         }
       : execute;

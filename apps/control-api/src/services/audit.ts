@@ -7,7 +7,7 @@ import {
   withSystem,
   withTenant,
 } from "@berth/db";
-import { and, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
 import { z } from "zod";
 import type { PrincipalType } from "../auth/access-tokens";
 import type { Deps, UserCaller } from "../deps";
@@ -69,11 +69,12 @@ export async function auditedChange<T>(
   deps: Deps,
   entry: AuditEntry & { tenantId: string },
   fn: () => Promise<T>,
-): Promise<{ value: T; recorded: boolean }> {
+): Promise<{ value: T; recorded: boolean; notified: ChangeRecord["notified"] }> {
   const r = auditRow(deps, entry);
   const record: ChangeRecord = {
     tenantId: entry.tenantId,
     committed: false,
+    notified: { auth: false, read: false, unmarked: false },
     insert: {
       text: INSERT_IF_CHANGED,
       values: [
@@ -95,7 +96,7 @@ export async function auditedChange<T>(
     },
   };
   const value = await withChangeRecord(record, fn);
-  return { value, recorded: record.committed };
+  return { value, recorded: record.committed, notified: record.notified };
 }
 
 export const listAuditInput = pageInput
