@@ -62,6 +62,8 @@ export interface PodRecord {
   completed: boolean;
   /** No new attempt at its sandbox before this instant (sandbox.ts). */
   sandboxNotBefore?: number;
+  /** Why its sandbox could not be made, until it is (said as ContainerCreating, like `failure`). */
+  sandboxFailure?: PodFailure | null;
   /** The dead sandbox whose SandboxChanged event was given. */
   sandboxChangeNoted?: string;
 }

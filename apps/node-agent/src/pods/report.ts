@@ -54,8 +54,9 @@ export function podReportOf(
   const initStatuses = a.initContainers.map((t) => containerStatusOf(view(t.name, t.image, true)));
   const statuses = a.containers.map((t) => containerStatusOf(view(t.name, t.image, false)));
   const phase = podPhase(a.restartPolicy, initStatuses, statuses, a.terminal);
-  const why = rec?.failure
-    ? { reason: rec.failure.reason, message: rec.failure.message }
+  const failure = rec?.failure ?? rec?.sandboxFailure;
+  const why = failure
+    ? { reason: failure.reason, message: failure.message }
     : podReason(phase, initStatuses, statuses);
   const ready = phase === "Running" && statuses.every((s) => s.ready);
   const restarts = [...initStatuses, ...statuses].reduce((n, s) => n + s.restartCount, 0);

@@ -128,6 +128,12 @@ describe("the pod's sandbox", () => {
       expect(node.events).toContainEqual(
         expect.objectContaining({ podId: p.podId, type: "Warning", reason: "FailedCreatePodSandBox" }),
       );
+      // And stays so between attempts (the pod's later steps, waiting to try again, keep saying why).
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(reportOf(node, p.podId)).toMatchObject({
+        reason: "ContainerCreating",
+        message: waiting.message,
+      });
     } finally {
       await new Promise((r) => holder.close(r));
     }

@@ -79,15 +79,16 @@ export async function ensureSandbox(ctx: PodContext, rec: PodRecord, a: Assignme
     const made = await ctx.runtime.inspect(id);
     rec.containers = [...rec.containers.filter((c) => c.id !== unstarted), ...(made ? [made] : [])];
     rec.sandboxNotBefore = 0;
-    rec.failure = null;
+    rec.sandboxFailure = null;
     ctx.logger.info({ podId: a.podId, attempt, id: id.slice(0, 12) }, "pod sandbox started");
     return { id };
   } catch (error) {
-    rec.failure = sandboxFailure(a.hostPorts, error);
+    const failure = sandboxFailure(a.hostPorts, error);
+    rec.sandboxFailure = failure;
     rec.sandboxNotBefore = ctx.now() + retryDelayMs(2);
     ctx.wake(rec, rec.sandboxNotBefore);
-    ctx.events.add(a.podId, "Warning", "FailedCreatePodSandBox", rec.failure.message);
-    ctx.logger.warn({ podId: a.podId, err: rec.failure.detail }, rec.failure.message);
+    ctx.events.add(a.podId, "Warning", "FailedCreatePodSandBox", failure.message);
+    ctx.logger.warn({ podId: a.podId, err: failure.detail }, failure.message);
     return "wait";
   }
 }
