@@ -111,9 +111,11 @@ export function createDockerEngineRuntime(config: DockerEngineRuntimeConfig): Co
     if (res.status === 500 && /no such container/i.test(res.body.toString("utf8"))) return null;
     if (res.status !== 200) throw responseError(res, `inspect container ${id}`);
     const info = toContainerInfo(res.body);
-    // Podman reports a sandboxed container's address as the sandbox's; Docker reports none.
+    // Podman reports a sandboxed container's address as the sandbox's; Docker reports none. The
+    // sandbox's, inspected running moments ago (as its pod's step does), stands.
     if (info.sandboxId && info.state === "running" && !info.ipAddress)
-      info.ipAddress = (await inspect(info.sandboxId))?.ipAddress ?? null;
+      info.ipAddress =
+        (inspected.get(info.sandboxId, "running") ?? (await inspect(info.sandboxId)))?.ipAddress ?? null;
     if (oomLog && !info.oomKilled && (info.state === "exited" || info.state === "dead"))
       info.oomKilled = await oomLog.killed(info.id);
     // A list that shows it in this state need not ask again (a pod's step inspects what it started).
