@@ -1,5 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { FairSemaphore } from "@berth/core";
+import { FairSemaphore, SemaphoreTimeoutError, UnavailableError } from "@berth/core";
 import { sql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -19,6 +18,8 @@ export type Db = PostgresJsDatabase & {
   $system: SystemDb;
   /** Hands the tenant pool's connections out fairly between tenants (see withTenant). */
   $fair: FairSemaphore;
+  /** The change record of the call this handle is for (see `recordingChanges`). */
+  $record?: ChangeRecord;
 };
 type SystemDb = PostgresJsDatabase & { $client: postgres.Sql };
 /** A transaction handle; the same query API as `Db`. */
@@ -81,12 +82,10 @@ export async function closeDb(db: Db): Promise<void> {
   await Promise.all([db.$client.end({ timeout: 5 }), db.$system.$client.end({ timeout: 5 })]);
 }
 
-const insideTenantTransaction = new AsyncLocalStorage<true>();
-
 /**
  * A record that must commit with the change it records (a write's audit entry): the first
- * transaction of its tenant that changes something, inside `withChangeRecord`, writes it before it
- * commits, so the change and its record exist together or not at all.
+ * transaction of its tenant that changes something, through the handle `recordingChanges` gave,
+ * writes it before it commits, so the change and its record exist together or not at all.
  */
 export interface ChangeRecord {
   readonly tenantId: string;
@@ -107,11 +106,14 @@ export interface ChangeRecord {
   notified: { auth: boolean; read: boolean; unmarked: boolean };
 }
 
-const changeRecord = new AsyncLocalStorage<ChangeRecord>();
-
-/** Runs `fn` with `record` pending: see ChangeRecord. */
-export function withChangeRecord<T>(record: ChangeRecord, fn: () => Promise<T>): Promise<T> {
-  return changeRecord.run(record, fn);
+/**
+ * `db` for one call with `record` pending (see ChangeRecord): the call's code is handed this handle
+ * (its `deps.db`) and uses it as it would `db`. The record travels with the handle, not with an
+ * AsyncLocalStorage: on Node 20 any AsyncLocalStorage in use puts a hook on every promise of the
+ * process, which was 15–25 % of an authenticated read's CPU (measured, `npm run bench:api`).
+ */
+export function recordingChanges(db: Db, record: ChangeRecord): Db {
+  return Object.assign(Object.create(db) as Db, { $record: record });
 }
 
 /**
@@ -142,6 +144,9 @@ export const TRANSACTION_CHANGED = "pg_current_xact_id_if_assigned() is not null
  * wait, freed connections go to them in turn (a flood of one tenant's queries queues behind itself).
  * A pending change record is written, if the transaction changed something, just before COMMIT.
  * `urgent` goes ahead of the tenant's other waiting transactions (a node's lease, not its join).
+ * `fn` must not open another tenant transaction: it would wait for a connection while holding one.
+ * As a net, a transaction that waited TENANT_WAIT_MS for its connection fails as unavailable (503,
+ * retryable) rather than waiting on.
  */
 export async function withTenant<T>(
   db: Db,
@@ -149,14 +154,14 @@ export async function withTenant<T>(
   fn: (tx: Tx) => Promise<T>,
   opts: { urgent?: boolean } = {},
 ): Promise<T> {
+  const record = db.$record;
   const run = async () => {
-    const record = changeRecord.getStore();
     let recording: ReturnType<typeof dispatch> | undefined;
     let marks: ReturnType<typeof dispatch> | undefined;
     const value = await db.transaction(async (tx) => {
       // The tenant is set before any statement of `fn`: it is dispatched before `fn` runs.
       const scoped = dispatch(tx, SET_TENANT, [tenantId]);
-      const value = await insideTenantTransaction.run(true, () => fn(tx));
+      const value = await fn(tx);
       await scoped;
       // The record and the marks go out with COMMIT. Should the record fail, the transaction is
       // aborted and its COMMIT only rolls back (Postgres answers it without an error): its failure
@@ -174,10 +179,16 @@ export async function withTenant<T>(
     }
     return value;
   };
-  // A transaction opened while one is open (it should not be) must not wait for its own caller's slot.
-  if (insideTenantTransaction.getStore()) return run();
-  return db.$fair.run(tenantId, run, opts);
+  try {
+    return await db.$fair.run(tenantId, run, { ...opts, timeoutMs: TENANT_WAIT_MS });
+  } catch (error) {
+    if (!(error instanceof SemaphoreTimeoutError)) throw error;
+    throw new UnavailableError("the database is busy; retry shortly", error);
+  }
 }
+
+/** How long a tenant transaction waits for one of the pool's connections (a join storm of 5,000 nodes of one tenant waits < 60 s). */
+const TENANT_WAIT_MS = 120_000;
 
 /**
  * Runs `fn` in one transaction of the system role, which may read and write every tenant's rows.
@@ -186,20 +197,19 @@ export async function withTenant<T>(
  * code, not on the database.
  */
 export async function withSystem<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  unmarked();
+  unmarked(db);
   return db.$system.transaction((tx) => fn(tx as unknown as Tx));
 }
 
 /** One statement as the system role, with no transaction around it: one round trip, not three. */
 export function systemStatement<T>(db: Db, fn: (s: Tx) => Promise<T>): Promise<T> {
-  unmarked();
+  unmarked(db);
   return fn(db.$system as unknown as Tx);
 }
 
 /** A call with a pending change record writes as the system role: what it changed is not known. */
-function unmarked(): void {
-  const record = changeRecord.getStore();
-  if (record) record.notified.unmarked = true;
+function unmarked(db: Db): void {
+  if (db.$record) db.$record.notified.unmarked = true;
 }
 
 export async function ping(db: Db): Promise<void> {

@@ -18,10 +18,10 @@ export {
   type DbOptions,
   type DbUrls,
   ping,
+  recordingChanges,
   systemStatement,
   TRANSACTION_CHANGED,
   type Tx,
-  withChangeRecord,
   withSystem,
   withTenant,
 } from "./client";

@@ -8,9 +8,9 @@ import {
   clusters,
   createDb,
   type Db,
+  recordingChanges,
   TRANSACTION_CHANGED,
   tenants,
-  withChangeRecord,
   withSystem,
   withTenant,
 } from "../src";
@@ -88,6 +88,9 @@ async function roundTrips(fn: () => Promise<unknown>): Promise<number> {
 
 const names = (rows: { name: string }[]) => rows.map((r) => r.name).sort();
 
+/** Runs `fn` with a handle of the database that has `record` pending. */
+const withRecord = <T>(record: ChangeRecord, fn: (db: Db) => Promise<T>) => fn(recordingChanges(db, record));
+
 /** A change record that inserts a cluster of `tenantId` named `name` (where audit entries would go). */
 function record(tenantId: string, name: string, id = newId("cluster")): ChangeRecord {
   return {
@@ -138,7 +141,7 @@ describe("tenant transactions", () => {
 
   it("write a change and its record in one transaction; a transaction that changed nothing writes no record", async () => {
     const pending = record(a, `rec-${newId("cluster")}`);
-    await withChangeRecord(pending, async () => {
+    await withRecord(pending, async (db) => {
       await withTenant(db, a, (tx) => tx.select().from(clusters));
       expect(pending.committed).toBe(false);
       await withTenant(db, a, async (tx) => {
@@ -164,7 +167,7 @@ describe("tenant transactions", () => {
     const write = () => {
       const name = `rt-${newId("cluster")}`;
       const pending = record(a, `rec-${name}`);
-      return withChangeRecord(pending, async () => {
+      return withRecord(pending, async (db) => {
         await withTenant(db, a, (tx) =>
           tx.insert(clusters).values({ id: newId("cluster"), tenantId: a, name }),
         );
@@ -176,24 +179,24 @@ describe("tenant transactions", () => {
   });
 
   it("tell what the call changed that the replicas are notified of, read with COMMIT", async () => {
-    const told = async (fn: () => Promise<unknown>) => {
+    const told = async (fn: (db: Db) => Promise<unknown>) => {
       const pending = record(a, `told-${newId("cluster")}`);
-      await withChangeRecord(pending, fn);
+      await withRecord(pending, fn);
       return pending.notified;
     };
     // Nothing changed: nothing told (the record itself is not written either).
-    expect(await told(() => withTenant(db, a, (tx) => tx.select().from(clusters)))).toEqual({
+    expect(await told((db) => withTenant(db, a, (tx) => tx.select().from(clusters)))).toEqual({
       auth: false,
       read: false,
       unmarked: false,
     });
     // A new cluster changes what the tenant reads, not what admits anyone.
     const id = newId("cluster");
-    const insert = () =>
+    const insert = (db: Db) =>
       withTenant(db, a, (tx) => tx.insert(clusters).values({ id, tenantId: a, name: `t-${id}` }));
     expect(await told(insert)).toEqual({ auth: false, read: true, unmarked: false });
     // A new signing key of the cluster changes which node credentials are good: both.
-    const rotate = () =>
+    const rotate = (db: Db) =>
       withTenant(db, a, (tx) =>
         tx
           .update(clusters)
@@ -203,13 +206,13 @@ describe("tenant transactions", () => {
     expect(await told(rotate)).toEqual({ auth: true, read: true, unmarked: false });
     // Marks are the transaction's own: the next one of the same call starts clean, the call keeps them.
     expect(
-      await told(async () => {
-        await rotate();
+      await told(async (db) => {
+        await rotate(db);
         await withTenant(db, a, (tx) => tx.select().from(clusters));
       }),
     ).toEqual({ auth: true, read: true, unmarked: false });
     // A write as the system role is not read: the call cannot tell.
-    expect((await told(() => withSystem(t.db, (tx) => tx.select().from(clusters)))).unmarked).toBe(true);
+    expect((await told((db) => withSystem(db, (tx) => tx.select().from(clusters)))).unmarked).toBe(true);
   });
 
   it("roll the change back when its record cannot be written", async () => {
@@ -217,7 +220,7 @@ describe("tenant transactions", () => {
       tx.select().from(clusters).where(eq(clusters.name, "a1")),
     );
     const failing = record(a, "dup", existing?.id);
-    const error = await withChangeRecord(failing, () =>
+    const error = await withRecord(failing, (db) =>
       withTenant(db, a, (tx) =>
         tx.insert(clusters).values({ id: newId("cluster"), tenantId: a, name: "lost" }),
       ),

@@ -84,8 +84,8 @@ async function authorizedRun(
   }
   if (op.longPoll) scratch.leaveForeground?.();
   const execute = deps.checkReplies
-    ? async () => checkedReply(op, await op.run(deps, caller as CallerOf<typeof op.auth>, input, meta))
-    : () => op.run(deps, caller as CallerOf<typeof op.auth>, input, meta);
+    ? async (d: Deps) => checkedReply(op, await op.run(d, caller as CallerOf<typeof op.auth>, input, meta))
+    : (d: Deps) => op.run(d, caller as CallerOf<typeof op.auth>, input, meta);
   // A streamed or upgraded call's entry is written once it is answered, as before.
   const plain = op.transport !== "stream" && op.transport !== "websocket";
   const entry = plain && auditMode(op) === "always" ? auditEntry(op, meta, scratch) : null;
@@ -98,7 +98,7 @@ async function authorizedRun(
           scratch.notified = notified;
           return value;
         }
-      : execute;
+      : () => execute(deps);
   const cost = costOf(op, input);
   if (caller.kind !== "user" || cost === 1) return run();
   // What was counted when the caller was authenticated (1 unit, or a read's whole cost).

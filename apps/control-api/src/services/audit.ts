@@ -2,8 +2,8 @@ import { instantSchema, newId } from "@berth/core";
 import {
   auditEvents,
   type ChangeRecord,
+  recordingChanges,
   TRANSACTION_CHANGED,
-  withChangeRecord,
   withSystem,
   withTenant,
 } from "@berth/db";
@@ -61,14 +61,15 @@ const INSERT_IF_CHANGED = `insert into audit_events (id, tenant_id, time, princi
   where ${TRANSACTION_CHANGED}`;
 
 /**
- * Runs a tenant's write with its success entry pending: the first transaction of the tenant that
- * changes something writes the entry before it commits (see ChangeRecord). Returns whether it did;
- * when it did not (nothing changed, or not in a tenant transaction), the caller records it after.
+ * Runs a tenant's write with its success entry pending: `fn` gets deps whose `db` carries it, and
+ * the first transaction of the tenant that changes something writes the entry before it commits
+ * (see ChangeRecord). Returns whether it did; when it did not (nothing changed, or not in a tenant
+ * transaction), the caller records it after.
  */
 export async function auditedChange<T>(
   deps: Deps,
   entry: AuditEntry & { tenantId: string },
-  fn: () => Promise<T>,
+  fn: (deps: Deps) => Promise<T>,
 ): Promise<{ value: T; recorded: boolean; notified: ChangeRecord["notified"] }> {
   const r = auditRow(deps, entry);
   const record: ChangeRecord = {
@@ -95,7 +96,7 @@ export async function auditedChange<T>(
       ],
     },
   };
-  const value = await withChangeRecord(record, fn);
+  const value = await fn({ ...deps, db: recordingChanges(deps.db, record) });
   return { value, recorded: record.committed, notified: record.notified };
 }
 
