@@ -227,6 +227,17 @@ async function contextFor(
   return { ...context, ...overrides };
 }
 
+/** Whether a policy document has a condition on the resource's tags, once per document object. */
+const tagsAsked = new WeakMap<object, boolean>();
+function asksForTags(document: AttachedPolicy["document"]): boolean {
+  let asks = tagsAsked.get(document);
+  if (asks === undefined) {
+    asks = JSON.stringify(document).includes("ResourceTag/");
+    tagsAsked.set(document, asks);
+  }
+  return asks;
+}
+
 export async function evaluateFor(
   deps: Deps,
   caller: UserCaller,
@@ -236,7 +247,7 @@ export async function evaluateFor(
   facts: RequestFacts,
   overrides: Record<string, string> = {},
 ): Promise<EvaluationResult> {
-  const wantsTags = policySet.some((p) => JSON.stringify(p.document).includes("ResourceTag/"));
+  const wantsTags = policySet.some((p) => asksForTags(p.document));
   const context = await contextFor(deps, caller, resource, facts, wantsTags, overrides);
   return evaluate(policySet, { action, resource, context });
 }
