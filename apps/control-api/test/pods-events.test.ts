@@ -117,6 +117,18 @@ describe("pods", () => {
       hostPort: null,
       kind: "Pod",
     });
+    // Page by page (one a page), with the namespace and without: the same pods, newest first.
+    for (const namespace of ["", "&namespace=default"]) {
+      const seen: string[] = [];
+      let cursor = "";
+      for (let i = 0; i < 3; i++) {
+        const page = await api.call("GET", `${base}/pods?limit=1${namespace}${cursor}`, { token: t.token });
+        seen.push(...page.body.items.map((p: J) => p.name));
+        if (!page.body.nextCursor) break;
+        cursor = `&cursor=${page.body.nextCursor}`;
+      }
+      expect(seen).toEqual(all.body.items.map((p: J) => p.name));
+    }
     const web = await api.call("GET", `${base}/pods?labelSelector=app%3Dweb`, { token: t.token });
     expect(web.body.items.map((p: J) => p.metadata.name)).toEqual([podName]);
     const none = await api.call("GET", `${base}/pods?namespace=kube-system`, { token: t.token });

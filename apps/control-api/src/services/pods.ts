@@ -1,8 +1,18 @@
 import { BerthError } from "@berth/core";
-import { deployments, nodes, objects, POD_PHASES, pods, recordEvent, type Tx, withTenant } from "@berth/db";
+import {
+  deployments,
+  nodes,
+  objects,
+  POD_PHASES,
+  pods,
+  recordEvent,
+  statement,
+  type Tx,
+  withTenant,
+} from "@berth/db";
 import { dnsLabelName, dnsSubdomainName, podSpecInputSchema, renderPodSpec } from "@berth/kube";
 import { containerStatusSchema } from "@berth/protocol";
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { z } from "zod";
 import type { Deps, UserCaller } from "../deps";
@@ -200,9 +210,51 @@ export const listPodsInput = pageInput
   .extend({ clusterId, namespace: dnsLabelName.optional(), labelSelector: labelSelectorParam.optional() })
   .strict();
 
+/**
+ * A slice of a cluster's pods, newest first, as built statements (drizzle building the join's text
+ * anew was a quarter of a pod list's CPU): one per shape, with a namespace or not, from the first
+ * pod or after one (the page's cursor, or the slice before). A label selector's list is built per call.
+ */
+const podSlice = (namespace: boolean, after: boolean) =>
+  statement((tx) =>
+    selectPods(
+      tx,
+      and(
+        eq(pods.clusterId, sql.placeholder("clusterId")),
+        namespace ? eq(pods.namespace, sql.placeholder("namespace")) : undefined,
+        after ? lt(pods.id, sql.placeholder("before")) : undefined,
+      ),
+    )
+      .orderBy(desc(pods.id))
+      .limit(sql.placeholder("take")),
+  );
+const podSlices = {
+  first: podSlice(false, false),
+  after: podSlice(false, true),
+  namespaceFirst: podSlice(true, false),
+  namespaceAfter: podSlice(true, true),
+};
+
 export async function listPods(deps: Deps, caller: UserCaller, input: z.infer<typeof listPodsInput>) {
   return withTenant(deps.db, caller.tenantId, async (tx) => {
     await loadCluster(tx, input.clusterId);
+    if (!input.labelSelector)
+      return pageInSlices(
+        input.limit,
+        (before, take) => {
+          const after = before ?? input.cursor;
+          const slice = input.namespace
+            ? after
+              ? podSlices.namespaceAfter
+              : podSlices.namespaceFirst
+            : after
+              ? podSlices.after
+              : podSlices.first;
+          return slice(tx, { clusterId: input.clusterId, namespace: input.namespace, before: after, take });
+        },
+        renderPod,
+        (j) => j.pod.id,
+      );
     return pageInSlices(
       input.limit,
       (before, take) =>

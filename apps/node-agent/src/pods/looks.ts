@@ -26,9 +26,9 @@ export interface LookMark {
  * of CPU plus ~1 ms per container it shows, and a burst of pods on one node was mostly such looks:
  * each step of a pod looked before and after, and a started pod takes two steps. Now a step looks
  * first only when what the record holds may be stale (older than FRESH_LOOK_MS, or the agent has
- * changed the pod's containers since, or is changing them), and after only when
- * it changed something itself. A change by someone else (a container exits) shows in a later look,
- * as it would had it happened just after this one; the node-wide look every few seconds is the net.
+ * changed the pod's containers since, or is changing them), and after only when it changed
+ * something itself. A change by someone else (a container exits) shows in a later look, as it
+ * would had it happened just after this one; the node-wide look every few seconds is the net.
  *
  * Order is one sequence: every look, and the start and the end of every change, takes the next
  * number; a look shows every change that ended before its number and is taken only over an older one.
