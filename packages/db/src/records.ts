@@ -75,7 +75,6 @@ export async function recordEvents(
   const byKey = new Map<string, Record<string, unknown> & { times: number }>();
   for (const e of list) {
     const row = {
-      id: newId("event"),
       tenant_id: e.tenantId,
       cluster_id: e.clusterId,
       object_kind: e.objectKind,
@@ -99,7 +98,7 @@ export async function recordEvents(
     ]);
     const seen = byKey.get(key);
     if (seen) seen.times += 1;
-    else byKey.set(key, { ...row, times: 1 });
+    else byKey.set(key, { ...row, id: newId("event"), times: 1 });
   }
   if (byKey.size === 0) return;
   await tx.execute(sql`
